@@ -13,11 +13,16 @@ _start:
   csrw mscratch, t0
   la t0, trap_entry
   csrw mtvec, t0
-  /* Let S/U access everything: one NAPOT PMP entry covering the whole address space.
-     (With PMP implemented and no entry matching, S/U accesses fail.) */
-  li t0, -1
+  /* Let S/U access everything: one TOR PMP entry covering [0, 2^56).
+     (With PMP implemented and no entry matching, S/U accesses fail.)
+     Note: a NAPOT entry with pmpaddr0 = -1 also works functionally, but QEMU 7.2 then
+     treats every page as only partially covered and runs one instruction per TB (~100x
+     slower); TOR with top 2^56 avoids that. */
+  li t0, 1
+  slli t0, t0, 54
+  addi t0, t0, -1
   csrw pmpaddr0, t0
-  li t0, 0x1f            /* A=NAPOT, R|W|X */
+  li t0, 0x0f            /* A=TOR, R|W|X */
   csrw pmpcfg0, t0
   /* Enable the FPU (FS=Initial) and clear fcsr. */
   li t0, MSTATUS_FS_INITIAL

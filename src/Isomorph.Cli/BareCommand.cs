@@ -1,0 +1,110 @@
+using System.CommandLine;
+using System.Text;
+using Isomorph.Elf;
+using Isomorph.Machines;
+using Isomorph.Machines.Bare;
+using Spectre.Console;
+
+namespace Isomorph.Cli;
+
+/// <summary><c>isomorph bare FILE.elf</c>: runs a bare-metal RV64GC program that speaks HTIF.</summary>
+public static class BareCommand
+{
+    /// <summary>Exit status when --max-instructions is exceeded or the hart can never wake.</summary>
+    public const int LimitExceeded = 3;
+
+    public static Command Create()
+    {
+        var file = new Argument<FileInfo>("FILE") { Description = "a RISC-V ELF program linked at 0x80000000 with tohost/fromhost symbols" };
+        var memory = new Option<string>("--memory") { Description = "RAM size, e.g. 128M, 1G", DefaultValueFactory = _ => "128M" };
+        var maxInstructions = new Option<long>("--max-instructions") { Description = "stop with an error after N instructions" };
+        var trace = new Option<bool>("--trace") { Description = "print pc, encoding, disassembly and the register written for each instruction (stderr)" };
+        var stats = new Option<bool>("--stats") { Description = "print instructions retired, MIPS and traps by cause (stderr)" };
+        var signature = new Option<FileInfo?>("--signature") { Description = "write the words between begin_signature and end_signature to FILE, one per line in hex" };
+
+        var command = new Command("bare", "Run a bare-metal RISC-V program (Spike-style HTIF) in M-mode")
+        {
+            file, memory, maxInstructions, trace, stats, signature,
+        };
+        command.SetAction(parse => Execute(
+            parse.GetValue(file)!, parse.GetValue(memory)!, parse.GetValue(maxInstructions),
+            parse.GetValue(trace), parse.GetValue(stats), parse.GetValue(signature)));
+        return command;
+    }
+
+    private static int Execute(FileInfo file, string memoryText, long maxInstructions, bool trace, bool stats, FileInfo? signature)
+    {
+        if (!IsomorphCommand.TryParseSize(memoryText, out ulong memory) || memory % 4096 != 0)
+            return Fail($"invalid --memory '{memoryText}': expected a size such as 128M or 1G, a multiple of 4 KiB");
+        if (maxInstructions < 0) return Fail("--max-instructions must not be negative");
+        if (!file.Exists) return Fail($"{file.FullName}: no such file");
+        using var stdout = Console.OpenStandardOutput();
+        var traceWriter = trace ? new StreamWriter(Console.OpenStandardError(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false } : null;
+        BareResult result;
+        try
+        {
+            using var machine = new BareMachine(ElfFile.Load(file.FullName), new BareOptions
+            {
+                MemorySize = memory,
+                MaxInstructions = maxInstructions,
+                Trace = traceWriter,
+                Console = stdout,
+            });
+            result = machine.Run();
+            traceWriter?.Flush();
+            if (signature is not null && result.Stop == BareStop.Exited)
+            {
+                var words = machine.Signature();
+                IsomorphCommand.WriteAtomically(signature.FullName, s =>
+                {
+                    using var w = new StreamWriter(s, new UTF8Encoding(false), leaveOpen: true);
+                    foreach (var word in words) w.WriteLine(word.ToString("x8"));
+                });
+            }
+            if (stats) PrintStats(machine, result);
+        }
+        catch (ElfFormatException e)
+        {
+            return Fail(e.Message);
+        }
+        catch (MachineConfigurationException e)
+        {
+            return Fail(e.Message);
+        }
+        switch (result.Stop)
+        {
+            case BareStop.Exited:
+                return result.ExitCode;
+            default:
+                Console.Error.WriteLine($"isomorph: {result.Message}");
+                return LimitExceeded;
+        }
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine($"isomorph: {message}");
+        return IsomorphCommand.UsageError;
+    }
+
+    private static void PrintStats(BareMachine machine, BareResult result)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        console.WriteLine($"instructions retired: {result.Instructions:N0}");
+        console.WriteLine($"time: {result.Elapsed.TotalSeconds:F3} s, {result.Mips:F1} MIPS");
+        if (machine.Hart.TrapCounts.Count == 0)
+        {
+            console.WriteLine("traps: none");
+            return;
+        }
+        var table = new Table().AddColumns("trap", "cause", "from", "count");
+        foreach (var ((cause, from), count) in machine.Hart.TrapCounts.OrderBy(kv => kv.Key.Cause))
+        {
+            bool interrupt = (cause >> 63) != 0;
+            ulong code = cause & ~(1ul << 63);
+            string name = interrupt ? ((Riscv.InterruptCause)code).ToString() : ((Riscv.ExceptionCause)code).ToString();
+            table.AddRow(interrupt ? "interrupt" : "exception", $"{code} {name}", from.ToString(), count.ToString("N0"));
+        }
+        console.Write(table);
+    }
+}

@@ -1,0 +1,65 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+
+namespace Isomorph.Cli;
+
+/// <summary>
+/// The <c>isomorph</c> command line. Usage errors and bad input files print one line on stderr and
+/// exit with status 2.
+/// </summary>
+public static class IsomorphCommand
+{
+    public const int UsageError = 2;
+
+    public static int Run(string[] args)
+    {
+        var root = new RootCommand("Isomorph: a RISC-V virtualization toolkit");
+        root.Subcommands.Add(BareCommand.Create());
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            Console.Error.WriteLine($"isomorph: {parse.Errors[0].Message}");
+            return UsageError;
+        }
+        return parse.Invoke();
+    }
+
+    /// <summary>Parses sizes like 256M, 1G, 64MiB, 4096 (bytes).</summary>
+    public static bool TryParseSize(string text, out ulong bytes)
+    {
+        bytes = 0;
+        var t = text.Trim();
+        ulong scale = 1;
+        string[] suffixes = ["KiB", "MiB", "GiB", "K", "M", "G", "KB", "MB", "GB"];
+        foreach (var s in suffixes)
+        {
+            if (!t.EndsWith(s, StringComparison.OrdinalIgnoreCase)) continue;
+            scale = char.ToUpperInvariant(s[0]) switch { 'K' => 1ul << 10, 'M' => 1ul << 20, _ => 1ul << 30 };
+            t = t[..^s.Length];
+            break;
+        }
+        if (!ulong.TryParse(t, out ulong n) || n == 0 || n > (1ul << 46) / scale) return false;
+        bytes = n * scale;
+        return true;
+    }
+
+    /// <summary>Writes a file atomically: a temporary file beside it, then a rename.</summary>
+    public static void WriteAtomically(string path, Action<Stream> write)
+    {
+        var full = Path.GetFullPath(path);
+        var temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write))
+            {
+                write(stream);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+}

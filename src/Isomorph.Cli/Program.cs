@@ -1,0 +1,3 @@
+using Isomorph.Cli;
+
+return IsomorphCommand.Run(args);

@@ -1,0 +1,124 @@
+namespace Isomorph.Devices.Bus;
+
+/// <summary>
+/// The physical address map: RAM regions and device windows. A device window may overlay RAM
+/// (as HTIF's tohost does); devices are found first. Pages that hold any device window are never
+/// treated as plain RAM, so CPU fast paths never bypass a device.
+/// </summary>
+public sealed class PhysicalBus
+{
+    public readonly record struct Mapping(ulong Base, IMmioDevice Device)
+    {
+        public ulong End => Base + Device.Size;
+    }
+
+    private readonly List<Ram> _rams = [];
+    private Mapping[] _devices = [];
+
+    public IReadOnlyList<Ram> Rams => _rams;
+    public IReadOnlyList<Mapping> Devices => _devices;
+
+    /// <summary>Counts of MMIO accesses per device, by device name.</summary>
+    public Dictionary<string, long> AccessCounts { get; } = [];
+
+    public Ram AddRam(ulong @base, ulong size)
+    {
+        var ram = new Ram(@base, size);
+        foreach (var r in _rams)
+            if (@base < r.End && r.Base < ram.End) throw new ArgumentException($"RAM at {@base:x} overlaps RAM at {r.Base:x}");
+        _rams.Add(ram);
+        return ram;
+    }
+
+    public void AddDevice(ulong @base, IMmioDevice device)
+    {
+        var m = new Mapping(@base, device);
+        foreach (var d in _devices)
+            if (m.Base < d.End && d.Base < m.End)
+                throw new ArgumentException($"device {device.Name} at {@base:x} overlaps {d.Device.Name} at {d.Base:x}");
+        _devices = [.. _devices, m];
+        Array.Sort(_devices, (a, b) => a.Base.CompareTo(b.Base));
+    }
+
+    /// <summary>The RAM holding <paramref name="address"/>, or null.</summary>
+    public Ram? FindRam(ulong address)
+    {
+        foreach (var r in _rams)
+            if (r.Contains(address)) return r;
+        return null;
+    }
+
+    /// <summary>The device window holding <paramref name="address"/>, or null.</summary>
+    public bool TryFindDevice(ulong address, out Mapping mapping)
+    {
+        var ds = _devices;
+        int lo = 0, hi = ds.Length - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >> 1;
+            if (address < ds[mid].Base) hi = mid - 1;
+            else if (address >= ds[mid].End) lo = mid + 1;
+            else { mapping = ds[mid]; return true; }
+        }
+        mapping = default;
+        return false;
+    }
+
+    /// <summary>True when the whole 4 KiB page at <paramref name="pageAddress"/> is RAM with no device overlay.</summary>
+    public bool IsPlainRamPage(ulong pageAddress)
+    {
+        if (FindRam(pageAddress) is not { } ram || !ram.Contains(pageAddress, Ram.PageSize)) return false;
+        foreach (var d in _devices)
+            if (d.Base < pageAddress + Ram.PageSize && pageAddress < d.End) return false;
+        return true;
+    }
+
+    /// <summary>A device read; false when no device or RAM answers at <paramref name="address"/>.</summary>
+    public unsafe bool TryRead(ulong address, int size, out ulong value)
+    {
+        if (TryFindDevice(address, out var m) && address + (ulong)size <= m.End)
+        {
+            Count(m.Device);
+            value = m.Device.Read(address - m.Base, size);
+            return true;
+        }
+        if (FindRam(address) is { } ram && ram.Contains(address, (ulong)size))
+        {
+            byte* p = ram.HostAddress(address);
+            value = size switch { 1 => *p, 2 => *(ushort*)p, 4 => *(uint*)p, _ => *(ulong*)p };
+            return true;
+        }
+        value = 0;
+        return false;
+    }
+
+    /// <summary>A device write; false when no device or RAM answers at <paramref name="address"/>.</summary>
+    public unsafe bool TryWrite(ulong address, int size, ulong value)
+    {
+        if (TryFindDevice(address, out var m) && address + (ulong)size <= m.End)
+        {
+            Count(m.Device);
+            m.Device.Write(address - m.Base, size, value);
+            return true;
+        }
+        if (FindRam(address) is { } ram && ram.Contains(address, (ulong)size))
+        {
+            byte* p = ram.HostAddress(address);
+            switch (size)
+            {
+                case 1: *p = (byte)value; break;
+                case 2: *(ushort*)p = (ushort)value; break;
+                case 4: *(uint*)p = (uint)value; break;
+                default: *(ulong*)p = value; break;
+            }
+            return true;
+        }
+        return false;
+    }
+
+    private void Count(IMmioDevice device)
+    {
+        ref long n = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(AccessCounts, device.Name, out _);
+        n++;
+    }
+}

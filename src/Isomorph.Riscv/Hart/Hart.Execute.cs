@@ -1,0 +1,176 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Isomorph.Riscv.Isa;
+
+namespace Isomorph.Riscv;
+
+/// <summary>Why <see cref="Hart.Run"/> returned.</summary>
+public enum HartStop
+{
+    /// <summary>The instruction budget given to <see cref="Hart.Run"/> is spent.</summary>
+    Budget,
+    /// <summary>Someone called <see cref="Hart.RequestStop"/> (a device, the machine, another thread).</summary>
+    Requested,
+    /// <summary>The hart executed WFI and no enabled interrupt is pending.</summary>
+    WaitingForInterrupt,
+}
+
+public sealed unsafe partial class Hart
+{
+    /// <summary>How many instructions run between checks for interrupts.</summary>
+    public const long InterruptCheckInterval = 1 << 14;
+
+    private struct FetchEntry
+    {
+        public ulong Tag;
+        public DecodedPage? Page;
+    }
+
+    private const int FetchTlbSize = 64;
+    private readonly FetchEntry[] _fetchTlb = new FetchEntry[FetchTlbSize];
+
+    /// <summary>Instructions retired.</summary>
+    public long Instret;
+
+    private long _stopAt;
+    private volatile bool _stopRequested;
+
+    /// <summary>True after WFI until an interrupt becomes pending.</summary>
+    public bool WaitingForInterrupt { get; internal set; }
+
+    /// <summary>The page being executed, and the virtual address it is mapped at.</summary>
+    internal DecodedPage? CurrentPage;
+    internal ulong CurrentPageBase;
+
+    /// <summary>The address of the instruction in slot <paramref name="idx"/> of the current page.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ulong PcOf(int idx) => CurrentPageBase + (ulong)(uint)idx * 2;
+
+    /// <summary>Continues at <paramref name="target"/>: in-page targets stay in the run loop's fast path.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int JumpTo(ulong target)
+    {
+        ulong offset = target - CurrentPageBase;
+        if (offset < 4096) return (int)(offset >> 1);
+        Pc = target;
+        return Exit;
+    }
+
+    /// <summary>Continues after the current instruction, leaving the run loop (after state that interrupts depend on changed).</summary>
+    public int ExitAfter(ref Insn insn, int idx)
+    {
+        Pc = PcOf(idx + insn.Slots);
+        _stopAt = 0;
+        return Exit;
+    }
+
+    /// <summary>Asks the run loop to return at the next instruction boundary (thread-safe).</summary>
+    public void RequestStop()
+    {
+        _stopRequested = true;
+        _stopAt = 0;
+    }
+
+    /// <summary>Ends the current chunk early so the run loop re-checks interrupts.</summary>
+    public void RequestInterruptCheck() => _stopAt = 0;
+
+    /// <summary>
+    /// Runs until <paramref name="maxInstructions"/> more instructions have retired, a stop is
+    /// requested, or the hart waits for an interrupt.
+    /// </summary>
+    public HartStop Run(long maxInstructions)
+    {
+        long end = Instret + maxInstructions;
+        _stopRequested = false;
+        while (true)
+        {
+            if (_stopRequested) return HartStop.Requested;
+            if (CheckInterrupts()) WaitingForInterrupt = false;
+            if (WaitingForInterrupt) return HartStop.WaitingForInterrupt;
+            if (Instret >= end) return HartStop.Budget;
+            _stopAt = Math.Min(end, Instret + InterruptCheckInterval);
+
+            ulong pc = Pc;
+            ulong vpn = pc >> 12;
+            ref FetchEntry fe = ref _fetchTlb[vpn & (FetchTlbSize - 1)];
+            DecodedPage? page = fe.Tag == vpn ? fe.Page : null;
+            if (page is null)
+            {
+                page = FetchPageSlow(pc);
+                if (page is null)
+                {
+                    end--; // the fetch trapped and Pc is at the handler; a trap loop still spends the budget
+                    continue;
+                }
+                fe.Tag = vpn;
+                fe.Page = page;
+            }
+            CurrentPage = page;
+            ulong pageBase = pc & ~0xFFFul;
+            CurrentPageBase = pageBase;
+            ref Insn slots = ref MemoryMarshal.GetArrayDataReference(page.Slots);
+            int idx = (int)(pc & 0xFFF) >> 1;
+            do
+            {
+                ref Insn insn = ref Unsafe.Add(ref slots, idx);
+                idx = insn.Exec(this, ref insn, idx);
+            }
+            while (++Instret < _stopAt && (uint)idx < (uint)DecodedPage.SlotCount);
+            if (idx >= 0) Pc = pageBase + (ulong)idx * 2;
+        }
+    }
+
+    /// <summary>Runs exactly one instruction (for tracing and tests); false when it trapped.</summary>
+    public HartStop Step() => Run(1);
+
+    /// <summary>Translates the page of <paramref name="pc"/> for execution; null when a trap was taken.</summary>
+    private DecodedPage? FetchPageSlow(ulong pc)
+    {
+        if (!Translate(pc, AccessType.Execute, out ulong pa, out _))
+        {
+            TakeTrap(PendingCause, PendingTval, pc);
+            return null;
+        }
+        var page = Code.GetPage(pa);
+        if (page is null)
+        {
+            TakeTrap((ulong)ExceptionCause.InstructionAccessFault, pc, pc);
+            return null;
+        }
+        return page;
+    }
+
+    /// <summary>Reads a 16-bit instruction parcel through the MMU (for instructions that straddle pages).</summary>
+    internal bool FetchParcel(ulong va, out ushort parcel)
+    {
+        parcel = 0;
+        if (!Translate(va, AccessType.Execute, out ulong pa, out _)) return false;
+        if (Bus.FindRam(pa) is not { } ram || !ram.Contains(pa, 2))
+        {
+            SetPending(ExceptionCause.InstructionAccessFault, va);
+            return false;
+        }
+        parcel = Unsafe.ReadUnaligned<ushort>(ram.HostAddress(pa));
+        return true;
+    }
+
+    /// <summary>Forgets cached translations for instruction fetch.</summary>
+    private void FlushFetchTlb() => Array.Clear(_fetchTlb);
+
+    /// <summary>The instruction at <paramref name="va"/> (for traces), or null when it cannot be fetched.</summary>
+    public uint? PeekInstruction(ulong va)
+    {
+        var saved = (PendingCause, PendingTval);
+        try
+        {
+            if (!FetchParcel(va, out ushort low)) return null;
+            if (!Decoder.IsWide(low)) return low;
+            if (!FetchParcel(va + 2, out ushort high)) return null;
+            return low | (uint)high << 16;
+        }
+        finally
+        {
+            (PendingCause, PendingTval) = saved;
+        }
+    }
+}

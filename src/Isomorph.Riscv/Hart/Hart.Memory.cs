@@ -1,0 +1,188 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Isomorph.Devices.Bus;
+
+namespace Isomorph.Riscv;
+
+/// <summary>The kind of a memory access, for translation and protection checks.</summary>
+public enum AccessType : byte { Read, Write, Execute }
+
+/// <summary>
+/// Guest memory access. The fast path is a direct-mapped TLB per access kind whose entries hold
+/// the host address of a guest virtual page: a hit is a compare and a load. Misses, device
+/// accesses, pages holding decoded code and accesses that straddle pages take the slow path,
+/// which translates, checks protection and installs the entry when the page is plain RAM.
+/// </summary>
+public sealed unsafe partial class Hart
+{
+    private struct TlbEntry
+    {
+        /// <summary>The virtual page number, or ulong.MaxValue when empty.</summary>
+        public ulong Tag;
+        /// <summary>Host address minus guest virtual address, for the page.</summary>
+        public nint Addend;
+    }
+
+    private const int TlbSize = 256;
+    private readonly TlbEntry* _readTlb;
+    private readonly TlbEntry* _writeTlb;
+
+    /// <summary>The exception a failed access or translation reports (set by slow paths).</summary>
+    public ulong PendingCause;
+    public ulong PendingTval;
+
+    internal void SetPending(ExceptionCause cause, ulong tval)
+    {
+        PendingCause = (ulong)cause;
+        PendingTval = tval;
+    }
+
+    /// <summary>Forgets all cached translations (after satp, mstatus, privilege or PMP changes, sfence.vma).</summary>
+    public void FlushTlb()
+    {
+        for (int i = 0; i < TlbSize; i++)
+        {
+            _readTlb[i].Tag = ulong.MaxValue;
+            _writeTlb[i].Tag = ulong.MaxValue;
+        }
+        FlushFetchTlb();
+    }
+
+    internal void FlushWriteTlb()
+    {
+        for (int i = 0; i < TlbSize; i++) _writeTlb[i].Tag = ulong.MaxValue;
+    }
+
+    /// <summary>Loads a value at virtual address <paramref name="va"/>; false (with the exception pending) on a fault.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Load<T>(ulong va, out T value) where T : unmanaged
+    {
+        ulong vpn = va >> 12;
+        TlbEntry* e = _readTlb + (vpn & (TlbSize - 1));
+        if (e->Tag == vpn && (va & 0xFFF) <= (ulong)(4096 - sizeof(T)))
+        {
+            value = Unsafe.ReadUnaligned<T>((void*)(e->Addend + (nint)va));
+            return true;
+        }
+        return LoadSlow(va, out value);
+    }
+
+    /// <summary>Stores a value at virtual address <paramref name="va"/>; false (with the exception pending) on a fault.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool Store<T>(ulong va, T value) where T : unmanaged
+    {
+        ulong vpn = va >> 12;
+        TlbEntry* e = _writeTlb + (vpn & (TlbSize - 1));
+        if (e->Tag == vpn && (va & 0xFFF) <= (ulong)(4096 - sizeof(T)))
+        {
+            Unsafe.WriteUnaligned((void*)(e->Addend + (nint)va), value);
+            return true;
+        }
+        return StoreSlow(va, value);
+    }
+
+    private bool LoadSlow<T>(ulong va, out T value) where T : unmanaged
+    {
+        value = default;
+        int size = sizeof(T);
+        if ((va & 0xFFF) > (ulong)(4096 - size))
+        {
+            // Straddles two pages: translate both first, so a fault leaves no partial effect.
+            if (!Translate(va, AccessType.Read, out _, out _)) return false;
+            if (!Translate((va | 0xFFF) + 1, AccessType.Read, out _, out _)) return false;
+            ulong v = 0;
+            for (int i = 0; i < size; i++)
+            {
+                if (!Load(va + (ulong)i, out byte b)) return false;
+                v |= (ulong)b << (8 * i);
+            }
+            value = Unsafe.As<ulong, T>(ref v);
+            return true;
+        }
+        if (!Translate(va, AccessType.Read, out ulong pa, out bool cacheable)) return false;
+        if (Bus.FindRam(pa) is { } ram && Bus.IsPlainRamPage(pa & ~0xFFFul))
+        {
+            byte* host = ram.HostAddress(pa);
+            if (cacheable)
+            {
+                TlbEntry* e = _readTlb + ((va >> 12) & (TlbSize - 1));
+                e->Tag = va >> 12;
+                e->Addend = (nint)host - (nint)va;
+            }
+            value = Unsafe.ReadUnaligned<T>(host);
+            return true;
+        }
+        if (Bus.TryRead(pa, size, out ulong raw))
+        {
+            value = Unsafe.As<ulong, T>(ref raw);
+            return true;
+        }
+        SetPending(ExceptionCause.LoadAccessFault, va);
+        return false;
+    }
+
+    private bool StoreSlow<T>(ulong va, T value) where T : unmanaged
+    {
+        int size = sizeof(T);
+        if ((va & 0xFFF) > (ulong)(4096 - size))
+        {
+            if (!Translate(va, AccessType.Write, out _, out _)) return false;
+            if (!Translate((va | 0xFFF) + 1, AccessType.Write, out _, out _)) return false;
+            ulong v = 0;
+            Unsafe.As<ulong, T>(ref v) = value;
+            for (int i = 0; i < size; i++)
+                if (!Store(va + (ulong)i, (byte)(v >> (8 * i)))) return false;
+            return true;
+        }
+        if (!Translate(va, AccessType.Write, out ulong pa, out bool cacheable)) return false;
+        if (Bus.FindRam(pa) is { } ram && Bus.IsPlainRamPage(pa & ~0xFFFul))
+        {
+            byte* host = ram.HostAddress(pa);
+            if (Code.IsCode(pa))
+                Code.InvalidateStore(pa, size);
+            else if (cacheable)
+            {
+                TlbEntry* e = _writeTlb + ((va >> 12) & (TlbSize - 1));
+                e->Tag = va >> 12;
+                e->Addend = (nint)host - (nint)va;
+            }
+            Unsafe.WriteUnaligned(host, value);
+            return true;
+        }
+        ulong raw = 0;
+        Unsafe.As<ulong, T>(ref raw) = value;
+        if (Bus.TryWrite(pa, size, raw)) return true;
+        SetPending(ExceptionCause.StoreAccessFault, va);
+        return false;
+    }
+
+    /// <summary>
+    /// The host address of an aligned location for an atomic read-modify-write (AMO, SC), checked
+    /// for write permission. Null with the exception pending on a fault (misaligned: store/AMO
+    /// address misaligned; device memory: store/AMO access fault).
+    /// </summary>
+    public void* AtomicAddress(ulong va, int size)
+    {
+        if ((va & (ulong)(size - 1)) != 0)
+        {
+            SetPending(ExceptionCause.StoreAddressMisaligned, va);
+            return null;
+        }
+        if (!Translate(va, AccessType.Write, out ulong pa, out _)) return null;
+        if (Bus.FindRam(pa) is not { } ram || !Bus.IsPlainRamPage(pa & ~0xFFFul))
+        {
+            SetPending(ExceptionCause.StoreAccessFault, va);
+            return null;
+        }
+        if (Code.IsCode(pa)) Code.InvalidateStore(pa, size);
+        return ram.HostAddress(pa);
+    }
+
+    /// <summary>Copies guest physical RAM out (for loaders, signatures, tests).</summary>
+    public bool ReadPhysical(ulong pa, Span<byte> destination)
+    {
+        if (Bus.FindRam(pa) is not { } ram || !ram.Contains(pa, (ulong)destination.Length)) return false;
+        new ReadOnlySpan<byte>(ram.HostAddress(pa), destination.Length).CopyTo(destination);
+        return true;
+    }
+}

@@ -1,0 +1,28 @@
+namespace Isomorph.Riscv.Isa;
+
+/// <summary>One instruction of the ISA: everything the decoder, disassembler and interpreter need.</summary>
+public sealed unsafe class InstructionDefinition
+{
+    public required string Name { get; init; }
+    public required string Extension { get; init; }
+    /// <summary>Bits that must equal <see cref="Match"/> under <see cref="Mask"/>.</summary>
+    public required uint Match { get; init; }
+    public required uint Mask { get; init; }
+    /// <summary>True for 16-bit (C extension) encodings.</summary>
+    public required bool Compressed { get; init; }
+    /// <summary>The operand syntax (for compressed forms, that of the instruction they expand to).</summary>
+    public required OperandSyntax Syntax { get; init; }
+    /// <summary>The semantics.</summary>
+    public required delegate*<Hart, ref Insn, int, int> Exec { get; init; }
+    /// <summary>For a compressed instruction: how its operands are laid out.</summary>
+    public CompressedForm Form { get; init; }
+    /// <summary>For a compressed instruction: the base instruction it expands to.</summary>
+    public string? Expands { get; init; }
+    /// <summary>More general encodings this one takes precedence over (e.g. c.addi16sp over c.lui).</summary>
+    public IReadOnlyList<string> Overrides { get; init; } = [];
+    public ushort Id { get; set; }
+
+    public bool Matches(uint raw) => (raw & Mask) == Match;
+
+    public override string ToString() => Name;
+}

@@ -1,0 +1,66 @@
+using Isomorph.Riscv.Isa;
+
+namespace Isomorph.Riscv.Semantics;
+
+/// <summary>The privileged instructions: environment calls, trap returns, WFI and sfence.vma.</summary>
+[Extension("Privileged")]
+internal static unsafe class Privileged
+{
+    /// <summary>The semantics of every encoding that is not an instruction.</summary>
+    internal static int IllegalInstruction(Hart h, ref Insn i, int idx) =>
+        h.Raise(ExceptionCause.IllegalInstruction, i.Raw, idx);
+
+    [Instruction("ecall", "000000000000 00000 000 00000 1110011", "")]
+    private static int Ecall(Hart h, ref Insn i, int idx) => h.Raise(h.Privilege switch
+    {
+        PrivilegeLevel.User => ExceptionCause.EnvironmentCallFromU,
+        PrivilegeLevel.Supervisor => ExceptionCause.EnvironmentCallFromS,
+        _ => ExceptionCause.EnvironmentCallFromM,
+    }, 0, idx);
+
+    [Instruction("ebreak", "000000000001 00000 000 00000 1110011", "")]
+    private static int Ebreak(Hart h, ref Insn i, int idx) => h.Raise(ExceptionCause.Breakpoint, h.PcOf(idx), idx);
+
+    [Instruction("mret", "0011000 00010 00000 000 00000 1110011", "")]
+    private static int Mret(Hart h, ref Insn i, int idx)
+    {
+        if (h.Privilege != PrivilegeLevel.Machine) return IllegalInstruction(h, ref i, idx);
+        h.ClearReservation();
+        h.ReturnFromMachine();
+        h.RequestInterruptCheck();
+        return Hart.Exit;
+    }
+
+    [Instruction("sret", "0001000 00010 00000 000 00000 1110011", "")]
+    private static int Sret(Hart h, ref Insn i, int idx)
+    {
+        if (h.Privilege < PrivilegeLevel.Supervisor
+            || (h.Privilege == PrivilegeLevel.Supervisor && (h.Mstatus & MstatusBits.Tsr) != 0))
+            return IllegalInstruction(h, ref i, idx);
+        h.ClearReservation();
+        h.ReturnFromSupervisor();
+        h.RequestInterruptCheck();
+        return Hart.Exit;
+    }
+
+    [Instruction("wfi", "0001000 00101 00000 000 00000 1110011", "")]
+    private static int Wfi(Hart h, ref Insn i, int idx)
+    {
+        // TW makes WFI illegal below M-mode; WFI in U-mode is always illegal (no U-mode interrupts).
+        if (h.Privilege == PrivilegeLevel.User
+            || (h.Privilege == PrivilegeLevel.Supervisor && (h.Mstatus & MstatusBits.Tw) != 0))
+            return IllegalInstruction(h, ref i, idx);
+        h.WaitingForInterrupt = true;
+        return h.ExitAfter(ref i, idx);
+    }
+
+    [Instruction("sfence.vma", "0001001 ..... ..... 000 00000 1110011", "xs1, xs2")]
+    private static int SfenceVma(Hart h, ref Insn i, int idx)
+    {
+        if (h.Privilege == PrivilegeLevel.User
+            || (h.Privilege == PrivilegeLevel.Supervisor && (h.Mstatus & MstatusBits.Tvm) != 0))
+            return IllegalInstruction(h, ref i, idx);
+        h.FlushTlb();
+        return h.ExitAfter(ref i, idx);
+    }
+}

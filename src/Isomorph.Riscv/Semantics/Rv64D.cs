@@ -1,0 +1,209 @@
+using Isomorph.Riscv.Float;
+using Isomorph.Riscv.Isa;
+using static Isomorph.Riscv.Semantics.FloatingPoint;
+
+namespace Isomorph.Riscv.Semantics;
+
+/// <summary>The D extension: IEEE 754 binary64 arithmetic, exactly rounded (see <see cref="SoftFloat"/>).</summary>
+[Extension("D")]
+internal static unsafe class Rv64D
+{
+    private const ulong Sign = 1ul << 63;
+
+    private static int Binary(Hart h, ref Insn i, int idx, delegate*<ulong, ulong, RoundingMode, ref FFlags, ulong> op)
+    {
+        if (!Begin(h, ref i, out var rm)) return Illegal(h, ref i, idx);
+        FFlags flags = 0;
+        h.F[i.Rd] = op(h.F[i.Rs1], h.F[i.Rs2], rm, ref flags);
+        return End(h, ref i, idx, flags);
+    }
+
+    private static int Fused(Hart h, ref Insn i, int idx, ulong negateProduct, ulong negateAddend)
+    {
+        if (!Begin(h, ref i, out var rm)) return Illegal(h, ref i, idx);
+        FFlags flags = 0;
+        h.F[i.Rd] = SoftFloat.MulAdd(h.F[i.Rs1] ^ negateProduct, h.F[i.Rs2], h.F[i.Rs3] ^ negateAddend, rm, ref flags);
+        return End(h, ref i, idx, flags);
+    }
+
+    private static int ToInteger(Hart h, ref Insn i, int idx, delegate*<ulong, RoundingMode, ref FFlags, ulong> op)
+    {
+        if (!Begin(h, ref i, out var rm)) return Illegal(h, ref i, idx);
+        FFlags flags = 0;
+        h.X[i.Rd] = op(h.F[i.Rs1], rm, ref flags);
+        h.FpFlags |= (uint)flags;
+        if (flags != 0) h.SetFsDirty();
+        return idx + i.Slots;
+    }
+
+    private static int FromInteger(Hart h, ref Insn i, int idx, delegate*<ulong, RoundingMode, ref FFlags, ulong> op)
+    {
+        if (!Begin(h, ref i, out var rm)) return Illegal(h, ref i, idx);
+        FFlags flags = 0;
+        h.F[i.Rd] = op(h.X[i.Rs1], rm, ref flags);
+        return End(h, ref i, idx, flags);
+    }
+
+    private static int Compare(Hart h, ref Insn i, int idx, delegate*<ulong, ulong, ref FFlags, bool> op)
+    {
+        if (!Begin(h)) return Illegal(h, ref i, idx);
+        FFlags flags = 0;
+        h.X[i.Rd] = op(h.F[i.Rs1], h.F[i.Rs2], ref flags) ? 1ul : 0;
+        h.FpFlags |= (uint)flags;
+        if (flags != 0) h.SetFsDirty();
+        return idx + i.Slots;
+    }
+
+    private static int SignInject(Hart h, ref Insn i, int idx, Func<ulong, ulong, ulong> sign)
+    {
+        if (!Begin(h)) return Illegal(h, ref i, idx);
+        ulong a = h.F[i.Rs1], b = h.F[i.Rs2];
+        h.F[i.Rd] = (a & ~Sign) | (sign(a, b) & Sign);
+        return End(h, ref i, idx, 0);
+    }
+
+    // Loads and stores move raw bits.
+    [Instruction("fld", "............ ..... 011 ..... 0000111", "fd, imm(xs1)")]
+    private static int Fld(Hart h, ref Insn i, int idx)
+    {
+        if (!Begin(h)) return Illegal(h, ref i, idx);
+        if (!h.Load(h.X[i.Rs1] + (ulong)i.Imm, out ulong v)) return h.RaisePending(idx);
+        h.F[i.Rd] = v;
+        return End(h, ref i, idx, 0);
+    }
+
+    [Instruction("fsd", "....... ..... ..... 011 ..... 0100111", "fs2, simm(xs1)")]
+    private static int Fsd(Hart h, ref Insn i, int idx)
+    {
+        if (!Begin(h)) return Illegal(h, ref i, idx);
+        return h.Store(h.X[i.Rs1] + (ulong)i.Imm, h.F[i.Rs2]) ? idx + i.Slots : h.RaisePending(idx);
+    }
+
+    [Instruction("fmadd.d", "..... 01 ..... ..... ... ..... 1000011", "fd, fs1, fs2, fs3, rm")]
+    private static int FmaddD(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, 0, 0);
+    [Instruction("fmsub.d", "..... 01 ..... ..... ... ..... 1000111", "fd, fs1, fs2, fs3, rm")]
+    private static int FmsubD(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, 0, Sign);
+    [Instruction("fnmsub.d", "..... 01 ..... ..... ... ..... 1001011", "fd, fs1, fs2, fs3, rm")]
+    private static int FnmsubD(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, Sign, 0);
+    [Instruction("fnmadd.d", "..... 01 ..... ..... ... ..... 1001111", "fd, fs1, fs2, fs3, rm")]
+    private static int FnmaddD(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, Sign, Sign);
+
+    [Instruction("fadd.d", "0000001 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm")]
+    private static int FaddD(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Add);
+    [Instruction("fsub.d", "0000101 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm")]
+    private static int FsubD(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Sub);
+    [Instruction("fmul.d", "0001001 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm")]
+    private static int FmulD(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Mul);
+    [Instruction("fdiv.d", "0001101 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm")]
+    private static int FdivD(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Div);
+
+    [Instruction("fsqrt.d", "0101101 00000 ..... ... ..... 1010011", "fd, fs1, rm")]
+    private static int FsqrtD(Hart h, ref Insn i, int idx)
+    {
+        if (!Begin(h, ref i, out var rm)) return Illegal(h, ref i, idx);
+        FFlags flags = 0;
+        h.F[i.Rd] = SoftFloat.Sqrt(h.F[i.Rs1], rm, ref flags);
+        return End(h, ref i, idx, flags);
+    }
+
+    [Instruction("fsgnj.d", "0010001 ..... ..... 000 ..... 1010011", "fd, fs1, fs2")]
+    private static int FsgnjD(Hart h, ref Insn i, int idx) => SignInject(h, ref i, idx, static (_, b) => b);
+    [Instruction("fsgnjn.d", "0010001 ..... ..... 001 ..... 1010011", "fd, fs1, fs2")]
+    private static int FsgnjnD(Hart h, ref Insn i, int idx) => SignInject(h, ref i, idx, static (_, b) => ~b);
+    [Instruction("fsgnjx.d", "0010001 ..... ..... 010 ..... 1010011", "fd, fs1, fs2")]
+    private static int FsgnjxD(Hart h, ref Insn i, int idx) => SignInject(h, ref i, idx, static (a, b) => a ^ b);
+
+    [Instruction("fmin.d", "0010101 ..... ..... 000 ..... 1010011", "fd, fs1, fs2")]
+    private static int FminD(Hart h, ref Insn i, int idx)
+    {
+        if (!Begin(h)) return Illegal(h, ref i, idx);
+        FFlags flags = 0;
+        h.F[i.Rd] = SoftFloat.Min(h.F[i.Rs1], h.F[i.Rs2], ref flags);
+        return End(h, ref i, idx, flags);
+    }
+
+    [Instruction("fmax.d", "0010101 ..... ..... 001 ..... 1010011", "fd, fs1, fs2")]
+    private static int FmaxD(Hart h, ref Insn i, int idx)
+    {
+        if (!Begin(h)) return Illegal(h, ref i, idx);
+        FFlags flags = 0;
+        h.F[i.Rd] = SoftFloat.Max(h.F[i.Rs1], h.F[i.Rs2], ref flags);
+        return End(h, ref i, idx, flags);
+    }
+
+    [Instruction("fcvt.s.d", "0100000 00001 ..... ... ..... 1010011", "fd, fs1, rm")]
+    private static int FcvtSD(Hart h, ref Insn i, int idx)
+    {
+        if (!Begin(h, ref i, out var rm)) return Illegal(h, ref i, idx);
+        FFlags flags = 0;
+        h.F[i.Rd] = Box(SoftFloat.F64ToF32(h.F[i.Rs1], rm, ref flags));
+        return End(h, ref i, idx, flags);
+    }
+
+    [Instruction("fcvt.d.s", "0100001 00000 ..... ... ..... 1010011", "fd, fs1, rm")]
+    private static int FcvtDS(Hart h, ref Insn i, int idx)
+    {
+        if (!Begin(h, ref i, out _)) return Illegal(h, ref i, idx);
+        FFlags flags = 0;
+        h.F[i.Rd] = SoftFloat.F32ToF64(Unbox(h.F[i.Rs1]), ref flags);
+        return End(h, ref i, idx, flags);
+    }
+
+    [Instruction("feq.d", "1010001 ..... ..... 010 ..... 1010011", "xd, fs1, fs2")]
+    private static int FeqD(Hart h, ref Insn i, int idx) => Compare(h, ref i, idx, &SoftFloat.Eq);
+    [Instruction("flt.d", "1010001 ..... ..... 001 ..... 1010011", "xd, fs1, fs2")]
+    private static int FltD(Hart h, ref Insn i, int idx) => Compare(h, ref i, idx, &SoftFloat.Lt);
+    [Instruction("fle.d", "1010001 ..... ..... 000 ..... 1010011", "xd, fs1, fs2")]
+    private static int FleD(Hart h, ref Insn i, int idx) => Compare(h, ref i, idx, &SoftFloat.Le);
+
+    [Instruction("fclass.d", "1110001 00000 ..... 001 ..... 1010011", "xd, fs1")]
+    private static int FclassD(Hart h, ref Insn i, int idx)
+    {
+        if (!Begin(h)) return Illegal(h, ref i, idx);
+        h.X[i.Rd] = SoftFloat.Classify(h.F[i.Rs1]);
+        return idx + i.Slots;
+    }
+
+    private static ulong ToW(ulong a, RoundingMode rm, ref FFlags f) => (ulong)(long)SoftFloat.F64ToI32(a, rm, ref f);
+    private static ulong ToWu(ulong a, RoundingMode rm, ref FFlags f) => (ulong)(long)(int)SoftFloat.F64ToU32(a, rm, ref f);
+    private static ulong ToL(ulong a, RoundingMode rm, ref FFlags f) => (ulong)SoftFloat.F64ToI64(a, rm, ref f);
+    private static ulong ToLu(ulong a, RoundingMode rm, ref FFlags f) => SoftFloat.F64ToU64(a, rm, ref f);
+    private static ulong FromW(ulong a, RoundingMode rm, ref FFlags f) => SoftFloat.I32ToF64((int)a, rm, ref f);
+    private static ulong FromWu(ulong a, RoundingMode rm, ref FFlags f) => SoftFloat.U32ToF64((uint)a, rm, ref f);
+    private static ulong FromL(ulong a, RoundingMode rm, ref FFlags f) => SoftFloat.I64ToF64((long)a, rm, ref f);
+    private static ulong FromLu(ulong a, RoundingMode rm, ref FFlags f) => SoftFloat.U64ToF64(a, rm, ref f);
+
+    [Instruction("fcvt.w.d", "1100001 00000 ..... ... ..... 1010011", "xd, fs1, rm")]
+    private static int FcvtWD(Hart h, ref Insn i, int idx) => ToInteger(h, ref i, idx, &ToW);
+    [Instruction("fcvt.wu.d", "1100001 00001 ..... ... ..... 1010011", "xd, fs1, rm")]
+    private static int FcvtWuD(Hart h, ref Insn i, int idx) => ToInteger(h, ref i, idx, &ToWu);
+    [Instruction("fcvt.l.d", "1100001 00010 ..... ... ..... 1010011", "xd, fs1, rm")]
+    private static int FcvtLD(Hart h, ref Insn i, int idx) => ToInteger(h, ref i, idx, &ToL);
+    [Instruction("fcvt.lu.d", "1100001 00011 ..... ... ..... 1010011", "xd, fs1, rm")]
+    private static int FcvtLuD(Hart h, ref Insn i, int idx) => ToInteger(h, ref i, idx, &ToLu);
+
+    [Instruction("fcvt.d.w", "1101001 00000 ..... ... ..... 1010011", "fd, xs1, rm")]
+    private static int FcvtDW(Hart h, ref Insn i, int idx) => FromInteger(h, ref i, idx, &FromW);
+    [Instruction("fcvt.d.wu", "1101001 00001 ..... ... ..... 1010011", "fd, xs1, rm")]
+    private static int FcvtDWu(Hart h, ref Insn i, int idx) => FromInteger(h, ref i, idx, &FromWu);
+    [Instruction("fcvt.d.l", "1101001 00010 ..... ... ..... 1010011", "fd, xs1, rm")]
+    private static int FcvtDL(Hart h, ref Insn i, int idx) => FromInteger(h, ref i, idx, &FromL);
+    [Instruction("fcvt.d.lu", "1101001 00011 ..... ... ..... 1010011", "fd, xs1, rm")]
+    private static int FcvtDLu(Hart h, ref Insn i, int idx) => FromInteger(h, ref i, idx, &FromLu);
+
+    [Instruction("fmv.x.d", "1110001 00000 ..... 000 ..... 1010011", "xd, fs1")]
+    private static int FmvXD(Hart h, ref Insn i, int idx)
+    {
+        if (!Begin(h)) return Illegal(h, ref i, idx);
+        h.X[i.Rd] = h.F[i.Rs1];
+        return idx + i.Slots;
+    }
+
+    [Instruction("fmv.d.x", "1111001 00000 ..... 000 ..... 1010011", "fd, xs1")]
+    private static int FmvDX(Hart h, ref Insn i, int idx)
+    {
+        if (!Begin(h)) return Illegal(h, ref i, idx);
+        h.F[i.Rd] = h.X[i.Rs1];
+        return End(h, ref i, idx, 0);
+    }
+}

@@ -1,0 +1,195 @@
+using Isomorph.Riscv.Float;
+using Isomorph.Riscv.Isa;
+using static Isomorph.Riscv.Semantics.FloatingPoint;
+
+namespace Isomorph.Riscv.Semantics;
+
+/// <summary>
+/// The F extension: IEEE 754 binary32 arithmetic, exactly rounded (see <see cref="SoftFloat"/>).
+/// Operands are unboxed (an improperly NaN-boxed register reads as the canonical NaN) and results
+/// are NaN-boxed.
+/// </summary>
+[Extension("F")]
+internal static unsafe class Rv64F
+{
+    private const uint Sign = 1u << 31;
+
+    private static int Binary(Hart h, ref Insn i, int idx, delegate*<uint, uint, RoundingMode, ref FFlags, uint> op)
+    {
+        if (!Begin(h, ref i, out var rm)) return Illegal(h, ref i, idx);
+        FFlags flags = 0;
+        h.F[i.Rd] = Box(op(Unbox(h.F[i.Rs1]), Unbox(h.F[i.Rs2]), rm, ref flags));
+        return End(h, ref i, idx, flags);
+    }
+
+    private static int Fused(Hart h, ref Insn i, int idx, uint negateProduct, uint negateAddend)
+    {
+        if (!Begin(h, ref i, out var rm)) return Illegal(h, ref i, idx);
+        FFlags flags = 0;
+        h.F[i.Rd] = Box(SoftFloat.MulAdd(Unbox(h.F[i.Rs1]) ^ negateProduct, Unbox(h.F[i.Rs2]), Unbox(h.F[i.Rs3]) ^ negateAddend, rm, ref flags));
+        return End(h, ref i, idx, flags);
+    }
+
+    private static int ToInteger(Hart h, ref Insn i, int idx, delegate*<uint, RoundingMode, ref FFlags, ulong> op)
+    {
+        if (!Begin(h, ref i, out var rm)) return Illegal(h, ref i, idx);
+        FFlags flags = 0;
+        h.X[i.Rd] = op(Unbox(h.F[i.Rs1]), rm, ref flags);
+        h.FpFlags |= (uint)flags;
+        if (flags != 0) h.SetFsDirty();
+        return idx + i.Slots;
+    }
+
+    private static int FromInteger(Hart h, ref Insn i, int idx, delegate*<ulong, RoundingMode, ref FFlags, uint> op)
+    {
+        if (!Begin(h, ref i, out var rm)) return Illegal(h, ref i, idx);
+        FFlags flags = 0;
+        h.F[i.Rd] = Box(op(h.X[i.Rs1], rm, ref flags));
+        return End(h, ref i, idx, flags);
+    }
+
+    private static int Compare(Hart h, ref Insn i, int idx, delegate*<uint, uint, ref FFlags, bool> op)
+    {
+        if (!Begin(h)) return Illegal(h, ref i, idx);
+        FFlags flags = 0;
+        h.X[i.Rd] = op(Unbox(h.F[i.Rs1]), Unbox(h.F[i.Rs2]), ref flags) ? 1ul : 0;
+        h.FpFlags |= (uint)flags;
+        if (flags != 0) h.SetFsDirty();
+        return idx + i.Slots;
+    }
+
+    private static int SignInject(Hart h, ref Insn i, int idx, Func<uint, uint, uint> sign)
+    {
+        if (!Begin(h)) return Illegal(h, ref i, idx);
+        uint a = Unbox(h.F[i.Rs1]), b = Unbox(h.F[i.Rs2]);
+        h.F[i.Rd] = Box((a & ~Sign) | (sign(a, b) & Sign));
+        return End(h, ref i, idx, 0);
+    }
+
+    [Instruction("flw", "............ ..... 010 ..... 0000111", "fd, imm(xs1)")]
+    private static int Flw(Hart h, ref Insn i, int idx)
+    {
+        if (!Begin(h)) return Illegal(h, ref i, idx);
+        if (!h.Load(h.X[i.Rs1] + (ulong)i.Imm, out uint v)) return h.RaisePending(idx);
+        h.F[i.Rd] = Box(v);
+        return End(h, ref i, idx, 0);
+    }
+
+    [Instruction("fsw", "....... ..... ..... 010 ..... 0100111", "fs2, simm(xs1)")]
+    private static int Fsw(Hart h, ref Insn i, int idx)
+    {
+        if (!Begin(h)) return Illegal(h, ref i, idx);
+        return h.Store(h.X[i.Rs1] + (ulong)i.Imm, (uint)h.F[i.Rs2]) ? idx + i.Slots : h.RaisePending(idx);
+    }
+
+    [Instruction("fmadd.s", "..... 00 ..... ..... ... ..... 1000011", "fd, fs1, fs2, fs3, rm")]
+    private static int FmaddS(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, 0, 0);
+    [Instruction("fmsub.s", "..... 00 ..... ..... ... ..... 1000111", "fd, fs1, fs2, fs3, rm")]
+    private static int FmsubS(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, 0, Sign);
+    [Instruction("fnmsub.s", "..... 00 ..... ..... ... ..... 1001011", "fd, fs1, fs2, fs3, rm")]
+    private static int FnmsubS(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, Sign, 0);
+    [Instruction("fnmadd.s", "..... 00 ..... ..... ... ..... 1001111", "fd, fs1, fs2, fs3, rm")]
+    private static int FnmaddS(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, Sign, Sign);
+
+    [Instruction("fadd.s", "0000000 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm")]
+    private static int FaddS(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Add);
+    [Instruction("fsub.s", "0000100 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm")]
+    private static int FsubS(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Sub);
+    [Instruction("fmul.s", "0001000 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm")]
+    private static int FmulS(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Mul);
+    [Instruction("fdiv.s", "0001100 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm")]
+    private static int FdivS(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Div);
+
+    [Instruction("fsqrt.s", "0101100 00000 ..... ... ..... 1010011", "fd, fs1, rm")]
+    private static int FsqrtS(Hart h, ref Insn i, int idx)
+    {
+        if (!Begin(h, ref i, out var rm)) return Illegal(h, ref i, idx);
+        FFlags flags = 0;
+        h.F[i.Rd] = Box(SoftFloat.Sqrt(Unbox(h.F[i.Rs1]), rm, ref flags));
+        return End(h, ref i, idx, flags);
+    }
+
+    [Instruction("fsgnj.s", "0010000 ..... ..... 000 ..... 1010011", "fd, fs1, fs2")]
+    private static int FsgnjS(Hart h, ref Insn i, int idx) => SignInject(h, ref i, idx, static (_, b) => b);
+    [Instruction("fsgnjn.s", "0010000 ..... ..... 001 ..... 1010011", "fd, fs1, fs2")]
+    private static int FsgnjnS(Hart h, ref Insn i, int idx) => SignInject(h, ref i, idx, static (_, b) => ~b);
+    [Instruction("fsgnjx.s", "0010000 ..... ..... 010 ..... 1010011", "fd, fs1, fs2")]
+    private static int FsgnjxS(Hart h, ref Insn i, int idx) => SignInject(h, ref i, idx, static (a, b) => a ^ b);
+
+    [Instruction("fmin.s", "0010100 ..... ..... 000 ..... 1010011", "fd, fs1, fs2")]
+    private static int FminS(Hart h, ref Insn i, int idx)
+    {
+        if (!Begin(h)) return Illegal(h, ref i, idx);
+        FFlags flags = 0;
+        h.F[i.Rd] = Box(SoftFloat.Min(Unbox(h.F[i.Rs1]), Unbox(h.F[i.Rs2]), ref flags));
+        return End(h, ref i, idx, flags);
+    }
+
+    [Instruction("fmax.s", "0010100 ..... ..... 001 ..... 1010011", "fd, fs1, fs2")]
+    private static int FmaxS(Hart h, ref Insn i, int idx)
+    {
+        if (!Begin(h)) return Illegal(h, ref i, idx);
+        FFlags flags = 0;
+        h.F[i.Rd] = Box(SoftFloat.Max(Unbox(h.F[i.Rs1]), Unbox(h.F[i.Rs2]), ref flags));
+        return End(h, ref i, idx, flags);
+    }
+
+    [Instruction("feq.s", "1010000 ..... ..... 010 ..... 1010011", "xd, fs1, fs2")]
+    private static int FeqS(Hart h, ref Insn i, int idx) => Compare(h, ref i, idx, &SoftFloat.Eq);
+    [Instruction("flt.s", "1010000 ..... ..... 001 ..... 1010011", "xd, fs1, fs2")]
+    private static int FltS(Hart h, ref Insn i, int idx) => Compare(h, ref i, idx, &SoftFloat.Lt);
+    [Instruction("fle.s", "1010000 ..... ..... 000 ..... 1010011", "xd, fs1, fs2")]
+    private static int FleS(Hart h, ref Insn i, int idx) => Compare(h, ref i, idx, &SoftFloat.Le);
+
+    [Instruction("fclass.s", "1110000 00000 ..... 001 ..... 1010011", "xd, fs1")]
+    private static int FclassS(Hart h, ref Insn i, int idx)
+    {
+        if (!Begin(h)) return Illegal(h, ref i, idx);
+        h.X[i.Rd] = SoftFloat.Classify(Unbox(h.F[i.Rs1]));
+        return idx + i.Slots;
+    }
+
+    private static ulong ToW(uint a, RoundingMode rm, ref FFlags f) => (ulong)(long)SoftFloat.F32ToI32(a, rm, ref f);
+    private static ulong ToWu(uint a, RoundingMode rm, ref FFlags f) => (ulong)(long)(int)SoftFloat.F32ToU32(a, rm, ref f);
+    private static ulong ToL(uint a, RoundingMode rm, ref FFlags f) => (ulong)SoftFloat.F32ToI64(a, rm, ref f);
+    private static ulong ToLu(uint a, RoundingMode rm, ref FFlags f) => SoftFloat.F32ToU64(a, rm, ref f);
+    private static uint FromW(ulong a, RoundingMode rm, ref FFlags f) => SoftFloat.I32ToF32((int)a, rm, ref f);
+    private static uint FromWu(ulong a, RoundingMode rm, ref FFlags f) => SoftFloat.U32ToF32((uint)a, rm, ref f);
+    private static uint FromL(ulong a, RoundingMode rm, ref FFlags f) => SoftFloat.I64ToF32((long)a, rm, ref f);
+    private static uint FromLu(ulong a, RoundingMode rm, ref FFlags f) => SoftFloat.U64ToF32(a, rm, ref f);
+
+    [Instruction("fcvt.w.s", "1100000 00000 ..... ... ..... 1010011", "xd, fs1, rm")]
+    private static int FcvtWS(Hart h, ref Insn i, int idx) => ToInteger(h, ref i, idx, &ToW);
+    [Instruction("fcvt.wu.s", "1100000 00001 ..... ... ..... 1010011", "xd, fs1, rm")]
+    private static int FcvtWuS(Hart h, ref Insn i, int idx) => ToInteger(h, ref i, idx, &ToWu);
+    [Instruction("fcvt.l.s", "1100000 00010 ..... ... ..... 1010011", "xd, fs1, rm")]
+    private static int FcvtLS(Hart h, ref Insn i, int idx) => ToInteger(h, ref i, idx, &ToL);
+    [Instruction("fcvt.lu.s", "1100000 00011 ..... ... ..... 1010011", "xd, fs1, rm")]
+    private static int FcvtLuS(Hart h, ref Insn i, int idx) => ToInteger(h, ref i, idx, &ToLu);
+
+    [Instruction("fcvt.s.w", "1101000 00000 ..... ... ..... 1010011", "fd, xs1, rm")]
+    private static int FcvtSW(Hart h, ref Insn i, int idx) => FromInteger(h, ref i, idx, &FromW);
+    [Instruction("fcvt.s.wu", "1101000 00001 ..... ... ..... 1010011", "fd, xs1, rm")]
+    private static int FcvtSWu(Hart h, ref Insn i, int idx) => FromInteger(h, ref i, idx, &FromWu);
+    [Instruction("fcvt.s.l", "1101000 00010 ..... ... ..... 1010011", "fd, xs1, rm")]
+    private static int FcvtSL(Hart h, ref Insn i, int idx) => FromInteger(h, ref i, idx, &FromL);
+    [Instruction("fcvt.s.lu", "1101000 00011 ..... ... ..... 1010011", "fd, xs1, rm")]
+    private static int FcvtSLu(Hart h, ref Insn i, int idx) => FromInteger(h, ref i, idx, &FromLu);
+
+    /// <summary>fmv.x.w moves the low 32 bits, sign-extended, whatever the boxing.</summary>
+    [Instruction("fmv.x.w", "1110000 00000 ..... 000 ..... 1010011", "xd, fs1")]
+    private static int FmvXW(Hart h, ref Insn i, int idx)
+    {
+        if (!Begin(h)) return Illegal(h, ref i, idx);
+        h.X[i.Rd] = (ulong)(long)(int)h.F[i.Rs1];
+        return idx + i.Slots;
+    }
+
+    [Instruction("fmv.w.x", "1111000 00000 ..... 000 ..... 1010011", "fd, xs1")]
+    private static int FmvWX(Hart h, ref Insn i, int idx)
+    {
+        if (!Begin(h)) return Illegal(h, ref i, idx);
+        h.F[i.Rd] = Box((uint)h.X[i.Rs1]);
+        return End(h, ref i, idx, 0);
+    }
+}

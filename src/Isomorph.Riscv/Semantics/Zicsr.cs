@@ -1,0 +1,59 @@
+using Isomorph.Riscv.Isa;
+
+namespace Isomorph.Riscv.Semantics;
+
+/// <summary>
+/// Zicsr: atomic read-modify-write of CSRs. csrrw with rd = x0 does not read; csrrs/csrrc with
+/// rs1 = x0 (or a zero immediate) do not write, so read-only CSRs can be read with them.
+/// </summary>
+[Extension("Zicsr")]
+internal static unsafe class Zicsr
+{
+    private enum Op { Write, Set, Clear }
+
+    private static int Access(Hart h, ref Insn i, int idx, Op op, ulong operand, bool writes)
+    {
+        int csr = (int)i.Imm;
+        bool reads = op != Op.Write || i.Rd != Hart.ZeroSink;
+        ulong old = 0;
+        if (reads && !h.TryReadCsr(csr, out old)) return h.Raise(ExceptionCause.IllegalInstruction, i.Raw, idx);
+        if (writes)
+        {
+            ulong value = op switch { Op.Write => operand, Op.Set => old | operand, _ => old & ~operand };
+            if (!h.TryWriteCsr(csr, value)) return h.Raise(ExceptionCause.IllegalInstruction, i.Raw, idx);
+        }
+        h.X[i.Rd] = old;
+        // A CSR write may change translation, interrupt enables or the privilege state: leave the fast loop.
+        return writes ? h.ExitAfter(ref i, idx) : idx + i.Slots;
+    }
+
+    [Instruction("csrrw", "............ ..... 001 ..... 1110011", "xd, csr, xs1")]
+    private static int Csrrw(Hart h, ref Insn i, int idx) => Access(h, ref i, idx, Op.Write, h.X[i.Rs1], true);
+
+    [Instruction("csrrs", "............ ..... 010 ..... 1110011", "xd, csr, xs1")]
+    private static int Csrrs(Hart h, ref Insn i, int idx) => Access(h, ref i, idx, Op.Set, h.X[i.Rs1], i.Rs1 != 0);
+
+    [Instruction("csrrc", "............ ..... 011 ..... 1110011", "xd, csr, xs1")]
+    private static int Csrrc(Hart h, ref Insn i, int idx) => Access(h, ref i, idx, Op.Clear, h.X[i.Rs1], i.Rs1 != 0);
+
+    [Instruction("csrrwi", "............ ..... 101 ..... 1110011", "xd, csr, zimm")]
+    private static int Csrrwi(Hart h, ref Insn i, int idx) => Access(h, ref i, idx, Op.Write, i.Rs1, true);
+
+    [Instruction("csrrsi", "............ ..... 110 ..... 1110011", "xd, csr, zimm")]
+    private static int Csrrsi(Hart h, ref Insn i, int idx) => Access(h, ref i, idx, Op.Set, i.Rs1, i.Rs1 != 0);
+
+    [Instruction("csrrci", "............ ..... 111 ..... 1110011", "xd, csr, zimm")]
+    private static int Csrrci(Hart h, ref Insn i, int idx) => Access(h, ref i, idx, Op.Clear, i.Rs1, i.Rs1 != 0);
+}
+
+/// <summary>Zifencei: instruction-fetch fence. Stores already invalidate decoded code, so nothing is stale.</summary>
+[Extension("Zifencei")]
+internal static unsafe class Zifencei
+{
+    [Instruction("fence.i", "............ ..... 001 ..... 0001111", "")]
+    private static int FenceI(Hart h, ref Insn i, int idx)
+    {
+        Interlocked.MemoryBarrier();
+        return h.ExitAfter(ref i, idx);
+    }
+}

@@ -1,0 +1,342 @@
+using System.Globalization;
+using System.Text;
+
+namespace Isomorph.Tests.Differential;
+
+/// <summary>
+/// Turns a <see cref="DiffProgram"/> into a bare-metal M-mode assembly program.
+/// <para>Per stream: copy the data template into the 4 KiB data area, load x/f/fcsr from an init table,
+/// run the items, then store x1..x31, f0..f31, fcsr into <c>regdump</c> and print them over the HTIF
+/// console, followed by the data-area dwords that differ from the template:</para>
+/// <code>
+/// S3 x1=0123456789abcdef x2=... x31=...
+/// S3 f0=... f31=...
+/// S3 fcsr=00000000000000e1 m7f8=... (data-area offset, hex)
+/// </code>
+/// <para>In trace mode every item is followed by a checkpoint (labelled <c>S3.17</c> after item 17)
+/// printed the same way; the checkpoint restores all registers and returns with mret, so its code at
+/// the call site is 12 bytes and short branches still reach.</para>
+/// Exit: tohost = 1 (code 0). An unexpected trap prints <c>TRAP mcause=... mepc=... mtval=...</c> and
+/// exits with code 77.
+/// </summary>
+public static class ProgramWriter
+{
+    public const int TrapExitCode = 77; // distinct from the CLI's own error codes
+
+    public static string LinkerScript => """
+        OUTPUT_ARCH("riscv")
+        ENTRY(_start)
+        SECTIONS
+        {
+          . = 0x80000000;
+          .text : { *(.text.init) *(.text .text.*) }
+          . = ALIGN(8);
+          .rodata : { *(.rodata .rodata.*) }
+          . = ALIGN(64);
+          .tohost : { *(.tohost) }
+          . = ALIGN(4096);
+          .data : { *(.data .data.*) *(.sdata .sdata.*) }
+          .bss : { *(.bss .bss.*) *(.sbss .sbss.*) *(COMMON) }
+          _end = .;
+        }
+        """;
+
+    public static string Write(DiffProgram program, bool trace = false) =>
+        Write(program.DataTemplate, program.Streams, trace);
+
+    public static string Write(ulong[] template, IReadOnlyList<RandomStream> streams, bool trace)
+    {
+        var sb = new StringBuilder(1 << 16);
+        var rodata = new StringBuilder(1 << 16);
+        void L(string s) => sb.Append("  ").Append(s).Append('\n');
+
+        sb.Append("# Isomorph differential test program (generated)\n");
+        sb.Append("  .section .text.init, \"ax\"\n  .globl _start\n_start:\n");
+        L("la t0, trap_handler");
+        L("csrw mtvec, t0");
+        L("li t0, 0x7800"); // FS = dirty, MPP = M
+        L("csrs mstatus, t0");
+        L("csrwi fcsr, 0");
+
+        foreach (var s in streams)
+            WriteStream(sb, rodata, s, trace);
+
+        L("li a0, 0");
+        L("j htif_exit");
+        sb.Append(Runtime);
+
+        // read-only data: template, init tables, label strings
+        sb.Append("  .section .rodata\n  .align 3\ndtemplate:\n");
+        for (int i = 0; i < template.Length; i++)
+            sb.Append("  .dword ").Append(RandomStreamGenerator.Hex(template[i])).Append('\n');
+        sb.Append(rodata);
+        sb.Append(NameStrings);
+
+        sb.Append("""
+              .section .tohost, "aw", @progbits
+              .align 6
+              .globl tohost
+            tohost: .dword 0
+              .size tohost, 8
+              .align 6
+              .globl fromhost
+            fromhost: .dword 0
+              .size fromhost, 8
+              .bss
+              .align 12
+              .globl darea
+            darea: .zero 4096
+              .align 6
+              .globl regdump
+            regdump: .zero 528
+
+            """);
+        return sb.ToString();
+    }
+
+    private static void WriteStream(StringBuilder sb, StringBuilder rodata, RandomStream s, bool trace)
+    {
+        int k = s.Index;
+        void L(string line) => sb.Append("  ").Append(line).Append('\n');
+        sb.Append($"\n# ---- stream {k} (program seed {s.ProgramSeed})\nstream{k}_init:\n");
+        L("la a0, dtemplate");
+        L("la a1, darea");
+        L($"li a2, {DiffProgram.DataAreaSize / 8}");
+        sb.Append("1:\n");
+        L("ld a3, 0(a0)"); L("sd a3, 0(a1)"); L("addi a0, a0, 8"); L("addi a1, a1, 8"); L("addi a2, a2, -1"); L("bnez a2, 1b");
+        foreach (var (off, val) in s.MemoryPatches)
+        {
+            L($"li a3, {RandomStreamGenerator.Hex(val)}");
+            L($"la a1, darea+{off}");
+            L("sd a3, 0(a1)");
+        }
+        L($"la x31, init{k}");
+        L("ld x5, 512(x31)");
+        L("csrw fcsr, x5");
+        for (int i = 0; i < 32; i++) L($"fld f{i}, {(32 + i) * 8}(x31)");
+        for (int i = 1; i < 31; i++)
+            if (i != 2 && i != 8) L($"ld x{i}, {i * 8}(x31)");
+        L("ld x31, 248(x31)");
+        L($"la x2, darea+{DiffProgram.SpOffset}");
+        L($"la x8, darea+{DiffProgram.S0Offset}");
+        L(".option push");
+        L(s.AutoCompress ? ".option rvc" : ".option norvc");
+        sb.Append($"stream{k}_begin:\n");
+
+        var pending = new List<(string Label, int Target)>();
+        foreach (var item in s.Items)
+        {
+            EmitLabels(sb, pending, item.Ordinal);
+            if (item.Compressed && !s.AutoCompress) { L(".option push"); L(".option rvc"); }
+            string? label = item.TargetOrdinal is int t ? $".LB{k}_{item.Ordinal}" : null;
+            if (label != null) pending.Add((label, item.TargetOrdinal!.Value));
+            foreach (var line in item.Lines)
+                L(label != null ? line.Replace(StreamItem.LabelToken, label) : line);
+            if (item.Compressed && !s.AutoCompress) L(".option pop");
+            if (trace)
+            {
+                string lbl = $"lbl{k}_{item.Ordinal}";
+                rodata.Append($"{lbl}: .asciz \"S{k}.{item.Ordinal}\"\n");
+                L("csrw mscratch, x1");
+                L("jal x1, checkpoint");
+                L($".word {lbl}");
+            }
+        }
+        EmitLabels(sb, pending, int.MaxValue);
+        sb.Append($"stream{k}_end:\n");
+        L(".option pop");
+
+        // final dump
+        L("csrw mscratch, x1");
+        L("la x1, regdump");
+        for (int i = 2; i < 32; i++) L($"sd x{i}, {i * 8}(x1)");
+        L("csrr x2, mscratch");
+        L("sd x2, 8(x1)");
+        for (int i = 0; i < 32; i++) L($"fsd f{i}, {(32 + i) * 8}(x1)");
+        L("frcsr x2");
+        L("sd x2, 512(x1)");
+        L($"la a0, lbl{k}");
+        L("call dump_print");
+
+        rodata.Append($"lbl{k}: .asciz \"S{k}\"\n");
+        rodata.Append($"  .align 3\ninit{k}:\n");
+        for (int i = 0; i < 32; i++) rodata.Append("  .dword ").Append(RandomStreamGenerator.Hex(i == 0 ? 0 : s.X[i])).Append('\n');
+        for (int i = 0; i < 32; i++) rodata.Append("  .dword ").Append(RandomStreamGenerator.Hex(s.F[i])).Append('\n');
+        rodata.Append("  .dword ").Append(RandomStreamGenerator.Hex(s.Fcsr)).Append('\n');
+    }
+
+    private static void EmitLabels(StringBuilder sb, List<(string Label, int Target)> pending, int ordinal)
+    {
+        for (int i = 0; i < pending.Count; i++)
+        {
+            if (pending[i].Target <= ordinal)
+            {
+                sb.Append(pending[i].Label).Append(":\n");
+                pending.RemoveAt(i--);
+            }
+        }
+    }
+
+    private static string NameStrings
+    {
+        get
+        {
+            var sb = new StringBuilder();
+            for (int i = 1; i < 32; i++) sb.Append($"nm_x{i}: .asciz \" x{i}=\"\n");
+            for (int i = 0; i < 32; i++) sb.Append($"nm_f{i}: .asciz \" f{i}=\"\n");
+            sb.Append("nm_fcsr: .asciz \" fcsr=\"\nnm_m: .asciz \" m\"\nnm_eq: .asciz \"=\"\n");
+            sb.Append("nm_trap: .asciz \"TRAP mcause=\"\nnm_mepc: .asciz \" mepc=\"\nnm_mtval: .asciz \" mtval=\"\n");
+            return sb.ToString();
+        }
+    }
+
+    private static readonly string Runtime = BuildRuntime();
+
+    private static string BuildRuntime()
+    {
+        var sb = new StringBuilder();
+        sb.Append("""
+
+            # ================= runtime (does not touch the stream's state except via regdump)
+              .option push
+              .option rvc
+              .balign 4
+            # putc(a0): HTIF console write; clobbers t0-t2
+            htif_putc:
+              la t1, tohost
+            1:
+              ld t2, 0(t1)
+              bnez t2, 1b
+              li t0, 0x0101
+              slli t0, t0, 48
+              or t0, t0, a0
+              sd t0, 0(t1)
+            2:
+              ld t2, 0(t1)
+              bnez t2, 2b
+              la t1, fromhost
+              sd zero, 0(t1)
+              ret
+
+            # puts(a0): clobbers a0, a1, a7, t0-t2
+            htif_puts:
+              mv a7, ra
+              mv a1, a0
+            1:
+              lbu a0, 0(a1)
+              beqz a0, 2f
+              call htif_putc
+              addi a1, a1, 1
+              j 1b
+            2:
+              mv ra, a7
+              ret
+
+            # puthex(a0 = value, a1 = digits): clobbers a0-a3, a6, t0-t2
+            htif_puthex:
+              mv a6, ra
+              mv a2, a0
+              slli a3, a1, 2
+            1:
+              addi a3, a3, -4
+              srl a0, a2, a3
+              andi a0, a0, 15
+              addi a0, a0, 48
+              li t0, 58
+              blt a0, t0, 2f
+              addi a0, a0, 39
+            2:
+              call htif_putc
+              bnez a3, 1b
+              mv ra, a6
+              ret
+
+            # exit(a0)
+            htif_exit:
+              slli a0, a0, 1
+              ori a0, a0, 1
+              la t1, tohost
+              sd a0, 0(t1)
+            1:
+              j 1b
+
+              .align 2
+            trap_handler:
+              la a0, nm_trap
+              call htif_puts
+              csrr a0, mcause
+              li a1, 16
+              call htif_puthex
+              la a0, nm_mepc
+              call htif_puts
+              csrr a0, mepc
+              li a1, 16
+              call htif_puthex
+              la a0, nm_mtval
+              call htif_puts
+              csrr a0, mtval
+              li a1, 16
+              call htif_puthex
+              li a0, 10
+              call htif_putc
+            """);
+        sb.Append($"\n  li a0, {TrapExitCode}\n  j htif_exit\n");
+
+        // checkpoint: entered by "csrw mscratch, x1; jal x1, checkpoint; .word label"
+        sb.Append("\ncheckpoint:\n  csrw mepc, x1\n  la x1, regdump\n");
+        for (int i = 2; i < 32; i++) sb.Append($"  sd x{i}, {i * 8}(x1)\n");
+        sb.Append("  csrr x2, mscratch\n  sd x2, 8(x1)\n");
+        for (int i = 0; i < 32; i++) sb.Append($"  fsd f{i}, {(32 + i) * 8}(x1)\n");
+        sb.Append("  frcsr x2\n  sd x2, 512(x1)\n");
+        sb.Append("  csrr t1, mepc\n  lhu a0, 0(t1)\n  lhu t0, 2(t1)\n  slli t0, t0, 16\n  or a0, a0, t0\n  call dump_print\n");
+        sb.Append("  csrr t0, mepc\n  addi t0, t0, 4\n  csrw mepc, t0\n  li t0, 0x1800\n  csrs mstatus, t0\n");
+        sb.Append("  la x31, regdump\n");
+        for (int i = 1; i < 31; i++) sb.Append($"  ld x{i}, {i * 8}(x31)\n");
+        sb.Append("  ld x31, 248(x31)\n  mret\n");
+
+        // dump_print(a0 = label string): prints regdump and the data-area diff. Clobbers everything.
+        sb.Append("\ndump_print:\n  mv s1, ra\n  mv s2, a0\n  la s3, regdump\n");
+        sb.Append("  mv a0, s2\n  call htif_puts\n");
+        for (int i = 1; i < 32; i++)
+            sb.Append($"  la a0, nm_x{i}\n  call htif_puts\n  ld a0, {i * 8}(s3)\n  li a1, 16\n  call htif_puthex\n");
+        sb.Append("  li a0, 10\n  call htif_putc\n  mv a0, s2\n  call htif_puts\n");
+        for (int i = 0; i < 32; i++)
+            sb.Append($"  la a0, nm_f{i}\n  call htif_puts\n  ld a0, {(32 + i) * 8}(s3)\n  li a1, 16\n  call htif_puthex\n");
+        sb.Append("  li a0, 10\n  call htif_putc\n  mv a0, s2\n  call htif_puts\n");
+        sb.Append("  la a0, nm_fcsr\n  call htif_puts\n  ld a0, 512(s3)\n  li a1, 16\n  call htif_puthex\n");
+        sb.Append($"""
+              la s4, darea
+              la s5, dtemplate
+              li s6, 0
+            1:
+              add t0, s4, s6
+              ld s7, 0(t0)
+              add t0, s5, s6
+              ld t1, 0(t0)
+              beq s7, t1, 2f
+              la a0, nm_m
+              call htif_puts
+              mv a0, s6
+              li a1, 3
+              call htif_puthex
+              la a0, nm_eq
+              call htif_puts
+              mv a0, s7
+              li a1, 16
+              call htif_puthex
+            2:
+              addi s6, s6, 8
+              li t0, {DiffProgram.DataAreaSize}
+              blt s6, t0, 1b
+              li a0, 10
+              call htif_putc
+              mv ra, s1
+              ret
+              .option pop
+
+            """);
+        return sb.ToString();
+    }
+
+    internal static string ToHex16(ulong v) => v.ToString("x16", CultureInfo.InvariantCulture);
+}
