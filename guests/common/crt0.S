@@ -14,10 +14,7 @@ _start:
   la t0, trap_entry
   csrw mtvec, t0
   /* Let S/U access everything: one TOR PMP entry covering [0, 2^56).
-     (With PMP implemented and no entry matching, S/U accesses fail.)
-     Note: a NAPOT entry with pmpaddr0 = -1 also works functionally, but QEMU 7.2 then
-     treats every page as only partially covered and runs one instruction per TB (~100x
-     slower); TOR with top 2^56 avoids that. */
+     (With PMP implemented and no entry matching, S/U accesses fail.) */
   li t0, 1
   slli t0, t0, 54
   addi t0, t0, -1
