@@ -100,10 +100,10 @@ public sealed unsafe partial class Hart
             return true;
         }
         if (!Translate(va, AccessType.Read, out ulong pa, out bool cacheable)) return false;
-        if (Bus.FindRam(pa) is { } ram && Bus.IsPlainRamPage(pa & ~0xFFFul))
+        if (!Bus.TryFindDevice(pa, out _) && Bus.FindRam(pa) is { } ram && ram.Contains(pa, (ulong)size))
         {
             byte* host = ram.HostAddress(pa);
-            if (cacheable)
+            if (cacheable && Bus.IsPlainRamPage(pa & ~0xFFFul))
             {
                 TlbEntry* e = _readTlb + ((va >> 12) & (TlbSize - 1));
                 e->Tag = va >> 12;
@@ -135,12 +135,12 @@ public sealed unsafe partial class Hart
             return true;
         }
         if (!Translate(va, AccessType.Write, out ulong pa, out bool cacheable)) return false;
-        if (Bus.FindRam(pa) is { } ram && Bus.IsPlainRamPage(pa & ~0xFFFul))
+        if (!Bus.TryFindDevice(pa, out _) && Bus.FindRam(pa) is { } ram && ram.Contains(pa, (ulong)size))
         {
             byte* host = ram.HostAddress(pa);
             if (Code.IsCode(pa))
                 Code.InvalidateStore(pa, size);
-            else if (cacheable)
+            else if (cacheable && Bus.IsPlainRamPage(pa & ~0xFFFul))
             {
                 TlbEntry* e = _writeTlb + ((va >> 12) & (TlbSize - 1));
                 e->Tag = va >> 12;
@@ -169,7 +169,7 @@ public sealed unsafe partial class Hart
             return null;
         }
         if (!Translate(va, AccessType.Write, out ulong pa, out _)) return null;
-        if (Bus.FindRam(pa) is not { } ram || !Bus.IsPlainRamPage(pa & ~0xFFFul))
+        if (Bus.FindRam(pa) is not { } ram || !ram.Contains(pa, (ulong)size) || Bus.TryFindDevice(pa, out _))
         {
             SetPending(ExceptionCause.StoreAccessFault, va);
             return null;

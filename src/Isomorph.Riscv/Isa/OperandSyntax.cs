@@ -31,7 +31,7 @@ public enum Operand
     ShamtW,
     /// <summary>CSR number, bits 31:20.</summary>
     Csr,
-    /// <summary>5-bit unsigned immediate in the rs1 field (CSR immediate forms).</summary>
+    /// <summary>5-bit unsigned immediate in the rs1 field (CSR immediate forms); kept in <see cref="Insn.Rs1"/>.</summary>
     Zimm,
     /// <summary>Rounding mode, bits 14:12 (shown when not dynamic).</summary>
     Rm,
@@ -105,7 +105,6 @@ public sealed class OperandSyntax
                 case Operand.Shamt: insn.Imm = (raw >> 20) & 63; break;
                 case Operand.ShamtW: insn.Imm = (raw >> 20) & 31; break;
                 case Operand.Csr: insn.Imm = (raw >> 20) & 0xFFF; break;
-                case Operand.Zimm: insn.Imm = (raw >> 15) & 31; break;
                 case Operand.AqRl: insn.Rm = (byte)((raw >> 25) & 3); break;
                 case Operand.Fence: insn.Imm = (raw >> 20) & 0xFFF; break;
             }
@@ -132,7 +131,8 @@ public sealed class OperandSyntax
                 Operand.Imm => insn.Imm.ToString(),
                 Operand.UImm => "0x" + ((ulong)insn.Imm >> 12 & 0xFFFFF).ToString("x"),
                 Operand.BImm or Operand.JImm => "0x" + (pc + (ulong)insn.Imm).ToString("x"),
-                Operand.Shamt or Operand.ShamtW or Operand.Zimm => insn.Imm.ToString(),
+                Operand.Shamt or Operand.ShamtW => insn.Imm.ToString(),
+                Operand.Zimm => insn.Rs1.ToString(),
                 Operand.Csr => CsrNames.Name((int)insn.Imm),
                 Operand.Rm => insn.Rm == 7 ? null : RoundingModes[insn.Rm],
                 Operand.AqRl => null,
