@@ -1,0 +1,58 @@
+using System.Text;
+using Isomorph.Elf;
+using Isomorph.Machines.Bare;
+using Isomorph.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Isomorph.Tests.Guests;
+
+/// <summary>
+/// Runs every self-checking guest program (guests/isa, guests/priv) on Isomorph, and on QEMU —
+/// the oracle — to show the program itself expects what the reference machine does.
+/// </summary>
+public sealed class GuestSuiteTests(ITestOutputHelper output)
+{
+    public static TheoryData<string> Programs() => new(GuestPrograms.TestNames());
+
+    [Theory]
+    [MemberData(nameof(Programs))]
+    public void PassesOnIsomorph(string program)
+    {
+        var console = new MemoryStream();
+        using var machine = new BareMachine(ElfFile.Load(GuestPrograms.Path(program)), new BareOptions
+        {
+            Console = console,
+            MaxInstructions = 200_000_000,
+        });
+        var result = machine.Run();
+        string text = Encoding.UTF8.GetString(console.ToArray());
+        output.WriteLine(text);
+        Assert.True(result.Stop == BareStop.Exited, $"{program}: {result.Stop} {result.Message}");
+        Assert.True(result.ExitCode == 0, $"{program} failed check {result.ExitCode}:\n{text}");
+        Assert.DoesNotContain("FAIL", text);
+    }
+
+    [Theory]
+    [MemberData(nameof(Programs))]
+    public void PassesOnQemu(string program)
+    {
+        Assert.True(Repository.HasTool("qemu-system-riscv64"), "qemu-system-riscv64 is missing: run the README's test command, which installs qemu-system-misc");
+        var r = Repository.Run("qemu-system-riscv64",
+            ["-M", "spike", "-nographic", "-bios", "none", "-monitor", "none", "-serial", "stdio", "-kernel", GuestPrograms.Path(program)],
+            TimeSpan.FromSeconds(60));
+        output.WriteLine(r.Stdout);
+        Assert.False(r.TimedOut, $"{program} timed out on QEMU");
+        Assert.True(r.ExitCode == 0, $"{program} failed on QEMU with {r.ExitCode}:\n{r.Stdout}");
+    }
+
+    [Fact]
+    public void HelloSamplePrintsThroughHtif()
+    {
+        var console = new MemoryStream();
+        using var machine = new BareMachine(ElfFile.Load(Path.Combine(Repository.Guests, "samples", "hello.elf")), new BareOptions { Console = console });
+        var result = machine.Run();
+        Assert.Equal(BareStop.Exited, result.Stop);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("Hello from Isomorph!\nfib(50) = 12586269025\n", Encoding.UTF8.GetString(console.ToArray()));
+    }
+}
