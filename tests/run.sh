@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Isomorph's test command: installs what the tests need from Debian's packages when it is missing,
+# builds the guest programs, runs every test suite, and ends with one line "N passed, N failed[, N skipped]".
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+# --- Debian packages: cross toolchains and the QEMU oracle -------------------------------------
+need=()
+command -v riscv64-unknown-elf-gcc >/dev/null || need+=(gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf)
+[ -f /usr/lib/picolibc/riscv64-unknown-elf/include/stdint.h ] || need+=(picolibc-riscv64-unknown-elf)
+command -v qemu-system-riscv64 >/dev/null || need+=(qemu-system-misc)
+command -v make >/dev/null || need+=(make)
+command -v gcc >/dev/null || need+=(gcc)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== installing from Debian: ${need[*]}"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${need[@]}" >/dev/null \
+    || { echo "could not install ${need[*]}"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+# --- Guest programs -------------------------------------------------------------------------------
+echo "== building guest programs"
+if ! make -C guests -j"$(nproc)" all >/tmp/isomorph-guests.log 2>&1; then
+  cat /tmp/isomorph-guests.log
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+# --- .NET test suites ------------------------------------------------------------------------------
+results="$(mktemp -d)"
+echo "== dotnet test (seed for fresh differential streams: ${ISOMORPH_DIFF_SEED:-chosen by the run})"
+dotnet test tests/Isomorph.Tests/Isomorph.Tests.csproj -c Release --nologo \
+  --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" --results-directory "$results" 2>&1 \
+  | grep -vE '^\s*$|warning (CS|NU|MSB)' 
+status=${PIPESTATUS[0]}
+
+passed=0; failed=0; skipped=0
+if [ -f "$results/results.trx" ]; then
+  counters="$(grep -o '<Counters [^>]*>' "$results/results.trx" | head -1)"
+  get() { echo "$counters" | grep -o "$1=\"[0-9]*\"" | grep -o '[0-9]*'; }
+  passed=$(get passed); failed=$(get failed)
+  total=$(get total); executed=$(get executed)
+  skipped=$(( ${total:-0} - ${executed:-0} ))
+  notexec=$(get notExecuted); [ -n "$notexec" ] && [ "$notexec" -gt "$skipped" ] && skipped=$notexec
+else
+  failed=1
+fi
+[ "$status" -ne 0 ] && [ "${failed:-0}" -eq 0 ] && failed=1
+rm -rf "$results"
+if [ "${skipped:-0}" -gt 0 ]; then
+  echo "${passed:-0} passed, ${failed:-0} failed, ${skipped} skipped"
+else
+  echo "${passed:-0} passed, ${failed:-0} failed"
+fi
+[ "${failed:-0}" -eq 0 ]
