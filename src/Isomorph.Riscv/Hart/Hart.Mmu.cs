@@ -49,6 +49,12 @@ public sealed unsafe partial class Hart
             cacheable = false;
             return false;
         }
+        if (PageProtection is { } protection && !protection.Permits(va, access))
+        {
+            SetPending(PageFault(access), va);
+            cacheable = false;
+            return false;
+        }
         if (!PmpCheck(pa, 1, access, priv, out bool uniform))
         {
             SetPending(AccessFault(access), va);

@@ -21,7 +21,7 @@ public sealed class InstructionAttribute(string name, string encoding, string op
 
 /// <summary>Names the ISA extension that the instructions of a semantics class belong to.</summary>
 [AttributeUsage(AttributeTargets.Class)]
-public sealed class ExtensionAttribute(string name) : Attribute
+public sealed class IsaExtensionAttribute(string name) : Attribute
 {
     public string Name { get; } = name;
 }

@@ -45,7 +45,7 @@ public static unsafe class InstructionSet
         var list = new List<InstructionDefinition>();
         foreach (var type in typeof(InstructionSet).Assembly.GetTypes())
         {
-            var ext = type.GetCustomAttribute<ExtensionAttribute>();
+            var ext = type.GetCustomAttribute<IsaExtensionAttribute>();
             if (ext is null) continue;
             foreach (var method in type.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic))
             {

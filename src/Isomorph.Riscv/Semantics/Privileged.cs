@@ -3,7 +3,7 @@ using Isomorph.Riscv.Isa;
 namespace Isomorph.Riscv.Semantics;
 
 /// <summary>The privileged instructions: environment calls, trap returns, WFI and sfence.vma.</summary>
-[Extension("Privileged")]
+[IsaExtension("Privileged")]
 internal static unsafe class Privileged
 {
     /// <summary>The semantics of every encoding that is not an instruction.</summary>

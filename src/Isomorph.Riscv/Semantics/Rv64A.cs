@@ -6,7 +6,7 @@ namespace Isomorph.Riscv.Semantics;
 /// RV64A: load-reserved/store-conditional and atomic memory operations. AMOs are host atomic
 /// operations on guest RAM, so they are atomic across harts running on different host threads.
 /// </summary>
-[Extension("A")]
+[IsaExtension("A")]
 internal static unsafe class Rv64A
 {
     private static int Next(ref Insn i, int idx) => idx + i.Slots;

@@ -5,7 +5,7 @@ using static Isomorph.Riscv.Semantics.FloatingPoint;
 namespace Isomorph.Riscv.Semantics;
 
 /// <summary>The D extension: IEEE 754 binary64 arithmetic, exactly rounded (see <see cref="SoftFloat"/>).</summary>
-[Extension("D")]
+[IsaExtension("D")]
 internal static unsafe class Rv64D
 {
     private const ulong Sign = 1ul << 63;

@@ -9,7 +9,7 @@ namespace Isomorph.Riscv.Semantics;
 /// Operands are unboxed (an improperly NaN-boxed register reads as the canonical NaN) and results
 /// are NaN-boxed.
 /// </summary>
-[Extension("F")]
+[IsaExtension("F")]
 internal static unsafe class Rv64F
 {
     private const uint Sign = 1u << 31;

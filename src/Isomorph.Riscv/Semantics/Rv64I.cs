@@ -1,9 +1,11 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
 using Isomorph.Riscv.Isa;
 
 namespace Isomorph.Riscv.Semantics;
 
 /// <summary>RV64I: the base integer instruction set.</summary>
-[Extension("I")]
+[IsaExtension("I")]
 internal static unsafe class Rv64I
 {
     private static int Next(ref Insn i, int idx) => idx + i.Slots;
@@ -54,78 +56,51 @@ internal static unsafe class Rv64I
     [Instruction("bgeu", "....... ..... ..... 111 ..... 1100011", "xs1, xs2, bimm")]
     private static int Bgeu(Hart h, ref Insn i, int idx) => Branch(h, ref i, idx, h.X[i.Rs1] >= h.X[i.Rs2]);
 
-    // Loads and stores
-    [Instruction("lb", "............ ..... 000 ..... 0000011", "xd, imm(xs1)")]
-    private static int Lb(Hart h, ref Insn i, int idx)
+    // Loads and stores: loads sign- or zero-extend by the type they read.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Load<T>(Hart h, ref Insn i, int idx) where T : unmanaged, IBinaryInteger<T>
     {
-        if (!h.Load(h.X[i.Rs1] + (ulong)i.Imm, out sbyte v)) return h.RaisePending(idx);
-        h.X[i.Rd] = (ulong)v;
+        if (!h.Load(h.X[i.Rs1] + (ulong)i.Imm, out T v)) return h.RaisePending(idx);
+        h.X[i.Rd] = (ulong)long.CreateTruncating(v);
         return Next(ref i, idx);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Store<T>(Hart h, ref Insn i, int idx) where T : unmanaged, IBinaryInteger<T> =>
+        h.Store(h.X[i.Rs1] + (ulong)i.Imm, T.CreateTruncating(h.X[i.Rs2])) ? Next(ref i, idx) : h.RaisePending(idx);
+
+    [Instruction("lb", "............ ..... 000 ..... 0000011", "xd, imm(xs1)")]
+    private static int Lb(Hart h, ref Insn i, int idx) => Load<sbyte>(h, ref i, idx);
 
     [Instruction("lh", "............ ..... 001 ..... 0000011", "xd, imm(xs1)")]
-    private static int Lh(Hart h, ref Insn i, int idx)
-    {
-        if (!h.Load(h.X[i.Rs1] + (ulong)i.Imm, out short v)) return h.RaisePending(idx);
-        h.X[i.Rd] = (ulong)v;
-        return Next(ref i, idx);
-    }
+    private static int Lh(Hart h, ref Insn i, int idx) => Load<short>(h, ref i, idx);
 
     [Instruction("lw", "............ ..... 010 ..... 0000011", "xd, imm(xs1)")]
-    private static int Lw(Hart h, ref Insn i, int idx)
-    {
-        if (!h.Load(h.X[i.Rs1] + (ulong)i.Imm, out int v)) return h.RaisePending(idx);
-        h.X[i.Rd] = (ulong)v;
-        return Next(ref i, idx);
-    }
+    private static int Lw(Hart h, ref Insn i, int idx) => Load<int>(h, ref i, idx);
 
     [Instruction("ld", "............ ..... 011 ..... 0000011", "xd, imm(xs1)")]
-    private static int Ld(Hart h, ref Insn i, int idx)
-    {
-        if (!h.Load(h.X[i.Rs1] + (ulong)i.Imm, out ulong v)) return h.RaisePending(idx);
-        h.X[i.Rd] = v;
-        return Next(ref i, idx);
-    }
+    private static int Ld(Hart h, ref Insn i, int idx) => Load<long>(h, ref i, idx);
 
     [Instruction("lbu", "............ ..... 100 ..... 0000011", "xd, imm(xs1)")]
-    private static int Lbu(Hart h, ref Insn i, int idx)
-    {
-        if (!h.Load(h.X[i.Rs1] + (ulong)i.Imm, out byte v)) return h.RaisePending(idx);
-        h.X[i.Rd] = v;
-        return Next(ref i, idx);
-    }
+    private static int Lbu(Hart h, ref Insn i, int idx) => Load<byte>(h, ref i, idx);
 
     [Instruction("lhu", "............ ..... 101 ..... 0000011", "xd, imm(xs1)")]
-    private static int Lhu(Hart h, ref Insn i, int idx)
-    {
-        if (!h.Load(h.X[i.Rs1] + (ulong)i.Imm, out ushort v)) return h.RaisePending(idx);
-        h.X[i.Rd] = v;
-        return Next(ref i, idx);
-    }
+    private static int Lhu(Hart h, ref Insn i, int idx) => Load<ushort>(h, ref i, idx);
 
     [Instruction("lwu", "............ ..... 110 ..... 0000011", "xd, imm(xs1)")]
-    private static int Lwu(Hart h, ref Insn i, int idx)
-    {
-        if (!h.Load(h.X[i.Rs1] + (ulong)i.Imm, out uint v)) return h.RaisePending(idx);
-        h.X[i.Rd] = v;
-        return Next(ref i, idx);
-    }
+    private static int Lwu(Hart h, ref Insn i, int idx) => Load<uint>(h, ref i, idx);
 
     [Instruction("sb", "....... ..... ..... 000 ..... 0100011", "xs2, simm(xs1)")]
-    private static int Sb(Hart h, ref Insn i, int idx) =>
-        h.Store(h.X[i.Rs1] + (ulong)i.Imm, (byte)h.X[i.Rs2]) ? Next(ref i, idx) : h.RaisePending(idx);
+    private static int Sb(Hart h, ref Insn i, int idx) => Store<byte>(h, ref i, idx);
 
     [Instruction("sh", "....... ..... ..... 001 ..... 0100011", "xs2, simm(xs1)")]
-    private static int Sh(Hart h, ref Insn i, int idx) =>
-        h.Store(h.X[i.Rs1] + (ulong)i.Imm, (ushort)h.X[i.Rs2]) ? Next(ref i, idx) : h.RaisePending(idx);
+    private static int Sh(Hart h, ref Insn i, int idx) => Store<ushort>(h, ref i, idx);
 
     [Instruction("sw", "....... ..... ..... 010 ..... 0100011", "xs2, simm(xs1)")]
-    private static int Sw(Hart h, ref Insn i, int idx) =>
-        h.Store(h.X[i.Rs1] + (ulong)i.Imm, (uint)h.X[i.Rs2]) ? Next(ref i, idx) : h.RaisePending(idx);
+    private static int Sw(Hart h, ref Insn i, int idx) => Store<uint>(h, ref i, idx);
 
     [Instruction("sd", "....... ..... ..... 011 ..... 0100011", "xs2, simm(xs1)")]
-    private static int Sd(Hart h, ref Insn i, int idx) =>
-        h.Store(h.X[i.Rs1] + (ulong)i.Imm, h.X[i.Rs2]) ? Next(ref i, idx) : h.RaisePending(idx);
+    private static int Sd(Hart h, ref Insn i, int idx) => Store<ulong>(h, ref i, idx);
 
     // Register-immediate
     [Instruction("addi", "............ ..... 000 ..... 0010011", "xd, xs1, imm")]

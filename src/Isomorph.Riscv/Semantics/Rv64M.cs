@@ -3,7 +3,7 @@ using Isomorph.Riscv.Isa;
 namespace Isomorph.Riscv.Semantics;
 
 /// <summary>RV64M: integer multiplication and division (division by zero and overflow do not trap).</summary>
-[Extension("M")]
+[IsaExtension("M")]
 internal static unsafe class Rv64M
 {
     private static int Next(ref Insn i, int idx) => idx + i.Slots;

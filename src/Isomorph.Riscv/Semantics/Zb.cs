@@ -5,7 +5,7 @@ using Isomorph.Riscv.Isa;
 namespace Isomorph.Riscv.Semantics;
 
 /// <summary>Zba: address generation (shift-and-add, unsigned-word forms).</summary>
-[Extension("Zba")]
+[IsaExtension("Zba")]
 internal static unsafe class Zba
 {
     private static int Next(ref Insn i, int idx) => idx + i.Slots;
@@ -36,7 +36,7 @@ internal static unsafe class Zba
 }
 
 /// <summary>Zbb: basic bit manipulation.</summary>
-[Extension("Zbb")]
+[IsaExtension("Zbb")]
 internal static unsafe class Zbb
 {
     private static int Next(ref Insn i, int idx) => idx + i.Slots;
@@ -123,7 +123,7 @@ internal static unsafe class Zbb
 }
 
 /// <summary>Zbs: single-bit instructions.</summary>
-[Extension("Zbs")]
+[IsaExtension("Zbs")]
 internal static unsafe class Zbs
 {
     private static int Next(ref Insn i, int idx) => idx + i.Slots;

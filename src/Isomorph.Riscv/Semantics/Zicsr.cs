@@ -6,7 +6,7 @@ namespace Isomorph.Riscv.Semantics;
 /// Zicsr: atomic read-modify-write of CSRs. csrrw with rd = x0 does not read; csrrs/csrrc with
 /// rs1 = x0 (or a zero immediate) do not write, so read-only CSRs can be read with them.
 /// </summary>
-[Extension("Zicsr")]
+[IsaExtension("Zicsr")]
 internal static unsafe class Zicsr
 {
     private enum Op { Write, Set, Clear }
@@ -47,7 +47,7 @@ internal static unsafe class Zicsr
 }
 
 /// <summary>Zifencei: instruction-fetch fence. Stores already invalidate decoded code, so nothing is stale.</summary>
-[Extension("Zifencei")]
+[IsaExtension("Zifencei")]
 internal static unsafe class Zifencei
 {
     [Instruction("fence.i", "............ ..... 001 ..... 0001111", "")]
