@@ -15,6 +15,7 @@ public static class IsomorphCommand
     {
         var root = new RootCommand("Isomorph: a RISC-V virtualization toolkit");
         root.Subcommands.Add(BareCommand.Create());
+        root.Subcommands.Add(BootCommand.Create());
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {

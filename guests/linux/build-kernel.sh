@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Builds the small riscv64 Linux guest for `./isomorph boot`: a kernel from Debian's linux-source-6.1
+# (tinyconfig + linux-riscv64.fragment) and a static BusyBox initramfs. Both are cached outside the
+# repository, in ${ISOMORPH_CACHE:-~/.cache/isomorph}/linux; a second run reuses them.
+# Prints the paths of the kernel Image and the initramfs on its last two lines.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cache="${ISOMORPH_CACHE:-$HOME/.cache/isomorph}/linux"
+jobs="${JOBS:-$(nproc)}"
+cross=riscv64-linux-gnu-
+mkdir -p "$cache"
+image="$cache/Image"
+initrd="$cache/initramfs.cpio.gz"
+step() { echo "== $*" >&2; }
+
+# --- Debian packages -------------------------------------------------------------------------------
+need=()
+[ -f /usr/src/linux-source-6.1.tar.xz ] || need+=(linux-source-6.1)
+command -v ${cross}gcc >/dev/null || need+=(gcc-riscv64-linux-gnu)
+for tool in flex bison bc cpio make; do command -v $tool >/dev/null || need+=($tool); done
+command -v dpkg-source >/dev/null || need+=(dpkg-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  step "installing from Debian: ${need[*]}"
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${need[@]}" >/dev/null
+fi
+
+# --- Kernel ----------------------------------------------------------------------------------------
+fragment="$here/linux-riscv64.fragment"
+stamp="$(sha256sum "$fragment" | cut -c1-16)"
+if [ ! -f "$image" ] || [ "$(cat "$cache/Image.stamp" 2>/dev/null)" != "$stamp" ]; then
+  src="$cache/linux-src"
+  if [ ! -f "$src/Makefile" ]; then
+    step "unpacking linux-source-6.1"
+    rm -rf "$src" "$cache/linux-source-6.1"
+    tar -C "$cache" -xf /usr/src/linux-source-6.1.tar.xz
+    mv "$cache/linux-source-6.1" "$src"
+  fi
+  step "configuring the kernel (tinyconfig + $(basename "$fragment"))"
+  kmake() { make -C "$src" ARCH=riscv CROSS_COMPILE=$cross "$@"; }
+  kmake tinyconfig >/dev/null
+  (cd "$src" && scripts/kconfig/merge_config.sh -m -O . .config "$fragment" >/dev/null)
+  kmake olddefconfig >/dev/null
+  step "building the kernel Image with $jobs jobs (a few minutes)"
+  kmake -j"$jobs" Image >"$cache/kernel-build.log" 2>&1 || { tail -30 "$cache/kernel-build.log" >&2; exit 1; }
+  cp "$src/arch/riscv/boot/Image" "$image.tmp" && mv "$image.tmp" "$image"
+  echo "$stamp" >"$cache/Image.stamp"
+fi
+
+# --- BusyBox ---------------------------------------------------------------------------------------
+busybox="$cache/busybox"
+if [ ! -f "$busybox" ]; then
+  bb="$cache/busybox-src"
+  if [ ! -f "$bb/Makefile" ]; then
+    step "fetching Debian's busybox source"
+    if ! grep -rqs 'deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/ && ! grep -rqs 'Types: deb-src' /etc/apt/sources.list.d/; then
+      sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+      sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources | $sudo tee /etc/apt/sources.list.d/isomorph-src.sources >/dev/null
+      $sudo apt-get update -q >/dev/null
+    fi
+    rm -rf "$cache/busybox-fetch" && mkdir -p "$cache/busybox-fetch"
+    (cd "$cache/busybox-fetch" && apt-get source -q busybox >/dev/null 2>&1)
+    mv "$(find "$cache/busybox-fetch" -mindepth 1 -maxdepth 1 -type d | head -1)" "$bb"
+    rm -rf "$cache/busybox-fetch"
+  fi
+  step "building BusyBox (static)"
+  bmake() { make -C "$bb" ARCH=riscv CROSS_COMPILE=$cross "$@"; }
+  bmake defconfig >/dev/null
+  sed -i -e 's/^# CONFIG_STATIC is not set/CONFIG_STATIC=y/' -e 's/^CONFIG_TC=y/# CONFIG_TC is not set/' "$bb/.config"
+  yes "" | bmake oldconfig >/dev/null 2>&1 || true
+  bmake -j"$jobs" busybox >"$cache/busybox-build.log" 2>&1 || { tail -30 "$cache/busybox-build.log" >&2; exit 1; }
+  cp "$bb/busybox" "$busybox"
+fi
+
+# --- initramfs -------------------------------------------------------------------------------------
+if [ ! -f "$initrd" ] || [ "$here/init" -nt "$initrd" ] || [ "$busybox" -nt "$initrd" ]; then
+  step "packing the initramfs"
+  root="$(mktemp -d)"
+  mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc,root,mnt}
+  cp "$busybox" "$root/bin/busybox"
+  install -m 0755 "$here/init" "$root/init"
+  (cd "$root" && find . | cpio -o -H newc --quiet | gzip -9) >"$initrd.tmp"
+  mv "$initrd.tmp" "$initrd"
+  rm -rf "$root"
+fi
+
+echo "$image"
+echo "$initrd"

@@ -1,0 +1,131 @@
+using System.CommandLine;
+using Isomorph.Machines;
+using Isomorph.Machines.Virt;
+
+namespace Isomorph.Cli;
+
+/// <summary>
+/// <c>isomorph boot</c>: a RISC-V virt machine (QEMU's memory map) that boots firmware and a
+/// kernel, with the UART on stdin/stdout.
+/// </summary>
+public static class BootCommand
+{
+    public static Command Create()
+    {
+        var kernel = new Option<FileInfo>("--kernel") { Description = "the kernel: a Linux Image, or any raw or ELF image", Required = true };
+        var initrd = new Option<FileInfo?>("--initrd") { Description = "an initial RAM disk (e.g. a gzipped cpio initramfs)" };
+        var append = new Option<string>("--append") { Description = "the kernel command line", DefaultValueFactory = _ => "console=ttyS0" };
+        var memory = new Option<string>("--memory") { Description = "RAM size, e.g. 256M, 1G", DefaultValueFactory = _ => "256M" };
+        var firmware = new Option<string>("--firmware")
+        {
+            Description = $"M-mode firmware loaded at RAM base (default {VirtOptions.DefaultFirmware}), or 'none' to enter the kernel in M-mode",
+            DefaultValueFactory = _ => VirtOptions.DefaultFirmware,
+        };
+        var maxInstructions = new Option<long>("--max-instructions") { Description = "stop after N instructions on a hart" };
+        var stats = new Option<bool>("--stats") { Description = "print instructions, time and traps by cause on stderr at the end" };
+
+        var command = new Command("boot", "Boot a RISC-V virt machine: OpenSBI, then Linux")
+        {
+            kernel, initrd, append, memory, firmware, maxInstructions, stats,
+        };
+        command.SetAction(parse => Execute(
+            parse.GetValue(kernel)!, parse.GetValue(initrd), parse.GetValue(append)!, parse.GetValue(memory)!,
+            parse.GetValue(firmware)!, parse.GetValue(maxInstructions), parse.GetValue(stats)));
+        return command;
+    }
+
+    private static int Execute(FileInfo kernel, FileInfo? initrd, string append, string memoryText, string firmware,
+        long maxInstructions, bool stats)
+    {
+        if (!IsomorphCommand.TryParseSize(memoryText, out ulong memory) || memory % 4096 != 0)
+            return Fail($"invalid --memory '{memoryText}': expected a size such as 256M or 1G, a multiple of 4 KiB");
+        if (maxInstructions < 0) return Fail("--max-instructions must not be negative");
+        if (!kernel.Exists) return Fail($"{kernel.FullName}: no such kernel file");
+        if (initrd is { Exists: false }) return Fail($"{initrd.FullName}: no such initrd file");
+        string? firmwarePath = firmware == "none" ? null : Path.GetFullPath(firmware);
+        if (firmwarePath is not null && !File.Exists(firmwarePath))
+            return Fail(firmware == VirtOptions.DefaultFirmware
+                ? $"{firmwarePath}: no such firmware (install Debian's opensbi package, or give --firmware)"
+                : $"{firmwarePath}: no such firmware file");
+
+        using var stdout = Console.OpenStandardOutput();
+        VirtMachine machine;
+        try
+        {
+            machine = new VirtMachine(new VirtOptions
+            {
+                MemorySize = memory,
+                Firmware = firmwarePath,
+                Kernel = kernel.FullName,
+                Initrd = initrd?.FullName,
+                BootArgs = append,
+                Console = stdout,
+                MaxInstructions = maxInstructions,
+            });
+        }
+        catch (MachineConfigurationException e)
+        {
+            return Fail(e.Message);
+        }
+        using (machine)
+        {
+            var input = new Thread(() => ReadInput(machine)) { IsBackground = true, Name = "console input" };
+            input.Start();
+            Console.CancelKeyPress += (_, e) =>
+            {
+                e.Cancel = true;
+                machine.Stop();
+            };
+            var result = machine.Run();
+            if (stats)
+            {
+                Console.Error.WriteLine($"isomorph: {result.Instructions:N0} instructions in {result.Elapsed.TotalSeconds:F3} s " +
+                    $"({result.Instructions / Math.Max(result.Elapsed.TotalSeconds, 1e-9) / 1e6:F1} MIPS)");
+                foreach (var ((cause, from), count) in machine.Harts.SelectMany(h => h.TrapCounts).OrderBy(kv => kv.Key.Cause))
+                {
+                    bool interrupt = (cause >> 63) != 0;
+                    ulong code = cause & ~(1ul << 63);
+                    string name = interrupt ? ((Riscv.InterruptCause)code).ToString() : ((Riscv.ExceptionCause)code).ToString();
+                    Console.Error.WriteLine($"  {(interrupt ? "interrupt" : "exception")} {code} {name} from {from}: {count:N0}");
+                }
+            }
+            switch (result.Stop)
+            {
+                case VirtStop.PowerOff: return result.ExitCode;
+                case VirtStop.Reset:
+                    Console.Error.WriteLine("isomorph: the guest asked for a reset, which is not supported yet; stopping");
+                    return 0;
+                case VirtStop.Stopped: return 130;
+                default:
+                    Console.Error.WriteLine($"isomorph: {result.Message}");
+                    return BareCommand.LimitExceeded;
+            }
+        }
+    }
+
+    private static void ReadInput(VirtMachine machine)
+    {
+        using var stdin = Console.OpenStandardInput();
+        var buffer = new byte[256];
+        while (true)
+        {
+            int n;
+            try
+            {
+                n = stdin.Read(buffer);
+            }
+            catch (IOException)
+            {
+                return;
+            }
+            if (n <= 0) return;
+            machine.SendInput(buffer.AsSpan(0, n));
+        }
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine($"isomorph: {message}");
+        return IsomorphCommand.UsageError;
+    }
+}

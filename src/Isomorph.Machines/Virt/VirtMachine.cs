@@ -1,0 +1,383 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Isomorph.Devices.Bus;
+using Isomorph.Devices.Clint;
+using Isomorph.Devices.Interrupts;
+using Isomorph.Devices.Rtc;
+using Isomorph.Devices.SifiveTest;
+using Isomorph.Devices.Uart;
+using Isomorph.Elf;
+using Isomorph.Riscv;
+using static Isomorph.Machines.Virt.VirtMemoryMap;
+using PlicDevice = Isomorph.Devices.Plic.Plic;
+
+namespace Isomorph.Machines.Virt;
+
+/// <summary>How a virt machine is put together.</summary>
+public sealed record VirtOptions
+{
+    /// <summary>Debian's OpenSBI for the generic platform, the default firmware.</summary>
+    public const string DefaultFirmware = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin";
+
+    public ulong MemorySize { get; init; } = 256ul << 20;
+    public int Harts { get; init; } = 1;
+    /// <summary>The firmware (ELF or raw, loaded at RAM base), or null to run the kernel in M-mode itself.</summary>
+    public string? Firmware { get; init; } = DefaultFirmware;
+    public required string Kernel { get; init; }
+    public string? Initrd { get; init; }
+    public string BootArgs { get; init; } = "console=ttyS0";
+    /// <summary>Where the UART's output goes.</summary>
+    public Stream? Console { get; init; }
+    /// <summary>Stop after this many instructions on any hart (0: no limit).</summary>
+    public long MaxInstructions { get; init; }
+}
+
+/// <summary>Why a virt machine stopped.</summary>
+public enum VirtStop
+{
+    /// <summary>The guest powered off (test device 0x5555, or the exit code of 0x3333).</summary>
+    PowerOff,
+    /// <summary>The guest asked for a reset (test device 0x7777).</summary>
+    Reset,
+    /// <summary>Someone called <see cref="VirtMachine.Stop"/>.</summary>
+    Stopped,
+    InstructionLimit,
+    /// <summary>Every hart waits for an interrupt that nothing can deliver.</summary>
+    Deadlock,
+}
+
+public sealed record VirtResult(VirtStop Stop, int ExitCode, long Instructions, TimeSpan Elapsed, string? Message);
+
+/// <summary>
+/// A RISC-V machine with the memory map and devices of QEMU's <c>virt</c> board (see
+/// <see cref="VirtMemoryMap"/>): RAM, CLINT, PLIC, an NS16550A UART, the SiFive test device and a
+/// Goldfish RTC, described to the guest by a device tree built here. With firmware (OpenSBI's
+/// fw_dynamic), the firmware is loaded at RAM base and the kernel at RAM base + 2 MiB; every hart
+/// starts at RAM base in M-mode with a0 = hartid, a1 = the DTB and a2 = the fw_dynamic_info block.
+/// mtime runs at 10 MHz from the host's clock. All harts run round-robin on the calling thread;
+/// when every hart waits in WFI the thread sleeps until the next timer deadline or device input.
+/// </summary>
+public sealed class VirtMachine : IDisposable
+{
+    /// <summary>Instructions a hart runs before the others get their turn and devices are polled.</summary>
+    public const long Quantum = 1 << 15;
+
+    private const ulong FwDynamicMagic = 0x4942534f, FwDynamicVersion = 2, NextModeSupervisor = 1;
+
+    private readonly VirtOptions _options;
+    private readonly Hart[] _harts;
+    private readonly Clint _clint;
+    private readonly PlicDevice _plic;
+    private readonly Ns16550a _uart;
+    private readonly GoldfishRtc _rtc;
+    private readonly SifiveTest _test = new();
+    private readonly Stream _console;
+    private readonly Stopwatch _clock = new();
+    private readonly ConcurrentQueue<byte[]> _input = new();
+    private readonly ManualResetEventSlim _wake = new(false);
+    private bool _consoleDirty;
+    private volatile bool _stopRequested;
+    private (VirtStop Stop, int Code)? _exit;
+
+    public PhysicalBus Bus { get; } = new();
+    public Ram Ram { get; }
+    public IReadOnlyList<Hart> Harts => _harts;
+    public ulong KernelAddress { get; private set; }
+    public ulong DtbAddress { get; private set; }
+    public ulong FwDynamicInfoAddress { get; private set; }
+    public (ulong Start, ulong End)? InitrdRange { get; private set; }
+    public byte[] DeviceTree { get; private set; } = [];
+
+    public VirtMachine(VirtOptions options)
+    {
+        _options = options;
+        _console = options.Console ?? Stream.Null;
+        if (options.Harts < 1 || options.Harts > 64)
+            throw new MachineConfigurationException($"{options.Harts} harts: a virt machine has 1 to 64");
+        if (options.MemorySize < (16ul << 20) || options.MemorySize % Ram.PageSize != 0)
+            throw new MachineConfigurationException($"memory size {options.MemorySize} bytes: need at least 16 MiB, a multiple of 4 KiB");
+        try
+        {
+            Ram = Bus.AddRam(RamBase, options.MemorySize);
+        }
+        catch (InsufficientMemoryException e)
+        {
+            throw new MachineConfigurationException(e.Message);
+        }
+
+        var code = new CodeCache(Bus);
+        _harts = new Hart[options.Harts];
+        for (int h = 0; h < _harts.Length; h++) _harts[h] = new Hart(Bus, (ulong)h, code);
+
+        _clint = new Clint(_harts.Length, () => (ulong)_clock.Elapsed.Ticks, // TimeSpan ticks are 100 ns: 10 MHz
+            (h, on) => _harts[h].SetInterruptPending(InterruptCause.MachineSoftware, on),
+            (h, on) => _harts[h].SetInterruptPending(InterruptCause.MachineTimer, on));
+        foreach (var hart in _harts) hart.TimeSource = () => _clint.Mtime;
+
+        var contexts = new IInterruptLine[_harts.Length * 2];
+        for (int h = 0; h < _harts.Length; h++)
+        {
+            var hart = _harts[h];
+            contexts[2 * h] = InterruptLine.From(on => RaiseExternal(hart, InterruptCause.MachineExternal, on));
+            contexts[2 * h + 1] = InterruptLine.From(on => RaiseExternal(hart, InterruptCause.SupervisorExternal, on));
+        }
+        _plic = new PlicDevice(PlicSources, contexts);
+        _uart = new Ns16550a(_plic.Input(UartIrq)) { Output = WriteConsole };
+        _rtc = new GoldfishRtc(_plic.Input(RtcIrq));
+        _test.Requested += OnTestDevice;
+
+        Bus.AddDevice(TestBase, _test);
+        Bus.AddDevice(RtcBase, _rtc);
+        Bus.AddDevice(ClintBase, _clint);
+        Bus.AddDevice(PlicBase, _plic);
+        Bus.AddDevice(UartBase, _uart);
+
+        LoadImages();
+    }
+
+    private void RaiseExternal(Hart hart, InterruptCause cause, bool on)
+    {
+        hart.SetInterruptPending(cause, on);
+        if (on) _wake.Set();
+    }
+
+    private void WriteConsole(byte b)
+    {
+        _console.WriteByte(b);
+        _consoleDirty = true;
+    }
+
+    private void OnTestDevice(TestDeviceRequest request, int code)
+    {
+        _exit = request switch
+        {
+            TestDeviceRequest.Pass => (VirtStop.PowerOff, 0),
+            TestDeviceRequest.Fail => (VirtStop.PowerOff, code),
+            _ => (VirtStop.Reset, 0),
+        };
+        foreach (var hart in _harts) hart.RequestStop();
+    }
+
+    // ---- Loading ---------------------------------------------------------------------------------
+
+    private void LoadImages()
+    {
+        ulong entry;
+        if (_options.Firmware is { } firmware)
+        {
+            var (fwEntry, _, fwEnd) = LoadImage(firmware, "firmware", RamBase);
+            KernelAddress = RamBase + KernelOffset;
+            if (fwEnd > KernelAddress)
+                throw new MachineConfigurationException($"{firmware}: the firmware (ends at 0x{fwEnd:x}) overlaps the kernel at 0x{KernelAddress:x}");
+            var (kernelEntry, _, _) = LoadImage(_options.Kernel, "kernel", KernelAddress);
+            KernelAddress = kernelEntry;
+            entry = fwEntry;
+        }
+        else
+        {
+            var (kernelEntry, _, _) = LoadImage(_options.Kernel, "kernel", RamBase);
+            KernelAddress = entry = kernelEntry;
+        }
+
+        // From the top of RAM down: the DTB (2 MiB below the end, room to grow as firmware edits it),
+        // the fw_dynamic_info block, then the initrd.
+        DtbAddress = Ram.End - (2ul << 20);
+        FwDynamicInfoAddress = DtbAddress - Ram.PageSize;
+        if (_options.Initrd is { } initrdPath)
+        {
+            byte[] initrd = ReadFile(initrdPath, "initrd");
+            ulong start = (FwDynamicInfoAddress - (ulong)initrd.Length) & ~(Ram.PageSize - 1);
+            if (start < _kernelEnd || start < RamBase)
+                throw new MachineConfigurationException(
+                    $"{initrdPath}: the initrd ({initrd.Length >> 10} KiB) does not fit in RAM above the kernel; try a larger --memory");
+            initrd.CopyTo(Ram.Span(start, initrd.Length));
+            InitrdRange = (start, start + (ulong)initrd.Length);
+        }
+
+        DeviceTree = VirtDeviceTree.Build(new VirtDeviceTreeConfig
+        {
+            Harts = _harts.Length,
+            MemorySize = _options.MemorySize,
+            BootArgs = _options.BootArgs,
+            Initrd = InitrdRange,
+        });
+        if ((ulong)DeviceTree.Length > (1ul << 20)) throw new MachineConfigurationException("the device tree is larger than 1 MiB");
+        DeviceTree.CopyTo(Ram.Span(DtbAddress, DeviceTree.Length));
+
+        var info = Ram.Span(FwDynamicInfoAddress, 6 * 8);
+        BinaryPrimitives.WriteUInt64LittleEndian(info[0..], FwDynamicMagic);
+        BinaryPrimitives.WriteUInt64LittleEndian(info[8..], FwDynamicVersion);
+        BinaryPrimitives.WriteUInt64LittleEndian(info[16..], KernelAddress);
+        BinaryPrimitives.WriteUInt64LittleEndian(info[24..], NextModeSupervisor);
+        BinaryPrimitives.WriteUInt64LittleEndian(info[32..], 0);  // options
+        BinaryPrimitives.WriteUInt64LittleEndian(info[40..], 0);  // boot hart
+
+        foreach (var hart in _harts)
+        {
+            hart.Pc = entry;
+            hart.SetX(10, hart.HartId);
+            hart.SetX(11, DtbAddress);
+            hart.SetX(12, _options.Firmware is null ? 0 : FwDynamicInfoAddress);
+        }
+    }
+
+    private ulong _kernelEnd;
+
+    /// <summary>Loads an ELF file at its physical addresses or a raw image at <paramref name="address"/>; returns entry, start and end.</summary>
+    private (ulong Entry, ulong Start, ulong End) LoadImage(string path, string what, ulong address)
+    {
+        byte[] data = ReadFile(path, what);
+        ulong start, end, entry;
+        if (data.Length >= 4 && data[0] == 0x7F && data[1] == (byte)'E' && data[2] == (byte)'L' && data[3] == (byte)'F')
+        {
+            ElfFile elf;
+            try
+            {
+                elf = ElfFile.Parse(path, data);
+            }
+            catch (ElfFormatException e)
+            {
+                throw new MachineConfigurationException(e.Message);
+            }
+            start = ulong.MaxValue;
+            end = 0;
+            foreach (var s in elf.Segments)
+            {
+                if (s.Type != ElfSegment.Load || s.MemorySize == 0) continue;
+                if (!Ram.Contains(s.PhysicalAddress, s.MemorySize))
+                    throw new MachineConfigurationException($"{path}: {what} segment at 0x{s.PhysicalAddress:x} lies outside RAM; try a larger --memory");
+                elf.SegmentBytes(s).CopyTo(Ram.Span(s.PhysicalAddress, (int)s.FileSize));
+                start = Math.Min(start, s.PhysicalAddress);
+                end = Math.Max(end, s.PhysicalAddress + s.MemorySize);
+            }
+            if (end == 0) throw new MachineConfigurationException($"{path}: the {what} ELF file has nothing to load");
+            entry = elf.Entry;
+        }
+        else
+        {
+            ulong size = (ulong)data.Length;
+            // A Linux RISC-V Image declares the memory it occupies once running (image_size at offset 16).
+            if (data.Length >= 64 && BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(56)) == 0x05435352)
+                size = Math.Max(size, BinaryPrimitives.ReadUInt64LittleEndian(data.AsSpan(16)));
+            if (!Ram.Contains(address, size))
+                throw new MachineConfigurationException($"{path}: the {what} ({size >> 10} KiB) does not fit in RAM at 0x{address:x}; try a larger --memory");
+            data.CopyTo(Ram.Span(address, data.Length));
+            (entry, start, end) = (address, address, address + size);
+        }
+        if (what == "kernel") _kernelEnd = end;
+        return (entry, start, end);
+    }
+
+    private static byte[] ReadFile(string path, string what)
+    {
+        try
+        {
+            var bytes = File.ReadAllBytes(path);
+            if (bytes.Length == 0) throw new MachineConfigurationException($"{path}: the {what} file is empty");
+            return bytes;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MachineConfigurationException($"{path}: cannot read the {what}: {e.Message}");
+        }
+    }
+
+    // ---- Running ---------------------------------------------------------------------------------
+
+    /// <summary>Queues bytes for the UART as if typed on its serial line (thread-safe).</summary>
+    public void SendInput(ReadOnlySpan<byte> bytes)
+    {
+        _input.Enqueue(bytes.ToArray());
+        _wake.Set();
+    }
+
+    /// <summary>Asks <see cref="Run"/> to return (thread-safe).</summary>
+    public void Stop()
+    {
+        _stopRequested = true;
+        foreach (var hart in _harts) hart.RequestStop();
+        _wake.Set();
+    }
+
+    /// <summary>Total instructions retired by all harts.</summary>
+    public long Instructions => _harts.Sum(h => h.Instret);
+
+    /// <summary>Runs until the guest powers off or resets, <see cref="Stop"/> is called, or the instruction limit.</summary>
+    public VirtResult Run()
+    {
+        _clock.Start();
+        var wall = Stopwatch.StartNew();
+        try
+        {
+            while (true)
+            {
+                _wake.Reset();
+                if (_exit is var (stop, code)) return Result(stop, code, null);
+                if (_stopRequested) return Result(VirtStop.Stopped, 0, null);
+                if (_options.MaxInstructions > 0 && _harts.Any(h => h.Instret >= _options.MaxInstructions))
+                    return Result(VirtStop.InstructionLimit, 0, $"instruction limit of {_options.MaxInstructions} reached at pc 0x{_harts[0].Pc:x}");
+                DeliverInput();
+
+                bool allWaiting = true;
+                foreach (var hart in _harts)
+                    if (hart.Run(Quantum) != HartStop.WaitingForInterrupt) allWaiting = false;
+                _clint.Update();
+                _rtc.Poll();
+                FlushConsole();
+                if (allWaiting && _exit is null && !_stopRequested && !Idle())
+                    return Result(VirtStop.Deadlock, 0, "every hart waits for an interrupt that can never arrive");
+            }
+        }
+        finally
+        {
+            _clock.Stop();
+            FlushConsole();
+        }
+
+        VirtResult Result(VirtStop stop, int code, string? message) => new(stop, code, Instructions, wall.Elapsed, message);
+    }
+
+    private void DeliverInput()
+    {
+        while (_uart.CanReceive && _input.TryDequeue(out var bytes)) _uart.Receive(bytes);
+    }
+
+    private void FlushConsole()
+    {
+        if (!_consoleDirty) return;
+        _consoleDirty = false;
+        _console.Flush();
+    }
+
+    /// <summary>
+    /// Sleeps while every hart waits: until the next timer deadline still ahead, or input, or a stop.
+    /// False when nothing could ever wake a hart (no deadline ahead and no input source).
+    /// </summary>
+    private bool Idle()
+    {
+        ulong now = _clint.Mtime, next = ulong.MaxValue;
+        for (int h = 0; h < _harts.Length; h++)
+        {
+            ulong deadline = _clint.Mtimecmp(h);
+            if (deadline > now && deadline < next) next = deadline;
+        }
+        if (next == ulong.MaxValue)
+        {
+            // No timer ahead: only input can wake the guest. Wait for it in slices.
+            _wake.Wait(TimeSpan.FromMilliseconds(100));
+            return true;
+        }
+        ulong ticks = Math.Min(next - now, (ulong)TimeSpan.FromSeconds(1).Ticks);
+        if (ticks > 0) _wake.Wait(TimeSpan.FromTicks((long)ticks));
+        _clint.Update();
+        return true;
+    }
+
+    public void Dispose()
+    {
+        foreach (var hart in _harts) hart.Dispose();
+        Ram.Dispose();
+        _wake.Dispose();
+    }
+}
