@@ -16,7 +16,8 @@ public static class IsomorphCommand
         var root = new RootCommand("Isomorph: a RISC-V virtualization toolkit");
         root.Subcommands.Add(BareCommand.Create());
         root.Subcommands.Add(BootCommand.Create());
-        var parse = root.Parse(args);
+        root.Subcommands.Add(RunCommand.Create());
+        var parse = root.Parse(RunCommand.SeparateGuestArguments(args));
         if (parse.Errors.Count > 0)
         {
             Console.Error.WriteLine($"isomorph: {parse.Errors[0].Message}");

@@ -40,6 +40,15 @@ public sealed class PhysicalBus
         Array.Sort(_devices, (a, b) => a.Base.CompareTo(b.Base));
     }
 
+    /// <summary>Adds RAM created elsewhere (e.g. over borrowed host memory).</summary>
+    public Ram AddRam(Ram ram)
+    {
+        foreach (var r in _rams)
+            if (ram.Base < r.End && r.Base < ram.End) throw new ArgumentException($"RAM at {ram.Base:x} overlaps RAM at {r.Base:x}");
+        _rams.Add(ram);
+        return ram;
+    }
+
     /// <summary>The RAM holding <paramref name="address"/>, or null.</summary>
     public Ram? FindRam(ulong address)
     {

@@ -31,6 +31,22 @@ public sealed unsafe class Ram : IDisposable
         }
     }
 
+    /// <summary>
+    /// RAM over host memory that someone else owns and frees (a process VM's reserved address
+    /// space); <paramref name="host"/> must stay valid for <paramref name="size"/> bytes.
+    /// </summary>
+    public Ram(ulong @base, ulong size, byte* host)
+    {
+        if (size == 0 || (size & (PageSize - 1)) != 0)
+            throw new ArgumentException($"RAM size must be a non-zero multiple of {PageSize} bytes", nameof(size));
+        Base = @base;
+        Size = size;
+        Host = host;
+        _borrowed = true;
+    }
+
+    private readonly bool _borrowed;
+
     public ulong End => Base + Size;
 
     public bool Contains(ulong address) => address - Base < Size;
@@ -49,6 +65,7 @@ public sealed unsafe class Ram : IDisposable
 
     public void Dispose()
     {
-        if (Host != null) { NativeMemory.Free(Host); Host = null; }
+        if (Host != null && !_borrowed) NativeMemory.Free(Host);
+        Host = null;
     }
 }

@@ -1,0 +1,91 @@
+using System.CommandLine;
+using Isomorph.Linux;
+using Isomorph.Linux.FileSystem;
+using Isomorph.Linux.Loading;
+
+namespace Isomorph.Cli;
+
+/// <summary><c>isomorph run [OPTIONS] PROGRAM [ARGS...]</c>: runs a riscv64 Linux program on the host (a process VM).</summary>
+public static class RunCommand
+{
+    private static readonly string[] OptionsWithValues = ["--sysroot", "-L", "--env", "-E"];
+
+    public static Command Create()
+    {
+        var program = new Argument<string>("PROGRAM") { Description = "a riscv64 Linux ELF program (static, static-PIE or dynamic)" };
+        var arguments = new Argument<string[]>("ARGS") { Description = "the program's arguments", Arity = ArgumentArity.ZeroOrMore };
+        var sysroot = new Option<string?>("--sysroot", "-L")
+        {
+            Description = $"look up the program interpreter and absolute paths here first (default: {PathResolver.DebianSysroot} when it exists)",
+        };
+        var strace = new Option<bool>("--strace") { Description = "print each system call with its arguments and result (stderr)" };
+        var env = new Option<string[]>("--env", "-E") { Description = "set NAME=VALUE in the guest's environment (repeatable)" };
+
+        var command = new Command("run", "Run a riscv64 Linux program (like qemu-user)") { sysroot, strace, env, program, arguments };
+        command.SetAction(parse => Execute(parse.GetValue(program)!, parse.GetValue(arguments) ?? [],
+            parse.GetValue(sysroot), parse.GetValue(strace), parse.GetValue(env) ?? []));
+        return command;
+    }
+
+    /// <summary>
+    /// Inserts "--" after PROGRAM so that the guest's own options (<c>ls -l</c>) reach the guest
+    /// rather than isomorph's parser.
+    /// </summary>
+    public static string[] SeparateGuestArguments(string[] args)
+    {
+        if (args.Length == 0 || args[0] != "run") return args;
+        for (int i = 1; i < args.Length; i++)
+        {
+            string a = args[i];
+            if (a == "--") return args;
+            if (OptionsWithValues.Contains(a)) { i++; continue; }
+            if (a.StartsWith('-')) continue;
+            return [.. args[..(i + 1)], "--", .. args[(i + 1)..]];
+        }
+        return args;
+    }
+
+    private static int Execute(string program, string[] arguments, string? sysroot, bool strace, string[] env)
+    {
+        if (sysroot is not null && !Directory.Exists(sysroot)) return Fail($"--sysroot {sysroot}: no such directory");
+        foreach (var e in env)
+            if (!e.Contains('=') || e.StartsWith('=')) return Fail($"--env {e}: expected NAME=VALUE");
+        var stderr = new StreamWriter(Console.OpenStandardError()) { AutoFlush = true };
+        var options = new LinuxOptions
+        {
+            Sysroot = sysroot ?? PathResolver.DefaultSysroot(),
+            Strace = strace ? stderr : null,
+            Diagnostics = stderr,
+            Environment = env.Length == 0 ? null : WithOverrides(env),
+        };
+        try
+        {
+            using var process = LinuxProcess.Start(program, [program, .. arguments], options);
+            return process.Run().ShellStatus;
+        }
+        catch (ProgramLoadException e)
+        {
+            return Fail(e.Message);
+        }
+    }
+
+    /// <summary>The host's environment with NAME=VALUE overrides applied.</summary>
+    private static List<string> WithOverrides(string[] overrides)
+    {
+        var list = File.ReadAllText("/proc/self/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries).ToList();
+        foreach (var o in overrides)
+        {
+            string name = o[..(o.IndexOf('=') + 1)];
+            int at = list.FindIndex(x => x.StartsWith(name, StringComparison.Ordinal));
+            if (at >= 0) list[at] = o;
+            else list.Add(o);
+        }
+        return list;
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine($"isomorph: {message}");
+        return IsomorphCommand.UsageError;
+    }
+}

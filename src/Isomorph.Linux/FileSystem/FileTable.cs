@@ -1,0 +1,67 @@
+using Isomorph.Linux.Host;
+
+namespace Isomorph.Linux.FileSystem;
+
+/// <summary>
+/// The guest's file descriptors: each guest descriptor owns one host descriptor. The table keeps
+/// guest numbering apart from the host's, so a guest cannot close or overwrite the descriptors
+/// the VM itself uses; guest 0, 1 and 2 start as the host's standard streams.
+/// </summary>
+public sealed class FileTable
+{
+    public const int MaxDescriptors = 1024;
+
+    private readonly record struct Entry(int HostFd, bool CloseOnExec);
+
+    private readonly SortedDictionary<int, Entry> _entries = [];
+
+    public FileTable()
+    {
+        for (int fd = 0; fd < 3; fd++) _entries[fd] = new Entry(fd, false);
+    }
+
+    /// <summary>The host descriptor behind guest descriptor <paramref name="fd"/>, or -1.</summary>
+    public int Host(long fd) => fd is >= 0 and < MaxDescriptors && _entries.TryGetValue((int)fd, out var e) ? e.HostFd : -1;
+
+    /// <summary>A host directory descriptor for an *at call: AT_FDCWD stays itself.</summary>
+    public int HostDirectory(long dirfd) => (int)dirfd == Libc.AtFdCwd ? Libc.AtFdCwd : Host(dirfd);
+
+    /// <summary>Adds a host descriptor at the lowest free guest number at or above <paramref name="minimum"/>; -EMFILE when full.</summary>
+    public long Add(int hostFd, bool closeOnExec, int minimum = 0)
+    {
+        for (int fd = minimum; fd < MaxDescriptors; fd++)
+        {
+            if (_entries.ContainsKey(fd)) continue;
+            _entries[fd] = new Entry(hostFd, closeOnExec);
+            return fd;
+        }
+        Libc.close(hostFd);
+        return -Errno.EMFILE;
+    }
+
+    /// <summary>Puts a host descriptor at guest number <paramref name="fd"/>, closing what was there (dup3).</summary>
+    public long Replace(int fd, int hostFd, bool closeOnExec)
+    {
+        if (fd is < 0 or >= MaxDescriptors)
+        {
+            Libc.close(hostFd);
+            return -Errno.EBADF;
+        }
+        if (_entries.TryGetValue(fd, out var old)) Libc.close(old.HostFd);
+        _entries[fd] = new Entry(hostFd, closeOnExec);
+        return fd;
+    }
+
+    public long Close(long fd)
+    {
+        if (fd is < 0 or >= MaxDescriptors || !_entries.Remove((int)fd, out var e)) return -Errno.EBADF;
+        return Libc.Check(Libc.close(e.HostFd));
+    }
+
+    public bool? CloseOnExec(long fd) => _entries.TryGetValue((int)fd, out var e) ? e.CloseOnExec : null;
+
+    public void SetCloseOnExec(long fd, bool on)
+    {
+        if (_entries.TryGetValue((int)fd, out var e)) _entries[(int)fd] = e with { CloseOnExec = on };
+    }
+}

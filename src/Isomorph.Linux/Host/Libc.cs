@@ -1,0 +1,83 @@
+using System.Runtime.InteropServices;
+
+namespace Isomorph.Linux.Host;
+
+/// <summary>
+/// The host C library calls the process VM is built on. Each wrapper returns the result or
+/// -errno, the convention guest system calls use, so handlers can return it unchanged. Linux's
+/// errno numbers and the flag values used here (open, mmap, fcntl) are the same on riscv64 and on
+/// x86-64 and ARM64 hosts (all asm-generic or identical); structure layouts that differ (stat) are
+/// converted by the handlers.
+/// </summary>
+internal static unsafe partial class Libc
+{
+    private const string Lib = "libc";
+
+    public const int ProtNone = 0, ProtRead = 1, ProtWrite = 2;
+    public const int MapPrivate = 0x02, MapFixed = 0x10, MapAnonymous = 0x20, MapNoReserve = 0x4000;
+    public const int MadvDontNeed = 4;
+    public const int AtFdCwd = -100;
+    public const int OCloexec = 0x80000;
+
+    /// <summary>The result of a libc call as a syscall result: -errno on failure.</summary>
+    public static long Check(long result) => result == -1 ? -Marshal.GetLastPInvokeError() : result;
+
+    [LibraryImport(Lib, SetLastError = true)] public static partial nint mmap(nint addr, nuint length, int prot, int flags, int fd, long offset);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int munmap(nint addr, nuint length);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int mprotect(nint addr, nuint length, int prot);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int madvise(nint addr, nuint length, int advice);
+
+    [LibraryImport(Lib, SetLastError = true)] public static partial nint read(int fd, byte* buffer, nuint count);
+    [LibraryImport(Lib, SetLastError = true)] public static partial nint write(int fd, byte* buffer, nuint count);
+    [LibraryImport(Lib, SetLastError = true)] public static partial nint pread(int fd, byte* buffer, nuint count, long offset);
+    [LibraryImport(Lib, SetLastError = true)] public static partial nint pwrite(int fd, byte* buffer, nuint count, long offset);
+    [LibraryImport(Lib, SetLastError = true)] public static partial nint readv(int fd, HostIovec* iov, int count);
+    [LibraryImport(Lib, SetLastError = true)] public static partial nint writev(int fd, HostIovec* iov, int count);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int openat(int dirfd, byte* path, int flags, int mode);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int close(int fd);
+    [LibraryImport(Lib, SetLastError = true)] public static partial long lseek(int fd, long offset, int whence);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int dup(int fd);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int fcntl(int fd, int command, long argument);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int ioctl(int fd, ulong request, byte* argument);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int statx(int dirfd, byte* path, int flags, uint mask, byte* buffer);
+    [LibraryImport(Lib, SetLastError = true)] public static partial nint readlinkat(int dirfd, byte* path, byte* buffer, nuint size);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int faccessat(int dirfd, byte* path, int mode, int flags);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int mkdirat(int dirfd, byte* path, uint mode);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int unlinkat(int dirfd, byte* path, int flags);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int renameat2(int olddirfd, byte* oldpath, int newdirfd, byte* newpath, uint flags);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int ftruncate(int fd, long length);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int fsync(int fd);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int pipe2(int* fds, int flags);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int chdir(byte* path);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int fchdir(int fd);
+    [LibraryImport(Lib, SetLastError = true)] public static partial uint umask(uint mask);
+    [LibraryImport(Lib, SetLastError = true)] public static partial byte* getcwd(byte* buffer, nuint size);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int clock_gettime(int clock, HostTimespec* time);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int clock_getres(int clock, HostTimespec* time);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int clock_nanosleep(int clock, int flags, HostTimespec* request, HostTimespec* remaining);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int getrandom(byte* buffer, nuint length, uint flags);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int uname(byte* buffer);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int prlimit(int pid, int resource, byte* newLimit, byte* oldLimit);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int getpid();
+    [LibraryImport(Lib, SetLastError = true)] public static partial int getppid();
+    [LibraryImport(Lib, SetLastError = true)] public static partial uint getuid();
+    [LibraryImport(Lib, SetLastError = true)] public static partial uint geteuid();
+    [LibraryImport(Lib, SetLastError = true)] public static partial uint getgid();
+    [LibraryImport(Lib, SetLastError = true)] public static partial uint getegid();
+    [LibraryImport(Lib, SetLastError = true)] public static partial int isatty(int fd);
+    [LibraryImport(Lib, SetLastError = true)] public static partial nint getdents64(int fd, byte* buffer, nuint length);
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal struct HostIovec
+{
+    public nint Base;
+    public nuint Length;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal struct HostTimespec
+{
+    public long Seconds;
+    public long Nanoseconds;
+}

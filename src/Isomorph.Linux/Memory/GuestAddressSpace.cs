@@ -1,0 +1,238 @@
+using System.Text;
+using Isomorph.Linux.Host;
+using Isomorph.Riscv;
+
+namespace Isomorph.Linux.Memory;
+
+/// <summary>
+/// A guest process's address space: guest addresses [0, <see cref="Limit"/>) map one to one onto a
+/// host region reserved with mmap(PROT_NONE, MAP_NORESERVE), so untouched memory costs nothing and
+/// any guest buffer is one contiguous host range. Each guest page has a <see cref="PageFlags"/> byte
+/// in a table that is itself lazily committed; the hart checks it on its slow path (as
+/// <see cref="IPageProtection"/>), and system calls check it before they touch guest memory.
+/// Mapped pages are host read-write whatever their guest protection, so the host side (loader,
+/// system calls) may fill them; guest accesses are checked in software and never fault on the host.
+/// </summary>
+public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
+{
+    public const ulong PageSize = 4096;
+    public const int PageShift = 12;
+    /// <summary>The lowest address mmap hands out without MAP_FIXED (Linux's mmap_min_addr).</summary>
+    public const ulong MinimumAddress = 0x10000;
+
+    private byte* _host;
+    private byte* _pages;
+    private readonly ulong _pageCount;
+
+    /// <summary>Guest addresses are below this (a power of two).</summary>
+    public ulong Limit { get; }
+
+    /// <summary>The host address of guest address 0.</summary>
+    public byte* HostBase => _host;
+
+    /// <summary>
+    /// Raised after pages were unmapped, replaced or lost permissions, with the range: anyone who
+    /// cached translations or decoded code for them (the hart's TLBs, the code cache) must forget them.
+    /// </summary>
+    public event Action<ulong, ulong>? ProtectionReduced;
+
+    /// <summary>Raised after the host wrote guest memory behind the hart's back (read(2), the loader).</summary>
+    public event Action<ulong, ulong>? WrittenByHost;
+
+    private GuestAddressSpace(byte* host, byte* pages, ulong limit)
+    {
+        _host = host;
+        _pages = pages;
+        Limit = limit;
+        _pageCount = limit >> PageShift;
+    }
+
+    /// <summary>
+    /// Reserves the largest guest address space of at most 2^<paramref name="maxBits"/> bytes the
+    /// host grants (a 47-bit space, as Sv48 Linux gives user space, when it can; never below 2^<paramref name="minBits"/>).
+    /// </summary>
+    public static GuestAddressSpace Reserve(int maxBits = 47, int minBits = 38)
+    {
+        for (int bits = maxBits; bits >= minBits; bits--)
+        {
+            ulong size = 1ul << bits;
+            nint host = Libc.mmap(0, (nuint)size, Libc.ProtNone, Libc.MapPrivate | Libc.MapAnonymous | Libc.MapNoReserve, -1, 0);
+            if (host == -1) continue;
+            nint pages = Libc.mmap(0, (nuint)(size >> PageShift), Libc.ProtRead | Libc.ProtWrite,
+                Libc.MapPrivate | Libc.MapAnonymous | Libc.MapNoReserve, -1, 0);
+            if (pages == -1)
+            {
+                Libc.munmap(host, (nuint)size);
+                continue;
+            }
+            return new GuestAddressSpace((byte*)host, (byte*)pages, size);
+        }
+        throw new InsufficientMemoryException($"cannot reserve a guest address space of 2^{minBits} bytes on this host");
+    }
+
+    public static ulong PageDown(ulong address) => address & ~(PageSize - 1);
+    public static ulong PageUp(ulong address) => (address + PageSize - 1) & ~(PageSize - 1);
+
+    /// <summary>True when [start, start + length) lies inside the address space.</summary>
+    public bool InRange(ulong start, ulong length) => start < Limit && length <= Limit - start;
+
+    public PageFlags FlagsAt(ulong address) => address < Limit ? (PageFlags)_pages[address >> PageShift] : PageFlags.None;
+
+    public bool Permits(ulong address, AccessType access)
+    {
+        if (address >= Limit) return false;
+        var need = access switch { AccessType.Read => PageFlags.Read, AccessType.Write => PageFlags.Write, _ => PageFlags.Execute };
+        return (_pages[address >> PageShift] & (byte)need) != 0;
+    }
+
+    /// <summary>True when every page of [start, start + length) is mapped with all of <paramref name="need"/>.</summary>
+    public bool Check(ulong start, ulong length, PageFlags need)
+    {
+        if (length == 0) return true;
+        if (!InRange(start, length)) return false;
+        byte mask = (byte)(need | PageFlags.Mapped);
+        for (ulong p = start >> PageShift, last = (start + length - 1) >> PageShift; p <= last; p++)
+            if ((_pages[p] & mask) != mask) return false;
+        return true;
+    }
+
+    /// <summary>True when no page of [start, start + length) is mapped.</summary>
+    public bool IsFree(ulong start, ulong length)
+    {
+        if (!InRange(start, length)) return false;
+        for (ulong p = start >> PageShift, end = (start + length + PageSize - 1) >> PageShift; p < end; p++)
+            if (_pages[p] != 0) return false;
+        return true;
+    }
+
+    /// <summary>
+    /// Maps fresh zero-filled pages over [start, start + length) (page-aligned), replacing whatever
+    /// was there, as mmap with MAP_FIXED does. Returns 0 or -errno.
+    /// </summary>
+    public long Map(ulong start, ulong length, PageFlags protection)
+    {
+        if ((start | length) % PageSize != 0 || length == 0 || !InRange(start, length)) return -Errno.EINVAL;
+        bool replaced = !IsFree(start, length);
+        if (replaced) Libc.madvise((nint)(_host + start), (nuint)length, Libc.MadvDontNeed);
+        if (Libc.mprotect((nint)(_host + start), (nuint)length, Libc.ProtRead | Libc.ProtWrite) != 0) return -Errno.ENOMEM;
+        SetFlags(start, length, protection | PageFlags.Mapped);
+        if (replaced) ProtectionReduced?.Invoke(start, length);
+        return 0;
+    }
+
+    /// <summary>Unmaps [start, start + length); unmapped pages in the range are fine, as with munmap.</summary>
+    public long Unmap(ulong start, ulong length)
+    {
+        if (start % PageSize != 0 || length == 0 || !InRange(start, PageUp(length))) return -Errno.EINVAL;
+        length = PageUp(length);
+        if (IsFree(start, length)) return 0;
+        Libc.madvise((nint)(_host + start), (nuint)length, Libc.MadvDontNeed);
+        Libc.mprotect((nint)(_host + start), (nuint)length, Libc.ProtNone);
+        SetFlags(start, length, PageFlags.None);
+        ProtectionReduced?.Invoke(start, length);
+        return 0;
+    }
+
+    /// <summary>Changes the protection of mapped pages, as mprotect does (-ENOMEM when a page is unmapped).</summary>
+    public long Protect(ulong start, ulong length, PageFlags protection)
+    {
+        if (start % PageSize != 0 || !InRange(start, PageUp(length))) return -Errno.EINVAL;
+        length = PageUp(length);
+        if (length == 0) return 0;
+        if (!Check(start, length, PageFlags.None)) return -Errno.ENOMEM;
+        SetFlags(start, length, protection | PageFlags.Mapped);
+        ProtectionReduced?.Invoke(start, length);
+        return 0;
+    }
+
+    private void SetFlags(ulong start, ulong length, PageFlags flags) =>
+        new Span<byte>(_pages + (start >> PageShift), checked((int)(length >> PageShift))).Fill((byte)flags);
+
+    /// <summary>
+    /// The highest free, page-aligned range of <paramref name="length"/> bytes that ends at or below
+    /// <paramref name="top"/> and starts at or above <see cref="MinimumAddress"/>; 0 when there is none.
+    /// </summary>
+    public ulong FindFree(ulong length, ulong top)
+    {
+        ulong n = PageUp(length) >> PageShift;
+        ulong end = Math.Min(top, Limit) >> PageShift;
+        ulong floor = MinimumAddress >> PageShift;
+        while (n > 0 && end >= floor + n)
+        {
+            ulong start = end - n;
+            long busy = LastMapped(start, n);
+            if (busy < 0) return start << PageShift;
+            end = (ulong)busy;
+        }
+        return 0;
+    }
+
+    private long LastMapped(ulong first, ulong count)
+    {
+        while (count > 0)
+        {
+            int chunk = (int)Math.Min(count, 1ul << 30);
+            ulong chunkStart = first + count - (ulong)chunk;
+            int i = new ReadOnlySpan<byte>(_pages + chunkStart, chunk).LastIndexOfAnyExcept((byte)0);
+            if (i >= 0) return (long)(chunkStart + (ulong)i);
+            count -= (ulong)chunk;
+        }
+        return -1;
+    }
+
+    // --- The host side's access to guest memory (callers check permissions first) -------------------
+
+    /// <summary>The host address of a guest address inside the space.</summary>
+    public byte* HostAddress(ulong address) => _host + address;
+
+    public Span<byte> Span(ulong address, int length) => new(_host + address, length);
+
+    /// <summary>Copies bytes into guest memory (no permission check: loaders, the initial stack).</summary>
+    public void Write(ulong address, ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(Span(address, bytes.Length));
+        NoteWritten(address, (ulong)bytes.Length);
+    }
+
+    /// <summary>Tells the code cache that the host wrote guest memory.</summary>
+    public void NoteWritten(ulong address, ulong length)
+    {
+        if (length > 0) WrittenByHost?.Invoke(address, length);
+    }
+
+    /// <summary>A NUL-terminated string from readable guest memory, or null when it is unreadable or too long.</summary>
+    public string? ReadCString(ulong address, int maxLength = 4096)
+    {
+        var bytes = ReadCStringBytes(address, maxLength);
+        return bytes is null ? null : Encoding.UTF8.GetString(bytes);
+    }
+
+    /// <summary>The bytes of a NUL-terminated guest string (without the NUL), or null.</summary>
+    public byte[]? ReadCStringBytes(ulong address, int maxLength = 4096)
+    {
+        for (int length = 0; length < maxLength; length++)
+        {
+            ulong a = address + (ulong)length;
+            if ((length == 0 || (a & (PageSize - 1)) == 0) && !Check(a, 1, PageFlags.Read)) return null;
+            if (_host[a] == 0) return Span(address, length).ToArray();
+        }
+        return null;
+    }
+
+    public bool TryReadUInt64(ulong address, out ulong value)
+    {
+        value = 0;
+        if (!Check(address, 8, PageFlags.Read)) return false;
+        value = *(ulong*)(_host + address);
+        return true;
+    }
+
+    public void Dispose()
+    {
+        if (_host == null) return;
+        Libc.munmap((nint)_host, (nuint)Limit);
+        Libc.munmap((nint)_pages, (nuint)_pageCount);
+        _host = null;
+        _pages = null;
+    }
+}

@@ -1,0 +1,24 @@
+namespace Isomorph.Linux.Memory;
+
+/// <summary>A guest page's state in the address space: mapped or not, and its protection.</summary>
+[Flags]
+public enum PageFlags : byte
+{
+    None = 0,
+    Read = 1,
+    Write = 2,
+    Execute = 4,
+    /// <summary>The page is mapped (possibly with no access, PROT_NONE).</summary>
+    Mapped = 8,
+}
+
+public static class Protection
+{
+    /// <summary>PROT_READ, PROT_WRITE and PROT_EXEC (riscv64 Linux values) as page flags.</summary>
+    public static PageFlags FromProt(ulong prot) =>
+        ((prot & 1) != 0 ? PageFlags.Read : 0) | ((prot & 2) != 0 ? PageFlags.Write : 0) | ((prot & 4) != 0 ? PageFlags.Execute : 0);
+
+    /// <summary>ELF segment flags (PF_X = 1, PF_W = 2, PF_R = 4) as page flags.</summary>
+    public static PageFlags FromElf(uint flags) =>
+        ((flags & 4) != 0 ? PageFlags.Read : 0) | ((flags & 2) != 0 ? PageFlags.Write : 0) | ((flags & 1) != 0 ? PageFlags.Execute : 0);
+}

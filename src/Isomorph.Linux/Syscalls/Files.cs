@@ -1,0 +1,227 @@
+using Isomorph.Linux.Host;
+
+namespace Isomorph.Linux.Syscalls;
+
+/// <summary>Descriptors and their data: open, close, read, write, seek, duplicate, control.</summary>
+internal static unsafe class Files
+{
+    private const int FDupfd = 0, FGetfd = 1, FSetfd = 2, FGetfl = 3, FSetfl = 4, FGetlk = 5, FSetlk = 6, FSetlkw = 7, FDupfdCloexec = 1030;
+    private const int FdCloexec = 1;
+
+    [Syscall(56, "openat", "dsxo")]
+    private static long OpenAt(LinuxProcess p, in SyscallArgs a)
+    {
+        var path = Guest.HostPath(p, a.A1, out var guestPath);
+        if (path is null) return -Errno.EFAULT;
+        int dir = guestPath!.StartsWith('/') ? Libc.AtFdCwd : p.Files.HostDirectory(a.Int(0));
+        if (dir == -1) return -Errno.EBADF;
+        int flags = a.Int(2);
+        fixed (byte* at = path)
+        {
+            long fd = Libc.Check(Libc.openat(dir, at, flags | Libc.OCloexec, a.Int(3)));
+            return fd < 0 ? fd : p.Files.Add((int)fd, (flags & Libc.OCloexec) != 0);
+        }
+    }
+
+    [Syscall(57, "close", "d")]
+    private static long Close(LinuxProcess p, in SyscallArgs a) => p.Files.Close(a.Int(0));
+
+    [Syscall(63, "read", "dxu")]
+    private static long Read(LinuxProcess p, in SyscallArgs a)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        if (fd < 0) return -Errno.EBADF;
+        byte* buffer = Guest.Writable(p, a.A1, a.A2);
+        if (buffer == null) return -Errno.EFAULT;
+        long n = Libc.Check(Libc.read(fd, buffer, (nuint)a.A2));
+        if (n > 0) p.Memory.NoteWritten(a.A1, (ulong)n);
+        return n;
+    }
+
+    [Syscall(64, "write", "dxu")]
+    private static long Write(LinuxProcess p, in SyscallArgs a)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        if (fd < 0) return -Errno.EBADF;
+        byte* buffer = Guest.Readable(p, a.A1, a.A2);
+        if (buffer == null) return -Errno.EFAULT;
+        return Libc.Check(Libc.write(fd, buffer, (nuint)a.A2));
+    }
+
+    [Syscall(67, "pread64", "dxud")]
+    private static long PRead(LinuxProcess p, in SyscallArgs a)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        if (fd < 0) return -Errno.EBADF;
+        byte* buffer = Guest.Writable(p, a.A1, a.A2);
+        if (buffer == null) return -Errno.EFAULT;
+        long n = Libc.Check(Libc.pread(fd, buffer, (nuint)a.A2, (long)a.A3));
+        if (n > 0) p.Memory.NoteWritten(a.A1, (ulong)n);
+        return n;
+    }
+
+    [Syscall(68, "pwrite64", "dxud")]
+    private static long PWrite(LinuxProcess p, in SyscallArgs a)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        if (fd < 0) return -Errno.EBADF;
+        byte* buffer = Guest.Readable(p, a.A1, a.A2);
+        if (buffer == null) return -Errno.EFAULT;
+        return Libc.Check(Libc.pwrite(fd, buffer, (nuint)a.A2, (long)a.A3));
+    }
+
+    [Syscall(65, "readv", "dxd")]
+    private static long ReadV(LinuxProcess p, in SyscallArgs a) => Vector(p, a, write: false);
+
+    [Syscall(66, "writev", "dxd")]
+    private static long WriteV(LinuxProcess p, in SyscallArgs a) => Vector(p, a, write: true);
+
+    /// <summary>readv/writev: the guest's iovec array becomes a host one after every buffer is checked.</summary>
+    private static long Vector(LinuxProcess p, in SyscallArgs a, bool write)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        if (fd < 0) return -Errno.EBADF;
+        int count = a.Int(2);
+        if (count is < 0 or > 1024) return -Errno.EINVAL;
+        ulong* guest = (ulong*)Guest.Readable(p, a.A1, (ulong)count * 16);
+        if (guest == null && count > 0) return -Errno.EFAULT;
+        var host = stackalloc HostIovec[Math.Max(count, 1)];
+        for (int i = 0; i < count; i++)
+        {
+            ulong @base = guest[2 * i], length = guest[2 * i + 1];
+            byte* at = write ? Guest.Readable(p, @base, length) : Guest.Writable(p, @base, length);
+            if (at == null) return -Errno.EFAULT;
+            host[i] = new HostIovec { Base = (nint)at, Length = (nuint)length };
+        }
+        long n = Libc.Check(write ? Libc.writev(fd, host, count) : Libc.readv(fd, host, count));
+        if (!write && n > 0)
+            for (int i = 0; i < count; i++) p.Memory.NoteWritten(guest[2 * i], guest[2 * i + 1]);
+        return n;
+    }
+
+    [Syscall(62, "lseek", "ddd")]
+    private static long Seek(LinuxProcess p, in SyscallArgs a)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        return fd < 0 ? -Errno.EBADF : Libc.Check(Libc.lseek(fd, (long)a.A1, a.Int(2)));
+    }
+
+    [Syscall(23, "dup", "d")]
+    private static long Dup(LinuxProcess p, in SyscallArgs a)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        if (fd < 0) return -Errno.EBADF;
+        long copy = Libc.Check(Libc.fcntl(fd, FDupfdCloexec, 0));
+        return copy < 0 ? copy : p.Files.Add((int)copy, false);
+    }
+
+    [Syscall(24, "dup3", "ddx")]
+    private static long Dup3(LinuxProcess p, in SyscallArgs a)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        if (fd < 0) return -Errno.EBADF;
+        if (a.Int(0) == a.Int(1)) return -Errno.EINVAL;
+        long copy = Libc.Check(Libc.fcntl(fd, FDupfdCloexec, 0));
+        return copy < 0 ? copy : p.Files.Replace(a.Int(1), (int)copy, (a.Int(2) & Libc.OCloexec) != 0);
+    }
+
+    [Syscall(25, "fcntl", "ddx")]
+    private static long Fcntl(LinuxProcess p, in SyscallArgs a)
+    {
+        int guestFd = a.Int(0), fd = p.Files.Host(guestFd);
+        if (fd < 0) return -Errno.EBADF;
+        switch (a.Int(1))
+        {
+            case FDupfd or FDupfdCloexec:
+                long copy = Libc.Check(Libc.fcntl(fd, FDupfdCloexec, 0));
+                return copy < 0 ? copy : p.Files.Add((int)copy, a.Int(1) == FDupfdCloexec, a.Int(2));
+            case FGetfd:
+                return p.Files.CloseOnExec(guestFd) == true ? FdCloexec : 0;
+            case FSetfd:
+                p.Files.SetCloseOnExec(guestFd, (a.A2 & FdCloexec) != 0);
+                return 0;
+            case FGetfl or FSetfl:
+                return Libc.Check(Libc.fcntl(fd, a.Int(1), (long)a.A2));
+            case FGetlk or FSetlk or FSetlkw:
+                // struct flock has the same layout on riscv64 and the 64-bit hosts.
+                byte* flock = Guest.Writable(p, a.A2, 32);
+                return flock == null ? -Errno.EFAULT : Libc.Check(Libc.fcntl(fd, a.Int(1), (long)flock));
+            default:
+                p.WarnOnce(25_000_000 + a.Int(1), $"fcntl command {a.Int(1)} is not supported");
+                return -Errno.EINVAL;
+        }
+    }
+
+    private const ulong Tcgets = 0x5401, Tcsets = 0x5402, Tcsetsw = 0x5403, Tcsetsf = 0x5404, Tiocgpgrp = 0x540F,
+        Tiocspgrp = 0x5410, Tiocgwinsz = 0x5413, Tiocswinsz = 0x5414, Fionread = 0x541B;
+
+    /// <summary>Terminal ioctls, whose structures (termios, winsize) are the same on riscv64 and the host.</summary>
+    [Syscall(29, "ioctl", "dxx")]
+    private static long Ioctl(LinuxProcess p, in SyscallArgs a)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        if (fd < 0) return -Errno.EBADF;
+        ulong request = a.A1 & 0xFFFF_FFFF;
+        ulong size = request switch
+        {
+            Tcgets or Tcsets or Tcsetsw or Tcsetsf => 36,
+            Tiocgwinsz or Tiocswinsz => 8,
+            Tiocgpgrp or Tiocspgrp or Fionread => 4,
+            _ => 0,
+        };
+        if (size == 0)
+        {
+            p.WarnOnce(29_000_000 + (long)request, $"ioctl 0x{request:x} is not supported");
+            return -Errno.ENOTTY;
+        }
+        byte* argument = Guest.Writable(p, a.A2, size);
+        if (argument == null) return -Errno.EFAULT;
+        long r = Libc.Check(Libc.ioctl(fd, request, argument));
+        if (r >= 0) p.Memory.NoteWritten(a.A2, size);
+        return r;
+    }
+
+    [Syscall(59, "pipe2", "xx")]
+    private static long Pipe2(LinuxProcess p, in SyscallArgs a)
+    {
+        int* host = stackalloc int[2];
+        if (Guest.Writable(p, a.A0, 8) == null) return -Errno.EFAULT;
+        long r = Libc.Check(Libc.pipe2(host, (int)a.A1 | Libc.OCloexec));
+        if (r < 0) return r;
+        bool cloexec = (a.A1 & (ulong)Libc.OCloexec) != 0;
+        long read = p.Files.Add(host[0], cloexec);
+        long write = p.Files.Add(host[1], cloexec);
+        if (read < 0 || write < 0) return -Errno.EMFILE;
+        Guest.Put(p, a.A0, (int)read);
+        Guest.Put(p, a.A0 + 4, (int)write);
+        return 0;
+    }
+
+    [Syscall(46, "ftruncate", "dd")]
+    private static long Ftruncate(LinuxProcess p, in SyscallArgs a)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        return fd < 0 ? -Errno.EBADF : Libc.Check(Libc.ftruncate(fd, (long)a.A1));
+    }
+
+    [Syscall(82, "fsync", "d")]
+    [Syscall(83, "fdatasync", "d")]
+    private static long Fsync(LinuxProcess p, in SyscallArgs a)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        return fd < 0 ? -Errno.EBADF : Libc.Check(Libc.fsync(fd));
+    }
+
+    [Syscall(61, "getdents64", "dxu")]
+    private static long GetDents64(LinuxProcess p, in SyscallArgs a)
+    {
+        // struct linux_dirent64 is the same on every architecture.
+        int fd = p.Files.Host(a.Int(0));
+        if (fd < 0) return -Errno.EBADF;
+        byte* buffer = Guest.Writable(p, a.A1, a.A2);
+        if (buffer == null) return -Errno.EFAULT;
+        long n = Libc.Check(Libc.getdents64(fd, buffer, (nuint)a.A2));
+        if (n > 0) p.Memory.NoteWritten(a.A1, (ulong)n);
+        return n;
+    }
+}

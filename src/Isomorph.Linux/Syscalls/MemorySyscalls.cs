@@ -1,0 +1,139 @@
+using Isomorph.Linux.Host;
+using Isomorph.Linux.Memory;
+
+namespace Isomorph.Linux.Syscalls;
+
+/// <summary>The address space: brk, mmap, munmap, mprotect, mremap, madvise.</summary>
+internal static unsafe class MemorySyscalls
+{
+    private const ulong MapShared = 0x01, MapFixed = 0x10, MapAnonymous = 0x20, MapFixedNoReplace = 0x100000;
+    private const ulong MremapMayMove = 1, MremapFixed = 2;
+    private const int MadvDontNeed = 4, MadvFree = 8;
+    private const ulong PageMask = GuestAddressSpace.PageSize - 1;
+
+    /// <summary>brk: moves the program break; answers the current break when the request cannot be met.</summary>
+    [Syscall(214, "brk", "x")]
+    private static long Brk(LinuxProcess p, in SyscallArgs a)
+    {
+        ulong requested = a.A0;
+        if (requested < p.BrkStart) return (long)p.Brk;
+        ulong oldEnd = GuestAddressSpace.PageUp(p.Brk), newEnd = GuestAddressSpace.PageUp(requested);
+        if (newEnd > oldEnd)
+        {
+            if (!p.Memory.IsFree(oldEnd, newEnd - oldEnd) || newEnd > p.Layout.MmapTop) return (long)p.Brk;
+            if (p.Memory.Map(oldEnd, newEnd - oldEnd, PageFlags.Read | PageFlags.Write) != 0) return (long)p.Brk;
+        }
+        else if (newEnd < oldEnd)
+        {
+            p.Memory.Unmap(newEnd, oldEnd - newEnd);
+        }
+        p.Brk = requested;
+        return (long)requested;
+    }
+
+    [Syscall(222, "mmap", "xuxxdx")]
+    private static long Mmap(LinuxProcess p, in SyscallArgs a)
+    {
+        ulong address = a.A0, length = a.A1, flags = a.A3, offset = a.A5;
+        var protection = Protection.FromProt(a.A2);
+        if (length == 0 || (offset & PageMask) != 0) return -Errno.EINVAL;
+        ulong size = GuestAddressSpace.PageUp(length);
+        if (size < length) return -Errno.ENOMEM;
+        bool anonymous = (flags & MapAnonymous) != 0;
+        int hostFd = -1;
+        if (!anonymous)
+        {
+            hostFd = p.Files.Host(a.Int(4));
+            if (hostFd < 0) return -Errno.EBADF;
+            if ((flags & MapShared) != 0 && (a.A2 & 2) != 0)
+                p.WarnOnce(222_000_001, "shared writable file mappings are private copies: writes do not reach the file");
+        }
+
+        if ((flags & (MapFixed | MapFixedNoReplace)) != 0)
+        {
+            if ((address & PageMask) != 0 || !p.Memory.InRange(address, size)) return -Errno.EINVAL;
+            if ((flags & MapFixed) == 0 && !p.Memory.IsFree(address, size)) return -Errno.EEXIST;
+        }
+        else if (address == 0 || (address & PageMask) != 0 || !p.Memory.IsFree(address, size) || address < GuestAddressSpace.MinimumAddress)
+        {
+            address = p.Memory.FindFree(size, p.Layout.MmapTop);
+            if (address == 0) return -Errno.ENOMEM;
+        }
+
+        long status = p.Memory.Map(address, size, protection);
+        if (status != 0) return status;
+        if (!anonymous)
+        {
+            // A private copy of the file's bytes; pages past the end of the file stay zero.
+            ulong done = 0;
+            while (done < length)
+            {
+                long n = Libc.Check(Libc.pread(hostFd, p.Memory.HostAddress(address + done), (nuint)(length - done), (long)(offset + done)));
+                if (n < 0)
+                {
+                    p.Memory.Unmap(address, size);
+                    return n;
+                }
+                if (n == 0) break;
+                done += (ulong)n;
+            }
+            p.Memory.NoteWritten(address, done);
+        }
+        return (long)address;
+    }
+
+    [Syscall(215, "munmap", "xu")]
+    private static long Munmap(LinuxProcess p, in SyscallArgs a) =>
+        (a.A0 & PageMask) != 0 || a.A1 == 0 ? -Errno.EINVAL : p.Memory.Unmap(a.A0, a.A1);
+
+    [Syscall(226, "mprotect", "xux")]
+    private static long Mprotect(LinuxProcess p, in SyscallArgs a) =>
+        (a.A0 & PageMask) != 0 ? -Errno.EINVAL : p.Memory.Protect(a.A0, a.A1, Protection.FromProt(a.A2));
+
+    [Syscall(233, "madvise", "xud")]
+    private static long Madvise(LinuxProcess p, in SyscallArgs a)
+    {
+        if ((a.A0 & PageMask) != 0) return -Errno.EINVAL;
+        ulong length = GuestAddressSpace.PageUp(a.A1);
+        if (!p.Memory.Check(a.A0, length, PageFlags.None)) return -Errno.ENOMEM;
+        if (a.Int(2) is MadvDontNeed or MadvFree)
+        {
+            // Private anonymous memory reads back as zeros afterwards.
+            Libc.madvise((nint)p.Memory.HostAddress(a.A0), (nuint)length, Libc.MadvDontNeed);
+            p.Memory.NoteWritten(a.A0, length);
+        }
+        return 0;
+    }
+
+    [Syscall(216, "mremap", "xuuxx")]
+    private static long Mremap(LinuxProcess p, in SyscallArgs a)
+    {
+        ulong old = a.A0, oldSize = GuestAddressSpace.PageUp(a.A1), newSize = GuestAddressSpace.PageUp(a.A2), flags = a.A3;
+        if ((old & PageMask) != 0 || newSize == 0 || (flags & ~(MremapMayMove | MremapFixed)) != 0) return -Errno.EINVAL;
+        if (!p.Memory.Check(old, oldSize, PageFlags.None)) return -Errno.EFAULT;
+        var protection = p.Memory.FlagsAt(old) & ~PageFlags.Mapped;
+        if ((flags & MremapFixed) == 0)
+        {
+            if (newSize <= oldSize)
+            {
+                if (newSize < oldSize) p.Memory.Unmap(old + newSize, oldSize - newSize);
+                return (long)old;
+            }
+            if (p.Memory.IsFree(old + oldSize, newSize - oldSize) && p.Memory.InRange(old, newSize))
+            {
+                long grown = p.Memory.Map(old + oldSize, newSize - oldSize, protection);
+                return grown != 0 ? grown : (long)old;
+            }
+            if ((flags & MremapMayMove) == 0) return -Errno.ENOMEM;
+        }
+        ulong target = (flags & MremapFixed) != 0 ? a.A4 : p.Memory.FindFree(newSize, p.Layout.MmapTop);
+        if (target == 0 || (target & PageMask) != 0) return target == 0 ? -Errno.ENOMEM : -Errno.EINVAL;
+        long status = p.Memory.Map(target, newSize, protection);
+        if (status != 0) return status;
+        ulong copy = Math.Min(oldSize, newSize);
+        Buffer.MemoryCopy(p.Memory.HostAddress(old), p.Memory.HostAddress(target), copy, copy);
+        p.Memory.NoteWritten(target, copy);
+        p.Memory.Unmap(old, oldSize);
+        return (long)target;
+    }
+}

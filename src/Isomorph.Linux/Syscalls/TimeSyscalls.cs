@@ -1,0 +1,54 @@
+using Isomorph.Linux.Host;
+
+namespace Isomorph.Linux.Syscalls;
+
+/// <summary>Clocks and sleeping; struct timespec and timeval are two 64-bit words on riscv64 and the host.</summary>
+internal static unsafe class TimeSyscalls
+{
+    private const int ClockRealtime = 0, ClockMonotonic = 1;
+
+    [Syscall(113, "clock_gettime", "dx")]
+    private static long ClockGetTime(LinuxProcess p, in SyscallArgs a)
+    {
+        var time = (HostTimespec*)Guest.Writable(p, a.A1, 16);
+        if (time == null) return -Errno.EFAULT;
+        long r = Libc.Check(Libc.clock_gettime(a.Int(0), time));
+        if (r == 0) p.Memory.NoteWritten(a.A1, 16);
+        return r;
+    }
+
+    [Syscall(114, "clock_getres", "dx")]
+    private static long ClockGetRes(LinuxProcess p, in SyscallArgs a)
+    {
+        HostTimespec resolution;
+        long r = Libc.Check(Libc.clock_getres(a.Int(0), &resolution));
+        if (r == 0 && a.A1 != 0 && !Guest.Put(p, a.A1, resolution)) return -Errno.EFAULT;
+        return r;
+    }
+
+    [Syscall(169, "gettimeofday", "xx")]
+    private static long GetTimeOfDay(LinuxProcess p, in SyscallArgs a)
+    {
+        HostTimespec now;
+        Libc.clock_gettime(ClockRealtime, &now);
+        if (a.A0 != 0 && !Guest.Put(p, a.A0, new HostTimespec { Seconds = now.Seconds, Nanoseconds = now.Nanoseconds / 1000 }))
+            return -Errno.EFAULT;
+        if (a.A1 != 0 && !Guest.Put(p, a.A1, 0ul)) return -Errno.EFAULT; // struct timezone: UTC
+        return 0;
+    }
+
+    [Syscall(101, "nanosleep", "xx")]
+    private static long NanoSleep(LinuxProcess p, in SyscallArgs a) => Sleep(p, ClockMonotonic, 0, a.A0, a.A1);
+
+    [Syscall(115, "clock_nanosleep", "ddxx")]
+    private static long ClockNanoSleep(LinuxProcess p, in SyscallArgs a) => Sleep(p, a.Int(0), a.Int(1), a.A2, a.A3);
+
+    private static long Sleep(LinuxProcess p, int clock, int flags, ulong request, ulong remaining)
+    {
+        if (!Guest.Get(p, request, out HostTimespec wanted)) return -Errno.EFAULT;
+        HostTimespec left;
+        int error = Libc.clock_nanosleep(clock, flags, &wanted, &left); // returns the error number itself
+        if (error != 0 && remaining != 0) Guest.Put(p, remaining, left);
+        return -error;
+    }
+}
