@@ -179,6 +179,47 @@ internal static unsafe class Paths
             return Libc.Check(Libc.renameat2(fromDir, f, toDir, t, flags));
     }
 
+    [Syscall(36, "symlinkat", "sds")]
+    private static long SymlinkAt(LinuxProcess p, in SyscallArgs a)
+    {
+        // The link's target is stored as the guest wrote it, not resolved.
+        var target = p.Memory.ReadCStringBytes(a.A0);
+        if (target is null) return -Errno.EFAULT;
+        long r = Resolve(p, a.A1, a.A2, out int dir, out var path);
+        if (r < 0) return r;
+        byte[] targetZ = [.. target, 0];
+        fixed (byte* t = targetZ)
+        fixed (byte* at = path)
+            return Libc.Check(Libc.symlinkat(t, dir, at));
+    }
+
+    [Syscall(37, "linkat", "dsdsx")]
+    private static long LinkAt(LinuxProcess p, in SyscallArgs a)
+    {
+        long r = Resolve(p, a.A0, a.A1, out int fromDir, out var from);
+        if (r < 0) return r;
+        r = Resolve(p, a.A2, a.A3, out int toDir, out var to);
+        if (r < 0) return r;
+        fixed (byte* f = from)
+        fixed (byte* t = to)
+            return Libc.Check(Libc.linkat(fromDir, f, toDir, t, a.Int(4)));
+    }
+
+    [Syscall(53, "fchmodat", "dso")]
+    private static long FchmodAt(LinuxProcess p, in SyscallArgs a)
+    {
+        long r = Resolve(p, a.A0, a.A1, out int dir, out var path);
+        if (r < 0) return r;
+        fixed (byte* at = path) return Libc.Check(Libc.fchmodat(dir, at, (uint)a.A2, 0));
+    }
+
+    [Syscall(52, "fchmod", "do")]
+    private static long Fchmod(LinuxProcess p, in SyscallArgs a)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        return fd < 0 ? -Errno.EBADF : Libc.Check(Libc.fchmod(fd, (uint)a.A1));
+    }
+
     [Syscall(17, "getcwd", "xu")]
     private static long GetCwd(LinuxProcess p, in SyscallArgs a)
     {

@@ -1,0 +1,78 @@
+using Isomorph.Linux;
+using Isomorph.Linux.Memory;
+using Isomorph.Riscv;
+
+namespace Isomorph.Tests.Linux;
+
+/// <summary>The process VM's address space: mapping, protection and placement, checked in-process.</summary>
+public sealed class GuestAddressSpaceTests : IDisposable
+{
+    private const ulong Page = GuestAddressSpace.PageSize;
+    private readonly GuestAddressSpace _space = GuestAddressSpace.Reserve(maxBits: 40, minBits: 36);
+
+    public void Dispose() => _space.Dispose();
+
+    [Fact]
+    public void FreshPagesAreZeroAndCarryTheirProtection()
+    {
+        Assert.Equal(0, _space.Map(0x10000, 2 * Page, PageFlags.Read | PageFlags.Write));
+        Assert.True(_space.Span(0x10000, (int)(2 * Page)).IndexOfAnyExcept((byte)0) < 0);
+        Assert.True(_space.Permits(0x10000, AccessType.Read));
+        Assert.True(_space.Permits(0x11FFF, AccessType.Write));
+        Assert.False(_space.Permits(0x10000, AccessType.Execute));
+        Assert.False(_space.Permits(0x12000, AccessType.Read));
+        Assert.False(_space.Permits(_space.Limit + 0x10000, AccessType.Read));
+    }
+
+    [Fact]
+    public void ProtectAndUnmapReducePermissionsAndTellListeners()
+    {
+        var reduced = new List<(ulong, ulong)>();
+        _space.ProtectionReduced += (s, l) => reduced.Add((s, l));
+        _space.Map(0x20000, 4 * Page, PageFlags.Read | PageFlags.Write);
+        _space.Span(0x20000, 4)[0] = 7;
+        Assert.Equal(0, _space.Protect(0x20000, Page, PageFlags.Read));
+        Assert.False(_space.Permits(0x20000, AccessType.Write));
+        Assert.Equal(7, _space.Span(0x20000, 1)[0]); // protection keeps contents
+        Assert.Equal(0, _space.Unmap(0x21000, Page));
+        Assert.False(_space.Permits(0x21000, AccessType.Read));
+        Assert.Equal(-Errno.ENOMEM, _space.Protect(0x20000, 4 * Page, PageFlags.Read)); // a hole
+        Assert.Equal([(0x20000ul, Page), (0x21000ul, Page)], reduced);
+    }
+
+    [Fact]
+    public void RemappingGivesZeroedPages()
+    {
+        _space.Map(0x30000, Page, PageFlags.Read | PageFlags.Write);
+        _space.Span(0x30000, 8).Fill(0xAA);
+        _space.Map(0x30000, Page, PageFlags.Read);
+        Assert.Equal(0, _space.Span(0x30000, 1)[0]);
+        _space.Unmap(0x30000, Page);
+        _space.Map(0x30000, Page, PageFlags.Read);
+        Assert.Equal(0, _space.Span(0x30000, 1)[0]);
+    }
+
+    [Fact]
+    public void FindFreePlacesTopDownAroundMappings()
+    {
+        ulong top = 1ul << 32;
+        ulong first = _space.FindFree(3 * Page, top);
+        Assert.Equal(top - 3 * Page, first);
+        _space.Map(first, 3 * Page, PageFlags.Read);
+        _space.Map(first - 2 * Page, Page, PageFlags.Read); // leaves a one-page hole below the first mapping
+        Assert.Equal(first - Page, _space.FindFree(Page, top));
+        Assert.Equal(first - 5 * Page, _space.FindFree(3 * Page, top));
+    }
+
+    [Fact]
+    public void ChecksWholeBuffersAndStrings()
+    {
+        _space.Map(0x40000, Page, PageFlags.Read | PageFlags.Write);
+        _space.Write(0x40FFC, "abc\0"u8);
+        Assert.Equal("abc", _space.ReadCString(0x40FFC));
+        _space.Write(0x40FFC, "abcd"u8);
+        Assert.Null(_space.ReadCString(0x40FFC)); // runs into the unmapped page
+        Assert.True(_space.Check(0x40000, Page, PageFlags.Write));
+        Assert.False(_space.Check(0x40000, Page + 1, PageFlags.Read));
+    }
+}

@@ -1,0 +1,130 @@
+using Isomorph.Tests.Support;
+
+namespace Isomorph.Tests.Linux;
+
+/// <summary>
+/// <c>isomorph run</c> on the project's riscv64 Linux programs, static and dynamic: the output and
+/// exit status must match Debian's qemu-riscv64 (the oracle) and the values known in advance.
+/// </summary>
+public sealed class RunCommandTests : IDisposable
+{
+    private readonly DirectoryInfo _temp = Directory.CreateTempSubdirectory("isomorph-linux");
+
+    public void Dispose() => _temp.Delete(recursive: true);
+
+    public static TheoryData<string, string> ProgramsAndLinkages()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var program in new[] { "hello", "files", "memory", "timeenv" })
+            foreach (var linkage in LinuxGuests.Linkages)
+                data.Add(program, linkage);
+        return data;
+    }
+
+    private string[] ArgumentsFor(string program, string runner) => program switch
+    {
+        "hello" => ["one", "two words", ""],
+        "files" => [Path.Combine(_temp.FullName, $"files-{runner}")],
+        "timeenv" => ["alpha", "-beta", "--gamma=1"],
+        _ => [],
+    };
+
+    [Theory]
+    [MemberData(nameof(ProgramsAndLinkages))]
+    public void MatchesQemu(string program, string linkage)
+    {
+        var path = LinuxGuests.Program(program, linkage);
+        var ours = LinuxGuests.Isomorph(["-E", "ISOMORPH_GREETING=hi there"], path, ArgumentsFor(program, "isomorph"));
+        var oracle = LinuxGuests.Qemu(["-E", "ISOMORPH_GREETING=hi there"], path, ArgumentsFor(program, "qemu"));
+        Assert.False(ours.TimedOut, "isomorph timed out");
+        Assert.Equal(0, oracle.ExitCode);
+        Assert.Equal(oracle.Stdout, ours.Stdout);
+        Assert.Equal(oracle.ExitCode, ours.ExitCode);
+        Assert.Equal("", ours.Stderr);
+    }
+
+    [Theory]
+    [InlineData("static")]
+    [InlineData("dynamic")]
+    public void HelloPrintsItsArgumentsAndExitStatus(string linkage)
+    {
+        var r = LinuxGuests.Isomorph([], LinuxGuests.Program("hello", linkage), "x", "-l");
+        Assert.Equal("hello from riscv64 Linux, argc=3\nargv[1]=x\nargv[2]=-l\n", r.Stdout);
+        Assert.Equal(42, r.ExitCode);
+    }
+
+    [Theory]
+    [InlineData("static")]
+    [InlineData("dynamic")]
+    public void TimeAndEnvironmentReportKnownValues(string linkage)
+    {
+        var r = LinuxGuests.Isomorph(["--env", "ISOMORPH_GREETING=hi"], LinuxGuests.Program("timeenv", linkage), "a b");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("machine riscv64, system Linux\n", r.Stdout);
+        Assert.Contains("AT_PAGESZ 4096\n", r.Stdout);
+        Assert.Contains("AT_HWCAP 0x112d\n", r.Stdout); // I, M, A, F, D, C
+        Assert.Contains("AT_CLKTCK 100\n", r.Stdout);
+        Assert.Contains($"exe name timeenv-{linkage}\n", r.Stdout);
+        Assert.Contains("arg 1: [a b]\n", r.Stdout);
+        Assert.Contains("ISOMORPH_GREETING=hi\n", r.Stdout);
+        Assert.EndsWith("timeenv: ok\n", r.Stdout);
+    }
+
+    [Theory]
+    [InlineData("static")]
+    [InlineData("dynamic")]
+    public void ABadPointerIsSigsegvForTheGuestNotACrash(string linkage)
+    {
+        var r = LinuxGuests.Isomorph([], LinuxGuests.Program("segv", linkage));
+        Assert.Equal("about to fault\n", r.Stdout);
+        Assert.Equal(128 + 11, r.ExitCode);
+        Assert.Contains("SIGSEGV", r.Stderr);
+        Assert.Contains("0x1000", r.Stderr);
+    }
+
+    [Fact]
+    public void StracePrintsEachSystemCall()
+    {
+        var r = LinuxGuests.Isomorph(["--strace"], LinuxGuests.Program("hello", "static"));
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal("hello from riscv64 Linux, argc=1\n", r.Stdout);
+        Assert.Contains(" brk(0x0) = 0x", r.Stderr);
+        Assert.Contains(" write(1, 0x", r.Stderr);
+        Assert.Contains(", 33) = 33\n", r.Stderr);
+        Assert.Contains(" exit_group(0) = ?\n", r.Stderr);
+    }
+
+    private static void AssertBadInput(Repository.ProcessResult r, params string[] fragments)
+    {
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("", r.Stdout);
+        var lines = r.Stderr.TrimEnd('\n').Split('\n');
+        Assert.True(lines.Length == 1, "expected one line on stderr, got:\n" + r.Stderr);
+        foreach (var f in fragments) Assert.Contains(f, lines[0]);
+    }
+
+    [Fact]
+    public void RejectsAHostProgram() =>
+        AssertBadInput(LinuxGuests.Isomorph([], "/bin/ls"), "not a RISC-V program: ELF machine x86-64");
+
+    [Fact]
+    public void RejectsAFileThatIsNotAnElf()
+    {
+        var path = Path.Combine(_temp.FullName, "script.txt");
+        File.WriteAllText(path, "echo hello\n");
+        AssertBadInput(LinuxGuests.Isomorph([], path), "not an ELF file");
+    }
+
+    [Fact]
+    public void RejectsAMissingProgram() =>
+        AssertBadInput(LinuxGuests.Isomorph([], Path.Combine(_temp.FullName, "absent")), "no such file");
+
+    [Fact]
+    public void NamesThePathsTriedForAMissingInterpreter()
+    {
+        var empty = _temp.CreateSubdirectory("empty-sysroot").FullName;
+        AssertBadInput(LinuxGuests.Isomorph(["--sysroot", empty], LinuxGuests.Program("hello", "dynamic")),
+            "program interpreter /lib/ld-linux-riscv64-lp64d.so.1 not found",
+            $"{empty}/lib/ld-linux-riscv64-lp64d.so.1", "--sysroot");
+    }
+}
