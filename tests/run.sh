@@ -10,6 +10,9 @@ need=()
 command -v riscv64-unknown-elf-gcc >/dev/null || need+=(gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf)
 [ -f /usr/lib/picolibc/riscv64-unknown-elf/include/stdint.h ] || need+=(picolibc-riscv64-unknown-elf)
 command -v qemu-system-riscv64 >/dev/null || need+=(qemu-system-misc)
+command -v riscv64-linux-gnu-gcc >/dev/null || need+=(gcc-riscv64-linux-gnu)
+[ -f /usr/riscv64-linux-gnu/include/stdio.h ] || need+=(libc6-dev-riscv64-cross)
+command -v qemu-riscv64 >/dev/null || need+=(qemu-user)
 command -v make >/dev/null || need+=(make)
 command -v gcc >/dev/null || need+=(gcc)
 if [ ${#need[@]} -gt 0 ]; then
@@ -22,7 +25,7 @@ fi
 
 # --- Guest programs -------------------------------------------------------------------------------
 echo "== building guest programs"
-if ! make -C guests -j"$(nproc)" all >/tmp/isomorph-guests.log 2>&1; then
+if ! { make -C guests -j"$(nproc)" all && make -C guests/linux/user -j"$(nproc)" all; } >/tmp/isomorph-guests.log 2>&1; then
   cat /tmp/isomorph-guests.log
   echo "0 passed, 1 failed"
   exit 1
