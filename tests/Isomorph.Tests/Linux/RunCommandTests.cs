@@ -83,6 +83,19 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
+    public void RunsAStaticPieAtTheDynamicBase()
+    {
+        var path = LinuxGuests.Program("pie", "static-pie");
+        var r = LinuxGuests.Isomorph(["--strace"], path, "a", "b");
+        Assert.Equal("static-pie ok\n", r.Stdout);
+        Assert.Equal(9, r.ExitCode); // argc + 6
+        Assert.Contains(" write(1, 0x2aaaaaa", r.Stderr); // loaded at two thirds of the Sv39 user space
+        var oracle = LinuxGuests.Qemu([], path, "a", "b");
+        Assert.Equal(oracle.Stdout, r.Stdout);
+        Assert.Equal(oracle.ExitCode, r.ExitCode);
+    }
+
+    [Fact]
     public void StracePrintsEachSystemCall()
     {
         var r = LinuxGuests.Isomorph(["--strace"], LinuxGuests.Program("hello", "static"));
