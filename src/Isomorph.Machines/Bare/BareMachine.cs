@@ -122,7 +122,7 @@ public sealed class BareMachine : IDisposable
             {
                 if (_exitCode is { } code) return Result(BareStop.Exited, code, null);
                 if (_unsupported is { } u) return Result(BareStop.UnsupportedHtif, 0, u);
-                long remaining = limit - Hart.Instret;
+                long remaining = limit - Hart.Steps;
                 if (remaining <= 0)
                     return Result(BareStop.InstructionLimit, 0, $"instruction limit of {limit} reached at pc 0x{Hart.Pc:x}");
                 var stop = tracer is null ? Hart.Run(Math.Min(remaining, Chunk)) : tracer.Step();

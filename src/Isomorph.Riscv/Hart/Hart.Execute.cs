@@ -32,6 +32,12 @@ public sealed unsafe partial class Hart
     /// <summary>Instructions retired.</summary>
     public long Instret;
 
+    /// <summary>Synchronous exceptions taken (their instructions did not retire).</summary>
+    public long ExceptionsTaken;
+
+    /// <summary>What <see cref="Run"/>'s budget counts: instructions retired plus exceptions taken, so trap loops end too.</summary>
+    public long Steps => Instret + ExceptionsTaken;
+
     private long _stopAt;
     private volatile bool _stopRequested;
 
@@ -75,20 +81,21 @@ public sealed unsafe partial class Hart
     public void RequestInterruptCheck() => _stopAt = 0;
 
     /// <summary>
-    /// Runs until <paramref name="maxInstructions"/> more instructions have retired, a stop is
-    /// requested, or the hart waits for an interrupt.
+    /// Runs until <paramref name="maxInstructions"/> more instructions have retired or trapped, a
+    /// stop is requested, or the hart waits for an interrupt.
     /// </summary>
     public HartStop Run(long maxInstructions)
     {
-        long end = Instret + maxInstructions;
+        long end = Steps + maxInstructions;
         _stopRequested = false;
         while (true)
         {
             if (_stopRequested) return HartStop.Requested;
             if (CheckInterrupts()) WaitingForInterrupt = false;
             if (WaitingForInterrupt) return HartStop.WaitingForInterrupt;
-            if (Instret >= end) return HartStop.Budget;
-            _stopAt = Math.Min(end, Instret + InterruptCheckInterval);
+            long left = end - Steps;
+            if (left <= 0) return HartStop.Budget;
+            _stopAt = Instret + Math.Min(left, InterruptCheckInterval);
 
             ulong pc = Pc;
             ulong vpn = pc >> 12;
@@ -97,11 +104,7 @@ public sealed unsafe partial class Hart
             if (page is null)
             {
                 page = FetchPageSlow(pc);
-                if (page is null)
-                {
-                    end--; // the fetch trapped and Pc is at the handler; a trap loop still spends the budget
-                    continue;
-                }
+                if (page is null) continue; // the fetch trapped; Pc is at the handler
                 fe.Tag = vpn;
                 fe.Page = page;
             }
@@ -128,12 +131,14 @@ public sealed unsafe partial class Hart
     {
         if (!Translate(pc, AccessType.Execute, out ulong pa, out _))
         {
+            ExceptionsTaken++;
             TakeTrap(PendingCause, PendingTval, pc);
             return null;
         }
         var page = Code.GetPage(pa);
         if (page is null)
         {
+            ExceptionsTaken++;
             TakeTrap((ulong)ExceptionCause.InstructionAccessFault, pc, pc);
             return null;
         }

@@ -45,6 +45,7 @@ public sealed unsafe partial class Hart
     public int Raise(ExceptionCause cause, ulong tval, int idx)
     {
         Instret--; // the trapping instruction does not retire
+        ExceptionsTaken++;
         TakeTrap((ulong)cause, tval, PcOf(idx));
         return Exit;
     }
@@ -53,6 +54,7 @@ public sealed unsafe partial class Hart
     public int RaisePending(int idx)
     {
         Instret--;
+        ExceptionsTaken++;
         TakeTrap(PendingCause, PendingTval, PcOf(idx));
         return Exit;
     }
