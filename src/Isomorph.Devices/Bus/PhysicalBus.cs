@@ -18,8 +18,20 @@ public sealed class PhysicalBus
     public IReadOnlyList<Ram> Rams => _rams;
     public IReadOnlyList<Mapping> Devices => _devices;
 
-    /// <summary>Counts of MMIO accesses per device, by device name.</summary>
-    public Dictionary<string, long> AccessCounts { get; } = [];
+    private long[] _accessCounts = [];
+
+    /// <summary>Counts of MMIO accesses per device, by device name (counted safely from any thread).</summary>
+    public IReadOnlyDictionary<string, long> AccessCounts
+    {
+        get
+        {
+            var counts = new Dictionary<string, long>();
+            var devices = _devices;
+            for (int i = 0; i < devices.Length; i++)
+                counts[devices[i].Device.Name] = counts.GetValueOrDefault(devices[i].Device.Name) + Volatile.Read(ref _accessCounts[i]);
+            return counts;
+        }
+    }
 
     public Ram AddRam(ulong @base, ulong size)
     {
@@ -36,8 +48,10 @@ public sealed class PhysicalBus
         foreach (var d in _devices)
             if (m.Base < d.End && d.Base < m.End)
                 throw new ArgumentException($"device {device.Name} at {@base:x} overlaps {d.Device.Name} at {d.Base:x}");
-        _devices = [.. _devices, m];
-        Array.Sort(_devices, (a, b) => a.Base.CompareTo(b.Base));
+        var devices = (Mapping[])[.. _devices, m];
+        Array.Sort(devices, (a, b) => a.Base.CompareTo(b.Base));
+        _accessCounts = new long[devices.Length];
+        _devices = devices;
     }
 
     /// <summary>Adds RAM created elsewhere (e.g. over borrowed host memory).</summary>
@@ -60,6 +74,13 @@ public sealed class PhysicalBus
     /// <summary>The device window holding <paramref name="address"/>, or null.</summary>
     public bool TryFindDevice(ulong address, out Mapping mapping)
     {
+        int i = IndexOfDevice(address);
+        mapping = i >= 0 ? _devices[i] : default;
+        return i >= 0;
+    }
+
+    private int IndexOfDevice(ulong address)
+    {
         var ds = _devices;
         int lo = 0, hi = ds.Length - 1;
         while (lo <= hi)
@@ -67,10 +88,9 @@ public sealed class PhysicalBus
             int mid = (lo + hi) >> 1;
             if (address < ds[mid].Base) hi = mid - 1;
             else if (address >= ds[mid].End) lo = mid + 1;
-            else { mapping = ds[mid]; return true; }
+            else return mid;
         }
-        mapping = default;
-        return false;
+        return -1;
     }
 
     /// <summary>True when the whole 4 KiB page at <paramref name="pageAddress"/> is RAM with no device overlay.</summary>
@@ -85,9 +105,11 @@ public sealed class PhysicalBus
     /// <summary>A device read; false when no device or RAM answers at <paramref name="address"/>.</summary>
     public unsafe bool TryRead(ulong address, int size, out ulong value)
     {
-        if (TryFindDevice(address, out var m) && address + (ulong)size <= m.End)
+        int d = IndexOfDevice(address);
+        if (d >= 0 && address + (ulong)size <= _devices[d].End)
         {
-            Count(m.Device);
+            var m = _devices[d];
+            Interlocked.Increment(ref _accessCounts[d]);
             value = m.Device.Read(address - m.Base, size);
             return true;
         }
@@ -104,9 +126,11 @@ public sealed class PhysicalBus
     /// <summary>A device write; false when no device or RAM answers at <paramref name="address"/>.</summary>
     public unsafe bool TryWrite(ulong address, int size, ulong value)
     {
-        if (TryFindDevice(address, out var m) && address + (ulong)size <= m.End)
+        int d = IndexOfDevice(address);
+        if (d >= 0 && address + (ulong)size <= _devices[d].End)
         {
-            Count(m.Device);
+            var m = _devices[d];
+            Interlocked.Increment(ref _accessCounts[d]);
             m.Device.Write(address - m.Base, size, value);
             return true;
         }
@@ -123,11 +147,5 @@ public sealed class PhysicalBus
             return true;
         }
         return false;
-    }
-
-    private void Count(IMmioDevice device)
-    {
-        ref long n = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(AccessCounts, device.Name, out _);
-        n++;
     }
 }

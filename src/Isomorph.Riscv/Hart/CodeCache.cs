@@ -1,5 +1,5 @@
+using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using Isomorph.Devices.Bus;
 using Isomorph.Riscv.Isa;
 
@@ -9,6 +9,11 @@ namespace Isomorph.Riscv;
 /// The decoded instructions of one 4 KiB physical page: one slot per 16-bit parcel, decoded lazily
 /// the first time each is executed.
 /// </summary>
+/// <remarks>
+/// Harts on other host threads may run a page while it is decoded or invalidated: a slot's
+/// operands are written before its semantics pointer (<see cref="Publish"/>), and invalidation
+/// only swaps the pointer back, so a racing hart sees either the old instruction or a fresh decode.
+/// </remarks>
 public sealed unsafe class DecodedPage
 {
     public const int SlotCount = 2048;
@@ -24,61 +29,103 @@ public sealed unsafe class DecodedPage
         Reset(0, SlotCount);
     }
 
+    /// <summary>Sends slots back to the decoder (their next execution decodes them afresh).</summary>
     public void Reset(int first, int count)
     {
-        for (int i = first; i < first + count; i++)
-        {
-            Slots[i] = default;
-            Slots[i].Exec = &CodeCache.DecodeSlot;
-        }
+        for (int i = first; i < first + count; i++) SetExec(ref Slots[i], &CodeCache.DecodeSlot);
     }
+
+    /// <summary>Stores a decoded instruction into a slot: operands first, semantics last.</summary>
+    internal static void Publish(ref Insn slot, in Insn decoded)
+    {
+        slot.Imm = decoded.Imm;
+        slot.Raw = decoded.Raw;
+        slot.Rd = decoded.Rd;
+        slot.Rs1 = decoded.Rs1;
+        slot.Rs2 = decoded.Rs2;
+        slot.Rs3 = decoded.Rs3;
+        slot.Slots = decoded.Slots;
+        slot.Rm = decoded.Rm;
+        slot.Id = decoded.Id;
+        SetExec(ref slot, decoded.Exec);
+    }
+
+    private static void SetExec(ref Insn slot, delegate*<Hart, ref Insn, int, int> exec) =>
+        Volatile.Write(ref *(nint*)Unsafe.AsPointer(ref slot), (nint)exec); // Exec is the first field
 }
 
 /// <summary>
 /// Decoded code, shared by the harts of a machine and keyed by physical page. A store to a page
 /// holding decoded code invalidates the slots it overlaps, so self-modifying code is always seen
-/// (as on QEMU); such pages are therefore never entered in the harts' write TLBs.
+/// (as on QEMU); such pages are therefore never entered in the harts' write TLBs. Safe for harts
+/// on several host threads.
 /// </summary>
 public sealed unsafe class CodeCache(PhysicalBus bus)
 {
-    private readonly Dictionary<ulong, DecodedPage> _pages = [];
+    private readonly ConcurrentDictionary<ulong, DecodedPage> _pages = new();
     private readonly List<Hart> _harts = [];
+    private readonly Lock _creation = new();
 
     public int PageCount => _pages.Count;
 
-    internal void Attach(Hart hart) => _harts.Add(hart);
+    internal void Attach(Hart hart)
+    {
+        lock (_creation) _harts.Add(hart);
+    }
 
     /// <summary>True when the physical page holding <paramref name="physicalAddress"/> has decoded code.</summary>
     public bool IsCode(ulong physicalAddress) => _pages.ContainsKey(physicalAddress >> Ram.PageShift);
 
-    /// <summary>The decoded page for a physical page of plain RAM, or null when it is not RAM.</summary>
-    public DecodedPage? GetPage(ulong physicalAddress)
+    /// <summary>
+    /// The decoded page for a physical page of RAM, or null when it is not RAM. When the page is
+    /// new, every hart's write TLB forgets it, so that stores to it take the slow path: the
+    /// requesting hart's at once, the others' at their next instruction boundary.
+    /// </summary>
+    public DecodedPage? GetPage(ulong physicalAddress, Hart? requester = null)
     {
         ulong ppn = physicalAddress >> Ram.PageShift;
         if (_pages.TryGetValue(ppn, out var page)) return page;
         ulong pageBase = ppn << Ram.PageShift;
         // Code runs from RAM; a device window overlaid on the page (HTIF's tohost) is not code.
         if (bus.FindRam(pageBase) is not { } ram || !ram.Contains(pageBase, Ram.PageSize)) return null;
-        page = new DecodedPage(pageBase, ram.HostAddress(pageBase));
-        _pages[ppn] = page;
-        foreach (var h in _harts) h.FlushWriteTlb(); // stores to this page must now take the slow path
+        lock (_creation)
+        {
+            if (_pages.TryGetValue(ppn, out page)) return page;
+            page = new DecodedPage(pageBase, ram.HostAddress(pageBase));
+            _pages[ppn] = page;
+            foreach (var h in _harts)
+            {
+                if (h == requester) h.FlushWriteTlb();
+                else h.RequestWriteTlbFlush();
+            }
+        }
         return page;
     }
 
     /// <summary>Invalidates decoded slots overlapping a store of <paramref name="size"/> bytes.</summary>
     public void InvalidateStore(ulong physicalAddress, int size)
     {
-        if (!_pages.TryGetValue(physicalAddress >> Ram.PageShift, out var page)) return;
-        int first = Math.Max(0, (int)((physicalAddress & (Ram.PageSize - 1)) >> 1) - 1);
-        int last = Math.Min(DecodedPage.SlotCount - 1, (int)(((physicalAddress & (Ram.PageSize - 1)) + (ulong)size - 1) >> 1));
-        page.Reset(first, last - first + 1);
+        ulong first = physicalAddress >> Ram.PageShift, last = (physicalAddress + (ulong)Math.Max(size, 1) - 1) >> Ram.PageShift;
+        for (ulong ppn = first; ppn <= last; ppn++)
+        {
+            if (!_pages.TryGetValue(ppn, out var page)) continue;
+            ulong start = Math.Max(physicalAddress, ppn << Ram.PageShift) & (Ram.PageSize - 1);
+            ulong end = Math.Min(physicalAddress + (ulong)size, (ppn + 1) << Ram.PageShift) - (ppn << Ram.PageShift);
+            int firstSlot = Math.Max(0, (int)(start >> 1) - 1); // a 32-bit instruction may start one parcel earlier
+            int lastSlot = Math.Min(DecodedPage.SlotCount - 1, (int)((end - 1) >> 1));
+            page.Reset(firstSlot, lastSlot - firstSlot + 1);
+        }
     }
 
     /// <summary>Forgets all decoded code (after RAM was written behind the harts' backs, e.g. by a loader).</summary>
     public void Clear()
     {
-        _pages.Clear();
-        foreach (var h in _harts) h.FlushTlb();
+        lock (_creation)
+        {
+            foreach (var page in _pages.Values) page.Reset(0, DecodedPage.SlotCount);
+            _pages.Clear();
+            foreach (var h in _harts) h.RequestTlbFlush();
+        }
     }
 
     /// <summary>
@@ -90,17 +137,20 @@ public sealed unsafe class CodeCache(PhysicalBus bus)
     {
         var page = h.CurrentPage!;
         uint low = Unsafe.ReadUnaligned<ushort>(page.Host + idx * 2);
+        var decoded = default(Insn);
         if (Decoder.IsWide(low))
         {
             if (idx == DecodedPage.SlotCount - 1)
             {
-                slot.Exec = &ExecuteStraddling;
+                decoded.Exec = &ExecuteStraddling;
+                DecodedPage.Publish(ref slot, in decoded);
                 return ExecuteStraddling(h, ref slot, idx);
             }
             low = Unsafe.ReadUnaligned<uint>(page.Host + idx * 2);
         }
-        Decoder.Decode(low, ref slot);
-        return slot.Exec(h, ref slot, idx);
+        Decoder.Decode(low, ref decoded);
+        DecodedPage.Publish(ref slot, in decoded);
+        return decoded.Exec(h, ref slot, idx);
     }
 
     private static int ExecuteStraddling(Hart h, ref Insn slot, int idx)

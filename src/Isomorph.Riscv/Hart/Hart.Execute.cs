@@ -80,6 +80,30 @@ public sealed unsafe partial class Hart
     /// <summary>Ends the current chunk early so the run loop re-checks interrupts.</summary>
     public void RequestInterruptCheck() => _stopAt = 0;
 
+    private const int FlushWrites = 1, FlushAll = 2;
+    private int _pendingFlush;
+
+    /// <summary>Asks the hart to forget its write TLB at its next instruction boundary (thread-safe).</summary>
+    public void RequestWriteTlbFlush()
+    {
+        Interlocked.Or(ref _pendingFlush, FlushWrites);
+        _stopAt = 0;
+    }
+
+    /// <summary>Asks the hart to forget all its TLBs at its next instruction boundary (thread-safe), as a remote sfence.vma does.</summary>
+    public void RequestTlbFlush()
+    {
+        Interlocked.Or(ref _pendingFlush, FlushAll);
+        _stopAt = 0;
+    }
+
+    private void ServeFlushRequests()
+    {
+        int requested = Interlocked.Exchange(ref _pendingFlush, 0);
+        if ((requested & FlushAll) != 0) FlushTlb();
+        else if ((requested & FlushWrites) != 0) FlushWriteTlb();
+    }
+
     /// <summary>
     /// Runs until <paramref name="maxInstructions"/> more instructions have retired or trapped, a
     /// stop is requested, or the hart waits for an interrupt.
@@ -91,6 +115,7 @@ public sealed unsafe partial class Hart
         while (true)
         {
             if (_stopRequested) return HartStop.Requested;
+            if (Volatile.Read(ref _pendingFlush) != 0) ServeFlushRequests();
             if (CheckInterrupts()) WaitingForInterrupt = false;
             if (WaitingForInterrupt) return HartStop.WaitingForInterrupt;
             long left = end - Steps;
@@ -135,7 +160,7 @@ public sealed unsafe partial class Hart
             TakeTrap(PendingCause, PendingTval, pc);
             return null;
         }
-        var page = Code.GetPage(pa);
+        var page = Code.GetPage(pa, this);
         if (page is null)
         {
             ExceptionsTaken++;
