@@ -91,7 +91,12 @@ public sealed class BareMachine : IDisposable
                     $"{Elf.Path}: segment at 0x{s.PhysicalAddress:x} (0x{s.MemorySize:x} bytes) lies outside RAM " +
                     $"[0x{Ram.Base:x}, 0x{Ram.End:x}); try a larger --memory");
             Elf.SegmentBytes(s).CopyTo(Ram.Span(s.PhysicalAddress, (int)s.FileSize));
-            Ram.Span(s.PhysicalAddress + s.FileSize, (int)(s.MemorySize - s.FileSize)).Clear();
+            for (ulong at = s.PhysicalAddress + s.FileSize, end = s.PhysicalAddress + s.MemorySize; at < end;)
+            {
+                int chunk = (int)Math.Min(end - at, 1ul << 30); // .bss: RAM is zero already unless reused
+                Ram.Span(at, chunk).Clear();
+                at += (ulong)chunk;
+            }
         }
         if (!Ram.Contains(Elf.Entry))
             throw new MachineConfigurationException($"{Elf.Path}: entry point 0x{Elf.Entry:x} lies outside RAM");
