@@ -50,7 +50,8 @@ public static class RunCommand
         if (sysroot is not null && !Directory.Exists(sysroot)) return Fail($"--sysroot {sysroot}: no such directory");
         foreach (var e in env)
             if (!e.Contains('=') || e.StartsWith('=')) return Fail($"--env {e}: expected NAME=VALUE");
-        var stderr = new StreamWriter(Console.OpenStandardError()) { AutoFlush = true };
+        // Synchronized: every guest process writes its --strace lines and warnings from its own host thread.
+        var stderr = TextWriter.Synchronized(new StreamWriter(Console.OpenStandardError()) { AutoFlush = true });
         var options = new LinuxOptions
         {
             Sysroot = sysroot ?? PathResolver.DefaultSysroot(),

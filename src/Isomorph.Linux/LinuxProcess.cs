@@ -1,11 +1,13 @@
-using System.Diagnostics;
 using Isomorph.Devices.Bus;
 using Isomorph.Elf;
 using Isomorph.Linux.FileSystem;
 using Isomorph.Linux.Loading;
+using Isomorph.Linux.Host;
 using Isomorph.Linux.Memory;
+using Isomorph.Linux.Processes;
 using Isomorph.Linux.Syscalls;
 using Isomorph.Riscv;
+using Isomorph.Riscv.Isa;
 
 namespace Isomorph.Linux;
 
@@ -32,30 +34,43 @@ public readonly record struct ProcessExit(int Status, int Signal)
 /// <summary>
 /// One riscv64 Linux process on the host: a hart in U-mode over a <see cref="GuestAddressSpace"/>,
 /// the ELF images loaded into it, and the kernel state that system calls act on (descriptors,
-/// program break, signal dispositions). ecall and faults reach it through the hart's trap hook.
+/// working directory, program break, signal dispositions). ecall and faults reach it through the
+/// hart's trap hook. Every guest process of a run lives in the one host process, on its own host
+/// thread; fork copies the address space into a new one, execve replaces the image in place.
 /// </summary>
 public sealed unsafe class LinuxProcess : IDisposable
 {
-    public const int Sigill = 4, Sigtrap = 5, Sigbus = 7, Sigsegv = 11;
+    public const int Sigill = 4, Sigtrap = 5, Sigbus = 7, Sigkill = 9, Sigsegv = 11, Sigpipe = 13, Sigchld = 17;
 
-    private readonly PhysicalBus _bus = new();
+    /// <summary>Host stack of the threads that run child processes (the interpreter recurses little, but glibc-sized margins are cheap).</summary>
+    private const int HostThreadStack = 16 << 20;
+
     private readonly SyscallTable _syscalls = SyscallTable.Instance;
     private readonly HashSet<long> _warned = [];
-    private ProcessExit? _exit;
+    private volatile object? _exit;
+    private Image? _pendingImage;
+    private bool _disposed;
+    /// <summary>Set when a vfork child execs or ends, so its parent resumes.</summary>
+    private ManualResetEventSlim? _vforkDone;
 
-    public Hart Hart { get; }
-    public GuestAddressSpace Memory { get; }
-    public ProcessLayout Layout { get; }
-    public FileTable Files { get; } = new();
+    /// <summary>What execve replaces: the address space, the hart that runs in it, and where the images lie.</summary>
+    private sealed record Image(GuestAddressSpace Memory, Hart Hart, ProcessLayout Layout, ElfImage Program, ElfImage? Interpreter,
+        ulong BrkStart, string ExecutablePath);
+
+    public Hart Hart { get; private set; } = null!;
+    public GuestAddressSpace Memory { get; private set; } = null!;
+    public ProcessLayout Layout { get; private set; } = null!;
+    public FileTable Files { get; }
     public PathResolver Paths { get; }
     public LinuxOptions Options { get; }
+    public ProcessTable Table { get; }
     /// <summary>The host path of the program (what /proc/self/exe names).</summary>
-    public string ExecutablePath { get; }
-    public ElfImage Program { get; }
-    public ElfImage? Interpreter { get; }
+    public string ExecutablePath { get; private set; } = "";
+    public ElfImage Program { get; private set; } = null!;
+    public ElfImage? Interpreter { get; private set; }
 
     /// <summary>The program break: where brk's heap starts, and its current end.</summary>
-    public ulong BrkStart { get; }
+    public ulong BrkStart { get; private set; }
     public ulong Brk { get; set; }
 
     /// <summary>Signal dispositions (raw riscv64 struct sigaction: handler, flags, mask) and the blocked mask.</summary>
@@ -63,70 +78,193 @@ public sealed unsafe class LinuxProcess : IDisposable
     public ulong BlockedSignals { get; set; }
     public ulong ClearChildTid { get; set; }
 
-    public int Pid { get; } = Environment.ProcessId;
+    public int Pid { get; }
+    /// <summary>The parent process inside the VM; null for the first process (whose parent is the host's) and orphans.</summary>
+    public LinuxProcess? Parent { get; internal set; }
+    public int ProcessGroup { get; set; }
+    public int Session { get; set; }
+    /// <summary>Children not yet reaped (guarded by the process table's lock).</summary>
+    internal List<LinuxProcess> Children { get; } = [];
+    /// <summary>True once the process has ended and closed its descriptors (guarded by the process table's lock).</summary>
+    public bool IsZombie { get; internal set; }
+    /// <summary>The signal the parent gets when this process ends (clone's CSIGNAL bits; SIGCHLD for fork).</summary>
+    public int ExitSignal { get; set; } = Sigchld;
+    /// <summary>True for the process the run started with, whose parent is outside the VM.</summary>
+    public bool IsFirst { get; private set; }
 
-    private LinuxProcess(string program, IReadOnlyList<string> argv, LinuxOptions options)
+    private LinuxProcess(LinuxOptions options, ProcessTable table, FileTable files, LinuxProcess? parent)
     {
         Options = options;
+        Table = table;
         Paths = new PathResolver(options.Sysroot);
-        ExecutablePath = Path.GetFullPath(program);
-        var elf = LoadElf(program);
+        Files = files;
+        Parent = parent;
+        Pid = table.Add(this, parent);
+    }
+
+    /// <summary>Loads <paramref name="program"/> for a run with arguments <paramref name="argv"/> (argv[0] included).</summary>
+    public static LinuxProcess Start(string program, IReadOnlyList<string> argv, LinuxOptions options)
+    {
+        var paths = new PathResolver(options.Sysroot);
+        var image = Load(Path.GetFullPath(program), program, argv, options.Environment ?? HostEnvironment(), paths);
+        var process = new LinuxProcess(options, new ProcessTable(Environment.ProcessId), new FileTable(), null);
+        process.IsFirst = true;
+        process.ProcessGroup = Libc.getpgid(0);
+        process.Session = Libc.getsid(0);
+        process.Install(image);
+        return process;
+    }
+
+    /// <summary>
+    /// Builds a new image: the program (and its interpreter) mapped into a fresh address space,
+    /// the initial stack, and a hart about to enter the entry point in U-mode.
+    /// </summary>
+    private static Image Load(string hostPath, string execFn, IReadOnlyList<string> argv, IReadOnlyList<string> envp, PathResolver paths)
+    {
+        var elf = LoadElf(hostPath);
         string? interpreterName = ElfImage.InterpreterOf(elf);
         ElfFile? interpreterElf = null;
         if (interpreterName is not null)
         {
-            var tried = Paths.Candidates(interpreterName).ToList();
+            var tried = paths.Candidates(interpreterName).ToList();
             string? found = tried.FirstOrDefault(File.Exists);
             if (found is null)
             {
-                string hint = Paths.Sysroot is null
+                string hint = paths.Sysroot is null
                     ? "; pass --sysroot DIR with the riscv64 libraries (e.g. Debian's /usr/riscv64-linux-gnu)"
                     : "; pass --sysroot DIR with the riscv64 libraries";
                 throw new ProgramLoadException(
-                    $"{program}: program interpreter {interpreterName} not found (tried {string.Join(", ", tried)}){hint}");
+                    $"{execFn}: program interpreter {interpreterName} not found (tried {string.Join(", ", tried)}){hint}");
             }
             interpreterElf = LoadElf(found);
         }
 
-        Memory = GuestAddressSpace.Reserve();
-        Layout = ProcessLayout.For(Memory);
-        _bus.AddRam(new Ram(0, Memory.Limit, Memory.HostBase));
-        Hart = new Hart(_bus);
-        Hart.PageProtection = Memory;
-        Hart.TrapHook = OnTrap;
-        var clock = Stopwatch.StartNew();
-        Hart.TimeSource = () => (ulong)(clock.Elapsed.Ticks); // 10 MHz, the timebase riscv64 boards commonly report
-        Memory.ProtectionReduced += ForgetTranslations;
-        Memory.WrittenByHost += InvalidateCode;
-
-        ulong bias = elf.Type == ElfType.SharedObject ? Layout.DynamicBase - ElfImage.Extent(elf).Low : 0;
-        Program = ElfImage.Map(elf, Memory, bias);
-        if (interpreterElf is not null)
+        // 2^40 bytes each: room for the 2^38-byte Sv39 task size and for a few hundred processes in the host's 2^47.
+        var memory = GuestAddressSpace.Reserve(maxBits: 40);
+        try
         {
-            var (low, high) = ElfImage.Extent(interpreterElf);
-            ulong at = Memory.FindFree(high - low, Layout.MmapTop);
-            if (at == 0) throw new ProgramLoadException($"{interpreterElf.Path}: no room for the program interpreter");
-            Interpreter = ElfImage.Map(interpreterElf, Memory, at - low);
+            var layout = ProcessLayout.For(memory);
+            ulong bias = elf.Type == ElfType.SharedObject ? layout.DynamicBase - ElfImage.Extent(elf).Low : 0;
+            var program = ElfImage.Map(elf, memory, bias);
+            ElfImage? interpreter = null;
+            if (interpreterElf is not null)
+            {
+                var (low, high) = ElfImage.Extent(interpreterElf);
+                ulong at = memory.FindFree(high - low, layout.MmapTop);
+                if (at == 0) throw new ProgramLoadException($"{interpreterElf.Path}: no room for the program interpreter");
+                interpreter = ElfImage.Map(interpreterElf, memory, at - low);
+            }
+            ulong brkStart = GuestAddressSpace.PageUp(program.End);
+
+            if (memory.Map(layout.StackBottom, ProcessLayout.StackSize, PageFlags.Read | PageFlags.Write) != 0)
+                throw new ProgramLoadException("cannot map the initial stack");
+            var auxv = new List<(ulong, ulong)>
+            {
+                (Auxv.Phdr, program.ProgramHeaders), (Auxv.Phent, ElfImage.ProgramHeaderSize), (Auxv.Phnum, (ulong)program.ProgramHeaderCount),
+                (Auxv.Pagesz, GuestAddressSpace.PageSize), (Auxv.Base, interpreter?.Bias ?? 0), (Auxv.Flags, 0), (Auxv.Entry, program.Entry),
+                (Auxv.Uid, Libc.getuid()), (Auxv.Euid, Libc.geteuid()), (Auxv.Gid, Libc.getgid()), (Auxv.Egid, Libc.getegid()),
+                (Auxv.Hwcap, Auxv.HwcapImafdc), (Auxv.Hwcap2, 0), (Auxv.Clktck, 100), (Auxv.Secure, 0), (Auxv.MinSigStkSz, Auxv.MinimumSignalStack),
+            };
+            ulong sp = InitialStack.Build(memory, layout.StackTop, argv, envp, execFn, auxv);
+            var hart = NewHart(memory);
+            hart.X[2] = sp;
+            hart.EnterUserMode(interpreter?.Entry ?? program.Entry);
+            return new Image(memory, hart, layout, program, interpreter, brkStart, hostPath);
         }
-        BrkStart = Brk = GuestAddressSpace.PageUp(Program.End);
-
-        if (Memory.Map(Layout.StackBottom, ProcessLayout.StackSize, PageFlags.Read | PageFlags.Write) != 0)
-            throw new ProgramLoadException("cannot map the initial stack");
-        var auxv = new List<(ulong, ulong)>
+        catch
         {
-            (Auxv.Phdr, Program.ProgramHeaders), (Auxv.Phent, ElfImage.ProgramHeaderSize), (Auxv.Phnum, (ulong)Program.ProgramHeaderCount),
-            (Auxv.Pagesz, GuestAddressSpace.PageSize), (Auxv.Base, Interpreter?.Bias ?? 0), (Auxv.Flags, 0), (Auxv.Entry, Program.Entry),
-            (Auxv.Uid, Host.Libc.getuid()), (Auxv.Euid, Host.Libc.geteuid()), (Auxv.Gid, Host.Libc.getgid()), (Auxv.Egid, Host.Libc.getegid()),
-            (Auxv.Hwcap, Auxv.HwcapImafdc), (Auxv.Hwcap2, 0), (Auxv.Clktck, 100), (Auxv.Secure, 0), (Auxv.MinSigStkSz, Auxv.MinimumSignalStack),
-        };
-        var envp = options.Environment ?? HostEnvironment();
-        ulong sp = InitialStack.Build(Memory, Layout.StackTop, argv, envp, argv.Count > 0 ? argv[0] : program, auxv);
-        Hart.X[2] = sp;
-        Hart.EnterUserMode(Interpreter?.Entry ?? Program.Entry);
+            memory.Dispose();
+            throw;
+        }
     }
 
-    /// <summary>Loads <paramref name="program"/> for a run with arguments <paramref name="argv"/> (argv[0] included).</summary>
-    public static LinuxProcess Start(string program, IReadOnlyList<string> argv, LinuxOptions options) => new(program, argv, options);
+    private static Hart NewHart(GuestAddressSpace memory)
+    {
+        var bus = new PhysicalBus();
+        bus.AddRam(new Ram(0, memory.Limit, memory.HostBase));
+        return new Hart(bus) { PageProtection = memory };
+    }
+
+    /// <summary>Makes <paramref name="image"/> the process's: its hart traps to this process, its memory reports to the hart.</summary>
+    private void Install(Image image)
+    {
+        Memory = image.Memory;
+        Hart = image.Hart;
+        Layout = image.Layout;
+        Program = image.Program;
+        Interpreter = image.Interpreter;
+        BrkStart = Brk = image.BrkStart;
+        ExecutablePath = image.ExecutablePath;
+        Hart.TrapHook = OnTrap;
+        var clock = Table.Clock;
+        Hart.TimeSource = () => (ulong)clock.Elapsed.Ticks; // 10 MHz, the timebase riscv64 boards commonly report
+        Memory.ProtectionReduced += ForgetTranslations;
+        Memory.WrittenByHost += InvalidateCode;
+    }
+
+    /// <summary>
+    /// fork, vfork and clone without CLONE_VM: a child with a copy of this process's memory,
+    /// registers, descriptors and signal state, returning 0 from the system call on its own host
+    /// thread. <paramref name="stack"/>, when not 0, becomes its stack pointer; <paramref name="tls"/> its tp.
+    /// </summary>
+    public LinuxProcess Fork(ulong stack, ulong? tls, bool vfork)
+    {
+        var child = new LinuxProcess(Options, Table, Files.Clone(), this)
+        {
+            ProcessGroup = ProcessGroup,
+            Session = Session,
+            BlockedSignals = BlockedSignals,
+        };
+        foreach (var (signal, action) in SignalActions) child.SignalActions[signal] = action;
+        var memory = Memory.Fork();
+        var hart = NewHart(memory);
+        hart.EnterUserMode(Hart.Pc);
+        for (int i = 1; i < 32; i++) hart.X[i] = Hart.X[i];
+        for (int i = 0; i < 32; i++) hart.F[i] = Hart.F[i];
+        if (Hart.TryReadCsr(CsrNumber.Fcsr, out ulong fcsr)) hart.TryWriteCsr(CsrNumber.Fcsr, fcsr);
+        hart.X[10] = 0;
+        if (stack != 0) hart.X[2] = stack;
+        if (tls is { } tp) hart.X[4] = tp;
+        child.Install(new Image(memory, hart, Layout, Program, Interpreter, BrkStart, ExecutablePath));
+        child.Brk = Brk;
+        if (vfork) child._vforkDone = new ManualResetEventSlim();
+        return child;
+    }
+
+    /// <summary>Runs a forked child on a host thread of its own; a vfork parent waits here until the child execs or ends.</summary>
+    public void StartChild(LinuxProcess child)
+    {
+        var done = child._vforkDone;
+        var thread = new Thread(() => child.Run(), HostThreadStack) { IsBackground = true, Name = $"guest pid {child.Pid}" };
+        thread.Start();
+        done?.Wait();
+    }
+
+    /// <summary>
+    /// execve: loads <paramref name="hostPath"/> into a new image, which replaces the current one
+    /// when the system call returns (the current hart is still running it). Returns 0 or -errno;
+    /// on failure the process carries on unchanged.
+    /// </summary>
+    public long Exec(string hostPath, string execFn, IReadOnlyList<string> argv, IReadOnlyList<string> envp)
+    {
+        Image image;
+        try
+        {
+            image = Load(hostPath, execFn, argv, envp, Paths);
+        }
+        catch (ProgramLoadException)
+        {
+            return -Errno.ENOEXEC;
+        }
+        _pendingImage = image;
+        Hart.RequestStop();
+        Files.CloseOnExecAll();
+        foreach (var signal in SignalActions.Keys.ToList())
+            if (SignalActions[signal].Handler > 1) SignalActions.Remove(signal); // handlers reset, SIG_IGN stays
+        ClearChildTid = 0;
+        _vforkDone?.Set();
+        return 0;
+    }
 
     private static ElfFile LoadElf(string path)
     {
@@ -154,33 +292,87 @@ public sealed unsafe class LinuxProcess : IDisposable
         }
     }
 
-    /// <summary>Runs the process until it exits or a signal kills it.</summary>
+    /// <summary>Runs the process until it exits or a signal kills it; then closes its descriptors and tells its parent.</summary>
     public ProcessExit Run()
     {
-        while (_exit is null)
+        try
         {
-            if (Hart.Run(1L << 40) == HartStop.WaitingForInterrupt && _exit is null)
-                Kill(Sigill, "wfi with nothing to wake it");
+            while (_exit is null)
+            {
+                var stop = Hart.Run(1L << 40);
+                if (_pendingImage is { } next)
+                {
+                    _pendingImage = null;
+                    var (oldHart, oldMemory) = (Hart, Memory);
+                    Install(next);
+                    oldHart.Dispose();
+                    oldMemory.Dispose();
+                    continue;
+                }
+                if (stop == HartStop.WaitingForInterrupt && _exit is null)
+                    Kill(Sigill, "wfi with nothing to wake it");
+            }
         }
-        return _exit.Value;
+        catch (Exception e) when (Parent is not null)
+        {
+            Options.Diagnostics.WriteLine($"isomorph: internal error in guest process {Pid}: {e}");
+            _exit ??= new ProcessExit(0, Sigkill);
+        }
+        finally
+        {
+            Files.CloseAll();
+            _vforkDone?.Set();
+            var parent = Parent;
+            Table.Ended(this);
+            if (parent is not null && ExitSignal != 0) parent.SendSignal(ExitSignal);
+        }
+        return (ProcessExit)_exit!;
     }
 
     public bool Exited => _exit is not null;
 
+    /// <summary>How the process ended, once it has.</summary>
+    public ProcessExit? ExitStatus => (ProcessExit?)_exit;
+
     /// <summary>Ends the process with an exit status (exit_group).</summary>
     public void Exit(int status)
     {
-        _exit = new ProcessExit(status & 0xFF, 0);
+        _exit ??= new ProcessExit(status & 0xFF, 0);
         Hart.RequestStop();
     }
 
-    /// <summary>Ends the process as killed by <paramref name="signal"/> (no guest handlers are run yet).</summary>
+    /// <summary>Ends the process as killed by <paramref name="signal"/>, saying why on the diagnostics writer.</summary>
     public void Kill(int signal, string why)
     {
         Options.Diagnostics.WriteLine($"isomorph: guest killed by {SignalName(signal)}: {why}");
-        _exit = new ProcessExit(0, signal);
+        Terminate(signal);
+    }
+
+    /// <summary>Ends the process as killed by <paramref name="signal"/> without a message (a signal's default action).</summary>
+    public void Terminate(int signal)
+    {
+        _exit ??= new ProcessExit(0, signal);
         Hart.RequestStop();
     }
+
+    /// <summary>The parent's process id as the guest sees it (1 for an orphan, as if init had adopted it).</summary>
+    public int ParentPid => Parent?.Pid ?? (IsFirst ? Libc.getppid() : 1);
+
+    /// <summary>
+    /// A signal sent to this process (by itself, another guest process, or the VM): ignored, or its
+    /// default action. Guest handlers do not run yet, so a caught signal is dropped.
+    /// </summary>
+    public void SendSignal(int signal)
+    {
+        if (signal is < 1 or > 64) return;
+        var action = SignalActions.GetValueOrDefault(signal);
+        if (signal != Sigkill && action.Handler != 0) return; // SIG_IGN, or a handler (not run yet)
+        if (signal is Sigchld or 18 or 19 or 20 or 21 or 22 or 23 or 28) return; // ignored or stop/continue by default
+        Terminate(signal);
+    }
+
+    /// <summary>True when a signal is pending that a blocking system call should return EINTR for.</summary>
+    public bool HasDeliverableSignal() => _exit is not null;
 
     public static string SignalName(int signal) => signal switch
     {
@@ -274,6 +466,8 @@ public sealed unsafe class LinuxProcess : IDisposable
 
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         Hart.Dispose();
         Memory.Dispose();
     }

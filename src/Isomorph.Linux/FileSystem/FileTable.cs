@@ -5,7 +5,9 @@ namespace Isomorph.Linux.FileSystem;
 /// <summary>
 /// The guest's file descriptors: each guest descriptor owns one host descriptor. The table keeps
 /// guest numbering apart from the host's, so a guest cannot close or overwrite the descriptors
-/// the VM itself uses; guest 0, 1 and 2 start as the host's standard streams.
+/// the VM itself uses; guest 0, 1 and 2 start as the host's standard streams. The table also
+/// holds the process's working directory as a host directory descriptor, because all guest
+/// processes share one host process and so cannot each have a host working directory.
 /// </summary>
 public sealed class FileTable
 {
@@ -15,16 +17,59 @@ public sealed class FileTable
 
     private readonly SortedDictionary<int, Entry> _entries = [];
 
+    /// <summary>The host descriptor of the working directory (opened with O_PATH).</summary>
+    public int WorkingDirectory { get; private set; }
+
     public FileTable()
     {
         for (int fd = 0; fd < 3; fd++) _entries[fd] = new Entry(fd, false);
+        WorkingDirectory = Libc.OpenDirectory(Libc.AtFdCwd, ".");
+    }
+
+    private FileTable(int workingDirectory) => WorkingDirectory = workingDirectory;
+
+    /// <summary>A forked child's table: every descriptor duplicated (sharing offsets and status flags, as fork does).</summary>
+    public FileTable Clone()
+    {
+        var copy = new FileTable(Libc.fcntl(WorkingDirectory, Libc.FDupfdCloexec, 0));
+        foreach (var (fd, e) in _entries)
+        {
+            int host = Libc.fcntl(e.HostFd, Libc.FDupfdCloexec, 0);
+            if (host >= 0) copy._entries[fd] = e with { HostFd = host };
+        }
+        return copy;
     }
 
     /// <summary>The host descriptor behind guest descriptor <paramref name="fd"/>, or -1.</summary>
     public int Host(long fd) => fd is >= 0 and < MaxDescriptors && _entries.TryGetValue((int)fd, out var e) ? e.HostFd : -1;
 
-    /// <summary>A host directory descriptor for an *at call: AT_FDCWD stays itself.</summary>
-    public int HostDirectory(long dirfd) => (int)dirfd == Libc.AtFdCwd ? Libc.AtFdCwd : Host(dirfd);
+    /// <summary>A host directory descriptor for an *at call: AT_FDCWD is the working directory.</summary>
+    public int HostDirectory(long dirfd) => (int)dirfd == Libc.AtFdCwd ? WorkingDirectory : Host(dirfd);
+
+    /// <summary>Makes <paramref name="hostDirectory"/> (a descriptor the table now owns) the working directory.</summary>
+    public void ChangeDirectory(int hostDirectory)
+    {
+        Libc.close(WorkingDirectory);
+        WorkingDirectory = hostDirectory;
+    }
+
+    /// <summary>The working directory's host path.</summary>
+    public string WorkingDirectoryPath() =>
+        new FileInfo($"/proc/self/fd/{WorkingDirectory}").LinkTarget ?? Directory.GetCurrentDirectory();
+
+    /// <summary>execve: closes the descriptors marked close-on-exec.</summary>
+    public void CloseOnExecAll()
+    {
+        foreach (var fd in _entries.Where(e => e.Value.CloseOnExec).Select(e => e.Key).ToList()) Close(fd);
+    }
+
+    /// <summary>Process exit: closes every descriptor, so pipe readers see end of file.</summary>
+    public void CloseAll()
+    {
+        foreach (var fd in _entries.Keys.ToList()) Close(fd);
+        if (WorkingDirectory >= 0) Libc.close(WorkingDirectory);
+        WorkingDirectory = -1;
+    }
 
     /// <summary>Adds a host descriptor at the lowest free guest number at or above <paramref name="minimum"/>; -EMFILE when full.</summary>
     public long Add(int hostFd, bool closeOnExec, int minimum = 0)

@@ -17,7 +17,18 @@ internal static unsafe partial class Libc
     public const int MapPrivate = 0x02, MapFixed = 0x10, MapAnonymous = 0x20, MapNoReserve = 0x4000;
     public const int MadvDontNeed = 4;
     public const int AtFdCwd = -100;
-    public const int OCloexec = 0x80000;
+    public const int OCloexec = 0x80000, OPath = 0x200000;
+    public const int FDupfdCloexec = 1030;
+
+    /// <summary>O_DIRECTORY, which ARM64 numbers differently from x86-64 and riscv64.</summary>
+    public static int ODirectory => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 0x4000 : 0x10000;
+
+    /// <summary>Opens a directory as an O_PATH descriptor (close-on-exec); -errno on failure.</summary>
+    public static int OpenDirectory(int dirfd, string path)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
+        fixed (byte* at = bytes) return (int)Check(openat(dirfd, at, OPath | ODirectory | OCloexec, 0));
+    }
 
     /// <summary>The result of a libc call as a syscall result: -errno on failure.</summary>
     public static long Check(long result) => result == -1 ? -Marshal.GetLastPInvokeError() : result;
@@ -53,6 +64,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)] public static partial int fsync(int fd);
     [LibraryImport(Lib, SetLastError = true)] public static partial int pipe2(int* fds, int flags);
     [LibraryImport(Lib, SetLastError = true)] public static partial int chdir(byte* path);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int setpgid(int pid, int pgid);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int getpgid(int pid);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int getsid(int pid);
     [LibraryImport(Lib, SetLastError = true)] public static partial int fchdir(int fd);
     [LibraryImport(Lib, SetLastError = true)] public static partial uint umask(uint mask);
     [LibraryImport(Lib, SetLastError = true)] public static partial byte* getcwd(byte* buffer, nuint size);

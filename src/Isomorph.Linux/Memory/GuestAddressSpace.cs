@@ -180,6 +180,59 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
         return -1;
     }
 
+    /// <summary>
+    /// A copy of this address space for a forked child: the same pages with the same protections
+    /// and contents. Only pages the host has committed (present or swapped, per /proc/self/pagemap)
+    /// are copied; the others read as zero in both spaces. Both the page table and the guest pages
+    /// are walked only where the host holds them, so a fork costs what the process uses, not its reservation.
+    /// </summary>
+    public GuestAddressSpace Fork()
+    {
+        int bits = System.Numerics.BitOperations.Log2(Limit);
+        var child = Reserve(bits, bits);
+        using var presence = new HostPagePresence();
+        const ulong Batch = 512;
+        for (ulong table = 0; table < _pageCount; table += PageSize * Batch)
+        {
+            ulong tableBytes = Math.Min(PageSize * Batch, _pageCount - table);
+            var tableHeld = presence.Present(_pages + table, (tableBytes + PageSize - 1) / PageSize);
+            for (int t = 0; t < tableHeld.Length; t++)
+            {
+                if (!tableHeld[t]) continue;
+                ulong first = table + (ulong)t * PageSize, end = Math.Min(first + PageSize, _pageCount);
+                for (ulong page = first; page < end;)
+                {
+                    byte flags = _pages[page];
+                    if (flags == 0) { page++; continue; }
+                    ulong run = page;
+                    while (run < end && _pages[run] == flags) run++;
+                    child.CopyPages(this, page << PageShift, (run - page) << PageShift, (PageFlags)flags, presence);
+                    page = run;
+                }
+            }
+        }
+        return child;
+    }
+
+    /// <summary>Maps [start, start + length) with <paramref name="flags"/> and copies the pages <paramref name="from"/> holds.</summary>
+    private void CopyPages(GuestAddressSpace from, ulong start, ulong length, PageFlags flags, HostPagePresence presence)
+    {
+        Libc.mprotect((nint)(_host + start), (nuint)length, Libc.ProtRead | Libc.ProtWrite);
+        SetFlags(start, length, flags);
+        const ulong Batch = 512;
+        for (ulong chunk = start; chunk < start + length; chunk += PageSize * Batch)
+        {
+            ulong pages = Math.Min(Batch, (start + length - chunk) >> PageShift);
+            var held = presence.Present(from._host + chunk, pages);
+            for (int i = 0; i < held.Length; i++)
+            {
+                if (!held[i]) continue;
+                ulong at = chunk + ((ulong)i << PageShift);
+                new ReadOnlySpan<byte>(from._host + at, (int)PageSize).CopyTo(new Span<byte>(_host + at, (int)PageSize));
+            }
+        }
+    }
+
     // --- The host side's access to guest memory (callers check permissions first) -------------------
 
     /// <summary>The host address of a guest address inside the space.</summary>

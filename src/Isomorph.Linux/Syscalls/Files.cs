@@ -45,7 +45,7 @@ internal static unsafe class Files
         if (fd < 0) return -Errno.EBADF;
         byte* buffer = Guest.Readable(p, a.A1, a.A2);
         if (buffer == null) return -Errno.EFAULT;
-        return Libc.Check(Libc.write(fd, buffer, (nuint)a.A2));
+        return Written(p, Libc.Check(Libc.write(fd, buffer, (nuint)a.A2)));
     }
 
     [Syscall(67, "pread64", "dxud")]
@@ -67,7 +67,7 @@ internal static unsafe class Files
         if (fd < 0) return -Errno.EBADF;
         byte* buffer = Guest.Readable(p, a.A1, a.A2);
         if (buffer == null) return -Errno.EFAULT;
-        return Libc.Check(Libc.pwrite(fd, buffer, (nuint)a.A2, (long)a.A3));
+        return Written(p, Libc.Check(Libc.pwrite(fd, buffer, (nuint)a.A2, (long)a.A3)));
     }
 
     [Syscall(65, "readv", "dxd")]
@@ -96,7 +96,14 @@ internal static unsafe class Files
         long n = Libc.Check(write ? Libc.writev(fd, host, count) : Libc.readv(fd, host, count));
         if (!write && n > 0)
             for (int i = 0; i < count; i++) p.Memory.NoteWritten(guest[2 * i], guest[2 * i + 1]);
-        return n;
+        return write ? Written(p, n) : n;
+    }
+
+    /// <summary>A write to a pipe nobody reads also raises SIGPIPE, as the kernel does (the host's is ignored by .NET).</summary>
+    private static long Written(LinuxProcess p, long result)
+    {
+        if (result == -Errno.EPIPE) p.SendSignal(LinuxProcess.Sigpipe);
+        return result;
     }
 
     [Syscall(62, "lseek", "ddd")]

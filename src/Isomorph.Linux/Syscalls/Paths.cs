@@ -223,27 +223,40 @@ internal static unsafe class Paths
     [Syscall(17, "getcwd", "xu")]
     private static long GetCwd(LinuxProcess p, in SyscallArgs a)
     {
-        byte* buffer = Guest.Writable(p, a.A0, a.A1);
+        var cwd = Encoding.UTF8.GetBytes(p.Files.WorkingDirectoryPath() + "\0");
+        if ((ulong)cwd.Length > a.A1) return -Errno.ERANGE;
+        byte* buffer = Guest.Writable(p, a.A0, (ulong)cwd.Length);
         if (buffer == null) return -Errno.EFAULT;
-        if (Libc.getcwd(buffer, (nuint)a.A1) == null) return Libc.Check(-1);
-        long length = new ReadOnlySpan<byte>(buffer, (int)a.A1).IndexOf((byte)0) + 1;
-        p.Memory.NoteWritten(a.A0, (ulong)length);
-        return length;
+        cwd.CopyTo(new Span<byte>(buffer, cwd.Length));
+        p.Memory.NoteWritten(a.A0, (ulong)cwd.Length);
+        return cwd.Length;
     }
 
+    /// <summary>chdir: the process's own working directory (a host descriptor in its file table).</summary>
     [Syscall(49, "chdir", "s")]
     private static long Chdir(LinuxProcess p, in SyscallArgs a)
     {
-        var path = Guest.HostPath(p, a.A0);
-        if (path is null) return -Errno.EFAULT;
-        fixed (byte* at = path) return Libc.Check(Libc.chdir(at));
+        long r = Resolve(p, unchecked((ulong)Libc.AtFdCwd), a.A0, out int dir, out var path);
+        if (r < 0) return r;
+        fixed (byte* at = path)
+        {
+            long fd = Libc.Check(Libc.openat(dir, at, Libc.OPath | Libc.ODirectory | Libc.OCloexec, 0));
+            if (fd < 0) return fd;
+            p.Files.ChangeDirectory((int)fd);
+            return 0;
+        }
     }
 
     [Syscall(50, "fchdir", "d")]
     private static long Fchdir(LinuxProcess p, in SyscallArgs a)
     {
         int fd = p.Files.Host(a.Int(0));
-        return fd < 0 ? -Errno.EBADF : Libc.Check(Libc.fchdir(fd));
+        if (fd < 0) return -Errno.EBADF;
+        byte* dot = stackalloc byte[2] { (byte)'.', 0 };
+        long copy = Libc.Check(Libc.openat(fd, dot, Libc.OPath | Libc.ODirectory | Libc.OCloexec, 0));
+        if (copy < 0) return copy;
+        p.Files.ChangeDirectory((int)copy);
+        return 0;
     }
 
     [Syscall(166, "umask", "o")]

@@ -19,7 +19,7 @@ internal static unsafe class ProcessSyscalls
     private static long GetPid(LinuxProcess p, in SyscallArgs a) => p.Pid;
 
     [Syscall(173, "getppid")]
-    private static long GetPpid(LinuxProcess p, in SyscallArgs a) => Libc.getppid();
+    private static long GetPpid(LinuxProcess p, in SyscallArgs a) => p.ParentPid;
 
     [Syscall(174, "getuid")]
     private static long GetUid(LinuxProcess p, in SyscallArgs a) => Libc.getuid();

@@ -49,23 +49,36 @@ internal static unsafe class SignalSyscalls
     }
 
     [Syscall(129, "kill", "dd")]
-    private static long Kill(LinuxProcess p, in SyscallArgs a) =>
-        (long)a.A0 is 0 or -1 || (long)a.A0 == p.Pid ? SendToSelf(p, a.Int(1)) : -Errno.ESRCH;
+    private static long Kill(LinuxProcess p, in SyscallArgs a)
+    {
+        int pid = a.Int(0), signal = a.Int(1);
+        if (signal is < 0 or > 64) return -Errno.EINVAL;
+        List<LinuxProcess> targets = pid switch
+        {
+            > 0 => p.Table.Find(pid) is { IsZombie: false } one ? [one] : [],
+            0 => p.Table.Group(p.ProcessGroup),
+            -1 => p.Table.All().Where(t => t != p).ToList(), // every process it may signal: the run's own
+            _ => p.Table.Group(-pid),
+        };
+        if (targets.Count == 0) return -Errno.ESRCH;
+        if (signal != 0)
+            foreach (var t in targets) t.SendSignal(signal);
+        return 0;
+    }
 
     [Syscall(131, "tgkill", "ddd")]
-    private static long TgKill(LinuxProcess p, in SyscallArgs a) => (long)a.A1 == p.Pid ? SendToSelf(p, a.Int(2)) : -Errno.ESRCH;
+    private static long TgKill(LinuxProcess p, in SyscallArgs a) => SendTo(p, a.Int(1), a.Int(2));
 
     [Syscall(130, "tkill", "dd")]
-    private static long TKill(LinuxProcess p, in SyscallArgs a) => (long)a.A0 == p.Pid ? SendToSelf(p, a.Int(1)) : -Errno.ESRCH;
+    private static long TKill(LinuxProcess p, in SyscallArgs a) => SendTo(p, a.Int(0), a.Int(1));
 
-    /// <summary>A signal the process sends itself: ignored, or (handlers do not run yet) the end of the process, as abort() expects.</summary>
-    private static long SendToSelf(LinuxProcess p, int signal)
+    /// <summary>A signal to one thread; each process has one thread, whose id is the process id.</summary>
+    private static long SendTo(LinuxProcess p, int tid, int signal)
     {
-        if (signal == 0) return 0;
-        if (signal is < 1 or > 64) return -Errno.EINVAL;
-        var action = p.SignalActions.GetValueOrDefault(signal);
-        bool ignored = action.Handler == 1 || (action.Handler == 0 && signal is 17 or 23 or 28); // SIG_IGN; SIGCHLD, SIGURG, SIGWINCH
-        if (!ignored) p.Kill(signal, "sent by the guest to itself");
+        if (signal is < 0 or > 64) return -Errno.EINVAL;
+        var target = tid == p.Pid ? p : p.Table.Find(tid);
+        if (target is null || target.IsZombie) return -Errno.ESRCH;
+        if (signal != 0) target.SendSignal(signal);
         return 0;
     }
 }

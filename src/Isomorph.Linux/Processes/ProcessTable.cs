@@ -1,0 +1,109 @@
+using System.Diagnostics;
+
+namespace Isomorph.Linux.Processes;
+
+/// <summary>
+/// The guest processes of one run, which all live in the one host process, each on its own host
+/// thread: their process ids, who is whose parent, and the exit statuses parents collect with
+/// wait4/waitid. The first process has the host's process id; its descendants get the ids after it.
+/// </summary>
+public sealed class ProcessTable
+{
+    private readonly object _sync = new();
+    private readonly Dictionary<int, LinuxProcess> _processes = [];
+    private int _lastPid;
+
+    public ProcessTable(int firstPid) => _lastPid = firstPid - 1;
+
+    /// <summary>The guest's clock (rdtime, at 10 MHz): one for every process of the run.</summary>
+    public Stopwatch Clock { get; } = Stopwatch.StartNew();
+
+    /// <summary>Gives <paramref name="process"/> the next process id and lists it under its parent.</summary>
+    internal int Add(LinuxProcess process, LinuxProcess? parent)
+    {
+        lock (_sync)
+        {
+            int pid = ++_lastPid;
+            _processes[pid] = process;
+            parent?.Children.Add(process);
+            return pid;
+        }
+    }
+
+    /// <summary>A process that has not been reaped, or null.</summary>
+    public LinuxProcess? Find(int pid)
+    {
+        lock (_sync) return _processes.GetValueOrDefault(pid);
+    }
+
+    /// <summary>Every live process.</summary>
+    public List<LinuxProcess> All()
+    {
+        lock (_sync) return [.. _processes.Values.Where(p => !p.IsZombie)];
+    }
+
+    /// <summary>Every live process in the group <paramref name="pgid"/>.</summary>
+    public List<LinuxProcess> Group(int pgid)
+    {
+        lock (_sync) return [.. _processes.Values.Where(p => p.ProcessGroup == pgid && !p.IsZombie)];
+    }
+
+    /// <summary>
+    /// Records that <paramref name="process"/> has ended: it becomes a zombie its parent may reap,
+    /// its own children lose their parent (and are reaped by nobody), and waiters wake.
+    /// </summary>
+    internal void Ended(LinuxProcess process)
+    {
+        lock (_sync)
+        {
+            process.IsZombie = true;
+            foreach (var child in process.Children)
+            {
+                child.Parent = null;
+                if (child.IsZombie) _processes.Remove(child.Pid);
+            }
+            process.Children.Clear();
+            if (process.Parent is null) _processes.Remove(process.Pid);
+            Monitor.PulseAll(_sync);
+        }
+    }
+
+    /// <summary>Wakes the waiters so they look at their pending signals.</summary>
+    internal void Wake()
+    {
+        lock (_sync) Monitor.PulseAll(_sync);
+    }
+
+    /// <summary>
+    /// wait4/waitid: the first ended child of <paramref name="parent"/> that <paramref name="selects"/>,
+    /// reaped unless <paramref name="keep"/>. Null with 0 when <paramref name="noHang"/> and none has
+    /// ended yet, -ECHILD when no child matches, -EINTR when <paramref name="interrupted"/> says so.
+    /// </summary>
+    internal (LinuxProcess? Child, long Error) Wait(LinuxProcess parent, Func<LinuxProcess, bool> selects, bool noHang, bool keep,
+        Func<bool> interrupted)
+    {
+        lock (_sync)
+        {
+            while (true)
+            {
+                bool any = false;
+                foreach (var child in parent.Children)
+                {
+                    if (!selects(child)) continue;
+                    any = true;
+                    if (!child.IsZombie) continue;
+                    if (!keep)
+                    {
+                        parent.Children.Remove(child);
+                        _processes.Remove(child.Pid);
+                    }
+                    return (child, 0);
+                }
+                if (!any) return (null, -Errno.ECHILD);
+                if (noHang) return (null, 0);
+                if (interrupted()) return (null, -Errno.EINTR);
+                Monitor.Wait(_sync, 100);
+            }
+        }
+    }
+}

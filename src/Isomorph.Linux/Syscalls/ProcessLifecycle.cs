@@ -1,0 +1,221 @@
+using System.Text;
+using Isomorph.Linux.Host;
+
+namespace Isomorph.Linux.Syscalls;
+
+/// <summary>Processes coming and going: clone (fork, vfork), execve, wait4/waitid, process groups and sessions.</summary>
+internal static unsafe class ProcessLifecycle
+{
+    private const ulong CloneVm = 0x100, CloneVfork = 0x4000, CloneThread = 0x10000, CloneSettls = 0x80000,
+        CloneParentSettid = 0x100000, CloneChildCleartid = 0x200000, CloneChildSettid = 0x1000000, CloneSignalMask = 0xFF;
+    private const int WNoHang = 1, WExited = 4, WNoWait = 0x0100_0000;
+    private const int PAll = 0, PPid = 1, PPgid = 2;
+    private const int CldExited = 1, CldKilled = 2;
+    private const int MaxArguments = 0x20000;
+
+    /// <summary>clone as riscv64 orders its arguments (CLONE_BACKWARDS): flags, stack, parent_tid, tls, child_tid.</summary>
+    [Syscall(220, "clone", "xxxxx")]
+    private static long Clone(LinuxProcess p, in SyscallArgs a)
+    {
+        ulong flags = a.A0;
+        bool vfork = (flags & CloneVfork) != 0;
+        if ((flags & CloneThread) != 0 || ((flags & CloneVm) != 0 && !vfork))
+        {
+            p.WarnOnce(220_000_000, "clone of a thread (CLONE_VM without CLONE_VFORK) is not supported yet");
+            return -Errno.EAGAIN;
+        }
+        // CLONE_VM|CLONE_VFORK (posix_spawn, vfork) gets a copy as well: the parent waits until the
+        // child execs or exits, so the only difference the guest can see is writes the child makes before that.
+        var child = p.Fork(a.A1, (flags & CloneSettls) != 0 ? a.A3 : null, vfork);
+        child.ExitSignal = (int)(flags & CloneSignalMask);
+        if ((flags & CloneParentSettid) != 0)
+        {
+            Guest.Put(p, a.A2, child.Pid);
+            Guest.Put(child, a.A2, child.Pid);
+        }
+        if ((flags & CloneChildSettid) != 0) Guest.Put(child, a.A4, child.Pid);
+        if ((flags & CloneChildCleartid) != 0) child.ClearChildTid = a.A4;
+        p.StartChild(child);
+        return child.Pid;
+    }
+
+    /// <summary>clone3: not offered, so glibc and others fall back to clone.</summary>
+    [Syscall(435, "clone3", "xu")]
+    private static long Clone3(LinuxProcess p, in SyscallArgs a) => -Errno.ENOSYS;
+
+    [Syscall(221, "execve", "sxx")]
+    private static long Execve(LinuxProcess p, in SyscallArgs a)
+    {
+        string? guestPath = p.Memory.ReadCString(a.A0);
+        if (guestPath is null) return -Errno.EFAULT;
+        var argv = ReadStrings(p, a.A1);
+        var envp = ReadStrings(p, a.A2);
+        if (argv is null || envp is null) return -Errno.EFAULT;
+        return Exec(p, guestPath, argv, envp, interpreterDepth: 0);
+    }
+
+    private static long Exec(LinuxProcess p, string guestPath, List<string> argv, List<string> envp, int interpreterDepth)
+    {
+        string hostPath = HostPath(p, guestPath);
+        long access = CheckExecutable(hostPath);
+        if (access < 0) return access;
+        Span<byte> head = stackalloc byte[256];
+        int n;
+        try
+        {
+            using var file = File.OpenHandle(hostPath);
+            n = RandomAccess.Read(file, head, 0);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return -Errno.EACCES;
+        }
+        head = head[..n];
+        if (head.StartsWith("#!"u8))
+        {
+            // A script: "#!interpreter [one argument]" runs the interpreter with the script's path.
+            if (interpreterDepth > 0) return -Errno.ELOOP;
+            int end = head.IndexOf((byte)'\n');
+            if (end < 0) end = head.Length;
+            string line = Encoding.UTF8.GetString(head[2..end]).Trim();
+            if (line.Length == 0) return -Errno.ENOEXEC;
+            int space = line.IndexOfAny([' ', '\t']);
+            string interpreter = space < 0 ? line : line[..space];
+            string? argument = space < 0 ? null : line[(space + 1)..].Trim();
+            var scriptArgv = new List<string> { interpreter };
+            if (!string.IsNullOrEmpty(argument)) scriptArgv.Add(argument);
+            scriptArgv.Add(guestPath);
+            scriptArgv.AddRange(argv.Skip(1));
+            return Exec(p, interpreter, scriptArgv, envp, interpreterDepth + 1);
+        }
+        if (n < 4 || head[0] != 0x7F || head[1] != (byte)'E' || head[2] != (byte)'L' || head[3] != (byte)'F') return -Errno.ENOEXEC;
+        return p.Exec(hostPath, guestPath, argv, envp);
+    }
+
+    /// <summary>The host path of a program the guest names: absolute through the sysroot, relative from its working directory.</summary>
+    private static string HostPath(LinuxProcess p, string guestPath)
+    {
+        if (guestPath == "/proc/self/exe") return p.ExecutablePath;
+        if (guestPath.StartsWith('/')) return p.Paths.Resolve(guestPath);
+        return Path.Combine(p.Files.WorkingDirectoryPath(), guestPath);
+    }
+
+    private static long CheckExecutable(string hostPath)
+    {
+        if (Directory.Exists(hostPath)) return -Errno.EACCES;
+        var bytes = Encoding.UTF8.GetBytes(hostPath + "\0");
+        fixed (byte* at = bytes) return Libc.Check(Libc.faccessat(Libc.AtFdCwd, at, 1 /* X_OK */, 0));
+    }
+
+    /// <summary>A NULL-terminated array of guest string pointers (argv, envp); null when unreadable.</summary>
+    private static List<string>? ReadStrings(LinuxProcess p, ulong array)
+    {
+        var list = new List<string>();
+        if (array == 0) return list;
+        for (ulong at = array; list.Count < MaxArguments; at += 8)
+        {
+            if (!p.Memory.TryReadUInt64(at, out ulong pointer)) return null;
+            if (pointer == 0) return list;
+            var s = p.Memory.ReadCString(pointer, 1 << 20);
+            if (s is null) return null;
+            list.Add(s);
+        }
+        return null;
+    }
+
+    [Syscall(260, "wait4", "dxxx")]
+    private static long Wait4(LinuxProcess p, in SyscallArgs a)
+    {
+        int pid = a.Int(0), options = a.Int(2);
+        Func<LinuxProcess, bool> selects = pid switch
+        {
+            < -1 => c => c.ProcessGroup == -pid,
+            -1 => _ => true,
+            0 => c => c.ProcessGroup == p.ProcessGroup,
+            _ => c => c.Pid == pid,
+        };
+        var (child, error) = p.Table.Wait(p, selects, (options & WNoHang) != 0, keep: false, p.HasDeliverableSignal);
+        if (child is null) return error;
+        var exit = child.ExitStatus!.Value;
+        int status = exit.Signal != 0 ? exit.Signal : (exit.Status & 0xFF) << 8;
+        if (a.A1 != 0 && !Guest.Put(p, a.A1, status)) return -Errno.EFAULT;
+        if (a.A3 != 0) ZeroRusage(p, a.A3);
+        return child.Pid;
+    }
+
+    [Syscall(95, "waitid", "ddxxx")]
+    private static long WaitId(LinuxProcess p, in SyscallArgs a)
+    {
+        int type = a.Int(0), id = a.Int(1), options = a.Int(3);
+        if ((options & WExited) == 0) return -Errno.EINVAL;
+        Func<LinuxProcess, bool>? selects = type switch
+        {
+            PAll => _ => true,
+            PPid => c => c.Pid == id,
+            PPgid => c => c.ProcessGroup == (id == 0 ? p.ProcessGroup : id),
+            _ => null,
+        };
+        if (selects is null) return -Errno.EINVAL;
+        var (child, error) = p.Table.Wait(p, selects, (options & WNoHang) != 0, keep: (options & WNoWait) != 0, p.HasDeliverableSignal);
+        if (error < 0) return error;
+        if (a.A2 != 0)
+        {
+            byte* info = Guest.Writable(p, a.A2, 128);
+            if (info == null) return -Errno.EFAULT;
+            new Span<byte>(info, 128).Clear();
+            if (child is not null)
+            {
+                var exit = child.ExitStatus!.Value;
+                *(int*)info = LinuxProcess.Sigchld;
+                *(int*)(info + 8) = exit.Signal != 0 ? CldKilled : CldExited;
+                *(int*)(info + 16) = child.Pid;
+                *(uint*)(info + 20) = Libc.getuid();
+                *(int*)(info + 24) = exit.Signal != 0 ? exit.Signal : exit.Status;
+            }
+            p.Memory.NoteWritten(a.A2, 128);
+        }
+        if (a.A4 != 0) ZeroRusage(p, a.A4);
+        return 0;
+    }
+
+    private static void ZeroRusage(LinuxProcess p, ulong address)
+    {
+        byte* usage = Guest.Writable(p, address, 144);
+        if (usage == null) return;
+        new Span<byte>(usage, 144).Clear();
+        p.Memory.NoteWritten(address, 144);
+    }
+
+    [Syscall(154, "setpgid", "dd")]
+    private static long SetPgid(LinuxProcess p, in SyscallArgs a)
+    {
+        int pid = a.Int(0), pgid = a.Int(1);
+        if (pgid < 0) return -Errno.EINVAL;
+        var target = pid == 0 || pid == p.Pid ? p : p.Table.Find(pid);
+        if (target is null || (target != p && target.Parent != p)) return -Errno.ESRCH;
+        target.ProcessGroup = pgid == 0 ? target.Pid : pgid;
+        return 0;
+    }
+
+    [Syscall(155, "getpgid", "d")]
+    private static long GetPgid(LinuxProcess p, in SyscallArgs a)
+    {
+        var target = a.Int(0) == 0 ? p : p.Table.Find(a.Int(0));
+        return target?.ProcessGroup ?? -Errno.ESRCH;
+    }
+
+    [Syscall(157, "setsid")]
+    private static long SetSid(LinuxProcess p, in SyscallArgs a)
+    {
+        if (p.ProcessGroup == p.Pid) return -Errno.EPERM;
+        p.Session = p.ProcessGroup = p.Pid;
+        return p.Pid;
+    }
+
+    [Syscall(156, "getsid", "d")]
+    private static long GetSid(LinuxProcess p, in SyscallArgs a)
+    {
+        var target = a.Int(0) == 0 ? p : p.Table.Find(a.Int(0));
+        return target?.Session ?? -Errno.ESRCH;
+    }
+}
