@@ -60,9 +60,15 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)] public static partial int linkat(int olddirfd, byte* oldpath, int newdirfd, byte* newpath, int flags);
     [LibraryImport(Lib, SetLastError = true)] public static partial int fchmodat(int dirfd, byte* path, uint mode, int flags);
     [LibraryImport(Lib, SetLastError = true)] public static partial int fchmod(int fd, uint mode);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int fchownat(int dirfd, byte* path, uint owner, uint group, int flags);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int fchown(int fd, uint owner, uint group);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int utimensat(int dirfd, byte* path, HostTimespec* times, int flags);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int futimens(int fd, HostTimespec* times);
     [LibraryImport(Lib, SetLastError = true)] public static partial int ftruncate(int fd, long length);
     [LibraryImport(Lib, SetLastError = true)] public static partial int fsync(int fd);
     [LibraryImport(Lib, SetLastError = true)] public static partial int pipe2(int* fds, int flags);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int ppoll(HostPollfd* fds, nuint count, HostTimespec* timeout, void* sigmask);
+    [LibraryImport(Lib, SetLastError = true)] public static partial nint sendfile(int outFd, int inFd, long* offset, nuint count);
     [LibraryImport(Lib, SetLastError = true)] public static partial int chdir(byte* path);
     [LibraryImport(Lib, SetLastError = true)] public static partial int setpgid(int pid, int pgid);
     [LibraryImport(Lib, SetLastError = true)] public static partial int getpgid(int pid);
@@ -98,4 +104,12 @@ internal struct HostTimespec
 {
     public long Seconds;
     public long Nanoseconds;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal struct HostPollfd
+{
+    public int Fd;
+    public short Events;
+    public short Revents;
 }

@@ -204,6 +204,17 @@ internal static unsafe class Files
         return 0;
     }
 
+    [Syscall(71, "sendfile", "ddxu")]
+    private static long SendFile(LinuxProcess p, in SyscallArgs a)
+    {
+        int output = p.Files.Host(a.Int(0)), input = p.Files.Host(a.Int(1));
+        if (output < 0 || input < 0) return -Errno.EBADF;
+        if (a.A2 == 0) return Written(p, Libc.Check(Libc.sendfile(output, input, null, (nuint)a.A3)));
+        if (!Guest.Get(p, a.A2, out long offset)) return -Errno.EFAULT;
+        long n = Written(p, Libc.Check(Libc.sendfile(output, input, &offset, (nuint)a.A3)));
+        return Guest.Put(p, a.A2, offset) ? n : -Errno.EFAULT;
+    }
+
     [Syscall(46, "ftruncate", "dd")]
     private static long Ftruncate(LinuxProcess p, in SyscallArgs a)
     {

@@ -220,6 +220,47 @@ internal static unsafe class Paths
         return fd < 0 ? -Errno.EBADF : Libc.Check(Libc.fchmod(fd, (uint)a.A1));
     }
 
+    [Syscall(54, "fchownat", "dsddx")]
+    private static long FchownAt(LinuxProcess p, in SyscallArgs a)
+    {
+        int flags = a.Int(4);
+        if (p.Memory.ReadCString(a.A1) == "" && (flags & AtEmptyPath) != 0)
+        {
+            int fd = p.Files.HostDirectory(a.Int(0));
+            return fd == -1 ? -Errno.EBADF : Libc.Check(Libc.fchown(fd, (uint)a.A2, (uint)a.A3));
+        }
+        long r = Resolve(p, a.A0, a.A1, out int dir, out var path);
+        if (r < 0) return r;
+        fixed (byte* at = path) return Libc.Check(Libc.fchownat(dir, at, (uint)a.A2, (uint)a.A3, flags & AtSymlinkNofollow));
+    }
+
+    [Syscall(55, "fchown", "ddd")]
+    private static long Fchown(LinuxProcess p, in SyscallArgs a)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        return fd < 0 ? -Errno.EBADF : Libc.Check(Libc.fchown(fd, (uint)a.A1, (uint)a.A2));
+    }
+
+    /// <summary>utimensat; a NULL path means the descriptor itself (futimens). struct timespec is the same on the host.</summary>
+    [Syscall(88, "utimensat", "dsxx")]
+    private static long UtimensAt(LinuxProcess p, in SyscallArgs a)
+    {
+        HostTimespec* times = null;
+        if (a.A2 != 0)
+        {
+            times = (HostTimespec*)Guest.Readable(p, a.A2, 32);
+            if (times == null) return -Errno.EFAULT;
+        }
+        if (a.A1 == 0)
+        {
+            int fd = p.Files.Host(a.Int(0));
+            return fd < 0 ? -Errno.EBADF : Libc.Check(Libc.futimens(fd, times));
+        }
+        long r = Resolve(p, a.A0, a.A1, out int dir, out var path);
+        if (r < 0) return r;
+        fixed (byte* at = path) return Libc.Check(Libc.utimensat(dir, at, times, a.Int(3) & AtSymlinkNofollow));
+    }
+
     [Syscall(17, "getcwd", "xu")]
     private static long GetCwd(LinuxProcess p, in SyscallArgs a)
     {
