@@ -6,8 +6,8 @@ namespace Isomorph.Devices.SifiveTest;
 public enum TestDeviceRequest { Pass, Fail, Reset }
 
 /// <summary>
-/// The SiFive test ("finisher") device of QEMU's virt board, used for poweroff and reboot: a 32-bit
-/// write at offset 0 of 0x5555 powers off with success, 0x3333 | code &lt;&lt; 16 with failure
+/// The SiFive test ("finisher") device of QEMU's virt board, used for poweroff and reboot: a 16- or
+/// 32-bit write at offset 0 of 0x5555 powers off with success, 0x3333 | code &lt;&lt; 16 with failure
 /// <c>code</c>, and 0x7777 resets. Other values are ignored.
 /// </summary>
 public sealed class SifiveTest : IMmioDevice
@@ -25,7 +25,7 @@ public sealed class SifiveTest : IMmioDevice
 
     public void Write(ulong offset, int size, ulong value)
     {
-        if (offset != 0 || size < 4) return;
+        if (offset != 0 || size < 2) return; // OpenSBI writes the status with a 16-bit store
         uint word = (uint)value;
         switch (word & 0xFFFF)
         {

@@ -99,6 +99,18 @@ public sealed unsafe partial class Hart
         return true;
     }
 
+    /// <summary>
+    /// The value a csrrs/csrrc modifies, given what the CSR read as. For mip, only the
+    /// software-writable SEIP bit takes part, not the external interrupt line ORed into reads
+    /// (privileged spec, mip/mie): otherwise setting or clearing another bit while a device asserts
+    /// SEIP would latch SEIP in software forever.
+    /// </summary>
+    internal ulong ReadModifyWriteBasis(int csr, ulong read)
+    {
+        const ulong seip = 1ul << 9;
+        return csr == CsrNumber.Mip ? (read & ~seip) | (_mip & seip) : read;
+    }
+
     /// <summary>Reads a CSR; false when it does not exist or may not be accessed (illegal instruction).</summary>
     public bool TryReadCsr(int csr, out ulong value)
     {

@@ -19,7 +19,8 @@ internal static unsafe class Zicsr
         if (reads && !h.TryReadCsr(csr, out old)) return h.Raise(ExceptionCause.IllegalInstruction, i.Raw, idx);
         if (writes)
         {
-            ulong value = op switch { Op.Write => operand, Op.Set => old | operand, _ => old & ~operand };
+            ulong basis = op == Op.Write ? 0 : h.ReadModifyWriteBasis(csr, old);
+            ulong value = op switch { Op.Write => operand, Op.Set => basis | operand, _ => basis & ~operand };
             if (!h.TryWriteCsr(csr, value)) return h.Raise(ExceptionCause.IllegalInstruction, i.Raw, idx);
         }
         h.X[i.Rd] = old;

@@ -1,0 +1,64 @@
+using System.Text;
+using Isomorph.Machines.Virt;
+using Isomorph.Tests.Support;
+
+namespace Isomorph.Tests.Machines;
+
+/// <summary>
+/// Boots the project's small Linux guest (guests/linux/build-kernel.sh: Debian's linux-source-6.1
+/// and a BusyBox initramfs, built on first use and cached in ~/.cache/isomorph) on the virt machine
+/// with Debian's OpenSBI, drives the BusyBox shell over the UART, and powers off.
+/// </summary>
+public class LinuxBootTests
+{
+    private static readonly TimeSpan BootTimeout = TimeSpan.FromMinutes(3);
+
+    private static (string Image, string Initrd) GuestImages()
+    {
+        var script = Path.Combine(Repository.Guests, "linux", "build-kernel.sh");
+        var result = Repository.Run(script, [], TimeSpan.FromMinutes(20));
+        Assert.True(result.ExitCode == 0 && !result.TimedOut, $"{script} failed:\n{result.Stderr}");
+        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return (lines[^2].Trim(), lines[^1].Trim());
+    }
+
+    [Fact]
+    public void Linux_BootsToBusyBoxShell_RunsCommands_AndPowersOff()
+    {
+        var (image, initrd) = GuestImages();
+        var console = new ConsoleCapture();
+        using var machine = new VirtMachine(new VirtOptions
+        {
+            Kernel = image, Initrd = initrd, BootArgs = "console=ttyS0", Console = console,
+        });
+        VirtResult? result = null;
+        var runner = new Thread(() => result = machine.Run()) { IsBackground = true };
+        runner.Start();
+        try
+        {
+            int at = console.WaitFor("/ # ", BootTimeout);
+            Assert.True(at >= 0, "no shell prompt:\n" + console.Text);
+            Assert.Contains("OpenSBI v", console.Text);
+            Assert.Contains("Linux version 6.1", console.Text);
+
+            machine.SendInput("uname -m\n"u8);
+            at = console.WaitFor("riscv64", TimeSpan.FromSeconds(30), at);
+            Assert.True(at >= 0, "uname -m did not answer:\n" + console.Text);
+            at = console.WaitFor("/ # ", TimeSpan.FromSeconds(30), at);
+
+            machine.SendInput("grep -c ^processor /proc/cpuinfo; echo done\n"u8);
+            at = console.WaitFor("\r\n1\r\ndone\r\n", TimeSpan.FromSeconds(30), at);
+            Assert.True(at >= 0, "/proc/cpuinfo does not list exactly one hart:\n" + console.Text);
+
+            machine.SendInput("poweroff -f\n"u8);
+            Assert.True(runner.Join(TimeSpan.FromSeconds(60)), "poweroff did not stop the machine:\n" + console.Text);
+            Assert.Equal(VirtStop.PowerOff, result!.Stop);
+            Assert.Equal(0, result.ExitCode);
+        }
+        finally
+        {
+            machine.Stop();
+            runner.Join(TimeSpan.FromSeconds(10));
+        }
+    }
+}
