@@ -5,6 +5,7 @@ using Isomorph.Linux.Loading;
 using Isomorph.Linux.Host;
 using Isomorph.Linux.Memory;
 using Isomorph.Linux.Processes;
+using Isomorph.Linux.Signals;
 using Isomorph.Linux.Syscalls;
 using Isomorph.Riscv;
 using Isomorph.Riscv.Isa;
@@ -38,7 +39,7 @@ public readonly record struct ProcessExit(int Status, int Signal)
 /// hart's trap hook. Every guest process of a run lives in the one host process, on its own host
 /// thread; fork copies the address space into a new one, execve replaces the image in place.
 /// </summary>
-public sealed unsafe class LinuxProcess : IDisposable
+public sealed unsafe partial class LinuxProcess : IDisposable
 {
     public const int Sigill = 4, Sigtrap = 5, Sigbus = 7, Sigkill = 9, Sigsegv = 11, Sigpipe = 13, Sigchld = 17;
 
@@ -55,7 +56,7 @@ public sealed unsafe class LinuxProcess : IDisposable
 
     /// <summary>What execve replaces: the address space, the hart that runs in it, and where the images lie.</summary>
     private sealed record Image(GuestAddressSpace Memory, Hart Hart, ProcessLayout Layout, ElfImage Program, ElfImage? Interpreter,
-        ulong BrkStart, string ExecutablePath);
+        ulong BrkStart, string ExecutablePath, ulong SigreturnTrampoline);
 
     public Hart Hart { get; private set; } = null!;
     public GuestAddressSpace Memory { get; private set; } = null!;
@@ -155,6 +156,7 @@ public sealed unsafe class LinuxProcess : IDisposable
                 interpreter = ElfImage.Map(interpreterElf, memory, at - low);
             }
             ulong brkStart = GuestAddressSpace.PageUp(program.End);
+            ulong trampoline = MapTrampoline(memory, layout.MmapTop);
 
             if (memory.Map(layout.StackBottom, ProcessLayout.StackSize, PageFlags.Read | PageFlags.Write) != 0)
                 throw new ProgramLoadException("cannot map the initial stack");
@@ -169,7 +171,7 @@ public sealed unsafe class LinuxProcess : IDisposable
             var hart = NewHart(memory);
             hart.X[2] = sp;
             hart.EnterUserMode(interpreter?.Entry ?? program.Entry);
-            return new Image(memory, hart, layout, program, interpreter, brkStart, hostPath);
+            return new Image(memory, hart, layout, program, interpreter, brkStart, hostPath, trampoline);
         }
         catch
         {
@@ -195,6 +197,7 @@ public sealed unsafe class LinuxProcess : IDisposable
         Interpreter = image.Interpreter;
         BrkStart = Brk = image.BrkStart;
         ExecutablePath = image.ExecutablePath;
+        SigreturnTrampoline = image.SigreturnTrampoline;
         Hart.TrapHook = OnTrap;
         var clock = Table.Clock;
         Hart.TimeSource = () => (ulong)clock.Elapsed.Ticks; // 10 MHz, the timebase riscv64 boards commonly report
@@ -225,7 +228,8 @@ public sealed unsafe class LinuxProcess : IDisposable
         hart.X[10] = 0;
         if (stack != 0) hart.X[2] = stack;
         if (tls is { } tp) hart.X[4] = tp;
-        child.Install(new Image(memory, hart, Layout, Program, Interpreter, BrkStart, ExecutablePath));
+        child.AltStack = AltStack;
+        child.Install(new Image(memory, hart, Layout, Program, Interpreter, BrkStart, ExecutablePath, SigreturnTrampoline));
         child.Brk = Brk;
         if (vfork) child._vforkDone = new ManualResetEventSlim();
         return child;
@@ -262,6 +266,7 @@ public sealed unsafe class LinuxProcess : IDisposable
         foreach (var signal in SignalActions.Keys.ToList())
             if (SignalActions[signal].Handler > 1) SignalActions.Remove(signal); // handlers reset, SIG_IGN stays
         ClearChildTid = 0;
+        AltStack = (0, SsDisable, 0);
         _vforkDone?.Set();
         return 0;
     }
@@ -299,7 +304,8 @@ public sealed unsafe class LinuxProcess : IDisposable
         {
             while (_exit is null)
             {
-                var stop = Hart.Run(1L << 40);
+                // A bounded slice, so that a signal another thread sends is seen even if its stop request was missed.
+                var stop = Hart.Run(1L << 26);
                 if (_pendingImage is { } next)
                 {
                     _pendingImage = null;
@@ -311,6 +317,7 @@ public sealed unsafe class LinuxProcess : IDisposable
                 }
                 if (stop == HartStop.WaitingForInterrupt && _exit is null)
                     Kill(Sigill, "wfi with nothing to wake it");
+                if (Volatile.Read(ref _pending) != 0) DeliverPendingSignals();
             }
         }
         catch (Exception e) when (Parent is not null)
@@ -324,7 +331,12 @@ public sealed unsafe class LinuxProcess : IDisposable
             _vforkDone?.Set();
             var parent = Parent;
             Table.Ended(this);
-            if (parent is not null && ExitSignal != 0) parent.SendSignal(ExitSignal);
+            if (parent is not null && ExitSignal != 0)
+            {
+                var end = (ProcessExit)_exit!;
+                parent.SendSignal(ExitSignal, new SignalInfo(ExitSignal, end.Signal != 0 ? SignalInfo.CldKilled : SignalInfo.CldExited,
+                    Pid, Libc.getuid(), Status: end.Signal != 0 ? end.Signal : end.Status));
+            }
         }
         return (ProcessExit)_exit!;
     }
@@ -358,22 +370,6 @@ public sealed unsafe class LinuxProcess : IDisposable
     /// <summary>The parent's process id as the guest sees it (1 for an orphan, as if init had adopted it).</summary>
     public int ParentPid => Parent?.Pid ?? (IsFirst ? Libc.getppid() : 1);
 
-    /// <summary>
-    /// A signal sent to this process (by itself, another guest process, or the VM): ignored, or its
-    /// default action. Guest handlers do not run yet, so a caught signal is dropped.
-    /// </summary>
-    public void SendSignal(int signal)
-    {
-        if (signal is < 1 or > 64) return;
-        var action = SignalActions.GetValueOrDefault(signal);
-        if (signal != Sigkill && action.Handler != 0) return; // SIG_IGN, or a handler (not run yet)
-        if (signal is Sigchld or 18 or 19 or 20 or 21 or 22 or 23 or 28) return; // ignored or stop/continue by default
-        Terminate(signal);
-    }
-
-    /// <summary>True when a signal is pending that a blocking system call should return EINTR for.</summary>
-    public bool HasDeliverableSignal() => _exit is not null;
-
     public static string SignalName(int signal) => signal switch
     {
         Sigill => "SIGILL", Sigtrap => "SIGTRAP", Sigbus => "SIGBUS", Sigsegv => "SIGSEGV", 6 => "SIGABRT", 9 => "SIGKILL",
@@ -388,29 +384,31 @@ public sealed unsafe class LinuxProcess : IDisposable
 
     private bool OnTrap(Hart hart, ulong cause, ulong epc)
     {
+        ulong tval = hart.PendingTval;
         switch ((ExceptionCause)cause)
         {
             case ExceptionCause.EnvironmentCallFromU:
                 hart.Pc = epc + 4;
-                SystemCall();
+                SystemCall(epc);
+                if (Volatile.Read(ref _pending) != 0 && _pendingImage is null) DeliverPendingSignals();
                 return true;
             case ExceptionCause.IllegalInstruction:
                 var insn = hart.PeekInstruction(epc);
-                Kill(Sigill, $"illegal instruction {(insn is { } i ? $"0x{i:x8} " : "")}at pc 0x{epc:x}");
+                Fault(Sigill, SignalInfo.IllIllopc, epc, epc, $"illegal instruction {(insn is { } i ? $"0x{i:x8} " : "")}at pc 0x{epc:x}");
                 return true;
             case ExceptionCause.Breakpoint:
-                Kill(Sigtrap, $"breakpoint at pc 0x{epc:x}");
+                Fault(Sigtrap, SignalInfo.TrapBrkpt, epc, epc, $"breakpoint at pc 0x{epc:x}");
                 return true;
             case ExceptionCause.LoadAddressMisaligned or ExceptionCause.StoreAddressMisaligned or ExceptionCause.InstructionAddressMisaligned:
-                Kill(Sigbus, $"misaligned access to 0x{hart.PendingTval:x} at pc 0x{epc:x}");
+                Fault(Sigbus, SignalInfo.BusAdraln, tval, epc, $"misaligned access to 0x{tval:x} at pc 0x{epc:x}");
                 return true;
             case ExceptionCause.InstructionPageFault or ExceptionCause.InstructionAccessFault:
-                Kill(Sigsegv, $"cannot execute at 0x{epc:x}");
+                Fault(Sigsegv, SegvCode(epc), epc, epc, $"cannot execute at 0x{epc:x}");
                 return true;
             case ExceptionCause.LoadPageFault or ExceptionCause.LoadAccessFault
                 or ExceptionCause.StorePageFault or ExceptionCause.StoreAccessFault:
                 bool store = cause is (ulong)ExceptionCause.StorePageFault or (ulong)ExceptionCause.StoreAccessFault;
-                Kill(Sigsegv, $"invalid {(store ? "write to" : "read of")} 0x{hart.PendingTval:x} at pc 0x{epc:x}");
+                Fault(Sigsegv, SegvCode(tval), tval, epc, $"invalid {(store ? "write to" : "read of")} 0x{tval:x} at pc 0x{epc:x}");
                 return true;
             default:
                 Kill(Sigill, $"unexpected trap cause {cause} at pc 0x{epc:x}");
@@ -418,7 +416,11 @@ public sealed unsafe class LinuxProcess : IDisposable
         }
     }
 
-    private unsafe void SystemCall()
+    /// <summary>SEGV_MAPERR for an address nothing is mapped at, SEGV_ACCERR for one the protection forbids.</summary>
+    private int SegvCode(ulong address) =>
+        Memory.FlagsAt(address) == PageFlags.None ? SignalInfo.SegvMaperr : SignalInfo.SegvAccerr;
+
+    private unsafe void SystemCall(ulong ecallPc)
     {
         ulong* x = Hart.X;
         long number = (long)x[17];
@@ -436,6 +438,7 @@ public sealed unsafe class LinuxProcess : IDisposable
         }
         Options.Strace?.WriteLine($"{Pid} {_syscalls.Format(this, number, args, Exited ? null : result)}");
         if (!Exited) x[10] = (ulong)result;
+        NoteSystemCall(ecallPc, args.A0, number, result);
     }
 
     /// <summary>After an unmap or protection change: the TLBs forget the pages, the code cache code that is gone.</summary>

@@ -43,12 +43,31 @@ internal static unsafe class TimeSyscalls
     [Syscall(115, "clock_nanosleep", "ddxx")]
     private static long ClockNanoSleep(LinuxProcess p, in SyscallArgs a) => Sleep(p, a.Int(0), a.Int(1), a.A2, a.A3);
 
+    /// <summary>
+    /// Sleeps on the process's signal event rather than in the host's nanosleep, so that a signal
+    /// ends the sleep with EINTR (and the time left) as on Linux.
+    /// </summary>
     private static long Sleep(LinuxProcess p, int clock, int flags, ulong request, ulong remaining)
     {
+        const int TimerAbstime = 1;
         if (!Guest.Get(p, request, out HostTimespec wanted)) return -Errno.EFAULT;
-        HostTimespec left;
-        int error = Libc.clock_nanosleep(clock, flags, &wanted, &left); // returns the error number itself
-        if (error != 0 && remaining != 0) Guest.Put(p, remaining, left);
-        return -error;
+        if (wanted.Nanoseconds is < 0 or >= 1_000_000_000 || wanted.Seconds < 0) return -Errno.EINVAL;
+        HostTimespec now;
+        if (Libc.clock_gettime(clock, &now) != 0) return -Errno.EINVAL;
+        long Nanos(HostTimespec t) => t.Seconds * 1_000_000_000 + t.Nanoseconds;
+        long end = (flags & TimerAbstime) != 0 ? Nanos(wanted) : Nanos(now) + Nanos(wanted);
+        while (true)
+        {
+            Libc.clock_gettime(clock, &now);
+            long left = end - Nanos(now);
+            if (left <= 0) return 0;
+            if (p.HasDeliverableSignal())
+            {
+                if (remaining != 0 && (flags & TimerAbstime) == 0)
+                    Guest.Put(p, remaining, new HostTimespec { Seconds = left / 1_000_000_000, Nanoseconds = left % 1_000_000_000 });
+                return -Errno.EINTR;
+            }
+            p.SignalArrived.WaitOne(TimeSpan.FromTicks(Math.Max(1, Math.Min(left / 100, TimeSpan.TicksPerSecond / 5))));
+        }
     }
 }

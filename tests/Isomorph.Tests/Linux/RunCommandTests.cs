@@ -15,7 +15,7 @@ public sealed class RunCommandTests : IDisposable
     public static TheoryData<string, string> ProgramsAndLinkages()
     {
         var data = new TheoryData<string, string>();
-        foreach (var program in new[] { "hello", "files", "memory", "timeenv" })
+        foreach (var program in new[] { "hello", "files", "memory", "timeenv", "signals" })
             foreach (var linkage in LinuxGuests.Linkages)
                 data.Add(program, linkage);
         return data;
