@@ -88,6 +88,11 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     internal List<LinuxProcess> Children { get; } = [];
     /// <summary>True once the process has ended and closed its descriptors (guarded by the process table's lock).</summary>
     public bool IsZombie { get; internal set; }
+    /// <summary>struct rusage of the children this process has reaped (and theirs), for getrusage(RUSAGE_CHILDREN) and times.</summary>
+    public byte[] ChildrenUsage { get; } = new byte[Syscalls.ResourceUsage.RusageSize];
+    /// <summary>What this process used, its own and its reaped children's, taken as it ends; its parent adds it up when reaping it.</summary>
+    public byte[] FinalUsage { get; } = new byte[Syscalls.ResourceUsage.RusageSize];
+
     /// <summary>The signal the parent gets when this process ends (clone's CSIGNAL bits; SIGCHLD for fork).</summary>
     public int ExitSignal { get; set; } = Sigchld;
     /// <summary>True for the process the run started with, whose parent is outside the VM.</summary>
@@ -327,6 +332,8 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         }
         finally
         {
+            fixed (byte* usage = FinalUsage) Libc.getrusage(1 /* RUSAGE_THREAD */, usage);
+            Syscalls.ResourceUsage.Accumulate(FinalUsage, ChildrenUsage);
             Files.CloseAll();
             _vforkDone?.Set();
             var parent = Parent;

@@ -67,6 +67,12 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)] public static partial int ftruncate(int fd, long length);
     [LibraryImport(Lib, SetLastError = true)] public static partial int fsync(int fd);
     [LibraryImport(Lib, SetLastError = true)] public static partial int pipe2(int* fds, int flags);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int eventfd(uint initial, int flags);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int statfs(byte* path, byte* buffer);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int fstatfs(int fd, byte* buffer);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int getrusage(int who, byte* usage);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int sysinfo(byte* info);
+    [LibraryImport(Lib, SetLastError = true)] public static partial long times(byte* buffer);
     [LibraryImport(Lib, SetLastError = true)] public static partial int ppoll(HostPollfd* fds, nuint count, HostTimespec* timeout, void* sigmask);
     [LibraryImport(Lib, SetLastError = true)] public static partial nint sendfile(int outFd, int inFd, long* offset, nuint count);
     [LibraryImport(Lib, SetLastError = true)] public static partial int chdir(byte* path);

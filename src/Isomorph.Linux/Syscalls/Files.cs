@@ -204,6 +204,17 @@ internal static unsafe class Files
         return 0;
     }
 
+    /// <summary>eventfd2: a host eventfd (EFD_CLOEXEC and EFD_NONBLOCK are O_CLOEXEC and O_NONBLOCK, the same on the host).</summary>
+    [Syscall(19, "eventfd2", "ux")]
+    private static long EventFd2(LinuxProcess p, in SyscallArgs a)
+    {
+        const int EfdSemaphore = 1, EfdNonblock = 0x800;
+        int flags = a.Int(1);
+        if ((flags & ~(Libc.OCloexec | EfdNonblock | EfdSemaphore)) != 0) return -Errno.EINVAL;
+        long fd = Libc.Check(Libc.eventfd((uint)a.A0, flags | Libc.OCloexec));
+        return fd < 0 ? fd : p.Files.Add((int)fd, (flags & Libc.OCloexec) != 0);
+    }
+
     [Syscall(71, "sendfile", "ddxu")]
     private static long SendFile(LinuxProcess p, in SyscallArgs a)
     {

@@ -220,6 +220,40 @@ internal static unsafe class Paths
         return fd < 0 ? -Errno.EBADF : Libc.Check(Libc.fchmod(fd, (uint)a.A1));
     }
 
+    /// <summary>statfs: struct statfs is the same 120 bytes on riscv64 and the 64-bit hosts (asm-generic and x86-64 agree).</summary>
+    [Syscall(43, "statfs", "sx")]
+    private static long StatFs(LinuxProcess p, in SyscallArgs a)
+    {
+        var path = Guest.HostPath(p, a.A0, out var guestPath);
+        if (path is null) return -Errno.EFAULT;
+        byte* buffer = Guest.Writable(p, a.A1, StatfsSize);
+        if (buffer == null) return -Errno.EFAULT;
+        long r;
+        if (guestPath!.StartsWith('/')) { fixed (byte* at = path) r = Libc.Check(Libc.statfs(at, buffer)); }
+        else
+        {
+            // Relative to the process's own working directory.
+            var full = System.Text.Encoding.UTF8.GetBytes(Path.Combine(p.Files.WorkingDirectoryPath(), guestPath) + "\0");
+            fixed (byte* at = full) r = Libc.Check(Libc.statfs(at, buffer));
+        }
+        if (r == 0) p.Memory.NoteWritten(a.A1, StatfsSize);
+        return r;
+    }
+
+    [Syscall(44, "fstatfs", "dx")]
+    private static long FStatFs(LinuxProcess p, in SyscallArgs a)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        if (fd < 0) return -Errno.EBADF;
+        byte* buffer = Guest.Writable(p, a.A1, StatfsSize);
+        if (buffer == null) return -Errno.EFAULT;
+        long r = Libc.Check(Libc.fstatfs(fd, buffer));
+        if (r == 0) p.Memory.NoteWritten(a.A1, StatfsSize);
+        return r;
+    }
+
+    private const ulong StatfsSize = 120;
+
     [Syscall(54, "fchownat", "dsddx")]
     private static long FchownAt(LinuxProcess p, in SyscallArgs a)
     {

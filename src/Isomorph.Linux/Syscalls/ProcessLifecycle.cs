@@ -136,10 +136,11 @@ internal static unsafe class ProcessLifecycle
         };
         var (child, error) = p.Table.Wait(p, selects, (options & WNoHang) != 0, keep: false, p.HasDeliverableSignal);
         if (child is null) return error;
+        ResourceUsage.Accumulate(p.ChildrenUsage, child.FinalUsage);
         var exit = child.ExitStatus!.Value;
         int status = exit.Signal != 0 ? exit.Signal : (exit.Status & 0xFF) << 8;
         if (a.A1 != 0 && !Guest.Put(p, a.A1, status)) return -Errno.EFAULT;
-        if (a.A3 != 0) ZeroRusage(p, a.A3);
+        if (a.A3 != 0) PutRusage(p, a.A3, child.FinalUsage);
         return child.Pid;
     }
 
@@ -158,6 +159,7 @@ internal static unsafe class ProcessLifecycle
         if (selects is null) return -Errno.EINVAL;
         var (child, error) = p.Table.Wait(p, selects, (options & WNoHang) != 0, keep: (options & WNoWait) != 0, p.HasDeliverableSignal);
         if (error < 0) return error;
+        if (child is not null && (options & WNoWait) == 0) ResourceUsage.Accumulate(p.ChildrenUsage, child.FinalUsage);
         if (a.A2 != 0)
         {
             byte* info = Guest.Writable(p, a.A2, 128);
@@ -174,16 +176,16 @@ internal static unsafe class ProcessLifecycle
             }
             p.Memory.NoteWritten(a.A2, 128);
         }
-        if (a.A4 != 0) ZeroRusage(p, a.A4);
+        if (a.A4 != 0) PutRusage(p, a.A4, child?.FinalUsage ?? new byte[ResourceUsage.RusageSize]);
         return 0;
     }
 
-    private static void ZeroRusage(LinuxProcess p, ulong address)
+    private static void PutRusage(LinuxProcess p, ulong address, byte[] usage)
     {
-        byte* usage = Guest.Writable(p, address, 144);
-        if (usage == null) return;
-        new Span<byte>(usage, 144).Clear();
-        p.Memory.NoteWritten(address, 144);
+        byte* at = Guest.Writable(p, address, ResourceUsage.RusageSize);
+        if (at == null) return;
+        usage.CopyTo(new Span<byte>(at, ResourceUsage.RusageSize));
+        p.Memory.NoteWritten(address, ResourceUsage.RusageSize);
     }
 
     [Syscall(154, "setpgid", "dd")]

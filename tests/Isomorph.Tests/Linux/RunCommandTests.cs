@@ -15,7 +15,7 @@ public sealed class RunCommandTests : IDisposable
     public static TheoryData<string, string> ProgramsAndLinkages()
     {
         var data = new TheoryData<string, string>();
-        foreach (var program in new[] { "hello", "files", "memory", "timeenv", "signals" })
+        foreach (var program in new[] { "hello", "files", "memory", "timeenv", "signals", "sysmisc" })
             foreach (var linkage in LinuxGuests.Linkages)
                 data.Add(program, linkage);
         return data;
@@ -25,6 +25,7 @@ public sealed class RunCommandTests : IDisposable
     {
         "hello" => ["one", "two words", ""],
         "files" => [Path.Combine(_temp.FullName, $"files-{runner}")],
+        "sysmisc" => [Path.Combine(_temp.FullName, $"sysmisc-{runner}")],
         "timeenv" => ["alpha", "-beta", "--gamma=1"],
         _ => [],
     };
