@@ -32,6 +32,28 @@ public sealed unsafe partial class LinuxProcess
     /// <summary>Set whenever a signal becomes pending: sleeps and waits end early on it.</summary>
     public AutoResetEvent SignalArrived { get; } = new(false);
 
+    /// <summary>
+    /// A host eventfd that becomes readable whenever a signal becomes pending, so that a system call
+    /// blocked in the host's ppoll (reads and writes of pipes, terminals, sockets) wakes up at once.
+    /// </summary>
+    public int WakeupFd { get; } = Libc.eventfd(0, Libc.OCloexec | 0x800 /* EFD_NONBLOCK */);
+
+    /// <summary>Wakes whatever this process is blocked in.</summary>
+    private void WakeUp()
+    {
+        SignalArrived.Set();
+        ulong one = 1;
+        Libc.write(WakeupFd, (byte*)&one, 8);
+        Table.Wake();
+    }
+
+    /// <summary>Empties the wakeup eventfd before looking at the pending signals again.</summary>
+    public void DrainWakeup()
+    {
+        ulong count;
+        Libc.read(WakeupFd, (byte*)&count, 8);
+    }
+
     /// <summary>The alternate signal stack (sigaltstack): base, flags (SS_DISABLE when none), size.</summary>
     public (ulong Base, int Flags, ulong Size) AltStack { get; set; } = (0, SsDisable, 0);
 
@@ -50,8 +72,7 @@ public sealed unsafe partial class LinuxProcess
         if (signal == Sigkill)
         {
             Terminate(Sigkill);
-            SignalArrived.Set();
-            Table.Wake();
+            WakeUp();
             return;
         }
         lock (SignalLock)
@@ -62,8 +83,7 @@ public sealed unsafe partial class LinuxProcess
             _pending |= Bit(signal);
             _pendingInfo[signal] = info ?? new SignalInfo(signal, SignalInfo.SiUser);
         }
-        SignalArrived.Set();
-        Table.Wake();
+        WakeUp();
         Hart.RequestStop();
     }
 

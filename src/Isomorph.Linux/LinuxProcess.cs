@@ -325,7 +325,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
                 if (Volatile.Read(ref _pending) != 0) DeliverPendingSignals();
             }
         }
-        catch (Exception e) when (Parent is not null)
+        catch (Exception e)
         {
             Options.Diagnostics.WriteLine($"isomorph: internal error in guest process {Pid}: {e}");
             _exit ??= new ProcessExit(0, Sigkill);
@@ -335,15 +335,18 @@ public sealed unsafe partial class LinuxProcess : IDisposable
             fixed (byte* usage = FinalUsage) Libc.getrusage(1 /* RUSAGE_THREAD */, usage);
             Syscalls.ResourceUsage.Accumulate(FinalUsage, ChildrenUsage);
             Files.CloseAll();
+            Libc.close(WakeupFd);
             _vforkDone?.Set();
+            // The parent's signal goes before the process becomes reapable, as on Linux, so a parent
+            // that has reaped it never sees its SIGCHLD arrive later.
             var parent = Parent;
-            Table.Ended(this);
             if (parent is not null && ExitSignal != 0)
             {
                 var end = (ProcessExit)_exit!;
                 parent.SendSignal(ExitSignal, new SignalInfo(ExitSignal, end.Signal != 0 ? SignalInfo.CldKilled : SignalInfo.CldExited,
                     Pid, Libc.getuid(), Status: end.Signal != 0 ? end.Signal : end.Status));
             }
+            Table.Ended(this);
         }
         return (ProcessExit)_exit!;
     }

@@ -54,6 +54,7 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)] public static partial nint readlinkat(int dirfd, byte* path, byte* buffer, nuint size);
     [LibraryImport(Lib, SetLastError = true)] public static partial int faccessat(int dirfd, byte* path, int mode, int flags);
     [LibraryImport(Lib, SetLastError = true)] public static partial int mkdirat(int dirfd, byte* path, uint mode);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int mknodat(int dirfd, byte* path, uint mode, ulong device);
     [LibraryImport(Lib, SetLastError = true)] public static partial int unlinkat(int dirfd, byte* path, int flags);
     [LibraryImport(Lib, SetLastError = true)] public static partial int renameat2(int olddirfd, byte* oldpath, int newdirfd, byte* newpath, uint flags);
     [LibraryImport(Lib, SetLastError = true)] public static partial int symlinkat(byte* target, int newdirfd, byte* linkpath);

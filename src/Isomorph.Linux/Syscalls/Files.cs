@@ -33,6 +33,8 @@ internal static unsafe class Files
         if (fd < 0) return -Errno.EBADF;
         byte* buffer = Guest.Writable(p, a.A1, a.A2);
         if (buffer == null) return -Errno.EFAULT;
+        long ready = Blocking.WaitReady(p, fd, Blocking.PollIn);
+        if (ready < 0) return ready;
         long n = Libc.Check(Libc.read(fd, buffer, (nuint)a.A2));
         if (n > 0) p.Memory.NoteWritten(a.A1, (ulong)n);
         return n;
@@ -45,6 +47,8 @@ internal static unsafe class Files
         if (fd < 0) return -Errno.EBADF;
         byte* buffer = Guest.Readable(p, a.A1, a.A2);
         if (buffer == null) return -Errno.EFAULT;
+        long ready = Blocking.WaitReady(p, fd, Blocking.PollOut);
+        if (ready < 0) return ready;
         return Written(p, Libc.Check(Libc.write(fd, buffer, (nuint)a.A2)));
     }
 
@@ -93,6 +97,8 @@ internal static unsafe class Files
             if (at == null) return -Errno.EFAULT;
             host[i] = new HostIovec { Base = (nint)at, Length = (nuint)length };
         }
+        long ready = Blocking.WaitReady(p, fd, write ? Blocking.PollOut : Blocking.PollIn);
+        if (ready < 0) return ready;
         long n = Libc.Check(write ? Libc.writev(fd, host, count) : Libc.readv(fd, host, count));
         if (!write && n > 0)
             for (int i = 0; i < count; i++) p.Memory.NoteWritten(guest[2 * i], guest[2 * i + 1]);

@@ -254,6 +254,15 @@ internal static unsafe class Paths
 
     private const ulong StatfsSize = 120;
 
+    /// <summary>mknodat: FIFOs and sockets (device nodes need privileges the host decides on; dev_t is encoded alike).</summary>
+    [Syscall(33, "mknodat", "dsox")]
+    private static long MknodAt(LinuxProcess p, in SyscallArgs a)
+    {
+        long r = Resolve(p, a.A0, a.A1, out int dir, out var path);
+        if (r < 0) return r;
+        fixed (byte* at = path) return Libc.Check(Libc.mknodat(dir, at, (uint)a.A2, a.A3));
+    }
+
     [Syscall(54, "fchownat", "dsddx")]
     private static long FchownAt(LinuxProcess p, in SyscallArgs a)
     {

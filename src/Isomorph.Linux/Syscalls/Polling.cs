@@ -18,15 +18,14 @@ internal static unsafe class Polling
         if (guest == null && count > 0) return -Errno.EFAULT;
         long timeoutResult = ReadTimeout(p, a.A2, out HostTimespec timeout, out bool hasTimeout);
         if (timeoutResult < 0) return timeoutResult;
-        var host = new HostPollfd[Math.Max(count, 1)];
+        var host = new HostPollfd[count + 1]; // and one for the wakeup eventfd
         for (ulong i = 0; i < count; i++)
         {
             // A negative fd is skipped, as the kernel does; an unknown one reports POLLNVAL.
             int fd = guest[i].Fd < 0 ? -1 : p.Files.Host(guest[i].Fd);
             host[i] = new HostPollfd { Fd = guest[i].Fd < 0 ? -1 : fd < 0 ? int.MaxValue : fd, Events = guest[i].Events };
         }
-        long n;
-        fixed (HostPollfd* h = host) n = Libc.Check(Libc.ppoll(h, (nuint)count, hasTimeout ? &timeout : null, null));
+        long n = Wait(p, host, (int)count, hasTimeout ? &timeout : null);
         if (n < 0) return n;
         for (ulong i = 0; i < count; i++) guest[i].Revents = host[i].Revents;
         if (count > 0) p.Memory.NoteWritten(a.A0, count * 8);
@@ -64,14 +63,14 @@ internal static unsafe class Polling
             polls.Add(new HostPollfd { Fd = host, Events = events });
             guestFds.Add(fd);
         }
+        polls.Add(default);
         var array = polls.ToArray();
-        long n;
-        fixed (HostPollfd* h = array) n = Libc.Check(Libc.ppoll(h, (nuint)array.Length, hasTimeout ? &timeout : null, null));
+        long n = Wait(p, array, array.Length - 1, hasTimeout ? &timeout : null);
         if (n < 0) return n;
         for (int s = 0; s < 3; s++)
             if (sets[s] != null) new Span<byte>(sets[s], (int)bytes).Clear();
         int ready = 0;
-        for (int i = 0; i < array.Length; i++)
+        for (int i = 0; i < array.Length - 1; i++)
         {
             short r = array[i].Revents;
             int fd = guestFds[i];
@@ -82,6 +81,38 @@ internal static unsafe class Polling
         for (int s = 0; s < 3; s++)
             if (sets[s] != null) p.Memory.NoteWritten(s switch { 0 => a.A1, 1 => a.A2, _ => a.A3 }, bytes);
         return ready;
+    }
+
+    /// <summary>
+    /// The host's ppoll on the first <paramref name="count"/> entries of <paramref name="polls"/> (which
+    /// has one spare entry at the end), with the process's wakeup eventfd in the spare one, so that a
+    /// signal ends the wait with EINTR. The number of ready guest entries, or -errno.
+    /// </summary>
+    private static long Wait(LinuxProcess p, HostPollfd[] polls, int count, HostTimespec* timeout)
+    {
+        fixed (HostPollfd* h = polls)
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            long limit = timeout == null ? -1 : timeout->Seconds * 1_000_000_000 + timeout->Nanoseconds;
+            while (true)
+            {
+                if (p.HasDeliverableSignal()) return -Errno.EINTR;
+                h[count] = new HostPollfd { Fd = p.WakeupFd, Events = Blocking.PollIn };
+                HostTimespec left = default;
+                if (limit >= 0)
+                {
+                    long remaining = Math.Max(0, limit - (long)clock.Elapsed.TotalNanoseconds);
+                    left = new HostTimespec { Seconds = remaining / 1_000_000_000, Nanoseconds = remaining % 1_000_000_000 };
+                }
+                long n = Libc.Check(Libc.ppoll(h, (nuint)count + 1, limit >= 0 ? &left : null, null));
+                if (n < 0) return n;
+                bool woken = h[count].Revents != 0;
+                if (woken) p.DrainWakeup();
+                long ready = n - (woken ? 1 : 0);
+                if (ready > 0 || (limit >= 0 && (long)clock.Elapsed.TotalNanoseconds >= limit)) return ready;
+                if (!woken && limit >= 0) return ready;
+            }
+        }
     }
 
     private static bool IsSet(ulong* set, int fd) => set != null && (set[fd / 64] & (1ul << (fd % 64))) != 0;

@@ -140,7 +140,7 @@ internal static unsafe class SignalSyscalls
         if (signal is < 0 or > 64) return -Errno.EINVAL;
         List<LinuxProcess> targets = pid switch
         {
-            > 0 => p.Table.Find(pid) is { IsZombie: false } one ? [one] : [],
+            > 0 => p.Table.Find(pid) is { } one ? [one] : [], // a zombie may be signalled, to no effect
             0 => p.Table.Group(p.ProcessGroup),
             -1 => p.Table.All().Where(t => t != p).ToList(), // every process it may signal: the run's own
             _ => p.Table.Group(-pid),

@@ -83,6 +83,19 @@ public sealed class BusyBoxTests : IDisposable
     }
 
     [Fact]
+    public void SignalsReachBlockedProcessesAndShellTraps()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var r = Isomorph(Work("signals"), "sh", "-c", """
+            mkfifo f; exec 3<>f; cat <&3 & pid=$!; sleep 0.2; kill $pid; wait $pid; echo "cat status $?"
+            trap "echo trapped USR1" USR1; (sleep 0.3; kill -USR1 $$) & sleep 1; echo after
+            """);
+        Assert.Equal("Terminated\n", r.Stderr); // ash reporting the job it waited for
+        Assert.Equal("cat status 143\ntrapped USR1\nafter\n", r.Stdout);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
     public void BuiltinPipelineMatchesQemu()
     {
         const string pipeline = """

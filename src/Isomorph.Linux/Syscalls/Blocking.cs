@@ -1,0 +1,33 @@
+using Isomorph.Linux.Host;
+
+namespace Isomorph.Linux.Syscalls;
+
+/// <summary>
+/// Blocking on host descriptors so that signals still get through: before a read or write that
+/// could block (a pipe, a terminal, a socket), the process waits in the host's ppoll on the
+/// descriptor and on its wakeup eventfd together, and a signal ends the wait with EINTR.
+/// </summary>
+internal static unsafe class Blocking
+{
+    public const short PollIn = 0x1, PollOut = 0x4;
+    private const int FGetfl = 3, ONonblock = 0x800;
+
+    /// <summary>0 once <paramref name="hostFd"/> is ready for <paramref name="events"/> (or will not block, or errs); -EINTR on a signal.</summary>
+    public static long WaitReady(LinuxProcess p, int hostFd, short events)
+    {
+        var polls = stackalloc HostPollfd[2];
+        polls[0] = new HostPollfd { Fd = hostFd, Events = events };
+        var zero = new HostTimespec();
+        if (Libc.ppoll(polls, 1, &zero, null) != 0) return 0;      // ready, or an error the real call will report
+        if ((Libc.fcntl(hostFd, FGetfl, 0) & ONonblock) != 0) return 0;
+        while (true)
+        {
+            if (p.HasDeliverableSignal()) return -Errno.EINTR;
+            polls[0].Revents = 0;
+            polls[1] = new HostPollfd { Fd = p.WakeupFd, Events = PollIn };
+            int n = Libc.ppoll(polls, 2, null, null);
+            if (n < 0 || polls[0].Revents != 0) return 0;
+            if (polls[1].Revents != 0) p.DrainWakeup();
+        }
+    }
+}
