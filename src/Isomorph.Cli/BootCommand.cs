@@ -21,24 +21,26 @@ public static class BootCommand
             Description = $"M-mode firmware loaded at RAM base (default {VirtOptions.DefaultFirmware}), or 'none' to enter the kernel in M-mode",
             DefaultValueFactory = _ => VirtOptions.DefaultFirmware,
         };
+        var cpus = new Option<int>("--cpus") { Description = "the number of harts (vCPUs)", DefaultValueFactory = _ => 1 };
         var maxInstructions = new Option<long>("--max-instructions") { Description = "stop after N instructions on a hart" };
         var stats = new Option<bool>("--stats") { Description = "print instructions, time and traps by cause on stderr at the end" };
 
         var command = new Command("boot", "Boot a RISC-V virt machine: OpenSBI, then Linux")
         {
-            kernel, initrd, append, memory, firmware, maxInstructions, stats,
+            kernel, initrd, append, memory, firmware, cpus, maxInstructions, stats,
         };
         command.SetAction(parse => Execute(
             parse.GetValue(kernel)!, parse.GetValue(initrd), parse.GetValue(append)!, parse.GetValue(memory)!,
-            parse.GetValue(firmware)!, parse.GetValue(maxInstructions), parse.GetValue(stats)));
+            parse.GetValue(firmware)!, parse.GetValue(cpus), parse.GetValue(maxInstructions), parse.GetValue(stats)));
         return command;
     }
 
     private static int Execute(FileInfo kernel, FileInfo? initrd, string append, string memoryText, string firmware,
-        long maxInstructions, bool stats)
+        int cpus, long maxInstructions, bool stats)
     {
         if (!IsomorphCommand.TryParseSize(memoryText, out ulong memory) || memory % 4096 != 0)
             return Fail($"invalid --memory '{memoryText}': expected a size such as 256M or 1G, a multiple of 4 KiB");
+        if (cpus < 1 || cpus > VirtMachine.MaxHarts) return Fail($"invalid --cpus {cpus}: a virt machine has 1 to {VirtMachine.MaxHarts} harts");
         if (maxInstructions < 0) return Fail("--max-instructions must not be negative");
         if (!kernel.Exists) return Fail($"{kernel.FullName}: no such kernel file");
         if (initrd is { Exists: false }) return Fail($"{initrd.FullName}: no such initrd file");
@@ -55,6 +57,7 @@ public static class BootCommand
             machine = new VirtMachine(new VirtOptions
             {
                 MemorySize = memory,
+                Harts = cpus,
                 Firmware = firmwarePath,
                 Kernel = kernel.FullName,
                 Initrd = initrd?.FullName,
@@ -69,11 +72,16 @@ public static class BootCommand
         }
         using (machine)
         {
-            var input = new Thread(() => ReadInput(machine)) { IsBackground = true, Name = "console input" };
+            using var terminal = HostTerminal.EnterRawMode();
+            bool escapes = HostTerminal.IsTerminal;
+            if (escapes) Console.Error.Write("isomorph: Ctrl-A X quits\r\n");
+            var input = new Thread(() => ReadInput(machine, escapes)) { IsBackground = true, Name = "console input" };
             input.Start();
+            bool interrupted = false;
             Console.CancelKeyPress += (_, e) =>
             {
                 e.Cancel = true;
+                interrupted = true;
                 machine.Stop();
             };
             var result = machine.Run();
@@ -81,7 +89,8 @@ public static class BootCommand
             {
                 Console.Error.WriteLine($"isomorph: {result.Instructions:N0} instructions in {result.Elapsed.TotalSeconds:F3} s " +
                     $"({result.Instructions / Math.Max(result.Elapsed.TotalSeconds, 1e-9) / 1e6:F1} MIPS)");
-                foreach (var ((cause, from), count) in machine.Harts.SelectMany(h => h.TrapCounts).OrderBy(kv => kv.Key.Cause))
+                var traps = machine.Harts.SelectMany(h => h.TrapCounts).GroupBy(kv => kv.Key, kv => kv.Value);
+                foreach (var ((cause, from), count) in traps.Select(g => (g.Key, g.Sum())).OrderBy(t => t.Key.Cause))
                 {
                     bool interrupt = (cause >> 63) != 0;
                     ulong code = cause & ~(1ul << 63);
@@ -95,7 +104,7 @@ public static class BootCommand
                 case VirtStop.Reset:
                     Console.Error.WriteLine("isomorph: the guest asked for a reset, which is not supported yet; stopping");
                     return 0;
-                case VirtStop.Stopped: return 130;
+                case VirtStop.Stopped: return interrupted ? 130 : 0; // SIGINT, or Ctrl-A X
                 default:
                     Console.Error.WriteLine($"isomorph: {result.Message}");
                     return BareCommand.LimitExceeded;
@@ -103,10 +112,18 @@ public static class BootCommand
         }
     }
 
-    private static void ReadInput(VirtMachine machine)
+    private const byte CtrlA = 0x01;
+
+    /// <summary>
+    /// Copies stdin to the UART. On a terminal, Ctrl-A is an escape as in QEMU: Ctrl-A X quits,
+    /// Ctrl-A Ctrl-A sends one Ctrl-A.
+    /// </summary>
+    private static void ReadInput(VirtMachine machine, bool escapes)
     {
         using var stdin = Console.OpenStandardInput();
         var buffer = new byte[256];
+        var forward = new byte[256];
+        bool escape = false;
         while (true)
         {
             int n;
@@ -119,7 +136,29 @@ public static class BootCommand
                 return;
             }
             if (n <= 0) return;
-            machine.SendInput(buffer.AsSpan(0, n));
+            if (!escapes)
+            {
+                machine.SendInput(buffer.AsSpan(0, n));
+                continue;
+            }
+            int m = 0;
+            for (int i = 0; i < n; i++)
+            {
+                byte b = buffer[i];
+                if (escape)
+                {
+                    escape = false;
+                    if (b is (byte)'x' or (byte)'X')
+                    {
+                        machine.Stop();
+                        return;
+                    }
+                    if (b == CtrlA) forward[m++] = CtrlA;
+                }
+                else if (b == CtrlA) escape = true;
+                else forward[m++] = b;
+            }
+            if (m > 0) machine.SendInput(forward.AsSpan(0, m));
         }
     }
 

@@ -63,6 +63,9 @@ public sealed class VirtMachine : IDisposable
     /// <summary>Instructions a hart runs before the others get their turn and devices are polled.</summary>
     public const long Quantum = 1 << 15;
 
+    /// <summary>The most harts a machine may have (the PLIC's contexts and OpenSBI's limit are far above).</summary>
+    public const int MaxHarts = 64;
+
     private const ulong FwDynamicMagic = 0x4942534f, FwDynamicVersion = 2, NextModeSupervisor = 1;
 
     private readonly VirtOptions _options;
@@ -93,7 +96,7 @@ public sealed class VirtMachine : IDisposable
     {
         _options = options;
         _console = options.Console ?? Stream.Null;
-        if (options.Harts < 1 || options.Harts > 64)
+        if (options.Harts < 1 || options.Harts > MaxHarts)
             throw new MachineConfigurationException($"{options.Harts} harts: a virt machine has 1 to 64");
         if (options.MemorySize < (16ul << 20) || options.MemorySize % Ram.PageSize != 0)
             throw new MachineConfigurationException($"memory size {options.MemorySize} bytes: need at least 16 MiB, a multiple of 4 KiB");
