@@ -129,7 +129,8 @@ public sealed class DifferentialEngine
         {
             if (set != null && !set.Contains(it)) continue;
             string target = it.TargetOrdinal is int t ? (t >= s.Items.Count ? "  -> end" : $"  -> #{t}") : "";
-            sb.AppendLine($"    #{it.Ordinal,-4} [{it.Group}] {string.Join("; ", it.Lines)}{target}");
+            string trap = it.TrapAt is int ta ? $"  (expected trap at `{it.Lines[ta]}`, cause {it.ExpectedCause})" : "";
+            sb.AppendLine($"    #{it.Ordinal,-4} [{it.Group}] {string.Join("; ", it.Lines)}{target}{trap}");
         }
         return sb.ToString();
     }

@@ -104,6 +104,41 @@ public sealed class DifferentialTests
         try { Directory.Delete(work, true); } catch (IOException) { }
     }
 
+    /// <summary>The trap group against the oracle alone: streams made only of trap items (no branches, so
+    /// every item runs) must log exactly one trap per item, with the mcause the spec requires, and skip it.</summary>
+    [Fact]
+    public void TrapItemsTrapAsSpecifiedOnOracle()
+    {
+        Toolchain.EnsureAvailable();
+        var work = Path.Combine(Path.GetTempPath(), "isomorph-diff", $"trapcheck-{Environment.ProcessId}-{DateTime.UtcNow.Ticks}");
+        var gen = new RandomStreamGenerator(new GeneratorOptions
+        {
+            StreamsPerProgram = 40, MinInstructions = 8, MaxInstructions = ProgramWriter.MaxLoggedTraps,
+            Disabled = RandomStreamGenerator.Groups.Where(g => g != "trap").ToHashSet(),
+        });
+        var errors = new List<string>();
+        foreach (long seed in new long[] { 5, 6 })
+        {
+            var program = gen.Generate(seed);
+            var elf = Toolchain.Build(ProgramWriter.Write(program), Path.Combine(work, $"seed-{seed}"), "prog");
+            var run = new QemuOracle().Run(elf, TimeSpan.FromSeconds(60));
+            Assert.True(run.ExitCode == 0 && !run.TimedOut, $"QEMU did not run {elf} cleanly: {run.Describe()}\n{Toolchain.Truncate(run.Stdout, 3000)}");
+            var dumps = ParsedOutput.Parse(run.Stdout).Dumps;
+            Assert.True(program.Streams.Count == dumps.Count,
+                $"{dumps.Count} dumps for {program.Streams.Count} streams: {string.Join(",", dumps.Select(d => d.Label))}\n{Toolchain.Truncate(run.Stdout, 3000)}");
+            foreach (var (stream, dump) in program.Streams.Zip(dumps))
+            {
+                var expected = stream.Items.Where(i => i.ExpectedCause != null).Select(i => i.ExpectedCause!.Value).ToList();
+                var logged = Enumerable.Range(0, (int)dump.Get("tn")).Select(i => (int)dump.Get($"t{i:x}c")).ToList();
+                if (!expected.SequenceEqual(logged))
+                    errors.Add($"seed {seed} stream {stream.Index}: expected causes [{string.Join(",", expected)}], QEMU logged [{string.Join(",", logged)}]\n" +
+                               DifferentialEngine.Listing(stream));
+            }
+        }
+        Assert.True(errors.Count == 0, string.Join("\n", errors.Take(10)));
+        try { Directory.Delete(work, true); } catch (IOException) { }
+    }
+
     [Fact]
     public void GeneratorIsReproducible()
     {

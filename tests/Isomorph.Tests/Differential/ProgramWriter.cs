@@ -16,12 +16,21 @@ namespace Isomorph.Tests.Differential;
 /// <para>In trace mode every item is followed by a checkpoint (labelled <c>S3.17</c> after item 17)
 /// printed the same way; the checkpoint restores all registers and returns with mret, so its code at
 /// the call site is 12 bytes and short branches still reach.</para>
-/// Exit: tohost = 1 (code 0). An unexpected trap prints <c>TRAP mcause=... mepc=... mtval=...</c> and
+/// The third line also holds the stream's trap log: <c>tn=</c> count, then per trap <c>t0c=</c> mcause,
+/// <c>t0e=</c> mepc minus the stream start, <c>t0v=</c> mtval, <c>t0s=</c> mstatus MIE/MPIE/MPP. A trap at one
+/// of the stream's expected trap sites (<see cref="StreamItem.TrapAt"/>) is logged and skipped.
+/// Exit: tohost = 1 (code 0). Any other trap prints <c>TRAP mcause=... mepc=... mtval=...</c> and
 /// exits with code 77.
 /// </summary>
 public static class ProgramWriter
 {
     public const int TrapExitCode = 77; // distinct from the CLI's own error codes
+
+    /// <summary>Expected traps logged per stream (later ones are only counted in <c>tn</c>).</summary>
+    public const int MaxLoggedTraps = 16;
+
+    /// <summary>mstatus bits the trap handler records: MIE, MPIE, MPP.</summary>
+    public const ulong LoggedMstatusBits = 0x1888;
 
     public static string LinkerScript => """
         OUTPUT_ARCH("riscv")
@@ -57,6 +66,8 @@ public static class ProgramWriter
         L("li t0, 0x7800"); // FS = dirty, MPP = M
         L("csrs mstatus, t0");
         L("csrwi fcsr, 0");
+        L("la t0, trapctl");
+        L("sd zero, 0(t0)"); // no expected trap sites outside the streams
 
         foreach (var s in streams)
             WriteStream(sb, rodata, s, trace);
@@ -89,6 +100,12 @@ public static class ProgramWriter
               .align 6
               .globl regdump
             regdump: .zero 528
+              .align 6
+            # trap control: +0 expected-site table of the current stream (0-terminated), +8 its start,
+            # +16 number of expected traps, +24..+56 handler save area (t0..t4), +64 log (32 bytes each:
+            # mcause, mepc - stream start, mtval, mstatus & 0x1888)
+              .globl trapctl
+            trapctl: .zero 576
 
             """);
         return sb.ToString();
@@ -110,6 +127,17 @@ public static class ProgramWriter
             L($"la a1, darea+{off}");
             L("sd a3, 0(a1)");
         }
+        // privileged state a stream may observe: MIE/MPIE clear, MPP = M, FS = dirty; empty trap log
+        L("li t0, 0x1888");
+        L("csrc mstatus, t0");
+        L("li t0, 0x7800");
+        L("csrs mstatus, t0");
+        L("la t1, trapctl");
+        L($"la t0, tsites{k}");
+        L("sd t0, 0(t1)");
+        L($"la t0, stream{k}_begin");
+        L("sd t0, 8(t1)");
+        L("sd zero, 16(t1)");
         L($"la x31, init{k}");
         L("ld x5, 512(x31)");
         L("csrw fcsr, x5");
@@ -124,14 +152,24 @@ public static class ProgramWriter
         sb.Append($"stream{k}_begin:\n");
 
         var pending = new List<(string Label, int Target)>();
+        var sites = new List<string>();
         foreach (var item in s.Items)
         {
             EmitLabels(sb, pending, item.Ordinal);
             if (item.Compressed && !s.AutoCompress) { L(".option push"); L(".option rvc"); }
             string? label = item.TargetOrdinal is int t ? $".LB{k}_{item.Ordinal}" : null;
             if (label != null) pending.Add((label, item.TargetOrdinal!.Value));
-            foreach (var line in item.Lines)
+            for (int li = 0; li < item.Lines.Count; li++)
+            {
+                if (item.TrapAt == li)
+                {
+                    string site = $".LT{k}_{item.Ordinal}";
+                    sites.Add(site);
+                    sb.Append(site).Append(":\n");
+                }
+                var line = item.Lines[li];
                 L(label != null ? line.Replace(StreamItem.LabelToken, label) : line);
+            }
             if (item.Compressed && !s.AutoCompress) L(".option pop");
             if (trace)
             {
@@ -159,6 +197,9 @@ public static class ProgramWriter
         L("call dump_print");
 
         rodata.Append($"lbl{k}: .asciz \"S{k}\"\n");
+        rodata.Append($"  .align 3\ntsites{k}:\n");
+        foreach (var site in sites) rodata.Append($"  .dword {site}\n");
+        rodata.Append("  .dword 0\n");
         rodata.Append($"  .align 3\ninit{k}:\n");
         for (int i = 0; i < 32; i++) rodata.Append("  .dword ").Append(RandomStreamGenerator.Hex(i == 0 ? 0 : s.X[i])).Append('\n');
         for (int i = 0; i < 32; i++) rodata.Append("  .dword ").Append(RandomStreamGenerator.Hex(s.F[i])).Append('\n');
@@ -185,6 +226,7 @@ public static class ProgramWriter
             for (int i = 1; i < 32; i++) sb.Append($"nm_x{i}: .asciz \" x{i}=\"\n");
             for (int i = 0; i < 32; i++) sb.Append($"nm_f{i}: .asciz \" f{i}=\"\n");
             sb.Append("nm_fcsr: .asciz \" fcsr=\"\nnm_m: .asciz \" m\"\nnm_eq: .asciz \"=\"\n");
+            sb.Append("nm_tn: .asciz \" tn=\"\nnm_t: .asciz \" t\"\nnm_tc: .asciz \"c=\"\nnm_te: .asciz \"e=\"\nnm_tv: .asciz \"v=\"\nnm_ts: .asciz \"s=\"\n");
             sb.Append("nm_trap: .asciz \"TRAP mcause=\"\nnm_mepc: .asciz \" mepc=\"\nnm_mtval: .asciz \" mtval=\"\n");
             return sb.ToString();
         }
@@ -260,8 +302,67 @@ public static class ProgramWriter
             1:
               j 1b
 
+            # Trap handler. A trap at one of the current stream's expected sites (trapctl+0) is logged
+            # (mcause, mepc - stream start, mtval, mstatus MIE/MPIE/MPP) and skipped (2 or 4 bytes, from
+            # the instruction's low bits); returns with mret. Anything else is fatal (trap_fatal).
               .align 2
             trap_handler:
+              csrw mscratch, t0
+              la t0, trapctl
+              sd t1, 32(t0)
+              sd t2, 40(t0)
+              sd t3, 48(t0)
+              sd t4, 56(t0)
+              csrr t1, mscratch
+              sd t1, 24(t0)
+              csrr t1, mepc
+              ld t2, 0(t0)
+              beqz t2, trap_fatal
+            1:
+              ld t3, 0(t2)
+              beqz t3, trap_fatal
+              beq t3, t1, 2f
+              addi t2, t2, 8
+              j 1b
+            2:
+              ld t2, 16(t0)
+              addi t3, t2, 1
+              sd t3, 16(t0)
+              li t3, @MAXLOG@
+              bgeu t2, t3, 3f
+              slli t2, t2, 5
+              add t2, t2, t0
+              csrr t3, mcause
+              sd t3, 64(t2)
+              ld t4, 8(t0)
+              sub t4, t1, t4
+              sd t4, 72(t2)
+              csrr t4, mtval
+            @MTVALPOLICY@
+              sd t4, 80(t2)
+              csrr t3, mstatus
+              li t4, @MSTATUSBITS@
+              and t3, t3, t4
+              sd t3, 88(t2)
+            3:
+              lhu t3, 0(t1)
+              andi t3, t3, 3
+              addi t1, t1, 2
+              li t4, 3
+              bne t3, t4, 4f
+              addi t1, t1, 2
+            4:
+              csrw mepc, t1
+              li t4, 0x1800
+              csrs mstatus, t4
+              ld t1, 32(t0)
+              ld t2, 40(t0)
+              ld t3, 48(t0)
+              ld t4, 56(t0)
+              ld t0, 24(t0)
+              mret
+
+            trap_fatal:
               la a0, nm_trap
               call htif_puts
               csrr a0, mcause
@@ -281,6 +382,9 @@ public static class ProgramWriter
               call htif_putc
             """);
         sb.Append($"\n  li a0, {TrapExitCode}\n  j htif_exit\n");
+        sb.Replace("@MAXLOG@", MaxLoggedTraps.ToString(CultureInfo.InvariantCulture))
+          .Replace("@MSTATUSBITS@", "0x" + LoggedMstatusBits.ToString("x", CultureInfo.InvariantCulture))
+          .Replace("@MTVALPOLICY@", MtvalPolicy);
 
         // checkpoint: entered by "csrw mscratch, x1; jal x1, checkpoint; .word label"
         sb.Append("\ncheckpoint:\n  csrw mepc, x1\n  la x1, regdump\n");
@@ -304,6 +408,12 @@ public static class ProgramWriter
             sb.Append($"  la a0, nm_f{i}\n  call htif_puts\n  ld a0, {(32 + i) * 8}(s3)\n  li a1, 16\n  call htif_puthex\n");
         sb.Append("  li a0, 10\n  call htif_putc\n  mv a0, s2\n  call htif_puts\n");
         sb.Append("  la a0, nm_fcsr\n  call htif_puts\n  ld a0, 512(s3)\n  li a1, 16\n  call htif_puthex\n");
+        // trap log: tn=<count> t<i>c=<mcause> t<i>e=<mepc - stream start> t<i>v=<mtval> t<i>s=<mstatus bits>
+        sb.Append("  la s8, trapctl\n  la a0, nm_tn\n  call htif_puts\n  ld a0, 16(s8)\n  li a1, 2\n  call htif_puthex\n");
+        sb.Append($"  ld s9, 16(s8)\n  li t0, {MaxLoggedTraps}\n  bleu s9, t0, 5f\n  mv s9, t0\n5:\n  li s10, 0\n6:\n  bgeu s10, s9, 7f\n  slli s11, s10, 5\n  add s11, s11, s8\n");
+        foreach (var (nm, off, digits) in new[] { ("nm_tc", 64, 16), ("nm_te", 72, 6), ("nm_tv", 80, 16), ("nm_ts", 88, 4) })
+            sb.Append($"  la a0, nm_t\n  call htif_puts\n  mv a0, s10\n  li a1, 1\n  call htif_puthex\n  la a0, {nm}\n  call htif_puts\n  ld a0, {off}(s11)\n  li a1, {digits}\n  call htif_puthex\n");
+        sb.Append("  addi s10, s10, 1\n  j 6b\n7:\n");
         sb.Append($"""
               la s4, darea
               la s5, dtemplate
@@ -337,6 +447,20 @@ public static class ProgramWriter
             """);
         return sb.ToString();
     }
+
+    /// <summary>Logged instead of an mtval that legitimately differs between implementations.</summary>
+    public const ulong MtvalNotCompared = 0xdddddddddddddddd;
+
+    /// <summary>Assembly run by the trap handler with t4 = mtval, t3 = mcause, t1 = mepc, t2 = log entry
+    /// (only t3 and t4 may change): replaces mtvals the spec leaves to the implementation by
+    /// <see cref="MtvalNotCompared"/>. Breakpoint (EBREAK/C.EBREAK): zero or the pc (QEMU 7.2: 0,
+    /// Spike and Isomorph: the pc).</summary>
+    private static string MtvalPolicy => $"""
+          addi t3, t3, -3
+          bnez t3, 8f
+          li t4, 0x{MtvalNotCompared:x}
+        8:
+        """;
 
     internal static string ToHex16(ulong v) => v.ToString("x16", CultureInfo.InvariantCulture);
 }

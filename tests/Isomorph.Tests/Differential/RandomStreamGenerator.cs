@@ -51,7 +51,7 @@ public sealed record GeneratorOptions
 public sealed class RandomStreamGenerator
 {
     public static readonly string[] Groups =
-        ["alu", "m", "a", "ls", "misaligned", "f", "d", "fcvt", "c", "zba", "zbb", "zbs", "csr", "branch", "misc"];
+        ["alu", "m", "a", "ls", "misaligned", "f", "d", "fcvt", "c", "zba", "zbb", "zbs", "csr", "branch", "misc", "trap"];
 
     private readonly GeneratorOptions _opt;
     public RandomStreamGenerator(GeneratorOptions? options = null) => _opt = options ?? new GeneratorOptions();
@@ -261,7 +261,7 @@ internal sealed class StreamBuilder
         {
             ("alu", 18, Alu), ("m", 7, Mul), ("a", 5, Amo), ("ls", 12, LoadStore), ("f", 11, FpS), ("d", 11, FpD),
             ("fcvt", 8, FpConvert), ("c", 10, Compressed), ("zba", 3, Zba), ("zbb", 5, Zbb), ("zbs", 3, Zbs),
-            ("csr", 3, Csr), ("branch", 5, Branch), ("misc", 1, Misc),
+            ("csr", 3, Csr), ("branch", 5, Branch), ("misc", 1, Misc), ("trap", 3, Trap),
         };
         weighted.RemoveAll(w => !On(w.Group));
         if (weighted.Count == 0) throw new InvalidOperationException("all instruction groups disabled");
@@ -578,6 +578,277 @@ internal sealed class StreamBuilder
                 break;
             }
         }
+    }
+
+    // ---------------------------------------------------------------- traps
+
+    private const int Illegal = 2, Breakpoint = 3, LoadMisaligned = 4, LoadFault = 5, StoreMisaligned = 6, StoreFault = 7, EcallM = 11;
+
+    private void AddTrap(int cause, int trapAt, bool compressed, params string[] lines)
+    {
+        _items.Add(new StreamItem(_items.Count, "trap", lines) { TrapAt = trapAt, ExpectedCause = cause, Compressed = compressed });
+        _count += lines.Length;
+    }
+
+    private static string Word(uint w) => $".word 0x{w:x8}";
+    private static string Half(uint h) => $".half 0x{h:x4}";
+    private static uint R(uint opcode, int rd, int f3, int rs1, int rs2, int f7) =>
+        opcode | (uint)rd << 7 | (uint)f3 << 12 | (uint)rs1 << 15 | (uint)rs2 << 20 | (uint)f7 << 25;
+    private int WxN() => Wx[_r.Next(Wx.Length)];
+
+    /// <summary>
+    /// Items that trap on purpose (the handler logs mcause, mepc, mtval, mstatus bits and skips the
+    /// instruction): illegal 32/16-bit encodings, FP with reserved static/dynamic rounding modes, FP with
+    /// mstatus.FS = Off, illegal CSR accesses, ecall/ebreak/c.ebreak, loads/stores to unmapped physical
+    /// addresses, misaligned LR/AMO. Every such instruction is its item's <see cref="StreamItem.TrapAt"/>.
+    /// </summary>
+    private void Trap()
+    {
+        switch (_r.Next(21))
+        {
+            case 20:
+            {
+                // mstatus as the stream sees it: MIE, MPIE, MPP (after a trap's mret: MPIE = 1, MPP = U),
+                // FS and SD (always Dirty here: FS-off items restore it). Not a trap.
+                string rt = Rw(), rm;
+                do rm = Rw(); while (rm == rt);
+                Add("trap", $"csrr {rt}, mstatus", $"li {rm}, 0x8000000000007888", $"and {Rd()}, {rt}, {rm}");
+                break;
+            }
+            case 0: case 1: IllegalWord(); break;
+            case 2: case 3: IllegalHalf(); break;
+            case 4: case 5: StaticReservedRm(); break;
+            case 6: DynamicReservedRm(); break;
+            case 7: case 8: FpWithFsOff(); break;
+            case 9: case 10: case 11: IllegalCsr(); break;
+            case 12: AddTrap(EcallM, 0, false, "ecall"); break;
+            case 13: AddTrap(Breakpoint, 0, false, "ebreak"); break;
+            case 14: AddTrap(Breakpoint, 0, true, "c.ebreak"); break;
+            case 15: case 16: case 17: AccessFault(); break;
+            default: MisalignedAtomic(); break;
+        }
+    }
+
+    /// <summary>Reserved/unallocated 32-bit encodings (none is used by any extension QEMU 7.2 enables by
+    /// default: V, H, Zicbo*, Zbc, K..., nor by Zicond/Zacas/Zabha/Zfh/Q).</summary>
+    private void IllegalWord()
+    {
+        int rd = WxN(), rs1 = _r.Next(32), rs2 = _r.Next(32);
+        uint w = _r.Next(10) switch
+        {
+            // SYSTEM funct3 = 0: uret (no N extension), funct12 = 3, ecall/ebreak with rd or rs1 != 0
+            9 => Pick(new[]
+            {
+                0x00200073u, 0x00300073u, 0x00000073u | (uint)rd << 7, 0x00100073u | (uint)rd << 7,
+                0x00000073u | (uint)_r.Next(1, 32) << 15, 0x00100073u | (uint)_r.Next(1, 32) << 15,
+            }),
+            // reserved / custom major opcodes (all 32-bit long by their low bits)
+            0 => ((uint)_r.NextInt64() << 7) | Pick(new uint[] { 0x0b, 0x2b, 0x5b, 0x7b, 0x6b, 0x77 }),
+            // LOAD funct3 = 7 (RV128 ldu), base s0, offset in the data area
+            1 => R(0x03, rd, 7, 8, 0, 0) | (uint)(_r.Next(-32, 32) * 8 & 0xfff) << 20,
+            // STORE funct3 = 4..7
+            2 => R(0x23, 0, _r.Next(4, 8), 8, rs2, 0) | (uint)(_r.Next(0, 32) * 8) << 7 & 0xf80,
+            // BRANCH funct3 = 2, 3 (offset +4: a decoder that ignores funct3 still falls through)
+            3 => R(0x63, 0, _r.Next(2, 4), rs1, rs2, 0) | 2u << 8,
+            // OP / OP-32 with an unallocated funct7
+            4 => R(0x33, rd, _r.Next(8), rs1, rs2, Pick(new[] { 0x02, 0x03, 0x06, 0x08, 0x40, 0x42 })),
+            5 => R(0x3b, rd, _r.Next(8), rs1, rs2, Pick(new[] { 0x02, 0x03, 0x08, 0x40, 0x42 })),
+            // OP-IMM-32 funct3 = 2, 3, 4, 6, 7
+            6 => R(0x1b, rd, Pick(new[] { 2, 3, 4, 6, 7 }), rs1, 0, 0) | (uint)_r.Next(4096) << 20,
+            // AMO funct3 = 5..7
+            7 => R(0x2f, rd, _r.Next(5, 8), 8, rs2, _r.Next(128)),
+            // quad-precision OP-FP (fmt = 3; no Q extension): fadd.q/fsub.q/fmul.q/fdiv.q, rm = rne
+            _ => R(0x53, _r.Next(32), 0, _r.Next(32), _r.Next(32), Pick(new[] { 0x03, 0x07, 0x0b, 0x0f })),
+        };
+        AddTrap(Illegal, 0, false, Word(w));
+    }
+
+    /// <summary>Reserved 16-bit encodings.</summary>
+    private void IllegalHalf()
+    {
+        uint h = _r.Next(8) switch
+        {
+            0 => 0x0000,                                                       // all zeros (defined illegal)
+            1 => (uint)_r.Next(8) << 2,                                        // c.addi4spn with nzuimm = 0
+            2 => 0x4002 | (uint)_r.Next(2) << 12 | (uint)_r.Next(32) << 2,     // c.lwsp rd = 0
+            3 => 0x6002 | (uint)_r.Next(2) << 12 | (uint)_r.Next(32) << 2,     // c.ldsp rd = 0
+            4 => 0x6001 | (uint)Pick(new[] { 1, 3, 5, 9, 10, 15, 31 }) << 7,   // c.lui rd != 0,2 with imm = 0
+            5 => 0x6101,                                                       // c.addi16sp with imm = 0
+            6 => 0x8002,                                                       // c.jr rs1 = 0
+            _ => 0x9c41 | (uint)_r.Next(8) << 7 | (uint)_r.Next(2) << 5 | (uint)_r.Next(8) << 2, // Q1 funct6 100111, funct2 10/11
+        };
+        AddTrap(Illegal, 0, false, Half(h));
+    }
+
+    /// <summary>An FP instruction that rounds, encoded with rounding mode <paramref name="rm"/>.</summary>
+    private uint RoundingFpWord(int rm)
+    {
+        int dbl = _r.Next(2);
+        int fd = _r.Next(32), fs1 = _r.Next(32), fs2 = _r.Next(32);
+        switch (_r.Next(6))
+        {
+            case 0: return R(0x53, fd, rm, fs1, fs2, Pick(new[] { 0x00, 0x04, 0x08, 0x0c }) | dbl); // fadd/fsub/fmul/fdiv
+            case 1: return R(0x53, fd, rm, fs1, 0, 0x2c | dbl);                                       // fsqrt
+            case 2: return R(0x53, WxN(), rm, fs1, _r.Next(4), 0x60 | dbl);                           // fcvt.{w,wu,l,lu}.{s,d}
+            case 3: return R(0x53, fd, rm, _r.Next(32), _r.Next(2, 4), 0x68 | dbl);                   // fcvt.{s,d}.{l,lu}
+            case 4: return R(0x53, fd, rm, fs1, 1, 0x20);                                             // fcvt.s.d
+            default:                                                                                  // fmadd/fmsub/fnmsub/fnmadd
+                return R(Pick(new uint[] { 0x43, 0x47, 0x4b, 0x4f }), fd, rm, fs1, fs2, dbl | _r.Next(32) << 2);
+        }
+    }
+
+    private void StaticReservedRm() => AddTrap(Illegal, 0, false, Word(RoundingFpWord(_r.Next(5, 7))));
+
+    /// <summary>frm set to 5..7, then a dynamic-rounding FP instruction; frm restored afterwards.</summary>
+    private void DynamicReservedRm()
+    {
+        string rt = Rw();
+        AddTrap(Illegal, 1, false, $"csrrwi {rt}, frm, {_r.Next(5, 8)}", Word(RoundingFpWord(7)), $"csrw frm, {rt}");
+    }
+
+    /// <summary>mstatus.FS = Off around one FP instruction (any kind, including FP CSRs and compressed
+    /// FP loads/stores); FS is restored to Dirty after.</summary>
+    private void FpWithFsOff()
+    {
+        string rt = Rw();
+        bool c = false;
+        string fp;
+        switch (_r.Next(12))
+        {
+            case 0: fp = $"fadd.d {Fr("d")}, {Fr("d")}, {Fr("d")}"; break;
+            case 1: fp = $"fmul.s {Fr("s")}, {Fr("s")}, {Fr("s")}{RoundingMode()}"; break;
+            case 2: fp = $"fmv.x.d {Rw()}, {Fr()}"; break;
+            case 3: fp = $"fmv.w.x {Fr()}, {Rs()}"; break;
+            case 4: fp = $"fsgnj.d {Fr()}, {Fr()}, {Fr()}"; break;
+            case 5: fp = $"{Pick(new[] { "fld", "fsd" })} {Fr()}, {_r.Next(-32, 32) * 8}(x8)"; break;
+            case 6: fp = $"{Pick(new[] { "flw", "fsw" })} {Fr()}, {_r.Next(-32, 32) * 4}(x8)"; break;
+            case 7: fp = $"{Pick(new[] { "c.fld", "c.fsd" })} f{_r.Next(8, 16)}, {_r.Next(32) * 8}(x8)"; c = true; break;
+            case 8: fp = $"{Pick(new[] { "c.fldsp", "c.fsdsp" })} {Fr()}, {_r.Next(64) * 8}(x2)"; c = true; break;
+            case 9: fp = $"csrr {Rw()}, {Pick(new[] { "fcsr", "frm", "fflags" })}"; break;
+            case 10: fp = $"fcvt.w.d {Rw()}, {Fr("d")}, rtz"; break;
+            default: fp = $"fclass.s {Rw()}, {Fr("s")}"; break;
+        }
+        AddTrap(Illegal, 2, c, "li " + rt + ", 0x6000", $"csrc mstatus, {rt}", fp, $"csrs mstatus, {rt}");
+    }
+
+    /// <summary>Numbers allocated to no CSR in QEMU 7.2 (default rv64 CPU, incl. H) nor in Isomorph.</summary>
+    private static readonly int[] NoCsr = [0x004, 0x005, 0x040, 0x041, 0x044, 0x0ff, 0x1ff, 0x3ff, 0x5c0, 0x7c0, 0x7ff, 0x800, 0x8ff, 0xbc0, 0xfc0];
+    /// <summary>Read-only CSRs (address bits 11:10 = 11): any write is illegal, whether or not they exist.</summary>
+    private static readonly int[] ReadOnlyCsr = [0xc00, 0xc01, 0xc02, 0xc03, 0xc1f, 0xf11, 0xf12, 0xf13, 0xf14, 0xf15];
+
+    private void IllegalCsr()
+    {
+        string rd = Rd();
+        if (_r.Next(2) == 0)
+        {
+            string csr = "0x" + Pick(NoCsr).ToString("x3");
+            AddTrap(Illegal, 0, false, _r.Next(4) switch
+            {
+                0 => $"csrr {rd}, {csr}",
+                1 => $"{Pick(new[] { "csrrw", "csrrs", "csrrc" })} {rd}, {csr}, {Rs()}",
+                2 => $"{Pick(new[] { "csrrwi", "csrrsi", "csrrci" })} {rd}, {csr}, {_r.Next(32)}",
+                _ => $"csrw {csr}, {Rs()}",
+            });
+        }
+        else
+        {
+            // a write: csrrw always; csrrs/csrrc with rs1 != x0 (spec: whatever its value; QEMU 7.2 decides
+            // "is a write" from the value, so rs1 is loaded with a nonzero value in the same item, see
+            // README); csrrwi always; csrrsi/csrrci with uimm != 0
+            string csr = "0x" + Pick(ReadOnlyCsr).ToString("x3");
+            string rt = Rw();
+            int kind = _r.Next(4);
+            if (kind == 1)
+            {
+                AddTrap(Illegal, 1, false, $"li {rt}, {RandomStreamGenerator.Hex(RandomNonzero())}",
+                    $"{Pick(new[] { "csrrs", "csrrc" })} {rd}, {csr}, {rt}");
+                return;
+            }
+            AddTrap(Illegal, 0, false, kind switch
+            {
+                0 => $"csrrw {rd}, {csr}, {Rs()}",
+                2 => $"csrrwi {rd}, {csr}, {_r.Next(32)}",
+                _ => $"{Pick(new[] { "csrrsi", "csrrci" })} {rd}, {csr}, {_r.Next(1, 32)}",
+            });
+        }
+    }
+
+    private ulong RandomNonzero() { ulong v; do v = RandomStreamGenerator.RandomX(_r); while (v == 0); return v; }
+
+    /// <summary>Physical addresses with nothing behind them on QEMU's spike machine (MROM 0x1000-0xffff,
+    /// CLINT 0x2000000, RAM 0x80000000) nor on Isomorph's bare machine (CLINT, RAM).</summary>
+    private ulong UnmappedAddress() => _r.Next(4) switch
+    {
+        0 => (ulong)_r.Next(0, 0x100) * 8,                          // 0x0..0x7ff
+        1 => 0x10000 + (ulong)_r.Next(0, 0x100000) * 8,             // between MROM and CLINT
+        2 => 0x40000000 + (ulong)_r.Next(0, 0x1000000) * 8,
+        _ => 0x3000000 + (ulong)_r.Next(0, 0x100000) * 8,
+    };
+
+    /// <summary>An aligned load/store (never an AMO: QEMU reports 5 for a faulting AMO, the spec 7) to an
+    /// unmapped address: load/store access fault; rd and memory stay unchanged.</summary>
+    private void AccessFault()
+    {
+        ulong a = UnmappedAddress();
+        switch (_r.Next(6))
+        {
+            case 0:
+            {
+                string rt = Rw();
+                var (op, size) = Pick(IntLoads);
+                AddTrap(LoadFault, 1, false, $"li {rt}, {RandomStreamGenerator.Hex(a + 64)}", $"{op} {Rd()}, {-64 + _r.Next(0, 16) * 8}({rt})");
+                break;
+            }
+            case 1:
+            {
+                string rt = Rw();
+                var (op, _) = Pick(IntStores);
+                AddTrap(StoreFault, 1, false, $"li {rt}, {RandomStreamGenerator.Hex(a)}", $"{op} {Rs()}, 0({rt})");
+                break;
+            }
+            case 2:
+            {
+                string rt = Rw();
+                string op = Pick(new[] { "flw", "fld", "fsw", "fsd" });
+                AddTrap(op[1] == 'l' ? LoadFault : StoreFault, 1, false, $"li {rt}, {RandomStreamGenerator.Hex(a)}", $"{op} {Fr()}, 0({rt})");
+                break;
+            }
+            case 3:
+            {
+                string rt = Cr();
+                string op = Pick(new[] { "c.lw", "c.ld", "c.sw", "c.sd" });
+                AddTrap(op[2] == 'l' ? LoadFault : StoreFault, 1, true, $"li {rt}, {RandomStreamGenerator.Hex(a)}", $"{op} {(op[2] == 'l' ? Cr() : Cs())}, 0({rt})");
+                break;
+            }
+            case 4:
+            {
+                // LR is a load: load access fault on both QEMU and the spec
+                string rt = Rw();
+                AddTrap(LoadFault, 1, false, $"li {rt}, {RandomStreamGenerator.Hex(a)}", $"lr.{Pick(new[] { "w", "d" })} {Rd()}, ({rt})");
+                break;
+            }
+            default:
+            {
+                string rt = Rw();
+                var (op, _) = Pick(IntLoads);
+                AddTrap(LoadFault, 1, false, $"li {rt}, {RandomStreamGenerator.Hex(a)}", $"{op} {Rd()}, 0({rt})");
+                break;
+            }
+        }
+    }
+
+    /// <summary>LR at a misaligned address in the data area: load address misaligned (4) on both QEMU
+    /// and the spec. Misaligned AMOs are not generated: QEMU 7.2 reports them as load address misaligned
+    /// (4) where the spec requires store/AMO address misaligned (6) (see README). Misaligned SCs are not
+    /// generated either: QEMU 7.2 lets an SC without a reservation fail without checking the address.</summary>
+    private void MisalignedAtomic()
+    {
+        bool d = _r.Next(2) == 0;
+        int size = d ? 8 : 4;
+        string w = d ? ".d" : ".w";
+        string rt = Rw();
+        int off = _r.Next(-2048 / size, 2048 / size - 1) * size + _r.Next(1, size);
+        AddTrap(LoadMisaligned, 1, false, $"addi {rt}, x8, {off}", $"lr{w}{Pick(Ordering)} {Rd()}, ({rt})");
     }
 
     private void Misc()

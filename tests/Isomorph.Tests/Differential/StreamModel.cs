@@ -31,6 +31,15 @@ public sealed class StreamItem
     /// <summary>Needs the assembler's RVC option (explicit c.* mnemonics).</summary>
     public bool Compressed { get; init; }
 
+    /// <summary>For a deliberately trapping item: the index in <see cref="Lines"/> of the instruction that
+    /// must trap. The program writer labels it and lists it in the stream's table of expected trap sites;
+    /// the trap handler logs and skips a trap only at such a site (anything else is an unexpected trap).</summary>
+    public int? TrapAt { get; init; }
+
+    /// <summary>The mcause the spec requires for the trap at <see cref="TrapAt"/> (checked against the
+    /// oracle by the harness self-test).</summary>
+    public int? ExpectedCause { get; init; }
+
     public const string LabelToken = "@TARGET@";
 
     public override string ToString() => string.Join("; ", Lines);
