@@ -10,6 +10,7 @@ need=()
 command -v riscv64-unknown-elf-gcc >/dev/null || need+=(gcc-riscv64-unknown-elf binutils-riscv64-unknown-elf)
 [ -f /usr/lib/picolibc/riscv64-unknown-elf/include/stdint.h ] || need+=(picolibc-riscv64-unknown-elf)
 command -v qemu-system-riscv64 >/dev/null || need+=(qemu-system-misc)
+[ -f /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin ] || need+=(opensbi)   # the virt machine's default firmware
 command -v riscv64-linux-gnu-gcc >/dev/null || need+=(gcc-riscv64-linux-gnu)
 [ -f /usr/riscv64-linux-gnu/include/stdio.h ] || need+=(libc6-dev-riscv64-cross)
 command -v qemu-riscv64 >/dev/null || need+=(qemu-user)

@@ -12,7 +12,10 @@ public static class BootCommand
 {
     public static Command Create()
     {
-        var kernel = new Option<FileInfo>("--kernel") { Description = "the kernel: a Linux Image, or any raw or ELF image", Required = true };
+        var kernel = new Option<FileInfo?>("--kernel")
+        {
+            Description = "the kernel: a Linux Image, or any raw or ELF image (default: the project's Linux guest with its BusyBox initramfs, built on first use)",
+        };
         var initrd = new Option<FileInfo?>("--initrd") { Description = "an initial RAM disk (e.g. a gzipped cpio initramfs)" };
         var append = new Option<string>("--append") { Description = "the kernel command line", DefaultValueFactory = _ => "console=ttyS0" };
         var memory = new Option<string>("--memory") { Description = "RAM size, e.g. 256M, 1G", DefaultValueFactory = _ => "256M" };
@@ -30,18 +33,24 @@ public static class BootCommand
             kernel, initrd, append, memory, firmware, cpus, maxInstructions, stats,
         };
         command.SetAction(parse => Execute(
-            parse.GetValue(kernel)!, parse.GetValue(initrd), parse.GetValue(append)!, parse.GetValue(memory)!,
+            parse.GetValue(kernel), parse.GetValue(initrd), parse.GetValue(append)!, parse.GetValue(memory)!,
             parse.GetValue(firmware)!, parse.GetValue(cpus), parse.GetValue(maxInstructions), parse.GetValue(stats)));
         return command;
     }
 
-    private static int Execute(FileInfo kernel, FileInfo? initrd, string append, string memoryText, string firmware,
+    private static int Execute(FileInfo? kernel, FileInfo? initrd, string append, string memoryText, string firmware,
         int cpus, long maxInstructions, bool stats)
     {
         if (!IsomorphCommand.TryParseSize(memoryText, out ulong memory) || memory % 4096 != 0)
             return Fail($"invalid --memory '{memoryText}': expected a size such as 256M or 1G, a multiple of 4 KiB");
         if (cpus < 1 || cpus > VirtMachine.MaxHarts) return Fail($"invalid --cpus {cpus}: a virt machine has 1 to {VirtMachine.MaxHarts} harts");
         if (maxInstructions < 0) return Fail("--max-instructions must not be negative");
+        if (kernel is null)
+        {
+            if (GuestImages.Resolve(out string? error) is not { } images) return Fail(error!);
+            kernel = new FileInfo(images.Kernel);
+            initrd ??= new FileInfo(images.Initrd);
+        }
         if (!kernel.Exists) return Fail($"{kernel.FullName}: no such kernel file");
         if (initrd is { Exists: false }) return Fail($"{initrd.FullName}: no such initrd file");
         string? firmwarePath = firmware == "none" ? null : Path.GetFullPath(firmware);

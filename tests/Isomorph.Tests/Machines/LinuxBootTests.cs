@@ -22,14 +22,16 @@ public class LinuxBootTests
         return (lines[^2].Trim(), lines[^1].Trim());
     }
 
-    [Fact]
-    public void Linux_BootsToBusyBoxShell_RunsCommands_AndPowersOff()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Linux_BootsToBusyBoxShell_RunsCommands_AndPowersOff(int harts)
     {
         var (image, initrd) = GuestImages();
         var console = new ConsoleCapture();
         using var machine = new VirtMachine(new VirtOptions
         {
-            Kernel = image, Initrd = initrd, BootArgs = "console=ttyS0", Console = console,
+            Kernel = image, Initrd = initrd, BootArgs = "console=ttyS0", Console = console, Harts = harts,
         });
         VirtResult? result = null;
         var runner = new Thread(() => result = machine.Run()) { IsBackground = true };
@@ -47,8 +49,8 @@ public class LinuxBootTests
             at = console.WaitFor("/ # ", TimeSpan.FromSeconds(30), at);
 
             machine.SendInput("grep -c ^processor /proc/cpuinfo; echo done\n"u8);
-            at = console.WaitFor("\r\n1\r\ndone\r\n", TimeSpan.FromSeconds(30), at);
-            Assert.True(at >= 0, "/proc/cpuinfo does not list exactly one hart:\n" + console.Text);
+            at = console.WaitFor($"\r\n{harts}\r\ndone\r\n", TimeSpan.FromSeconds(30), at);
+            Assert.True(at >= 0, $"/proc/cpuinfo does not list {harts} harts:\n" + console.Text);
 
             machine.SendInput("poweroff -f\n"u8);
             Assert.True(runner.Join(TimeSpan.FromSeconds(60)), "poweroff did not stop the machine:\n" + console.Text);

@@ -55,6 +55,20 @@ public class VirtMachineTests
             | ((uint)(off >> 12) & 0xFF) << 12 | (uint)rd << 7 | 0x6F;
     }
 
+    /// <summary>Runs the machine, stopping it when it has not finished in <paramref name="timeout"/>.</summary>
+    public static VirtResult RunWithTimeout(VirtMachine machine, TimeSpan timeout)
+    {
+        VirtResult? result = null;
+        var runner = new Thread(() => result = machine.Run()) { IsBackground = true };
+        runner.Start();
+        if (!runner.Join(timeout))
+        {
+            machine.Stop();
+            runner.Join();
+        }
+        return result!;
+    }
+
     private static string WriteTemp(byte[] bytes)
     {
         var path = Path.Combine(Path.GetTempPath(), $"isomorph-virt-{Guid.NewGuid():N}.bin");
@@ -71,7 +85,7 @@ public class VirtMachineTests
         {
             var console = new ConsoleCapture();
             using var machine = new VirtMachine(new VirtOptions { Kernel = kernel, Console = console, MaxInstructions = 200_000_000 });
-            var result = machine.Run();
+            var result = RunWithTimeout(machine, TimeSpan.FromSeconds(60));
             string text = console.Text;
             Assert.True(result.Stop == VirtStop.PowerOff, $"{result.Stop}: {result.Message}\n{text}");
             Assert.Equal(0, result.ExitCode);
