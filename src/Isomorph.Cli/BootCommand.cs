@@ -60,64 +60,81 @@ public static class BootCommand
                 : $"{firmwarePath}: no such firmware file");
 
         using var stdout = Console.OpenStandardOutput();
-        VirtMachine machine;
+        var options = new VirtOptions
+        {
+            MemorySize = memory,
+            Harts = cpus,
+            Firmware = firmwarePath,
+            Kernel = kernel.FullName,
+            Initrd = initrd?.FullName,
+            BootArgs = append,
+            Console = stdout,
+            MaxInstructions = maxInstructions,
+        };
+        VirtMachine? current;
         try
         {
-            machine = new VirtMachine(new VirtOptions
-            {
-                MemorySize = memory,
-                Harts = cpus,
-                Firmware = firmwarePath,
-                Kernel = kernel.FullName,
-                Initrd = initrd?.FullName,
-                BootArgs = append,
-                Console = stdout,
-                MaxInstructions = maxInstructions,
-            });
+            current = new VirtMachine(options);
         }
         catch (MachineConfigurationException e)
         {
             return Fail(e.Message);
         }
-        using (machine)
+
+        using var terminal = HostTerminal.EnterRawMode();
+        bool escapes = HostTerminal.IsTerminal;
+        if (escapes) Console.Error.Write("isomorph: Ctrl-A X quits\r\n");
+        var input = new Thread(() => ReadInput(() => Volatile.Read(ref current)!, escapes)) { IsBackground = true, Name = "console input" };
+        input.Start();
+        bool interrupted = false;
+        Console.CancelKeyPress += (_, e) =>
         {
-            using var terminal = HostTerminal.EnterRawMode();
-            bool escapes = HostTerminal.IsTerminal;
-            if (escapes) Console.Error.Write("isomorph: Ctrl-A X quits\r\n");
-            var input = new Thread(() => ReadInput(machine, escapes)) { IsBackground = true, Name = "console input" };
-            input.Start();
-            bool interrupted = false;
-            Console.CancelKeyPress += (_, e) =>
+            e.Cancel = true;
+            interrupted = true;
+            Volatile.Read(ref current)?.Stop();
+        };
+        while (true)
+        {
+            var machine = current!;
+            VirtResult result;
+            using (machine)
             {
-                e.Cancel = true;
-                interrupted = true;
-                machine.Stop();
-            };
-            var result = machine.Run();
-            if (stats)
-            {
-                Console.Error.WriteLine($"isomorph: {result.Instructions:N0} instructions in {result.Elapsed.TotalSeconds:F3} s " +
-                    $"({result.Instructions / Math.Max(result.Elapsed.TotalSeconds, 1e-9) / 1e6:F1} MIPS)");
-                var traps = machine.Harts.SelectMany(h => h.TrapCounts).GroupBy(kv => kv.Key, kv => kv.Value);
-                foreach (var ((cause, from), count) in traps.Select(g => (g.Key, g.Sum())).OrderBy(t => t.Key.Cause))
-                {
-                    bool interrupt = (cause >> 63) != 0;
-                    ulong code = cause & ~(1ul << 63);
-                    string name = interrupt ? ((Riscv.InterruptCause)code).ToString() : ((Riscv.ExceptionCause)code).ToString();
-                    Console.Error.WriteLine($"  {(interrupt ? "interrupt" : "exception")} {code} {name} from {from}: {count:N0}");
-                }
+                result = machine.Run();
+                if (stats) PrintStats(machine, result);
             }
             switch (result.Stop)
             {
                 case VirtStop.PowerOff: return result.ExitCode;
                 case VirtStop.Reset:
-                    Console.Error.WriteLine("isomorph: the guest asked for a reset, which is not supported yet; stopping");
-                    return 0;
+                    // A reset is a fresh machine from the same files, as at power-on.
+                    try
+                    {
+                        Volatile.Write(ref current, new VirtMachine(options));
+                    }
+                    catch (MachineConfigurationException e)
+                    {
+                        return Fail(e.Message);
+                    }
+                    continue;
                 case VirtStop.Stopped: return interrupted ? 130 : 0; // SIGINT, or Ctrl-A X
                 default:
                     Console.Error.WriteLine($"isomorph: {result.Message}");
                     return BareCommand.LimitExceeded;
             }
+        }
+    }
+
+    private static void PrintStats(VirtMachine machine, VirtResult result)
+    {
+        Console.Error.WriteLine($"isomorph: {result.Instructions:N0} instructions in {result.Elapsed.TotalSeconds:F3} s " +
+            $"({result.Instructions / Math.Max(result.Elapsed.TotalSeconds, 1e-9) / 1e6:F1} MIPS)");
+        var traps = machine.Harts.SelectMany(h => h.TrapCounts).GroupBy(kv => kv.Key, kv => kv.Value);
+        foreach (var ((cause, from), count) in traps.Select(g => (g.Key, g.Sum())).OrderBy(t => t.Key.Cause))
+        {
+            bool interrupt = (cause >> 63) != 0;
+            ulong code = cause & ~(1ul << 63);
+            string name = interrupt ? ((Riscv.InterruptCause)code).ToString() : ((Riscv.ExceptionCause)code).ToString();
+            Console.Error.WriteLine($"  {(interrupt ? "interrupt" : "exception")} {code} {name} from {from}: {count:N0}");
         }
     }
 
@@ -127,7 +144,7 @@ public static class BootCommand
     /// Copies stdin to the UART. On a terminal, Ctrl-A is an escape as in QEMU: Ctrl-A X quits,
     /// Ctrl-A Ctrl-A sends one Ctrl-A.
     /// </summary>
-    private static void ReadInput(VirtMachine machine, bool escapes)
+    private static void ReadInput(Func<VirtMachine> machine, bool escapes)
     {
         using var stdin = Console.OpenStandardInput();
         var buffer = new byte[256];
@@ -147,7 +164,7 @@ public static class BootCommand
             if (n <= 0) return;
             if (!escapes)
             {
-                machine.SendInput(buffer.AsSpan(0, n));
+                machine().SendInput(buffer.AsSpan(0, n));
                 continue;
             }
             int m = 0;
@@ -159,7 +176,7 @@ public static class BootCommand
                     escape = false;
                     if (b is (byte)'x' or (byte)'X')
                     {
-                        machine.Stop();
+                        machine().Stop();
                         return;
                     }
                     if (b == CtrlA) forward[m++] = CtrlA;
@@ -167,7 +184,7 @@ public static class BootCommand
                 else if (b == CtrlA) escape = true;
                 else forward[m++] = b;
             }
-            if (m > 0) machine.SendInput(forward.AsSpan(0, m));
+            if (m > 0) machine().SendInput(forward.AsSpan(0, m));
         }
     }
 

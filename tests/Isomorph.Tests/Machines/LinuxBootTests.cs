@@ -52,7 +52,7 @@ public class LinuxBootTests
             at = console.WaitFor($"\r\n{harts}\r\ndone\r\n", TimeSpan.FromSeconds(30), at);
             Assert.True(at >= 0, $"/proc/cpuinfo does not list {harts} harts:\n" + console.Text);
 
-            machine.SendInput("poweroff -f\n"u8);
+            machine.SendInput("poweroff\n"u8);
             Assert.True(runner.Join(TimeSpan.FromSeconds(60)), "poweroff did not stop the machine:\n" + console.Text);
             Assert.Equal(VirtStop.PowerOff, result!.Stop);
             Assert.Equal(0, result.ExitCode);
