@@ -87,9 +87,25 @@ public sealed class QemuOracle : IEmulatorRunner
 
     public string Name => _extra.Length == 0 ? "QEMU" : "QEMU(" + string.Join(" ", _extra) + ")";
 
-    public RunResult Run(string elfPath, TimeSpan timeout) =>
-        ProcessUtil.Run(Executable, ["-M", "spike", "-nographic", "-bios", "none", "-kernel", elfPath,
-            "-monitor", "none", "-serial", "stdio", .. _extra], timeout);
+    /// <summary>
+    /// Runs QEMU with its console going to a file: QEMU's HTIF writes the console without blocking,
+    /// so through a busy pipe it can drop characters; a regular file never refuses a write.
+    /// </summary>
+    public RunResult Run(string elfPath, TimeSpan timeout)
+    {
+        string console = elfPath + $".qemu-console-{Environment.CurrentManagedThreadId}-{Guid.NewGuid():N}.txt";
+        try
+        {
+            var r = ProcessUtil.Run(Executable, ["-M", "spike", "-display", "none", "-bios", "none", "-kernel", elfPath,
+                "-monitor", "none", "-serial", "file:" + console, .. _extra], timeout);
+            string text = File.Exists(console) ? File.ReadAllText(console) : "";
+            return r with { Stdout = text + r.Stdout };
+        }
+        finally
+        {
+            File.Delete(console);
+        }
+    }
 
     public static string? Version()
     {
