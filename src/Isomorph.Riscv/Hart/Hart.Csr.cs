@@ -59,6 +59,7 @@ public sealed unsafe partial class Hart
         FpFlags = Frm = 0;
         ResetPmp();
         Privilege = PrivilegeLevel.Machine;
+        UpdateTranslationContext();
     }
 
     /// <summary>Marks the FP state dirty (mstatus.FS = Dirty, SD set).</summary>
@@ -234,9 +235,9 @@ public sealed unsafe partial class Hart
         if ((value & MstatusBits.Mpp) == 2ul << MstatusBits.MppShift)
             value = (value & ~MstatusBits.Mpp) | (_mstatus & MstatusBits.Mpp);
         const ulong translationBits = MstatusBits.Mprv | MstatusBits.Sum | MstatusBits.Mxr | MstatusBits.Mpp;
-        bool flush = ((value ^ _mstatus) & translationBits) != 0;
+        bool contextChanged = ((value ^ _mstatus) & translationBits) != 0;
         _mstatus = value & ~MstatusBits.Sd;
-        if (flush) FlushTlb();
+        if (contextChanged) UpdateTranslationContext();
         RequestInterruptCheck();
     }
 

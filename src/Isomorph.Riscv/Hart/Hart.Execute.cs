@@ -125,12 +125,12 @@ public sealed unsafe partial class Hart
             ulong pc = Pc;
             ulong vpn = pc >> 12;
             ref FetchEntry fe = ref _fetchTlb[vpn & (FetchTlbSize - 1)];
-            DecodedPage? page = fe.Tag == vpn ? fe.Page : null;
+            DecodedPage? page = fe.Tag == (vpn | _tlbContext) ? fe.Page : null;
             if (page is null)
             {
                 page = FetchPageSlow(pc);
                 if (page is null) continue; // the fetch trapped; Pc is at the handler
-                fe.Tag = vpn;
+                fe.Tag = vpn | _tlbContext;
                 fe.Page = page;
             }
             CurrentPage = page;
@@ -185,7 +185,10 @@ public sealed unsafe partial class Hart
     }
 
     /// <summary>Forgets cached translations for instruction fetch.</summary>
-    private void FlushFetchTlb() => Array.Clear(_fetchTlb);
+    private void FlushFetchTlb()
+    {
+        for (int i = 0; i < FetchTlbSize; i++) _fetchTlb[i] = new FetchEntry { Tag = ulong.MaxValue };
+    }
 
     /// <summary>The instruction at <paramref name="va"/> (for traces), or null when it cannot be fetched.</summary>
     public uint? PeekInstruction(ulong va)

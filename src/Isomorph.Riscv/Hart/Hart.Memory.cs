@@ -27,6 +27,21 @@ public sealed unsafe partial class Hart
     private readonly TlbEntry* _readTlb;
     private readonly TlbEntry* _writeTlb;
 
+    /// <summary>
+    /// The translation context, in the tag bits above any virtual page number (bit 56 up): the
+    /// privilege that fetches and the privilege, SUM and MXR that loads and stores are checked
+    /// with. Entries of other contexts never match, so a trap or xRET switches context without a flush.
+    /// </summary>
+    private ulong _tlbContext;
+
+    /// <summary>Recomputes <see cref="_tlbContext"/> after the privilege or mstatus changed.</summary>
+    private void UpdateTranslationContext()
+    {
+        ulong context = (ulong)Privilege | (ulong)EffectiveDataPrivilege << 2
+            | ((_mstatus & MstatusBits.Sum) != 0 ? 16ul : 0) | ((_mstatus & MstatusBits.Mxr) != 0 ? 32ul : 0);
+        _tlbContext = context << 56;
+    }
+
     /// <summary>The exception a failed access or translation reports (set by slow paths).</summary>
     public ulong PendingCause;
     public ulong PendingTval;
@@ -37,7 +52,7 @@ public sealed unsafe partial class Hart
         PendingTval = tval;
     }
 
-    /// <summary>Forgets all cached translations (after satp, mstatus, privilege or PMP changes, sfence.vma).</summary>
+    /// <summary>Forgets all cached translations, in every context (after satp or PMP changes, sfence.vma).</summary>
     public void FlushTlb()
     {
         for (int i = 0; i < TlbSize; i++)
@@ -59,7 +74,7 @@ public sealed unsafe partial class Hart
     {
         ulong vpn = va >> 12;
         TlbEntry* e = _readTlb + (vpn & (TlbSize - 1));
-        if (e->Tag == vpn && (va & 0xFFF) <= (ulong)(4096 - sizeof(T)))
+        if (e->Tag == (vpn | _tlbContext) && (va & 0xFFF) <= (ulong)(4096 - sizeof(T)))
         {
             value = Unsafe.ReadUnaligned<T>((void*)(e->Addend + (nint)va));
             return true;
@@ -73,7 +88,7 @@ public sealed unsafe partial class Hart
     {
         ulong vpn = va >> 12;
         TlbEntry* e = _writeTlb + (vpn & (TlbSize - 1));
-        if (e->Tag == vpn && (va & 0xFFF) <= (ulong)(4096 - sizeof(T)))
+        if (e->Tag == (vpn | _tlbContext) && (va & 0xFFF) <= (ulong)(4096 - sizeof(T)))
         {
             Unsafe.WriteUnaligned((void*)(e->Addend + (nint)va), value);
             return true;
@@ -106,7 +121,7 @@ public sealed unsafe partial class Hart
             if (cacheable && Bus.IsPlainRamPage(pa & ~0xFFFul))
             {
                 TlbEntry* e = _readTlb + ((va >> 12) & (TlbSize - 1));
-                e->Tag = va >> 12;
+                e->Tag = (va >> 12) | _tlbContext;
                 e->Addend = (nint)host - (nint)va;
             }
             value = Unsafe.ReadUnaligned<T>(host);
@@ -143,7 +158,7 @@ public sealed unsafe partial class Hart
             else if (cacheable && Bus.IsPlainRamPage(pa & ~0xFFFul))
             {
                 TlbEntry* e = _writeTlb + ((va >> 12) & (TlbSize - 1));
-                e->Tag = va >> 12;
+                e->Tag = (va >> 12) | _tlbContext;
                 e->Addend = (nint)host - (nint)va;
             }
             Unsafe.WriteUnaligned(host, value);

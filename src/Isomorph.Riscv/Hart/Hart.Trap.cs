@@ -96,6 +96,7 @@ public sealed unsafe partial class Hart
             SetPrivilege(PrivilegeLevel.Machine);
             Pc = Vector(_mtvec, interrupt, code);
         }
+        UpdateTranslationContext(); // with MPRV set, a new MPP changes how loads and stores translate
     }
 
     private static ulong Vector(ulong tvec, bool interrupt, int code) =>
@@ -108,7 +109,7 @@ public sealed unsafe partial class Hart
         if (Privilege != level)
         {
             Privilege = level;
-            FlushTlb();
+            UpdateTranslationContext();
         }
     }
 
@@ -123,7 +124,7 @@ public sealed unsafe partial class Hart
         if (to != PrivilegeLevel.Machine) s &= ~MstatusBits.Mprv;
         _mstatus = s;
         SetPrivilege(to);
-        FlushTlb(); // MPRV may have changed
+        UpdateTranslationContext(); // MPRV may have changed
         Pc = _mepc;
     }
 
@@ -138,7 +139,7 @@ public sealed unsafe partial class Hart
         s &= ~MstatusBits.Mprv;
         _mstatus = s;
         SetPrivilege(to);
-        FlushTlb();
+        UpdateTranslationContext(); // MPRV may have changed
         Pc = _sepc;
     }
 
