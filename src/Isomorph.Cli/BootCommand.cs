@@ -27,20 +27,100 @@ public static class BootCommand
         var cpus = new Option<int>("--cpus") { Description = "the number of harts (vCPUs)", DefaultValueFactory = _ => 1 };
         var maxInstructions = new Option<long>("--max-instructions") { Description = "stop after N instructions on a hart" };
         var stats = new Option<bool>("--stats") { Description = "print instructions, time and traps by cause on stderr at the end" };
+        var disks = new Option<string[]>("--disk")
+        {
+            Description = "a raw disk image as a virtio-blk disk: PATH or PATH,readonly (repeatable)",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var nets = new Option<string[]>("--net")
+        {
+            Description = "a virtio-net NIC joined to another VM's: socket:PATH (the first VM listens on the Unix socket PATH, the second connects), optionally ,mac=52:54:00:12:34:56 (repeatable)",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var rng = new Option<bool>("--rng") { Description = "a virtio-rng device fed by the host's RNG" };
 
         var command = new Command("boot", "Boot a RISC-V virt machine: OpenSBI, then Linux")
         {
-            kernel, initrd, append, memory, firmware, cpus, maxInstructions, stats,
+            kernel, initrd, append, memory, firmware, cpus, maxInstructions, stats, disks, nets, rng,
         };
         command.SetAction(parse => Execute(
             parse.GetValue(kernel), parse.GetValue(initrd), parse.GetValue(append)!, parse.GetValue(memory)!,
-            parse.GetValue(firmware)!, parse.GetValue(cpus), parse.GetValue(maxInstructions), parse.GetValue(stats)));
+            parse.GetValue(firmware)!, parse.GetValue(cpus), parse.GetValue(maxInstructions), parse.GetValue(stats),
+            parse.GetValue(disks) ?? [], parse.GetValue(nets) ?? [], parse.GetValue(rng)));
         return command;
     }
 
-    private static int Execute(FileInfo? kernel, FileInfo? initrd, string append, string memoryText, string firmware,
-        int cpus, long maxInstructions, bool stats)
+    /// <summary>Parses PATH[,readonly].</summary>
+    internal static VirtDisk? ParseDisk(string text, out string? error)
     {
+        error = null;
+        var parts = text.Split(',');
+        bool readOnly = false;
+        foreach (var flag in parts.Skip(1))
+        {
+            if (flag is "readonly" or "ro") readOnly = true;
+            else
+            {
+                error = $"invalid --disk '{text}': unknown option '{flag}' (expected PATH or PATH,readonly)";
+                return null;
+            }
+        }
+        string path = Path.GetFullPath(parts[0]);
+        if (parts[0].Length == 0 || !File.Exists(path))
+        {
+            error = $"{path}: no such disk image";
+            return null;
+        }
+        return new VirtDisk(path, readOnly);
+    }
+
+    /// <summary>Parses socket:PATH[,mac=XX:XX:XX:XX:XX:XX]; a NIC without a MAC gets a random one, kept across resets.</summary>
+    internal static VirtNic? ParseNet(string text, out string? error)
+    {
+        error = null;
+        var parts = text.Split(',');
+        if (!parts[0].StartsWith("socket:", StringComparison.Ordinal) || parts[0].Length == "socket:".Length)
+        {
+            error = $"invalid --net '{text}': expected socket:PATH";
+            return null;
+        }
+        byte[] mac = Devices.Virtio.VirtioNet.RandomMac();
+        foreach (var option in parts.Skip(1))
+        {
+            var bytes = option.StartsWith("mac=", StringComparison.Ordinal) ? option[4..].Split(':') : [];
+            if (bytes.Length != 6 || !bytes.All(b => b.Length == 2 && byte.TryParse(b, System.Globalization.NumberStyles.HexNumber, null, out _)))
+            {
+                error = $"invalid --net '{text}': unknown option '{option}' (expected mac=XX:XX:XX:XX:XX:XX)";
+                return null;
+            }
+            mac = bytes.Select(b => byte.Parse(b, System.Globalization.NumberStyles.HexNumber)).ToArray();
+            if ((mac[0] & 1) != 0)
+            {
+                error = $"invalid --net '{text}': {option[4..]} is a multicast address";
+                return null;
+            }
+        }
+        return VirtNic.Socket(Path.GetFullPath(parts[0]["socket:".Length..]), mac);
+    }
+
+    private static int Execute(FileInfo? kernel, FileInfo? initrd, string append, string memoryText, string firmware,
+        int cpus, long maxInstructions, bool stats, string[] diskTexts, string[] netTexts, bool rng)
+    {
+        var disks = new List<VirtDisk>();
+        foreach (var text in diskTexts)
+        {
+            if (ParseDisk(text, out string? error) is not { } disk) return Fail(error!);
+            disks.Add(disk);
+        }
+        var nics = new List<VirtNic>();
+        foreach (var text in netTexts)
+        {
+            if (ParseNet(text, out string? error) is not { } nic) return Fail(error!);
+            nics.Add(nic);
+        }
+        if (disks.Count + nics.Count + (rng ? 1 : 0) > VirtMemoryMap.VirtioSlots)
+            return Fail($"too many virtio devices: a virt machine has {VirtMemoryMap.VirtioSlots} slots");
+
         if (!IsomorphCommand.TryParseSize(memoryText, out ulong memory) || memory % 4096 != 0)
             return Fail($"invalid --memory '{memoryText}': expected a size such as 256M or 1G, a multiple of 4 KiB");
         if (cpus < 1 || cpus > VirtMachine.MaxHarts) return Fail($"invalid --cpus {cpus}: a virt machine has 1 to {VirtMachine.MaxHarts} harts");
@@ -70,6 +150,9 @@ public static class BootCommand
             BootArgs = append,
             Console = stdout,
             MaxInstructions = maxInstructions,
+            Disks = disks,
+            Nics = nics,
+            Rng = rng,
         };
         VirtMachine? current;
         try

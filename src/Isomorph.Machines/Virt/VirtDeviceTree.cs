@@ -12,6 +12,8 @@ public sealed record VirtDeviceTreeConfig
     public (ulong Start, ulong End)? Initrd { get; init; }
     public string Isa { get; init; } = VirtDeviceTree.DefaultIsa;
     public string MmuType { get; init; } = "riscv,sv48";
+    /// <summary>How many virtio-mmio slots hold a device (from the first); empty slots are not described.</summary>
+    public int VirtioSlots { get; init; }
 }
 
 /// <summary>Builds the flattened device tree of a virt machine, in the shape QEMU gives it.</summary>
@@ -103,6 +105,15 @@ public static class VirtDeviceTree
             .Cells("clock-frequency", UartClock)
             .Cells64("reg", UartBase, UartSize)
             .Property("compatible", "ns16550a").EndNode();
+
+        for (int i = 0; i < config.VirtioSlots; i++)
+        {
+            ulong address = VirtioBase + (ulong)i * VirtioStride;
+            fdt.BeginNode($"virtio_mmio@{address:x}")
+                .Cells("interrupts", (uint)(VirtioIrqBase + i)).Cells("interrupt-parent", plicPhandle)
+                .Cells64("reg", address, VirtioStride)
+                .Property("compatible", "virtio,mmio").EndNode();
+        }
 
         fdt.BeginNode($"test@{TestBase:x}")
             .Cells("phandle", testPhandle)

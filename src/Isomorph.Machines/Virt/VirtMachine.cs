@@ -7,6 +7,7 @@ using Isomorph.Devices.Interrupts;
 using Isomorph.Devices.Rtc;
 using Isomorph.Devices.SifiveTest;
 using Isomorph.Devices.Uart;
+using Isomorph.Devices.Virtio;
 using Isomorph.Elf;
 using Isomorph.Riscv;
 using static Isomorph.Machines.Virt.VirtMemoryMap;
@@ -31,6 +32,22 @@ public sealed record VirtOptions
     public Stream? Console { get; init; }
     /// <summary>Stop after this many instructions on any hart (0: no limit).</summary>
     public long MaxInstructions { get; init; }
+    /// <summary>virtio-blk disks (raw images), in slot order.</summary>
+    public IReadOnlyList<VirtDisk> Disks { get; init; } = [];
+    /// <summary>virtio-net NICs, in slot order after the disks.</summary>
+    public IReadOnlyList<VirtNic> Nics { get; init; } = [];
+    /// <summary>A virtio-rng fed by the host's RNG.</summary>
+    public bool Rng { get; init; }
+}
+
+/// <summary>A raw disk image for virtio-blk.</summary>
+public sealed record VirtDisk(string Path, bool ReadOnly = false);
+
+/// <summary>A virtio-net NIC: its backend (made anew each time a machine is built) and its MAC (null: random).</summary>
+public sealed record VirtNic(Func<INetBackend> Backend, byte[]? Mac = null)
+{
+    /// <summary>A NIC joined to another VM's over a Unix stream socket at <paramref name="path"/>.</summary>
+    public static VirtNic Socket(string path, byte[]? mac = null) => new(() => new SocketNetBackend(path), mac);
 }
 
 /// <summary>Why a virt machine stopped.</summary>
@@ -75,6 +92,7 @@ public sealed class VirtMachine : IDisposable
     private readonly Ns16550a _uart;
     private readonly GoldfishRtc _rtc;
     private readonly SifiveTest _test = new();
+    private readonly List<VirtioMmio> _virtio = [];
     private readonly Stream _console;
     private readonly Stopwatch _clock = new();
     private readonly ConcurrentQueue<byte[]> _input = new();
@@ -91,6 +109,8 @@ public sealed class VirtMachine : IDisposable
     public ulong FwDynamicInfoAddress { get; private set; }
     public (ulong Start, ulong End)? InitrdRange { get; private set; }
     public byte[] DeviceTree { get; private set; } = [];
+    /// <summary>The virtio-mmio transports, slot by slot from <see cref="VirtMemoryMap.VirtioBase"/>.</summary>
+    public IReadOnlyList<VirtioMmio> Virtio => _virtio;
 
     public VirtMachine(VirtOptions options)
     {
@@ -136,7 +156,65 @@ public sealed class VirtMachine : IDisposable
         Bus.AddDevice(PlicBase, _plic);
         Bus.AddDevice(UartBase, _uart);
 
-        LoadImages();
+        try
+        {
+            AddVirtioDevices(new BusGuestMemory(Bus, code.InvalidateStore));
+            LoadImages();
+        }
+        catch
+        {
+            foreach (var v in _virtio) v.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Fills the virtio-mmio slots: disks, then NICs, then the RNG.</summary>
+    private void AddVirtioDevices(IGuestMemory memory)
+    {
+        var devices = new List<IVirtioDevice>();
+        try
+        {
+            foreach (var disk in _options.Disks)
+            {
+                try
+                {
+                    var block = VirtioBlock.Open(disk.Path, disk.ReadOnly);
+                    devices.Add(block);
+                    if (block.Capacity == 0) throw new MachineConfigurationException($"{disk.Path}: the disk image is smaller than one 512-byte sector");
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw new MachineConfigurationException($"{disk.Path}: cannot open the disk image: {e.Message}");
+                }
+            }
+            foreach (var nic in _options.Nics)
+            {
+                INetBackend backend;
+                try
+                {
+                    backend = nic.Backend();
+                }
+                catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
+                {
+                    throw new MachineConfigurationException($"cannot set up the network backend: {e.Message}");
+                }
+                devices.Add(new VirtioNet(backend, nic.Mac ?? VirtioNet.RandomMac()) { FrameArrived = () => _wake.Set() });
+            }
+            if (_options.Rng) devices.Add(new VirtioRng());
+            if (devices.Count > VirtioSlots)
+                throw new MachineConfigurationException($"{devices.Count} virtio devices: a virt machine has {VirtioSlots} slots");
+        }
+        catch
+        {
+            foreach (var d in devices) d.Dispose();
+            throw;
+        }
+        for (int i = 0; i < devices.Count; i++)
+        {
+            var transport = new VirtioMmio(devices[i], memory, _plic.Input(VirtioIrqBase + i));
+            _virtio.Add(transport);
+            Bus.AddDevice(VirtioBase + (ulong)i * VirtioStride, transport);
+        }
     }
 
     private void RaiseExternal(Hart hart, InterruptCause cause, bool on)
@@ -204,6 +282,7 @@ public sealed class VirtMachine : IDisposable
             MemorySize = _options.MemorySize,
             BootArgs = _options.BootArgs,
             Initrd = InitrdRange,
+            VirtioSlots = _virtio.Count,
         });
         if ((ulong)DeviceTree.Length > (1ul << 20)) throw new MachineConfigurationException("the device tree is larger than 1 MiB");
         DeviceTree.CopyTo(Ram.Span(DtbAddress, DeviceTree.Length));
@@ -321,6 +400,7 @@ public sealed class VirtMachine : IDisposable
                 if (_options.MaxInstructions > 0 && _harts.Any(h => h.Instret >= _options.MaxInstructions))
                     return Result(VirtStop.InstructionLimit, 0, $"instruction limit of {_options.MaxInstructions} reached at pc 0x{_harts[0].Pc:x}");
                 DeliverInput();
+                foreach (var v in _virtio) v.Poll();
 
                 bool allWaiting = true;
                 foreach (var hart in _harts)
@@ -380,6 +460,7 @@ public sealed class VirtMachine : IDisposable
     public void Dispose()
     {
         foreach (var hart in _harts) hart.Dispose();
+        foreach (var v in _virtio) v.Dispose();
         Ram.Dispose();
         _wake.Dispose();
     }

@@ -1,0 +1,224 @@
+using System.Buffers.Binary;
+using Isomorph.Devices.Bus;
+using Isomorph.Devices.Interrupts;
+
+namespace Isomorph.Devices.Virtio;
+
+/// <summary>
+/// The virtio-mmio transport, version 2 (virtio 1.x, section 4.2): a 4 KiB register window that
+/// negotiates features, sets up the device's split virtqueues, carries notifications and the
+/// interrupt status, and exposes the device's configuration space from offset 0x100.
+/// </summary>
+public sealed class VirtioMmio : IMmioDevice, IVirtioQueues, IDisposable
+{
+    public const ulong WindowSize = 0x1000;
+    public const uint MagicValue = 0x74726976; // "virt"
+    public const uint VersionModern = 2;
+    public const uint IsomorphVendorId = 0x4d4f5349; // "ISOM"
+
+    private const int RegMagic = 0x000, RegVersion = 0x004, RegDeviceId = 0x008, RegVendorId = 0x00c,
+        RegDeviceFeatures = 0x010, RegDeviceFeaturesSel = 0x014, RegDriverFeatures = 0x020, RegDriverFeaturesSel = 0x024,
+        RegQueueSel = 0x030, RegQueueNumMax = 0x034, RegQueueNum = 0x038, RegQueueReady = 0x044, RegQueueNotify = 0x050,
+        RegInterruptStatus = 0x060, RegInterruptAck = 0x064, RegStatus = 0x070,
+        RegQueueDescLow = 0x080, RegQueueDescHigh = 0x084, RegQueueDriverLow = 0x090, RegQueueDriverHigh = 0x094,
+        RegQueueDeviceLow = 0x0a0, RegQueueDeviceHigh = 0x0a4, RegShmSel = 0x0ac, RegShmLenLow = 0x0b0, RegShmLenHigh = 0x0b4,
+        RegShmBaseLow = 0x0b8, RegShmBaseHigh = 0x0bc, RegConfigGeneration = 0x0fc, Config = 0x100;
+
+    /// <summary>Device status bits.</summary>
+    public const uint StatusAcknowledge = 1, StatusDriver = 2, StatusDriverOk = 4, StatusFeaturesOk = 8,
+        StatusNeedsReset = 64, StatusFailed = 128;
+
+    public const uint InterruptUsedBuffer = 1, InterruptConfigChange = 2;
+
+    private readonly IVirtioDevice _device;
+    private readonly IInterruptLine _irq;
+    private readonly Virtqueue[] _queues;
+    private uint _deviceFeaturesSel, _driverFeaturesSel, _queueSel, _status, _interruptStatus, _configGeneration;
+    private ulong _driverFeatures;
+
+    public VirtioMmio(IVirtioDevice device, IGuestMemory memory, IInterruptLine? irq = null)
+    {
+        _device = device;
+        Memory = memory;
+        _irq = irq ?? InterruptLine.None;
+        _queues = new Virtqueue[device.QueueCount];
+        for (int i = 0; i < _queues.Length; i++) _queues[i] = new Virtqueue(memory, device.QueueSize);
+    }
+
+    public IVirtioDevice Device => _device;
+    public string Name => _device.Name;
+    public ulong Size => WindowSize;
+    public IGuestMemory Memory { get; }
+    public ulong Features => _driverFeatures;
+    public uint Status => _status;
+    public uint InterruptStatus => _interruptStatus;
+
+    /// <summary>The features offered: the device's and the transport's.</summary>
+    public ulong DeviceFeatures => _device.Features | VirtioFeatures.Version1 | VirtioFeatures.IndirectDescriptors | VirtioFeatures.EventIndex;
+
+    public Virtqueue Queue(int index) => _queues[index];
+
+    private Virtqueue? Selected => _queueSel < _queues.Length ? _queues[_queueSel] : null;
+
+    public ulong Read(ulong offset, int size)
+    {
+        if (offset >= Config)
+        {
+            Span<byte> data = stackalloc byte[8];
+            _device.ReadConfig((int)(offset - Config), data[..size]);
+            return BinaryPrimitives.ReadUInt64LittleEndian(data);
+        }
+        return (int)offset switch
+        {
+            RegMagic => MagicValue,
+            RegVersion => VersionModern,
+            RegDeviceId => (uint)_device.DeviceId,
+            RegVendorId => IsomorphVendorId,
+            RegDeviceFeatures => _deviceFeaturesSel switch
+            {
+                0 => (uint)DeviceFeatures,
+                1 => (uint)(DeviceFeatures >> 32),
+                _ => 0,
+            },
+            RegQueueNumMax => Selected?.MaxSize ?? 0u,
+            RegQueueNum => Selected?.Size ?? 0u,
+            RegQueueReady => Selected is { Ready: true } ? 1u : 0,
+            RegInterruptStatus => _interruptStatus,
+            RegStatus => _status,
+            RegQueueDescLow => (uint)(Selected?.DescriptorTable ?? 0),
+            RegQueueDescHigh => (uint)((Selected?.DescriptorTable ?? 0) >> 32),
+            RegQueueDriverLow => (uint)(Selected?.DriverArea ?? 0),
+            RegQueueDriverHigh => (uint)((Selected?.DriverArea ?? 0) >> 32),
+            RegQueueDeviceLow => (uint)(Selected?.DeviceArea ?? 0),
+            RegQueueDeviceHigh => (uint)((Selected?.DeviceArea ?? 0) >> 32),
+            RegShmLenLow or RegShmLenHigh or RegShmBaseLow or RegShmBaseHigh => 0xffff_ffff, // no shared memory regions
+            RegConfigGeneration => _configGeneration,
+            _ => 0,
+        };
+    }
+
+    public void Write(ulong offset, int size, ulong value)
+    {
+        if (offset >= Config)
+        {
+            Span<byte> data = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(data, value);
+            _device.WriteConfig((int)(offset - Config), data[..size]);
+            return;
+        }
+        uint v = (uint)value;
+        var q = Selected;
+        switch ((int)offset)
+        {
+            case RegDeviceFeaturesSel: _deviceFeaturesSel = v; break;
+            case RegDriverFeaturesSel: _driverFeaturesSel = v; break;
+            case RegDriverFeatures:
+                if ((_status & StatusFeaturesOk) != 0) break; // features are fixed once accepted
+                if (_driverFeaturesSel == 0) _driverFeatures = (_driverFeatures & ~0xffff_ffffUL) | v;
+                else if (_driverFeaturesSel == 1) _driverFeatures = (_driverFeatures & 0xffff_ffffUL) | ((ulong)v << 32);
+                break;
+            case RegQueueSel: _queueSel = v; break;
+            case RegQueueNum:
+                if (q is not null && !q.Ready && v >= 1 && v <= q.MaxSize && (v & (v - 1)) == 0) q.Size = (ushort)v;
+                break;
+            case RegQueueReady:
+                if (q is not null) q.Ready = (v & 1) != 0;
+                break;
+            case RegQueueNotify: Notify(v); break;
+            case RegInterruptAck:
+                _interruptStatus &= ~v;
+                UpdateInterrupt();
+                break;
+            case RegStatus: WriteStatus(v); break;
+            case RegQueueDescLow: if (q is { Ready: false }) q.DescriptorTable = Low(q.DescriptorTable, v); break;
+            case RegQueueDescHigh: if (q is { Ready: false }) q.DescriptorTable = High(q.DescriptorTable, v); break;
+            case RegQueueDriverLow: if (q is { Ready: false }) q.DriverArea = Low(q.DriverArea, v); break;
+            case RegQueueDriverHigh: if (q is { Ready: false }) q.DriverArea = High(q.DriverArea, v); break;
+            case RegQueueDeviceLow: if (q is { Ready: false }) q.DeviceArea = Low(q.DeviceArea, v); break;
+            case RegQueueDeviceHigh: if (q is { Ready: false }) q.DeviceArea = High(q.DeviceArea, v); break;
+            case RegShmSel: break;
+        }
+
+        static ulong Low(ulong old, uint v) => (old & ~0xffff_ffffUL) | v;
+        static ulong High(ulong old, uint v) => (old & 0xffff_ffffUL) | ((ulong)v << 32);
+    }
+
+    private void WriteStatus(uint v)
+    {
+        if (v == 0)
+        {
+            Reset();
+            return;
+        }
+        if ((v & StatusFeaturesOk) != 0 && (_status & StatusFeaturesOk) == 0)
+        {
+            // Accept only a subset of what was offered, and only the modern interface.
+            bool acceptable = (_driverFeatures & ~DeviceFeatures) == 0 && (_driverFeatures & VirtioFeatures.Version1) != 0;
+            if (!acceptable) v &= ~StatusFeaturesOk;
+        }
+        bool activate = (v & StatusDriverOk) != 0 && (_status & StatusDriverOk) == 0 && (v & StatusFeaturesOk) != 0;
+        _status = v;
+        if (activate)
+        {
+            bool eventIndex = (_driverFeatures & VirtioFeatures.EventIndex) != 0;
+            foreach (var q in _queues) q.EventIndex = eventIndex;
+            Guard(() => _device.Activate(this));
+        }
+    }
+
+    private void Notify(uint queue)
+    {
+        if ((_status & StatusDriverOk) == 0 || (_status & StatusNeedsReset) != 0 || queue >= _queues.Length || !_queues[queue].Ready) return;
+        Guard(() => _device.Notify((int)queue));
+    }
+
+    /// <summary>Lets the device deliver host-side events; called from the machine's loop.</summary>
+    public void Poll()
+    {
+        if ((_status & StatusDriverOk) == 0 || (_status & StatusNeedsReset) != 0) return;
+        Guard(_device.Poll);
+    }
+
+    /// <summary>A malformed ring or chain puts the device in DEVICE_NEEDS_RESET, as the spec asks.</summary>
+    private void Guard(Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (VirtioException)
+        {
+            _status |= StatusNeedsReset;
+            SignalConfigChange();
+        }
+    }
+
+    public void Reset()
+    {
+        _status = 0;
+        _driverFeatures = 0;
+        _deviceFeaturesSel = _driverFeaturesSel = _queueSel = 0;
+        foreach (var q in _queues) q.Reset();
+        _device.Reset();
+        _interruptStatus = 0;
+        UpdateInterrupt();
+    }
+
+    public void SignalUsed(int queue)
+    {
+        if (!_queues[queue].NeedsInterrupt()) return;
+        _interruptStatus |= InterruptUsedBuffer;
+        UpdateInterrupt();
+    }
+
+    public void SignalConfigChange()
+    {
+        _configGeneration++;
+        _interruptStatus |= InterruptConfigChange;
+        UpdateInterrupt();
+    }
+
+    private void UpdateInterrupt() => _irq.Set(_interruptStatus != 0);
+
+    public void Dispose() => _device.Dispose();
+}
