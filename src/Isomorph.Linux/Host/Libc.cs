@@ -69,6 +69,24 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)] public static partial int fsync(int fd);
     [LibraryImport(Lib, SetLastError = true)] public static partial int pipe2(int* fds, int flags);
     [LibraryImport(Lib, SetLastError = true)] public static partial int eventfd(uint initial, int flags);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int epoll_create1(int flags);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int epoll_ctl(int epfd, int op, int fd, byte* hostEvent);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int epoll_wait(int epfd, byte* hostEvents, int maxEvents, int timeout);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int socket(int domain, int type, int protocol);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int socketpair(int domain, int type, int protocol, int* fds);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int bind(int fd, byte* address, uint length);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int listen(int fd, int backlog);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int accept4(int fd, byte* address, uint* length, int flags);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int connect(int fd, byte* address, uint length);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int getsockname(int fd, byte* address, uint* length);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int getpeername(int fd, byte* address, uint* length);
+    [LibraryImport(Lib, SetLastError = true)] public static partial nint sendto(int fd, byte* buffer, nuint length, int flags, byte* address, uint addressLength);
+    [LibraryImport(Lib, SetLastError = true)] public static partial nint recvfrom(int fd, byte* buffer, nuint length, int flags, byte* address, uint* addressLength);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int setsockopt(int fd, int level, int name, byte* value, uint length);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int getsockopt(int fd, int level, int name, byte* value, uint* length);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int shutdown(int fd, int how);
+    [LibraryImport(Lib, SetLastError = true)] public static partial nint sendmsg(int fd, HostMsghdr* message, int flags);
+    [LibraryImport(Lib, SetLastError = true)] public static partial nint recvmsg(int fd, HostMsghdr* message, int flags);
     [LibraryImport(Lib, SetLastError = true)] public static partial int statfs(byte* path, byte* buffer);
     [LibraryImport(Lib, SetLastError = true)] public static partial int fstatfs(int fd, byte* buffer);
     [LibraryImport(Lib, SetLastError = true)] public static partial int getrusage(int who, byte* usage);
@@ -119,4 +137,17 @@ internal struct HostPollfd
     public int Fd;
     public short Events;
     public short Revents;
+}
+
+/// <summary>struct msghdr on 64-bit Linux (riscv64 and the hosts alike).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct HostMsghdr
+{
+    public byte* Name;
+    public uint NameLength;
+    public HostIovec* Iov;
+    public nuint IovLength;
+    public byte* Control;
+    public nuint ControlLength;
+    public int Flags;
 }

@@ -15,7 +15,7 @@ public sealed class RunCommandTests : IDisposable
     public static TheoryData<string, string> ProgramsAndLinkages()
     {
         var data = new TheoryData<string, string>();
-        foreach (var program in new[] { "hello", "files", "memory", "timeenv", "signals", "sysmisc" })
+        foreach (var program in new[] { "hello", "files", "memory", "timeenv", "signals", "sysmisc", "sockets" })
             foreach (var linkage in LinuxGuests.Linkages)
                 data.Add(program, linkage);
         return data;
@@ -26,6 +26,7 @@ public sealed class RunCommandTests : IDisposable
         "hello" => ["one", "two words", ""],
         "files" => [Path.Combine(_temp.FullName, $"files-{runner}")],
         "sysmisc" => [Path.Combine(_temp.FullName, $"sysmisc-{runner}")],
+        "sockets" => [_temp.CreateSubdirectory($"sockets-{runner}").FullName],
         "timeenv" => ["alpha", "-beta", "--gamma=1"],
         _ => [],
     };

@@ -1,0 +1,237 @@
+using Isomorph.Linux.Host;
+
+namespace Isomorph.Linux.Syscalls;
+
+/// <summary>
+/// Sockets through the host's: AF_INET, AF_INET6 and AF_UNIX. Socket addresses, option levels and
+/// names, flags and struct msghdr are the same on riscv64 and the 64-bit hosts, so buffers pass
+/// through once checked; only descriptors are translated. Calls that wait do so interruptibly.
+/// Passing descriptors (SCM_RIGHTS) is not supported yet.
+/// </summary>
+internal static unsafe class Sockets
+{
+    private const int SockNonblock = 0x800, SockCloexec = 0x80000;
+    private const int MsgDontwait = 0x40;
+    private const int MaxAddress = 128, MaxOption = 1024, MaxIov = 1024;
+
+    [Syscall(198, "socket", "ddd")]
+    private static long Socket(LinuxProcess p, in SyscallArgs a)
+    {
+        int type = a.Int(1);
+        long fd = Libc.Check(Libc.socket(a.Int(0), type | SockCloexec, a.Int(2)));
+        return fd < 0 ? fd : p.Files.Add((int)fd, (type & SockCloexec) != 0);
+    }
+
+    [Syscall(199, "socketpair", "dddx")]
+    private static long SocketPair(LinuxProcess p, in SyscallArgs a)
+    {
+        if (Guest.Writable(p, a.A3, 8) == null) return -Errno.EFAULT;
+        int type = a.Int(1);
+        int* host = stackalloc int[2];
+        long r = Libc.Check(Libc.socketpair(a.Int(0), type | SockCloexec, a.Int(2), host));
+        if (r < 0) return r;
+        bool cloexec = (type & SockCloexec) != 0;
+        long first = p.Files.Add(host[0], cloexec), second = p.Files.Add(host[1], cloexec);
+        if (first < 0 || second < 0) return -Errno.EMFILE;
+        Guest.Put(p, a.A3, (int)first);
+        Guest.Put(p, a.A3 + 4, (int)second);
+        return 0;
+    }
+
+    [Syscall(200, "bind", "dxu")]
+    private static long Bind(LinuxProcess p, in SyscallArgs a) => WithAddress(p, a, &Libc.bind);
+
+    [Syscall(203, "connect", "dxu")]
+    private static long Connect(LinuxProcess p, in SyscallArgs a) => WithAddress(p, a, &Libc.connect);
+
+    private static long WithAddress(LinuxProcess p, in SyscallArgs a, delegate*<int, byte*, uint, int> call)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        if (fd < 0) return -Errno.EBADF;
+        if (a.A2 > MaxAddress) return -Errno.EINVAL;
+        byte* address = Guest.Readable(p, a.A1, a.A2);
+        if (address == null) return -Errno.EFAULT;
+        return Libc.Check(call(fd, address, (uint)a.A2));
+    }
+
+    [Syscall(201, "listen", "dd")]
+    private static long Listen(LinuxProcess p, in SyscallArgs a)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        return fd < 0 ? -Errno.EBADF : Libc.Check(Libc.listen(fd, a.Int(1)));
+    }
+
+    [Syscall(202, "accept", "dxx")]
+    private static long Accept(LinuxProcess p, in SyscallArgs a) => Accept4(p, a with { A3 = 0 });
+
+    [Syscall(242, "accept4", "dxxx")]
+    private static long Accept4(LinuxProcess p, in SyscallArgs a)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        if (fd < 0) return -Errno.EBADF;
+        int flags = a.Int(3);
+        long ready = Blocking.WaitReady(p, fd, Blocking.PollIn);
+        if (ready < 0) return ready;
+        long r = AddressOut(p, a.A1, a.A2, (address, length) => Libc.accept4(fd, address, length, (flags & SockNonblock) | SockCloexec));
+        return r < 0 ? r : p.Files.Add((int)r, (flags & SockCloexec) != 0);
+    }
+
+    [Syscall(204, "getsockname", "dxx")]
+    private static long GetSockName(LinuxProcess p, in SyscallArgs a)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        return fd < 0 ? -Errno.EBADF : AddressOut(p, a.A1, a.A2, (address, length) => Libc.getsockname(fd, address, length));
+    }
+
+    [Syscall(205, "getpeername", "dxx")]
+    private static long GetPeerName(LinuxProcess p, in SyscallArgs a)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        return fd < 0 ? -Errno.EBADF : AddressOut(p, a.A1, a.A2, (address, length) => Libc.getpeername(fd, address, length));
+    }
+
+    private delegate long AddressCall(byte* address, uint* length);
+
+    /// <summary>A call that returns a socket address in a guest buffer whose size is at <paramref name="lengthAddress"/> (value-result).</summary>
+    private static long AddressOut(LinuxProcess p, ulong address, ulong lengthAddress, AddressCall call)
+    {
+        if (address == 0) return Libc.Check(call(null, null));
+        if (!Guest.Get(p, lengthAddress, out uint length)) return -Errno.EFAULT;
+        if (length > int.MaxValue) return -Errno.EINVAL;
+        byte* buffer = Guest.Writable(p, address, length);
+        if (buffer == null || Guest.Writable(p, lengthAddress, 4) == null) return -Errno.EFAULT;
+        uint actual = length;
+        long r = Libc.Check(call(buffer, &actual));
+        if (r < 0) return r;
+        p.Memory.NoteWritten(address, Math.Min(length, actual));
+        Guest.Put(p, lengthAddress, actual);
+        return r;
+    }
+
+    [Syscall(206, "sendto", "dxudxu")]
+    private static long SendTo(LinuxProcess p, in SyscallArgs a)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        if (fd < 0) return -Errno.EBADF;
+        byte* buffer = Guest.Readable(p, a.A1, a.A2);
+        byte* address = a.A4 == 0 ? null : Guest.Readable(p, a.A4, a.A5);
+        if (buffer == null || (a.A4 != 0 && address == null)) return -Errno.EFAULT;
+        if (a.A5 > MaxAddress) return -Errno.EINVAL;
+        if ((a.Int(3) & MsgDontwait) == 0)
+        {
+            long ready = Blocking.WaitReady(p, fd, Blocking.PollOut);
+            if (ready < 0) return ready;
+        }
+        return Written(p, Libc.Check(Libc.sendto(fd, buffer, (nuint)a.A2, a.Int(3), address, (uint)a.A5)), a.Int(3));
+    }
+
+    [Syscall(207, "recvfrom", "dxudxx")]
+    private static long RecvFrom(LinuxProcess p, in SyscallArgs a)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        if (fd < 0) return -Errno.EBADF;
+        byte* buffer = Guest.Writable(p, a.A1, a.A2);
+        if (buffer == null) return -Errno.EFAULT;
+        if ((a.Int(3) & MsgDontwait) == 0)
+        {
+            long ready = Blocking.WaitReady(p, fd, Blocking.PollIn);
+            if (ready < 0) return ready;
+        }
+        nuint size = (nuint)a.A2;
+        int flags = a.Int(3);
+        long n = AddressOut(p, a.A4, a.A5, (address, length) => Libc.recvfrom(fd, buffer, size, flags, address, length));
+        if (n > 0) p.Memory.NoteWritten(a.A1, (ulong)n);
+        return n;
+    }
+
+    [Syscall(208, "setsockopt", "dddxu")]
+    private static long SetSockOpt(LinuxProcess p, in SyscallArgs a)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        if (fd < 0) return -Errno.EBADF;
+        if (a.A4 > MaxOption) return -Errno.EINVAL;
+        byte* value = Guest.Readable(p, a.A3, a.A4);
+        if (value == null && a.A4 > 0) return -Errno.EFAULT;
+        return Libc.Check(Libc.setsockopt(fd, a.Int(1), a.Int(2), value, (uint)a.A4));
+    }
+
+    [Syscall(209, "getsockopt", "dddxx")]
+    private static long GetSockOpt(LinuxProcess p, in SyscallArgs a)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        if (fd < 0) return -Errno.EBADF;
+        int level = a.Int(1), name = a.Int(2);
+        return AddressOut(p, a.A3, a.A4, (value, length) => Libc.getsockopt(fd, level, name, value, length));
+    }
+
+    [Syscall(210, "shutdown", "dd")]
+    private static long Shutdown(LinuxProcess p, in SyscallArgs a)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        return fd < 0 ? -Errno.EBADF : Libc.Check(Libc.shutdown(fd, a.Int(1)));
+    }
+
+    [Syscall(211, "sendmsg", "dxd")]
+    private static long SendMsg(LinuxProcess p, in SyscallArgs a) => Message(p, a, send: true);
+
+    [Syscall(212, "recvmsg", "dxd")]
+    private static long RecvMsg(LinuxProcess p, in SyscallArgs a) => Message(p, a, send: false);
+
+    /// <summary>sendmsg/recvmsg: the guest's msghdr and iovecs become host ones pointing at the checked guest buffers.</summary>
+    private static long Message(LinuxProcess p, in SyscallArgs a, bool send)
+    {
+        const int ScmRights = 1, SolSocket = 1;
+        int fd = p.Files.Host(a.Int(0));
+        if (fd < 0) return -Errno.EBADF;
+        var guest = (HostMsghdr*)(send ? Guest.Readable(p, a.A1, 56) : Guest.Writable(p, a.A1, 56));
+        if (guest == null) return -Errno.EFAULT;
+        var message = *guest;
+        ulong nameAddress = (ulong)message.Name, controlAddress = (ulong)message.Control, iovAddress = (ulong)message.Iov;
+        if (message.IovLength > MaxIov || message.NameLength > MaxAddress) return -Errno.EINVAL;
+        message.Name = nameAddress == 0 ? null : send ? Guest.Readable(p, nameAddress, message.NameLength) : Guest.Writable(p, nameAddress, message.NameLength);
+        message.Control = controlAddress == 0 ? null
+            : send ? Guest.Readable(p, controlAddress, message.ControlLength) : Guest.Writable(p, controlAddress, message.ControlLength);
+        if ((nameAddress != 0 && message.Name == null) || (controlAddress != 0 && message.Control == null)) return -Errno.EFAULT;
+        if (send && message.Control != null && message.ControlLength >= 16 && *(int*)(message.Control + 8) == SolSocket
+            && *(int*)(message.Control + 12) == ScmRights)
+        {
+            p.WarnOnce(211_000_001, "passing descriptors over sockets (SCM_RIGHTS) is not supported yet");
+            return -Errno.EINVAL;
+        }
+        ulong* iov = (ulong*)Guest.Readable(p, iovAddress, (ulong)message.IovLength * 16);
+        if (iov == null && message.IovLength > 0) return -Errno.EFAULT;
+        var host = stackalloc HostIovec[Math.Max(1, (int)message.IovLength)];
+        for (int i = 0; i < (int)message.IovLength; i++)
+        {
+            byte* at = send ? Guest.Readable(p, iov[2 * i], iov[2 * i + 1]) : Guest.Writable(p, iov[2 * i], iov[2 * i + 1]);
+            if (at == null) return -Errno.EFAULT;
+            host[i] = new HostIovec { Base = (nint)at, Length = (nuint)iov[2 * i + 1] };
+        }
+        message.Iov = host;
+        if ((a.Int(2) & MsgDontwait) == 0)
+        {
+            long ready = Blocking.WaitReady(p, fd, send ? Blocking.PollOut : Blocking.PollIn);
+            if (ready < 0) return ready;
+        }
+        long n = Libc.Check(send ? Libc.sendmsg(fd, &message, a.Int(2)) : Libc.recvmsg(fd, &message, a.Int(2)));
+        if (send) return Written(p, n, a.Int(2));
+        if (n < 0) return n;
+        for (int i = 0; i < (int)message.IovLength; i++) p.Memory.NoteWritten(iov[2 * i], iov[2 * i + 1]);
+        // The lengths and flags the kernel updates go back into the guest's msghdr.
+        guest->NameLength = message.NameLength;
+        guest->ControlLength = message.ControlLength;
+        guest->Flags = message.Flags;
+        p.Memory.NoteWritten(a.A1, 56);
+        if (nameAddress != 0) p.Memory.NoteWritten(nameAddress, message.NameLength);
+        if (controlAddress != 0) p.Memory.NoteWritten(controlAddress, message.ControlLength);
+        return n;
+    }
+
+    /// <summary>A send to a socket whose peer has gone raises SIGPIPE, unless MSG_NOSIGNAL (the host's is ignored by .NET).</summary>
+    private static long Written(LinuxProcess p, long result, int flags)
+    {
+        const int MsgNosignal = 0x4000;
+        if (result == -Errno.EPIPE && (flags & MsgNosignal) == 0) p.SendSignal(LinuxProcess.Sigpipe);
+        return result;
+    }
+}
