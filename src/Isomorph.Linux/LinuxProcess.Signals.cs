@@ -62,6 +62,55 @@ public sealed unsafe partial class LinuxProcess
 
     private static ulong Bit(int signal) => 1ul << (signal - 1);
 
+    private Timer? _realTimer;
+    private TimeSpan _realInterval;
+    private TimeSpan _realDue;
+    private readonly System.Diagnostics.Stopwatch _realSet = new();
+
+    /// <summary>ITIMER_REAL: SIGALRM after <paramref name="value"/>, then every <paramref name="interval"/>; returns the old setting.</summary>
+    public (TimeSpan Interval, TimeSpan Value) SetRealTimer(TimeSpan interval, TimeSpan value)
+    {
+        lock (SignalLock)
+        {
+            var old = RealTimer();
+            _realTimer?.Dispose();
+            _realTimer = null;
+            _realInterval = interval;
+            _realDue = value;
+            _realSet.Restart();
+            if (value > TimeSpan.Zero)
+                _realTimer = new Timer(_ => OnRealTimer(), null, value, interval > TimeSpan.Zero ? interval : Timeout.InfiniteTimeSpan);
+            return old;
+        }
+    }
+
+    /// <summary>The current ITIMER_REAL setting: its interval and the time left.</summary>
+    public (TimeSpan Interval, TimeSpan Value) RealTimer()
+    {
+        lock (SignalLock)
+        {
+            if (_realTimer is null) return (TimeSpan.Zero, TimeSpan.Zero);
+            var elapsed = _realSet.Elapsed;
+            var left = _realDue - elapsed;
+            if (left <= TimeSpan.Zero && _realInterval > TimeSpan.Zero)
+                left = _realInterval - TimeSpan.FromTicks((elapsed - _realDue).Ticks % _realInterval.Ticks);
+            return (_realInterval, left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1));
+        }
+    }
+
+    private void OnRealTimer()
+    {
+        lock (SignalLock)
+        {
+            if (_realInterval <= TimeSpan.Zero)
+            {
+                _realTimer?.Dispose();
+                _realTimer = null;
+            }
+        }
+        if (_exit is null) SendSignal(14 /* SIGALRM */, new SignalInfo(14, 0x80 /* SI_KERNEL */));
+    }
+
     /// <summary>True for signals whose default action is to do nothing (SIGCHLD, SIGCONT, SIGURG, SIGWINCH; stops, which are not emulated).</summary>
     private static bool IgnoredByDefault(int signal) => signal is Sigchld or 18 or 19 or 20 or 21 or 22 or 23 or 28;
 

@@ -80,6 +80,12 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     public ulong ClearChildTid { get; set; }
 
     public int Pid { get; }
+    /// <summary>
+    /// The file mode creation mask. The host's is per host process, so the VM sets it to 0 and
+    /// applies each guest process's own where files are created.
+    /// </summary>
+    public uint Umask { get; set; }
+
     /// <summary>The parent process inside the VM; null for the first process (whose parent is the host's) and orphans.</summary>
     public LinuxProcess? Parent { get; internal set; }
     public int ProcessGroup { get; set; }
@@ -115,6 +121,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         var image = Load(Path.GetFullPath(program), program, argv, options.Environment ?? HostEnvironment(), paths);
         var process = new LinuxProcess(options, new ProcessTable(Environment.ProcessId), new FileTable(), null);
         process.IsFirst = true;
+        process.Umask = Libc.umask(0);
         process.ProcessGroup = Libc.getpgid(0);
         process.Session = Libc.getsid(0);
         process.Install(image);
@@ -221,6 +228,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         {
             ProcessGroup = ProcessGroup,
             Session = Session,
+            Umask = Umask,
             BlockedSignals = BlockedSignals,
         };
         foreach (var (signal, action) in SignalActions) child.SignalActions[signal] = action;
@@ -334,6 +342,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         {
             fixed (byte* usage = FinalUsage) Libc.getrusage(1 /* RUSAGE_THREAD */, usage);
             Syscalls.ResourceUsage.Accumulate(FinalUsage, ChildrenUsage);
+            SetRealTimer(TimeSpan.Zero, TimeSpan.Zero);
             Files.CloseAll();
             Libc.close(WakeupFd);
             _vforkDone?.Set();

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <ucontext.h>
@@ -210,6 +211,24 @@ int main(void)
     timeout.tv_nsec = 1000;
     got = sigtimedwait(&set, &info, &timeout);
     printf("sigtimedwait with nothing pending: %d %s\n", got, errno == EAGAIN ? "EAGAIN" : strerror(errno));
+
+    /* 10. ITIMER_REAL: SIGALRM once after 50 ms, then a periodic one stopped after three */
+    install(SIGALRM, on_usr, 0);
+    count = 0;
+    struct itimerval it = { { 0, 0 }, { 0, 50000 } }, now;
+    setitimer(ITIMER_REAL, &it, NULL);
+    getitimer(ITIMER_REAL, &now);
+    printf("itimer armed: %d\n", now.it_value.tv_sec == 0 && now.it_value.tv_usec > 0 && now.it_value.tv_usec <= 50000);
+    sigemptyset(&none);
+    while (count == 0) sigsuspend(&none);
+    getitimer(ITIMER_REAL, &now);
+    printf("SIGALRM: signal %d, timer now disarmed %d\n", last_signal, now.it_value.tv_sec == 0 && now.it_value.tv_usec == 0);
+    it.it_interval.tv_usec = 20000;
+    setitimer(ITIMER_REAL, &it, NULL);
+    while (count < 4) sigsuspend(&none);
+    memset(&it, 0, sizeof it);
+    setitimer(ITIMER_REAL, &it, &now);
+    printf("periodic SIGALRM reached %d, interval was %ld us\n", count >= 4, (long)now.it_interval.tv_usec);
 
     printf("signals: ok\n");
     return 0;

@@ -15,6 +15,9 @@ public sealed class ProcessTable
 
     public ProcessTable(int firstPid) => _lastPid = firstPid - 1;
 
+    /// <summary>The controlling terminal's foreground process group as the guests set it (TIOCSPGRP), or null before they do.</summary>
+    public int? ForegroundGroup { get; set; }
+
     /// <summary>The guest's clock (rdtime, at 10 MHz): one for every process of the run.</summary>
     public Stopwatch Clock { get; } = Stopwatch.StartNew();
 

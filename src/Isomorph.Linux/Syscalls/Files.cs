@@ -18,7 +18,7 @@ internal static unsafe class Files
         int flags = a.Int(2);
         fixed (byte* at = path)
         {
-            long fd = Libc.Check(Libc.openat(dir, at, flags | Libc.OCloexec, a.Int(3)));
+            long fd = Libc.Check(Libc.openat(dir, at, flags | Libc.OCloexec, a.Int(3) & ~(int)p.Umask));
             return fd < 0 ? fd : p.Files.Add((int)fd, (flags & Libc.OCloexec) != 0);
         }
     }
@@ -189,6 +189,20 @@ internal static unsafe class Files
         }
         byte* argument = Guest.Writable(p, a.A2, size);
         if (argument == null) return -Errno.EFAULT;
+        if (request is Tiocgpgrp or Tiocspgrp)
+        {
+            // Process groups other than the first process's exist only inside the VM, so the
+            // terminal's foreground group is kept here; the host's stays the first process's.
+            if (Libc.isatty(fd) == 0) return -Errno.ENOTTY;
+            if (request == Tiocspgrp)
+            {
+                p.Table.ForegroundGroup = *(int*)argument;
+                return 0;
+            }
+            *(int*)argument = p.Table.ForegroundGroup ?? p.ProcessGroup;
+            p.Memory.NoteWritten(a.A2, 4);
+            return 0;
+        }
         long r = Libc.Check(Libc.ioctl(fd, request, argument));
         if (r >= 0) p.Memory.NoteWritten(a.A2, size);
         return r;

@@ -151,7 +151,7 @@ internal static unsafe class Paths
     {
         long r = Resolve(p, a.A0, a.A1, out int dir, out var path);
         if (r < 0) return r;
-        fixed (byte* at = path) return Libc.Check(Libc.mkdirat(dir, at, (uint)a.A2));
+        fixed (byte* at = path) return Libc.Check(Libc.mkdirat(dir, at, (uint)a.A2 & ~p.Umask));
     }
 
     [Syscall(35, "unlinkat", "dsx")]
@@ -260,7 +260,7 @@ internal static unsafe class Paths
     {
         long r = Resolve(p, a.A0, a.A1, out int dir, out var path);
         if (r < 0) return r;
-        fixed (byte* at = path) return Libc.Check(Libc.mknodat(dir, at, (uint)a.A2, a.A3));
+        fixed (byte* at = path) return Libc.Check(Libc.mknodat(dir, at, (uint)a.A2 & ~p.Umask, a.A3));
     }
 
     [Syscall(54, "fchownat", "dsddx")]
@@ -344,5 +344,10 @@ internal static unsafe class Paths
     }
 
     [Syscall(166, "umask", "o")]
-    private static long Umask(LinuxProcess p, in SyscallArgs a) => Libc.umask((uint)a.A0 & 0x1FF);
+    private static long Umask(LinuxProcess p, in SyscallArgs a)
+    {
+        uint old = p.Umask;
+        p.Umask = (uint)a.A0 & 0x1FF;
+        return old;
+    }
 }

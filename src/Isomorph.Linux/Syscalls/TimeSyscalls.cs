@@ -37,6 +37,33 @@ internal static unsafe class TimeSyscalls
         return 0;
     }
 
+    /// <summary>setitimer: ITIMER_REAL (what alarm() uses); the CPU-time timers are not supported.</summary>
+    [Syscall(103, "setitimer", "dxx")]
+    private static long SetITimer(LinuxProcess p, in SyscallArgs a)
+    {
+        if (a.Int(0) != 0)
+        {
+            p.WarnOnce(103_000_000 + a.Int(0), $"setitimer({a.Int(0)}): only ITIMER_REAL is supported");
+            return -Errno.EINVAL;
+        }
+        if (!Guest.Get(p, a.A1, out HostTimespec interval) || !Guest.Get(p, a.A1 + 16, out HostTimespec value)) return -Errno.EFAULT;
+        var old = p.SetRealTimer(FromTimeval(interval), FromTimeval(value));
+        return a.A2 == 0 || PutItimerval(p, a.A2, old) ? 0 : -Errno.EFAULT;
+    }
+
+    [Syscall(102, "getitimer", "dx")]
+    private static long GetITimer(LinuxProcess p, in SyscallArgs a) =>
+        a.Int(0) != 0 ? -Errno.EINVAL : PutItimerval(p, a.A1, p.RealTimer()) ? 0 : -Errno.EFAULT;
+
+    // struct timeval is two longs, like timespec; the second is microseconds.
+    private static TimeSpan FromTimeval(HostTimespec t) => TimeSpan.FromTicks(t.Seconds * TimeSpan.TicksPerSecond + t.Nanoseconds * 10);
+
+    private static bool PutItimerval(LinuxProcess p, ulong address, (TimeSpan Interval, TimeSpan Value) timer)
+    {
+        static HostTimespec Timeval(TimeSpan t) => new() { Seconds = t.Ticks / TimeSpan.TicksPerSecond, Nanoseconds = t.Ticks % TimeSpan.TicksPerSecond / 10 };
+        return Guest.Put(p, address, Timeval(timer.Interval)) && Guest.Put(p, address + 16, Timeval(timer.Value));
+    }
+
     [Syscall(101, "nanosleep", "xx")]
     private static long NanoSleep(LinuxProcess p, in SyscallArgs a) => Sleep(p, ClockMonotonic, 0, a.A0, a.A1);
 
