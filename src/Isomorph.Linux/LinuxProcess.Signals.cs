@@ -36,15 +36,26 @@ public sealed unsafe partial class LinuxProcess
     /// A host eventfd that becomes readable whenever a signal becomes pending, so that a system call
     /// blocked in the host's ppoll (reads and writes of pipes, terminals, sockets) wakes up at once.
     /// </summary>
-    public int WakeupFd { get; } = Libc.eventfd(0, Libc.OCloexec | 0x800 /* EFD_NONBLOCK */);
+    public int WakeupFd { get; private set; } = Libc.eventfd(0, Libc.OCloexec | 0x800 /* EFD_NONBLOCK */);
 
     /// <summary>Wakes whatever this process is blocked in.</summary>
     private void WakeUp()
     {
         SignalArrived.Set();
         ulong one = 1;
-        Libc.write(WakeupFd, (byte*)&one, 8);
+        lock (SignalLock)
+            if (WakeupFd >= 0) Libc.write(WakeupFd, (byte*)&one, 8);
         Table.Wake();
+    }
+
+    /// <summary>Closes the wakeup eventfd as the process ends (under the lock, so that no sender writes to a reused descriptor).</summary>
+    private void CloseWakeup()
+    {
+        lock (SignalLock)
+        {
+            if (WakeupFd >= 0) Libc.close(WakeupFd);
+            WakeupFd = -1;
+        }
     }
 
     /// <summary>Empties the wakeup eventfd before looking at the pending signals again.</summary>

@@ -224,6 +224,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     /// </summary>
     public LinuxProcess Fork(ulong stack, ulong? tls, bool vfork)
     {
+        var memory = Memory.Fork(); // first: when the host has no room left, nothing else has happened
         var child = new LinuxProcess(Options, Table, Files.Clone(), this)
         {
             ProcessGroup = ProcessGroup,
@@ -232,7 +233,6 @@ public sealed unsafe partial class LinuxProcess : IDisposable
             BlockedSignals = BlockedSignals,
         };
         foreach (var (signal, action) in SignalActions) child.SignalActions[signal] = action;
-        var memory = Memory.Fork();
         var hart = NewHart(memory);
         hart.EnterUserMode(Hart.Pc);
         for (int i = 1; i < 32; i++) hart.X[i] = Hart.X[i];
@@ -272,6 +272,10 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         catch (ProgramLoadException)
         {
             return -Errno.ENOEXEC;
+        }
+        catch (InsufficientMemoryException)
+        {
+            return -Errno.ENOMEM;
         }
         _pendingImage = image;
         Hart.RequestStop();
@@ -344,7 +348,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
             Syscalls.ResourceUsage.Accumulate(FinalUsage, ChildrenUsage);
             SetRealTimer(TimeSpan.Zero, TimeSpan.Zero);
             Files.CloseAll();
-            Libc.close(WakeupFd);
+            CloseWakeup();
             _vforkDone?.Set();
             // The parent's signal goes before the process becomes reapable, as on Linux, so a parent
             // that has reaped it never sees its SIGCHLD arrive later.
@@ -356,6 +360,8 @@ public sealed unsafe partial class LinuxProcess : IDisposable
                     Pid, Libc.getuid(), Status: end.Signal != 0 ? end.Signal : end.Status));
             }
             Table.Ended(this);
+            // The address space goes now, not when the run ends: a shell runs thousands of commands.
+            Dispose();
         }
         return (ProcessExit)_exit!;
     }

@@ -26,7 +26,15 @@ internal static unsafe class ProcessLifecycle
         }
         // CLONE_VM|CLONE_VFORK (posix_spawn, vfork) gets a copy as well: the parent waits until the
         // child execs or exits, so the only difference the guest can see is writes the child makes before that.
-        var child = p.Fork(a.A1, (flags & CloneSettls) != 0 ? a.A3 : null, vfork);
+        LinuxProcess child;
+        try
+        {
+            child = p.Fork(a.A1, (flags & CloneSettls) != 0 ? a.A3 : null, vfork);
+        }
+        catch (InsufficientMemoryException)
+        {
+            return -Errno.ENOMEM;
+        }
         child.ExitSignal = (int)(flags & CloneSignalMask);
         if ((flags & CloneParentSettid) != 0)
         {
