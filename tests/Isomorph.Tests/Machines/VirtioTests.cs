@@ -525,3 +525,56 @@ public class VirtioTests
         Assert.Equal("to b", Encoding.ASCII.GetString(fb));
     }
 }
+
+/// <summary>The virt machine's virtio-mmio slots and their device-tree nodes.</summary>
+public class VirtioMachineTests
+{
+    [Fact]
+    public void DeviceTree_DescribesOnlyPopulatedVirtioSlots()
+    {
+        var blob = Isomorph.Machines.Virt.VirtDeviceTree.Build(new() { MemorySize = 64 << 20, VirtioSlots = 2 });
+        var props = FdtReader.Parse(blob);
+        Assert.Equal(["virtio,mmio"], FdtReader.Strings(props["/soc/virtio_mmio@10001000/compatible"]));
+        Assert.Equal([0u, 0x1000_1000u, 0u, 0x1000u], FdtReader.Cells(props["/soc/virtio_mmio@10001000/reg"]));
+        Assert.Equal([1u], FdtReader.Cells(props["/soc/virtio_mmio@10001000/interrupts"]));
+        Assert.Equal([0u, 0x1000_2000u, 0u, 0x1000u], FdtReader.Cells(props["/soc/virtio_mmio@10002000/reg"]));
+        Assert.Equal([2u], FdtReader.Cells(props["/soc/virtio_mmio@10002000/interrupts"]));
+        Assert.Equal(FdtReader.Cells(props["/soc/plic@c000000/phandle"]), FdtReader.Cells(props["/soc/virtio_mmio@10002000/interrupt-parent"]));
+        Assert.DoesNotContain(props.Keys, k => k.StartsWith("/soc/virtio_mmio@10003000"));
+    }
+
+    [Fact]
+    public unsafe void Machine_PutsDevicesInSlots_AndDmaInvalidatesDecodedCode()
+    {
+        var kernel = Path.GetTempFileName();
+        var disk = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllBytes(kernel, VirtMachineTests.SbiHelloPayload("x"));
+            File.WriteAllBytes(disk, new byte[4096]);
+            using var machine = new Isomorph.Machines.Virt.VirtMachine(new()
+            {
+                Kernel = kernel, Disks = [new(disk)], Rng = true, MemorySize = 64 << 20,
+            });
+            Assert.Equal(["virtio-blk", "virtio-rng"], machine.Virtio.Select(v => v.Name));
+            Assert.True(machine.Bus.TryRead(0x1000_1000 + 0x008, 4, out ulong id) && id == 2);
+            Assert.True(machine.Bus.TryRead(0x1000_2000 + 0x008, 4, out id) && id == 4);
+            Assert.False(machine.Bus.TryFindDevice(0x1000_3000, out _));
+
+            // A DMA write over a page with decoded code resets its slots.
+            var code = machine.Harts[0].Code;
+            ulong at = Isomorph.Machines.Virt.VirtMemoryMap.RamBase;
+            var page = code.GetPage(at)!;
+            page.Slots[3].Exec = null;
+            page.Slots[9].Exec = null;
+            Assert.True(machine.Virtio[1].Memory.Write(at + 6, [0x13, 0, 0, 0]));
+            Assert.True(page.Slots[3].Exec != null);
+            Assert.True(page.Slots[9].Exec == null); // outside the written range
+        }
+        finally
+        {
+            File.Delete(kernel);
+            File.Delete(disk);
+        }
+    }
+}
