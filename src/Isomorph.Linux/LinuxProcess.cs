@@ -53,6 +53,8 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     private bool _disposed;
     /// <summary>Set when a vfork child execs or ends, so its parent resumes.</summary>
     private ManualResetEventSlim? _vforkDone;
+    /// <summary>True while this process runs in its vfork parent's address space (until it execs or ends).</summary>
+    private bool _borrowedMemory;
 
     /// <summary>What execve replaces: the address space, the hart that runs in it, and where the images lie.</summary>
     private sealed record Image(GuestAddressSpace Memory, Hart Hart, ProcessLayout Layout, ElfImage Program, ElfImage? Interpreter,
@@ -202,6 +204,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     /// <summary>Makes <paramref name="image"/> the process's: its hart traps to this process, its memory reports to the hart.</summary>
     private void Install(Image image)
     {
+        if (Memory is not null) Release(Memory);
         Memory = image.Memory;
         Hart = image.Hart;
         Layout = image.Layout;
@@ -222,9 +225,11 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     /// registers, descriptors and signal state, returning 0 from the system call on its own host
     /// thread. <paramref name="stack"/>, when not 0, becomes its stack pointer; <paramref name="tls"/> its tp.
     /// </summary>
-    public LinuxProcess Fork(ulong stack, ulong? tls, bool vfork)
+    public LinuxProcess Fork(ulong stack, ulong? tls, bool vfork, bool shareMemory = false)
     {
-        var memory = Memory.Fork(); // first: when the host has no room left, nothing else has happened
+        // A copy first: when the host has no room left, nothing else has happened. A vfork child
+        // with CLONE_VM runs in the parent's own memory while the parent waits, as on Linux.
+        var memory = shareMemory ? Memory : Memory.Fork();
         var child = new LinuxProcess(Options, Table, Files.Clone(), this)
         {
             ProcessGroup = ProcessGroup,
@@ -245,6 +250,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         child.Install(new Image(memory, hart, Layout, Program, Interpreter, BrkStart, ExecutablePath, SigreturnTrampoline));
         child.Brk = Brk;
         if (vfork) child._vforkDone = new ManualResetEventSlim();
+        child._borrowedMemory = shareMemory;
         return child;
     }
 
@@ -284,7 +290,6 @@ public sealed unsafe partial class LinuxProcess : IDisposable
             if (SignalActions[signal].Handler > 1) SignalActions.Remove(signal); // handlers reset, SIG_IGN stays
         ClearChildTid = 0;
         AltStack = (0, SsDisable, 0);
-        _vforkDone?.Set();
         return 0;
     }
 
@@ -326,10 +331,10 @@ public sealed unsafe partial class LinuxProcess : IDisposable
                 if (_pendingImage is { } next)
                 {
                     _pendingImage = null;
-                    var (oldHart, oldMemory) = (Hart, Memory);
+                    var oldHart = Hart;
                     Install(next);
                     oldHart.Dispose();
-                    oldMemory.Dispose();
+                    _vforkDone?.Set(); // a vfork parent resumes once the child no longer uses its memory
                     continue;
                 }
                 if (stop == HartStop.WaitingForInterrupt && _exit is null)
@@ -349,6 +354,9 @@ public sealed unsafe partial class LinuxProcess : IDisposable
             SetRealTimer(TimeSpan.Zero, TimeSpan.Zero);
             Files.CloseAll();
             CloseWakeup();
+            // The address space goes now, not when the run ends (a shell runs thousands of
+            // commands), and before a vfork parent whose memory it is resumes.
+            Dispose();
             _vforkDone?.Set();
             // The parent's signal goes before the process becomes reapable, as on Linux, so a parent
             // that has reaped it never sees its SIGCHLD arrive later.
@@ -360,8 +368,6 @@ public sealed unsafe partial class LinuxProcess : IDisposable
                     Pid, Libc.getuid(), Status: end.Signal != 0 ? end.Signal : end.Status));
             }
             Table.Ended(this);
-            // The address space goes now, not when the run ends: a shell runs thousands of commands.
-            Dispose();
         }
         return (ProcessExit)_exit!;
     }
@@ -492,11 +498,20 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         }
     }
 
+    /// <summary>Lets go of an address space: disposes it, unless it is a vfork parent's, which only stops reporting to this process.</summary>
+    private void Release(GuestAddressSpace memory)
+    {
+        memory.ProtectionReduced -= ForgetTranslations;
+        memory.WrittenByHost -= InvalidateCode;
+        if (_borrowedMemory) _borrowedMemory = false;
+        else memory.Dispose();
+    }
+
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
         Hart.Dispose();
-        Memory.Dispose();
+        Release(Memory);
     }
 }

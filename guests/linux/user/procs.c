@@ -115,6 +115,11 @@ int main(int argc, char **argv)
     if (waitid(P_PID, pid, &info, WEXITED) != 0) return 1;
     printf("waitid: signo %d code %d status %d pid matches %s\n", info.si_signo, info.si_code, info.si_status,
            info.si_pid == pid ? "yes" : "no");
+    /* the child runs in the parent's memory (CLONE_VM|CLONE_VFORK), so its exec failure reaches posix_spawn */
+    char *missing_args[] = { "missing", NULL };
+    int e = posix_spawn(&pid, "/no/such/program", NULL, NULL, missing_args, environ);
+    printf("posix_spawn of a missing program: %s\n", e == ENOENT ? "ENOENT" : e == 0 ? "0" : strerror(e));
+    if (e == 0) waitpid(pid, &status, 0);
 
     /* 6. WNOHANG while the child is blocked, then the child ends when its pipe closes */
     if (pipe(fds) != 0) return 1;

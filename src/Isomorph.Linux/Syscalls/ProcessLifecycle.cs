@@ -24,12 +24,11 @@ internal static unsafe class ProcessLifecycle
             p.WarnOnce(220_000_000, "clone of a thread (CLONE_VM without CLONE_VFORK) is not supported yet");
             return -Errno.EAGAIN;
         }
-        // CLONE_VM|CLONE_VFORK (posix_spawn, vfork) gets a copy as well: the parent waits until the
-        // child execs or exits, so the only difference the guest can see is writes the child makes before that.
+        // CLONE_VM|CLONE_VFORK (posix_spawn, vfork): the child runs in the parent's memory while the parent waits.
         LinuxProcess child;
         try
         {
-            child = p.Fork(a.A1, (flags & CloneSettls) != 0 ? a.A3 : null, vfork);
+            child = p.Fork(a.A1, (flags & CloneSettls) != 0 ? a.A3 : null, vfork, shareMemory: vfork && (flags & CloneVm) != 0);
         }
         catch (InsufficientMemoryException)
         {

@@ -21,6 +21,7 @@ public sealed class ProcessTests
         failed exec: exited 40
         spawned
         waitid: signo 17 code 1 status 3 pid matches yes
+        posix_spawn of a missing program: ENOENT
         WNOHANG while the child waits: 0
         reader at end of file: exited 5
         chdir child: exited 0
