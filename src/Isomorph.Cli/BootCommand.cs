@@ -38,15 +38,16 @@ public static class BootCommand
             AllowMultipleArgumentsPerToken = false,
         };
         var rng = new Option<bool>("--rng") { Description = "a virtio-rng device fed by the host's RNG" };
+        var virtioConsole = new Option<FileInfo?>("--virtio-console") { Description = "a virtio-console (the guest's /dev/hvc1 in the project's guest, whose hvc0 is the SBI console) whose output is appended to FILE" };
 
         var command = new Command("boot", "Boot a RISC-V virt machine: OpenSBI, then Linux")
         {
-            kernel, initrd, append, memory, firmware, cpus, maxInstructions, stats, disks, nets, rng,
+            kernel, initrd, append, memory, firmware, cpus, maxInstructions, stats, disks, nets, rng, virtioConsole,
         };
         command.SetAction(parse => Execute(
             parse.GetValue(kernel), parse.GetValue(initrd), parse.GetValue(append)!, parse.GetValue(memory)!,
             parse.GetValue(firmware)!, parse.GetValue(cpus), parse.GetValue(maxInstructions), parse.GetValue(stats),
-            parse.GetValue(disks) ?? [], parse.GetValue(nets) ?? [], parse.GetValue(rng)));
+            parse.GetValue(disks) ?? [], parse.GetValue(nets) ?? [], parse.GetValue(rng), parse.GetValue(virtioConsole)));
         return command;
     }
 
@@ -104,7 +105,7 @@ public static class BootCommand
     }
 
     private static int Execute(FileInfo? kernel, FileInfo? initrd, string append, string memoryText, string firmware,
-        int cpus, long maxInstructions, bool stats, string[] diskTexts, string[] netTexts, bool rng)
+        int cpus, long maxInstructions, bool stats, string[] diskTexts, string[] netTexts, bool rng, FileInfo? virtioConsole)
     {
         var disks = new List<VirtDisk>();
         foreach (var text in diskTexts)
@@ -118,7 +119,7 @@ public static class BootCommand
             if (ParseNet(text, out string? error) is not { } nic) return Fail(error!);
             nics.Add(nic);
         }
-        if (disks.Count + nics.Count + (rng ? 1 : 0) > VirtMemoryMap.VirtioSlots)
+        if (disks.Count + nics.Count + (rng ? 1 : 0) + (virtioConsole is null ? 0 : 1) > VirtMemoryMap.VirtioSlots)
             return Fail($"too many virtio devices: a virt machine has {VirtMemoryMap.VirtioSlots} slots");
 
         if (!IsomorphCommand.TryParseSize(memoryText, out ulong memory) || memory % 4096 != 0)
@@ -139,6 +140,19 @@ public static class BootCommand
                 ? $"{firmwarePath}: no such firmware (install Debian's opensbi package, or give --firmware)"
                 : $"{firmwarePath}: no such firmware file");
 
+        FileStream? hvc = null;
+        if (virtioConsole is not null)
+        {
+            try
+            {
+                hvc = new FileStream(virtioConsole.FullName, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return Fail($"{virtioConsole.FullName}: cannot open the virtio-console output: {e.Message}");
+            }
+        }
+        using var hvcOutput = hvc;
         using var stdout = Console.OpenStandardOutput();
         var options = new VirtOptions
         {
@@ -153,6 +167,7 @@ public static class BootCommand
             Disks = disks,
             Nics = nics,
             Rng = rng,
+            VirtioConsole = hvc,
         };
         VirtMachine? current;
         try

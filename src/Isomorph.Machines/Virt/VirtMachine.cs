@@ -38,6 +38,8 @@ public sealed record VirtOptions
     public IReadOnlyList<VirtNic> Nics { get; init; } = [];
     /// <summary>A virtio-rng fed by the host's RNG.</summary>
     public bool Rng { get; init; }
+    /// <summary>Where the output of a virtio-console (the guest's hvc1 in the project's guest, after the SBI console's hvc0) goes; null: no virtio-console.</summary>
+    public Stream? VirtioConsole { get; init; }
 }
 
 /// <summary>A raw disk image for virtio-blk.</summary>
@@ -168,7 +170,7 @@ public sealed class VirtMachine : IDisposable
         }
     }
 
-    /// <summary>Fills the virtio-mmio slots: disks, then NICs, then the RNG.</summary>
+    /// <summary>Fills the virtio-mmio slots: disks, then NICs, then the RNG, then the console.</summary>
     private void AddVirtioDevices(IGuestMemory memory)
     {
         var devices = new List<IVirtioDevice>();
@@ -201,6 +203,16 @@ public sealed class VirtMachine : IDisposable
                 devices.Add(new VirtioNet(backend, nic.Mac ?? VirtioNet.RandomMac()) { FrameArrived = () => _wake.Set() });
             }
             if (_options.Rng) devices.Add(new VirtioRng());
+            if (_options.VirtioConsole is { } output)
+                devices.Add(new VirtioConsole
+                {
+                    Output = bytes =>
+                    {
+                        output.Write(bytes);
+                        output.Flush();
+                    },
+                    InputArrived = () => _wake.Set(),
+                });
             if (devices.Count > VirtioSlots)
                 throw new MachineConfigurationException($"{devices.Count} virtio devices: a virt machine has {VirtioSlots} slots");
         }
@@ -372,6 +384,14 @@ public sealed class VirtMachine : IDisposable
     {
         _input.Enqueue(bytes.ToArray());
         _wake.Set();
+    }
+
+    /// <summary>Queues bytes for the virtio-console's input (thread-safe); false when the machine has none.</summary>
+    public bool SendVirtioConsoleInput(ReadOnlySpan<byte> bytes)
+    {
+        if (_virtio.Select(v => v.Device).OfType<VirtioConsole>().FirstOrDefault() is not { } console) return false;
+        console.SendInput(bytes);
+        return true;
     }
 
     /// <summary>Asks <see cref="Run"/> to return (thread-safe).</summary>

@@ -143,4 +143,16 @@ public sealed class VirtioBootTests : IDisposable
         a.Run("echo 'over the wire' | nc -w 2 10.0.2.2 5000; echo sent$((1+1))", "sent2");
         b.Run("sleep 1; cat /tmp/got", "over the wire");
     }
+
+    [Fact]
+    public void VirtioConsole_CarriesHvc1BothWays()
+    {
+        var hvc = new ConsoleCapture();
+        using var guest = new Guest(Options(new ConsoleCapture()) with { VirtioConsole = hvc });
+        guest.Run("echo from-hvc$((1+1)) > /dev/hvc1; echo wrote$((1+1))", "wrote2");
+        Assert.True(hvc.WaitFor("from-hvc2", CommandTimeout) >= 0, "nothing on hvc1:\n" + hvc.Text);
+        guest.Run("stty -F /dev/hvc1 -echo; (head -n 1 /dev/hvc1 > /tmp/in &); sleep 1; echo reading$((1+1))", "reading2");
+        Assert.True(guest.Machine.SendVirtioConsoleInput("typed on hvc1\n"u8));
+        guest.Run("sleep 1; cat /tmp/in", "typed on hvc1");
+    }
 }

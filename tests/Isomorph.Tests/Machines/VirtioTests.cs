@@ -504,6 +504,39 @@ public class VirtioTests
     }
 
     [Fact]
+    public void Console_WritesGuestOutput_AndSplitsInputAcrossBuffers()
+    {
+        var m = new ArrayMemory(MemBase, 1 << 20);
+        var output = new List<string>();
+        int wakes = 0;
+        var console = new VirtioConsole { Output = b => output.Add(Encoding.ASCII.GetString(b)), InputArrived = () => wakes++ };
+        using var t = new VirtioMmio(console, m);
+        Assert.Equal(3ul, t.Read(RegDeviceId, 4));
+        DriverInit(t, VirtioFeatures.Version1);
+
+        var tx = new Driver(m, 8, areas: 0x10000);
+        Encoding.ASCII.GetBytes("out!").CopyTo(m.At(Data, 4));
+        tx.Descriptor(0, Data, 4);
+        tx.MakeAvailable(0);
+        t.Write(RegQueueNotify, 4, 1);
+        Assert.Equal(["out!"], output);
+
+        console.SendInput("abcdef"u8);
+        Assert.Equal(1, wakes);
+        var rx = new Driver(m, 8);
+        rx.Descriptor(0, Data + 0x100, 4, Virtqueue.DescWrite);
+        rx.Descriptor(1, Data + 0x200, 4, Virtqueue.DescWrite);
+        rx.MakeAvailable(0);
+        t.Write(RegQueueNotify, 4, 0);
+        Assert.Equal((0u, 4u), rx.UsedElement(0));
+        Assert.Equal("abcd", Encoding.ASCII.GetString(m.At(Data + 0x100, 4)));
+        rx.MakeAvailable(1);
+        t.Poll();
+        Assert.Equal((1u, 2u), rx.UsedElement(1));
+        Assert.Equal("ef", Encoding.ASCII.GetString(m.At(Data + 0x200, 2)));
+    }
+
+    [Fact]
     public void SocketBackend_JoinsTwoEnds_WithLengthPrefixedFrames()
     {
         string path = Path.Combine(Path.GetTempPath(), $"isomorph-net-{Guid.NewGuid():N}.sock");

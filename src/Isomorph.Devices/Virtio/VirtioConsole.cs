@@ -1,0 +1,86 @@
+using System.Collections.Concurrent;
+
+namespace Isomorph.Devices.Virtio;
+
+/// <summary>
+/// virtio-console with a single port (no VIRTIO_CONSOLE_F_MULTIPORT), an hvc terminal in a Linux guest. What the
+/// guest writes goes to <see cref="Output"/>; bytes given to <see cref="SendInput"/> wait until
+/// the driver offers receive buffers.
+/// </summary>
+public sealed class VirtioConsole : IVirtioDevice
+{
+    private const int ReceiveQueue = 0, TransmitQueue = 1;
+    private readonly ConcurrentQueue<byte[]> _input = new();
+    private byte[]? _partial;
+    private int _partialAt;
+    private IVirtioQueues? _queues;
+
+    /// <summary>Receives the guest's output (on the machine's thread).</summary>
+    public Action<byte[]>? Output { get; set; }
+
+    /// <summary>Called from the sending thread when input waits for the guest.</summary>
+    public Action? InputArrived { get; set; }
+
+    public string Name => "virtio-console";
+    public VirtioDeviceId DeviceId => VirtioDeviceId.Console;
+    public ulong Features => 0;
+    public int QueueCount => 2;
+    public ushort QueueSize => 64;
+
+    public void ReadConfig(int offset, Span<byte> data) => data.Clear();
+    public void WriteConfig(int offset, ReadOnlySpan<byte> data) { }
+    public void Activate(IVirtioQueues queues) => _queues = queues;
+    public void Reset() => _queues = null;
+
+    /// <summary>Queues bytes for the guest to read (thread-safe).</summary>
+    public void SendInput(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.IsEmpty) return;
+        _input.Enqueue(bytes.ToArray());
+        InputArrived?.Invoke();
+    }
+
+    public void Notify(int queue)
+    {
+        if (queue == TransmitQueue) Transmit();
+        else Poll();
+    }
+
+    private void Transmit()
+    {
+        if (_queues is not { } qs) return;
+        var q = qs.Queue(TransmitQueue);
+        bool any = false;
+        while (q.TryPop(out var chain))
+        {
+            var bytes = chain.ReadAll(qs.Memory);
+            if (bytes.Length > 0) Output?.Invoke(bytes);
+            q.Push(chain, 0);
+            any = true;
+        }
+        if (any) qs.SignalUsed(TransmitQueue);
+    }
+
+    public void Poll()
+    {
+        if (_queues is not { } qs || (_partial is null && _input.IsEmpty)) return;
+        var q = qs.Queue(ReceiveQueue);
+        bool any = false;
+        while (q.HasAvailable && (_partial is not null || _input.TryDequeue(out _partial)))
+        {
+            q.TryPop(out var chain);
+            int n = chain.Write(qs.Memory, 0, _partial.AsSpan(_partialAt));
+            _partialAt += n;
+            if (_partialAt == _partial.Length)
+            {
+                _partial = null;
+                _partialAt = 0;
+            }
+            q.Push(chain, (uint)n);
+            any = true;
+        }
+        if (any) qs.SignalUsed(ReceiveQueue);
+    }
+
+    public void Dispose() { }
+}
