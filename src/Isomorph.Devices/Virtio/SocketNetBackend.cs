@@ -6,7 +6,8 @@ namespace Isomorph.Devices.Virtio;
 /// <summary>
 /// A network backend that joins two VMs' NICs over a Unix stream socket at a path: the first VM
 /// listens there, the second connects; each frame travels as a 4-byte big-endian length and the
-/// frame (QEMU's stream netdev framing). A listener accepts a new peer when the old one goes.
+/// frame (QEMU's stream netdev framing). A listener accepts a new peer when the old one goes; a
+/// connector connects again, so either VM may reboot.
 /// </summary>
 public sealed class SocketNetBackend : INetBackend
 {
@@ -27,7 +28,8 @@ public sealed class SocketNetBackend : INetBackend
         {
             socket.Connect(new UnixDomainSocketEndPoint(path));
             IsListener = false;
-            StartReader(socket);
+            Volatile.Write(ref _peer, socket);
+            new Thread(() => ConnectLoop(socket)) { IsBackground = true, Name = "net reader " + path }.Start();
             return;
         }
         catch (SocketException)
@@ -68,6 +70,34 @@ public sealed class SocketNetBackend : INetBackend
             }
             var reader = StartReader(peer);
             reader.Join();
+        }
+    }
+
+    /// <summary>
+    /// The connecting end: reads from its peer, and when the peer goes (its VM rebooted), connects
+    /// again as soon as someone listens at the path.
+    /// </summary>
+    private void ConnectLoop(Socket socket)
+    {
+        while (!_disposed)
+        {
+            ReadLoop(socket);
+            while (!_disposed)
+            {
+                Thread.Sleep(100);
+                socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    socket.Connect(new UnixDomainSocketEndPoint(_path));
+                    Volatile.Write(ref _peer, socket);
+                    if (_disposed) socket.Dispose();
+                    break;
+                }
+                catch (SocketException)
+                {
+                    socket.Dispose();
+                }
+            }
         }
     }
 

@@ -556,6 +556,20 @@ public class VirtioTests
         Assert.True(gotB.TryTake(out var fb, TimeSpan.FromSeconds(10)));
         Assert.Equal("to a", Encoding.ASCII.GetString(fa));
         Assert.Equal("to b", Encoding.ASCII.GetString(fb));
+
+        // The listening VM reboots: its successor listens again and the other end reconnects.
+        a.Dispose();
+        using var a2 = new SocketNetBackend(path);
+        Assert.True(a2.IsListener);
+        a2.Received = gotA.Add;
+        bool arrived = false;
+        for (int i = 0; i < 100 && !arrived; i++)
+        {
+            b.Send("again"u8); // frames sent while unplugged are lost, as on a wire
+            arrived = gotA.TryTake(out fa, TimeSpan.FromMilliseconds(100));
+        }
+        Assert.True(arrived);
+        Assert.Equal("again", Encoding.ASCII.GetString(fa));
     }
 }
 
