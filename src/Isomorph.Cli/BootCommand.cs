@@ -34,7 +34,7 @@ public static class BootCommand
         };
         var nets = new Option<string[]>("--net")
         {
-            Description = "a virtio-net NIC joined to another VM's: socket:PATH (the first VM listens on the Unix socket PATH, the second connects), optionally ,mac=52:54:00:12:34:56 (repeatable)",
+            Description = "a virtio-net NIC: socket:PATH joins it to another VM's (the first VM listens on the Unix socket PATH, the second connects), tap:NAME puts it on a host TAP interface; optionally ,mac=52:54:00:12:34:56 (repeatable)",
             AllowMultipleArgumentsPerToken = false,
         };
         var rng = new Option<bool>("--rng") { Description = "a virtio-rng device fed by the host's RNG" };
@@ -75,14 +75,16 @@ public static class BootCommand
         return new VirtDisk(path, readOnly);
     }
 
-    /// <summary>Parses socket:PATH[,mac=XX:XX:XX:XX:XX:XX]; a NIC without a MAC gets a random one, kept across resets.</summary>
+    /// <summary>Parses socket:PATH or tap:NAME, then [,mac=XX:XX:XX:XX:XX:XX]; a NIC without a MAC gets a random one, kept across resets.</summary>
     internal static VirtNic? ParseNet(string text, out string? error)
     {
         error = null;
         var parts = text.Split(',');
-        if (!parts[0].StartsWith("socket:", StringComparison.Ordinal) || parts[0].Length == "socket:".Length)
+        bool socket = parts[0].StartsWith("socket:", StringComparison.Ordinal), tap = parts[0].StartsWith("tap:", StringComparison.Ordinal);
+        string target = socket ? parts[0]["socket:".Length..] : tap ? parts[0]["tap:".Length..] : "";
+        if (target.Length == 0)
         {
-            error = $"invalid --net '{text}': expected socket:PATH";
+            error = $"invalid --net '{text}': expected socket:PATH or tap:NAME";
             return null;
         }
         byte[] mac = Devices.Virtio.VirtioNet.RandomMac();
@@ -101,7 +103,7 @@ public static class BootCommand
                 return null;
             }
         }
-        return VirtNic.Socket(Path.GetFullPath(parts[0]["socket:".Length..]), mac);
+        return socket ? VirtNic.Socket(Path.GetFullPath(target), mac) : VirtNic.Tap(target, mac);
     }
 
     private static int Execute(FileInfo? kernel, FileInfo? initrd, string append, string memoryText, string firmware,

@@ -50,6 +50,9 @@ public sealed record VirtNic(Func<INetBackend> Backend, byte[]? Mac = null)
 {
     /// <summary>A NIC joined to another VM's over a Unix stream socket at <paramref name="path"/>.</summary>
     public static VirtNic Socket(string path, byte[]? mac = null) => new(() => new SocketNetBackend(path), mac);
+
+    /// <summary>A NIC on the host's TAP interface <paramref name="name"/> (created if absent; needs CAP_NET_ADMIN).</summary>
+    public static VirtNic Tap(string name, byte[]? mac = null) => new(() => new TapNetBackend(name), mac);
 }
 
 /// <summary>Why a virt machine stopped.</summary>

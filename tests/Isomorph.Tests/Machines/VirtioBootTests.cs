@@ -155,4 +155,28 @@ public sealed class VirtioBootTests : IDisposable
         Assert.True(guest.Machine.SendVirtioConsoleInput("typed on hvc1\n"u8));
         guest.Run("sleep 1; cat /tmp/in", "typed on hvc1");
     }
+
+    [Fact]
+    public void TapNic_ReachesTheHost_WhereTheHostAllowsTap()
+    {
+        string tap = $"isot{Random.Shared.Next(0x100000):x5}";
+        Guest guest;
+        try
+        {
+            guest = new Guest(Options(new ConsoleCapture()) with { Nics = [VirtNic.Tap(tap)] });
+        }
+        catch (Isomorph.Machines.MachineConfigurationException e) when (e.Message.Contains("TAP") || e.Message.Contains("/dev/net/tun"))
+        {
+            return; // no CAP_NET_ADMIN or no /dev/net/tun here: nothing to test
+        }
+        using (guest)
+        {
+            foreach (var args in new[] { new[] { "addr", "add", "10.0.4.1/24", "dev", tap }, ["link", "set", tap, "up"] })
+            {
+                var r = Repository.Run("ip", args, TimeSpan.FromSeconds(10));
+                Assert.True(r.ExitCode == 0, $"ip {string.Join(' ', args)}: {r.Stderr}");
+            }
+            guest.Run("ifconfig eth0 10.0.4.2 netmask 255.255.255.0 up && ping -c 2 10.0.4.1", "2 packets received");
+        }
+    }
 }
