@@ -236,6 +236,8 @@ public static class BootCommand
             string name = interrupt ? ((Riscv.InterruptCause)code).ToString() : ((Riscv.ExceptionCause)code).ToString();
             Console.Error.WriteLine($"  {(interrupt ? "interrupt" : "exception")} {code} {name} from {from}: {count:N0}");
         }
+        foreach (var (device, count) in machine.Bus.AccessCounts.Where(kv => kv.Value > 0).OrderBy(kv => kv.Key))
+            Console.Error.WriteLine($"  mmio {device}: {count:N0}");
     }
 
     private const byte CtrlA = 0x01;

@@ -33,6 +33,8 @@ public sealed class VirtioMmio : IMmioDevice, IVirtioQueues, IDisposable
     private readonly IVirtioDevice _device;
     private readonly IInterruptLine _irq;
     private readonly Virtqueue[] _queues;
+    // Harts on several host threads may reach the same device; its model runs under this lock.
+    private readonly Lock _lock = new();
     private uint _deviceFeaturesSel, _driverFeaturesSel, _queueSel, _status, _interruptStatus, _configGeneration;
     private ulong _driverFeatures;
 
@@ -61,6 +63,16 @@ public sealed class VirtioMmio : IMmioDevice, IVirtioQueues, IDisposable
     private Virtqueue? Selected => _queueSel < _queues.Length ? _queues[_queueSel] : null;
 
     public ulong Read(ulong offset, int size)
+    {
+        lock (_lock) return ReadLocked(offset, size);
+    }
+
+    public void Write(ulong offset, int size, ulong value)
+    {
+        lock (_lock) WriteLocked(offset, size, value);
+    }
+
+    private ulong ReadLocked(ulong offset, int size)
     {
         if (offset >= Config)
         {
@@ -97,7 +109,7 @@ public sealed class VirtioMmio : IMmioDevice, IVirtioQueues, IDisposable
         };
     }
 
-    public void Write(ulong offset, int size, ulong value)
+    private void WriteLocked(ulong offset, int size, ulong value)
     {
         if (offset >= Config)
         {
@@ -147,7 +159,7 @@ public sealed class VirtioMmio : IMmioDevice, IVirtioQueues, IDisposable
     {
         if (v == 0)
         {
-            Reset();
+            ResetLocked();
             return;
         }
         if ((v & StatusFeaturesOk) != 0 && (_status & StatusFeaturesOk) == 0)
@@ -175,8 +187,11 @@ public sealed class VirtioMmio : IMmioDevice, IVirtioQueues, IDisposable
     /// <summary>Lets the device deliver host-side events; called from the machine's loop.</summary>
     public void Poll()
     {
-        if ((_status & StatusDriverOk) == 0 || (_status & StatusNeedsReset) != 0) return;
-        Guard(_device.Poll);
+        lock (_lock)
+        {
+            if ((_status & StatusDriverOk) == 0 || (_status & StatusNeedsReset) != 0) return;
+            Guard(_device.Poll);
+        }
     }
 
     /// <summary>A malformed ring or chain puts the device in DEVICE_NEEDS_RESET, as the spec asks.</summary>
@@ -193,7 +208,13 @@ public sealed class VirtioMmio : IMmioDevice, IVirtioQueues, IDisposable
         }
     }
 
+    /// <summary>Resets the transport and the device, as a write of 0 to the status register does.</summary>
     public void Reset()
+    {
+        lock (_lock) ResetLocked();
+    }
+
+    private void ResetLocked()
     {
         _status = 0;
         _driverFeatures = 0;
