@@ -199,7 +199,7 @@ public sealed class VirtMachine : IDisposable
                 {
                     backend = nic.Backend();
                 }
-                catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
+                catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException or ArgumentException)
                 {
                     throw new MachineConfigurationException($"cannot set up the network backend: {e.Message}");
                 }

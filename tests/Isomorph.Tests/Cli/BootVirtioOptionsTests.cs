@@ -50,6 +50,10 @@ public sealed class BootVirtioOptionsTests : IDisposable
         AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--net", "socket:/tmp/x.sock,mac=01:00:00:00:00:01"), "multicast");
         AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--net", "socket:/tmp/x.sock,mac=zz"), "unknown option");
         AssertBadInput(Repository.Isomorph(["boot", "--kernel", kernel, .. Enumerable.Repeat(new[] { "--disk", disk + ",readonly" }, 9).SelectMany(a => a)]), "too many virtio devices");
+        AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--net", "socket:" + disk), "is not a socket");
+        Assert.True(File.Exists(disk));
+        AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--net", "socket:/tmp/" + new string('s', 200)), "network backend");
+        AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--net", "socket:/nonexistent/dir/x.sock"), "network backend");
         // A writable disk in use by another VM (here: this process) is refused, not shared.
         using (new FileStream(disk, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
             AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--disk", disk), "cannot open the disk image");
