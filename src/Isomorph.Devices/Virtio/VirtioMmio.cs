@@ -4,6 +4,10 @@ using Isomorph.Devices.Interrupts;
 
 namespace Isomorph.Devices.Virtio;
 
+/// <summary>The saved state of a virtio-mmio transport and its queues.</summary>
+public sealed record VirtioMmioState(VirtioDeviceId DeviceId, uint Status, ulong DriverFeatures, uint DeviceFeaturesSel,
+    uint DriverFeaturesSel, uint QueueSel, uint InterruptStatus, uint ConfigGeneration, VirtqueueState[] Queues);
+
 /// <summary>
 /// The virtio-mmio transport, version 2 (virtio 1.x, section 4.2): a 4 KiB register window that
 /// negotiates features, sets up the device's split virtqueues, carries notifications and the
@@ -205,6 +209,37 @@ public sealed class VirtioMmio : IMmioDevice, IVirtioQueues, IDisposable
         {
             _status |= StatusNeedsReset;
             SignalConfigChange();
+        }
+    }
+
+    /// <summary>
+    /// The transport's state and its queues', for snapshots. Device models keep no guest-visible
+    /// state beyond their host resources (an image file, a socket); frames or input waiting on the
+    /// host side are not saved, as if lost on the wire.
+    /// </summary>
+    public VirtioMmioState Save()
+    {
+        lock (_lock)
+            return new(_device.DeviceId, _status, _driverFeatures, _deviceFeaturesSel, _driverFeaturesSel, _queueSel,
+                _interruptStatus, _configGeneration, [.. _queues.Select(q => q.Save())]);
+    }
+
+    /// <summary>Resumes a saved transport: the same device kind, its queues, and an active device if the driver had one.</summary>
+    public void Restore(VirtioMmioState state)
+    {
+        lock (_lock)
+        {
+            if (state.DeviceId != _device.DeviceId || state.Queues.Length != _queues.Length)
+                throw new VirtioException($"a saved {state.DeviceId} device with {state.Queues.Length} queues does not fit {_device.Name}");
+            if ((state.DriverFeatures & ~DeviceFeatures) != 0)
+                throw new VirtioException($"saved features 0x{state.DriverFeatures:x} were not all offered by {_device.Name}");
+            _device.Reset();
+            for (int i = 0; i < _queues.Length; i++) _queues[i].Restore(state.Queues[i]);
+            (_status, _driverFeatures, _deviceFeaturesSel, _driverFeaturesSel, _queueSel, _interruptStatus, _configGeneration) =
+                (state.Status, state.DriverFeatures, state.DeviceFeaturesSel, state.DriverFeaturesSel, state.QueueSel,
+                 state.InterruptStatus, state.ConfigGeneration);
+            if ((_status & StatusDriverOk) != 0 && (_status & StatusFeaturesOk) != 0) _device.Activate(this);
+            UpdateInterrupt();
         }
     }
 

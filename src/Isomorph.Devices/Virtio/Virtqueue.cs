@@ -2,6 +2,10 @@ using System.Buffers.Binary;
 
 namespace Isomorph.Devices.Virtio;
 
+/// <summary>The device-side state of a split virtqueue, for snapshots.</summary>
+public readonly record struct VirtqueueState(ushort Size, bool Ready, ulong DescriptorTable, ulong DriverArea, ulong DeviceArea,
+    bool EventIndex, ushort NextAvail, ushort NextUsed, ushort SignalledUsed);
+
 /// <summary>One guest buffer of a descriptor chain: device-readable, or device-writable.</summary>
 public readonly record struct VirtqBuffer(ulong Address, uint Length, bool Writable);
 
@@ -81,6 +85,19 @@ public sealed class Virtqueue(IGuestMemory memory, ushort maxSize)
 
     /// <summary>The used ring's index as the device last wrote it.</summary>
     public ushort UsedIndex => _nextUsed;
+
+    /// <summary>Everything a snapshot needs to resume the queue (the rings themselves live in guest RAM).</summary>
+    public VirtqueueState Save() =>
+        new(Size, Ready, DescriptorTable, DriverArea, DeviceArea, EventIndex, _nextAvail, _nextUsed, _signalledUsed);
+
+    public void Restore(VirtqueueState state)
+    {
+        if (state.Size == 0 || state.Size > MaxSize || (state.Size & (state.Size - 1)) != 0)
+            throw new VirtioException($"a saved queue of {state.Size} entries does not fit a queue of at most {MaxSize}");
+        (Size, Ready, DescriptorTable, DriverArea, DeviceArea, EventIndex) =
+            (state.Size, state.Ready, state.DescriptorTable, state.DriverArea, state.DeviceArea, state.EventIndex);
+        (_nextAvail, _nextUsed, _signalledUsed) = (state.NextAvail, state.NextUsed, state.SignalledUsed);
+    }
 
     public void Reset()
     {
