@@ -604,7 +604,7 @@ public class VirtioTests
             arrived = gotA.TryTake(out fa, TimeSpan.FromMilliseconds(100));
         }
         Assert.True(arrived);
-        Assert.Equal("again", Encoding.ASCII.GetString(fa));
+        Assert.Equal("again", Encoding.ASCII.GetString(fa!));
     }
 }
 
