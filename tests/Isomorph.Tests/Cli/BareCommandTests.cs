@@ -3,28 +3,12 @@ using Isomorph.Tests.Support;
 namespace Isomorph.Tests.Cli;
 
 /// <summary><c>isomorph bare</c> as a user runs it: a separate process, its output and exit status.</summary>
-public sealed class BareCommandTests : IDisposable
+public sealed class BareCommandTests() : CliTest("isomorph-cli")
 {
-    private readonly DirectoryInfo _temp = Directory.CreateTempSubdirectory("isomorph-cli");
     private static string Hello => Path.Combine(Repository.Guests, "samples", "hello.elf");
 
-    public void Dispose() => _temp.Delete(recursive: true);
 
-    private string TempFile(string name, byte[] contents)
-    {
-        var path = Path.Combine(_temp.FullName, name);
-        File.WriteAllBytes(path, contents);
-        return path;
-    }
 
-    private static void AssertBadInput(Repository.ProcessResult r, string expectedFragment)
-    {
-        Assert.Equal(2, r.ExitCode);
-        Assert.Equal("", r.Stdout);
-        var lines = r.Stderr.TrimEnd('\n').Split('\n');
-        Assert.True(lines.Length == 1, "expected one line on stderr, got:\n" + r.Stderr);
-        Assert.Contains(expectedFragment, lines[0]);
-    }
 
     [Fact]
     public void RunsTheHelloSample()
@@ -54,12 +38,12 @@ public sealed class BareCommandTests : IDisposable
     [Fact]
     public void RejectsAnRv32Elf()
     {
-        File.WriteAllText(Path.Combine(_temp.FullName, "start.S"), ".globl _start\n_start: j _start\n");
+        File.WriteAllText(Path.Combine(Temp.FullName, "start.S"), ".globl _start\n_start: j _start\n");
         var cc = Repository.Run("riscv64-unknown-elf-gcc",
             ["-march=rv32i", "-mabi=ilp32", "-nostdlib", "-nostartfiles", "-Ttext=0x80000000", "-o", "rv32.elf", "start.S"],
-            TimeSpan.FromMinutes(1), _temp.FullName);
+            TimeSpan.FromMinutes(1), Temp.FullName);
         Assert.True(cc.ExitCode == 0, cc.Stderr);
-        AssertBadInput(Repository.Isomorph("bare", Path.Combine(_temp.FullName, "rv32.elf")), "RV32");
+        AssertBadInput(Repository.Isomorph("bare", Path.Combine(Temp.FullName, "rv32.elf")), "RV32");
     }
 
     [Fact]
@@ -73,18 +57,18 @@ public sealed class BareCommandTests : IDisposable
     [Fact]
     public void RejectsSegmentsOutsideRam()
     {
-        File.WriteAllText(Path.Combine(_temp.FullName, "low.S"), ".globl _start\n_start: j _start\n");
+        File.WriteAllText(Path.Combine(Temp.FullName, "low.S"), ".globl _start\n_start: j _start\n");
         var cc = Repository.Run("riscv64-unknown-elf-gcc",
-            ["-nostdlib", "-nostartfiles", "-Ttext=0x70000000", "-o", "low.elf", "low.S"], TimeSpan.FromMinutes(1), _temp.FullName);
+            ["-nostdlib", "-nostartfiles", "-Ttext=0x70000000", "-o", "low.elf", "low.S"], TimeSpan.FromMinutes(1), Temp.FullName);
         Assert.True(cc.ExitCode == 0, cc.Stderr);
-        AssertBadInput(Repository.Isomorph("bare", Path.Combine(_temp.FullName, "low.elf")), "outside RAM");
+        AssertBadInput(Repository.Isomorph("bare", Path.Combine(Temp.FullName, "low.elf")), "outside RAM");
         // A program larger than the RAM given to it.
         AssertBadInput(Repository.Isomorph("bare", "--memory", "4K", GuestPrograms.Path("isa/rv64d.elf")), "outside RAM");
     }
 
     [Fact]
     public void RejectsAMissingFile() =>
-        AssertBadInput(Repository.Isomorph("bare", Path.Combine(_temp.FullName, "absent.elf")), "no such file");
+        AssertBadInput(Repository.Isomorph("bare", Path.Combine(Temp.FullName, "absent.elf")), "no such file");
 
     [Theory]
     [InlineData("--memory", "lots")]
@@ -130,13 +114,13 @@ public sealed class BareCommandTests : IDisposable
     [Fact]
     public void WritesTheSignature()
     {
-        var path = Path.Combine(_temp.FullName, "traps.signature");
+        var path = Path.Combine(Temp.FullName, "traps.signature");
         File.WriteAllText(path, "old contents\n");
         var r = Repository.Isomorph("bare", "--signature", path, GuestPrograms.Path("priv/traps.elf"));
         Assert.Equal(0, r.ExitCode);
         ulong[] doublewords = [2, 0xffffffff, 11, 9, 8, 3, 5, 0x1000000000, 7, 0x1000000010, 1, 0, 0, 0, 0, 0];
         var expected = doublewords.SelectMany(d => new[] { ((uint)d).ToString("x8"), ((uint)(d >> 32)).ToString("x8") });
         Assert.Equal(expected, File.ReadAllLines(path));
-        Assert.Empty(Directory.GetFiles(_temp.FullName, ".*.tmp"));
+        Assert.Empty(Directory.GetFiles(Temp.FullName, ".*.tmp"));
     }
 }

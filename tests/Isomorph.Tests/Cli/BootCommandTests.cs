@@ -4,28 +4,8 @@ using Isomorph.Tests.Support;
 namespace Isomorph.Tests.Cli;
 
 /// <summary><c>isomorph boot</c> as a user runs it: a separate process, its output and exit status.</summary>
-public sealed class BootCommandTests : IDisposable
+public sealed class BootCommandTests() : CliTest("isomorph-boot")
 {
-    private readonly DirectoryInfo _temp = Directory.CreateTempSubdirectory("isomorph-boot");
-
-    public void Dispose() => _temp.Delete(recursive: true);
-
-    private string TempFile(string name, byte[] contents)
-    {
-        var path = Path.Combine(_temp.FullName, name);
-        File.WriteAllBytes(path, contents);
-        return path;
-    }
-
-    private static void AssertBadInput(Repository.ProcessResult r, string expectedFragment)
-    {
-        Assert.Equal(2, r.ExitCode);
-        Assert.Equal("", r.Stdout);
-        var lines = r.Stderr.TrimEnd('\n').Split('\n');
-        Assert.True(lines.Length == 1, "expected one line on stderr, got:\n" + r.Stderr);
-        Assert.Contains(expectedFragment, lines[0]);
-    }
-
     [Fact]
     public void BootsOpenSbiAndAnSModePayload_ThenPowersOffWithStatusZero()
     {
@@ -40,12 +20,12 @@ public sealed class BootCommandTests : IDisposable
     public void BadInput_IsOneLineAndStatusTwo()
     {
         var kernel = TempFile("payload.bin", VirtMachineTests.SbiHelloPayload("x"));
-        AssertBadInput(Repository.Isomorph("boot", "--kernel", Path.Combine(_temp.FullName, "missing")), "no such kernel file");
+        AssertBadInput(Repository.Isomorph("boot", "--kernel", Path.Combine(Temp.FullName, "missing")), "no such kernel file");
         AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--memory", "12Q"), "invalid --memory");
         AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--memory", "4M"), "at least 16 MiB");
         AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--cpus", "0"), "invalid --cpus");
-        AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--firmware", Path.Combine(_temp.FullName, "fw")), "no such firmware");
-        AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--initrd", Path.Combine(_temp.FullName, "rd")), "no such initrd");
+        AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--firmware", Path.Combine(Temp.FullName, "fw")), "no such firmware");
+        AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--initrd", Path.Combine(Temp.FullName, "rd")), "no such initrd");
         AssertBadInput(Repository.Isomorph("boot", "--kernel", TempFile("empty", [])), "empty");
     }
 }

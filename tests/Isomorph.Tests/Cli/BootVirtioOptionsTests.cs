@@ -4,28 +4,8 @@ using Isomorph.Tests.Support;
 namespace Isomorph.Tests.Cli;
 
 /// <summary><c>isomorph boot --disk/--net/--rng</c>: accepted forms, and one clear line for bad ones.</summary>
-public sealed class BootVirtioOptionsTests : IDisposable
+public sealed class BootVirtioOptionsTests() : CliTest("isomorph-boot-virtio")
 {
-    private readonly DirectoryInfo _temp = Directory.CreateTempSubdirectory("isomorph-boot-virtio");
-
-    public void Dispose() => _temp.Delete(recursive: true);
-
-    private string TempFile(string name, byte[] contents)
-    {
-        var path = Path.Combine(_temp.FullName, name);
-        File.WriteAllBytes(path, contents);
-        return path;
-    }
-
-    private static void AssertBadInput(Repository.ProcessResult r, string expectedFragment)
-    {
-        Assert.Equal(2, r.ExitCode);
-        Assert.Equal("", r.Stdout);
-        var lines = r.Stderr.TrimEnd('\n').Split('\n');
-        Assert.True(lines.Length == 1, "expected one line on stderr, got:\n" + r.Stderr);
-        Assert.Contains(expectedFragment, lines[0]);
-    }
-
     [Fact]
     public void VirtioDevices_AreAccepted()
     {
@@ -33,7 +13,7 @@ public sealed class BootVirtioOptionsTests : IDisposable
         var disk = TempFile("disk.img", new byte[1 << 16]);
         var ro = TempFile("ro.img", new byte[1 << 16]);
         var r = Repository.Isomorph("boot", "--kernel", kernel, "--disk", disk, "--disk", ro + ",readonly", "--rng",
-            "--net", "socket:" + Path.Combine(_temp.FullName, "n.sock") + ",mac=52:54:00:ab:cd:ef");
+            "--net", "socket:" + Path.Combine(Temp.FullName, "n.sock") + ",mac=52:54:00:ab:cd:ef");
         Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
         Assert.EndsWith("payload says hi\r\n", r.Stdout);
     }
@@ -43,7 +23,7 @@ public sealed class BootVirtioOptionsTests : IDisposable
     {
         var kernel = TempFile("payload.bin", VirtMachineTests.SbiHelloPayload("x"));
         var disk = TempFile("disk.img", new byte[1 << 16]);
-        AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--disk", Path.Combine(_temp.FullName, "none.img")), "no such disk image");
+        AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--disk", Path.Combine(Temp.FullName, "none.img")), "no such disk image");
         AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--disk", disk + ",fast"), "unknown option 'fast'");
         AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--disk", TempFile("tiny.img", new byte[100])), "smaller than one 512-byte sector");
         AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--net", "udp:1.2.3.4"), "expected socket:PATH or tap:NAME");
