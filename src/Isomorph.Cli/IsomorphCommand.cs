@@ -20,7 +20,9 @@ public static class IsomorphCommand
         var parse = root.Parse(RunCommand.SeparateGuestArguments(args));
         if (parse.Errors.Count > 0)
         {
-            Console.Error.WriteLine($"isomorph: {parse.Errors[0].Message}");
+            // The most specific complaint first: an unknown word says more than a missing command.
+            var error = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
+            Console.Error.WriteLine($"isomorph: {error.Message}");
             return UsageError;
         }
         return parse.Invoke();
