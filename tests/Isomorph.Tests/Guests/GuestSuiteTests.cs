@@ -40,7 +40,9 @@ public sealed class GuestSuiteTests(ITestOutputHelper output)
         // The console goes to a file: QEMU's HTIF console drops characters a busy pipe refuses.
         string console = Path.Combine(Path.GetTempPath(), $"isomorph-qemu-{Guid.NewGuid():N}.txt");
         var r = Repository.Run("qemu-system-riscv64",
-            ["-M", "spike", "-display", "none", "-bios", "none", "-monitor", "none", "-serial", "file:" + console, "-kernel", GuestPrograms.Path(program)],
+            // -icount: QEMU's time follows its instruction count, so timer tests do not depend on how busy the host is.
+            ["-M", "spike", "-display", "none", "-bios", "none", "-monitor", "none", "-serial", "file:" + console,
+             "-icount", "shift=4,sleep=off", "-kernel", GuestPrograms.Path(program)],
             TimeSpan.FromSeconds(60));
         string text = File.Exists(console) ? File.ReadAllText(console) : "";
         File.Delete(console);
