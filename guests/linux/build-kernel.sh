@@ -49,29 +49,8 @@ if [ ! -f "$image" ] || [ "$(cat "$cache/Image.stamp" 2>/dev/null)" != "$stamp" 
 fi
 
 # --- BusyBox ---------------------------------------------------------------------------------------
-busybox="$cache/busybox"
-if [ ! -f "$busybox" ]; then
-  bb="$cache/busybox-src"
-  if [ ! -f "$bb/Makefile" ]; then
-    step "fetching Debian's busybox source"
-    if ! grep -rqs 'deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/ && ! grep -rqs 'Types: deb-src' /etc/apt/sources.list.d/; then
-      sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
-      sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources | $sudo tee /etc/apt/sources.list.d/isomorph-src.sources >/dev/null
-      $sudo apt-get update -q >/dev/null
-    fi
-    rm -rf "$cache/busybox-fetch" && mkdir -p "$cache/busybox-fetch"
-    (cd "$cache/busybox-fetch" && apt-get source -q busybox >/dev/null 2>&1)
-    mv "$(find "$cache/busybox-fetch" -mindepth 1 -maxdepth 1 -type d | head -1)" "$bb"
-    rm -rf "$cache/busybox-fetch"
-  fi
-  step "building BusyBox (static)"
-  bmake() { make -C "$bb" ARCH=riscv CROSS_COMPILE=$cross "$@"; }
-  bmake defconfig >/dev/null
-  sed -i -e 's/^# CONFIG_STATIC is not set/CONFIG_STATIC=y/' -e 's/^CONFIG_TC=y/# CONFIG_TC is not set/' "$bb/.config"
-  yes "" | bmake oldconfig >/dev/null 2>&1 || true
-  bmake -j"$jobs" busybox >"$cache/busybox-build.log" 2>&1 || { tail -30 "$cache/busybox-build.log" >&2; exit 1; }
-  cp "$bb/busybox" "$busybox"
-fi
+# The same cached static binary the process VM's tests run (busybox.sh prints its path last).
+busybox="$("$here/busybox.sh" | tail -n 1)"
 
 # --- initramfs -------------------------------------------------------------------------------------
 if [ ! -f "$initrd" ] || [ "$here/init" -nt "$initrd" ] || [ "$busybox" -nt "$initrd" ]; then
