@@ -29,6 +29,27 @@ public interface IVirtioQueues
     void SignalConfigChange();
 }
 
+public static class VirtioQueuesExtensions
+{
+    /// <summary>
+    /// Drains a driver-to-device queue (transmit, output): hands the bytes of every available chain
+    /// to <paramref name="consume"/>, returns each chain with nothing written, and interrupts the
+    /// driver once if it wants to know.
+    /// </summary>
+    public static void DrainOutgoing(this IVirtioQueues queues, int queue, Action<byte[]> consume)
+    {
+        var q = queues.Queue(queue);
+        bool any = false;
+        while (q.TryPop(out var chain))
+        {
+            consume(chain.ReadAll(queues.Memory));
+            q.Push(chain, 0);
+            any = true;
+        }
+        if (any) queues.SignalUsed(queue);
+    }
+}
+
 /// <summary>
 /// A virtio device model, driven by a transport (virtio-mmio here, PCI or a KVM machine elsewhere):
 /// it never learns which, nor anything of the guest ISA. All calls come from the machine's device

@@ -46,20 +46,11 @@ public sealed class VirtioConsole : IVirtioDevice
         else Poll();
     }
 
-    private void Transmit()
-    {
-        if (_queues is not { } qs) return;
-        var q = qs.Queue(TransmitQueue);
-        bool any = false;
-        while (q.TryPop(out var chain))
+    private void Transmit() =>
+        _queues?.DrainOutgoing(TransmitQueue, bytes =>
         {
-            var bytes = chain.ReadAll(qs.Memory);
             if (bytes.Length > 0) Output?.Invoke(bytes);
-            q.Push(chain, 0);
-            any = true;
-        }
-        if (any) qs.SignalUsed(TransmitQueue);
-    }
+        });
 
     public void Poll()
     {

@@ -81,20 +81,11 @@ public sealed class VirtioNet : IVirtioDevice
         else Poll();
     }
 
-    private void Transmit()
-    {
-        if (_queues is not { } qs) return;
-        var q = qs.Queue(TransmitQueue);
-        bool any = false;
-        while (q.TryPop(out var chain))
+    private void Transmit() =>
+        _queues?.DrainOutgoing(TransmitQueue, packet =>
         {
-            var packet = chain.ReadAll(qs.Memory);
             if (packet.Length > HeaderSize) _backend.Send(packet.AsSpan(HeaderSize));
-            q.Push(chain, 0);
-            any = true;
-        }
-        if (any) qs.SignalUsed(TransmitQueue);
-    }
+        });
 
     /// <summary>Moves waiting frames into the receive buffers the driver offered.</summary>
     public void Poll()
