@@ -8,7 +8,7 @@ namespace Isomorph.Cli;
 /// <summary><c>isomorph run [OPTIONS] PROGRAM [ARGS...]</c>: runs a riscv64 Linux program on the host (a process VM).</summary>
 public static class RunCommand
 {
-    private static readonly string[] OptionsWithValues = ["--sysroot", "-L", "--env", "-E"];
+    private static readonly string[] OptionsWithValues = ["--sysroot", "-L", "--env", "-E", "--root"];
 
     public static Command Create()
     {
@@ -18,12 +18,16 @@ public static class RunCommand
         {
             Description = $"look up the program interpreter and absolute paths here first (default: {PathResolver.DebianSysroot} when it exists)",
         };
+        var root = new Option<string?>("--root")
+        {
+            Description = "confine the guest to this directory, as chroot does: every path it names resolves inside (no sysroot)",
+        };
         var strace = new Option<bool>("--strace") { Description = "print each system call with its arguments and result (stderr)" };
         var env = new Option<string[]>("--env", "-E") { Description = "set NAME=VALUE in the guest's environment (repeatable)" };
 
-        var command = new Command("run", "Run a riscv64 Linux program (like qemu-user)") { sysroot, strace, env, program, arguments };
+        var command = new Command("run", "Run a riscv64 Linux program (like qemu-user)") { sysroot, root, strace, env, program, arguments };
         command.SetAction(parse => Execute(parse.GetValue(program)!, parse.GetValue(arguments) ?? [],
-            parse.GetValue(sysroot), parse.GetValue(strace), parse.GetValue(env) ?? []));
+            parse.GetValue(sysroot), parse.GetValue(root), parse.GetValue(strace), parse.GetValue(env) ?? []));
         return command;
     }
 
@@ -45,9 +49,11 @@ public static class RunCommand
         return args;
     }
 
-    private static int Execute(string program, string[] arguments, string? sysroot, bool strace, string[] env)
+    private static int Execute(string program, string[] arguments, string? sysroot, string? root, bool strace, string[] env)
     {
         if (sysroot is not null && !Directory.Exists(sysroot)) return Fail($"--sysroot {sysroot}: no such directory");
+        if (root is not null && !Directory.Exists(root)) return Fail($"--root {root}: no such directory");
+        if (root is not null && sysroot is not null) return Fail("--root and --sysroot exclude each other: the root's own /lib serves the interpreter");
         foreach (var e in env)
             if (!e.Contains('=') || e.StartsWith('=')) return Fail($"--env {e}: expected NAME=VALUE");
         // Synchronized: every guest process writes its --strace lines and warnings from its own host thread.
@@ -55,6 +61,7 @@ public static class RunCommand
         var options = new LinuxOptions
         {
             Sysroot = sysroot ?? PathResolver.DefaultSysroot(),
+            Root = root,
             Strace = strace ? stderr : null,
             Diagnostics = stderr,
             Environment = env.Length == 0 ? null : WithOverrides(env),

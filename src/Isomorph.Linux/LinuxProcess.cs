@@ -17,6 +17,11 @@ public sealed record LinuxOptions
 {
     /// <summary>Where the program interpreter and absolute paths are looked up first (null: only the host).</summary>
     public string? Sysroot { get; init; } = PathResolver.DefaultSysroot();
+    /// <summary>
+    /// A directory that is the guest's whole file system, as after chroot (null: the host's, through
+    /// the sysroot). With a root the sysroot does not apply: the root's own /lib serves the interpreter.
+    /// </summary>
+    public string? Root { get; init; }
     /// <summary>The guest's environment, NAME=VALUE strings (null: the host's, in its order).</summary>
     public IReadOnlyList<string>? Environment { get; init; }
     /// <summary>Where --strace lines go, or null.</summary>
@@ -69,6 +74,10 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     public ProcessTable Table { get; }
     /// <summary>The host path of the program (what /proc/self/exe names).</summary>
     public string ExecutablePath { get; private set; } = "";
+    /// <summary>The program's path as the guest sees it (inside the root under --root).</summary>
+    public string GuestExecutablePath => Root?.GuestPathOfHost(ExecutablePath) ?? ExecutablePath;
+    /// <summary>The directory the guest is confined to (--root), shared by every process of the run; null when the guest sees the host's files.</summary>
+    public GuestRoot? Root => Table.Root;
     public ElfImage Program { get; private set; } = null!;
     public ElfImage? Interpreter { get; private set; }
 
@@ -110,7 +119,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     {
         Options = options;
         Table = table;
-        Paths = new PathResolver(options.Sysroot);
+        Paths = new PathResolver(options.Root is null ? options.Sysroot : null);
         Files = files;
         Parent = parent;
         Pid = table.Add(this, parent);
@@ -119,9 +128,42 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     /// <summary>Loads <paramref name="program"/> for a run with arguments <paramref name="argv"/> (argv[0] included).</summary>
     public static LinuxProcess Start(string program, IReadOnlyList<string> argv, LinuxOptions options)
     {
-        var paths = new PathResolver(options.Sysroot);
-        var image = Load(Path.GetFullPath(program), program, argv, options.Environment ?? HostEnvironment(), paths);
-        var process = new LinuxProcess(options, new ProcessTable(Environment.ProcessId), new FileTable(), null);
+        var paths = new PathResolver(options.Root is null ? options.Sysroot : null);
+        GuestRoot? root = null;
+        if (options.Root is not null)
+        {
+            try
+            {
+                root = GuestRoot.Open(options.Root);
+            }
+            catch (DirectoryNotFoundException e)
+            {
+                throw new ProgramLoadException($"--root {e.Message}");
+            }
+        }
+        Image image;
+        try
+        {
+            // The command line's program is a host path, or under --root a path inside the root.
+            long fd = OpenProgram(root, new PathResolver(null), root?.Descriptor ?? Libc.AtFdCwd, program);
+            if (fd < 0) throw new ProgramLoadException($"{program}: {(fd == -Errno.ENOENT ? "no such file" : Errno.Name(-fd))}{(root is null ? "" : $" in {root.HostPath}")}");
+            try
+            {
+                image = Load((int)fd, program, argv, options.Environment ?? HostEnvironment(), paths, root);
+            }
+            finally
+            {
+                Libc.close((int)fd);
+            }
+        }
+        catch
+        {
+            root?.Dispose();
+            throw;
+        }
+        // Under --root the guest starts in the root, as chroot(1) leaves it.
+        var files = root is null ? new FileTable() : new FileTable(Libc.fcntl(root.Descriptor, Libc.FDupfdCloexec, 0), standardStreams: true);
+        var process = new LinuxProcess(options, new ProcessTable(Environment.ProcessId) { Root = root }, files, null);
         process.IsFirst = true;
         process.Umask = Libc.umask(0);
         process.ProcessGroup = Libc.getpgid(0);
@@ -134,12 +176,27 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     /// Builds a new image: the program (and its interpreter) mapped into a fresh address space,
     /// the initial stack, and a hart about to enter the entry point in U-mode.
     /// </summary>
-    private static Image Load(string hostPath, string execFn, IReadOnlyList<string> argv, IReadOnlyList<string> envp, PathResolver paths)
+    private static Image Load(int programFd, string execFn, IReadOnlyList<string> argv, IReadOnlyList<string> envp, PathResolver paths,
+        GuestRoot? root)
     {
-        var elf = LoadElf(hostPath);
+        var (elf, hostPath) = ReadProgram(programFd);
         string? interpreterName = ElfImage.InterpreterOf(elf);
         ElfFile? interpreterElf = null;
-        if (interpreterName is not null)
+        if (interpreterName is not null && root is not null)
+        {
+            long fd = root.Open(interpreterName.StartsWith('/') ? interpreterName : "/" + interpreterName, Libc.ORdonly, 0);
+            if (fd < 0)
+                throw new ProgramLoadException($"{execFn}: program interpreter {interpreterName} not found in the root {root.HostPath}");
+            try
+            {
+                interpreterElf = ReadProgram((int)fd).Elf;
+            }
+            finally
+            {
+                Libc.close((int)fd);
+            }
+        }
+        else if (interpreterName is not null)
         {
             var tried = paths.Candidates(interpreterName).ToList();
             string? found = tried.FirstOrDefault(File.Exists);
@@ -268,12 +325,12 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     /// when the system call returns (the current hart is still running it). Returns 0 or -errno;
     /// on failure the process carries on unchanged.
     /// </summary>
-    public long Exec(string hostPath, string execFn, IReadOnlyList<string> argv, IReadOnlyList<string> envp)
+    public long Exec(int programFd, string execFn, IReadOnlyList<string> argv, IReadOnlyList<string> envp)
     {
         Image image;
         try
         {
-            image = Load(hostPath, execFn, argv, envp, Paths);
+            image = Load(programFd, execFn, argv, envp, Paths, Root);
         }
         catch (ProgramLoadException)
         {
@@ -291,6 +348,42 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         ClearChildTid = 0;
         AltStack = (0, SsDisable, 0);
         return 0;
+    }
+
+    /// <summary>
+    /// Opens the program a guest names (execve, or the command line) for reading: under --root
+    /// inside the root (relative paths from <paramref name="cwd"/>, a host directory descriptor),
+    /// otherwise through the sysroot. A host descriptor or -errno.
+    /// </summary>
+    public static long OpenProgram(GuestRoot? root, PathResolver paths, int cwd, string guestPath)
+    {
+        if (root is not null)
+        {
+            var absolute = root.Absolute(cwd, guestPath);
+            return absolute is null ? -Errno.ENOENT : root.Open(absolute, Libc.ORdonly, 0);
+        }
+        string host = guestPath.StartsWith('/') ? paths.Resolve(guestPath) : guestPath;
+        var bytes = System.Text.Encoding.UTF8.GetBytes(host + "\0");
+        fixed (byte* at = bytes) return Libc.Check(Libc.openat(cwd, at, Libc.ORdonly | Libc.OCloexec, 0));
+    }
+
+    /// <summary>The ELF file open at host descriptor <paramref name="fd"/>, and its host path.</summary>
+    private static (ElfFile Elf, string HostPath) ReadProgram(int fd)
+    {
+        string magic = $"/proc/self/fd/{fd}";
+        string hostPath = new FileInfo(magic).LinkTarget ?? magic;
+        try
+        {
+            return (ElfFile.Parse(hostPath, File.ReadAllBytes(magic)), hostPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ProgramLoadException($"{hostPath}: {e.Message}");
+        }
+        catch (ElfFormatException e)
+        {
+            throw new ProgramLoadException(e.Message);
+        }
     }
 
     private static ElfFile LoadElf(string path)

@@ -26,12 +26,18 @@ public sealed class FileTable
         WorkingDirectory = Libc.OpenDirectory(Libc.AtFdCwd, ".");
     }
 
-    private FileTable(int workingDirectory) => WorkingDirectory = workingDirectory;
+    /// <summary>A table whose working directory is <paramref name="workingDirectory"/> (which it now owns), with or without the host's standard streams.</summary>
+    public FileTable(int workingDirectory, bool standardStreams)
+    {
+        WorkingDirectory = workingDirectory;
+        if (standardStreams)
+            for (int fd = 0; fd < 3; fd++) _entries[fd] = new Entry(fd, false);
+    }
 
     /// <summary>A forked child's table: every descriptor duplicated (sharing offsets and status flags, as fork does).</summary>
     public FileTable Clone()
     {
-        var copy = new FileTable(Libc.fcntl(WorkingDirectory, Libc.FDupfdCloexec, 0));
+        var copy = new FileTable(Libc.fcntl(WorkingDirectory, Libc.FDupfdCloexec, 0), standardStreams: false);
         foreach (var (fd, e) in _entries)
         {
             int host = Libc.fcntl(e.HostFd, Libc.FDupfdCloexec, 0);

@@ -19,6 +19,9 @@ internal static unsafe partial class Libc
     public const int AtFdCwd = -100;
     public const int OCloexec = 0x80000, OPath = 0x200000;
     public const int FDupfdCloexec = 1030;
+    public const int ORdonly = 0;
+    /// <summary>openat2's number, the same on every architecture (it postdates the unified numbering).</summary>
+    public const long SysOpenat2 = 437;
 
     /// <summary>O_DIRECTORY, which ARM64 numbers differently from x86-64 and riscv64.</summary>
     public static int ODirectory => RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? 0x4000 : 0x10000;
@@ -33,6 +36,7 @@ internal static unsafe partial class Libc
     /// <summary>The result of a libc call as a syscall result: -errno on failure.</summary>
     public static long Check(long result) => result == -1 ? -Marshal.GetLastPInvokeError() : result;
 
+    [LibraryImport(Lib, SetLastError = true)] public static partial long syscall(long number, nint a0, nint a1, nint a2, nint a3, nint a4);
     [LibraryImport(Lib, SetLastError = true)] public static partial nint mmap(nint addr, nuint length, int prot, int flags, int fd, long offset);
     [LibraryImport(Lib, SetLastError = true)] public static partial int munmap(nint addr, nuint length);
     [LibraryImport(Lib, SetLastError = true)] public static partial int mprotect(nint addr, nuint length, int prot);

@@ -18,6 +18,9 @@ public sealed class ProcessTable
     /// <summary>The controlling terminal's foreground process group as the guests set it (TIOCSPGRP), or null before they do.</summary>
     public int? ForegroundGroup { get; set; }
 
+    /// <summary>The directory the run's guests are confined to (--root), or null.</summary>
+    public FileSystem.GuestRoot? Root { get; init; }
+
     /// <summary>The guest's clock (rdtime, at 10 MHz): one for every process of the run.</summary>
     public Stopwatch Clock { get; } = Stopwatch.StartNew();
 

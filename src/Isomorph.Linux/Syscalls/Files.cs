@@ -11,6 +11,7 @@ internal static unsafe class Files
     [Syscall(56, "openat", "dsxo")]
     private static long OpenAt(LinuxProcess p, in SyscallArgs a)
     {
+        if (p.Root is not null) return OpenInRoot(p, a);
         var path = Guest.HostPath(p, a.A1, out var guestPath);
         if (path is null) return -Errno.EFAULT;
         int dir = guestPath!.StartsWith('/') ? Libc.AtFdCwd : p.Files.HostDirectory(a.Int(0));
@@ -21,6 +22,32 @@ internal static unsafe class Files
             long fd = Libc.Check(Libc.openat(dir, at, flags | Libc.OCloexec, a.Int(3) & ~(int)p.Umask));
             return fd < 0 ? fd : p.Files.Add((int)fd, (flags & Libc.OCloexec) != 0);
         }
+    }
+
+    /// <summary>openat under --root: openat2 with RESOLVE_IN_ROOT does the whole lookup, O_CREAT included.</summary>
+    private static long OpenInRoot(LinuxProcess p, in SyscallArgs a)
+    {
+        var guestPath = p.Memory.ReadCString(a.A1);
+        if (guestPath is null) return -Errno.EFAULT;
+        if (guestPath.Length == 0) return -Errno.ENOENT;
+        long r = Guest.AbsoluteInRoot(p, a.A0, guestPath, out var absolute, rewriteProc: false);
+        if (r < 0) return r;
+        int flags = a.Int(2);
+        long fd;
+        int reopened = ProcView.ReopenedDescriptor(p, absolute!);
+        if (reopened >= 0)
+        {
+            // /proc/self/fd/N: a new open file description of the descriptor's own object, whatever it is.
+            int host = p.Files.Host(reopened);
+            if (host < 0) return -Errno.ENOENT;
+            var magic = System.Text.Encoding.UTF8.GetBytes($"/proc/self/fd/{host}\0");
+            fixed (byte* at = magic) fd = Libc.Check(Libc.openat(Libc.AtFdCwd, at, flags | Libc.OCloexec, 0));
+        }
+        else
+        {
+            fd = p.Root!.Open(ProcView.Rewrite(p, absolute!), flags, a.Int(3) & ~(int)p.Umask);
+        }
+        return fd < 0 ? fd : p.Files.Add((int)fd, (flags & Libc.OCloexec) != 0);
     }
 
     [Syscall(57, "close", "d")]

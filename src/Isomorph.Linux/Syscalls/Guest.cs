@@ -1,4 +1,5 @@
 using System.Text;
+using Isomorph.Linux.Host;
 using Isomorph.Linux.Memory;
 
 namespace Isomorph.Linux.Syscalls;
@@ -25,6 +26,53 @@ internal static unsafe class Guest
 
     public static byte[]? HostPath(LinuxProcess p, ulong address) => HostPath(p, address, out _);
 
+    /// <summary>
+    /// Where a host *at call should look for the path the guest names at <paramref name="pathAddress"/>
+    /// relative to guest directory descriptor <paramref name="dirfd"/>. Without --root: AT_FDCWD and
+    /// the sysroot-resolved path for absolute paths, the host directory for relative ones. With
+    /// --root, resolved inside the root by the kernel: when <paramref name="follow"/>, the object
+    /// itself (the last component's symbolic links followed inside the root) as /proc/self/fd/N of an
+    /// O_PATH descriptor, which the host reaches without any further lookup; otherwise the parent
+    /// directory and the last name, for calls that never follow the last component.
+    /// </summary>
+    public static HostTarget Lookup(LinuxProcess p, ulong dirfd, ulong pathAddress, bool follow)
+    {
+        var guestPath = p.Memory.ReadCString(pathAddress);
+        if (guestPath is null) return new HostTarget(-Errno.EFAULT);
+        if (p.Root is not { } root)
+        {
+            var host = Encoding.UTF8.GetBytes((guestPath == "/proc/self/exe" ? p.ExecutablePath : p.Paths.Resolve(guestPath)) + "\0");
+            if (guestPath.StartsWith('/')) return new HostTarget(Libc.AtFdCwd, host, -1);
+            int dir = p.Files.HostDirectory((int)dirfd);
+            return dir == -1 ? new HostTarget(-Errno.EBADF) : new HostTarget(dir, host, -1);
+        }
+        if (guestPath.Length == 0) return new HostTarget(-Errno.ENOENT);
+        long r = AbsoluteInRoot(p, dirfd, guestPath, out var absolute);
+        if (r < 0) return new HostTarget(r);
+        if (follow)
+        {
+            long fd = root.Open(absolute!, Libc.OPath, 0);
+            return fd < 0 ? new HostTarget(fd) : new HostTarget(Libc.AtFdCwd, Encoding.UTF8.GetBytes($"/proc/self/fd/{fd}\0"), (int)fd);
+        }
+        r = root.OpenParent(absolute!, out int parent, out string name, out _);
+        return r < 0 ? new HostTarget(r) : new HostTarget(parent, Encoding.UTF8.GetBytes(name + "\0"), parent);
+    }
+
+    /// <summary>
+    /// With --root: the absolute guest path for <paramref name="path"/> relative to guest descriptor
+    /// <paramref name="dirfd"/>, with the process's own /proc links replaced by what they name. 0 or -errno.
+    /// </summary>
+    public static long AbsoluteInRoot(LinuxProcess p, ulong dirfd, string path, out string? absolute, bool rewriteProc = true)
+    {
+        absolute = null;
+        int dir = path.StartsWith('/') ? Libc.AtFdCwd : p.Files.HostDirectory((int)dirfd);
+        if (dir == -1) return -Errno.EBADF;
+        absolute = p.Root!.Absolute(dir == Libc.AtFdCwd ? p.Files.WorkingDirectory : dir, path);
+        if (absolute is null) return -Errno.ENOENT;
+        if (rewriteProc) absolute = ProcView.Rewrite(p, absolute);
+        return 0;
+    }
+
     /// <summary>Copies a value into writable guest memory; false when the guest may not write there.</summary>
     public static bool Put<T>(LinuxProcess p, ulong address, T value) where T : unmanaged
     {
@@ -42,5 +90,34 @@ internal static unsafe class Guest
         if (at == null) return false;
         value = *(T*)at;
         return true;
+    }
+}
+
+/// <summary>A path for a host *at call (<see cref="Guest.Lookup"/>): a directory descriptor and a NUL-terminated path, or an error.</summary>
+internal readonly struct HostTarget : IDisposable
+{
+    /// <summary>The descriptor to close afterwards, plus one (so that a default value owns nothing).</summary>
+    private readonly int _ownedPlusOne;
+
+    public long Error { get; }
+    public int Dir { get; }
+    public byte[] Path { get; }
+
+    public HostTarget(long error)
+    {
+        Error = error;
+        Path = [];
+    }
+
+    public HostTarget(int dir, byte[] path, int owned)
+    {
+        Dir = dir;
+        Path = path;
+        _ownedPlusOne = owned + 1;
+    }
+
+    public void Dispose()
+    {
+        if (_ownedPlusOne > 0) Libc.close(_ownedPlusOne - 1);
     }
 }

@@ -11,16 +11,7 @@ internal static unsafe class Paths
     private const uint StatxBasicStats = 0x7FF;
     private const int StatxSize = 256, StatSize = 128;
 
-    /// <summary>A host directory descriptor and path for an *at call (absolute paths go through the sysroot).</summary>
-    private static long Resolve(LinuxProcess p, ulong dirfd, ulong pathAddress, out int dir, out byte[]? path)
-    {
-        dir = Libc.AtFdCwd;
-        path = Guest.HostPath(p, pathAddress, out var guestPath);
-        if (path is null) return -Errno.EFAULT;
-        if (guestPath!.StartsWith('/')) return 0;
-        dir = p.Files.HostDirectory((int)dirfd);
-        return dir == -1 ? -Errno.EBADF : 0;
-    }
+    private static bool Follows(int flags) => (flags & AtSymlinkNofollow) == 0;
 
     [Syscall(80, "fstat", "dx")]
     private static long Fstat(LinuxProcess p, in SyscallArgs a)
@@ -42,9 +33,9 @@ internal static unsafe class Paths
             byte* empty = stackalloc byte[1] { 0 };
             return StatInto(p, fd, empty, flags, a.A2);
         }
-        long r = Resolve(p, a.A0, a.A1, out int dir, out var path);
-        if (r < 0) return r;
-        fixed (byte* at = path) return StatInto(p, dir, at, flags, a.A2);
+        using var t = Guest.Lookup(p, a.A0, a.A1, Follows(flags));
+        if (t.Error < 0) return t.Error;
+        fixed (byte* at = t.Path) return StatInto(p, t.Dir, at, flags, a.A2);
     }
 
     /// <summary>
@@ -89,22 +80,13 @@ internal static unsafe class Paths
         // struct statx is the same on every architecture.
         byte* buffer = Guest.Writable(p, a.A4, StatxSize);
         if (buffer == null) return -Errno.EFAULT;
-        int dir;
-        byte[]? path;
-        if (p.Memory.ReadCString(a.A1) == "" && (a.Int(2) & AtEmptyPath) != 0)
+        using var t = p.Memory.ReadCString(a.A1) == "" && (a.Int(2) & AtEmptyPath) != 0
+            ? (p.Files.HostDirectory(a.Int(0)) is var fd and not -1 ? new HostTarget(fd, [0], -1) : new HostTarget(-Errno.EBADF))
+            : Guest.Lookup(p, a.A0, a.A1, Follows(a.Int(2)));
+        if (t.Error < 0) return t.Error;
+        fixed (byte* at = t.Path)
         {
-            dir = p.Files.HostDirectory(a.Int(0));
-            if (dir == -1) return -Errno.EBADF;
-            path = [0];
-        }
-        else
-        {
-            long resolved = Resolve(p, a.A0, a.A1, out dir, out path);
-            if (resolved < 0) return resolved;
-        }
-        fixed (byte* at = path)
-        {
-            long r = Libc.Check(Libc.statx(dir, at, a.Int(2), (uint)a.A3, buffer));
+            long r = Libc.Check(Libc.statx(t.Dir, at, a.Int(2), (uint)a.A3, buffer));
             if (r >= 0) p.Memory.NoteWritten(a.A4, StatxSize);
             return r;
         }
@@ -115,19 +97,27 @@ internal static unsafe class Paths
     {
         byte* buffer = Guest.Writable(p, a.A2, a.A3);
         if (buffer == null) return -Errno.EFAULT;
-        if (p.Memory.ReadCString(a.A1) == "/proc/self/exe")
+        string? guestPath = p.Memory.ReadCString(a.A1);
+        string? link = guestPath == "/proc/self/exe" && p.Root is null ? p.ExecutablePath : null;
+        if (p.Root is not null && guestPath is not null)
         {
-            var exe = Encoding.UTF8.GetBytes(p.ExecutablePath);
-            int n = (int)Math.Min((ulong)exe.Length, a.A3);
-            exe.AsSpan(0, n).CopyTo(new Span<byte>(buffer, n));
+            long resolved = Guest.AbsoluteInRoot(p, a.A0, guestPath, out var absolute, rewriteProc: false);
+            if (resolved < 0) return resolved;
+            link = ProcView.LinkText(p, absolute!);
+        }
+        if (link is not null)
+        {
+            var text = Encoding.UTF8.GetBytes(link);
+            int n = (int)Math.Min((ulong)text.Length, a.A3);
+            text.AsSpan(0, n).CopyTo(new Span<byte>(buffer, n));
             p.Memory.NoteWritten(a.A2, (ulong)n);
             return n;
         }
-        long r = Resolve(p, a.A0, a.A1, out int dir, out var path);
-        if (r < 0) return r;
-        fixed (byte* at = path)
+        using var t = Guest.Lookup(p, a.A0, a.A1, follow: false);
+        if (t.Error < 0) return t.Error;
+        fixed (byte* at = t.Path)
         {
-            long n = Libc.Check(Libc.readlinkat(dir, at, buffer, (nuint)a.A3));
+            long n = Libc.Check(Libc.readlinkat(t.Dir, at, buffer, (nuint)a.A3));
             if (n > 0) p.Memory.NoteWritten(a.A2, (ulong)n);
             return n;
         }
@@ -141,25 +131,25 @@ internal static unsafe class Paths
 
     private static long Access(LinuxProcess p, in SyscallArgs a, int flags)
     {
-        long r = Resolve(p, a.A0, a.A1, out int dir, out var path);
-        if (r < 0) return r;
-        fixed (byte* at = path) return Libc.Check(Libc.faccessat(dir, at, a.Int(2), flags));
+        using var t = Guest.Lookup(p, a.A0, a.A1, Follows(flags));
+        if (t.Error < 0) return t.Error;
+        fixed (byte* at = t.Path) return Libc.Check(Libc.faccessat(t.Dir, at, a.Int(2), flags));
     }
 
     [Syscall(34, "mkdirat", "dso")]
     private static long MkdirAt(LinuxProcess p, in SyscallArgs a)
     {
-        long r = Resolve(p, a.A0, a.A1, out int dir, out var path);
-        if (r < 0) return r;
-        fixed (byte* at = path) return Libc.Check(Libc.mkdirat(dir, at, (uint)a.A2 & ~p.Umask));
+        using var t = Guest.Lookup(p, a.A0, a.A1, follow: false);
+        if (t.Error < 0) return t.Error;
+        fixed (byte* at = t.Path) return Libc.Check(Libc.mkdirat(t.Dir, at, (uint)a.A2 & ~p.Umask));
     }
 
     [Syscall(35, "unlinkat", "dsx")]
     private static long UnlinkAt(LinuxProcess p, in SyscallArgs a)
     {
-        long r = Resolve(p, a.A0, a.A1, out int dir, out var path);
-        if (r < 0) return r;
-        fixed (byte* at = path) return Libc.Check(Libc.unlinkat(dir, at, a.Int(2)));
+        using var t = Guest.Lookup(p, a.A0, a.A1, follow: false);
+        if (t.Error < 0) return t.Error;
+        fixed (byte* at = t.Path) return Libc.Check(Libc.unlinkat(t.Dir, at, a.Int(2)));
     }
 
     [Syscall(38, "renameat", "dsds")]
@@ -170,13 +160,13 @@ internal static unsafe class Paths
 
     private static long Rename(LinuxProcess p, in SyscallArgs a, uint flags)
     {
-        long r = Resolve(p, a.A0, a.A1, out int fromDir, out var from);
-        if (r < 0) return r;
-        r = Resolve(p, a.A2, a.A3, out int toDir, out var to);
-        if (r < 0) return r;
-        fixed (byte* f = from)
-        fixed (byte* t = to)
-            return Libc.Check(Libc.renameat2(fromDir, f, toDir, t, flags));
+        using var from = Guest.Lookup(p, a.A0, a.A1, follow: false);
+        if (from.Error < 0) return from.Error;
+        using var to = Guest.Lookup(p, a.A2, a.A3, follow: false);
+        if (to.Error < 0) return to.Error;
+        fixed (byte* f = from.Path)
+        fixed (byte* t = to.Path)
+            return Libc.Check(Libc.renameat2(from.Dir, f, to.Dir, t, flags));
     }
 
     [Syscall(36, "symlinkat", "sds")]
@@ -185,32 +175,33 @@ internal static unsafe class Paths
         // The link's target is stored as the guest wrote it, not resolved.
         var target = p.Memory.ReadCStringBytes(a.A0);
         if (target is null) return -Errno.EFAULT;
-        long r = Resolve(p, a.A1, a.A2, out int dir, out var path);
-        if (r < 0) return r;
+        using var link = Guest.Lookup(p, a.A1, a.A2, follow: false);
+        if (link.Error < 0) return link.Error;
         byte[] targetZ = [.. target, 0];
         fixed (byte* t = targetZ)
-        fixed (byte* at = path)
-            return Libc.Check(Libc.symlinkat(t, dir, at));
+        fixed (byte* at = link.Path)
+            return Libc.Check(Libc.symlinkat(t, link.Dir, at));
     }
 
     [Syscall(37, "linkat", "dsdsx")]
     private static long LinkAt(LinuxProcess p, in SyscallArgs a)
     {
-        long r = Resolve(p, a.A0, a.A1, out int fromDir, out var from);
-        if (r < 0) return r;
-        r = Resolve(p, a.A2, a.A3, out int toDir, out var to);
-        if (r < 0) return r;
-        fixed (byte* f = from)
-        fixed (byte* t = to)
-            return Libc.Check(Libc.linkat(fromDir, f, toDir, t, a.Int(4)));
+        const int AtSymlinkFollow = 0x400;
+        using var from = Guest.Lookup(p, a.A0, a.A1, follow: (a.Int(4) & AtSymlinkFollow) != 0);
+        if (from.Error < 0) return from.Error;
+        using var to = Guest.Lookup(p, a.A2, a.A3, follow: false);
+        if (to.Error < 0) return to.Error;
+        fixed (byte* f = from.Path)
+        fixed (byte* t = to.Path)
+            return Libc.Check(Libc.linkat(from.Dir, f, to.Dir, t, a.Int(4)));
     }
 
     [Syscall(53, "fchmodat", "dso")]
     private static long FchmodAt(LinuxProcess p, in SyscallArgs a)
     {
-        long r = Resolve(p, a.A0, a.A1, out int dir, out var path);
-        if (r < 0) return r;
-        fixed (byte* at = path) return Libc.Check(Libc.fchmodat(dir, at, (uint)a.A2, 0));
+        using var t = Guest.Lookup(p, a.A0, a.A1, follow: true);
+        if (t.Error < 0) return t.Error;
+        fixed (byte* at = t.Path) return Libc.Check(Libc.fchmodat(t.Dir, at, (uint)a.A2, 0));
     }
 
     [Syscall(52, "fchmod", "do")]
@@ -224,18 +215,16 @@ internal static unsafe class Paths
     [Syscall(43, "statfs", "sx")]
     private static long StatFs(LinuxProcess p, in SyscallArgs a)
     {
-        var path = Guest.HostPath(p, a.A0, out var guestPath);
-        if (path is null) return -Errno.EFAULT;
         byte* buffer = Guest.Writable(p, a.A1, StatfsSize);
         if (buffer == null) return -Errno.EFAULT;
-        long r;
-        if (guestPath!.StartsWith('/')) { fixed (byte* at = path) r = Libc.Check(Libc.statfs(at, buffer)); }
-        else
-        {
-            // Relative to the process's own working directory.
-            var full = System.Text.Encoding.UTF8.GetBytes(Path.Combine(p.Files.WorkingDirectoryPath(), guestPath) + "\0");
-            fixed (byte* at = full) r = Libc.Check(Libc.statfs(at, buffer));
-        }
+        // Opened first (relative paths from the process's own working directory), then asked by descriptor.
+        using var t = Guest.Lookup(p, unchecked((ulong)Libc.AtFdCwd), a.A0, follow: true);
+        if (t.Error < 0) return t.Error;
+        long fd;
+        fixed (byte* at = t.Path) fd = Libc.Check(Libc.openat(t.Dir, at, Libc.OPath | Libc.OCloexec, 0));
+        if (fd < 0) return fd;
+        long r = Libc.Check(Libc.fstatfs((int)fd, buffer));
+        Libc.close((int)fd);
         if (r == 0) p.Memory.NoteWritten(a.A1, StatfsSize);
         return r;
     }
@@ -258,9 +247,9 @@ internal static unsafe class Paths
     [Syscall(33, "mknodat", "dsox")]
     private static long MknodAt(LinuxProcess p, in SyscallArgs a)
     {
-        long r = Resolve(p, a.A0, a.A1, out int dir, out var path);
-        if (r < 0) return r;
-        fixed (byte* at = path) return Libc.Check(Libc.mknodat(dir, at, (uint)a.A2 & ~p.Umask, a.A3));
+        using var t = Guest.Lookup(p, a.A0, a.A1, follow: false);
+        if (t.Error < 0) return t.Error;
+        fixed (byte* at = t.Path) return Libc.Check(Libc.mknodat(t.Dir, at, (uint)a.A2 & ~p.Umask, a.A3));
     }
 
     [Syscall(54, "fchownat", "dsddx")]
@@ -272,9 +261,9 @@ internal static unsafe class Paths
             int fd = p.Files.HostDirectory(a.Int(0));
             return fd == -1 ? -Errno.EBADF : Libc.Check(Libc.fchown(fd, (uint)a.A2, (uint)a.A3));
         }
-        long r = Resolve(p, a.A0, a.A1, out int dir, out var path);
-        if (r < 0) return r;
-        fixed (byte* at = path) return Libc.Check(Libc.fchownat(dir, at, (uint)a.A2, (uint)a.A3, flags & AtSymlinkNofollow));
+        using var t = Guest.Lookup(p, a.A0, a.A1, Follows(flags));
+        if (t.Error < 0) return t.Error;
+        fixed (byte* at = t.Path) return Libc.Check(Libc.fchownat(t.Dir, at, (uint)a.A2, (uint)a.A3, flags & AtSymlinkNofollow));
     }
 
     [Syscall(55, "fchown", "ddd")]
@@ -299,15 +288,17 @@ internal static unsafe class Paths
             int fd = p.Files.Host(a.Int(0));
             return fd < 0 ? -Errno.EBADF : Libc.Check(Libc.futimens(fd, times));
         }
-        long r = Resolve(p, a.A0, a.A1, out int dir, out var path);
-        if (r < 0) return r;
-        fixed (byte* at = path) return Libc.Check(Libc.utimensat(dir, at, times, a.Int(3) & AtSymlinkNofollow));
+        using var t = Guest.Lookup(p, a.A0, a.A1, Follows(a.Int(3)));
+        if (t.Error < 0) return t.Error;
+        fixed (byte* at = t.Path) return Libc.Check(Libc.utimensat(t.Dir, at, times, a.Int(3) & AtSymlinkNofollow));
     }
 
     [Syscall(17, "getcwd", "xu")]
     private static long GetCwd(LinuxProcess p, in SyscallArgs a)
     {
-        var cwd = Encoding.UTF8.GetBytes(p.Files.WorkingDirectoryPath() + "\0");
+        string? path = p.Root is { } root ? root.GuestPathOf(p.Files.WorkingDirectory) : p.Files.WorkingDirectoryPath();
+        if (path is null) return -Errno.ENOENT; // outside the root: unreachable, as Linux says
+        var cwd = Encoding.UTF8.GetBytes(path + "\0");
         if ((ulong)cwd.Length > a.A1) return -Errno.ERANGE;
         byte* buffer = Guest.Writable(p, a.A0, (ulong)cwd.Length);
         if (buffer == null) return -Errno.EFAULT;
@@ -320,11 +311,11 @@ internal static unsafe class Paths
     [Syscall(49, "chdir", "s")]
     private static long Chdir(LinuxProcess p, in SyscallArgs a)
     {
-        long r = Resolve(p, unchecked((ulong)Libc.AtFdCwd), a.A0, out int dir, out var path);
-        if (r < 0) return r;
-        fixed (byte* at = path)
+        using var t = Guest.Lookup(p, unchecked((ulong)Libc.AtFdCwd), a.A0, follow: true);
+        if (t.Error < 0) return t.Error;
+        fixed (byte* at = t.Path)
         {
-            long fd = Libc.Check(Libc.openat(dir, at, Libc.OPath | Libc.ODirectory | Libc.OCloexec, 0));
+            long fd = Libc.Check(Libc.openat(t.Dir, at, Libc.OPath | Libc.ODirectory | Libc.OCloexec, 0));
             if (fd < 0) return fd;
             p.Files.ChangeDirectory((int)fd);
             return 0;

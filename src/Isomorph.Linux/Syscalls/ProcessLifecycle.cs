@@ -63,21 +63,27 @@ internal static unsafe class ProcessLifecycle
 
     private static long Exec(LinuxProcess p, string guestPath, List<string> argv, List<string> envp, int interpreterDepth)
     {
-        string hostPath = HostPath(p, guestPath);
-        long access = CheckExecutable(hostPath);
-        if (access < 0) return access;
-        Span<byte> head = stackalloc byte[256];
-        int n;
+        long fd = OpenProgram(p, guestPath);
+        if (fd < 0) return fd;
         try
         {
-            using var file = File.OpenHandle(hostPath);
-            n = RandomAccess.Read(file, head, 0);
+            return Exec(p, (int)fd, guestPath, argv, envp, interpreterDepth);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        finally
         {
-            return -Errno.EACCES;
+            Libc.close((int)fd);
         }
-        head = head[..n];
+    }
+
+    private static long Exec(LinuxProcess p, int fd, string guestPath, List<string> argv, List<string> envp, int interpreterDepth)
+    {
+        long access = CheckExecutable(fd);
+        if (access < 0) return access;
+        Span<byte> head = stackalloc byte[256];
+        long n;
+        fixed (byte* at = head) n = Libc.Check(Libc.pread(fd, at, (nuint)head.Length, 0));
+        if (n < 0) return n == -Errno.EISDIR ? -Errno.EACCES : n;
+        head = head[..(int)n];
         if (head.StartsWith("#!"u8))
         {
             // A script: "#!interpreter [one argument]" runs the interpreter with the script's path.
@@ -96,21 +102,29 @@ internal static unsafe class ProcessLifecycle
             return Exec(p, interpreter, scriptArgv, envp, interpreterDepth + 1);
         }
         if (n < 4 || head[0] != 0x7F || head[1] != (byte)'E' || head[2] != (byte)'L' || head[3] != (byte)'F') return -Errno.ENOEXEC;
-        return p.Exec(hostPath, guestPath, argv, envp);
+        return p.Exec(fd, guestPath, argv, envp);
     }
 
-    /// <summary>The host path of a program the guest names: absolute through the sysroot, relative from its working directory.</summary>
-    private static string HostPath(LinuxProcess p, string guestPath)
+    /// <summary>
+    /// Opens the program a guest names: inside the root under --root, otherwise absolute paths
+    /// through the sysroot and relative ones from the process's working directory.
+    /// </summary>
+    private static long OpenProgram(LinuxProcess p, string guestPath)
     {
-        if (guestPath == "/proc/self/exe") return p.ExecutablePath;
-        if (guestPath.StartsWith('/')) return p.Paths.Resolve(guestPath);
-        return Path.Combine(p.Files.WorkingDirectoryPath(), guestPath);
+        if (p.Root is null && guestPath == "/proc/self/exe") guestPath = p.ExecutablePath;
+        else if (p.Root is not null)
+        {
+            long r = Guest.AbsoluteInRoot(p, unchecked((ulong)Libc.AtFdCwd), guestPath, out var absolute);
+            if (r < 0) return r;
+            guestPath = absolute!;
+        }
+        return LinuxProcess.OpenProgram(p.Root, p.Paths, p.Files.WorkingDirectory, guestPath);
     }
 
-    private static long CheckExecutable(string hostPath)
+    /// <summary>execve's permission check: execute permission on a file that is not a directory.</summary>
+    private static long CheckExecutable(int fd)
     {
-        if (Directory.Exists(hostPath)) return -Errno.EACCES;
-        var bytes = Encoding.UTF8.GetBytes(hostPath + "\0");
+        var bytes = Encoding.UTF8.GetBytes($"/proc/self/fd/{fd}\0");
         fixed (byte* at = bytes) return Libc.Check(Libc.faccessat(Libc.AtFdCwd, at, 1 /* X_OK */, 0));
     }
 
