@@ -1,4 +1,5 @@
 using Isomorph.Devices.Bus;
+using Isomorph.Devices.State;
 
 namespace Isomorph.Devices.Clint;
 
@@ -7,7 +8,7 @@ namespace Isomorph.Devices.Clint;
 /// msip per hart at 0x0, mtimecmp per hart at 0x4000, mtime at 0xBFF8. It drives each hart's
 /// machine software and timer interrupt lines through callbacks; it knows nothing of the ISA.
 /// </summary>
-public sealed class Clint : IMmioDevice
+public sealed class Clint : IMmioDevice, ISnapshotState
 {
     public const ulong MsipBase = 0x0, MtimecmpBase = 0x4000, MtimeOffset = 0xBFF8;
     public const ulong DefaultSize = 0x10000;
@@ -48,6 +49,32 @@ public sealed class Clint : IMmioDevice
     {
         ulong now = Mtime;
         for (int h = 0; h < _mtimecmp.Length; h++) _timerInterrupt(h, now >= _mtimecmp[h]);
+    }
+
+    /// <summary>
+    /// Saves msip, mtimecmp and the current mtime. A restored CLINT continues mtime from the saved
+    /// value over whatever time base the new machine has, so guest time neither jumps nor goes back.
+    /// </summary>
+    public void Save(SnapshotWriter w)
+    {
+        w.WriteUInt32s(_msip);
+        w.WriteUInt64s(_mtimecmp);
+        w.WriteUInt64(Mtime);
+    }
+
+    public void Restore(SnapshotReader r)
+    {
+        r.ReadUInt32s(_msip, "harts' msip");
+        r.ReadUInt64s(_mtimecmp, "harts' mtimecmp");
+        ulong mtime = r.ReadUInt64();
+        r.ExpectEnd();
+        for (int h = 0; h < _msip.Length; h++)
+        {
+            _msip[h] &= 1;
+            _softwareInterrupt(h, _msip[h] != 0);
+        }
+        _timeOffset = mtime - _time();
+        Update();
     }
 
     public ulong Read(ulong offset, int size)

@@ -1,5 +1,6 @@
 using Isomorph.Devices.Bus;
 using Isomorph.Devices.Interrupts;
+using Isomorph.Devices.State;
 
 namespace Isomorph.Devices.Plic;
 
@@ -13,7 +14,7 @@ namespace Isomorph.Devices.Plic;
 /// interrupt and 2h + 1 its S-mode one). Source 0 does not exist.
 /// Not thread-safe: the machine drives it from its own thread.
 /// </summary>
-public sealed class Plic : IMmioDevice
+public sealed class Plic : IMmioDevice, ISnapshotState
 {
     public const ulong WindowSize = 0x600000;
     public const ulong PendingBase = 0x1000, EnableBase = 0x2000, EnableStride = 0x80;
@@ -68,6 +69,36 @@ public sealed class Plic : IMmioDevice
         if (level && !_claimed[source]) _pending[source] = true;
         else if (!level) _pending[source] = false; // level-triggered: a withdrawn request is no longer pending
         UpdateOutputs();
+    }
+
+    /// <summary>Saves priorities, the gateways (line level, pending, claimed), enables, thresholds and the output lines.</summary>
+    public void Save(SnapshotWriter w)
+    {
+        w.WriteUInt32s(_priority);
+        w.WriteBools(_level);
+        w.WriteBools(_pending);
+        w.WriteBools(_claimed);
+        w.WriteInt32(_enable.Length);
+        foreach (var words in _enable) w.WriteUInt32s(words);
+        w.WriteUInt32s(_threshold);
+        w.WriteBools(_outputState);
+    }
+
+    /// <summary>Restores a PLIC with the same sources and contexts and drives the output lines as saved.</summary>
+    public void Restore(SnapshotReader r)
+    {
+        r.ReadUInt32s(_priority, "source priorities");
+        r.ReadBools(_level, "source levels");
+        r.ReadBools(_pending, "pending bits");
+        r.ReadBools(_claimed, "claimed bits");
+        r.ExpectCount(_enable.Length, "contexts");
+        foreach (var words in _enable) r.ReadUInt32s(words, "enable words");
+        r.ReadUInt32s(_threshold, "thresholds");
+        r.ReadBools(_outputState, "output lines");
+        r.ExpectEnd();
+        for (int s = 0; s <= _sources; s++) _priority[s] &= MaxPriority;
+        for (int c = 0; c < _threshold.Length; c++) _threshold[c] &= MaxPriority;
+        for (int c = 0; c < _outputs.Length; c++) _outputs[c].Set(_outputState[c]);
     }
 
     public ulong Read(ulong offset, int size)

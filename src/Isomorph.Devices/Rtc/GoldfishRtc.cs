@@ -1,5 +1,6 @@
 using Isomorph.Devices.Bus;
 using Isomorph.Devices.Interrupts;
+using Isomorph.Devices.State;
 
 namespace Isomorph.Devices.Rtc;
 
@@ -8,7 +9,7 @@ namespace Isomorph.Devices.Rtc;
 /// TIME_LOW/TIME_HIGH (reading TIME_LOW latches TIME_HIGH), and one alarm. The alarm fires when the
 /// machine calls <see cref="Poll"/> at or after its time.
 /// </summary>
-public sealed class GoldfishRtc : IMmioDevice
+public sealed class GoldfishRtc : IMmioDevice, ISnapshotState
 {
     public const ulong WindowSize = 0x1000;
     private const int TimeLow = 0x00, TimeHigh = 0x04, AlarmLow = 0x08, AlarmHigh = 0x0C,
@@ -41,6 +42,29 @@ public sealed class GoldfishRtc : IMmioDevice
             _interrupt = true;
             UpdateInterrupt();
         }
+    }
+
+    /// <summary>
+    /// Saves the alarm, the interrupt state and the guest's offset from the host's wall clock: a
+    /// restored RTC tells the time of day of the host it runs on, as a real clock would.
+    /// </summary>
+    public void Save(SnapshotWriter w)
+    {
+        w.WriteUInt64(_latchedHigh);
+        w.WriteUInt64(_alarm);
+        w.WriteUInt64(_timeOffset);
+        w.WriteUInt32(_alarmHighPending);
+        w.WriteBool(_irqEnabled);
+        w.WriteBool(_alarmArmed);
+        w.WriteBool(_interrupt);
+    }
+
+    public void Restore(SnapshotReader r)
+    {
+        (_latchedHigh, _alarm, _timeOffset, _alarmHighPending) = (r.ReadUInt64(), r.ReadUInt64(), r.ReadUInt64(), r.ReadUInt32());
+        (_irqEnabled, _alarmArmed, _interrupt) = (r.ReadBool(), r.ReadBool(), r.ReadBool());
+        r.ExpectEnd();
+        UpdateInterrupt();
     }
 
     public ulong Read(ulong offset, int size)

@@ -1,5 +1,6 @@
 using Isomorph.Devices.Bus;
 using Isomorph.Devices.Interrupts;
+using Isomorph.Devices.State;
 
 namespace Isomorph.Devices.Uart;
 
@@ -11,7 +12,7 @@ namespace Isomorph.Devices.Uart;
 /// reports THRE clears that interrupt until the next THR write or IER enable.
 /// Not thread-safe: the machine drives it from its own thread.
 /// </summary>
-public sealed class Ns16550a : IMmioDevice
+public sealed class Ns16550a : IMmioDevice, ISnapshotState
 {
     public const ulong WindowSize = 0x100;
 
@@ -47,6 +48,27 @@ public sealed class Ns16550a : IMmioDevice
         foreach (byte b in bytes)
             if (_rx.Count < FifoCapacity) _rx.Enqueue(b);
         UpdateInterrupt();
+    }
+
+    /// <summary>Saves the registers, the receive FIFO and the interrupt state.</summary>
+    public void Save(SnapshotWriter w)
+    {
+        foreach (byte b in (ReadOnlySpan<byte>)[_ier, _lcr, _mcr, _scr, _fcr, _dll, _dlm]) w.WriteByte(b);
+        w.WriteBool(_thrInterrupt);
+        w.WriteBool(_asserted);
+        w.WriteBytes(_rx.ToArray());
+    }
+
+    public void Restore(SnapshotReader r)
+    {
+        (_ier, _lcr, _mcr, _scr, _fcr, _dll, _dlm) = (r.ReadByte(), r.ReadByte(), r.ReadByte(), r.ReadByte(), r.ReadByte(), r.ReadByte(), r.ReadByte());
+        _thrInterrupt = r.ReadBool();
+        _asserted = r.ReadBool();
+        var rx = r.ReadBytes(FifoCapacity);
+        r.ExpectEnd();
+        _rx.Clear();
+        foreach (byte b in rx) _rx.Enqueue(b);
+        _irq.Set(_asserted);
     }
 
     public ulong Read(ulong offset, int size)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Isomorph.Devices.State;
 
 namespace Isomorph.Devices.Virtio;
 
@@ -7,7 +8,7 @@ namespace Isomorph.Devices.Virtio;
 /// guest writes goes to <see cref="Output"/>; bytes given to <see cref="SendInput"/> wait until
 /// the driver offers receive buffers.
 /// </summary>
-public sealed class VirtioConsole : IVirtioDevice
+public sealed class VirtioConsole : IVirtioDevice, ISnapshotState
 {
     private const int ReceiveQueue = 0, TransmitQueue = 1;
     private readonly ConcurrentQueue<byte[]> _input = new();
@@ -71,6 +72,24 @@ public sealed class VirtioConsole : IVirtioDevice
             any = true;
         }
         if (any) qs.SignalUsed(ReceiveQueue);
+    }
+
+    /// <summary>Saves the input not yet delivered to the guest (the rest of a partly delivered chunk first).</summary>
+    public void Save(SnapshotWriter w)
+    {
+        var chunks = _input.ToArray();
+        w.WriteInt32(chunks.Length + (_partial is null ? 0 : 1));
+        if (_partial is not null) w.WriteBytes(_partial.AsSpan(_partialAt));
+        foreach (var chunk in chunks) w.WriteBytes(chunk);
+    }
+
+    public void Restore(SnapshotReader r)
+    {
+        int n = r.ReadCount(r.Remaining / 4, "input chunks");
+        _partial = null;
+        _partialAt = 0;
+        _input.Clear();
+        for (int i = 0; i < n; i++) _input.Enqueue(r.ReadBytes());
     }
 
     public void Dispose() { }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Isomorph.Devices.Bus;
 using Isomorph.Devices.Interrupts;
+using Isomorph.Devices.State;
 
 namespace Isomorph.Devices.Virtio;
 
@@ -13,7 +14,7 @@ public sealed record VirtioMmioState(VirtioDeviceId DeviceId, uint Status, ulong
 /// negotiates features, sets up the device's split virtqueues, carries notifications and the
 /// interrupt status, and exposes the device's configuration space from offset 0x100.
 /// </summary>
-public sealed class VirtioMmio : IMmioDevice, IVirtioQueues, IDisposable
+public sealed class VirtioMmio : IMmioDevice, IVirtioQueues, ISnapshotState, IDisposable
 {
     public const ulong WindowSize = 0x1000;
     public const uint MagicValue = 0x74726976; // "virt"
@@ -241,6 +242,82 @@ public sealed class VirtioMmio : IMmioDevice, IVirtioQueues, IDisposable
             if ((_status & StatusDriverOk) != 0 && (_status & StatusFeaturesOk) != 0) _device.Activate(this);
             UpdateInterrupt();
         }
+    }
+
+    /// <summary>Bytes of the device's configuration space a snapshot records, to tell a changed device (a resized disk image) on restore.</summary>
+    private const int SavedConfigBytes = 64;
+
+    /// <summary>
+    /// Saves the transport and its queues (<see cref="Save()"/>), the device's configuration space
+    /// as the driver sees it, and the device's own state when it has any (<see cref="ISnapshotState"/>).
+    /// Device models serve each notification completely before returning, so no request is ever
+    /// half-done between two instructions.
+    /// </summary>
+    public void Save(SnapshotWriter w)
+    {
+        var s = Save();
+        w.WriteUInt32((uint)s.DeviceId);
+        foreach (uint v in (ReadOnlySpan<uint>)[s.Status, s.DeviceFeaturesSel, s.DriverFeaturesSel, s.QueueSel, s.InterruptStatus, s.ConfigGeneration])
+            w.WriteUInt32(v);
+        w.WriteUInt64(s.DriverFeatures);
+        w.WriteInt32(s.Queues.Length);
+        foreach (var q in s.Queues)
+        {
+            w.WriteUInt16(q.Size);
+            w.WriteBool(q.Ready);
+            w.WriteUInt64(q.DescriptorTable);
+            w.WriteUInt64(q.DriverArea);
+            w.WriteUInt64(q.DeviceArea);
+            w.WriteBool(q.EventIndex);
+            w.WriteUInt16(q.NextAvail);
+            w.WriteUInt16(q.NextUsed);
+            w.WriteUInt16(q.SignalledUsed);
+        }
+        w.WriteBytes(ConfigSpace());
+        lock (_lock)
+        {
+            w.WriteBool(_device is ISnapshotState);
+            if (_device is ISnapshotState device) device.Save(w);
+        }
+    }
+
+    public void Restore(SnapshotReader r)
+    {
+        var id = (VirtioDeviceId)r.ReadUInt32();
+        uint status = r.ReadUInt32(), deviceFeaturesSel = r.ReadUInt32(), driverFeaturesSel = r.ReadUInt32(), queueSel = r.ReadUInt32(),
+            interruptStatus = r.ReadUInt32(), configGeneration = r.ReadUInt32();
+        ulong driverFeatures = r.ReadUInt64();
+        var queues = new VirtqueueState[r.ReadCount(64, "queues")];
+        for (int i = 0; i < queues.Length; i++)
+            queues[i] = new VirtqueueState(r.ReadUInt16(), r.ReadBool(), r.ReadUInt64(), r.ReadUInt64(), r.ReadUInt64(), r.ReadBool(),
+                r.ReadUInt16(), r.ReadUInt16(), r.ReadUInt16());
+        var config = r.ReadBytes(SavedConfigBytes);
+        if (id != _device.DeviceId) throw r.Error($"a saved {id} device does not fit {_device.Name}");
+        if (!config.AsSpan().SequenceEqual(ConfigSpace()))
+            throw r.Error($"the {_device.Name} device's configuration differs from the snapshot's (a disk image of another size?)");
+        try
+        {
+            Restore(new VirtioMmioState(id, status, driverFeatures, deviceFeaturesSel, driverFeaturesSel, queueSel, interruptStatus,
+                configGeneration, queues));
+        }
+        catch (VirtioException e)
+        {
+            throw r.Error(e.Message);
+        }
+        bool hasDeviceState = r.ReadBool();
+        lock (_lock)
+        {
+            if (hasDeviceState != _device is ISnapshotState) throw r.Error($"the saved {_device.Name} device state does not fit this one");
+            if (_device is ISnapshotState device) device.Restore(r);
+        }
+        r.ExpectEnd();
+    }
+
+    private byte[] ConfigSpace()
+    {
+        var config = new byte[SavedConfigBytes];
+        lock (_lock) _device.ReadConfig(0, config);
+        return config;
     }
 
     /// <summary>Resets the transport and the device, as a write of 0 to the status register does.</summary>
