@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Isomorph.Devices.State;
 using Isomorph.Machines;
 using Isomorph.Machines.Virt;
 
@@ -39,15 +40,29 @@ public static class BootCommand
         };
         var rng = new Option<bool>("--rng") { Description = "a virtio-rng device fed by the host's RNG" };
         var virtioConsole = new Option<FileInfo?>("--virtio-console") { Description = "a virtio-console (the guest's /dev/hvc1 in the project's guest, whose hvc0 is the SBI console) whose output is appended to FILE" };
+        var restore = new Option<FileInfo?>("--restore")
+        {
+            Description = "resume the machine saved in a snapshot FILE where it stopped; the snapshot holds the machine's configuration (disk images are reopened by path)",
+        };
 
         var command = new Command("boot", "Boot a RISC-V virt machine: OpenSBI, then Linux")
         {
-            kernel, initrd, append, memory, firmware, cpus, maxInstructions, stats, disks, nets, rng, virtioConsole,
+            kernel, initrd, append, memory, firmware, cpus, maxInstructions, stats, disks, nets, rng, virtioConsole, restore,
         };
-        command.SetAction(parse => Execute(
-            parse.GetValue(kernel), parse.GetValue(initrd), parse.GetValue(append)!, parse.GetValue(memory)!,
-            parse.GetValue(firmware)!, parse.GetValue(cpus), parse.GetValue(maxInstructions), parse.GetValue(stats),
-            parse.GetValue(disks) ?? [], parse.GetValue(nets) ?? [], parse.GetValue(rng), parse.GetValue(virtioConsole)));
+        Option[] machineShape = [kernel, initrd, append, memory, firmware, cpus, disks, nets, rng];
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(restore) is { } snapshot)
+            {
+                if (machineShape.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } given)
+                    return Fail($"{given.Name} cannot be given with --restore: the snapshot holds the machine's configuration");
+                return Restore(snapshot, parse.GetValue(maxInstructions), parse.GetValue(stats), parse.GetValue(virtioConsole));
+            }
+            return Execute(
+                parse.GetValue(kernel), parse.GetValue(initrd), parse.GetValue(append)!, parse.GetValue(memory)!,
+                parse.GetValue(firmware)!, parse.GetValue(cpus), parse.GetValue(maxInstructions), parse.GetValue(stats),
+                parse.GetValue(disks) ?? [], parse.GetValue(nets) ?? [], parse.GetValue(rng), parse.GetValue(virtioConsole));
+        });
         return command;
     }
 
@@ -142,18 +157,7 @@ public static class BootCommand
                 ? $"{firmwarePath}: no such firmware (install Debian's opensbi package, or give --firmware)"
                 : $"{firmwarePath}: no such firmware file");
 
-        FileStream? hvc = null;
-        if (virtioConsole is not null)
-        {
-            try
-            {
-                hvc = new FileStream(virtioConsole.FullName, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return Fail($"{virtioConsole.FullName}: cannot open the virtio-console output: {e.Message}");
-            }
-        }
+        if (!TryOpenVirtioConsole(virtioConsole, out var hvc, out string? hvcError)) return Fail(hvcError!);
         using var hvcOutput = hvc;
         using var stdout = Console.OpenStandardOutput();
         var options = new VirtOptions
@@ -170,17 +174,65 @@ public static class BootCommand
             Nics = nics,
             Rng = rng,
             VirtioConsole = hvc,
+            VirtioConsolePath = virtioConsole?.FullName,
         };
-        VirtMachine? current;
+        VirtMachine machine;
         try
         {
-            current = new VirtMachine(options);
+            machine = new VirtMachine(options);
         }
         catch (MachineConfigurationException e)
         {
             return Fail(e.Message);
         }
+        return Run(machine, stats);
+    }
 
+    private static bool TryOpenVirtioConsole(FileInfo? file, out FileStream? stream, out string? error)
+    {
+        (stream, error) = (null, null);
+        if (file is null) return true;
+        try
+        {
+            stream = new FileStream(file.FullName, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error = $"{file.FullName}: cannot open the virtio-console output: {e.Message}";
+            return false;
+        }
+    }
+
+    /// <summary><c>isomorph boot --restore FILE</c>: the machine in a snapshot, resumed.</summary>
+    private static int Restore(FileInfo snapshot, long maxInstructions, bool stats, FileInfo? virtioConsole)
+    {
+        if (maxInstructions < 0) return Fail("--max-instructions must not be negative");
+        if (!TryOpenVirtioConsole(virtioConsole, out var hvc, out string? hvcError)) return Fail(hvcError!);
+        using var hvcOutput = hvc;
+        using var stdout = Console.OpenStandardOutput();
+        VirtMachine machine;
+        try
+        {
+            machine = VirtMachine.Restore(snapshot.FullName, new VirtRestoreOptions
+            {
+                Console = stdout, VirtioConsole = hvc, MaxInstructions = maxInstructions,
+            });
+        }
+        catch (Exception e) when (e is MachineConfigurationException or SnapshotException)
+        {
+            return Fail(e.Message);
+        }
+        if (stats && machine.LastSnapshot is { } s)
+            Console.Error.WriteLine($"isomorph: restored {s.FileBytes:N0} bytes ({s.RamBytes >> 20} MiB of RAM) in {s.Elapsed.TotalMilliseconds:F0} ms");
+        return Run(machine, stats);
+    }
+
+    /// <summary>Runs a machine with the console on stdin/stdout until it powers off or stops; a reset builds it anew from the same files.</summary>
+    private static int Run(VirtMachine first, bool stats)
+    {
+        var options = first.Options;
+        VirtMachine? current = first;
         using var terminal = HostTerminal.EnterRawMode();
         bool escapes = HostTerminal.IsTerminal;
         if (escapes) Console.Error.Write("isomorph: Ctrl-A X quits\r\n");

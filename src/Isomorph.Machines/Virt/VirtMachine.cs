@@ -40,6 +40,8 @@ public sealed record VirtOptions
     public bool Rng { get; init; }
     /// <summary>Where the output of a virtio-console (the guest's hvc1 in the project's guest, after the SBI console's hvc0) goes; null: no virtio-console.</summary>
     public Stream? VirtioConsole { get; init; }
+    /// <summary>The file <see cref="VirtioConsole"/> writes to, if any: a snapshot records it so that a restored machine appends there again.</summary>
+    public string? VirtioConsolePath { get; init; }
 }
 
 /// <summary>A raw disk image for virtio-blk.</summary>
@@ -48,11 +50,20 @@ public sealed record VirtDisk(string Path, bool ReadOnly = false);
 /// <summary>A virtio-net NIC: its backend (made anew each time a machine is built) and its MAC (null: random).</summary>
 public sealed record VirtNic(Func<INetBackend> Backend, byte[]? Mac = null)
 {
+    /// <summary>How the backend is made again (socket:PATH, tap:NAME), for snapshots; null for a backend only its creator knows.</summary>
+    public string? Spec { get; init; }
+
     /// <summary>A NIC joined to another VM's over a Unix stream socket at <paramref name="path"/>.</summary>
-    public static VirtNic Socket(string path, byte[]? mac = null) => new(() => new SocketNetBackend(path), mac);
+    public static VirtNic Socket(string path, byte[]? mac = null) => new(() => new SocketNetBackend(path), mac) { Spec = "socket:" + path };
 
     /// <summary>A NIC on the host's TAP interface <paramref name="name"/> (created if absent; needs CAP_NET_ADMIN).</summary>
-    public static VirtNic Tap(string name, byte[]? mac = null) => new(() => new TapNetBackend(name), mac);
+    public static VirtNic Tap(string name, byte[]? mac = null) => new(() => new TapNetBackend(name), mac) { Spec = "tap:" + name };
+
+    /// <summary>The NIC a <see cref="Spec"/> describes, or null.</summary>
+    public static VirtNic? FromSpec(string spec, byte[]? mac) =>
+        spec.StartsWith("socket:", StringComparison.Ordinal) ? Socket(spec["socket:".Length..], mac)
+        : spec.StartsWith("tap:", StringComparison.Ordinal) ? Tap(spec["tap:".Length..], mac)
+        : null;
 }
 
 /// <summary>Why a virt machine stopped.</summary>
@@ -80,7 +91,7 @@ public sealed record VirtResult(VirtStop Stop, int ExitCode, long Instructions, 
 /// mtime runs at 10 MHz from the host's clock. All harts run round-robin on the calling thread;
 /// when every hart waits in WFI the thread sleeps until the next timer deadline or device input.
 /// </summary>
-public sealed class VirtMachine : IDisposable
+public sealed partial class VirtMachine : IDisposable
 {
     /// <summary>
     /// Instructions a hart runs before the others get their turn and devices are polled. Short, so
@@ -108,6 +119,7 @@ public sealed class VirtMachine : IDisposable
     private readonly ManualResetEventSlim _wake = new(false);
     private bool _consoleDirty;
     private volatile bool _stopRequested;
+    private volatile bool _running;
     private (VirtStop Stop, int Code)? _exit;
 
     public PhysicalBus Bus { get; } = new();
@@ -121,7 +133,13 @@ public sealed class VirtMachine : IDisposable
     /// <summary>The virtio-mmio transports, slot by slot from <see cref="VirtMemoryMap.VirtioBase"/>.</summary>
     public IReadOnlyList<VirtioMmio> Virtio => _virtio;
 
-    public VirtMachine(VirtOptions options)
+    /// <summary>Builds the machine and loads the firmware, kernel, initrd and device tree into RAM.</summary>
+    public VirtMachine(VirtOptions options) : this(options, loadImages: true)
+    {
+    }
+
+    /// <summary>Builds the machine; without <paramref name="loadImages"/> RAM stays empty and the harts at reset (a snapshot fills them).</summary>
+    private VirtMachine(VirtOptions options, bool loadImages)
     {
         _options = options;
         _console = options.Console ?? Stream.Null;
@@ -168,14 +186,19 @@ public sealed class VirtMachine : IDisposable
         try
         {
             AddVirtioDevices(new BusGuestMemory(Bus, code.InvalidateStore));
-            LoadImages();
+            if (loadImages) LoadImages();
         }
         catch
         {
             foreach (var v in _virtio) v.Dispose();
+            foreach (var hart in _harts) hart.Dispose();
+            Ram.Dispose();
             throw;
         }
     }
+
+    /// <summary>What the machine was built from (after a restore, the snapshot's configuration with this process's streams).</summary>
+    public VirtOptions Options => _options;
 
     /// <summary>Fills the virtio-mmio slots: disks, then NICs, then the RNG, then the console.</summary>
     private void AddVirtioDevices(IGuestMemory memory)
@@ -415,6 +438,7 @@ public sealed class VirtMachine : IDisposable
     /// <summary>Runs until the guest powers off or resets, <see cref="Stop"/> is called, or the instruction limit.</summary>
     public VirtResult Run()
     {
+        _running = true;
         _clock.Start();
         var wall = Stopwatch.StartNew();
         try
@@ -443,6 +467,7 @@ public sealed class VirtMachine : IDisposable
         {
             _clock.Stop();
             FlushConsole();
+            _running = false;
         }
 
         VirtResult Result(VirtStop stop, int code, string? message) => new(stop, code, Instructions, wall.Elapsed, message);

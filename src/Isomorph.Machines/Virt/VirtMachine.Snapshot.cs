@@ -1,0 +1,222 @@
+using System.Diagnostics;
+using Isomorph.Devices.State;
+using Isomorph.Devices.Virtio;
+using Isomorph.Machines.Snapshot;
+
+namespace Isomorph.Machines.Virt;
+
+/// <summary>What a restored machine takes from the process that restores it rather than from the snapshot.</summary>
+public sealed record VirtRestoreOptions
+{
+    /// <summary>Where the UART's output goes.</summary>
+    public Stream? Console { get; init; }
+    /// <summary>
+    /// Where a virtio-console's output goes; null: appended to the file the snapshot names, if any,
+    /// opened for the life of the process (the machines a reset builds from <see cref="VirtMachine.Options"/> write there too).
+    /// </summary>
+    public Stream? VirtioConsole { get; init; }
+    /// <summary>Stop after this many instructions on any hart, counted from boot (0: no limit).</summary>
+    public long MaxInstructions { get; init; }
+}
+
+/// <summary>Timings of the last <see cref="VirtMachine.SaveSnapshot"/> or <see cref="VirtMachine.Restore"/>.</summary>
+public sealed record SnapshotStats(long FileBytes, ulong RamBytes, TimeSpan Elapsed);
+
+/// <summary>Whole-machine snapshots: one file with the configuration, every component's state and RAM.</summary>
+public sealed partial class VirtMachine
+{
+    private const string MachineSection = "machine";
+    private SnapshotWriter? _scratch;
+
+    /// <summary>Size and time of the last snapshot saved or restored (for statistics).</summary>
+    public SnapshotStats? LastSnapshot { get; private set; }
+
+    /// <summary>
+    /// Writes the machine to <paramref name="path"/> atomically (a temporary file beside it,
+    /// fsync'd, renamed over it): legal only while the machine is not executing, after
+    /// <see cref="Run"/> returned <see cref="VirtStop.Stopped"/> or while it is paused. Throws
+    /// <see cref="SnapshotException"/> when the file cannot be written; an existing file at
+    /// <paramref name="path"/> is then untouched.
+    /// </summary>
+    public void SaveSnapshot(string path)
+    {
+        if (_running && !IsPausedForSnapshot)
+            throw new InvalidOperationException("a snapshot can be taken only while the machine is stopped or paused");
+        if (_exit is not null) throw new InvalidOperationException("the machine has powered off or reset");
+        var sw = Stopwatch.StartNew();
+        // The interrupt lines as of the moment time stopped, so that a restore, which re-derives them, finds the same.
+        _clint.Update();
+        var scratch = _scratch ??= new SnapshotWriter();
+        try
+        {
+            using var file = new SnapshotFileWriter(path);
+            scratch.Clear();
+            SaveConfiguration(scratch);
+            file.WriteSection(MachineSection, scratch.Written);
+            foreach (var (name, component) in Components()) file.WriteSection(name, component, scratch);
+            RamImage.Write(file, Ram, RamImage.DefaultCodec);
+            long bytes = file.Position + SnapshotFormat.ChecksumSize;
+            file.Commit();
+            LastSnapshot = new SnapshotStats(bytes, Ram.Size, sw.Elapsed);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SnapshotException($"{path}: cannot write the snapshot: {e.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Builds a machine from a snapshot, ready to <see cref="Run"/> from where it was saved. The
+    /// configuration comes from the file (disk images are reopened by path, network backends
+    /// reconnect); the consoles from <paramref name="overrides"/>. Throws
+    /// <see cref="SnapshotException"/> for a missing, damaged or incompatible snapshot and
+    /// <see cref="MachineConfigurationException"/> when its machine cannot be built here (a disk
+    /// image gone); both carry one line for the user.
+    /// </summary>
+    public static VirtMachine Restore(string path, VirtRestoreOptions overrides)
+    {
+        var sw = Stopwatch.StartNew();
+        SnapshotFileReader file;
+        try
+        {
+            file = SnapshotFileReader.Open(path);
+        }
+        catch (SnapshotException e)
+        {
+            throw new SnapshotException($"{path}: {e.Message}");
+        }
+        using (file)
+        {
+            VirtMachine? machine = null;
+            Stream? ownedConsole = null;
+            try
+            {
+                var saved = ReadConfiguration(file.ReadSection(MachineSection));
+                var options = saved.Options with { Console = overrides.Console, MaxInstructions = overrides.MaxInstructions };
+                if (saved.HasVirtioConsole)
+                {
+                    var stream = overrides.VirtioConsole;
+                    if (stream is null && options.VirtioConsolePath is { } consolePath)
+                        stream = ownedConsole = OpenVirtioConsole(consolePath);
+                    options = options with { VirtioConsole = stream ?? Stream.Null };
+                }
+                machine = new VirtMachine(options, loadImages: false);
+                (machine.KernelAddress, machine.DtbAddress, machine.FwDynamicInfoAddress, machine.InitrdRange) =
+                    (saved.KernelAddress, saved.DtbAddress, saved.FwDynamicInfoAddress, saved.InitrdRange);
+                foreach (var (name, component) in machine.Components()) file.Restore(name, component);
+                RamImage.Read(file, machine.Ram);
+                file.ExpectEnd();
+                machine.LastSnapshot = new SnapshotStats(new FileInfo(path).Length, machine.Ram.Size, sw.Elapsed);
+                return machine;
+            }
+            catch (Exception e)
+            {
+                machine?.Dispose();
+                ownedConsole?.Dispose();
+                if (e is SnapshotException) throw new SnapshotException($"{path}: {e.Message}");
+                if (e is EndOfStreamException) throw new SnapshotException($"{path}: the snapshot ends in the middle of a section");
+                if (e is IOException) throw new SnapshotException($"{path}: cannot read the snapshot: {e.Message}");
+                throw;
+            }
+        }
+    }
+
+    private static FileStream OpenVirtioConsole(string path)
+    {
+        try
+        {
+            return new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MachineConfigurationException($"{path}: cannot open the virtio-console output: {e.Message}");
+        }
+    }
+
+    /// <summary>True while the lead's run loop holds every hart still between instructions (pause); see <see cref="SaveSnapshot"/>.</summary>
+    private bool IsPausedForSnapshot => false;
+
+    /// <summary>Every component with state, by section name, in the order they are saved and restored.</summary>
+    private IEnumerable<(string Name, ISnapshotState Component)> Components()
+    {
+        for (int h = 0; h < _harts.Length; h++) yield return ($"hart{h}", _harts[h]);
+        yield return ("clint", _clint);
+        yield return ("plic", _plic);
+        yield return ("uart", _uart);
+        yield return ("rtc", _rtc);
+        for (int i = 0; i < _virtio.Count; i++) yield return ($"virtio{i}", _virtio[i]);
+    }
+
+    // ---- The machine's configuration ---------------------------------------------------------------
+
+    private sealed record SavedConfiguration(VirtOptions Options, bool HasVirtioConsole, ulong KernelAddress, ulong DtbAddress,
+        ulong FwDynamicInfoAddress, (ulong Start, ulong End)? InitrdRange);
+
+    private void SaveConfiguration(SnapshotWriter w)
+    {
+        w.WriteInt32(_harts.Length);
+        w.WriteUInt64(_options.MemorySize);
+        w.WriteString(_options.Firmware);
+        w.WriteString(_options.Kernel);
+        w.WriteString(_options.Initrd);
+        w.WriteString(_options.BootArgs);
+        w.WriteInt32(_options.Disks.Count);
+        foreach (var disk in _options.Disks)
+        {
+            w.WriteString(Path.GetFullPath(disk.Path));
+            w.WriteBool(disk.ReadOnly);
+        }
+        w.WriteInt32(_options.Nics.Count);
+        for (int i = 0; i < _options.Nics.Count; i++)
+        {
+            var nic = _options.Nics[i];
+            if (nic.Spec is null) throw new SnapshotException($"NIC {i} has a network backend that a restored machine cannot open again");
+            w.WriteString(nic.Spec);
+            // The MAC the guest sees, also when the NIC was given none and a random one was chosen.
+            var mac = _virtio.Select(v => v.Device).OfType<VirtioNet>().ElementAt(i).Mac;
+            w.WriteBytes(mac);
+        }
+        w.WriteBool(_options.Rng);
+        w.WriteBool(_options.VirtioConsole is not null);
+        w.WriteString(_options.VirtioConsolePath);
+        w.WriteUInt64(KernelAddress);
+        w.WriteUInt64(DtbAddress);
+        w.WriteUInt64(FwDynamicInfoAddress);
+        w.WriteBool(InitrdRange is not null);
+        w.WriteUInt64(InitrdRange?.Start ?? 0);
+        w.WriteUInt64(InitrdRange?.End ?? 0);
+    }
+
+    private static SavedConfiguration ReadConfiguration(SnapshotReader r)
+    {
+        int harts = r.ReadInt32();
+        if (harts < 1 || harts > MaxHarts) throw r.Error($"{harts} harts");
+        ulong memory = r.ReadUInt64();
+        string? firmware = r.ReadString();
+        string kernel = r.ReadString() ?? throw r.Error("no kernel path");
+        string? initrd = r.ReadString();
+        string bootArgs = r.ReadString() ?? "";
+        var disks = new VirtDisk[r.ReadCount(VirtMemoryMap.VirtioSlots, "disks")];
+        for (int i = 0; i < disks.Length; i++) disks[i] = new VirtDisk(r.ReadString() ?? throw r.Error("a disk without a path"), r.ReadBool());
+        var nics = new VirtNic[r.ReadCount(VirtMemoryMap.VirtioSlots, "NICs")];
+        for (int i = 0; i < nics.Length; i++)
+        {
+            string spec = r.ReadString() ?? throw r.Error("a NIC without a backend");
+            var mac = r.ReadBytes(6);
+            if (mac.Length != 6) throw r.Error($"a MAC address of {mac.Length} bytes");
+            nics[i] = VirtNic.FromSpec(spec, mac) ?? throw r.Error($"unknown network backend '{spec}'");
+        }
+        bool rng = r.ReadBool(), virtioConsole = r.ReadBool();
+        string? virtioConsolePath = r.ReadString();
+        ulong kernelAddress = r.ReadUInt64(), dtb = r.ReadUInt64(), fwInfo = r.ReadUInt64();
+        bool hasInitrd = r.ReadBool();
+        (ulong, ulong) initrdRange = (r.ReadUInt64(), r.ReadUInt64());
+        r.ExpectEnd();
+        var options = new VirtOptions
+        {
+            Harts = harts, MemorySize = memory, Firmware = firmware, Kernel = kernel, Initrd = initrd, BootArgs = bootArgs,
+            Disks = disks, Nics = nics, Rng = rng, VirtioConsolePath = virtioConsolePath,
+        };
+        return new SavedConfiguration(options, virtioConsole, kernelAddress, dtb, fwInfo, hasInitrd ? initrdRange : null);
+    }
+}

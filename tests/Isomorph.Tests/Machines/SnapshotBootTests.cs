@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Text;
+using Isomorph.Devices.State;
+using Isomorph.Machines.Virt;
+using Isomorph.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Isomorph.Tests.Machines;
+
+/// <summary>
+/// Whole-machine snapshots of the project's Linux guest: stopped in the middle of a computation,
+/// saved, and resumed in a new process by <c>isomorph boot --restore</c>; a virtio disk across a
+/// snapshot; the file is byte-for-byte the same after a restore and a second save.
+/// </summary>
+public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan BootTimeout = TimeSpan.FromMinutes(3), CommandTimeout = TimeSpan.FromSeconds(60);
+    private readonly DirectoryInfo _temp = Directory.CreateTempSubdirectory("isomorph-snapshot");
+
+    public void Dispose() => _temp.Delete(recursive: true);
+
+    private static readonly Lazy<(string Image, string Initrd)> Images = new(() =>
+    {
+        var script = Path.Combine(Repository.Guests, "linux", "build-kernel.sh");
+        var result = Repository.Run(script, [], TimeSpan.FromMinutes(20));
+        Assert.True(result.ExitCode == 0 && !result.TimedOut, $"{script} failed:\n{result.Stderr}");
+        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return (lines[^2].Trim(), lines[^1].Trim());
+    });
+
+    internal static VirtOptions Options(ConsoleCapture console) => new()
+    {
+        Kernel = Images.Value.Image, Initrd = Images.Value.Initrd, BootArgs = "console=ttyS0 quiet", Console = console,
+    };
+
+    /// <summary>A machine running on its own thread, driven over the UART.</summary>
+    internal sealed class Guest : IDisposable
+    {
+        public readonly ConsoleCapture Console;
+        public readonly VirtMachine Machine;
+        private Thread _runner;
+        public int At;
+        public VirtResult? Result;
+
+        /// <summary>Boots <paramref name="options"/> to the shell prompt.</summary>
+        public Guest(VirtOptions options) : this(new VirtMachine(options), (ConsoleCapture)options.Console!)
+        {
+            At = Console.WaitFor("/ # ", BootTimeout);
+            Assert.True(At >= 0, "no shell prompt:\n" + Console.Text);
+        }
+
+        /// <summary>Runs a machine (a restored one) as it is.</summary>
+        public Guest(VirtMachine machine, ConsoleCapture console)
+        {
+            Console = console;
+            Machine = machine;
+            _runner = Start();
+        }
+
+        private Thread Start()
+        {
+            var runner = new Thread(() => Result = Machine.Run()) { IsBackground = true };
+            runner.Start();
+            return runner;
+        }
+
+        public void Send(string line) => Machine.SendInput(Encoding.ASCII.GetBytes(line + "\n"));
+
+        /// <summary>Runs a shell command and waits for <paramref name="expect"/> in what follows it, then for the prompt.</summary>
+        public void Run(string command, string expect)
+        {
+            Send(command);
+            int at = Console.WaitFor("\n", CommandTimeout, At); // past the echoed command line
+            at = at < 0 ? -1 : Console.WaitFor(expect, CommandTimeout, at);
+            Assert.True(at >= 0, $"'{command}' did not print '{expect}':\n{Tail(Console.Text)}");
+            At = Console.WaitFor("/ # ", CommandTimeout, at);
+            Assert.True(At >= 0, $"no prompt after '{command}':\n{Tail(Console.Text)}");
+        }
+
+        /// <summary>Stops the machine between two instructions (Run returns Stopped).</summary>
+        public void Stop()
+        {
+            Machine.Stop();
+            Assert.True(_runner.Join(TimeSpan.FromSeconds(30)), "Stop did not stop the machine");
+            Assert.Equal(VirtStop.Stopped, Result!.Stop);
+        }
+
+        public VirtResult End(string command)
+        {
+            Send(command);
+            Assert.True(_runner.Join(TimeSpan.FromSeconds(60)), $"'{command}' did not stop the machine:\n{Tail(Console.Text)}");
+            return Result!;
+        }
+
+        public static string Tail(string text) => text.Length > 3000 ? text[^3000..] : text;
+
+        public void Dispose()
+        {
+            Machine.Stop();
+            _runner.Join(TimeSpan.FromSeconds(10));
+            Machine.Dispose();
+        }
+    }
+
+    /// <summary>An awk loop summing 1..N: a few seconds of guest work whose answer is N(N+1)/2.</summary>
+    internal static (string Command, string Answer) Sum(long n) =>
+        ($"awk 'BEGIN {{ s = 0; for (i = 1; i <= {n}; i++) s += i; printf \"sum=%.0f\\n\", s }}'", $"sum={n * (n + 1) / 2}");
+
+    private const long SumTo = 300_000;
+
+    /// <summary>Starts the sum, lets it run a while and stops the machine in the middle of it.</summary>
+    private static void StopInTheMiddleOfTheSum(Guest guest, string answer, string command)
+    {
+        guest.Send(command);
+        Assert.True(guest.Console.WaitFor("\n", CommandTimeout, guest.At) >= 0, "the command was not echoed");
+        Thread.Sleep(1000);
+        guest.Stop();
+        Assert.DoesNotContain(answer, guest.Console.Text); // still computing: the test must not pass without the restore
+    }
+
+    [Fact]
+    public void Snapshot_InTheMiddleOfAComputation_ResumesInANewProcess_WithTheRightAnswer()
+    {
+        var (command, answer) = Sum(SumTo);
+        string snapshot = Path.Combine(_temp.FullName, "linux.snap");
+        using (var guest = new Guest(Options(new ConsoleCapture())))
+        {
+            StopInTheMiddleOfTheSum(guest, answer, command);
+            guest.Machine.SaveSnapshot(snapshot);
+            output.WriteLine($"snapshot: {new FileInfo(snapshot).Length:N0} bytes for {guest.Machine.Ram.Size >> 20} MiB of RAM, saved in {guest.Machine.LastSnapshot!.Elapsed.TotalMilliseconds:F0} ms");
+        }
+
+        // A new process resumes it: the sum finishes, then the shell answers typed-ahead input and powers off.
+        var r = Repository.Run("dotnet", [Repository.CliDll, "boot", "--restore", snapshot, "--stats"], TimeSpan.FromSeconds(120),
+            stdin: "echo alive$((40+2))\npoweroff\n");
+        output.WriteLine(r.Stderr);
+        Assert.False(r.TimedOut, "the restored machine did not power off:\n" + Guest.Tail(r.Stdout));
+        Assert.Equal(0, r.ExitCode);
+        int at = r.Stdout.IndexOf(answer, StringComparison.Ordinal);
+        Assert.True(at >= 0, $"the restored computation did not print {answer}:\n{Guest.Tail(r.Stdout)}");
+        Assert.True(r.Stdout.IndexOf("alive42", at, StringComparison.Ordinal) > at, "the shell did not answer after the sum:\n" + Guest.Tail(r.Stdout));
+        Assert.DoesNotContain("Linux version", r.Stdout); // resumed, not booted again
+    }
+
+    [Fact]
+    public void Snapshot_RestoredInProcess_FinishesTheComputation_AndSavesTheSameBytesAgain()
+    {
+        var (command, answer) = Sum(SumTo);
+        string first = Path.Combine(_temp.FullName, "first.snap"), second = Path.Combine(_temp.FullName, "second.snap");
+        using (var guest = new Guest(Options(new ConsoleCapture())))
+        {
+            StopInTheMiddleOfTheSum(guest, answer, command);
+            guest.Machine.SaveSnapshot(first);
+        }
+        var console = new ConsoleCapture();
+        var machine = VirtMachine.Restore(first, new VirtRestoreOptions { Console = console });
+        machine.SaveSnapshot(second);
+        SnapshotFiles.AssertSame(first, second);
+
+        using var resumed = new Guest(machine, console);
+        Assert.True(console.WaitFor(answer, CommandTimeout) >= 0, $"no {answer} after the restore:\n{Guest.Tail(console.Text)}");
+        resumed.At = console.WaitFor("/ # ", CommandTimeout);
+        resumed.Run("echo alive$((40+2))", "alive42");
+        Assert.Equal(VirtStop.PowerOff, resumed.End("poweroff").Stop);
+    }
+}
