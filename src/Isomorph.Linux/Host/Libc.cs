@@ -14,7 +14,8 @@ internal static unsafe partial class Libc
     private const string Lib = "libc";
 
     public const int ProtNone = 0, ProtRead = 1, ProtWrite = 2;
-    public const int MapPrivate = 0x02, MapFixed = 0x10, MapAnonymous = 0x20, MapNoReserve = 0x4000;
+    public const int MapShared = 0x01, MapPrivate = 0x02, MapFixed = 0x10, MapAnonymous = 0x20, MapNoReserve = 0x4000;
+    public const uint MfdCloexec = 1;
     public const int MadvDontNeed = 4;
     public const int AtFdCwd = -100;
     public const int OCloexec = 0x80000, OPath = 0x200000;
@@ -41,6 +42,8 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)] public static partial int munmap(nint addr, nuint length);
     [LibraryImport(Lib, SetLastError = true)] public static partial int mprotect(nint addr, nuint length, int prot);
     [LibraryImport(Lib, SetLastError = true)] public static partial int madvise(nint addr, nuint length, int advice);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int msync(nint addr, nuint length, int flags);
+    [LibraryImport(Lib, SetLastError = true, StringMarshalling = StringMarshalling.Utf8)] public static partial int memfd_create(string name, uint flags);
 
     [LibraryImport(Lib, SetLastError = true)] public static partial nint read(int fd, byte* buffer, nuint count);
     [LibraryImport(Lib, SetLastError = true)] public static partial nint write(int fd, byte* buffer, nuint count);

@@ -12,6 +12,9 @@ namespace Isomorph.Linux.Memory;
 /// <see cref="IPageProtection"/>), and system calls check it before they touch guest memory.
 /// Mapped pages are host read-write whatever their guest protection, so the host side (loader,
 /// system calls) may fill them; guest accesses are checked in software and never fault on the host.
+/// MAP_SHARED mappings are the host's own: the file's (or a memfd's) pages mapped with
+/// MAP_SHARED|MAP_FIXED into the reservation, so stores reach the file and every other mapper at
+/// once, and a fork maps the same pages into the child rather than copying them.
 /// </summary>
 public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
 {
@@ -23,6 +26,19 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
     private byte* _host;
     private byte* _pages;
     private readonly ulong _pageCount;
+
+    /// <summary>
+    /// A MAP_SHARED mapping of [Start, Start + Length): host descriptor <paramref name="Fd"/> (the
+    /// region's own duplicate) from <paramref name="Offset"/>; <paramref name="Anonymous"/> for a
+    /// memfd standing in for MAP_SHARED|MAP_ANONYMOUS memory.
+    /// </summary>
+    private sealed record SharedRegion(ulong Start, ulong Length, int Fd, long Offset, bool Writable, bool Anonymous)
+    {
+        public ulong End => Start + Length;
+    }
+
+    /// <summary>The shared mappings, whose pages carry <see cref="PageFlags.Shared"/> (guarded by its own lock).</summary>
+    private readonly List<SharedRegion> _shared = [];
 
     /// <summary>Guest addresses are below this (a power of two).</summary>
     public ulong Limit { get; }
@@ -113,9 +129,13 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
     {
         if ((start | length) % PageSize != 0 || length == 0 || !InRange(start, length)) return -Errno.EINVAL;
         bool replaced = !IsFree(start, length);
-        if (replaced) Libc.madvise((nint)(_host + start), (nuint)length, Libc.MadvDontNeed);
+        if (replaced)
+        {
+            DetachShared(start, length);
+            Libc.madvise((nint)(_host + start), (nuint)length, Libc.MadvDontNeed);
+        }
         if (Libc.mprotect((nint)(_host + start), (nuint)length, Libc.ProtRead | Libc.ProtWrite) != 0) return -Errno.ENOMEM;
-        SetFlags(start, length, protection | PageFlags.Mapped);
+        SetFlags(start, length, (protection & PageFlags.Access) | PageFlags.Mapped);
         if (replaced) ProtectionReduced?.Invoke(start, length);
         return 0;
     }
@@ -126,6 +146,7 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
         if (start % PageSize != 0 || length == 0 || !InRange(start, PageUp(length))) return -Errno.EINVAL;
         length = PageUp(length);
         if (IsFree(start, length)) return 0;
+        DetachShared(start, length);
         Libc.madvise((nint)(_host + start), (nuint)length, Libc.MadvDontNeed);
         Libc.mprotect((nint)(_host + start), (nuint)length, Libc.ProtNone);
         SetFlags(start, length, PageFlags.None);
@@ -140,9 +161,150 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
         length = PageUp(length);
         if (length == 0) return 0;
         if (!Check(start, length, PageFlags.None)) return -Errno.ENOMEM;
-        SetFlags(start, length, protection | PageFlags.Mapped);
+        protection &= PageFlags.Access;
+        if ((protection & PageFlags.Write) != 0 && HasReadOnlyShared(start, length)) return -Errno.EACCES;
+        // Shared pages stay shared.
+        for (ulong p = start >> PageShift, end = (start + length) >> PageShift; p < end; p++)
+            _pages[p] = (byte)((_pages[p] & (byte)PageFlags.Shared) | (byte)(protection | PageFlags.Mapped));
         ProtectionReduced?.Invoke(start, length);
         return 0;
+    }
+
+    // --- MAP_SHARED mappings --------------------------------------------------------------------------
+
+    /// <summary>
+    /// Maps [start, start + length) onto host descriptor <paramref name="fd"/>'s pages from
+    /// <paramref name="offset"/>, shared, replacing whatever was there (mmap MAP_SHARED|MAP_FIXED).
+    /// Host read-write when <paramref name="writable"/> (the descriptor is open for writing), else
+    /// read-only, and then the guest may never make it writable. Pages wholly past the end of a
+    /// regular file are private zero pages instead: a host access there would raise SIGBUS in the
+    /// VM itself (a file truncated under a live mapping still does). 0 or -errno.
+    /// </summary>
+    public long MapShared(ulong start, ulong length, PageFlags protection, int fd, long offset, bool writable, bool anonymous = false)
+    {
+        if ((start | length) % PageSize != 0 || length == 0 || !InRange(start, length) || offset < 0) return -Errno.EINVAL;
+        if ((protection & PageFlags.Write) != 0 && !writable) return -Errno.EACCES;
+        long fileSize = RegularFileSize(fd);
+        ulong covered = fileSize < 0 ? length
+            : (ulong)fileSize <= (ulong)offset ? 0 : Math.Min(length, PageUp((ulong)fileSize - (ulong)offset));
+        long status = Map(start, length, protection);
+        if (status != 0 || covered == 0) return status;
+        int own = Libc.fcntl(fd, Libc.FDupfdCloexec, 0);
+        long error = 0;
+        if (own < 0 || !MapHost(start, covered, own, offset, writable, out error))
+        {
+            if (own >= 0) Libc.close(own);
+            Unmap(start, length);
+            return own < 0 ? -Errno.EMFILE : error;
+        }
+        lock (_shared) _shared.Add(new SharedRegion(start, covered, own, offset, writable, anonymous));
+        for (ulong p = start >> PageShift, end = (start + covered) >> PageShift; p < end; p++) _pages[p] |= (byte)PageFlags.Shared;
+        return 0;
+    }
+
+    /// <summary>
+    /// MAP_SHARED|MAP_ANONYMOUS: a memfd of <paramref name="length"/> bytes mapped shared, so that
+    /// a forked child keeps sharing the pages with its parent.
+    /// </summary>
+    public long MapSharedAnonymous(ulong start, ulong length, PageFlags protection)
+    {
+        int fd = Libc.memfd_create("isomorph-shared", Libc.MfdCloexec);
+        if (fd < 0) return -Errno.ENOMEM;
+        try
+        {
+            if (Libc.ftruncate(fd, (long)length) != 0) return -Errno.ENOMEM;
+            return MapShared(start, length, protection, fd, 0, writable: true, anonymous: true);
+        }
+        finally
+        {
+            Libc.close(fd);
+        }
+    }
+
+    /// <summary>The shared mapping around <paramref name="address"/>: its descriptor, the file offset of the address, and how it was mapped; false when the page is not shared.</summary>
+    public bool SharedAt(ulong address, out int fd, out long offset, out bool writable, out bool anonymous, out ulong end)
+    {
+        lock (_shared)
+        {
+            foreach (var r in _shared)
+            {
+                if (address < r.Start || address >= r.End) continue;
+                (fd, offset, writable, anonymous, end) = (r.Fd, r.Offset + (long)(address - r.Start), r.Writable, r.Anonymous, r.End);
+                return true;
+            }
+        }
+        (fd, offset, writable, anonymous, end) = (-1, 0, false, false, 0);
+        return false;
+    }
+
+    /// <summary>msync: writes the shared pages of [start, start + length) back to their files (MS_SYNC waits). 0 or -errno.</summary>
+    public long Sync(ulong start, ulong length, int flags)
+    {
+        if (start % PageSize != 0 || !InRange(start, PageUp(length))) return -Errno.EINVAL;
+        length = PageUp(length);
+        if (length == 0) return 0;
+        if (!Check(start, length, PageFlags.None)) return -Errno.ENOMEM;
+        lock (_shared)
+        {
+            foreach (var r in _shared)
+            {
+                ulong from = Math.Max(start, r.Start), to = Math.Min(start + length, r.End);
+                if (from >= to) continue;
+                if (Libc.msync((nint)(_host + from), (nuint)(to - from), flags) != 0) return Libc.Check(-1);
+            }
+        }
+        return 0;
+    }
+
+    private bool MapHost(ulong start, ulong length, int fd, long offset, bool writable, out long error)
+    {
+        int prot = writable ? Libc.ProtRead | Libc.ProtWrite : Libc.ProtRead;
+        nint at = Libc.mmap((nint)(_host + start), (nuint)length, prot, Libc.MapShared | Libc.MapFixed, fd, offset);
+        error = at == -1 ? Libc.Check(-1) : 0;
+        return at != -1;
+    }
+
+    /// <summary>
+    /// Turns the shared pages in [start, start + length) back into private anonymous pages of the
+    /// reservation; the regions that extend beyond the range keep their remainders.
+    /// </summary>
+    private void DetachShared(ulong start, ulong length)
+    {
+        ulong end = start + length;
+        lock (_shared)
+        {
+            for (int i = _shared.Count - 1; i >= 0; i--)
+            {
+                var r = _shared[i];
+                ulong from = Math.Max(start, r.Start), to = Math.Min(end, r.End);
+                if (from >= to) continue;
+                Libc.mmap((nint)(_host + from), (nuint)(to - from), Libc.ProtRead | Libc.ProtWrite,
+                    Libc.MapPrivate | Libc.MapAnonymous | Libc.MapFixed | Libc.MapNoReserve, -1, 0);
+                for (ulong p = from >> PageShift; p < to >> PageShift; p++) _pages[p] &= unchecked((byte)~PageFlags.Shared);
+                _shared.RemoveAt(i);
+                if (r.Start < from)
+                    _shared.Add(r with { Length = from - r.Start, Fd = Libc.fcntl(r.Fd, Libc.FDupfdCloexec, 0) });
+                if (to < r.End)
+                    _shared.Add(r with { Start = to, Length = r.End - to, Offset = r.Offset + (long)(to - r.Start), Fd = Libc.fcntl(r.Fd, Libc.FDupfdCloexec, 0) });
+                Libc.close(r.Fd);
+            }
+        }
+    }
+
+    private bool HasReadOnlyShared(ulong start, ulong length)
+    {
+        lock (_shared) return _shared.Any(r => !r.Writable && r.Start < start + length && start < r.End);
+    }
+
+    /// <summary>The size of a regular file, or -1 for anything else (devices map whole).</summary>
+    private static long RegularFileSize(int fd)
+    {
+        const int AtEmptyPath = 0x1000, StatxSize = 0x200, StatxType = 1;
+        byte* statx = stackalloc byte[256];
+        byte* empty = stackalloc byte[1] { 0 };
+        if (Libc.statx(fd, empty, AtEmptyPath, StatxType | StatxSize, statx) != 0) return -1;
+        ushort mode = *(ushort*)(statx + 28);
+        return (mode & 0xF000) == 0x8000 ? *(long*)(statx + 40) : -1;
     }
 
     private void SetFlags(ulong start, ulong length, PageFlags flags) =>
@@ -211,6 +373,21 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
                 }
             }
         }
+        // Shared pages are not copied: the child maps the same host pages.
+        lock (_shared)
+        {
+            foreach (var r in _shared)
+            {
+                int own = Libc.fcntl(r.Fd, Libc.FDupfdCloexec, 0);
+                if (own < 0 || !child.MapHost(r.Start, r.Length, own, r.Offset, r.Writable, out _))
+                {
+                    if (own >= 0) Libc.close(own);
+                    child.Dispose();
+                    throw new InsufficientMemoryException("cannot map a shared mapping into a forked child");
+                }
+                lock (child._shared) child._shared.Add(r with { Fd = own });
+            }
+        }
         return child;
     }
 
@@ -219,6 +396,7 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
     {
         Libc.mprotect((nint)(_host + start), (nuint)length, Libc.ProtRead | Libc.ProtWrite);
         SetFlags(start, length, flags);
+        if ((flags & PageFlags.Shared) != 0) return; // mapped from the same host pages afterwards
         const ulong Batch = 512;
         for (ulong chunk = start; chunk < start + length; chunk += PageSize * Batch)
         {
@@ -283,6 +461,11 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
     public void Dispose()
     {
         if (_host == null) return;
+        lock (_shared)
+        {
+            foreach (var r in _shared) Libc.close(r.Fd);
+            _shared.Clear();
+        }
         Libc.munmap((nint)_host, (nuint)Limit);
         Libc.munmap((nint)_pages, (nuint)_pageCount);
         _host = null;

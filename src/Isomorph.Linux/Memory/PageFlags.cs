@@ -10,6 +10,10 @@ public enum PageFlags : byte
     Execute = 4,
     /// <summary>The page is mapped (possibly with no access, PROT_NONE).</summary>
     Mapped = 8,
+    /// <summary>The page belongs to a MAP_SHARED mapping: host file (or memfd) pages, shared with whoever else maps them.</summary>
+    Shared = 16,
+    /// <summary>The guest protections, the bits mmap and mprotect set.</summary>
+    Access = Read | Write | Execute,
 }
 
 public static class Protection

@@ -3,10 +3,14 @@ using Isomorph.Linux.Memory;
 
 namespace Isomorph.Linux.Syscalls;
 
-/// <summary>The address space: brk, mmap, munmap, mprotect, mremap, madvise.</summary>
+/// <summary>
+/// The address space: brk, mmap, munmap, mprotect, mremap, madvise, msync. Private file mappings
+/// are copies of the file's bytes; MAP_SHARED ones (file or anonymous) are host shared mappings,
+/// see <see cref="GuestAddressSpace.MapShared"/>.
+/// </summary>
 internal static unsafe class MemorySyscalls
 {
-    private const ulong MapShared = 0x01, MapFixed = 0x10, MapAnonymous = 0x20, MapFixedNoReplace = 0x100000;
+    private const ulong MapShared = 0x01, MapSharedValidate = 0x03, MapTypeMask = 0x0F, MapFixed = 0x10, MapAnonymous = 0x20, MapFixedNoReplace = 0x100000;
     private const ulong MremapMayMove = 1, MremapFixed = 2;
     private const int MadvDontNeed = 4, MadvFree = 8;
     private const ulong PageMask = GuestAddressSpace.PageSize - 1;
@@ -40,13 +44,17 @@ internal static unsafe class MemorySyscalls
         ulong size = GuestAddressSpace.PageUp(length);
         if (size < length) return -Errno.ENOMEM;
         bool anonymous = (flags & MapAnonymous) != 0;
+        bool shared = (flags & MapTypeMask) is MapShared or MapSharedValidate;
         int hostFd = -1;
+        bool writableFile = false;
         if (!anonymous)
         {
             hostFd = p.Files.Host(a.Int(4));
             if (hostFd < 0) return -Errno.EBADF;
-            if ((flags & MapShared) != 0 && (a.A2 & 2) != 0)
-                p.WarnOnce(222_000_001, "shared writable file mappings are private copies: writes do not reach the file");
+            int access = Libc.fcntl(hostFd, 3 /* F_GETFL */, 0) & 3;
+            if (access == 1 /* O_WRONLY */) return -Errno.EACCES;
+            writableFile = access == 2 /* O_RDWR */;
+            if (shared && (protection & PageFlags.Write) != 0 && !writableFile) return -Errno.EACCES;
         }
 
         if ((flags & (MapFixed | MapFixedNoReplace)) != 0)
@@ -60,9 +68,11 @@ internal static unsafe class MemorySyscalls
             if (address == 0) return -Errno.ENOMEM;
         }
 
-        long status = p.Memory.Map(address, size, protection);
+        long status = !shared ? p.Memory.Map(address, size, protection)
+            : anonymous ? p.Memory.MapSharedAnonymous(address, size, protection)
+            : p.Memory.MapShared(address, size, protection, hostFd, (long)offset, writableFile);
         if (status != 0) return status;
-        if (!anonymous)
+        if (!anonymous && !shared)
         {
             // A private copy of the file's bytes; pages past the end of the file stay zero.
             ulong done = 0;
@@ -105,13 +115,24 @@ internal static unsafe class MemorySyscalls
         return 0;
     }
 
+    [Syscall(227, "msync", "xux")]
+    private static long Msync(LinuxProcess p, in SyscallArgs a)
+    {
+        const int MsAsync = 1, MsInvalidate = 2, MsSync = 4;
+        int flags = a.Int(2);
+        if ((flags & ~(MsAsync | MsInvalidate | MsSync)) != 0 || (flags & (MsAsync | MsSync)) == (MsAsync | MsSync)) return -Errno.EINVAL;
+        return p.Memory.Sync(a.A0, a.A1, flags);
+    }
+
     [Syscall(216, "mremap", "xuuxx")]
     private static long Mremap(LinuxProcess p, in SyscallArgs a)
     {
         ulong old = a.A0, oldSize = GuestAddressSpace.PageUp(a.A1), newSize = GuestAddressSpace.PageUp(a.A2), flags = a.A3;
         if ((old & PageMask) != 0 || newSize == 0 || (flags & ~(MremapMayMove | MremapFixed)) != 0) return -Errno.EINVAL;
         if (!p.Memory.Check(old, oldSize, PageFlags.None)) return -Errno.EFAULT;
-        var protection = p.Memory.FlagsAt(old) & ~PageFlags.Mapped;
+        var protection = p.Memory.FlagsAt(old) & PageFlags.Access;
+        if (p.Memory.SharedAt(old, out int sharedFd, out long sharedOffset, out bool writable, out bool anonymous, out ulong sharedEnd))
+            return RemapShared(p, a, old, oldSize, newSize, protection, sharedFd, sharedOffset, writable, anonymous, sharedEnd);
         if ((flags & MremapFixed) == 0)
         {
             if (newSize <= oldSize)
@@ -134,6 +155,37 @@ internal static unsafe class MemorySyscalls
         Buffer.MemoryCopy(p.Memory.HostAddress(old), p.Memory.HostAddress(target), copy, copy);
         p.Memory.NoteWritten(target, copy);
         p.Memory.Unmap(old, oldSize);
+        return (long)target;
+    }
+
+    /// <summary>mremap of a shared mapping: the same file pages mapped at the new size, in place or moved (a memfd grows with it).</summary>
+    private static long RemapShared(LinuxProcess p, in SyscallArgs a, ulong old, ulong oldSize, ulong newSize, PageFlags protection,
+        int fd, long offset, bool writable, bool anonymous, ulong sharedEnd)
+    {
+        ulong flags = a.A3;
+        if (old + oldSize > sharedEnd) return -Errno.EFAULT;
+        if (newSize <= oldSize && (flags & MremapFixed) == 0)
+        {
+            if (newSize < oldSize) p.Memory.Unmap(old + newSize, oldSize - newSize);
+            return (long)old;
+        }
+        ulong target = old;
+        if ((flags & MremapFixed) != 0) target = a.A4;
+        else if (!p.Memory.InRange(old, newSize) || !p.Memory.IsFree(old + oldSize, newSize - oldSize))
+        {
+            if ((flags & MremapMayMove) == 0) return -Errno.ENOMEM;
+            target = p.Memory.FindFree(newSize, p.Layout.MmapTop);
+            if (target == 0) return -Errno.ENOMEM;
+        }
+        if ((target & PageMask) != 0) return -Errno.EINVAL;
+        if (anonymous && Libc.ftruncate(fd, offset + (long)newSize) != 0) return -Errno.ENOMEM;
+        // The descriptor belongs to the old mapping, which the new one may replace: keep a copy meanwhile.
+        int copy = Libc.fcntl(fd, Libc.FDupfdCloexec, 0);
+        if (copy < 0) return -Errno.EMFILE;
+        long status = p.Memory.MapShared(target, newSize, protection, copy, offset, writable, anonymous);
+        Libc.close(copy);
+        if (status != 0) return status;
+        if (target != old) p.Memory.Unmap(old, oldSize);
         return (long)target;
     }
 }

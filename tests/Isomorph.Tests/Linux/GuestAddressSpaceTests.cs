@@ -75,4 +75,33 @@ public sealed class GuestAddressSpaceTests : IDisposable
         Assert.True(_space.Check(0x40000, Page, PageFlags.Write));
         Assert.False(_space.Check(0x40000, Page + 1, PageFlags.Read));
     }
+
+    [Fact]
+    public void SharedAnonymousPagesStaySharedAcrossForkAndPrivateOnesAreCopied()
+    {
+        Assert.Equal(0, _space.MapSharedAnonymous(0x40000, 2 * Page, PageFlags.Read | PageFlags.Write));
+        Assert.Equal(0, _space.Map(0x50000, Page, PageFlags.Read | PageFlags.Write));
+        _space.Span(0x40000, 1)[0] = 1;
+        _space.Span(0x50000, 1)[0] = 1;
+        using var child = _space.Fork();
+        child.Span(0x40000 + Page, 1)[0] = 2;  // the child's store shows in the parent
+        _space.Span(0x40000, 1)[0] = 3;         // and the parent's in the child
+        child.Span(0x50000, 1)[0] = 9;          // private: the parent keeps its own
+        Assert.Equal(2, _space.Span(0x40000 + Page, 1)[0]);
+        Assert.Equal(3, child.Span(0x40000, 1)[0]);
+        Assert.Equal(1, _space.Span(0x50000, 1)[0]);
+        Assert.True((child.FlagsAt(0x40000) & PageFlags.Shared) != 0);
+
+        // Unmapping half in the child leaves the other half shared, and the parent's whole.
+        Assert.Equal(0, child.Unmap(0x40000, Page));
+        child.Span(0x40000 + Page, 1)[0] = 4;
+        Assert.Equal(4, _space.Span(0x40000 + Page, 1)[0]);
+        Assert.Equal(3, _space.Span(0x40000, 1)[0]);
+
+        // Mapping private memory over a shared page detaches it.
+        Assert.Equal(0, _space.Map(0x40000 + Page, Page, PageFlags.Read | PageFlags.Write));
+        Assert.Equal(0, _space.Span(0x40000 + Page, 1)[0]);
+        child.Span(0x40000 + Page, 1)[0] = 5;
+        Assert.Equal(0, _space.Span(0x40000 + Page, 1)[0]);
+    }
 }
