@@ -3,6 +3,7 @@ using System.Text;
 using Isomorph.Elf;
 using Isomorph.Machines;
 using Isomorph.Machines.Bare;
+using Isomorph.Riscv;
 using Spectre.Console;
 
 namespace Isomorph.Cli;
@@ -92,19 +93,15 @@ public static class BareCommand
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         console.WriteLine($"instructions retired: {result.Instructions:N0}");
         console.WriteLine($"time: {result.Elapsed.TotalSeconds:F3} s, {result.Mips:F1} MIPS");
-        if (machine.Hart.TrapCounts.Count == 0)
+        var report = TrapStatistics.Sum([machine.Hart.Statistics]);
+        if (report.Traps.Count == 0)
         {
             console.WriteLine("traps: none");
             return;
         }
-        var table = new Table().AddColumns("trap", "cause", "from", "count");
-        foreach (var ((cause, from), count) in machine.Hart.TrapCounts.OrderBy(kv => kv.Key.Cause))
-        {
-            bool interrupt = (cause >> 63) != 0;
-            ulong code = cause & ~(1ul << 63);
-            string name = interrupt ? ((Riscv.InterruptCause)code).ToString() : ((Riscv.ExceptionCause)code).ToString();
-            table.AddRow(interrupt ? "interrupt" : "exception", $"{code} {name}", from.ToString(), count.ToString("N0"));
-        }
+        var table = new Table().AddColumns("trap", "cause", "from", "to", "count");
+        foreach (var t in report.Traps)
+            table.AddRow(t.IsInterrupt ? "interrupt" : "exception", $"{t.Code} {t.Name}", t.From.ToString(), t.To?.ToString() ?? "host", t.Count.ToString("N0"));
         console.Write(table);
     }
 }

@@ -27,7 +27,7 @@ public static class BootCommand
         };
         var cpus = new Option<int>("--cpus") { Description = "the number of harts (vCPUs)", DefaultValueFactory = _ => 1 };
         var maxInstructions = new Option<long>("--max-instructions") { Description = "stop after N instructions on a hart" };
-        var stats = new Option<bool>("--stats") { Description = "print instructions, time and traps by cause on stderr at the end" };
+        var stats = new Option<bool>("--stats") { Description = "print instructions, wall time, MIPS, traps by cause and privilege, interrupts, SBI calls by extension and MMIO accesses per device on stderr at the end" };
         var disks = new Option<string[]>("--disk")
         {
             Description = "a raw disk image as a virtio-blk disk: PATH or PATH,readonly (repeatable)",
@@ -252,7 +252,7 @@ public static class BootCommand
             using (machine)
             {
                 result = machine.Run();
-                if (stats) PrintStats(machine, result);
+                if (stats) PrintStats(machine);
             }
             switch (result.Stop)
             {
@@ -276,21 +276,8 @@ public static class BootCommand
         }
     }
 
-    private static void PrintStats(VirtMachine machine, VirtResult result)
-    {
-        Console.Error.WriteLine($"isomorph: {result.Instructions:N0} instructions in {result.Elapsed.TotalSeconds:F3} s " +
-            $"({result.Instructions / Math.Max(result.Elapsed.TotalSeconds, 1e-9) / 1e6:F1} MIPS)");
-        var traps = machine.Harts.SelectMany(h => h.TrapCounts).GroupBy(kv => kv.Key, kv => kv.Value);
-        foreach (var ((cause, from), count) in traps.Select(g => (g.Key, g.Sum())).OrderBy(t => t.Key.Cause))
-        {
-            bool interrupt = (cause >> 63) != 0;
-            ulong code = cause & ~(1ul << 63);
-            string name = interrupt ? ((Riscv.InterruptCause)code).ToString() : ((Riscv.ExceptionCause)code).ToString();
-            Console.Error.WriteLine($"  {(interrupt ? "interrupt" : "exception")} {code} {name} from {from}: {count:N0}");
-        }
-        foreach (var (device, count) in machine.Bus.AccessCounts.Where(kv => kv.Value > 0).OrderBy(kv => kv.Key))
-            Console.Error.WriteLine($"  mmio {device}: {count:N0}");
-    }
+    private static void PrintStats(VirtMachine machine) =>
+        Vm.StatsView.Write(Vm.StatsView.ConsoleOn(Console.Error), Vm.StatsInfo.From(machine.Statistics()));
 
     private const byte CtrlA = 0x01;
 

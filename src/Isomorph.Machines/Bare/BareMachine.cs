@@ -186,7 +186,7 @@ public sealed class BareMachine : IDisposable
             ulong pc = hart.Pc;
             uint? raw = hart.PeekInstruction(pc);
             for (int r = 0; r < 32; r++) { _before[r] = hart.X[r]; _before[32 + r] = hart.F[r]; }
-            long traps = hart.TrapCounts.Values.Sum();
+            long traps = hart.Statistics.Total;
             var stop = hart.Step();
             string text = raw is { } bits ? Disassembler.Disassemble(bits, pc) : "(cannot fetch)";
             string encoding = raw is { } b2 ? (Decoder.IsWide(b2) ? b2.ToString("x8") : "    " + b2.ToString("x4")) : "????????";
@@ -197,7 +197,7 @@ public sealed class BareMachine : IDisposable
                 for (int r = 0; r < 32; r++)
                     if (hart.F[r] != _before[32 + r]) { written = $"  {RegisterNames.F(r)}=0x{hart.F[r]:x}"; break; }
             writer.WriteLine($"{pc:x16} {encoding}  {text,-32}{written}");
-            if (hart.TrapCounts.Values.Sum() != traps)
+            if (hart.Statistics.Total != traps)
                 writer.WriteLine($"                 trap -> pc 0x{hart.Pc:x} (privilege {hart.Privilege})");
             return stop;
         }

@@ -115,6 +115,7 @@ public sealed partial class VirtMachine : IDisposable
     private readonly List<VirtioMmio> _virtio = [];
     private readonly Stream _console;
     private readonly Stopwatch _clock = new();
+    private readonly Stopwatch _wall = new();
     private readonly ConcurrentQueue<byte[]> _input = new();
     private readonly ManualResetEventSlim _wake = new(false);
     private bool _consoleDirty;
@@ -435,12 +436,23 @@ public sealed partial class VirtMachine : IDisposable
     /// <summary>Total instructions retired by all harts.</summary>
     public long Instructions => _harts.Sum(h => h.Instret);
 
+    /// <summary>Wall time spent in <see cref="Run"/> so far.</summary>
+    public TimeSpan Elapsed => _wall.Elapsed;
+
+    /// <summary>Instructions, wall time, traps and SBI calls of every hart added up, MMIO accesses per device (thread-safe; counts may be a quantum old).</summary>
+    public VirtStatistics Statistics() => new(
+        _harts.Length,
+        Instructions,
+        _wall.Elapsed,
+        TrapStatistics.Sum(_harts.Select(h => h.Statistics)),
+        [.. Bus.AccessCounts.Where(kv => kv.Value > 0).OrderBy(kv => kv.Key).Select(kv => (kv.Key, kv.Value))]);
+
     /// <summary>Runs until the guest powers off or resets, <see cref="Stop"/> is called, or the instruction limit.</summary>
     public VirtResult Run()
     {
         _running = true;
         _clock.Start();
-        var wall = Stopwatch.StartNew();
+        _wall.Start();
         try
         {
             while (true)
@@ -466,11 +478,12 @@ public sealed partial class VirtMachine : IDisposable
         finally
         {
             _clock.Stop();
+            _wall.Stop();
             FlushConsole();
             _running = false;
         }
 
-        VirtResult Result(VirtStop stop, int code, string? message) => new(stop, code, Instructions, wall.Elapsed, message);
+        VirtResult Result(VirtStop stop, int code, string? message) => new(stop, code, Instructions, _wall.Elapsed, message);
     }
 
     private void DeliverInput()

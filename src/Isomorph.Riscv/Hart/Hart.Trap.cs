@@ -35,8 +35,8 @@ public sealed unsafe partial class Hart
 {
     public const ulong InterruptBit = 1ul << 63;
 
-    /// <summary>Traps taken, by mcause value (interrupts have bit 63 set) and the privilege they came from.</summary>
-    public Dictionary<(ulong Cause, PrivilegeLevel From), long> TrapCounts { get; } = [];
+    /// <summary>Traps taken by cause and by the privilege they came from and went to; SBI calls by extension.</summary>
+    public TrapStatistics Statistics { get; } = new();
 
     /// <summary>Called on every trap before it is taken (tracing, the process VM's syscall hook).</summary>
     public Func<Hart, ulong, ulong, bool>? TrapHook;
@@ -63,15 +63,18 @@ public sealed unsafe partial class Hart
     public void TakeTrap(ulong cause, ulong tval, ulong epc)
     {
         var from = Privilege;
-        var key = (cause, from);
-        TrapCounts[key] = TrapCounts.GetValueOrDefault(key) + 1;
-        if (TrapHook is not null && TrapHook(this, cause, epc)) return;
+        if (TrapHook is not null && TrapHook(this, cause, epc))
+        {
+            Statistics.CountHostHandled(cause, from);
+            return;
+        }
 
         bool interrupt = (cause & InterruptBit) != 0;
         int code = (int)(cause & 63);
         ulong delegated = interrupt ? _mideleg : _medeleg;
         if (from <= PrivilegeLevel.Supervisor && ((delegated >> code) & 1) != 0)
         {
+            Statistics.CountTrap(cause, from, PrivilegeLevel.Supervisor);
             _scause = cause;
             _sepc = epc;
             _stval = tval;
@@ -85,6 +88,9 @@ public sealed unsafe partial class Hart
         }
         else
         {
+            Statistics.CountTrap(cause, from, PrivilegeLevel.Machine);
+            // An ecall from S-mode that reaches M-mode is a call into the SBI; a7 holds the extension id.
+            if (cause == (ulong)ExceptionCause.EnvironmentCallFromS) Statistics.CountSbiCall(X[17]);
             _mcause = cause;
             _mepc = epc;
             _mtval = tval;

@@ -17,6 +17,20 @@ public sealed class BootCommandTests() : CliTest("isomorph-boot")
     }
 
     [Fact]
+    public void Stats_ShowTheSbiCallsThePayloadMade()
+    {
+        string message = new('q', 17);
+        var kernel = TempFile("payload.bin", VirtMachineTests.SbiHelloPayload(message));
+        var r = Repository.Isomorph("boot", "--kernel", kernel, "--stats");
+        Assert.True(r.ExitCode == 0, r.Stderr + r.Stdout);
+        Assert.Matches(@"legacy console_putchar\s*│\s*0x1\s*│\s*17\s", r.Stderr);
+        Assert.Matches(@"SRST\s*│\s*0x53525354\s*│\s*1\s", r.Stderr);
+        Assert.Matches(@"9 EnvironmentCallFromS\s*│\s*Supervisor\s*│\s*Machine\s*│\s*18\s", r.Stderr);
+        Assert.Contains("MIPS", r.Stderr);
+        Assert.Matches(@"uart\s*│\s*[\d,]+", r.Stderr);
+    }
+
+    [Fact]
     public void BadInput_IsOneLineAndStatusTwo()
     {
         var kernel = TempFile("payload.bin", VirtMachineTests.SbiHelloPayload("x"));

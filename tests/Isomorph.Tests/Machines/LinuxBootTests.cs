@@ -56,11 +56,35 @@ public class LinuxBootTests
             Assert.True(runner.Join(TimeSpan.FromSeconds(60)), "poweroff did not stop the machine:\n" + console.Text);
             Assert.Equal(VirtStop.PowerOff, result!.Stop);
             Assert.Equal(0, result.ExitCode);
+            AssertStatisticsShowTheBoot(machine.Statistics(), harts);
         }
         finally
         {
             machine.Stop();
             runner.Join(TimeSpan.FromSeconds(10));
         }
+    }
+
+    /// <summary>
+    /// What any Linux boot on OpenSBI does: timer events through SBI TIME, system calls from
+    /// user space into the kernel, timer interrupts; with a second hart, HSM to start it and IPIs.
+    /// </summary>
+    private static void AssertStatisticsShowTheBoot(VirtStatistics stats, int harts)
+    {
+        var sbi = stats.Traps.SbiCalls.ToDictionary(c => c.Extension.Name, c => c.Count);
+        Assert.True(sbi.GetValueOrDefault("TIME") > 0, "no SBI TIME calls: " + string.Join(", ", sbi));
+        Assert.True(sbi.GetValueOrDefault("BASE") > 0, "no SBI BASE calls (probing): " + string.Join(", ", sbi));
+        Assert.Equal(1, sbi.GetValueOrDefault("SRST")); // poweroff
+        if (harts > 1)
+        {
+            Assert.True(sbi.GetValueOrDefault("HSM") >= harts - 1, "no SBI HSM hart_start: " + string.Join(", ", sbi));
+            Assert.True(sbi.GetValueOrDefault("IPI") > 0, "no SBI IPIs: " + string.Join(", ", sbi));
+        }
+        long sbiTraps = stats.Traps.Traps.Where(t => t.Cause == (ulong)global::Isomorph.Riscv.ExceptionCause.EnvironmentCallFromS && t.To == global::Isomorph.Riscv.PrivilegeLevel.Machine).Sum(t => t.Count);
+        Assert.Equal(sbi.Values.Sum(), sbiTraps);
+        Assert.Contains(stats.Traps.Traps, t => t.Cause == (ulong)global::Isomorph.Riscv.ExceptionCause.EnvironmentCallFromU
+            && t.From == global::Isomorph.Riscv.PrivilegeLevel.User && t.To == global::Isomorph.Riscv.PrivilegeLevel.Supervisor && t.Count > 0);
+        Assert.Contains(stats.Traps.Interrupts, i => i.Name == "SupervisorTimer" && i.Count > 0);
+        Assert.Equal(harts, stats.Harts);
     }
 }

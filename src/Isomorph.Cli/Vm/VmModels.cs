@@ -1,0 +1,59 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Isomorph.Machines.Virt;
+
+namespace Isomorph.Cli.Vm;
+
+// The bodies of the machine's API (docs/api.md), shared by the server (isomorph boot --api-sock)
+// and its client (isomorph vm). JSON names are camelCase.
+
+/// <summary>GET /machine: what the machine is and whether it runs.</summary>
+public sealed record MachineInfo(int Harts, ulong MemoryBytes, string State, long Instructions, IReadOnlyList<DeviceInfo> Devices);
+
+/// <summary>A device on the machine's bus: its name and its MMIO window.</summary>
+public sealed record DeviceInfo(string Name, string Base, string Size);
+
+/// <summary>GET /stats.</summary>
+public sealed record StatsInfo(
+    int Harts, long Instructions, double WallSeconds, double Mips,
+    IReadOnlyList<TrapInfo> Traps, IReadOnlyList<InterruptInfo> Interrupts,
+    IReadOnlyList<SbiCallInfo> SbiCalls, IReadOnlyList<MmioInfo> Mmio)
+{
+    public static StatsInfo From(VirtStatistics s) => new(
+        s.Harts, s.Instructions, s.WallTime.TotalSeconds, s.Mips,
+        [.. s.Traps.Traps.Select(t => new TrapInfo(t.IsInterrupt ? "interrupt" : "exception", t.Code, t.Name,
+            t.From.ToString(), t.To?.ToString() ?? "host", t.Count))],
+        [.. s.Traps.Interrupts.Select(i => new InterruptInfo(i.Code, i.Name, i.Count))],
+        [.. s.Traps.SbiCalls.Select(c => new SbiCallInfo(c.Extension.Name,
+            c.Extension.IsRange ? $"0x{c.Extension.FirstId:x}-0x{c.Extension.LastId:x}" : c.Extension.FirstId == ulong.MaxValue ? "" : $"0x{c.Extension.FirstId:x}",
+            c.Count))],
+        [.. s.Mmio.Select(m => new MmioInfo(m.Device, m.Accesses))]);
+}
+
+/// <summary>Traps of one cause from one privilege to another ("host": handled by the host).</summary>
+public sealed record TrapInfo(string Kind, ulong Code, string Cause, string From, string To, long Count);
+
+public sealed record InterruptInfo(ulong Code, string Cause, long Count);
+
+/// <summary>SBI calls to one extension; <see cref="Eid"/> is its EID (or EID range) in hex.</summary>
+public sealed record SbiCallInfo(string Extension, string Eid, long Count);
+
+public sealed record MmioInfo(string Device, long Accesses);
+
+/// <summary>POST /snapshot's body.</summary>
+public sealed record SnapshotRequest(string? Path);
+
+/// <summary>What POST /pause, /resume and /snapshot answer.</summary>
+public sealed record ActionResult(string State, string? Snapshot = null);
+
+/// <summary>Every error: a message for a person.</summary>
+public sealed record ApiError(string Error);
+
+public static class VmJson
+{
+    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+}

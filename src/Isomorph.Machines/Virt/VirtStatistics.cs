@@ -1,0 +1,18 @@
+using Isomorph.Riscv;
+
+namespace Isomorph.Machines.Virt;
+
+/// <summary>
+/// What a virt machine has done so far, read while it runs or after: instructions and wall time,
+/// every hart's traps and SBI calls added up, and MMIO accesses per device.
+/// </summary>
+public sealed record VirtStatistics(
+    int Harts,
+    long Instructions,
+    TimeSpan WallTime,
+    TrapReport Traps,
+    IReadOnlyList<(string Device, long Accesses)> Mmio)
+{
+    /// <summary>Millions of instructions per second of wall time.</summary>
+    public double Mips => Instructions / Math.Max(WallTime.TotalSeconds, 1e-9) / 1e6;
+}
