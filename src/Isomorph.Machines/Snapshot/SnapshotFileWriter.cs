@@ -19,8 +19,14 @@ public sealed class SnapshotFileWriter : IDisposable
     private readonly XxHash3 _hash = new();
     private bool _committed;
 
-    public SnapshotFileWriter(string path)
+    public SnapshotFileWriter(string path) : this(path, long.MaxValue)
     {
+    }
+
+    /// <summary>For tests: a writer whose writes fail once <paramref name="failAfter"/> bytes are written.</summary>
+    internal SnapshotFileWriter(string path, long failAfter)
+    {
+        FailAfter = failAfter;
         _path = Path.GetFullPath(path);
         string directory = Path.GetDirectoryName(_path) ?? ".";
         _temp = Path.Combine(directory, $".{Path.GetFileName(_path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
@@ -29,14 +35,26 @@ public sealed class SnapshotFileWriter : IDisposable
         SnapshotFormat.Magic.CopyTo(header);
         BinaryPrimitives.WriteUInt32LittleEndian(header[8..], SnapshotFormat.Version);
         BinaryPrimitives.WriteUInt32LittleEndian(header[12..], 0);
-        Write(header);
+        try
+        {
+            Write(header);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     /// <summary>Bytes written so far.</summary>
     public long Position => _file.Position;
 
+    /// <summary>An I/O error once this many bytes are written, as a full disk would give (tests).</summary>
+    private long FailAfter { get; }
+
     private void Write(ReadOnlySpan<byte> bytes)
     {
+        if (_file.Position + bytes.Length > FailAfter) throw new IOException("No space left on device (simulated)");
         _hash.Append(bytes);
         _file.Write(bytes);
     }

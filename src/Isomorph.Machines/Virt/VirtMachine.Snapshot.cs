@@ -38,7 +38,10 @@ public sealed partial class VirtMachine
     /// <see cref="SnapshotException"/> when the file cannot be written; an existing file at
     /// <paramref name="path"/> is then untouched.
     /// </summary>
-    public void SaveSnapshot(string path)
+    public void SaveSnapshot(string path) => SaveSnapshot(path, failAfter: long.MaxValue);
+
+    /// <summary>For tests: a save whose write fails after <paramref name="failAfter"/> bytes.</summary>
+    internal void SaveSnapshot(string path, long failAfter)
     {
         if (_running && !IsPausedForSnapshot)
             throw new InvalidOperationException("a snapshot can be taken only while the machine is stopped or paused");
@@ -49,12 +52,12 @@ public sealed partial class VirtMachine
         var scratch = _scratch ??= new SnapshotWriter();
         try
         {
-            using var file = new SnapshotFileWriter(path);
+            using var file = new SnapshotFileWriter(path, failAfter);
             scratch.Clear();
             SaveConfiguration(scratch);
             file.WriteSection(MachineSection, scratch.Written);
             foreach (var (name, component) in Components()) file.WriteSection(name, component, scratch);
-            RamImage.Write(file, Ram, RamImage.DefaultCodec);
+            RamImage.Write(file, Ram);
             long bytes = file.Position + SnapshotFormat.ChecksumSize;
             file.Commit();
             LastSnapshot = new SnapshotStats(bytes, Ram.Size, sw.Elapsed);
