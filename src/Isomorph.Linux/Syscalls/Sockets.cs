@@ -6,12 +6,17 @@ namespace Isomorph.Linux.Syscalls;
 /// Sockets through the host's: AF_INET, AF_INET6 and AF_UNIX. Socket addresses, option levels and
 /// names, flags and struct msghdr are the same on riscv64 and the 64-bit hosts, so buffers pass
 /// through once checked; only descriptors are translated. Calls that wait do so interruptibly.
-/// Passing descriptors (SCM_RIGHTS) is not supported yet.
+/// Control messages (struct cmsghdr, also alike) go through a host copy: SCM_RIGHTS carries host
+/// descriptors, which become guest ones in the receiver's table (so a host process at the other end
+/// gives and gets real descriptors), and SCM_CREDENTIALS names the host process for a guest's own pid.
 /// </summary>
 internal static unsafe class Sockets
 {
     private const int SockNonblock = 0x800, SockCloexec = 0x80000;
-    private const int MsgDontwait = 0x40;
+    private const int MsgDontwait = 0x40, MsgCtrunc = 0x08, MsgCmsgCloexec = 0x4000_0000;
+    private const int SolSocket = 1, ScmRights = 1, ScmCredentials = 2, CmsgHeader = 16;
+    /// <summary>The largest control buffer passed on (Linux's optmem_max is 20 KiB by default).</summary>
+    private const ulong MaxControl = 64 << 10;
     private const int MaxAddress = 128, MaxOption = 1024, MaxIov = 1024;
 
     [Syscall(198, "socket", "ddd")]
@@ -180,7 +185,6 @@ internal static unsafe class Sockets
     /// <summary>sendmsg/recvmsg: the guest's msghdr and iovecs become host ones pointing at the checked guest buffers.</summary>
     private static long Message(LinuxProcess p, in SyscallArgs a, bool send)
     {
-        const int ScmRights = 1, SolSocket = 1;
         int fd = p.Files.Host(a.Int(0));
         if (fd < 0) return -Errno.EBADF;
         var guest = (HostMsghdr*)(send ? Guest.Readable(p, a.A1, 56) : Guest.Writable(p, a.A1, 56));
@@ -188,43 +192,120 @@ internal static unsafe class Sockets
         var message = *guest;
         ulong nameAddress = (ulong)message.Name, controlAddress = (ulong)message.Control, iovAddress = (ulong)message.Iov;
         if (message.IovLength > MaxIov || message.NameLength > MaxAddress) return -Errno.EINVAL;
+        if (message.ControlLength > MaxControl) return -Errno.ENOBUFS;
         message.Name = nameAddress == 0 ? null : send ? Guest.Readable(p, nameAddress, message.NameLength) : Guest.Writable(p, nameAddress, message.NameLength);
-        message.Control = controlAddress == 0 ? null
+        byte* guestControl = controlAddress == 0 ? null
             : send ? Guest.Readable(p, controlAddress, message.ControlLength) : Guest.Writable(p, controlAddress, message.ControlLength);
-        if ((nameAddress != 0 && message.Name == null) || (controlAddress != 0 && message.Control == null)) return -Errno.EFAULT;
-        if (send && message.Control != null && message.ControlLength >= 16 && *(int*)(message.Control + 8) == SolSocket
-            && *(int*)(message.Control + 12) == ScmRights)
+        if ((nameAddress != 0 && message.Name == null) || (controlAddress != 0 && guestControl == null)) return -Errno.EFAULT;
+        if (guestControl == null) message.ControlLength = 0;
+        // The control data goes through a host copy, where descriptors are the host's.
+        var control = new byte[message.ControlLength];
+        var hostFds = new List<int>();
+        fixed (byte* hostControl = control)
         {
-            p.WarnOnce(211_000_001, "passing descriptors over sockets (SCM_RIGHTS) is not supported yet");
-            return -Errno.EINVAL;
+            message.Control = control.Length == 0 ? null : hostControl;
+            if (send && control.Length > 0)
+            {
+                new ReadOnlySpan<byte>(guestControl, control.Length).CopyTo(control);
+                long translated = ToHost(p, hostControl, control.Length);
+                if (translated < 0) return translated;
+            }
+            ulong* iov = (ulong*)Guest.Readable(p, iovAddress, (ulong)message.IovLength * 16);
+            if (iov == null && message.IovLength > 0) return -Errno.EFAULT;
+            var host = stackalloc HostIovec[Math.Max(1, (int)message.IovLength)];
+            for (int i = 0; i < (int)message.IovLength; i++)
+            {
+                byte* at = send ? Guest.Readable(p, iov[2 * i], iov[2 * i + 1]) : Guest.Writable(p, iov[2 * i], iov[2 * i + 1]);
+                if (at == null) return -Errno.EFAULT;
+                host[i] = new HostIovec { Base = (nint)at, Length = (nuint)iov[2 * i + 1] };
+            }
+            message.Iov = host;
+            int flags = a.Int(2);
+            if ((flags & MsgDontwait) == 0)
+            {
+                long ready = Blocking.WaitReady(p, fd, send ? Blocking.PollOut : Blocking.PollIn);
+                if (ready < 0) return ready;
+            }
+            // Received host descriptors are always close-on-exec on the host; the guest's flag is its own.
+            long n = Libc.Check(send ? Libc.sendmsg(fd, &message, flags) : Libc.recvmsg(fd, &message, flags | MsgCmsgCloexec));
+            if (send) return Written(p, n, flags);
+            if (n < 0) return n;
+            for (int i = 0; i < (int)message.IovLength; i++) p.Memory.NoteWritten(iov[2 * i], iov[2 * i + 1]);
+            if (message.ControlLength > 0 && ToGuest(p, hostControl, (int)message.ControlLength, (flags & MsgCmsgCloexec) != 0))
+                message.Flags |= MsgCtrunc;
+            // The lengths and flags the kernel updates go back into the guest's msghdr.
+            guest->NameLength = message.NameLength;
+            guest->ControlLength = message.ControlLength;
+            guest->Flags = message.Flags;
+            p.Memory.NoteWritten(a.A1, 56);
+            if (nameAddress != 0) p.Memory.NoteWritten(nameAddress, message.NameLength);
+            if (guestControl != null)
+            {
+                new ReadOnlySpan<byte>(hostControl, (int)message.ControlLength).CopyTo(new Span<byte>(guestControl, (int)message.ControlLength));
+                p.Memory.NoteWritten(controlAddress, message.ControlLength);
+            }
+            return n;
         }
-        ulong* iov = (ulong*)Guest.Readable(p, iovAddress, (ulong)message.IovLength * 16);
-        if (iov == null && message.IovLength > 0) return -Errno.EFAULT;
-        var host = stackalloc HostIovec[Math.Max(1, (int)message.IovLength)];
-        for (int i = 0; i < (int)message.IovLength; i++)
+    }
+
+    /// <summary>The control messages in [control, control + length) as struct cmsghdr walks them: (header offset, data length, level, type).</summary>
+    private static IEnumerable<(int At, int DataLength, int Level, int Type)> ControlMessages(byte[] control, int length)
+    {
+        for (int at = 0; at + CmsgHeader <= length;)
         {
-            byte* at = send ? Guest.Readable(p, iov[2 * i], iov[2 * i + 1]) : Guest.Writable(p, iov[2 * i], iov[2 * i + 1]);
-            if (at == null) return -Errno.EFAULT;
-            host[i] = new HostIovec { Base = (nint)at, Length = (nuint)iov[2 * i + 1] };
+            ulong size = BitConverter.ToUInt64(control, at);
+            if (size < CmsgHeader || size > (ulong)(length - at)) yield break;
+            yield return (at, (int)size - CmsgHeader, BitConverter.ToInt32(control, at + 8), BitConverter.ToInt32(control, at + 12));
+            at += (int)((size + 7) & ~7ul);
         }
-        message.Iov = host;
-        if ((a.Int(2) & MsgDontwait) == 0)
+    }
+
+    /// <summary>sendmsg: guest descriptors in SCM_RIGHTS become host ones, a guest's own pid in SCM_CREDENTIALS the host's. 0 or -errno.</summary>
+    private static long ToHost(LinuxProcess p, byte* control, int length)
+    {
+        var copy = new Span<byte>(control, length).ToArray();
+        foreach (var (at, dataLength, level, type) in ControlMessages(copy, length))
         {
-            long ready = Blocking.WaitReady(p, fd, send ? Blocking.PollOut : Blocking.PollIn);
-            if (ready < 0) return ready;
+            if (level != SolSocket) continue;
+            if (type == ScmRights)
+            {
+                for (int i = 0; i + 4 <= dataLength; i += 4)
+                {
+                    int* slot = (int*)(control + at + CmsgHeader + i);
+                    int host = p.Files.Host(*slot);
+                    if (host < 0) return -Errno.EBADF;
+                    *slot = host;
+                }
+            }
+            else if (type == ScmCredentials && dataLength >= 12)
+            {
+                int* pid = (int*)(control + at + CmsgHeader);
+                if (*pid == p.Pid) *pid = Libc.getpid();
+            }
         }
-        long n = Libc.Check(send ? Libc.sendmsg(fd, &message, a.Int(2)) : Libc.recvmsg(fd, &message, a.Int(2)));
-        if (send) return Written(p, n, a.Int(2));
-        if (n < 0) return n;
-        for (int i = 0; i < (int)message.IovLength; i++) p.Memory.NoteWritten(iov[2 * i], iov[2 * i + 1]);
-        // The lengths and flags the kernel updates go back into the guest's msghdr.
-        guest->NameLength = message.NameLength;
-        guest->ControlLength = message.ControlLength;
-        guest->Flags = message.Flags;
-        p.Memory.NoteWritten(a.A1, 56);
-        if (nameAddress != 0) p.Memory.NoteWritten(nameAddress, message.NameLength);
-        if (controlAddress != 0) p.Memory.NoteWritten(controlAddress, message.ControlLength);
-        return n;
+        return 0;
+    }
+
+    /// <summary>
+    /// recvmsg: host descriptors in SCM_RIGHTS join the guest's table (close-on-exec for
+    /// MSG_CMSG_CLOEXEC). True when the table was full and some were dropped (the caller reports MSG_CTRUNC).
+    /// </summary>
+    private static bool ToGuest(LinuxProcess p, byte* control, int length, bool closeOnExec)
+    {
+        bool truncated = false;
+        var copy = new Span<byte>(control, length).ToArray();
+        foreach (var (at, dataLength, level, type) in ControlMessages(copy, length))
+        {
+            if (level != SolSocket || type != ScmRights) continue;
+            for (int i = 0; i + 4 <= dataLength; i += 4)
+            {
+                int* slot = (int*)(control + at + CmsgHeader + i);
+                long guest = p.Files.Add(*slot, closeOnExec);
+                if (guest < 0) truncated = true; // Add closed the host descriptor
+                *slot = (int)guest;
+            }
+        }
+        return truncated;
     }
 
     /// <summary>A send to a socket whose peer has gone raises SIGPIPE, unless MSG_NOSIGNAL (the host's is ignored by .NET).</summary>
