@@ -7,7 +7,7 @@ namespace Isomorph.Cli;
 
 /// <summary>
 /// <c>isomorph boot</c>: a RISC-V virt machine (QEMU's memory map) that boots firmware and a
-/// kernel, with the UART on stdin/stdout.
+/// kernel, with the UART on the terminal, a file or a Unix socket (--serial).
 /// </summary>
 public static class BootCommand
 {
@@ -40,6 +40,11 @@ public static class BootCommand
         };
         var rng = new Option<bool>("--rng") { Description = "a virtio-rng device fed by the host's RNG" };
         var virtioConsole = new Option<FileInfo?>("--virtio-console") { Description = "a virtio-console (the guest's /dev/hvc1 in the project's guest, whose hvc0 is the SBI console) whose output is appended to FILE" };
+        var serial = new Option<string>("--serial")
+        {
+            Description = "the UART's host side: stdio (the terminal; Ctrl-A X quits), none, FILE (output appended, no input) or unix:PATH (listen on a Unix socket; one client at a time gets the console, output before it connects is kept up to 64 KiB)",
+            DefaultValueFactory = _ => "stdio",
+        };
         var restore = new Option<FileInfo?>("--restore")
         {
             Description = "resume the machine saved in a snapshot FILE where it stopped; the snapshot holds the machine's configuration (disk images are reopened by path)",
@@ -47,7 +52,7 @@ public static class BootCommand
 
         var command = new Command("boot", "Boot a RISC-V virt machine: OpenSBI, then Linux")
         {
-            kernel, initrd, append, memory, firmware, cpus, maxInstructions, stats, disks, nets, rng, virtioConsole, restore,
+            kernel, initrd, append, memory, firmware, cpus, maxInstructions, stats, disks, nets, rng, virtioConsole, serial, restore,
         };
         Option[] machineShape = [kernel, initrd, append, memory, firmware, cpus, disks, nets, rng];
         command.SetAction(parse =>
@@ -56,12 +61,12 @@ public static class BootCommand
             {
                 if (machineShape.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } given)
                     return Fail($"{given.Name} cannot be given with --restore: the snapshot holds the machine's configuration");
-                return Restore(snapshot, parse.GetValue(maxInstructions), parse.GetValue(stats), parse.GetValue(virtioConsole));
+                return Restore(snapshot, parse.GetValue(maxInstructions), parse.GetValue(stats), parse.GetValue(virtioConsole), parse.GetValue(serial)!);
             }
             return Execute(
                 parse.GetValue(kernel), parse.GetValue(initrd), parse.GetValue(append)!, parse.GetValue(memory)!,
                 parse.GetValue(firmware)!, parse.GetValue(cpus), parse.GetValue(maxInstructions), parse.GetValue(stats),
-                parse.GetValue(disks) ?? [], parse.GetValue(nets) ?? [], parse.GetValue(rng), parse.GetValue(virtioConsole));
+                parse.GetValue(disks) ?? [], parse.GetValue(nets) ?? [], parse.GetValue(rng), parse.GetValue(virtioConsole), parse.GetValue(serial)!);
         });
         return command;
     }
@@ -122,7 +127,7 @@ public static class BootCommand
     }
 
     private static int Execute(FileInfo? kernel, FileInfo? initrd, string append, string memoryText, string firmware,
-        int cpus, long maxInstructions, bool stats, string[] diskTexts, string[] netTexts, bool rng, FileInfo? virtioConsole)
+        int cpus, long maxInstructions, bool stats, string[] diskTexts, string[] netTexts, bool rng, FileInfo? virtioConsole, string serialText)
     {
         var disks = new List<VirtDisk>();
         foreach (var text in diskTexts)
@@ -159,7 +164,8 @@ public static class BootCommand
 
         if (!TryOpenVirtioConsole(virtioConsole, out var hvc, out string? hvcError)) return Fail(hvcError!);
         using var hvcOutput = hvc;
-        using var stdout = Console.OpenStandardOutput();
+        using var serial = Serial.SerialBackend.Open(serialText, out string? serialError);
+        if (serial is null) return Fail(serialError!);
         var options = new VirtOptions
         {
             MemorySize = memory,
@@ -168,7 +174,7 @@ public static class BootCommand
             Kernel = kernel.FullName,
             Initrd = initrd?.FullName,
             BootArgs = append,
-            Console = stdout,
+            Console = serial.Output,
             MaxInstructions = maxInstructions,
             Disks = disks,
             Nics = nics,
@@ -185,7 +191,7 @@ public static class BootCommand
         {
             return Fail(e.Message);
         }
-        return Run(machine, stats);
+        return Run(machine, stats, serial);
     }
 
     private static bool TryOpenVirtioConsole(FileInfo? file, out FileStream? stream, out string? error)
@@ -205,18 +211,19 @@ public static class BootCommand
     }
 
     /// <summary><c>isomorph boot --restore FILE</c>: the machine in a snapshot, resumed.</summary>
-    private static int Restore(FileInfo snapshot, long maxInstructions, bool stats, FileInfo? virtioConsole)
+    private static int Restore(FileInfo snapshot, long maxInstructions, bool stats, FileInfo? virtioConsole, string serialText)
     {
         if (maxInstructions < 0) return Fail("--max-instructions must not be negative");
         if (!TryOpenVirtioConsole(virtioConsole, out var hvc, out string? hvcError)) return Fail(hvcError!);
         using var hvcOutput = hvc;
-        using var stdout = Console.OpenStandardOutput();
+        using var serial = Serial.SerialBackend.Open(serialText, out string? serialError);
+        if (serial is null) return Fail(serialError!);
         VirtMachine machine;
         try
         {
             machine = VirtMachine.Restore(snapshot.FullName, new VirtRestoreOptions
             {
-                Console = stdout, VirtioConsole = hvc, MaxInstructions = maxInstructions,
+                Console = serial.Output, VirtioConsole = hvc, MaxInstructions = maxInstructions,
             });
         }
         catch (Exception e) when (e is MachineConfigurationException or SnapshotException)
@@ -225,26 +232,29 @@ public static class BootCommand
         }
         if (stats && machine.LastSnapshot is { } s)
             Console.Error.WriteLine($"isomorph: restored {s.FileBytes:N0} bytes ({s.RamBytes >> 20} MiB of RAM) in {s.Elapsed.TotalMilliseconds:F0} ms");
-        return Run(machine, stats);
+        return Run(machine, stats, serial);
     }
 
-    /// <summary>Runs a machine with the console on stdin/stdout until it powers off or stops; a reset builds it anew from the same files.</summary>
-    private static int Run(VirtMachine first, bool stats)
+    /// <summary>Runs a machine with the console on <paramref name="serial"/> until it powers off or stops; a reset builds it anew from the same files.</summary>
+    private static int Run(VirtMachine first, bool stats, Serial.SerialBackend serial)
     {
         var options = first.Options;
         VirtMachine? current = first;
-        using var terminal = HostTerminal.EnterRawMode();
-        bool escapes = HostTerminal.IsTerminal;
-        if (escapes) Console.Error.Write("isomorph: Ctrl-A X quits\r\n");
-        var input = new Thread(() => ReadInput(() => Volatile.Read(ref current)!, escapes)) { IsBackground = true, Name = "console input" };
-        input.Start();
-        bool interrupted = false;
+        serial.Attach(() => Volatile.Read(ref current)!);
+        int signal = 0;
         Console.CancelKeyPress += (_, e) =>
         {
             e.Cancel = true;
-            interrupted = true;
+            signal = 2;
             Volatile.Read(ref current)?.Stop();
         };
+        // SIGTERM stops the machine too, so that socket files are removed and streams flushed.
+        using var term = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, e =>
+        {
+            e.Cancel = true;
+            signal = 15;
+            Volatile.Read(ref current)?.Stop();
+        });
         while (true)
         {
             var machine = current!;
@@ -268,7 +278,7 @@ public static class BootCommand
                         return Fail(e.Message);
                     }
                     continue;
-                case VirtStop.Stopped: return interrupted ? 130 : 0; // SIGINT, or Ctrl-A X
+                case VirtStop.Stopped: return signal == 0 ? 0 : 128 + signal; // SIGINT or SIGTERM, or Ctrl-A X
                 default:
                     Console.Error.WriteLine($"isomorph: {result.Message}");
                     return BareCommand.LimitExceeded;
@@ -278,56 +288,6 @@ public static class BootCommand
 
     private static void PrintStats(VirtMachine machine) =>
         Vm.StatsView.Write(Vm.StatsView.ConsoleOn(Console.Error), Vm.StatsInfo.From(machine.Statistics()));
-
-    private const byte CtrlA = 0x01;
-
-    /// <summary>
-    /// Copies stdin to the UART. On a terminal, Ctrl-A is an escape as in QEMU: Ctrl-A X quits,
-    /// Ctrl-A Ctrl-A sends one Ctrl-A.
-    /// </summary>
-    private static void ReadInput(Func<VirtMachine> machine, bool escapes)
-    {
-        using var stdin = Console.OpenStandardInput();
-        var buffer = new byte[256];
-        var forward = new byte[256];
-        bool escape = false;
-        while (true)
-        {
-            int n;
-            try
-            {
-                n = stdin.Read(buffer);
-            }
-            catch (IOException)
-            {
-                return;
-            }
-            if (n <= 0) return;
-            if (!escapes)
-            {
-                machine().SendInput(buffer.AsSpan(0, n));
-                continue;
-            }
-            int m = 0;
-            for (int i = 0; i < n; i++)
-            {
-                byte b = buffer[i];
-                if (escape)
-                {
-                    escape = false;
-                    if (b is (byte)'x' or (byte)'X')
-                    {
-                        machine().Stop();
-                        return;
-                    }
-                    if (b == CtrlA) forward[m++] = CtrlA;
-                }
-                else if (b == CtrlA) escape = true;
-                else forward[m++] = b;
-            }
-            if (m > 0) machine().SendInput(forward.AsSpan(0, m));
-        }
-    }
 
     private static int Fail(string message)
     {

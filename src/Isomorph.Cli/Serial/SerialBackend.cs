@@ -1,0 +1,145 @@
+using Isomorph.Machines.Virt;
+
+namespace Isomorph.Cli.Serial;
+
+/// <summary>
+/// The host side of the machine's UART (<c>isomorph boot --serial</c>): where its output goes and
+/// where its input comes from. <see cref="Attach"/> starts input, given the machine of the moment
+/// (a reset replaces the machine, not the serial line).
+/// </summary>
+public abstract class SerialBackend : IDisposable
+{
+    /// <summary>The UART's output.</summary>
+    public abstract Stream Output { get; }
+
+    /// <summary>Starts delivering input to the machine <paramref name="machine"/> returns at the time.</summary>
+    public virtual void Attach(Func<VirtMachine> machine) { }
+
+    public virtual void Dispose() => GC.SuppressFinalize(this);
+
+    public const string Syntax = "stdio, none, FILE (file:FILE) or unix:PATH";
+
+    /// <summary>Parses and opens a --serial value; null with <paramref name="error"/> set for bad input.</summary>
+    public static SerialBackend? Open(string text, out string? error)
+    {
+        error = null;
+        if (text == "stdio") return new StdioSerial();
+        if (text == "none") return new NullSerial();
+        if (text.StartsWith("unix:", StringComparison.Ordinal))
+        {
+            string path = text["unix:".Length..];
+            if (path.Length == 0)
+            {
+                error = $"invalid --serial '{text}': expected unix:PATH";
+                return null;
+            }
+            return UnixSerialServer.Listen(Path.GetFullPath(path), out error);
+        }
+        string file = text.StartsWith("file:", StringComparison.Ordinal) ? text["file:".Length..] : text;
+        if (file.Length == 0)
+        {
+            error = $"invalid --serial '{text}': expected {Syntax}";
+            return null;
+        }
+        file = Path.GetFullPath(file);
+        try
+        {
+            return new FileSerial(new FileStream(file, FileMode.Append, FileAccess.Write, FileShare.ReadWrite));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error = $"{file}: cannot open the serial output: {e.Message}";
+            return null;
+        }
+    }
+}
+
+/// <summary>--serial none: output discarded, no input.</summary>
+public sealed class NullSerial : SerialBackend
+{
+    public override Stream Output => Stream.Null;
+}
+
+/// <summary>--serial FILE: output appended to FILE, no input.</summary>
+public sealed class FileSerial(FileStream file) : SerialBackend
+{
+    public override Stream Output => file;
+
+    public override void Dispose()
+    {
+        file.Dispose();
+        base.Dispose();
+    }
+}
+
+/// <summary>
+/// --serial stdio (the default): output on stdout, input from stdin. On a terminal, raw mode, and
+/// Ctrl-A is an escape as in QEMU: Ctrl-A X quits, Ctrl-A Ctrl-A sends one Ctrl-A.
+/// </summary>
+public sealed class StdioSerial : SerialBackend
+{
+    private const byte CtrlA = 0x01;
+    private readonly Stream _stdout = Console.OpenStandardOutput();
+    private HostTerminal? _terminal;
+
+    public override Stream Output => _stdout;
+
+    public override void Attach(Func<VirtMachine> machine)
+    {
+        _terminal = HostTerminal.EnterRawMode();
+        bool escapes = HostTerminal.IsTerminal;
+        if (escapes) Console.Error.Write("isomorph: Ctrl-A X quits\r\n");
+        new Thread(() => ReadInput(machine, escapes)) { IsBackground = true, Name = "console input" }.Start();
+    }
+
+    private static void ReadInput(Func<VirtMachine> machine, bool escapes)
+    {
+        using var stdin = Console.OpenStandardInput();
+        var buffer = new byte[256];
+        var forward = new byte[256];
+        bool escape = false;
+        while (true)
+        {
+            int n;
+            try
+            {
+                n = stdin.Read(buffer);
+            }
+            catch (IOException)
+            {
+                return;
+            }
+            if (n <= 0) return;
+            if (!escapes)
+            {
+                machine().SendInput(buffer.AsSpan(0, n));
+                continue;
+            }
+            int m = 0;
+            for (int i = 0; i < n; i++)
+            {
+                byte b = buffer[i];
+                if (escape)
+                {
+                    escape = false;
+                    if (b is (byte)'x' or (byte)'X')
+                    {
+                        machine().Stop();
+                        return;
+                    }
+                    if (b == CtrlA) forward[m++] = CtrlA;
+                }
+                else if (b == CtrlA) escape = true;
+                else forward[m++] = b;
+            }
+            if (m > 0) machine().SendInput(forward.AsSpan(0, m));
+        }
+    }
+
+    public override void Dispose()
+    {
+        _terminal?.Dispose();
+        _stdout.Dispose();
+        base.Dispose();
+    }
+}
