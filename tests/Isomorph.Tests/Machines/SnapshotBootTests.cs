@@ -142,12 +142,14 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
         Assert.DoesNotContain("Linux version", r.Stdout); // resumed, not booted again
     }
 
-    [Fact]
-    public void Snapshot_RestoredInProcess_FinishesTheComputation_AndSavesTheSameBytesAgain()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Snapshot_RestoredInProcess_FinishesTheComputation_AndSavesTheSameBytesAgain(int harts)
     {
         var (command, answer) = Sum(SumTo);
         string first = Path.Combine(_temp.FullName, "first.snap"), second = Path.Combine(_temp.FullName, "second.snap");
-        using (var guest = new Guest(Options(new ConsoleCapture())))
+        using (var guest = new Guest(Options(new ConsoleCapture()) with { Harts = harts }))
         {
             StopInTheMiddleOfTheSum(guest, answer, command);
             guest.Machine.SaveSnapshot(first);
@@ -162,5 +164,68 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
         resumed.At = console.WaitFor("/ # ", CommandTimeout);
         resumed.Run("echo alive$((40+2))", "alive42");
         Assert.Equal(VirtStop.PowerOff, resumed.End("poweroff").Stop);
+    }
+
+    [Fact]
+    public void Disk_FileWrittenBeforeTheSnapshot_AndSyncedAfterTheRestore_IsOnTheImage()
+    {
+        string disk = Path.Combine(_temp.FullName, "disk.img");
+        using (var f = File.Create(disk)) f.SetLength(16 << 20);
+        string snapshot = Path.Combine(_temp.FullName, "disk.snap");
+        using (var guest = new Guest(Options(new ConsoleCapture()) with { Disks = [new VirtDisk(disk)] }))
+        {
+            guest.Run("mke2fs -q /dev/vda && mount /dev/vda /mnt && echo made$((1+1))", "made2");
+            guest.Run("echo 'written before the snapshot' > /mnt/before.txt && echo wrote$((1+1))", "wrote2");
+            guest.Stop();
+            guest.Machine.SaveSnapshot(snapshot);
+        } // the image is closed: only the restored machine has it
+
+        var console = new ConsoleCapture();
+        using (var resumed = new Guest(VirtMachine.Restore(snapshot, new VirtRestoreOptions { Console = console }), console))
+        {
+            resumed.Run("sync && cat /mnt/before.txt", "written before the snapshot");
+            resumed.Run("umount /mnt && echo unmounted$((1+1))", "unmounted2");
+            Assert.Equal(VirtStop.PowerOff, resumed.End("poweroff").Stop);
+        }
+        Assert.Contains("written before the snapshot", Encoding.ASCII.GetString(File.ReadAllBytes(disk)));
+    }
+
+    [Fact]
+    public void IdleGuest_StaysInWfi_AndItsClockContinuesFromTheSavedTime()
+    {
+        string snapshot = Path.Combine(_temp.FullName, "idle.snap");
+        double uptimeBefore;
+        ulong mtimeBefore;
+        bool waiting;
+        using (var guest = new Guest(Options(new ConsoleCapture())))
+        {
+            uptimeBefore = Uptime(guest);
+            Thread.Sleep(200); // the shell goes back to waiting for input
+            guest.Stop();
+            waiting = guest.Machine.Harts[0].WaitingForInterrupt;
+            Assert.True(guest.Machine.Bus.TryRead(VirtMemoryMap.ClintBase + 0xBFF8, 8, out mtimeBefore));
+            guest.Machine.SaveSnapshot(snapshot);
+        }
+        Assert.True(waiting, "an idle Linux guest should be waiting in WFI");
+        Thread.Sleep(3000); // time the machine spends saved does not pass for the guest
+
+        var console = new ConsoleCapture();
+        var machine = VirtMachine.Restore(snapshot, new VirtRestoreOptions { Console = console });
+        Assert.True(machine.Harts[0].WaitingForInterrupt);
+        Assert.True(machine.Bus.TryRead(VirtMemoryMap.ClintBase + 0xBFF8, 8, out ulong mtimeAfter));
+        Assert.Equal(mtimeBefore, mtimeAfter);
+        using var resumed = new Guest(machine, console);
+        double uptimeAfter = Uptime(resumed);
+        Assert.True(uptimeAfter >= uptimeBefore && uptimeAfter < uptimeBefore + 2.5,
+            $"uptime {uptimeBefore} s before the snapshot, {uptimeAfter} s after a 3 s pause");
+        resumed.Run("sleep 1 && echo slept$((1+1))", "slept2"); // timers still fire
+    }
+
+    private static double Uptime(Guest guest)
+    {
+        int from = guest.Console.Text.Length;
+        guest.Run("cat /proc/uptime", " ");
+        var line = guest.Console.Text[from..].Split('\n')[1].Trim();
+        return double.Parse(line.Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
     }
 }
