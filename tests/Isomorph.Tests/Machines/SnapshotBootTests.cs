@@ -221,6 +221,33 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
         resumed.Run("sleep 1 && echo slept$((1+1))", "slept2"); // timers still fire
     }
 
+    [Fact]
+    public void VirtioDevices_WorkAfterARestore_AndTheSocketNicReconnects()
+    {
+        string socket = Path.Combine(_temp.FullName, "net.sock"), snapshot = Path.Combine(_temp.FullName, "net.snap");
+        using var a = new Guest(Options(new ConsoleCapture()) with { Nics = [VirtNic.Socket(socket, [0x52, 0x54, 0, 0, 0, 1])] });
+        a.Run("ifconfig eth0 10.0.2.1 netmask 255.255.255.0 up && echo up$((1+1))", "up2");
+        string mac;
+        using (var b = new Guest(Options(new ConsoleCapture()) with { Nics = [VirtNic.Socket(socket)], Rng = true, VirtioConsole = new ConsoleCapture() }))
+        {
+            int from = b.Console.Text.Length;
+            b.Run("ifconfig eth0 10.0.2.2 netmask 255.255.255.0 up && cat /sys/class/net/eth0/address", "52:54:00:");
+            mac = System.Text.RegularExpressions.Regex.Match(b.Console.Text[from..], "52:54:00(:[0-9a-f]{2}){3}").Value;
+            a.Run("ping -c 2 10.0.2.2", "2 packets received");
+            b.Stop();
+            b.Machine.SaveSnapshot(snapshot);
+        } // B's process is gone; A keeps listening
+
+        var console = new ConsoleCapture();
+        var hvc = new ConsoleCapture();
+        using var resumed = new Guest(VirtMachine.Restore(snapshot, new VirtRestoreOptions { Console = console, VirtioConsole = hvc }), console);
+        resumed.Run("cat /sys/class/net/eth0/address", mac); // the NIC given no MAC keeps the one chosen at first
+        resumed.Run("ping -c 3 10.0.2.1", "3 packets received");
+        resumed.Run("head -c 16 /dev/hwrng | wc -c", "16");
+        resumed.Run("echo from-hvc$((1+1)) > /dev/hvc1; echo wrote$((1+1))", "wrote2");
+        Assert.True(hvc.WaitFor("from-hvc2", CommandTimeout) >= 0, "nothing on hvc1 after the restore:\n" + hvc.Text);
+    }
+
     private static double Uptime(Guest guest)
     {
         int from = guest.Console.Text.Length;
