@@ -2,7 +2,9 @@
 """Times a boot of the Linux guest to the BusyBox prompt and `poweroff -f`, under Isomorph and
 under qemu-system-riscv64 -M virt with the same firmware, kernel and initramfs.
 
-usage: guests/linux/boot-time.py [--cpus N] [--runs N]   (images from build-kernel.sh's cache)"""
+usage: guests/linux/boot-time.py [--cpus N] [--host-threads M] [--qemu-single] [--runs N]
+(images from build-kernel.sh's cache). --qemu-single runs QEMU with -accel tcg,thread=single: all
+vCPUs round-robin on one host thread, the configuration to compare with --host-threads 1."""
 import argparse, os, select, subprocess, sys, time
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -36,6 +38,8 @@ def boot(cmd, timeout=120):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cpus", type=int, default=1)
+    ap.add_argument("--host-threads", type=int, default=1)
+    ap.add_argument("--qemu-single", action="store_true")
     ap.add_argument("--runs", type=int, default=1)
     a = ap.parse_args()
     lines = subprocess.run([os.path.join(here, "build-kernel.sh")], check=True, capture_output=True, text=True).stdout.split()
@@ -43,14 +47,16 @@ def main():
     # Build through the launcher once, then time the built CLI itself (a rebuild's compiler servers
     # would otherwise hold the output pipe open).
     subprocess.run([os.path.join(root, "isomorph"), "--help"], capture_output=True)
-    iso = ["dotnet", os.path.join(root, "artifacts", "cli", "isomorph.dll"), "boot", "--cpus", str(a.cpus), "--kernel", image, "--initrd", initrd, "--stats"]
+    iso = ["dotnet", os.path.join(root, "artifacts", "cli", "isomorph.dll"), "boot", "--cpus", str(a.cpus), "--host-threads", str(a.host_threads), "--kernel", image, "--initrd", initrd, "--stats"]
     qemu = ["qemu-system-riscv64", "-M", "virt", "-smp", str(a.cpus), "-m", "256M", "-nographic", "-bios", firmware,
             "-kernel", image, "-initrd", initrd, "-append", "console=ttyS0"]
+    if a.qemu_single:
+        qemu[1:1] = ["-accel", "tcg,thread=single"]
     for name, cmd in (("isomorph", iso), ("qemu", qemu)):
         for _ in range(a.runs):
             prompt, total, out = boot(cmd)
             stats = [l for l in out.splitlines() if "instructions in" in l]
-            print(f"{name:9} prompt {prompt:.2f} s, total {total:.2f} s  {stats[0] if stats else ''}")
+            print(f"{name:9} {a.cpus} harts on {a.host_threads if name == 'isomorph' else ('1' if a.qemu_single else a.cpus)} thread(s): prompt {prompt:.2f} s, total {total:.2f} s  {stats[0] if stats else ''}")
 
 if __name__ == "__main__":
     main()

@@ -26,6 +26,11 @@ public static class BootCommand
             DefaultValueFactory = _ => VirtOptions.DefaultFirmware,
         };
         var cpus = new Option<int>("--cpus") { Description = "the number of harts (vCPUs)", DefaultValueFactory = _ => 1 };
+        var hostThreads = new Option<int>("--host-threads")
+        {
+            Description = "host threads running the harts: 1 multiplexes every hart on one thread, deterministically; up to --cpus runs them in parallel",
+            DefaultValueFactory = _ => 1,
+        };
         var maxInstructions = new Option<long>("--max-instructions") { Description = "stop after N instructions on a hart" };
         var stats = new Option<bool>("--stats") { Description = "print instructions, wall time, MIPS, traps by cause and privilege, interrupts, SBI calls by extension and MMIO accesses per device on stderr at the end" };
         var disks = new Option<string[]>("--disk")
@@ -52,7 +57,7 @@ public static class BootCommand
 
         var command = new Command("boot", "Boot a RISC-V virt machine: OpenSBI, then Linux")
         {
-            kernel, initrd, append, memory, firmware, cpus, maxInstructions, stats, disks, nets, rng, virtioConsole, serial, restore,
+            kernel, initrd, append, memory, firmware, cpus, hostThreads, maxInstructions, stats, disks, nets, rng, virtioConsole, serial, restore,
         };
         Option[] machineShape = [kernel, initrd, append, memory, firmware, cpus, disks, nets, rng];
         command.SetAction(parse =>
@@ -61,11 +66,11 @@ public static class BootCommand
             {
                 if (machineShape.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } given)
                     return Fail($"{given.Name} cannot be given with --restore: the snapshot holds the machine's configuration");
-                return Restore(snapshot, parse.GetValue(maxInstructions), parse.GetValue(stats), parse.GetValue(virtioConsole), parse.GetValue(serial)!);
+                return Restore(snapshot, parse.GetValue(hostThreads), parse.GetValue(maxInstructions), parse.GetValue(stats), parse.GetValue(virtioConsole), parse.GetValue(serial)!);
             }
             return Execute(
                 parse.GetValue(kernel), parse.GetValue(initrd), parse.GetValue(append)!, parse.GetValue(memory)!,
-                parse.GetValue(firmware)!, parse.GetValue(cpus), parse.GetValue(maxInstructions), parse.GetValue(stats),
+                parse.GetValue(firmware)!, parse.GetValue(cpus), parse.GetValue(hostThreads), parse.GetValue(maxInstructions), parse.GetValue(stats),
                 parse.GetValue(disks) ?? [], parse.GetValue(nets) ?? [], parse.GetValue(rng), parse.GetValue(virtioConsole), parse.GetValue(serial)!);
         });
         return command;
@@ -127,7 +132,7 @@ public static class BootCommand
     }
 
     private static int Execute(FileInfo? kernel, FileInfo? initrd, string append, string memoryText, string firmware,
-        int cpus, long maxInstructions, bool stats, string[] diskTexts, string[] netTexts, bool rng, FileInfo? virtioConsole, string serialText)
+        int cpus, int hostThreads, long maxInstructions, bool stats, string[] diskTexts, string[] netTexts, bool rng, FileInfo? virtioConsole, string serialText)
     {
         var disks = new List<VirtDisk>();
         foreach (var text in diskTexts)
@@ -147,6 +152,7 @@ public static class BootCommand
         if (!IsomorphCommand.TryParseSize(memoryText, out ulong memory) || memory % 4096 != 0)
             return Fail($"invalid --memory '{memoryText}': expected a size such as 256M or 1G, a multiple of 4 KiB");
         if (cpus < 1 || cpus > VirtMachine.MaxHarts) return Fail($"invalid --cpus {cpus}: a virt machine has 1 to {VirtMachine.MaxHarts} harts");
+        if (hostThreads < 1 || hostThreads > cpus) return Fail($"invalid --host-threads {hostThreads}: give 1 to --cpus ({cpus})");
         if (maxInstructions < 0) return Fail("--max-instructions must not be negative");
         if (kernel is null)
         {
@@ -170,6 +176,7 @@ public static class BootCommand
         {
             MemorySize = memory,
             Harts = cpus,
+            HostThreads = hostThreads,
             Firmware = firmwarePath,
             Kernel = kernel.FullName,
             Initrd = initrd?.FullName,
@@ -211,9 +218,10 @@ public static class BootCommand
     }
 
     /// <summary><c>isomorph boot --restore FILE</c>: the machine in a snapshot, resumed.</summary>
-    private static int Restore(FileInfo snapshot, long maxInstructions, bool stats, FileInfo? virtioConsole, string serialText)
+    private static int Restore(FileInfo snapshot, int hostThreads, long maxInstructions, bool stats, FileInfo? virtioConsole, string serialText)
     {
         if (maxInstructions < 0) return Fail("--max-instructions must not be negative");
+        if (hostThreads < 1) return Fail($"invalid --host-threads {hostThreads}: give 1 to the snapshot's number of harts");
         if (!TryOpenVirtioConsole(virtioConsole, out var hvc, out string? hvcError)) return Fail(hvcError!);
         using var hvcOutput = hvc;
         using var serial = Serial.SerialBackend.Open(serialText, out string? serialError);
@@ -223,7 +231,7 @@ public static class BootCommand
         {
             machine = VirtMachine.Restore(snapshot.FullName, new VirtRestoreOptions
             {
-                Console = serial.Output, VirtioConsole = hvc, MaxInstructions = maxInstructions,
+                Console = serial.Output, VirtioConsole = hvc, MaxInstructions = maxInstructions, HostThreads = hostThreads,
             });
         }
         catch (Exception e) when (e is MachineConfigurationException or SnapshotException)

@@ -20,6 +20,13 @@ public sealed class PhysicalBus
 
     private long[] _accessCounts = [];
 
+    /// <summary>
+    /// When set, every device access holds this lock: a machine whose harts run on several host
+    /// threads sets it so that device models, written for one caller at a time, see one at a time.
+    /// RAM accesses never take it.
+    /// </summary>
+    public object? DeviceLock { get; set; }
+
     /// <summary>Counts of MMIO accesses per device, by device name (counted safely from any thread).</summary>
     public IReadOnlyDictionary<string, long> AccessCounts
     {
@@ -110,7 +117,10 @@ public sealed class PhysicalBus
         {
             var m = _devices[d];
             Interlocked.Increment(ref _accessCounts[d]);
-            value = m.Device.Read(address - m.Base, size);
+            if (DeviceLock is { } gate)
+                lock (gate) value = m.Device.Read(address - m.Base, size);
+            else
+                value = m.Device.Read(address - m.Base, size);
             return true;
         }
         if (FindRam(address) is { } ram && ram.Contains(address, (ulong)size))
@@ -131,7 +141,10 @@ public sealed class PhysicalBus
         {
             var m = _devices[d];
             Interlocked.Increment(ref _accessCounts[d]);
-            m.Device.Write(address - m.Base, size, value);
+            if (DeviceLock is { } gate)
+                lock (gate) m.Device.Write(address - m.Base, size, value);
+            else
+                m.Device.Write(address - m.Base, size, value);
             return true;
         }
         if (FindRam(address) is { } ram && ram.Contains(address, (ulong)size))

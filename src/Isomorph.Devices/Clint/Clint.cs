@@ -77,6 +77,9 @@ public sealed class Clint : IMmioDevice, ISnapshotState
         Update();
     }
 
+    /// <summary>Re-evaluates hart <paramref name="hart"/>'s timer line (for a thread that runs only some harts).</summary>
+    public void Update(int hart) => _timerInterrupt(hart, Mtime >= _mtimecmp[hart]);
+
     public ulong Read(ulong offset, int size)
     {
         ulong word = ReadWord(offset & ~7ul, out bool ok);

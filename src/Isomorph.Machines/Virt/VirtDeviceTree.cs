@@ -19,7 +19,7 @@ public sealed record VirtDeviceTreeConfig
 /// <summary>Builds the flattened device tree of a virt machine, in the shape QEMU gives it.</summary>
 public static class VirtDeviceTree
 {
-    public const string DefaultIsa = "rv64imafdc_zicsr_zifencei_zba_zbb_zbs";
+    public const string DefaultIsa = "rv64imafdc_zicsr_zifencei_zihintpause_zba_zbb_zbs";
     public const string UartPath = "/soc/serial@10000000";
 
     // Interrupt numbers in the harts' local interrupt controllers (mip bits).

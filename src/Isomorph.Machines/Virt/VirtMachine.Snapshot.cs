@@ -17,6 +17,8 @@ public sealed record VirtRestoreOptions
     public Stream? VirtioConsole { get; init; }
     /// <summary>Stop after this many instructions on any hart, counted from boot (0: no limit).</summary>
     public long MaxInstructions { get; init; }
+    /// <summary>Host threads to run the restored harts on (how the machine runs, not what it is: not in the snapshot).</summary>
+    public int HostThreads { get; init; } = 1;
 }
 
 /// <summary>Timings of the last <see cref="VirtMachine.SaveSnapshot"/> or <see cref="VirtMachine.Restore"/>.</summary>
@@ -43,9 +45,9 @@ public sealed partial class VirtMachine
     /// <summary>For tests: a save whose write fails after <paramref name="failAfter"/> bytes.</summary>
     internal void SaveSnapshot(string path, long failAfter)
     {
-        if (_running && !IsPausedForSnapshot)
+        if (_running && !IsPaused)
             throw new InvalidOperationException("a snapshot can be taken only while the machine is stopped or paused");
-        if (_exit is not null) throw new InvalidOperationException("the machine has powered off or reset");
+        if (_halt is { Stop: VirtStop.PowerOff or VirtStop.Reset }) throw new InvalidOperationException("the machine has powered off or reset");
         var sw = Stopwatch.StartNew();
         // The interrupt lines as of the moment time stopped, so that a restore, which re-derives them, finds the same.
         _clint.Update();
@@ -95,7 +97,7 @@ public sealed partial class VirtMachine
             try
             {
                 var saved = ReadConfiguration(file.ReadSection(MachineSection));
-                var options = saved.Options with { Console = overrides.Console, MaxInstructions = overrides.MaxInstructions };
+                var options = saved.Options with { Console = overrides.Console, MaxInstructions = overrides.MaxInstructions, HostThreads = overrides.HostThreads };
                 if (saved.HasVirtioConsole)
                 {
                     var stream = overrides.VirtioConsole;
@@ -135,9 +137,6 @@ public sealed partial class VirtMachine
             throw new MachineConfigurationException($"{path}: cannot open the virtio-console output: {e.Message}");
         }
     }
-
-    /// <summary>True while the lead's run loop holds every hart still between instructions (pause); see <see cref="SaveSnapshot"/>.</summary>
-    private bool IsPausedForSnapshot => false;
 
     /// <summary>Every component with state, by section name, in the order they are saved and restored.</summary>
     private IEnumerable<(string Name, ISnapshotState Component)> Components()

@@ -23,6 +23,8 @@ public sealed record VirtOptions
 
     public ulong MemorySize { get; init; } = 256ul << 20;
     public int Harts { get; init; } = 1;
+    /// <summary>Host threads running the harts: 1 multiplexes them all deterministically; up to <see cref="Harts"/>, in parallel.</summary>
+    public int HostThreads { get; init; } = 1;
     /// <summary>The firmware (ELF or raw, loaded at RAM base), or null to run the kernel in M-mode itself.</summary>
     public string? Firmware { get; init; } = DefaultFirmware;
     public required string Kernel { get; init; }
@@ -119,9 +121,6 @@ public sealed partial class VirtMachine : IDisposable
     private readonly ConcurrentQueue<byte[]> _input = new();
     private readonly ManualResetEventSlim _wake = new(false);
     private bool _consoleDirty;
-    private volatile bool _stopRequested;
-    private volatile bool _running;
-    private (VirtStop Stop, int Code)? _exit;
 
     public PhysicalBus Bus { get; } = new();
     public Ram Ram { get; }
@@ -146,6 +145,8 @@ public sealed partial class VirtMachine : IDisposable
         _console = options.Console ?? Stream.Null;
         if (options.Harts < 1 || options.Harts > MaxHarts)
             throw new MachineConfigurationException($"{options.Harts} harts: a virt machine has 1 to 64");
+        if (options.HostThreads < 1 || options.HostThreads > options.Harts)
+            throw new MachineConfigurationException($"{options.HostThreads} host threads for {options.Harts} harts: give 1 to {options.Harts}");
         if (options.MemorySize < (16ul << 20) || options.MemorySize % Ram.PageSize != 0)
             throw new MachineConfigurationException($"memory size {options.MemorySize} bytes: need at least 16 MiB, a multiple of 4 KiB");
         try
@@ -162,9 +163,10 @@ public sealed partial class VirtMachine : IDisposable
         for (int h = 0; h < _harts.Length; h++) _harts[h] = new Hart(Bus, (ulong)h, code);
 
         _clint = new Clint(_harts.Length, () => (ulong)_clock.Elapsed.Ticks, // TimeSpan ticks are 100 ns: 10 MHz
-            (h, on) => _harts[h].SetInterruptPending(InterruptCause.MachineSoftware, on),
-            (h, on) => _harts[h].SetInterruptPending(InterruptCause.MachineTimer, on));
+            (h, on) => RaiseLocal(h, InterruptCause.MachineSoftware, on),
+            (h, on) => RaiseLocal(h, InterruptCause.MachineTimer, on));
         foreach (var hart in _harts) hart.TimeSource = () => _clint.Mtime;
+        SetUpWorkers(options.HostThreads);
 
         var contexts = new IInterruptLine[_harts.Length * 2];
         for (int h = 0; h < _harts.Length; h++)
@@ -263,7 +265,16 @@ public sealed partial class VirtMachine : IDisposable
     private void RaiseExternal(Hart hart, InterruptCause cause, bool on)
     {
         hart.SetInterruptPending(cause, on);
-        if (on) _wake.Set();
+        if (on) WakeHart((int)hart.HartId);
+    }
+
+    /// <summary>The CLINT's lines: wake the hart's thread only when a line goes up (the timer is re-evaluated every round).</summary>
+    private void RaiseLocal(int h, InterruptCause cause, bool on)
+    {
+        var hart = _harts[h];
+        bool was = (hart.Mip & (1ul << (int)cause)) != 0;
+        hart.SetInterruptPending(cause, on);
+        if (on && !was) WakeHart(h);
     }
 
     private void WriteConsole(byte b)
@@ -274,13 +285,13 @@ public sealed partial class VirtMachine : IDisposable
 
     private void OnTestDevice(TestDeviceRequest request, int code)
     {
-        _exit = request switch
+        var (stop, exitCode) = request switch
         {
             TestDeviceRequest.Pass => (VirtStop.PowerOff, 0),
             TestDeviceRequest.Fail => (VirtStop.PowerOff, code),
             _ => (VirtStop.Reset, 0),
         };
-        foreach (var hart in _harts) hart.RequestStop();
+        Halt(stop, exitCode, null);
     }
 
     // ---- Loading ---------------------------------------------------------------------------------
@@ -409,6 +420,18 @@ public sealed partial class VirtMachine : IDisposable
     }
 
     // ---- Running ---------------------------------------------------------------------------------
+    //
+    // The harts are dealt round-robin to HostThreads worker threads (hart h runs on worker h % M).
+    // A worker runs each of its harts for a quantum in turn; a hart that waits in WFI costs nothing,
+    // and when all of a worker's harts wait the worker sleeps until its next timer deadline or a
+    // wake-up (an interrupt raised for one of its harts, input, a stop or a pause).
+    //
+    // With one host thread the thread calling Run is the only worker and also polls the devices
+    // between rounds, so a run is a deterministic interleaving of the harts. With more, Run's thread
+    // serves the devices (input, virtio backends, RTC, console) while the workers run the harts in
+    // parallel; device registers are then reached by several threads, so every MMIO access and every
+    // device poll holds the device lock (QEMU's big lock, in effect), while RAM, LR/SC and AMOs go
+    // straight to host memory with host atomics.
 
     /// <summary>Queues bytes for the UART as if typed on its serial line (thread-safe).</summary>
     public void SendInput(ReadOnlySpan<byte> bytes)
@@ -425,16 +448,61 @@ public sealed partial class VirtMachine : IDisposable
         return true;
     }
 
-    /// <summary>Asks <see cref="Run"/> to return (thread-safe).</summary>
+    /// <summary>Asks <see cref="Run"/> to return (thread-safe), also from a pause.</summary>
     public void Stop()
     {
         _stopRequested = true;
-        foreach (var hart in _harts) hart.RequestStop();
-        _wake.Set();
+        Halt(VirtStop.Stopped, 0, null);
+        lock (_parkLock) Monitor.PulseAll(_parkLock);
     }
 
     /// <summary>Total instructions retired by all harts.</summary>
-    public long Instructions => _harts.Sum(h => h.Instret);
+    public long Instructions => _harts.Sum(h => Volatile.Read(ref h.Instret));
+
+    /// <summary>The number of host threads running harts.</summary>
+    public int HostThreads => _workers.Length;
+
+    /// <summary>True while the machine is paused (<see cref="Pause"/>): no hart runs, no device is polled, mtime stands still.</summary>
+    public bool IsPaused { get; private set; }
+
+    /// <summary>
+    /// Stops the machine between quanta (thread-safe): returns once no hart runs and no device is
+    /// served, so that its state can be read or saved. Guest time (mtime) stops too, as on QEMU's
+    /// <c>stop</c>. Does nothing when already paused; when the machine is not running, it simply
+    /// stays paused once started.
+    /// </summary>
+    public void Pause()
+    {
+        lock (_pauseGate)
+        {
+            if (IsPaused) return;
+            lock (_parkLock)
+            {
+                _pauseRequested = true;
+                foreach (var hart in _harts) hart.RequestStop();
+                WakeAll();
+                while (_participants > 0 && _parked < _participants) Monitor.Wait(_parkLock);
+            }
+            _clock.Stop();
+            IsPaused = true;
+        }
+    }
+
+    /// <summary>Lets a paused machine run on (thread-safe).</summary>
+    public void Resume()
+    {
+        lock (_pauseGate)
+        {
+            if (!IsPaused) return;
+            IsPaused = false;
+            if (_running) _clock.Start();
+            lock (_parkLock)
+            {
+                _pauseRequested = false;
+                Monitor.PulseAll(_parkLock);
+            }
+        }
+    }
 
     /// <summary>Wall time spent in <see cref="Run"/> so far.</summary>
     public TimeSpan Elapsed => _wall.Elapsed;
@@ -450,45 +518,205 @@ public sealed partial class VirtMachine : IDisposable
     /// <summary>Runs until the guest powers off or resets, <see cref="Stop"/> is called, or the instruction limit.</summary>
     public VirtResult Run()
     {
+        _halt = null;
+        _halted = false;
+        if (_stopRequested) Halt(VirtStop.Stopped, 0, null);
+        lock (_parkLock) _participants = _workers.Length == 1 ? 1 : _workers.Length + 1;
         _running = true;
-        _clock.Start();
+        if (!_pauseRequested) _clock.Start();
         _wall.Start();
         try
         {
-            while (true)
+            if (_workers.Length == 1)
             {
-                _wake.Reset();
-                if (_exit is var (stop, code)) return Result(stop, code, null);
-                if (_stopRequested) return Result(VirtStop.Stopped, 0, null);
-                if (_options.MaxInstructions > 0 && _harts.Any(h => h.Instret >= _options.MaxInstructions))
-                    return Result(VirtStop.InstructionLimit, 0, $"instruction limit of {_options.MaxInstructions} reached at pc 0x{_harts[0].Pc:x}");
-                DeliverInput();
-                foreach (var v in _virtio) v.Poll();
-
-                bool allWaiting = true;
-                foreach (var hart in _harts)
-                    if (hart.Run(Quantum) != HartStop.WaitingForInterrupt) allWaiting = false;
-                _clint.Update();
-                _rtc.Poll();
-                FlushConsole();
-                if (allWaiting && _exit is null && !_stopRequested && !Idle())
-                    return Result(VirtStop.Deadlock, 0, "every hart waits for an interrupt that can never arrive");
+                RunWorker(_workers[0], servesDevices: true);
+            }
+            else
+            {
+                var threads = _workers.Select(w => new Thread(() => RunWorker(w, servesDevices: false))
+                {
+                    Name = $"harts {string.Join(',', w.Harts.Select(h => h.HartId))}",
+                    IsBackground = true,
+                }).ToArray();
+                foreach (var t in threads) t.Start();
+                ServeDevices();
+                foreach (var t in threads) t.Join();
             }
         }
         finally
         {
+            _running = false;
             _clock.Stop();
             _wall.Stop();
             FlushConsole();
-            _running = false;
         }
-
-        VirtResult Result(VirtStop stop, int code, string? message) => new(stop, code, Instructions, _wall.Elapsed, message);
+        var (stop, code, message) = _halt!.Value;
+        return new VirtResult(stop, code, Instructions, _wall.Elapsed, message);
     }
 
-    private void DeliverInput()
+    /// <summary>One host thread's share of the harts, and what wakes it.</summary>
+    private sealed class Worker(Hart[] harts, ManualResetEventSlim wake)
+    {
+        public readonly Hart[] Harts = harts;
+        public readonly ManualResetEventSlim Wake = wake;
+    }
+
+    private Worker[] _workers = [];
+    private Worker[] _workerOfHart = [];
+    private readonly object _pauseGate = new(), _parkLock = new();
+    private readonly object _deviceLock = new();
+    private int _participants, _parked;
+    private volatile bool _pauseRequested, _running, _halted, _stopRequested;
+    private (VirtStop Stop, int Code, string? Message)? _halt;
+
+    private void SetUpWorkers(int hostThreads)
+    {
+        _workers = new Worker[hostThreads];
+        for (int t = 0; t < hostThreads; t++)
+        {
+            var mine = _harts.Where(h => (int)h.HartId % hostThreads == t).ToArray();
+            // A single worker shares the machine's wake-up event: input and backends wake it directly.
+            _workers[t] = new Worker(mine, hostThreads == 1 ? _wake : new ManualResetEventSlim(false));
+            // A hart spinning on a lock (PAUSE, or a WFI that does not wait) hands the thread on:
+            // to the harts it shares it with, or, when they all spin, back to the host scheduler —
+            // KVM's pause-loop exiting, in effect — so that a preempted lock holder gets to run.
+            foreach (var h in mine) h.YieldOnPause = _harts.Length > 1;
+        }
+        _workerOfHart = _harts.Select(h => _workers[(int)h.HartId % hostThreads]).ToArray();
+        if (hostThreads > 1) Bus.DeviceLock = _deviceLock;
+    }
+
+    /// <summary>Records why the machine stops (the first reason wins) and stops every hart.</summary>
+    private void Halt(VirtStop stop, int code, string? message)
+    {
+        lock (_parkLock)
+        {
+            _halt ??= (stop, code, message);
+            _halted = true;
+        }
+        foreach (var hart in _harts) hart.RequestStop();
+        WakeAll();
+    }
+
+    private bool Halted => _halted;
+
+    private void WakeAll()
+    {
+        _wake.Set();
+        foreach (var w in _workers) w.Wake.Set();
+    }
+
+    /// <summary>Wakes the thread running hart <paramref name="hart"/> (an interrupt became pending).</summary>
+    private void WakeHart(int hart)
+    {
+        if (_workerOfHart.Length > hart) _workerOfHart[hart].Wake.Set();
+        _wake.Set();
+    }
+
+    /// <summary>Parks the calling thread while a pause is requested.</summary>
+    private void ParkIfPaused()
+    {
+        if (!_pauseRequested) return;
+        lock (_parkLock)
+        {
+            _parked++;
+            Monitor.PulseAll(_parkLock);
+            while (_pauseRequested && !Halted) Monitor.Wait(_parkLock);
+            _parked--;
+        }
+    }
+
+    private void LeaveRun()
+    {
+        lock (_parkLock)
+        {
+            _participants--;
+            Monitor.PulseAll(_parkLock);
+        }
+    }
+
+    private void RunWorker(Worker worker, bool servesDevices)
+    {
+        try
+        {
+            var harts = worker.Harts;
+            while (true)
+            {
+                ParkIfPaused();
+                worker.Wake.Reset();
+                if (Halted) return;
+                if (_options.MaxInstructions > 0)
+                    foreach (var h in harts)
+                        if (h.Instret >= _options.MaxInstructions)
+                        {
+                            Halt(VirtStop.InstructionLimit, 0, $"instruction limit of {_options.MaxInstructions} reached at pc 0x{h.Pc:x}");
+                            return;
+                        }
+                if (servesDevices) PollDevices();
+
+                bool allWaiting = true;
+                int yielded = 0;
+                foreach (var hart in harts)
+                    switch (hart.Run(Quantum))
+                    {
+                        case HartStop.WaitingForInterrupt: break;
+                        case HartStop.Yielded: yielded++; allWaiting = false; break;
+                        default: allWaiting = false; break;
+                    }
+                if (yielded == harts.Length) Thread.Yield();
+                if (servesDevices)
+                {
+                    _clint.Update();
+                    _rtc.Poll();
+                    FlushConsole();
+                }
+                else
+                {
+                    lock (_deviceLock)
+                        foreach (var hart in harts) _clint.Update((int)hart.HartId);
+                }
+                if (allWaiting && !Halted && !_pauseRequested && !Idle(worker, servesDevices))
+                {
+                    Halt(VirtStop.Deadlock, 0, "every hart waits for an interrupt that can never arrive");
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            LeaveRun();
+        }
+    }
+
+    /// <summary>Run's thread when harts run on worker threads: input, virtio backends, RTC and console.</summary>
+    private void ServeDevices()
+    {
+        try
+        {
+            while (true)
+            {
+                ParkIfPaused();
+                _wake.Reset();
+                if (Halted) return;
+                lock (_deviceLock)
+                {
+                    PollDevices();
+                    _rtc.Poll();
+                    FlushConsole();
+                }
+                _wake.Wait(TimeSpan.FromMilliseconds(5));
+            }
+        }
+        finally
+        {
+            LeaveRun();
+        }
+    }
+
+    private void PollDevices()
     {
         while (_uart.CanReceive && _input.TryDequeue(out var bytes)) _uart.Receive(bytes);
+        foreach (var v in _virtio) v.Poll();
     }
 
     private void FlushConsole()
@@ -499,32 +727,34 @@ public sealed partial class VirtMachine : IDisposable
     }
 
     /// <summary>
-    /// Sleeps while every hart waits: until the next timer deadline still ahead, or input, or a stop.
-    /// False when nothing could ever wake a hart (no deadline ahead and no input source).
+    /// Sleeps while every hart of <paramref name="worker"/> waits: until the next of their timer
+    /// deadlines, or a wake-up. False when nothing could ever wake them (no deadline ahead and no
+    /// input source) — only decided on a single host thread, where every hart is this worker's.
     /// </summary>
-    private bool Idle()
+    private bool Idle(Worker worker, bool servesDevices)
     {
         ulong now = _clint.Mtime, next = ulong.MaxValue;
-        for (int h = 0; h < _harts.Length; h++)
+        foreach (var hart in worker.Harts)
         {
-            ulong deadline = _clint.Mtimecmp(h);
+            ulong deadline = _clint.Mtimecmp((int)hart.HartId);
             if (deadline > now && deadline < next) next = deadline;
         }
         if (next == ulong.MaxValue)
         {
-            // No timer ahead: only input can wake the guest. Wait for it in slices.
-            _wake.Wait(TimeSpan.FromMilliseconds(100));
+            // No timer ahead: only input or another hart can wake these harts. Wait for it in slices.
+            worker.Wake.Wait(TimeSpan.FromMilliseconds(100));
             return true;
         }
         ulong ticks = Math.Min(next - now, (ulong)TimeSpan.FromSeconds(1).Ticks);
-        if (ticks > 0) _wake.Wait(TimeSpan.FromTicks((long)ticks));
-        _clint.Update();
+        if (ticks > 0) worker.Wake.Wait(TimeSpan.FromTicks((long)ticks));
+        if (servesDevices) _clint.Update();
         return true;
     }
 
     public void Dispose()
     {
         foreach (var hart in _harts) hart.Dispose();
+        foreach (var w in _workers) if (w.Wake != _wake) w.Wake.Dispose();
         foreach (var v in _virtio) v.Dispose();
         Ram.Dispose();
         _wake.Dispose();

@@ -13,6 +13,8 @@ public enum HartStop
     Requested,
     /// <summary>The hart executed WFI and no enabled interrupt is pending.</summary>
     WaitingForInterrupt,
+    /// <summary>The hart executed PAUSE (it spins, waiting for another hart) and <see cref="Hart.YieldOnPause"/> is set.</summary>
+    Yielded,
 }
 
 public sealed unsafe partial class Hart
@@ -40,6 +42,18 @@ public sealed unsafe partial class Hart
 
     private long _stopAt;
     private volatile bool _stopRequested;
+    private bool _yielded;
+
+    /// <summary>
+    /// When set, PAUSE (Zihintpause, the spin-wait hint) and WFI end <see cref="Run"/> with
+    /// <see cref="HartStop.Yielded"/> (or <see cref="HartStop.WaitingForInterrupt"/>): a machine
+    /// that multiplexes several harts on one host thread sets it so that a hart spinning on a lock,
+    /// or looping on a WFI that does not wait, hands the thread to the others.
+    /// </summary>
+    public bool YieldOnPause { get; set; }
+
+    /// <summary>Ends the current <see cref="Run"/> after this instruction with <see cref="HartStop.Yielded"/>.</summary>
+    internal void Yield() => _yielded = true;
 
     /// <summary>True after WFI until an interrupt becomes pending.</summary>
     public bool WaitingForInterrupt { get; internal set; }
@@ -115,6 +129,11 @@ public sealed unsafe partial class Hart
         while (true)
         {
             if (_stopRequested) return HartStop.Requested;
+            if (_yielded)
+            {
+                _yielded = false;
+                return HartStop.Yielded;
+            }
             if (Volatile.Read(ref _pendingFlush) != 0) ServeFlushRequests();
             if (CheckInterrupts()) WaitingForInterrupt = false;
             if (WaitingForInterrupt) return HartStop.WaitingForInterrupt;

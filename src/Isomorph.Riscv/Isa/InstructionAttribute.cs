@@ -17,6 +17,9 @@ public sealed class InstructionAttribute(string name, string encoding, string op
     public string Name { get; } = name;
     public string Encoding { get; } = encoding;
     public string Operands { get; } = operands;
+
+    /// <summary>Instructions whose encodings this one specialises (a hint carved out of a more general form, e.g. pause out of fence).</summary>
+    public string[] Overrides { get; init; } = [];
 }
 
 /// <summary>Names the ISA extension that the instructions of a semantics class belong to.</summary>

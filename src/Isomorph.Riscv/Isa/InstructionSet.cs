@@ -62,6 +62,7 @@ public static unsafe class InstructionSet
                         Compressed = false,
                         Syntax = new OperandSyntax(attr.Operands),
                         Exec = (delegate*<Hart, ref Insn, int, int>)method.MethodHandle.GetFunctionPointer(),
+                        Overrides = attr.Overrides,
                     });
                 }
             }

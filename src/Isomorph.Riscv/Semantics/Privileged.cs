@@ -51,6 +51,9 @@ internal static unsafe class Privileged
             || (h.Privilege == PrivilegeLevel.Supervisor && (h.Mstatus & MstatusBits.Tw) != 0))
             return IllegalInstruction(h, ref i, idx);
         h.WaitingForInterrupt = true;
+        // A WFI whose interrupt is already pending does not wait, and software loops on it (OpenSBI
+        // 1.1 waits for HSM hart_start that way with an IPI still pending): hand the thread on.
+        if (h.YieldOnPause) h.Yield();
         return h.ExitAfter(ref i, idx);
     }
 

@@ -38,6 +38,8 @@ public sealed class BootCommandTests() : CliTest("isomorph-boot")
         AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--memory", "12Q"), "invalid --memory");
         AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--memory", "4M"), "at least 16 MiB");
         AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--cpus", "0"), "invalid --cpus");
+        AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--cpus", "2", "--host-threads", "3"), "invalid --host-threads");
+        AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--host-threads", "0"), "invalid --host-threads");
         AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--firmware", Path.Combine(Temp.FullName, "fw")), "no such firmware");
         AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--initrd", Path.Combine(Temp.FullName, "rd")), "no such initrd");
         AssertBadInput(Repository.Isomorph("boot", "--kernel", TempFile("empty", [])), "empty");

@@ -23,15 +23,18 @@ public class LinuxBootTests
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    public void Linux_BootsToBusyBoxShell_RunsCommands_AndPowersOff(int harts)
+    [InlineData(1, 1)]
+    [InlineData(2, 1)]
+    [InlineData(8, 1)]   // 8 vCPUs on one physical CPU
+    [InlineData(2, 2)]   // a host thread per hart
+    [InlineData(4, 2)]
+    public void Linux_BootsToBusyBoxShell_RunsCommands_AndPowersOff(int harts, int hostThreads)
     {
         var (image, initrd) = GuestImages();
         var console = new ConsoleCapture();
         using var machine = new VirtMachine(new VirtOptions
         {
-            Kernel = image, Initrd = initrd, BootArgs = "console=ttyS0", Console = console, Harts = harts,
+            Kernel = image, Initrd = initrd, BootArgs = "console=ttyS0", Console = console, Harts = harts, HostThreads = hostThreads,
         });
         VirtResult? result = null;
         var runner = new Thread(() => result = machine.Run()) { IsBackground = true };
@@ -51,6 +54,14 @@ public class LinuxBootTests
             machine.SendInput("grep -c ^processor /proc/cpuinfo; echo done\n"u8);
             at = console.WaitFor($"\r\n{harts}\r\ndone\r\n", TimeSpan.FromSeconds(30), at);
             Assert.True(at >= 0, $"/proc/cpuinfo does not list {harts} harts:\n" + console.Text);
+
+            // As many processes as harts, each summing 1..20000, in parallel.
+            machine.SendInput(Encoding.ASCII.GetBytes(
+                $"for i in $(seq {harts}); do awk 'BEGIN {{ s = 0; for (i = 1; i <= 20000; i++) s += i; print \"sum\" s }}' & done; wait; echo all$((1+1))\n"));
+            at = console.WaitFor("all2", TimeSpan.FromSeconds(60), at);
+            Assert.True(at >= 0, "the parallel sums did not finish:\n" + console.Text);
+            int sums = console.Text.Split("sum200010000").Length - 1;
+            Assert.Equal(harts, sums);
 
             machine.SendInput("poweroff\n"u8);
             Assert.True(runner.Join(TimeSpan.FromSeconds(60)), "poweroff did not stop the machine:\n" + console.Text);
@@ -86,5 +97,66 @@ public class LinuxBootTests
             && t.From == global::Isomorph.Riscv.PrivilegeLevel.User && t.To == global::Isomorph.Riscv.PrivilegeLevel.Supervisor && t.Count > 0);
         Assert.Contains(stats.Traps.Interrupts, i => i.Name == "SupervisorTimer" && i.Count > 0);
         Assert.Equal(harts, stats.Harts);
+    }
+
+    [Fact]
+    public void Pause_StopsEveryHartAndTime_ResumeContinues()
+    {
+        var (image, initrd) = GuestImages();
+        var console = new ConsoleCapture();
+        using var machine = new VirtMachine(new VirtOptions
+        {
+            Kernel = image, Initrd = initrd, BootArgs = "console=ttyS0", Console = console, Harts = 2, HostThreads = 2,
+        });
+        VirtResult? result = null;
+        var runner = new Thread(() => result = machine.Run()) { IsBackground = true };
+        runner.Start();
+        try
+        {
+            int at = console.WaitFor("/ # ", BootTimeout);
+            Assert.True(at >= 0, "no shell prompt:\n" + console.Text);
+
+            // A guest that prints a line every 50 ms goes quiet while paused.
+            machine.SendInput("i=0; while [ $i -lt 40 ]; do echo tick; usleep 50000; i=$((i+1)); done; echo ticked$i\n"u8);
+            Assert.True(console.WaitFor("tick\r\ntick\r\n", TimeSpan.FromSeconds(30), at) >= 0, "no ticks:\n" + console.Text);
+            machine.Pause();
+            Assert.True(machine.IsPaused);
+            long instructions = machine.Instructions;
+            int length = console.Text.Length;
+            Thread.Sleep(500);
+            Assert.Equal(instructions, machine.Instructions);
+            Assert.Equal(length, console.Text.Length);
+            Assert.True(runner.IsAlive);
+
+            machine.Resume();
+            Assert.False(machine.IsPaused);
+            Assert.True(console.WaitFor("tick", TimeSpan.FromSeconds(30), length) >= 0, "no ticks after resume:\n" + console.Text);
+            Assert.True(machine.Instructions > instructions);
+
+            Assert.True(console.WaitFor("ticked40", TimeSpan.FromSeconds(30), length) >= 0, "the loop did not finish:\n" + console.Text);
+            machine.SendInput("poweroff\n"u8);
+            Assert.True(runner.Join(TimeSpan.FromSeconds(60)), "poweroff did not stop the machine:\n" + console.Text);
+            Assert.Equal(VirtStop.PowerOff, result!.Stop);
+        }
+        finally
+        {
+            machine.Stop();
+            runner.Join(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    [Fact]
+    public void Stop_EndsAPausedMachine()
+    {
+        var (image, initrd) = GuestImages();
+        using var machine = new VirtMachine(new VirtOptions { Kernel = image, Initrd = initrd, Console = new ConsoleCapture(), Harts = 2 });
+        VirtResult? result = null;
+        var runner = new Thread(() => result = machine.Run()) { IsBackground = true };
+        runner.Start();
+        Thread.Sleep(200);
+        machine.Pause();
+        machine.Stop();
+        Assert.True(runner.Join(TimeSpan.FromSeconds(10)), "Stop did not end a paused machine");
+        Assert.Equal(VirtStop.Stopped, result!.Stop);
     }
 }

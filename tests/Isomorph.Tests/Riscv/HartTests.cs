@@ -44,6 +44,39 @@ public sealed unsafe class HartTests : IDisposable
         return v;
     }
 
+    private const uint Pause = 0x0100000F;   // fence w,0
+    private static uint JumpBack(int bytes) => Jal(0, -bytes);
+    private static uint Jal(int rd, int offset) =>
+        ((uint)offset >> 20 & 1) << 31 | ((uint)offset >> 1 & 0x3FF) << 21 | ((uint)offset >> 11 & 1) << 20 | ((uint)offset >> 12 & 0xFF) << 12 | (uint)rd << 7 | 0x6F;
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Pause_YieldsOnlyWhenTheMachineAsks(bool yieldOnPause)
+    {
+        // loop: addi x1, x1, 1; pause; j loop
+        Write32(RamBase, Addi(1, 1, 1));
+        Write32(RamBase + 4, Pause);
+        Write32(RamBase + 8, JumpBack(8));
+        _hart.Pc = RamBase;
+        _hart.YieldOnPause = yieldOnPause;
+        var stop = _hart.Run(3000);
+        if (yieldOnPause)
+        {
+            Assert.Equal(HartStop.Yielded, stop);
+            Assert.Equal(2, _hart.Instret);          // the addi and the pause retired
+            Assert.Equal(RamBase + 8, _hart.Pc);     // continues after the pause
+            Assert.Equal(HartStop.Yielded, _hart.Run(3000));
+            Assert.Equal(2ul, _hart.GetX(1));
+        }
+        else
+        {
+            Assert.Equal(HartStop.Budget, stop);
+            Assert.Equal(3000, _hart.Instret);
+            Assert.Equal(1000ul, _hart.GetX(1));
+        }
+    }
+
     [Fact]
     public void WritesToX0AreDiscarded()
     {
