@@ -8,7 +8,7 @@ internal static unsafe class Files
     private const int FDupfd = 0, FGetfd = 1, FSetfd = 2, FGetfl = 3, FSetfl = 4, FGetlk = 5, FSetlk = 6, FSetlkw = 7, FDupfdCloexec = 1030;
     private const int FdCloexec = 1;
 
-    [Syscall(56, "openat", "dsxo")]
+    [Syscall(56, "openat", "fsOm")]
     private static long OpenAt(LinuxProcess p, in SyscallArgs a)
     {
         if (p.Root is not null) return OpenInRoot(p, a);
@@ -139,7 +139,7 @@ internal static unsafe class Files
         return result;
     }
 
-    [Syscall(62, "lseek", "ddd")]
+    [Syscall(62, "lseek", "ddW")]
     private static long Seek(LinuxProcess p, in SyscallArgs a)
     {
         int fd = p.Files.Host(a.Int(0));
@@ -155,7 +155,7 @@ internal static unsafe class Files
         return copy < 0 ? copy : p.Files.Add((int)copy, false);
     }
 
-    [Syscall(24, "dup3", "ddx")]
+    [Syscall(24, "dup3", "ddc")]
     private static long Dup3(LinuxProcess p, in SyscallArgs a)
     {
         int fd = p.Files.Host(a.Int(0));
@@ -165,7 +165,7 @@ internal static unsafe class Files
         return copy < 0 ? copy : p.Files.Replace(a.Int(1), (int)copy, (a.Int(2) & Libc.OCloexec) != 0);
     }
 
-    [Syscall(25, "fcntl", "ddx")]
+    [Syscall(25, "fcntl", "dFx")]
     private static long Fcntl(LinuxProcess p, in SyscallArgs a)
     {
         int guestFd = a.Int(0), fd = p.Files.Host(guestFd);
@@ -235,7 +235,7 @@ internal static unsafe class Files
         return r;
     }
 
-    [Syscall(59, "pipe2", "xx")]
+    [Syscall(59, "pipe2", "xc")]
     private static long Pipe2(LinuxProcess p, in SyscallArgs a)
     {
         int* host = stackalloc int[2];

@@ -16,7 +16,7 @@ internal static unsafe class MemorySyscalls
     private const ulong PageMask = GuestAddressSpace.PageSize - 1;
 
     /// <summary>brk: moves the program break; answers the current break when the request cannot be met.</summary>
-    [Syscall(214, "brk", "x")]
+    [Syscall(214, "brk", "p")]
     private static long Brk(LinuxProcess p, in SyscallArgs a)
     {
         ulong requested = a.A0;
@@ -35,7 +35,7 @@ internal static unsafe class MemorySyscalls
         return (long)requested;
     }
 
-    [Syscall(222, "mmap", "xuxxdx")]
+    [Syscall(222, "mmap", "puPMdx")]
     private static long Mmap(LinuxProcess p, in SyscallArgs a)
     {
         ulong address = a.A0, length = a.A1, flags = a.A3, offset = a.A5;
@@ -92,15 +92,15 @@ internal static unsafe class MemorySyscalls
         return (long)address;
     }
 
-    [Syscall(215, "munmap", "xu")]
+    [Syscall(215, "munmap", "pu")]
     private static long Munmap(LinuxProcess p, in SyscallArgs a) =>
         (a.A0 & PageMask) != 0 || a.A1 == 0 ? -Errno.EINVAL : p.Memory.Unmap(a.A0, a.A1);
 
-    [Syscall(226, "mprotect", "xux")]
+    [Syscall(226, "mprotect", "puP")]
     private static long Mprotect(LinuxProcess p, in SyscallArgs a) =>
         (a.A0 & PageMask) != 0 ? -Errno.EINVAL : p.Memory.Protect(a.A0, a.A1, Protection.FromProt(a.A2));
 
-    [Syscall(233, "madvise", "xud")]
+    [Syscall(233, "madvise", "pud")]
     private static long Madvise(LinuxProcess p, in SyscallArgs a)
     {
         if ((a.A0 & PageMask) != 0) return -Errno.EINVAL;
@@ -115,7 +115,7 @@ internal static unsafe class MemorySyscalls
         return 0;
     }
 
-    [Syscall(227, "msync", "xux")]
+    [Syscall(227, "msync", "pux")]
     private static long Msync(LinuxProcess p, in SyscallArgs a)
     {
         const int MsAsync = 1, MsInvalidate = 2, MsSync = 4;
@@ -124,7 +124,7 @@ internal static unsafe class MemorySyscalls
         return p.Memory.Sync(a.A0, a.A1, flags);
     }
 
-    [Syscall(216, "mremap", "xuuxx")]
+    [Syscall(216, "mremap", "puuxp")]
     private static long Mremap(LinuxProcess p, in SyscallArgs a)
     {
         ulong old = a.A0, oldSize = GuestAddressSpace.PageUp(a.A1), newSize = GuestAddressSpace.PageUp(a.A2), flags = a.A3;

@@ -22,7 +22,7 @@ internal static unsafe class Paths
         return StatInto(p, fd, empty, AtEmptyPath, a.A1);
     }
 
-    [Syscall(79, "newfstatat", "dsxx")]
+    [Syscall(79, "newfstatat", "fsxA")]
     private static long NewFstatAt(LinuxProcess p, in SyscallArgs a)
     {
         int flags = a.Int(3);
@@ -74,7 +74,7 @@ internal static unsafe class Paths
     /// <summary>The kernel's encoding of a device number in struct stat (new_encode_dev).</summary>
     private static ulong EncodeDevice(uint major, uint minor) => (minor & 0xFF) | ((ulong)major << 8) | ((ulong)(minor & ~0xFFu) << 12);
 
-    [Syscall(291, "statx", "dsxxx")]
+    [Syscall(291, "statx", "fsAxx")]
     private static long Statx(LinuxProcess p, in SyscallArgs a)
     {
         // struct statx is the same on every architecture.
@@ -92,7 +92,7 @@ internal static unsafe class Paths
         }
     }
 
-    [Syscall(78, "readlinkat", "dsxu")]
+    [Syscall(78, "readlinkat", "fsxu")]
     private static long ReadLinkAt(LinuxProcess p, in SyscallArgs a)
     {
         byte* buffer = Guest.Writable(p, a.A2, a.A3);
@@ -123,10 +123,10 @@ internal static unsafe class Paths
         }
     }
 
-    [Syscall(48, "faccessat", "dso")]
+    [Syscall(48, "faccessat", "fsk")]
     private static long FaccessAt(LinuxProcess p, in SyscallArgs a) => Access(p, a, 0);
 
-    [Syscall(439, "faccessat2", "dsox")]
+    [Syscall(439, "faccessat2", "fskA")]
     private static long FaccessAt2(LinuxProcess p, in SyscallArgs a) => Access(p, a, a.Int(3));
 
     private static long Access(LinuxProcess p, in SyscallArgs a, int flags)
@@ -136,7 +136,7 @@ internal static unsafe class Paths
         fixed (byte* at = t.Path) return Libc.Check(Libc.faccessat(t.Dir, at, a.Int(2), flags));
     }
 
-    [Syscall(34, "mkdirat", "dso")]
+    [Syscall(34, "mkdirat", "fso")]
     private static long MkdirAt(LinuxProcess p, in SyscallArgs a)
     {
         using var t = Guest.Lookup(p, a.A0, a.A1, follow: false);
@@ -144,7 +144,7 @@ internal static unsafe class Paths
         fixed (byte* at = t.Path) return Libc.Check(Libc.mkdirat(t.Dir, at, (uint)a.A2 & ~p.Umask));
     }
 
-    [Syscall(35, "unlinkat", "dsx")]
+    [Syscall(35, "unlinkat", "fsA")]
     private static long UnlinkAt(LinuxProcess p, in SyscallArgs a)
     {
         using var t = Guest.Lookup(p, a.A0, a.A1, follow: false);
@@ -152,10 +152,10 @@ internal static unsafe class Paths
         fixed (byte* at = t.Path) return Libc.Check(Libc.unlinkat(t.Dir, at, a.Int(2)));
     }
 
-    [Syscall(38, "renameat", "dsds")]
+    [Syscall(38, "renameat", "fsfs")]
     private static long RenameAt(LinuxProcess p, in SyscallArgs a) => Rename(p, a, 0);
 
-    [Syscall(276, "renameat2", "dsdsx")]
+    [Syscall(276, "renameat2", "fsfsx")]
     private static long RenameAt2(LinuxProcess p, in SyscallArgs a) => Rename(p, a, (uint)a.A4);
 
     private static long Rename(LinuxProcess p, in SyscallArgs a, uint flags)
@@ -169,7 +169,7 @@ internal static unsafe class Paths
             return Libc.Check(Libc.renameat2(from.Dir, f, to.Dir, t, flags));
     }
 
-    [Syscall(36, "symlinkat", "sds")]
+    [Syscall(36, "symlinkat", "sfs")]
     private static long SymlinkAt(LinuxProcess p, in SyscallArgs a)
     {
         // The link's target is stored as the guest wrote it, not resolved.
@@ -183,7 +183,7 @@ internal static unsafe class Paths
             return Libc.Check(Libc.symlinkat(t, link.Dir, at));
     }
 
-    [Syscall(37, "linkat", "dsdsx")]
+    [Syscall(37, "linkat", "fsfsA")]
     private static long LinkAt(LinuxProcess p, in SyscallArgs a)
     {
         const int AtSymlinkFollow = 0x400;
@@ -196,7 +196,7 @@ internal static unsafe class Paths
             return Libc.Check(Libc.linkat(from.Dir, f, to.Dir, t, a.Int(4)));
     }
 
-    [Syscall(53, "fchmodat", "dso")]
+    [Syscall(53, "fchmodat", "fso")]
     private static long FchmodAt(LinuxProcess p, in SyscallArgs a)
     {
         using var t = Guest.Lookup(p, a.A0, a.A1, follow: true);
@@ -244,7 +244,7 @@ internal static unsafe class Paths
     private const ulong StatfsSize = 120;
 
     /// <summary>mknodat: FIFOs and sockets (device nodes need privileges the host decides on; dev_t is encoded alike).</summary>
-    [Syscall(33, "mknodat", "dsox")]
+    [Syscall(33, "mknodat", "fsox")]
     private static long MknodAt(LinuxProcess p, in SyscallArgs a)
     {
         using var t = Guest.Lookup(p, a.A0, a.A1, follow: false);
@@ -252,7 +252,7 @@ internal static unsafe class Paths
         fixed (byte* at = t.Path) return Libc.Check(Libc.mknodat(t.Dir, at, (uint)a.A2 & ~p.Umask, a.A3));
     }
 
-    [Syscall(54, "fchownat", "dsddx")]
+    [Syscall(54, "fchownat", "fsddA")]
     private static long FchownAt(LinuxProcess p, in SyscallArgs a)
     {
         int flags = a.Int(4);
@@ -274,7 +274,7 @@ internal static unsafe class Paths
     }
 
     /// <summary>utimensat; a NULL path means the descriptor itself (futimens). struct timespec is the same on the host.</summary>
-    [Syscall(88, "utimensat", "dsxx")]
+    [Syscall(88, "utimensat", "fsxA")]
     private static long UtimensAt(LinuxProcess p, in SyscallArgs a)
     {
         HostTimespec* times = null;

@@ -14,7 +14,7 @@ internal static unsafe class ProcessLifecycle
     private const int MaxArguments = 0x20000;
 
     /// <summary>clone as riscv64 orders its arguments (CLONE_BACKWARDS): flags, stack, parent_tid, tls, child_tid.</summary>
-    [Syscall(220, "clone", "xxxxx")]
+    [Syscall(220, "clone", "Cxxxx")]
     private static long Clone(LinuxProcess p, in SyscallArgs a)
     {
         ulong flags = a.A0;
@@ -144,7 +144,7 @@ internal static unsafe class ProcessLifecycle
         return null;
     }
 
-    [Syscall(260, "wait4", "dxxx")]
+    [Syscall(260, "wait4", "dxwx")]
     private static long Wait4(LinuxProcess p, in SyscallArgs a)
     {
         int pid = a.Int(0), options = a.Int(2);
@@ -165,7 +165,7 @@ internal static unsafe class ProcessLifecycle
         return child.Pid;
     }
 
-    [Syscall(95, "waitid", "ddxxx")]
+    [Syscall(95, "waitid", "ddxwx")]
     private static long WaitId(LinuxProcess p, in SyscallArgs a)
     {
         int type = a.Int(0), id = a.Int(1), options = a.Int(3);

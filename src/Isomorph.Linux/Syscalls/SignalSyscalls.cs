@@ -9,7 +9,7 @@ internal static unsafe class SignalSyscalls
     private const int SigBlock = 0, SigUnblock = 1, SigSetmask = 2;
     private const ulong MinSignalStack = 2048;
 
-    [Syscall(134, "rt_sigaction", "dxxu")]
+    [Syscall(134, "rt_sigaction", "Sxxu")]
     private static long RtSigaction(LinuxProcess p, in SyscallArgs a)
     {
         int signal = a.Int(0);
@@ -33,7 +33,7 @@ internal static unsafe class SignalSyscalls
         return 0;
     }
 
-    [Syscall(135, "rt_sigprocmask", "dxxu")]
+    [Syscall(135, "rt_sigprocmask", "Hxxu")]
     private static long RtSigprocmask(LinuxProcess p, in SyscallArgs a)
     {
         if (a.A3 != 8) return -Errno.EINVAL;
@@ -133,7 +133,7 @@ internal static unsafe class SignalSyscalls
         return 0;
     }
 
-    [Syscall(129, "kill", "dd")]
+    [Syscall(129, "kill", "dS")]
     private static long Kill(LinuxProcess p, in SyscallArgs a)
     {
         int pid = a.Int(0), signal = a.Int(1);
@@ -151,10 +151,10 @@ internal static unsafe class SignalSyscalls
         return 0;
     }
 
-    [Syscall(131, "tgkill", "ddd")]
+    [Syscall(131, "tgkill", "ddS")]
     private static long TgKill(LinuxProcess p, in SyscallArgs a) => SendTo(p, a.Int(1), a.Int(2));
 
-    [Syscall(130, "tkill", "dd")]
+    [Syscall(130, "tkill", "dS")]
     private static long TKill(LinuxProcess p, in SyscallArgs a) => SendTo(p, a.Int(0), a.Int(1));
 
     /// <summary>A signal to one thread; each process has one thread, whose id is the process id.</summary>

@@ -19,7 +19,7 @@ internal static unsafe class Sockets
     private const ulong MaxControl = 64 << 10;
     private const int MaxAddress = 128, MaxOption = 1024, MaxIov = 1024;
 
-    [Syscall(198, "socket", "ddd")]
+    [Syscall(198, "socket", "DTd")]
     private static long Socket(LinuxProcess p, in SyscallArgs a)
     {
         int type = a.Int(1);
@@ -27,7 +27,7 @@ internal static unsafe class Sockets
         return fd < 0 ? fd : p.Files.Add((int)fd, (type & SockCloexec) != 0);
     }
 
-    [Syscall(199, "socketpair", "dddx")]
+    [Syscall(199, "socketpair", "DTdx")]
     private static long SocketPair(LinuxProcess p, in SyscallArgs a)
     {
         if (Guest.Writable(p, a.A3, 8) == null) return -Errno.EFAULT;

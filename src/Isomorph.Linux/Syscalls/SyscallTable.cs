@@ -39,38 +39,26 @@ public sealed class SyscallTable
     public string NameOf(long number) =>
         Find(number)?.Name ?? (SyscallNames.Riscv64.TryGetValue(number, out var n) ? n : $"syscall {number}");
 
-    /// <summary>One --strace line: name(arguments) = result.</summary>
+    /// <summary>The system calls whose result is an address, printed in hex as qemu-user does.</summary>
+    private static readonly HashSet<string> ReturnsAddress = ["brk", "mmap", "mremap"];
+
+    /// <summary>One --strace line, as qemu-user's -strace prints it: name(arg,arg) = result (see <see cref="StraceFormat"/>).</summary>
     public string Format(LinuxProcess process, long number, in SyscallArgs args, long? result)
     {
         var entry = Find(number);
         var sb = new StringBuilder();
-        sb.Append(NameOf(number)).Append('(');
+        string name = NameOf(number);
+        sb.Append(name).Append('(');
         string formats = entry?.Arguments ?? "xxxxxx";
         for (int i = 0; i < formats.Length; i++)
         {
-            if (i > 0) sb.Append(", ");
-            ulong v = args[i];
-            switch (formats[i])
-            {
-                case 'd': sb.Append((long)v); break;
-                case 'i': sb.Append((int)v); break;
-                case 'u': sb.Append(v); break;
-                case 'o': sb.Append('0').Append(Convert.ToString((long)v, 8)); break;
-                case 's':
-                    var s = v == 0 ? null : process.Memory.ReadCString(v, 256);
-                    sb.Append(s is null ? $"0x{v:x}" : $"\"{Escape(s)}\"");
-                    break;
-                default: sb.Append("0x").Append(v.ToString("x")); break;
-            }
+            if (!StraceFormat.Shown(formats, i, args)) continue;
+            if (i > 0) sb.Append(',');
+            StraceFormat.Argument(sb, formats[i], args[i], address => process.Memory.ReadCString(address, 256));
         }
-        sb.Append(") = ");
-        if (result is not { } r) sb.Append('?');
-        else if (r < 0 && r >= -4095) sb.Append("-1 ").Append(Errno.Name(-r));
-        else if (r > 0xFFFF) sb.Append("0x").Append(r.ToString("x"));
-        else sb.Append(r);
+        sb.Append(')');
+        if (result is not null) sb.Append(" = ");
+        StraceFormat.Result(sb, result, ReturnsAddress.Contains(name));
         return sb.ToString();
     }
-
-    private static string Escape(string s) =>
-        s.Replace("\\", "\\\\").Replace("\n", "\\n").Replace("\t", "\\t").Replace("\"", "\\\"");
 }

@@ -7,7 +7,7 @@ internal static unsafe class TimeSyscalls
 {
     private const int ClockRealtime = 0, ClockMonotonic = 1;
 
-    [Syscall(113, "clock_gettime", "dx")]
+    [Syscall(113, "clock_gettime", "Kx")]
     private static long ClockGetTime(LinuxProcess p, in SyscallArgs a)
     {
         var time = (HostTimespec*)Guest.Writable(p, a.A1, 16);
@@ -17,7 +17,7 @@ internal static unsafe class TimeSyscalls
         return r;
     }
 
-    [Syscall(114, "clock_getres", "dx")]
+    [Syscall(114, "clock_getres", "Kx")]
     private static long ClockGetRes(LinuxProcess p, in SyscallArgs a)
     {
         HostTimespec resolution;
@@ -67,7 +67,7 @@ internal static unsafe class TimeSyscalls
     [Syscall(101, "nanosleep", "xx")]
     private static long NanoSleep(LinuxProcess p, in SyscallArgs a) => Sleep(p, ClockMonotonic, 0, a.A0, a.A1);
 
-    [Syscall(115, "clock_nanosleep", "ddxx")]
+    [Syscall(115, "clock_nanosleep", "Kdxx")]
     private static long ClockNanoSleep(LinuxProcess p, in SyscallArgs a) => Sleep(p, a.Int(0), a.Int(1), a.A2, a.A3);
 
     /// <summary>

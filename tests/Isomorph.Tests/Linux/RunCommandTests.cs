@@ -91,7 +91,7 @@ public sealed class RunCommandTests : IDisposable
         var r = LinuxGuests.Isomorph(["--strace"], path, "a", "b");
         Assert.Equal("static-pie ok\n", r.Stdout);
         Assert.Equal(9, r.ExitCode); // argc + 6
-        Assert.Contains(" write(1, 0x2aaaaaa", r.Stderr); // loaded at two thirds of the Sv39 user space
+        Assert.Contains(" write(1,0x2aaaaaa", r.Stderr); // loaded at two thirds of the Sv39 user space
         var oracle = LinuxGuests.Qemu([], path, "a", "b");
         Assert.Equal(oracle.Stdout, r.Stdout);
         Assert.Equal(oracle.ExitCode, r.ExitCode);
@@ -103,10 +103,10 @@ public sealed class RunCommandTests : IDisposable
         var r = LinuxGuests.Isomorph(["--strace"], LinuxGuests.Program("hello", "static"));
         Assert.Equal(0, r.ExitCode);
         Assert.Equal("hello from riscv64 Linux, argc=1\n", r.Stdout);
-        Assert.Contains(" brk(0x0) = 0x", r.Stderr);
-        Assert.Contains(" write(1, 0x", r.Stderr);
-        Assert.Contains(", 33) = 33\n", r.Stderr);
-        Assert.Contains(" exit_group(0) = ?\n", r.Stderr);
+        Assert.Contains(" brk(NULL) = 0x", r.Stderr);
+        Assert.Contains(" write(1,0x", r.Stderr);
+        Assert.Contains(",33) = 33\n", r.Stderr);
+        Assert.Contains(" exit_group(0)\n", r.Stderr);
     }
 
     private static void AssertBadInput(Repository.ProcessResult r, params string[] fragments)
