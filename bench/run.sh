@@ -45,3 +45,11 @@ row "isomorph bare (interpreter)" "$iso"
 row "qemu-system-riscv64 -M virt (TCG, chained)" "$qvirt"
 row "qemu-system-riscv64 -M spike (TCG)" "$qspike"
 row "native x86-64 (same loop, one run)" "$native"
+
+echo
+echo "Linux boot to the BusyBox prompt and poweroff (guests/linux/boot-time.py: the same OpenSBI, kernel and initramfs)"
+python3 guests/linux/boot-time.py --cpus 1
+echo "8 harts on one host thread, against QEMU's round robin (-accel tcg,thread=single):"
+python3 guests/linux/boot-time.py --cpus 8 --host-threads 1 --qemu-single
+echo "8 harts on $(nproc) host threads, against QEMU's thread per hart (MTTCG):"
+python3 guests/linux/boot-time.py --cpus 8 --host-threads "$(nproc)"
