@@ -17,6 +17,7 @@ command -v qemu-riscv64 >/dev/null || need+=(qemu-user)
 [ -f /usr/src/linux-source-6.1.tar.xz ] || need+=(linux-source-6.1)   # the guest kernel; its syscalls.h checks --strace
 command -v make >/dev/null || need+=(make)
 command -v gcc >/dev/null || need+=(gcc)
+[ -f "$(gcc -print-file-name=libc.a 2>/dev/null)" ] || need+=(libc6-dev)   # host builds of guest programs, the oracles for --root and SCM_RIGHTS
 command -v python3 >/dev/null || need+=(python3)   # boot-time.py; a stale Unix socket in the serial tests
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing from Debian: ${need[*]}"

@@ -83,6 +83,34 @@ public sealed class RootTests : IDisposable
         Assert.Equal("inside\n", File.ReadAllText(Path.Combine(_root, "linked")));
         Assert.Equal("SECRET outside the root\n", File.ReadAllText(_outside));
         Assert.Equal(["outside", "root"], _temp.GetFileSystemInfos().Select(f => f.Name).Order());
+
+    }
+
+    /// <summary>
+    /// The oracle: the same escapes by confine.c built for the host, run under a real chroot into an
+    /// identical root (in a user, mount and pid namespace, with a /proc of its own mounted, so that
+    /// /proc/self links behave as they do for a chrooted process).
+    /// </summary>
+    [ChrootFact]
+    public void EveryEscapeEndsAsUnderARealChroot()
+    {
+        string native = Path.Combine(_temp.FullName, "confine-host");
+        var build = Repository.Run("gcc", ["-static", "-O2", "-o", native, Path.Combine(Repository.Guests, "linux", "user", "confine.c")],
+            TimeSpan.FromMinutes(1));
+        Assert.True(build.ExitCode == 0, build.Stderr);
+        var chroot = _temp.CreateSubdirectory("chroot").FullName;
+        File.WriteAllText(Path.Combine(chroot, "inside"), "inside\n");
+        Directory.CreateDirectory(Path.Combine(chroot, "proc"));
+        File.Copy(native, Path.Combine(chroot, "confine"));
+        var expected = Repository.Run("unshare", ["-rmpf", $"--mount-proc={Path.Combine(chroot, "proc")}", "chroot", chroot, "/confine", _outside],
+            TimeSpan.FromMinutes(1));
+        Assert.True(expected.ExitCode == 0, expected.Stderr);
+
+        File.Copy(LinuxGuests.Program("confine", "static"), Path.Combine(_root, "confine"));
+        var actual = Run("/confine", _outside);
+        Assert.Equal("", actual.Stderr);
+        Assert.Equal(expected.Stdout, actual.Stdout);
+        Assert.Contains("absolute symlink: No such file or directory\n", actual.Stdout);
     }
 
     [Fact]
@@ -134,5 +162,18 @@ public sealed class RootTests : IDisposable
         // Outside the root the program does not exist, even by its host path.
         var hostPath = Run(BusyBox.Binary, "true");
         Assert.Equal(2, hostPath.ExitCode);
+    }
+}
+
+/// <summary>A test that needs a real chroot for its oracle: skipped, visibly, where unprivileged user namespaces are not allowed.</summary>
+public sealed class ChrootFactAttribute : FactAttribute
+{
+    private static readonly Lazy<bool> Available = new(() =>
+        Repository.HasTool("unshare") && Repository.HasTool("chroot") && Repository.HasTool("gcc")
+        && Repository.Run("unshare", ["-rmpf", "true"], TimeSpan.FromSeconds(30)).ExitCode == 0);
+
+    public ChrootFactAttribute()
+    {
+        if (!Available.Value) Skip = "this host allows no user namespaces, so no chroot to compare with (unshare -rmpf fails)";
     }
 }
