@@ -61,8 +61,13 @@ public sealed unsafe partial class Hart : IDisposable
         if (n != 0) X[n] = value;
     }
 
+    private bool _disposed;
+
+    /// <summary>Frees the registers and TLBs; a second call does nothing.</summary>
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         NativeMemory.Free(_registerBlock);
         NativeMemory.Free(_readTlb);
         NativeMemory.Free(_writeTlb);

@@ -128,6 +128,7 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
             StopInTheMiddleOfTheSum(guest, answer, command);
             guest.Machine.SaveSnapshot(snapshot);
             output.WriteLine($"snapshot: {new FileInfo(snapshot).Length:N0} bytes for {guest.Machine.Ram.Size >> 20} MiB of RAM, saved in {guest.Machine.LastSnapshot!.Elapsed.TotalMilliseconds:F0} ms");
+            Assert.True(new FileInfo(snapshot).Length < (long)(guest.Machine.Ram.Size / 16), "RAM is not saved sparse and compressed");
         }
 
         // A new process resumes it: the sum finishes, then the shell answers typed-ahead input and powers off.
