@@ -3,10 +3,11 @@ using System.Runtime.InteropServices;
 namespace Isomorph.Devices.Bus;
 
 /// <summary>
-/// Guest RAM: one contiguous, zero-filled host allocation. Untouched pages cost the host nothing
-/// (large zeroed allocations are backed lazily by the host OS).
+/// Guest RAM: one contiguous, zero-filled host mapping. Untouched pages cost the host nothing: the
+/// mapping is anonymous and reserves no swap (MAP_NORESERVE), so a guest may be given more memory
+/// than the host has, and only the pages it touches are backed.
 /// </summary>
-public sealed unsafe class Ram : IDisposable
+public sealed unsafe partial class Ram : IDisposable
 {
     public const int PageShift = 12;
     public const ulong PageSize = 1ul << PageShift;
@@ -21,15 +22,20 @@ public sealed unsafe class Ram : IDisposable
             throw new ArgumentException($"RAM size must be a non-zero multiple of {PageSize} bytes", nameof(size));
         Base = @base;
         Size = size;
-        try
-        {
-            Host = (byte*)NativeMemory.AllocZeroed((nuint)size);
-        }
-        catch (OutOfMemoryException)
-        {
-            throw new InsufficientMemoryException($"cannot reserve {size >> 20} MiB of guest RAM on this host");
-        }
+        void* p = Mmap(null, (nuint)size, ProtRead | ProtWrite, MapPrivate | MapAnonymous | MapNoReserve, -1, 0);
+        if (p == MapFailed)
+            throw new InsufficientMemoryException($"cannot reserve {size >> 20} MiB of guest RAM on this host (errno {Marshal.GetLastPInvokeError()})");
+        Host = (byte*)p;
     }
+
+    private const int ProtRead = 1, ProtWrite = 2, MapPrivate = 0x02, MapAnonymous = 0x20, MapNoReserve = 0x4000;
+    private static readonly void* MapFailed = (void*)-1;
+
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    private static partial void* Mmap(void* addr, nuint length, int prot, int flags, int fd, nint offset);
+
+    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
+    private static partial int Munmap(void* addr, nuint length);
 
     /// <summary>
     /// RAM over host memory that someone else owns and frees (a process VM's reserved address
@@ -65,7 +71,7 @@ public sealed unsafe class Ram : IDisposable
 
     public void Dispose()
     {
-        if (Host != null && !_borrowed) NativeMemory.Free(Host);
+        if (Host != null && !_borrowed) Munmap(Host, (nuint)Size);
         Host = null;
     }
 }

@@ -61,3 +61,41 @@ public class SmpTests
         Assert.Contains("host threads", e.Message);
     }
 }
+
+/// <summary>Guest RAM is reserved, not allocated: only what the guest touches costs the host.</summary>
+public class GuestMemoryTests
+{
+    private static ulong HostMemoryBytes()
+    {
+        var line = File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal:"));
+        return ulong.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) << 10;
+    }
+
+    [Fact]
+    public void AGuestWithTwiceTheHostsMemory_RunsAndCostsOnlyWhatItTouches()
+    {
+        ulong size = (HostMemoryBytes() * 2 + (1ul << 30) - 1) & ~((1ul << 30) - 1);
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        process.Refresh();
+        long before = process.WorkingSet64;
+        using var machine = new VirtMachine(new VirtOptions
+        {
+            Firmware = null, Kernel = GuestPrograms.Path("virt/smp-atomics.elf"), Harts = 4, MemorySize = size, Console = new ConsoleCapture(),
+        });
+        var result = VirtMachineTests.RunWithTimeout(machine, TimeSpan.FromMinutes(2));
+        Assert.True(result.Stop == VirtStop.PowerOff && result.ExitCode == 0, $"{result.Stop} {result.ExitCode}: {result.Message}");
+        process.Refresh();
+        long grown = process.WorkingSet64 - before;
+        Assert.True(grown < 256L << 20, $"a {size >> 30} GiB guest that touched a few pages grew the host process by {grown >> 20} MiB");
+    }
+
+    [Fact]
+    public void MoreMemoryThanTheAddressSpaceHolds_IsOneClearError()
+    {
+        var e = Assert.Throws<Isomorph.Machines.MachineConfigurationException>(() => new VirtMachine(new VirtOptions
+        {
+            Firmware = null, Kernel = GuestPrograms.Path("virt/smp-atomics.elf"), MemorySize = 1ul << 50,
+        }));
+        Assert.Contains("cannot reserve", e.Message);
+    }
+}
