@@ -98,6 +98,10 @@ int main(int argc, char **argv)
     char *r = mmap(NULL, 4096, PROT_READ, MAP_SHARED, ro, 0);
     printf("read-only shared map reads: \"%s\"\n", r);
     printf("mprotect it writable: %s\n", mprotect(r, 4096, PROT_READ | PROT_WRITE) == 0 ? "ok" : strerror(errno));
+    int rw = open(in(dir, "shared"), O_RDWR);
+    pwrite(rw, "LATER", 5, 0);
+    printf("read-only shared map after a write: \"%s\"\n", r);
+    close(rw);
     close(ro);
 
     /* 7. Growing a shared anonymous mapping keeps it shared. */

@@ -175,8 +175,8 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
     /// <summary>
     /// Maps [start, start + length) onto host descriptor <paramref name="fd"/>'s pages from
     /// <paramref name="offset"/>, shared, replacing whatever was there (mmap MAP_SHARED|MAP_FIXED).
-    /// Host read-write when <paramref name="writable"/> (the descriptor is open for writing), else
-    /// read-only, and then the guest may never make it writable. Pages wholly past the end of a
+    /// Unless <paramref name="writable"/> (the descriptor is open for writing) the guest may never
+    /// make it writable. Pages wholly past the end of a
     /// regular file are private zero pages instead: a host access there would raise SIGBUS in the
     /// VM itself (a file truncated under a live mapping still does). 0 or -errno.
     /// </summary>
@@ -256,10 +256,16 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
         return 0;
     }
 
+    /// <summary>
+    /// Maps the file's pages at guest [start, start + length), host read-write either way so that no
+    /// host access ever faults (a hart on another thread may still hold an old translation): shared
+    /// when the descriptor is writable; otherwise private, which the host never writes (the guest may
+    /// not), so its pages stay the page cache's and show the file's changes as a shared mapping does.
+    /// </summary>
     private bool MapHost(ulong start, ulong length, int fd, long offset, bool writable, out long error)
     {
-        int prot = writable ? Libc.ProtRead | Libc.ProtWrite : Libc.ProtRead;
-        nint at = Libc.mmap((nint)(_host + start), (nuint)length, prot, Libc.MapShared | Libc.MapFixed, fd, offset);
+        nint at = Libc.mmap((nint)(_host + start), (nuint)length, Libc.ProtRead | Libc.ProtWrite,
+            (writable ? Libc.MapShared : Libc.MapPrivate) | Libc.MapFixed, fd, offset);
         error = at == -1 ? Libc.Check(-1) : 0;
         return at != -1;
     }
