@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Isomorph.Devices.State;
 using Isomorph.Machines;
 using Isomorph.Machines.Virt;
@@ -50,6 +52,10 @@ public static class BootCommand
             Description = "the UART's host side: stdio (the terminal; Ctrl-A X quits), none, FILE (output appended, no input) or unix:PATH (listen on a Unix socket; one client at a time gets the console, output before it connects is kept up to 64 KiB)",
             DefaultValueFactory = _ => "stdio",
         };
+        var apiSock = new Option<string?>("--api-sock")
+        {
+            Description = "serve the machine's REST API (docs/api.md; the client is isomorph vm) on a Unix socket at PATH",
+        };
         var restore = new Option<FileInfo?>("--restore")
         {
             Description = "resume the machine saved in a snapshot FILE where it stopped; the snapshot holds the machine's configuration (disk images are reopened by path)",
@@ -57,7 +63,7 @@ public static class BootCommand
 
         var command = new Command("boot", "Boot a RISC-V virt machine: OpenSBI, then Linux")
         {
-            kernel, initrd, append, memory, firmware, cpus, hostThreads, maxInstructions, stats, disks, nets, rng, virtioConsole, serial, restore,
+            kernel, initrd, append, memory, firmware, cpus, hostThreads, maxInstructions, stats, disks, nets, rng, virtioConsole, serial, apiSock, restore,
         };
         Option[] machineShape = [kernel, initrd, append, memory, firmware, cpus, disks, nets, rng];
         command.SetAction(parse =>
@@ -66,12 +72,12 @@ public static class BootCommand
             {
                 if (machineShape.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } given)
                     return Fail($"{given.Name} cannot be given with --restore: the snapshot holds the machine's configuration");
-                return Restore(snapshot, parse.GetValue(hostThreads), parse.GetValue(maxInstructions), parse.GetValue(stats), parse.GetValue(virtioConsole), parse.GetValue(serial)!);
+                return Restore(snapshot, parse.GetValue(hostThreads), parse.GetValue(maxInstructions), parse.GetValue(stats), parse.GetValue(virtioConsole), parse.GetValue(serial)!, parse.GetValue(apiSock));
             }
             return Execute(
                 parse.GetValue(kernel), parse.GetValue(initrd), parse.GetValue(append)!, parse.GetValue(memory)!,
                 parse.GetValue(firmware)!, parse.GetValue(cpus), parse.GetValue(hostThreads), parse.GetValue(maxInstructions), parse.GetValue(stats),
-                parse.GetValue(disks) ?? [], parse.GetValue(nets) ?? [], parse.GetValue(rng), parse.GetValue(virtioConsole), parse.GetValue(serial)!);
+                parse.GetValue(disks) ?? [], parse.GetValue(nets) ?? [], parse.GetValue(rng), parse.GetValue(virtioConsole), parse.GetValue(serial)!, parse.GetValue(apiSock));
         });
         return command;
     }
@@ -132,7 +138,7 @@ public static class BootCommand
     }
 
     private static int Execute(FileInfo? kernel, FileInfo? initrd, string append, string memoryText, string firmware,
-        int cpus, int hostThreads, long maxInstructions, bool stats, string[] diskTexts, string[] netTexts, bool rng, FileInfo? virtioConsole, string serialText)
+        int cpus, int hostThreads, long maxInstructions, bool stats, string[] diskTexts, string[] netTexts, bool rng, FileInfo? virtioConsole, string serialText, string? apiSock)
     {
         var disks = new List<VirtDisk>();
         foreach (var text in diskTexts)
@@ -198,7 +204,7 @@ public static class BootCommand
         {
             return Fail(e.Message);
         }
-        return Run(machine, stats, serial);
+        return Run(machine, stats, serial, apiSock);
     }
 
     private static bool TryOpenVirtioConsole(FileInfo? file, out FileStream? stream, out string? error)
@@ -218,7 +224,7 @@ public static class BootCommand
     }
 
     /// <summary><c>isomorph boot --restore FILE</c>: the machine in a snapshot, resumed.</summary>
-    private static int Restore(FileInfo snapshot, int hostThreads, long maxInstructions, bool stats, FileInfo? virtioConsole, string serialText)
+    private static int Restore(FileInfo snapshot, int hostThreads, long maxInstructions, bool stats, FileInfo? virtioConsole, string serialText, string? apiSock)
     {
         if (maxInstructions < 0) return Fail("--max-instructions must not be negative");
         if (hostThreads < 1) return Fail($"invalid --host-threads {hostThreads}: give 1 to the snapshot's number of harts");
@@ -240,14 +246,24 @@ public static class BootCommand
         }
         if (stats && machine.LastSnapshot is { } s)
             Console.Error.WriteLine($"isomorph: restored {s.FileBytes:N0} bytes ({s.RamBytes >> 20} MiB of RAM) in {s.Elapsed.TotalMilliseconds:F0} ms");
-        return Run(machine, stats, serial);
+        return Run(machine, stats, serial, apiSock);
     }
 
     /// <summary>Runs a machine with the console on <paramref name="serial"/> until it powers off or stops; a reset builds it anew from the same files.</summary>
-    private static int Run(VirtMachine first, bool stats, Serial.SerialBackend serial)
+    private static int Run(VirtMachine first, bool stats, Serial.SerialBackend serial, string? apiSock)
     {
         var options = first.Options;
         VirtMachine? current = first;
+        IAsyncDisposable? api = null;
+        if (apiSock is not null)
+        {
+            api = StartApi(Path.GetFullPath(apiSock), () => Volatile.Read(ref current), out string? error);
+            if (api is null)
+            {
+                first.Dispose();
+                return Fail(error!);
+            }
+        }
         serial.Attach(() => Volatile.Read(ref current)!);
         int signal = 0;
         Console.CancelKeyPress += (_, e) =>
@@ -257,42 +273,54 @@ public static class BootCommand
             Volatile.Read(ref current)?.Stop();
         };
         // SIGTERM stops the machine too, so that socket files are removed and streams flushed.
-        using var term = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, e =>
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, e =>
         {
             e.Cancel = true;
             signal = 15;
             Volatile.Read(ref current)?.Stop();
         });
-        while (true)
+        try
         {
-            var machine = current!;
-            VirtResult result;
-            using (machine)
+            while (true)
             {
-                result = machine.Run();
-                if (stats) PrintStats(machine);
-            }
-            switch (result.Stop)
-            {
-                case VirtStop.PowerOff: return result.ExitCode;
-                case VirtStop.Reset:
-                    // A reset is a fresh machine from the same files, as at power-on.
-                    try
-                    {
-                        Volatile.Write(ref current, new VirtMachine(options));
-                    }
-                    catch (MachineConfigurationException e)
-                    {
-                        return Fail(e.Message);
-                    }
-                    continue;
-                case VirtStop.Stopped: return signal == 0 ? 0 : 128 + signal; // SIGINT or SIGTERM, or Ctrl-A X
-                default:
-                    Console.Error.WriteLine($"isomorph: {result.Message}");
-                    return BareCommand.LimitExceeded;
+                var machine = current!;
+                VirtResult result;
+                using (machine)
+                {
+                    result = machine.Run();
+                    if (stats) PrintStats(machine);
+                }
+                switch (result.Stop)
+                {
+                    case VirtStop.PowerOff: return result.ExitCode;
+                    case VirtStop.Reset:
+                        // A reset is a fresh machine from the same files, as at power-on.
+                        try
+                        {
+                            Volatile.Write(ref current, new VirtMachine(options));
+                        }
+                        catch (MachineConfigurationException e)
+                        {
+                            return Fail(e.Message);
+                        }
+                        continue;
+                    case VirtStop.Stopped: return signal == 0 ? 0 : 128 + signal; // SIGINT or SIGTERM, or Ctrl-A X
+                    default:
+                        Console.Error.WriteLine($"isomorph: {result.Message}");
+                        return BareCommand.LimitExceeded;
+                }
             }
         }
+        finally
+        {
+            api?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
     }
+
+    /// <summary>Starts the API server; a method of its own so that ASP.NET Core is loaded only when --api-sock is given.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static IAsyncDisposable? StartApi(string path, Func<VirtMachine?> machine, out string? error) =>
+        Vm.ApiServer.Start(path, machine, out error);
 
     private static void PrintStats(VirtMachine machine) =>
         Vm.StatsView.Write(Vm.StatsView.ConsoleOn(Console.Error), Vm.StatsInfo.From(machine.Statistics()));

@@ -17,6 +17,7 @@ public static class IsomorphCommand
         root.Subcommands.Add(BareCommand.Create());
         root.Subcommands.Add(BootCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(Vm.VmCommand.Create());
         var parse = root.Parse(RunCommand.SeparateGuestArguments(args));
         if (parse.Errors.Count > 0)
         {

@@ -1,0 +1,106 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Isomorph.Tests.Machines;
+using Isomorph.Tests.Support;
+
+namespace Isomorph.Tests.Cli;
+
+/// <summary>
+/// The machine's REST API (<c>isomorph boot --api-sock</c>) and its client (<c>isomorph vm</c>),
+/// as real processes over a real Unix socket: a Linux guest with two harts, its console on a
+/// serial socket.
+/// </summary>
+public sealed class VmApiTests() : CliTest("isomorph-api")
+{
+    private static readonly TimeSpan BootTimeout = TimeSpan.FromMinutes(2);
+
+    [Fact]
+    public void LinuxGuest_InfoAndStats_ThroughTheClient()
+    {
+        string api = Path.Combine(Temp.FullName, "api.sock"), serial = Path.Combine(Temp.FullName, "serial.sock");
+        using var vm = new IsomorphProcess("boot", "--cpus", "2", "--serial", $"unix:{serial}", "--api-sock", api);
+        using var console = new SocketConsole(vm.Connect(serial, BootTimeout));
+        int at = console.WaitFor("/ # ", BootTimeout);
+        Assert.True(at >= 0, "no shell prompt:\n" + console.Text + vm.Stderr);
+
+        var info = Repository.Isomorph("vm", "info", "--sock", api);
+        Assert.True(info.ExitCode == 0, info.Stderr);
+        Assert.Matches(@"Running\s*│\s*2\s*│\s*256 MiB", info.Stdout);
+        Assert.Matches(@"uart\s*│\s*0x10000000", info.Stdout);
+        using (var json = JsonDocument.Parse(Repository.Isomorph("vm", "info", "--sock", api, "--json").Stdout))
+        {
+            Assert.Equal(2, json.RootElement.GetProperty("harts").GetInt32());
+            Assert.Equal("Running", json.RootElement.GetProperty("state").GetString());
+            Assert.Equal(256L << 20, json.RootElement.GetProperty("memoryBytes").GetInt64());
+            Assert.True(json.RootElement.GetProperty("instructions").GetInt64() > 1_000_000);
+        }
+
+        // Booting two harts took HSM (hart_start), timer events TIME, and IPIs.
+        var stats = Repository.Isomorph("vm", "stats", "--sock", api, "--json");
+        Assert.True(stats.ExitCode == 0, stats.Stderr);
+        using (var json = JsonDocument.Parse(stats.Stdout))
+        {
+            var sbi = json.RootElement.GetProperty("sbiCalls").EnumerateArray()
+                .ToDictionary(c => c.GetProperty("extension").GetString()!, c => c.GetProperty("count").GetInt64());
+            Assert.True(sbi.GetValueOrDefault("HSM") >= 1 && sbi.GetValueOrDefault("TIME") > 0 && sbi.GetValueOrDefault("IPI") > 0, stats.Stdout);
+            long sbiTraps = json.RootElement.GetProperty("traps").EnumerateArray()
+                .Where(t => t.GetProperty("cause").GetString() == "EnvironmentCallFromS" && t.GetProperty("to").GetString() == "Machine")
+                .Sum(t => t.GetProperty("count").GetInt64());
+            Assert.True(sbiTraps >= sbi.Values.Sum(), stats.Stdout); // read a moment later
+            Assert.Equal(2, json.RootElement.GetProperty("harts").GetInt32());
+        }
+        var table = Repository.Isomorph("vm", "stats", "--sock", api);
+        Assert.Matches(@"HSM\s*│\s*0x48534d\s*│\s*\d+", table.Stdout);
+
+        // Errors are JSON with the right status.
+        Assert.Equal((404, "no endpoint /nope"), Http(api, "GET", "/nope"));
+        Assert.Equal((405, "POST is not allowed on /machine"), Http(api, "POST", "/machine"));
+
+        console.Send("poweroff\n");
+        Assert.Equal(0, vm.WaitForExit(TimeSpan.FromSeconds(60)));
+        Assert.False(File.Exists(api), "the API socket is left behind");
+        AssertBadInput(Repository.Isomorph("vm", "info", "--sock", api), "no such socket");
+    }
+
+    [Fact]
+    public void ApiSocketPaths_StaleReplaced_OthersRefused_DeadSocketIsOneLine()
+    {
+        var kernel = TempFile("payload.bin", VirtMachineTests.SbiHelloPayload("x"));
+        string stale = Path.Combine(Temp.FullName, "stale.sock");
+        BootSerialTests.MakeStaleSocket(stale);
+        // The client finds nobody behind a stale socket.
+        AssertBadInput(Repository.Isomorph("vm", "stats", "--sock", stale), "no machine answers");
+        var r = Repository.Isomorph("boot", "--kernel", kernel, "--api-sock", stale);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.False(File.Exists(stale));
+
+        var regular = TempFile("not-a-socket", [7]);
+        AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--api-sock", regular), "exists and is not a socket");
+        Assert.Equal([7], File.ReadAllBytes(regular));
+        AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--api-sock", Path.Combine(Temp.FullName, "no", "api.sock")), "cannot listen");
+        AssertBadInput(Repository.Isomorph("vm", "info", "--sock", regular), "no machine answers");
+        AssertBadInput(Repository.Isomorph("vm", "info"), "--sock");
+        AssertBadInput(Repository.Isomorph("vm", "frobnicate", "--sock", regular), "frobnicate");
+    }
+
+    /// <summary>A raw HTTP/1.1 request over the socket: the status and the JSON error's message.</summary>
+    private static (int Status, string Error) Http(string socketPath, string method, string path)
+    {
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        socket.Connect(new UnixDomainSocketEndPoint(socketPath));
+        socket.Send(Encoding.ASCII.GetBytes($"{method} {path} HTTP/1.1\r\nHost: isomorph\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+        var response = new StringBuilder();
+        var buffer = new byte[4096];
+        int n;
+        while ((n = socket.Receive(buffer)) > 0) response.Append(Encoding.UTF8.GetString(buffer, 0, n));
+        string text = response.ToString();
+        int status = int.Parse(text.Split(' ')[1]);
+        Assert.Contains("Content-Type: application/json", text, StringComparison.OrdinalIgnoreCase);
+        string body = text[(text.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..];
+        if (text.Contains("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase))
+            body = string.Concat(body.Split("\r\n").Where((_, i) => i % 2 == 1));
+        using var json = JsonDocument.Parse(body);
+        return (status, json.RootElement.GetProperty("error").GetString()!);
+    }
+}
