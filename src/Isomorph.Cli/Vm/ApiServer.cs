@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Isomorph.Devices.State;
 using Isomorph.Machines.Virt;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -68,7 +69,90 @@ public sealed class ApiServer : IAsyncDisposable
 
         app.MapGet("/machine", context => WithMachine(context, machine => Write(context, 200, Info(machine))));
         app.MapGet("/machine/stats", context => WithMachine(context, machine => Write(context, 200, StatsInfo.From(machine.Statistics()))));
+        app.MapPost("/machine/pause", context => WithMachine(context, machine =>
+        {
+            lock (_stateGate) machine.Pause();
+            return Write(context, 200, new ActionResult(State(machine)));
+        }));
+        app.MapPost("/machine/resume", context => WithMachine(context, machine =>
+        {
+            lock (_stateGate) machine.Resume();
+            return Write(context, 200, new ActionResult(State(machine)));
+        }));
+        app.MapPost("/machine/snapshot", context => WithMachine(context, machine => Snapshot(context, machine)));
     }
+
+    /// <summary>Pause, resume and snapshot one at a time, so that a snapshot resumes only a machine it paused itself.</summary>
+    private readonly Lock _stateGate = new();
+    private int _snapshotting;
+
+    private async Task Snapshot(HttpContext context, VirtMachine machine)
+    {
+        SnapshotRequest? request;
+        try
+        {
+            request = await JsonSerializer.DeserializeAsync<SnapshotRequest>(context.Request.Body, VmJson.Options);
+        }
+        catch (JsonException e)
+        {
+            await Write(context, 400, new ApiError($"the body is not a JSON snapshot request {{\"path\": \"/absolute/file\"}}: {e.Message}"));
+            return;
+        }
+        if (request?.Path is not { Length: > 0 } path)
+        {
+            await Write(context, 400, new ApiError("the body names no \"path\" to write the snapshot to"));
+            return;
+        }
+        if (!Path.IsPathFullyQualified(path))
+        {
+            await Write(context, 400, new ApiError($"{path}: the snapshot path must be absolute (the machine's working directory is not the client's)"));
+            return;
+        }
+        if (Interlocked.Exchange(ref _snapshotting, 1) != 0)
+        {
+            await Write(context, 409, new ApiError("a snapshot is being taken"));
+            return;
+        }
+        try
+        {
+            var (status, body) = SaveSnapshot(machine, path);
+            await Write(context, status, body);
+        }
+        finally
+        {
+            Volatile.Write(ref _snapshotting, 0);
+        }
+    }
+
+    /// <summary>Pauses the machine if it runs, saves it, and lets it run on if it was running.</summary>
+    private (int Status, object Body) SaveSnapshot(VirtMachine machine, string path)
+    {
+        lock (_stateGate)
+        {
+            bool wasRunning = !machine.IsPaused;
+            machine.Pause();
+            try
+            {
+                machine.SaveSnapshot(path);
+            }
+            catch (SnapshotException e)
+            {
+                return (400, new ApiError(e.Message));
+            }
+            catch (InvalidOperationException e)
+            {
+                return (409, new ApiError($"no snapshot: {e.Message}"));
+            }
+            finally
+            {
+                if (wasRunning) machine.Resume();
+            }
+            var saved = machine.LastSnapshot!;
+            return (200, new ActionResult(State(machine), new SnapshotInfo(path, saved.FileBytes, saved.Elapsed.TotalMilliseconds)));
+        }
+    }
+
+    private static string State(VirtMachine machine) => machine.IsPaused ? "Paused" : "Running";
 
     private Task WithMachine(HttpContext context, Func<VirtMachine, Task> action) =>
         _machine() is { } machine ? action(machine) : Write(context, StatusCodes.Status409Conflict, new ApiError("the machine is not running (it is resetting or has stopped)"));
@@ -76,7 +160,7 @@ public sealed class ApiServer : IAsyncDisposable
     private static MachineInfo Info(VirtMachine machine) => new(
         machine.Harts.Count,
         machine.Ram.Size,
-        "Running",
+        State(machine),
         machine.Instructions,
         [.. machine.Bus.Devices.Select(d => new DeviceInfo(d.Device.Name, $"0x{d.Base:x}", $"0x{d.Device.Size:x}"))]);
 

@@ -2,11 +2,12 @@ using System.CommandLine;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Spectre.Console;
 
 namespace Isomorph.Cli.Vm;
 
 /// <summary>
-/// <c>isomorph vm info|stats ... --sock PATH</c>: the client of a running machine's API
+/// <c>isomorph vm info|stats|pause|resume|snapshot FILE --sock PATH</c>: the client of a running machine's API
 /// (<c>isomorph boot --api-sock PATH</c>, docs/api.md). Prints tables, or the API's JSON with
 /// --json. A socket nobody serves is one line and status 2; a request the machine refuses prints
 /// its error and exits with status 1.
@@ -22,7 +23,32 @@ public static class VmCommand
             (console, json) => StatsView.Write(console, JsonSerializer.Deserialize<MachineInfo>(json, VmJson.Options)!)));
         command.Subcommands.Add(Get("stats", "instructions, wall time, MIPS, traps, interrupts, SBI calls and MMIO accesses so far", "/machine/stats",
             (console, json) => StatsView.Write(console, JsonSerializer.Deserialize<StatsInfo>(json, VmJson.Options)!)));
+        command.Subcommands.Add(Post("pause", "pause the machine: no hart runs, guest time stands still", "/machine/pause"));
+        command.Subcommands.Add(Post("resume", "let a paused machine run on", "/machine/resume"));
+
+        var (sock, json) = CommonOptions();
+        var file = new Argument<string>("FILE") { Description = "where the snapshot is written (atomically; the machine's process writes it)" };
+        var snapshot = new Command("snapshot", "save the machine to FILE (paused meanwhile, running again after if it was)") { file, sock, json };
+        snapshot.SetAction(parse => Request(parse.GetValue(sock)!, HttpMethod.Post, "/machine/snapshot",
+            new SnapshotRequest(Path.GetFullPath(parse.GetValue(file)!)), parse.GetValue(json), ShowAction));
+        command.Subcommands.Add(snapshot);
         return command;
+    }
+
+    private static Command Post(string name, string description, string path)
+    {
+        var (sock, json) = CommonOptions();
+        var command = new Command(name, description) { sock, json };
+        command.SetAction(parse => Request(parse.GetValue(sock)!, HttpMethod.Post, path, null, parse.GetValue(json), ShowAction));
+        return command;
+    }
+
+    private static void ShowAction(Spectre.Console.IAnsiConsole console, string json)
+    {
+        var result = JsonSerializer.Deserialize<ActionResult>(json, VmJson.Options)!;
+        if (result.Snapshot is { } s)
+            console.WriteLine($"snapshot {s.Path}: {s.Bytes:N0} bytes in {s.Milliseconds:F0} ms");
+        console.WriteLine($"state: {result.State}");
     }
 
     private static (Option<string> Sock, Option<bool> Json) CommonOptions() => (

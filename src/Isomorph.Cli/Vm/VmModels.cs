@@ -43,8 +43,11 @@ public sealed record MmioInfo(string Device, long Accesses);
 /// <summary>POST /snapshot's body.</summary>
 public sealed record SnapshotRequest(string? Path);
 
-/// <summary>What POST /pause, /resume and /snapshot answer.</summary>
-public sealed record ActionResult(string State, string? Snapshot = null);
+/// <summary>What POST /machine/pause, /machine/resume and /machine/snapshot answer: the state after, and the snapshot written.</summary>
+public sealed record ActionResult(string State, SnapshotInfo? Snapshot = null);
+
+/// <summary>A snapshot written: where, its size, and how long the machine was paused for it (the save itself).</summary>
+public sealed record SnapshotInfo(string Path, long Bytes, double Milliseconds);
 
 /// <summary>Every error: a message for a person.</summary>
 public sealed record ApiError(string Error);
@@ -55,5 +58,6 @@ public static class VmJson
     {
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // not HTML: quotes stay quotes
     };
 }

@@ -484,6 +484,7 @@ public sealed partial class VirtMachine : IDisposable
                 while (_participants > 0 && _parked < _participants) Monitor.Wait(_parkLock);
             }
             _clock.Stop();
+            _wall.Stop(); // statistics count time spent running
             IsPaused = true;
         }
     }
@@ -495,7 +496,11 @@ public sealed partial class VirtMachine : IDisposable
         {
             if (!IsPaused) return;
             IsPaused = false;
-            if (_running) _clock.Start();
+            if (_running)
+            {
+                _clock.Start();
+                _wall.Start();
+            }
             lock (_parkLock)
             {
                 _pauseRequested = false;
@@ -504,7 +509,7 @@ public sealed partial class VirtMachine : IDisposable
         }
     }
 
-    /// <summary>Wall time spent in <see cref="Run"/> so far.</summary>
+    /// <summary>Wall time spent in <see cref="Run"/> so far, pauses left out.</summary>
     public TimeSpan Elapsed => _wall.Elapsed;
 
     /// <summary>Instructions, wall time, traps and SBI calls of every hart added up, MMIO accesses per device (thread-safe; counts may be a quantum old).</summary>
@@ -524,7 +529,7 @@ public sealed partial class VirtMachine : IDisposable
         lock (_parkLock) _participants = _workers.Length == 1 ? 1 : _workers.Length + 1;
         _running = true;
         if (!_pauseRequested) _clock.Start();
-        _wall.Start();
+        if (!_pauseRequested) _wall.Start();
         try
         {
             if (_workers.Length == 1)

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Isomorph.Tests.Machines;
 using Isomorph.Tests.Support;
 
@@ -56,11 +57,91 @@ public sealed class VmApiTests() : CliTest("isomorph-api")
         // Errors are JSON with the right status.
         Assert.Equal((404, "no endpoint /nope"), Http(api, "GET", "/nope"));
         Assert.Equal((405, "POST is not allowed on /machine"), Http(api, "POST", "/machine"));
+        Assert.Equal(400, Http(api, "POST", "/machine/snapshot", "{not json").Status);
+        Assert.Equal(400, Http(api, "POST", "/machine/snapshot", "{}").Status);
+        Assert.Equal((400, "relative.snap: the snapshot path must be absolute (the machine's working directory is not the client's)"),
+            Http(api, "POST", "/machine/snapshot", """{"path": "relative.snap"}"""));
+        var unwritable = Repository.Isomorph("vm", "snapshot", Path.Combine(Temp.FullName, "no", "dir.snap"), "--sock", api);
+        Assert.Equal(1, unwritable.ExitCode);
+        Assert.Contains("cannot write the snapshot", unwritable.Stderr);
+        Assert.Contains("HTTP 400", unwritable.Stderr);
 
         console.Send("poweroff\n");
         Assert.Equal(0, vm.WaitForExit(TimeSpan.FromSeconds(60)));
         Assert.False(File.Exists(api), "the API socket is left behind");
         AssertBadInput(Repository.Isomorph("vm", "info", "--sock", api), "no such socket");
+    }
+
+    [Fact]
+    public void LinuxGuest_PauseStopsIt_ResumeContinues_SnapshotRestoresElsewhere()
+    {
+        string api = Path.Combine(Temp.FullName, "api.sock"), serial = Path.Combine(Temp.FullName, "serial.sock");
+        string snapshot = Path.Combine(Temp.FullName, "guest.snap");
+        using (var vm = new IsomorphProcess("boot", "--cpus", "2", "--serial", $"unix:{serial}", "--api-sock", api))
+        using (var console = new SocketConsole(vm.Connect(serial, BootTimeout)))
+        {
+            int at = console.WaitFor("/ # ", BootTimeout);
+            Assert.True(at >= 0, "no shell prompt:\n" + console.Text + vm.Stderr);
+            console.Send("while :; do echo tick; sleep 0.1; done &\n");
+            Assert.True(console.WaitFor("tick", TimeSpan.FromSeconds(30), at) >= 0, console.Text);
+
+            var pause = Repository.Isomorph("vm", "pause", "--sock", api);
+            Assert.True(pause.ExitCode == 0, pause.Stderr);
+            Assert.Contains("state: Paused", pause.Stdout);
+            Thread.Sleep(300); // output written before the pause reaches the client
+            int quiet = console.Text.Length;
+            long before = Instructions(api, "Paused");
+            Thread.Sleep(1000);
+            Assert.Equal(before, Instructions(api, "Paused"));
+            Assert.Equal(quiet, console.Text.Length); // ten ticks would have come
+
+            var resume = Repository.Isomorph("vm", "resume", "--sock", api, "--json");
+            Assert.True(resume.ExitCode == 0, resume.Stderr);
+            using (var json = JsonDocument.Parse(resume.Stdout)) Assert.Equal("Running", json.RootElement.GetProperty("state").GetString());
+            Assert.True(console.WaitFor("tick", TimeSpan.FromSeconds(10), quiet) >= 0, "no tick after resume:\n" + console.Text);
+            Assert.True(Instructions(api, "Running") > before);
+
+            // A snapshot of the running machine: paused for the save, running again after.
+            var saved = Repository.Isomorph("vm", "snapshot", snapshot, "--sock", api);
+            Assert.True(saved.ExitCode == 0, saved.Stderr);
+            Assert.Matches($@"snapshot {Regex.Escape(snapshot)}: [\d,]+ bytes in \d+ ms", saved.Stdout);
+            Assert.Contains("state: Running", saved.Stdout);
+            Assert.Equal("ISOMSNAP"u8.ToArray(), File.ReadAllBytes(snapshot)[..8]);
+            int after = console.Text.Length;
+            Assert.True(console.WaitFor("tick", TimeSpan.FromSeconds(10), after) >= 0, "no tick after the snapshot:\n" + console.Text);
+
+            // Snapshotting a paused machine leaves it paused.
+            Assert.Equal(0, Repository.Isomorph("vm", "pause", "--sock", api).ExitCode);
+            var pausedSave = Repository.Isomorph("vm", "snapshot", snapshot + ".2", "--sock", api, "--json");
+            using (var json = JsonDocument.Parse(pausedSave.Stdout))
+            {
+                Assert.Equal("Paused", json.RootElement.GetProperty("state").GetString());
+                Assert.Equal(new FileInfo(snapshot + ".2").Length, json.RootElement.GetProperty("snapshot").GetProperty("bytes").GetInt64());
+            }
+            vm.Terminate();
+            Assert.Equal(143, vm.WaitForExit(TimeSpan.FromSeconds(30))); // SIGTERM, also while paused
+            Assert.False(File.Exists(api) || File.Exists(serial), "socket files are left behind");
+        }
+
+        // The snapshot taken through the API boots elsewhere: the ticker goes on, the shell answers.
+        using (var restored = new IsomorphProcess("boot", "--restore", snapshot, "--serial", $"unix:{serial}"))
+        using (var console = new SocketConsole(restored.Connect(serial, TimeSpan.FromSeconds(60))))
+        {
+            Assert.True(console.WaitFor("tick", TimeSpan.FromSeconds(30)) >= 0, "no tick after restore:\n" + console.Text + restored.Stderr);
+            console.Send("kill %1; echo restored $((40 + 2))\n");
+            Assert.True(console.WaitFor("restored 42", TimeSpan.FromSeconds(30)) >= 0, console.Text);
+            console.Send("poweroff\n");
+            Assert.Equal(0, restored.WaitForExit(TimeSpan.FromSeconds(60)));
+        }
+    }
+
+    private static long Instructions(string api, string expectedState)
+    {
+        var r = Repository.Isomorph("vm", "info", "--sock", api, "--json");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        using var json = JsonDocument.Parse(r.Stdout);
+        Assert.Equal(expectedState, json.RootElement.GetProperty("state").GetString());
+        return json.RootElement.GetProperty("instructions").GetInt64();
     }
 
     [Fact]
@@ -85,11 +166,11 @@ public sealed class VmApiTests() : CliTest("isomorph-api")
     }
 
     /// <summary>A raw HTTP/1.1 request over the socket: the status and the JSON error's message.</summary>
-    private static (int Status, string Error) Http(string socketPath, string method, string path)
+    private static (int Status, string Error) Http(string socketPath, string method, string path, string body = "")
     {
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         socket.Connect(new UnixDomainSocketEndPoint(socketPath));
-        socket.Send(Encoding.ASCII.GetBytes($"{method} {path} HTTP/1.1\r\nHost: isomorph\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+        socket.Send(Encoding.UTF8.GetBytes($"{method} {path} HTTP/1.1\r\nHost: isomorph\r\nContent-Type: application/json\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\nConnection: close\r\n\r\n{body}"));
         var response = new StringBuilder();
         var buffer = new byte[4096];
         int n;
@@ -97,10 +178,10 @@ public sealed class VmApiTests() : CliTest("isomorph-api")
         string text = response.ToString();
         int status = int.Parse(text.Split(' ')[1]);
         Assert.Contains("Content-Type: application/json", text, StringComparison.OrdinalIgnoreCase);
-        string body = text[(text.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..];
+        string answer = text[(text.IndexOf("\r\n\r\n", StringComparison.Ordinal) + 4)..];
         if (text.Contains("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase))
-            body = string.Concat(body.Split("\r\n").Where((_, i) => i % 2 == 1));
-        using var json = JsonDocument.Parse(body);
+            answer = string.Concat(answer.Split("\r\n").Where((_, i) => i % 2 == 1));
+        using var json = JsonDocument.Parse(answer);
         return (status, json.RootElement.GetProperty("error").GetString()!);
     }
 }
