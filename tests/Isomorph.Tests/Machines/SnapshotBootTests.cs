@@ -168,6 +168,35 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Snapshot_WhilePaused_OnTwoHostThreads_BothTheOriginalAndTheRestoredMachineFinish()
+    {
+        var (command, answer) = Sum(SumTo);
+        string first = Path.Combine(_temp.FullName, "paused.snap"), second = Path.Combine(_temp.FullName, "again.snap");
+        using (var guest = new Guest(Options(new ConsoleCapture()) with { Harts = 2, HostThreads = 2 }))
+        {
+            guest.Send(command);
+            Assert.True(guest.Console.WaitFor("\n", CommandTimeout, guest.At) >= 0, "the command was not echoed");
+            Thread.Sleep(1000);
+            Assert.Throws<InvalidOperationException>(() => guest.Machine.SaveSnapshot(first)); // running: refused
+            Assert.False(File.Exists(first));
+            guest.Machine.Pause();
+            Assert.DoesNotContain(answer, guest.Console.Text);
+            guest.Machine.SaveSnapshot(first);
+            guest.Machine.Resume();
+            Assert.True(guest.Console.WaitFor(answer, CommandTimeout, guest.At) >= 0, $"the paused machine did not finish:\n{Guest.Tail(guest.Console.Text)}");
+        }
+
+        var console = new ConsoleCapture();
+        var machine = VirtMachine.Restore(first, new VirtRestoreOptions { Console = console, HostThreads = 2 });
+        machine.SaveSnapshot(second);
+        SnapshotFiles.AssertSame(first, second);
+        using var resumed = new Guest(machine, console);
+        Assert.True(console.WaitFor(answer, CommandTimeout) >= 0, $"no {answer} after the restore:\n{Guest.Tail(console.Text)}");
+        resumed.At = console.WaitFor("/ # ", CommandTimeout);
+        resumed.Run("grep -c ^processor /proc/cpuinfo", "2");
+    }
+
+    [Fact]
     public void Disk_FileWrittenBeforeTheSnapshot_AndSyncedAfterTheRestore_IsOnTheImage()
     {
         string disk = Path.Combine(_temp.FullName, "disk.img");
