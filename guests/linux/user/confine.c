@@ -1,13 +1,16 @@
 /* Escape attempts from a root directory (isomorph run --root DIR): each line says what an attempt
  * read. Run inside a root holding /inside ("inside"); argv[1] is the host path of a marker outside
- * the root, which no attempt may reach. On Linux under chroot(DIR) the output is the same. */
+ * the root, which no attempt may reach, and argv[2] (optional) that of a listening AF_UNIX socket
+ * outside it. On Linux under chroot(DIR) the output is the same. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static void show(const char *what, int fd)
@@ -110,5 +113,21 @@ int main(int argc, char **argv)
     snprintf(path, sizeof path, "/../../../..%s", outside);
     result("unlink outside", unlink(path));
     result("rename through outside symlink", rename("/abs-link/x", "/y"));
+
+    /* AF_UNIX names are paths too. */
+    struct sockaddr_un address = { .sun_family = AF_UNIX };
+    if (argc > 2) {
+        int s = socket(AF_UNIX, SOCK_STREAM, 0);
+        snprintf(address.sun_path, sizeof address.sun_path, "%s", argv[2]);
+        result("connect to a socket outside", connect(s, (struct sockaddr *)&address, sizeof address));
+        close(s);
+    }
+    int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+    strcpy(address.sun_path, "/sock");
+    result("bind inside", bind(listener, (struct sockaddr *)&address, sizeof address));
+    listen(listener, 1);
+    int client = socket(AF_UNIX, SOCK_STREAM, 0);
+    strcpy(address.sun_path, "../../sub/../sock");
+    result("connect inside", connect(client, (struct sockaddr *)&address, sizeof address));
     return 0;
 }

@@ -56,7 +56,48 @@ internal static unsafe class Sockets
         if (a.A2 > MaxAddress) return -Errno.EINVAL;
         byte* address = Guest.Readable(p, a.A1, a.A2);
         if (address == null) return -Errno.EFAULT;
-        return Libc.Check(call(fd, address, (uint)a.A2));
+        uint length = (uint)a.A2;
+        byte* confined = stackalloc byte[UnixAddressSize];
+        long r = ConfineAddress(p, ref address, ref length, confined, out int directory);
+        if (r < 0) return r;
+        r = Libc.Check(call(fd, address, length));
+        if (directory >= 0) Libc.close(directory);
+        return r;
+    }
+
+    private const int AfUnix = 1, UnixAddressSize = 110;
+
+    /// <summary>
+    /// Under --root, an AF_UNIX address that names a file is looked up inside the root: its
+    /// directory is opened there, and the host gets /proc/self/fd/N/NAME, which reaches that
+    /// directory without another lookup (so connect and bind cannot reach a socket outside the
+    /// root). Other addresses, abstract names included, pass unchanged. 0 or -errno; the caller
+    /// closes <paramref name="directory"/> unless it is -1.
+    /// </summary>
+    private static long ConfineAddress(LinuxProcess p, ref byte* address, ref uint length, byte* buffer, out int directory)
+    {
+        directory = -1;
+        if (p.Root is not { } root || address == null || length <= 2 || *(ushort*)address != AfUnix || address[2] == 0) return 0;
+        var path = new ReadOnlySpan<byte>(address + 2, (int)Math.Min(length - 2, UnixAddressSize - 2));
+        int nul = path.IndexOf((byte)0);
+        string guestPath = System.Text.Encoding.UTF8.GetString(nul < 0 ? path : path[..nul]);
+        long r = Guest.AbsoluteInRoot(p, unchecked((ulong)Libc.AtFdCwd), guestPath, out var absolute);
+        if (r < 0) return r;
+        r = root.OpenParent(absolute!, out directory, out string name, out _);
+        if (r < 0) return r;
+        var host = System.Text.Encoding.UTF8.GetBytes($"/proc/self/fd/{directory}/{name}");
+        if (host.Length > UnixAddressSize - 3)
+        {
+            Libc.close(directory);
+            directory = -1;
+            return -Errno.ENAMETOOLONG;
+        }
+        new Span<byte>(buffer, UnixAddressSize).Clear();
+        *(ushort*)buffer = AfUnix;
+        host.CopyTo(new Span<byte>(buffer + 2, host.Length));
+        address = buffer;
+        length = (uint)(2 + host.Length + 1);
+        return 0;
     }
 
     [Syscall(201, "listen", "dd")]
@@ -122,12 +163,23 @@ internal static unsafe class Sockets
         byte* address = a.A4 == 0 ? null : Guest.Readable(p, a.A4, a.A5);
         if (buffer == null || (a.A4 != 0 && address == null)) return -Errno.EFAULT;
         if (a.A5 > MaxAddress) return -Errno.EINVAL;
-        if ((a.Int(3) & MsgDontwait) == 0)
+        uint length = (uint)a.A5;
+        byte* confined = stackalloc byte[UnixAddressSize];
+        long r = ConfineAddress(p, ref address, ref length, confined, out int directory);
+        if (r < 0) return r;
+        try
         {
-            long ready = Blocking.WaitReady(p, fd, Blocking.PollOut);
-            if (ready < 0) return ready;
+            if ((a.Int(3) & MsgDontwait) == 0)
+            {
+                long ready = Blocking.WaitReady(p, fd, Blocking.PollOut);
+                if (ready < 0) return ready;
+            }
+            return Written(p, Libc.Check(Libc.sendto(fd, buffer, (nuint)a.A2, a.Int(3), address, length)), a.Int(3));
         }
-        return Written(p, Libc.Check(Libc.sendto(fd, buffer, (nuint)a.A2, a.Int(3), address, (uint)a.A5)), a.Int(3));
+        finally
+        {
+            if (directory >= 0) Libc.close(directory);
+        }
     }
 
     [Syscall(207, "recvfrom", "dxudxx")]
@@ -200,7 +252,6 @@ internal static unsafe class Sockets
         if (guestControl == null) message.ControlLength = 0;
         // The control data goes through a host copy, where descriptors are the host's.
         var control = new byte[message.ControlLength];
-        var hostFds = new List<int>();
         fixed (byte* hostControl = control)
         {
             message.Control = control.Length == 0 ? null : hostControl;
@@ -226,8 +277,20 @@ internal static unsafe class Sockets
                 long ready = Blocking.WaitReady(p, fd, send ? Blocking.PollOut : Blocking.PollIn);
                 if (ready < 0) return ready;
             }
+            int nameDirectory = -1;
+            byte* confinedName = stackalloc byte[UnixAddressSize];
+            if (send)
+            {
+                byte* name = message.Name;
+                uint nameLength = message.NameLength;
+                long confined = ConfineAddress(p, ref name, ref nameLength, confinedName, out nameDirectory);
+                if (confined < 0) return confined;
+                message.Name = name;
+                message.NameLength = nameLength;
+            }
             // Received host descriptors are always close-on-exec on the host; the guest's flag is its own.
             long n = Libc.Check(send ? Libc.sendmsg(fd, &message, flags) : Libc.recvmsg(fd, &message, flags | MsgCmsgCloexec));
+            if (nameDirectory >= 0) Libc.close(nameDirectory);
             if (send) return Written(p, n, flags);
             if (n < 0) return n;
             for (int i = 0; i < (int)message.IovLength; i++) p.Memory.NoteWritten(iov[2 * i], iov[2 * i + 1]);

@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using Isomorph.Tests.Support;
 
 namespace Isomorph.Tests.Linux;
@@ -12,13 +13,17 @@ namespace Isomorph.Tests.Linux;
 public sealed class RootTests : IDisposable
 {
     private readonly DirectoryInfo _temp = Directory.CreateTempSubdirectory("isomorph-root");
-    private readonly string _root, _outside;
+    private readonly string _root, _outside, _outsideSocket;
+    private readonly Socket _listener = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
 
     public RootTests()
     {
         _root = _temp.CreateSubdirectory("root").FullName;
         _outside = Path.Combine(_temp.FullName, "outside");
         File.WriteAllText(_outside, "SECRET outside the root\n");
+        _outsideSocket = Path.Combine(_temp.FullName, "outside.sock");
+        _listener.Bind(new UnixDomainSocketEndPoint(_outsideSocket));
+        _listener.Listen(1);
         File.WriteAllText(Path.Combine(_root, "inside"), "inside\n");
         var lib = Directory.CreateDirectory(Path.Combine(_root, "lib")).FullName;
         foreach (var name in new[] { "ld-linux-riscv64-lp64d.so.1", "libc.so.6" })
@@ -29,7 +34,11 @@ public sealed class RootTests : IDisposable
             File.CreateSymbolicLink(Path.Combine(bin, applet), "busybox");
     }
 
-    public void Dispose() => _temp.Delete(recursive: true);
+    public void Dispose()
+    {
+        _listener.Dispose();
+        _temp.Delete(recursive: true);
+    }
 
     private Repository.ProcessResult Run(params string[] args) =>
         Repository.Run("dotnet", [Repository.CliDll, "run", "--root", _root, "-E", "PATH=/bin", .. args], TimeSpan.FromSeconds(120), _temp.FullName);
@@ -40,7 +49,7 @@ public sealed class RootTests : IDisposable
     public void EveryEscapeStaysInside(string linkage)
     {
         File.Copy(LinuxGuests.Program("confine", linkage), Path.Combine(_root, "confine"));
-        var r = Run("/confine", _outside);
+        var r = Run("/confine", _outside, _outsideSocket);
         Assert.Equal("", r.Stderr);
         Assert.Equal($"""
             inside: inside
@@ -75,6 +84,9 @@ public sealed class RootTests : IDisposable
             linked file: inside
             unlink outside: No such file or directory
             rename through outside symlink: No such file or directory
+            connect to a socket outside: No such file or directory
+            bind inside: ok
+            connect inside: ok
 
             """, r.Stdout);
         Assert.Equal(0, r.ExitCode);
@@ -82,7 +94,8 @@ public sealed class RootTests : IDisposable
         Assert.Equal("moved\n", File.ReadAllText(Path.Combine(_root, "moved")));
         Assert.Equal("inside\n", File.ReadAllText(Path.Combine(_root, "linked")));
         Assert.Equal("SECRET outside the root\n", File.ReadAllText(_outside));
-        Assert.Equal(["outside", "root"], _temp.GetFileSystemInfos().Select(f => f.Name).Order());
+        Assert.Equal(["outside", "outside.sock", "root"], _temp.GetFileSystemInfos().Select(f => f.Name).Order());
+        Assert.True(File.GetAttributes(Path.Combine(_root, "sock")) != 0); // bound inside the root
 
     }
 
@@ -102,12 +115,12 @@ public sealed class RootTests : IDisposable
         File.WriteAllText(Path.Combine(chroot, "inside"), "inside\n");
         Directory.CreateDirectory(Path.Combine(chroot, "proc"));
         File.Copy(native, Path.Combine(chroot, "confine"));
-        var expected = Repository.Run("unshare", ["-rmpf", $"--mount-proc={Path.Combine(chroot, "proc")}", "chroot", chroot, "/confine", _outside],
+        var expected = Repository.Run("unshare", ["-rmpf", $"--mount-proc={Path.Combine(chroot, "proc")}", "chroot", chroot, "/confine", _outside, _outsideSocket],
             TimeSpan.FromMinutes(1));
         Assert.True(expected.ExitCode == 0, expected.Stderr);
 
         File.Copy(LinuxGuests.Program("confine", "static"), Path.Combine(_root, "confine"));
-        var actual = Run("/confine", _outside);
+        var actual = Run("/confine", _outside, _outsideSocket);
         Assert.Equal("", actual.Stderr);
         Assert.Equal(expected.Stdout, actual.Stdout);
         Assert.Contains("absolute symlink: No such file or directory\n", actual.Stdout);
