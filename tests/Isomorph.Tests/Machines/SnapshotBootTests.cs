@@ -143,6 +143,39 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
         Assert.DoesNotContain("Linux version", r.Stdout); // resumed, not booted again
     }
 
+    [Fact]
+    public void Snapshot_ThroughTheApi_InTheMiddleOfAComputation_ResumesInAnotherProcess()
+    {
+        var (command, answer) = Sum(SumTo);
+        string api = Path.Combine(_temp.FullName, "api.sock"), serial = Path.Combine(_temp.FullName, "serial.sock");
+        string snapshot = Path.Combine(_temp.FullName, "api.snap");
+        using (var vm = new IsomorphProcess("boot", "--append", "console=ttyS0 quiet", "--serial", $"unix:{serial}", "--api-sock", api))
+        using (var console = new SocketConsole(vm.Connect(serial, BootTimeout)))
+        {
+            int at = console.WaitFor("/ # ", BootTimeout);
+            Assert.True(at >= 0, "no shell prompt:\n" + console.Text + vm.Stderr);
+            console.Send(command + "\n");
+            Assert.True(console.WaitFor("\n", CommandTimeout, at) >= 0, "the command was not echoed");
+            Thread.Sleep(1000);
+            var paused = Repository.Isomorph("vm", "pause", "--sock", api);
+            Assert.True(paused.ExitCode == 0, paused.Stderr);
+            Thread.Sleep(300); // output written before the pause reaches the client
+            Assert.DoesNotContain(answer, console.Text);
+            var saved = Repository.Isomorph("vm", "snapshot", snapshot, "--sock", api);
+            Assert.True(saved.ExitCode == 0, saved.Stderr);
+            vm.Terminate(); // the first machine never finishes the sum
+            Assert.Equal(143, vm.WaitForExit(TimeSpan.FromSeconds(30)));
+        }
+
+        var r = Repository.Run("dotnet", [Repository.CliDll, "boot", "--restore", snapshot], TimeSpan.FromSeconds(120),
+            stdin: "echo alive$((40+2))\npoweroff\n");
+        Assert.False(r.TimedOut, "the restored machine did not power off:\n" + Guest.Tail(r.Stdout));
+        Assert.Equal(0, r.ExitCode);
+        int found = r.Stdout.IndexOf(answer, StringComparison.Ordinal);
+        Assert.True(found >= 0, $"the restored computation did not print {answer}:\n{Guest.Tail(r.Stdout)}");
+        Assert.True(r.Stdout.IndexOf("alive42", found, StringComparison.Ordinal) > found, "the shell did not answer after the sum:\n" + Guest.Tail(r.Stdout));
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
