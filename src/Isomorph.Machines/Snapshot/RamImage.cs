@@ -19,7 +19,9 @@ public enum RamCodec : byte
 /// <summary>
 /// Guest RAM in a snapshot, sparse and compressed: only pages holding a non-zero byte are stored,
 /// as runs of consecutive pages cut into chunks of at most <see cref="ChunkPages"/> pages, each
-/// compressed with LZ4 on its own (so chunks compress in parallel). The section's payload:
+/// compressed with LZ4 on its own, so that chunks compress and decompress in parallel. The chunks
+/// go in batches of at most <see cref="BatchChunks"/>, one section each (so neither side holds
+/// more than a batch in memory), until the end of the file. Each section's payload:
 /// <code>
 /// RAM size (u64), codec (u8), chunk count (u32),
 /// per chunk: first page (u64, from RAM base), page count (u32), compressed length (u32), compressed bytes
@@ -29,38 +31,46 @@ public enum RamCodec : byte
 public static unsafe class RamImage
 {
     public const string SectionName = "ram";
-    public const int ChunkPages = 256;
-    private const int ChunkBytes = ChunkPages << Ram.PageShift;
+    public const int ChunkPages = 256, BatchChunks = 64;
+    private const int ChunkBytes = ChunkPages << Ram.PageShift, BatchHeader = 13, ChunkHeader = 16;
+    private static readonly int MaxPacked = LZ4Codec.MaximumOutputSize(ChunkBytes);
+    private static readonly long MaxSection = BatchHeader + (long)BatchChunks * (ChunkHeader + MaxPacked);
 
-    /// <summary>Writes <paramref name="ram"/> as the RAM section.</summary>
+    private static ParallelOptions Parallelism => new() { MaxDegreeOfParallelism = Environment.ProcessorCount };
+
+    /// <summary>Writes <paramref name="ram"/> as RAM sections (at least one, to record the size).</summary>
     public static void Write(SnapshotFileWriter writer, Ram ram)
     {
         var chunks = NonZeroChunks(ram);
-        var compressed = new byte[chunks.Count][];
-        Parallel.For(0, chunks.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
-            () => new ChunkCompressor(),
-            (i, _, state) =>
-            {
-                var (page, count) = chunks[i];
-                compressed[i] = state.Compress(new ReadOnlySpan<byte>(ram.Host + (page << Ram.PageShift), count << Ram.PageShift));
-                return state;
-            },
-            _ => { });
-
-        long length = 8 + 1 + 4 + compressed.Sum(c => 16L + c.Length);
-        writer.BeginSection(SectionName, length);
-        Span<byte> head = stackalloc byte[16];
-        BinaryPrimitives.WriteUInt64LittleEndian(head, ram.Size);
-        head[8] = (byte)RamCodec.Lz4;
-        BinaryPrimitives.WriteInt32LittleEndian(head[9..], chunks.Count);
-        writer.WritePayload(head[..13]);
-        for (int i = 0; i < chunks.Count; i++)
+        var buffers = new byte[Math.Min(BatchChunks, chunks.Count)][];
+        var lengths = new int[buffers.Length];
+        Span<byte> head = stackalloc byte[ChunkHeader];
+        for (int first = 0; first == 0 || first < chunks.Count; first += BatchChunks)
         {
-            BinaryPrimitives.WriteUInt64LittleEndian(head, chunks[i].Page);
-            BinaryPrimitives.WriteInt32LittleEndian(head[8..], chunks[i].Count);
-            BinaryPrimitives.WriteInt32LittleEndian(head[12..], compressed[i].Length);
-            writer.WritePayload(head);
-            writer.WritePayload(compressed[i]);
+            int n = Math.Min(BatchChunks, chunks.Count - first);
+            Parallel.For(0, n, Parallelism, i =>
+            {
+                var (page, count) = chunks[first + i];
+                var packed = buffers[i] ??= new byte[MaxPacked];
+                lengths[i] = LZ4Codec.Encode(new ReadOnlySpan<byte>(ram.Host + (page << Ram.PageShift), count << Ram.PageShift), packed, LZ4Level.L00_FAST);
+                if (lengths[i] < 0) throw new InvalidOperationException("LZ4 could not compress a RAM chunk");
+            });
+
+            long length = BatchHeader;
+            for (int i = 0; i < n; i++) length += ChunkHeader + lengths[i];
+            writer.BeginSection(SectionName, length);
+            BinaryPrimitives.WriteUInt64LittleEndian(head, ram.Size);
+            head[8] = (byte)RamCodec.Lz4;
+            BinaryPrimitives.WriteInt32LittleEndian(head[9..], n);
+            writer.WritePayload(head[..BatchHeader]);
+            for (int i = 0; i < n; i++)
+            {
+                BinaryPrimitives.WriteUInt64LittleEndian(head, chunks[first + i].Page);
+                BinaryPrimitives.WriteInt32LittleEndian(head[8..], chunks[first + i].Count);
+                BinaryPrimitives.WriteInt32LittleEndian(head[12..], lengths[i]);
+                writer.WritePayload(head);
+                writer.WritePayload(buffers[i].AsSpan(0, lengths[i]));
+            }
         }
     }
 
@@ -86,50 +96,52 @@ public static unsafe class RamImage
         return chunks;
     }
 
-    /// <summary>Reads the RAM section into <paramref name="ram"/>, which must be zero-filled and of the saved size.</summary>
+    /// <summary>Reads the RAM sections, up to the end of the file, into <paramref name="ram"/>, which must be zero-filled and of the saved size.</summary>
     public static void Read(SnapshotFileReader reader, Ram ram)
     {
-        long length = reader.BeginSection(SectionName, long.MaxValue);
-        Span<byte> head = stackalloc byte[16];
-        if (length < 13) throw Error($"{length} bytes is too short");
-        reader.ReadPayload(head[..13]);
-        long left = length - 13;
-        ulong size = BinaryPrimitives.ReadUInt64LittleEndian(head);
-        if (size != ram.Size) throw Error($"{size} bytes of RAM saved, the machine has {ram.Size}");
-        var codec = (RamCodec)head[8];
-        if (codec is not RamCodec.Lz4) throw Error($"unknown codec {head[8]}");
-        int chunks = BinaryPrimitives.ReadInt32LittleEndian(head[9..]);
-        ulong pages = ram.Size >> Ram.PageShift;
-        if (chunks < 0 || (ulong)chunks > pages) throw Error($"{chunks} chunks");
-
-        var buffer = new byte[LZ4Codec.MaximumOutputSize(ChunkBytes)];
-        for (int i = 0; i < chunks; i++)
+        byte[] batch = [];
+        var chunks = new (ulong Page, int Count, int Offset, int Packed)[BatchChunks];
+        do
         {
-            if (left < 16) throw Error("truncated chunk list");
-            reader.ReadPayload(head);
-            left -= 16;
-            ulong page = BinaryPrimitives.ReadUInt64LittleEndian(head);
-            int count = BinaryPrimitives.ReadInt32LittleEndian(head[8..]);
-            int packed = BinaryPrimitives.ReadInt32LittleEndian(head[12..]);
-            if (count is < 1 or > ChunkPages || page >= pages || (ulong)count > pages - page)
-                throw Error($"chunk {i}: pages {page}+{count} lie outside RAM");
-            if (packed < 0 || packed > buffer.Length || packed > left) throw Error($"chunk {i}: {packed} compressed bytes");
-            reader.ReadPayload(buffer.AsSpan(0, packed));
-            left -= packed;
-            var target = new Span<byte>(ram.Host + (page << Ram.PageShift), count << Ram.PageShift);
-            if (LZ4Codec.Decode(buffer.AsSpan(0, packed), target) != target.Length) throw Error($"chunk {i} does not decompress to {count} pages");
+            long length = reader.BeginSection(SectionName, MaxSection);
+            if (length < BatchHeader) throw Error($"{length} bytes is too short");
+            if (batch.Length < length) batch = new byte[length];
+            reader.ReadPayload(batch.AsSpan(0, (int)length));
+            var data = batch.AsSpan(0, (int)length);
+
+            ulong size = BinaryPrimitives.ReadUInt64LittleEndian(data);
+            if (size != ram.Size) throw Error($"{size} bytes of RAM saved, the machine has {ram.Size}");
+            if (data[8] != (byte)RamCodec.Lz4) throw Error($"unknown codec {data[8]}");
+            int n = BinaryPrimitives.ReadInt32LittleEndian(data[9..]);
+            if (n < 0 || n > BatchChunks) throw Error($"{n} chunks in a batch");
+            ulong pages = ram.Size >> Ram.PageShift;
+            int at = BatchHeader;
+            for (int i = 0; i < n; i++)
+            {
+                if (data.Length - at < ChunkHeader) throw Error("truncated chunk list");
+                ulong page = BinaryPrimitives.ReadUInt64LittleEndian(data[at..]);
+                int count = BinaryPrimitives.ReadInt32LittleEndian(data[(at + 8)..]);
+                int packed = BinaryPrimitives.ReadInt32LittleEndian(data[(at + 12)..]);
+                at += ChunkHeader;
+                if (count is < 1 or > ChunkPages || page >= pages || (ulong)count > pages - page)
+                    throw Error($"chunk {i}: pages {page}+{count} lie outside RAM");
+                if (packed < 0 || packed > data.Length - at) throw Error($"chunk {i}: {packed} compressed bytes");
+                chunks[i] = (page, count, at, packed);
+                at += packed;
+            }
+            if (at != data.Length) throw Error($"{data.Length - at} bytes left over");
+
+            int failed = -1;
+            Parallel.For(0, n, Parallelism, i =>
+            {
+                var (page, count, offset, packed) = chunks[i];
+                var target = new Span<byte>(ram.Host + (page << Ram.PageShift), count << Ram.PageShift);
+                if (LZ4Codec.Decode(batch.AsSpan(offset, packed), target) != target.Length) failed = i;
+            });
+            if (failed >= 0) throw Error($"chunk {failed} does not decompress to {chunks[failed].Count} pages");
         }
-        if (left != 0) throw Error($"{left} bytes left over");
+        while (!reader.AtEnd);
 
         static SnapshotException Error(string message) => new($"section '{SectionName}': {message}");
-    }
-
-    /// <summary>One thread's LZ4 compressor: a buffer reused from chunk to chunk.</summary>
-    private sealed class ChunkCompressor
-    {
-        private readonly byte[] _scratch = new byte[LZ4Codec.MaximumOutputSize(ChunkBytes)];
-
-        public byte[] Compress(ReadOnlySpan<byte> data) =>
-            _scratch.AsSpan(0, LZ4Codec.Encode(data, _scratch, LZ4Level.L00_FAST)).ToArray();
     }
 }

@@ -117,6 +117,9 @@ public sealed class SnapshotFileReader : IDisposable
         reader.ExpectEnd();
     }
 
+    /// <summary>True when only the checksum follows.</summary>
+    public bool AtEnd => _file.Position == _end;
+
     /// <summary>Checks that only the checksum follows.</summary>
     public void ExpectEnd()
     {

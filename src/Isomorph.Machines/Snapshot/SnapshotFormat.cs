@@ -8,7 +8,7 @@ namespace Isomorph.Machines.Snapshot;
 /// trailer  XxHash3 (64-bit) of every byte before it (u64)
 /// </code>
 /// A machine writes its configuration first, then one section per component, named after it
-/// ("hart0", "clint", "virtio1"), then RAM (<see cref="RamImage"/>). A reader checks the magic, the
+/// ("hart0", "clint", "virtio1"), then RAM in one or more sections (<see cref="RamImage"/>). A reader checks the magic, the
 /// version and the checksum before it restores anything, then expects the sections in order.
 /// </summary>
 public static class SnapshotFormat
