@@ -114,6 +114,15 @@ int main(int argc, char **argv)
     result("unlink outside", unlink(path));
     result("rename through outside symlink", rename("/abs-link/x", "/y"));
 
+    /* A trailing slash asks for a directory: lstat follows a link to one, name operations refuse. */
+    symlink("/sub", "/sub-link");
+    printf("lstat sub-link/: %s\n", lstat("/sub-link/", &st) == 0 ? (S_ISDIR(st.st_mode) ? "directory" : "other") : strerror(errno));
+    result("lstat abs-inside/", lstat("/abs-inside/", &st));
+    result("lstat abs-link/", lstat("/abs-link/", &st));
+    result("rmdir inside/", rmdir("/inside/"));
+    result("unlink sub-link/", unlink("/sub-link/"));
+    result("mkdir new/", mkdir("/new/", 0755));
+
     /* AF_UNIX names are paths too. */
     struct sockaddr_un address = { .sun_family = AF_UNIX };
     if (argc > 2) {

@@ -33,9 +33,12 @@ internal static unsafe class Guest
     /// --root, resolved inside the root by the kernel: when <paramref name="follow"/>, the object
     /// itself (the last component's symbolic links followed inside the root) as /proc/self/fd/N of an
     /// O_PATH descriptor, which the host reaches without any further lookup; otherwise the parent
-    /// directory and the last name, for calls that never follow the last component.
+    /// directory and the last name, for calls that never follow the last component. A trailing slash
+    /// asks for a directory: calls that look at what a name is (<paramref name="slashFollows"/>: the
+    /// stat family, access, chown, utimens) then follow a symbolic link as Linux does; the others
+    /// (unlink, rmdir, rename, mkdir…) get ENOTDIR for anything but a directory.
     /// </summary>
-    public static HostTarget Lookup(LinuxProcess p, ulong dirfd, ulong pathAddress, bool follow)
+    public static HostTarget Lookup(LinuxProcess p, ulong dirfd, ulong pathAddress, bool follow, bool slashFollows = false)
     {
         var guestPath = p.Memory.ReadCString(pathAddress);
         if (guestPath is null) return new HostTarget(-Errno.EFAULT);
@@ -47,15 +50,32 @@ internal static unsafe class Guest
             return dir == -1 ? new HostTarget(-Errno.EBADF) : new HostTarget(dir, host, -1);
         }
         if (guestPath.Length == 0) return new HostTarget(-Errno.ENOENT);
+        if (slashFollows && guestPath.Length > 1 && guestPath.EndsWith('/')) follow = true;
         long r = AbsoluteInRoot(p, dirfd, guestPath, out var absolute);
         if (r < 0) return new HostTarget(r);
         if (follow)
         {
             long fd = root.Open(absolute!, Libc.OPath, 0);
-            return fd < 0 ? new HostTarget(fd) : new HostTarget(Libc.AtFdCwd, Encoding.UTF8.GetBytes($"/proc/self/fd/{fd}\0"), (int)fd);
+            return fd < 0 ? new HostTarget(fd) : new HostTarget(Libc.AtFdCwd, Encoding.UTF8.GetBytes($"/proc/self/fd/{fd}\0"), (int)fd, followed: true);
         }
-        r = root.OpenParent(absolute!, out int parent, out string name, out _);
-        return r < 0 ? new HostTarget(r) : new HostTarget(parent, Encoding.UTF8.GetBytes(name + "\0"), parent);
+        r = root.OpenParent(absolute!, out int parent, out string name, out bool trailingSlash);
+        if (r < 0) return new HostTarget(r);
+        var target = new HostTarget(parent, Encoding.UTF8.GetBytes(name + "\0"), parent);
+        // "name/" must be a directory. The slash never reaches the host, which would follow a symbolic link there.
+        if (trailingSlash && IsNonDirectory(parent, target.Path))
+        {
+            target.Dispose();
+            return new HostTarget(-Errno.ENOTDIR);
+        }
+        return target;
+    }
+
+    private static bool IsNonDirectory(int directory, byte[] name)
+    {
+        const int AtSymlinkNofollow = 0x100, StatxType = 1;
+        byte* statx = stackalloc byte[256];
+        fixed (byte* at = name)
+            return Libc.statx(directory, at, AtSymlinkNofollow, StatxType, statx) == 0 && (*(ushort*)(statx + 28) & 0xF000) != 0x4000;
     }
 
     /// <summary>
@@ -109,12 +129,19 @@ internal readonly struct HostTarget : IDisposable
         Path = [];
     }
 
-    public HostTarget(int dir, byte[] path, int owned)
+    public HostTarget(int dir, byte[] path, int owned, bool followed = false)
     {
         Dir = dir;
         Path = path;
         _ownedPlusOne = owned + 1;
+        _followed = followed;
     }
+
+    /// <summary>True when the path is the /proc/self/fd link of the object itself, which the host must follow.</summary>
+    private readonly bool _followed;
+
+    /// <summary>The caller's AT_* flags for the host call: without AT_SYMLINK_NOFOLLOW when the path is such a link.</summary>
+    public int Flags(int flags) => _followed ? flags & ~0x100 : flags;
 
     public void Dispose()
     {

@@ -33,9 +33,9 @@ internal static unsafe class Paths
             byte* empty = stackalloc byte[1] { 0 };
             return StatInto(p, fd, empty, flags, a.A2);
         }
-        using var t = Guest.Lookup(p, a.A0, a.A1, Follows(flags));
+        using var t = Guest.Lookup(p, a.A0, a.A1, Follows(flags), slashFollows: true);
         if (t.Error < 0) return t.Error;
-        fixed (byte* at = t.Path) return StatInto(p, t.Dir, at, flags, a.A2);
+        fixed (byte* at = t.Path) return StatInto(p, t.Dir, at, t.Flags(flags), a.A2);
     }
 
     /// <summary>
@@ -82,11 +82,11 @@ internal static unsafe class Paths
         if (buffer == null) return -Errno.EFAULT;
         using var t = p.Memory.ReadCString(a.A1) == "" && (a.Int(2) & AtEmptyPath) != 0
             ? (p.Files.HostDirectory(a.Int(0)) is var fd and not -1 ? new HostTarget(fd, [0], -1) : new HostTarget(-Errno.EBADF))
-            : Guest.Lookup(p, a.A0, a.A1, Follows(a.Int(2)));
+            : Guest.Lookup(p, a.A0, a.A1, Follows(a.Int(2)), slashFollows: true);
         if (t.Error < 0) return t.Error;
         fixed (byte* at = t.Path)
         {
-            long r = Libc.Check(Libc.statx(t.Dir, at, a.Int(2), (uint)a.A3, buffer));
+            long r = Libc.Check(Libc.statx(t.Dir, at, t.Flags(a.Int(2)), (uint)a.A3, buffer));
             if (r >= 0) p.Memory.NoteWritten(a.A4, StatxSize);
             return r;
         }
@@ -131,9 +131,9 @@ internal static unsafe class Paths
 
     private static long Access(LinuxProcess p, in SyscallArgs a, int flags)
     {
-        using var t = Guest.Lookup(p, a.A0, a.A1, Follows(flags));
+        using var t = Guest.Lookup(p, a.A0, a.A1, Follows(flags), slashFollows: true);
         if (t.Error < 0) return t.Error;
-        fixed (byte* at = t.Path) return Libc.Check(Libc.faccessat(t.Dir, at, a.Int(2), flags));
+        fixed (byte* at = t.Path) return Libc.Check(Libc.faccessat(t.Dir, at, a.Int(2), t.Flags(flags)));
     }
 
     [Syscall(34, "mkdirat", "fso")]
@@ -261,9 +261,9 @@ internal static unsafe class Paths
             int fd = p.Files.HostDirectory(a.Int(0));
             return fd == -1 ? -Errno.EBADF : Libc.Check(Libc.fchown(fd, (uint)a.A2, (uint)a.A3));
         }
-        using var t = Guest.Lookup(p, a.A0, a.A1, Follows(flags));
+        using var t = Guest.Lookup(p, a.A0, a.A1, Follows(flags), slashFollows: true);
         if (t.Error < 0) return t.Error;
-        fixed (byte* at = t.Path) return Libc.Check(Libc.fchownat(t.Dir, at, (uint)a.A2, (uint)a.A3, flags & AtSymlinkNofollow));
+        fixed (byte* at = t.Path) return Libc.Check(Libc.fchownat(t.Dir, at, (uint)a.A2, (uint)a.A3, t.Flags(flags) & AtSymlinkNofollow));
     }
 
     [Syscall(55, "fchown", "ddd")]
@@ -288,9 +288,9 @@ internal static unsafe class Paths
             int fd = p.Files.Host(a.Int(0));
             return fd < 0 ? -Errno.EBADF : Libc.Check(Libc.futimens(fd, times));
         }
-        using var t = Guest.Lookup(p, a.A0, a.A1, Follows(a.Int(3)));
+        using var t = Guest.Lookup(p, a.A0, a.A1, Follows(a.Int(3)), slashFollows: true);
         if (t.Error < 0) return t.Error;
-        fixed (byte* at = t.Path) return Libc.Check(Libc.utimensat(t.Dir, at, times, a.Int(3) & AtSymlinkNofollow));
+        fixed (byte* at = t.Path) return Libc.Check(Libc.utimensat(t.Dir, at, times, t.Flags(a.Int(3)) & AtSymlinkNofollow));
     }
 
     [Syscall(17, "getcwd", "xu")]

@@ -84,6 +84,12 @@ public sealed class RootTests : IDisposable
             linked file: inside
             unlink outside: No such file or directory
             rename through outside symlink: No such file or directory
+            lstat sub-link/: directory
+            lstat abs-inside/: Not a directory
+            lstat abs-link/: No such file or directory
+            rmdir inside/: Not a directory
+            unlink sub-link/: Not a directory
+            mkdir new/: ok
             connect to a socket outside: No such file or directory
             bind inside: ok
             connect inside: ok
