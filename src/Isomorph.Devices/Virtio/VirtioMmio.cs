@@ -215,8 +215,9 @@ public sealed class VirtioMmio : IMmioDevice, IVirtioQueues, ISnapshotState, IDi
 
     /// <summary>
     /// The transport's state and its queues', for snapshots. Device models keep no guest-visible
-    /// state beyond their host resources (an image file, a socket); frames or input waiting on the
-    /// host side are not saved, as if lost on the wire.
+    /// state beyond their host resources (an image file, a socket) except what they save through
+    /// <see cref="ISnapshotState"/> (virtio-console's undelivered input); frames that arrived from
+    /// the network but were not yet given to the guest are not saved, as if lost on the wire.
     /// </summary>
     public VirtioMmioState Save()
     {
