@@ -113,7 +113,9 @@ public sealed class BootRestoreTests() : CliTest("isomorph-restore")
         var missingDirectory = Assert.Throws<SnapshotException>(() => other.SaveSnapshot(Path.Combine(Temp.FullName, "no", "such.snap")));
         Assert.DoesNotContain('\n', missingDirectory.Message);
         Directory.CreateDirectory(Path.Combine(Temp.FullName, "dir.snap"));
-        Assert.Throws<SnapshotException>(() => other.SaveSnapshot(Path.Combine(Temp.FullName, "dir.snap")));
+        Assert.Throws<SnapshotException>(() => other.SaveSnapshot(Path.Combine(Temp.FullName, "dir.snap"))); // the rename fails
+        Assert.Empty(Temp.GetFiles(".*.tmp"));
+        Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(Temp.FullName, "dir.snap")));
 
         other.SaveSnapshot(path); // a save that succeeds replaces the file whole
         Assert.NotEqual(before, File.ReadAllBytes(path));
