@@ -253,41 +253,42 @@ public static class BootCommand
     private static int Run(VirtMachine first, bool stats, Serial.SerialBackend serial, string? apiSock)
     {
         var options = first.Options;
-        VirtMachine? current = first;
+        var slot = new MachineSlot(first);
         IAsyncDisposable? api = null;
         if (apiSock is not null)
         {
-            api = StartApi(Path.GetFullPath(apiSock), () => Volatile.Read(ref current), out string? error);
+            api = StartApi(Path.GetFullPath(apiSock), slot, out string? error);
             if (api is null)
             {
                 first.Dispose();
                 return Fail(error!);
             }
         }
-        serial.Attach(() => Volatile.Read(ref current)!);
+        serial.Attach(slot);
         int signal = 0;
         Console.CancelKeyPress += (_, e) =>
         {
             e.Cancel = true;
             signal = 2;
-            Volatile.Read(ref current)?.Stop();
+            slot.Use(m => m.Stop());
         };
         // SIGTERM stops the machine too, so that socket files are removed and streams flushed.
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, e =>
         {
             e.Cancel = true;
             signal = 15;
-            Volatile.Read(ref current)?.Stop();
+            slot.Use(m => m.Stop());
         });
         try
         {
+            var machine = first;
             while (true)
             {
-                var machine = current!;
                 VirtResult result;
                 using (machine)
                 {
                     result = machine.Run();
+                    slot.Retire(); // nobody reaches it once disposed
                     if (stats) PrintStats(machine);
                 }
                 switch (result.Stop)
@@ -297,7 +298,9 @@ public static class BootCommand
                         // A reset is a fresh machine from the same files, as at power-on.
                         try
                         {
-                            Volatile.Write(ref current, new VirtMachine(options));
+                            machine = new VirtMachine(options);
+                            slot.Install(machine);
+                            if (signal != 0) machine.Stop(); // a signal that came while there was no machine
                         }
                         catch (MachineConfigurationException e)
                         {
@@ -319,7 +322,7 @@ public static class BootCommand
 
     /// <summary>Starts the API server; a method of its own so that ASP.NET Core is loaded only when --api-sock is given.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static IAsyncDisposable? StartApi(string path, Func<VirtMachine?> machine, out string? error) =>
+    private static IAsyncDisposable? StartApi(string path, MachineSlot machine, out string? error) =>
         Vm.ApiServer.Start(path, machine, out error);
 
     private static void PrintStats(VirtMachine machine) =>

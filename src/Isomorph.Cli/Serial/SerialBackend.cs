@@ -1,5 +1,3 @@
-using Isomorph.Machines.Virt;
-
 namespace Isomorph.Cli.Serial;
 
 /// <summary>
@@ -12,8 +10,8 @@ public abstract class SerialBackend : IDisposable
     /// <summary>The UART's output.</summary>
     public abstract Stream Output { get; }
 
-    /// <summary>Starts delivering input to the machine <paramref name="machine"/> returns at the time.</summary>
-    public virtual void Attach(Func<VirtMachine> machine) { }
+    /// <summary>Starts delivering input to the machine in <paramref name="machine"/> at the time (input while there is none is dropped).</summary>
+    public virtual void Attach(MachineSlot machine) { }
 
     public virtual void Dispose() => GC.SuppressFinalize(this);
 
@@ -84,7 +82,7 @@ public sealed class StdioSerial : SerialBackend
 
     public override Stream Output => _stdout;
 
-    public override void Attach(Func<VirtMachine> machine)
+    public override void Attach(MachineSlot machine)
     {
         _terminal = HostTerminal.EnterRawMode();
         bool escapes = HostTerminal.IsTerminal;
@@ -92,7 +90,7 @@ public sealed class StdioSerial : SerialBackend
         new Thread(() => ReadInput(machine, escapes)) { IsBackground = true, Name = "console input" }.Start();
     }
 
-    private static void ReadInput(Func<VirtMachine> machine, bool escapes)
+    private static void ReadInput(MachineSlot machine, bool escapes)
     {
         using var stdin = Console.OpenStandardInput();
         var buffer = new byte[256];
@@ -112,10 +110,10 @@ public sealed class StdioSerial : SerialBackend
             if (n <= 0) return;
             if (!escapes)
             {
-                machine().SendInput(buffer.AsSpan(0, n));
+                machine.Use(m => m.SendInput(buffer.AsSpan(0, n)));
                 continue;
             }
-            int m = 0;
+            int count = 0;
             for (int i = 0; i < n; i++)
             {
                 byte b = buffer[i];
@@ -124,15 +122,15 @@ public sealed class StdioSerial : SerialBackend
                     escape = false;
                     if (b is (byte)'x' or (byte)'X')
                     {
-                        machine().Stop();
+                        machine.Use(m => m.Stop());
                         return;
                     }
-                    if (b == CtrlA) forward[m++] = CtrlA;
+                    if (b == CtrlA) forward[count++] = CtrlA;
                 }
                 else if (b == CtrlA) escape = true;
-                else forward[m++] = b;
+                else forward[count++] = b;
             }
-            if (m > 0) machine().SendInput(forward.AsSpan(0, m));
+            if (count > 0) machine.Use(m => m.SendInput(forward.AsSpan(0, count)));
         }
     }
 

@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using Isomorph.Machines.Virt;
 
 namespace Isomorph.Cli.Serial;
 
@@ -22,7 +21,7 @@ public sealed class UnixSerialServer : SerialBackend
     private readonly RingOutput _output;
     private readonly AutoResetEvent _pending = new(false);
     private Socket? _client;
-    private Func<VirtMachine>? _machine;
+    private MachineSlot? _machine;
     private volatile bool _disposed;
 
     private UnixSerialServer(string path, Socket listener)
@@ -38,7 +37,7 @@ public sealed class UnixSerialServer : SerialBackend
 
     public override Stream Output => _output;
 
-    public override void Attach(Func<VirtMachine> machine)
+    public override void Attach(MachineSlot machine)
     {
         _machine = machine;
         new Thread(AcceptLoop) { IsBackground = true, Name = "serial accept" }.Start();
@@ -66,7 +65,7 @@ public sealed class UnixSerialServer : SerialBackend
                 {
                     int n = client.Receive(buffer);
                     if (n <= 0) break;
-                    _machine!().SendInput(buffer.AsSpan(0, n));
+                    _machine!.Use(m => m.SendInput(buffer.AsSpan(0, n)));
                 }
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException) { }

@@ -19,9 +19,9 @@ public sealed class ApiServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly string _path;
-    private readonly Func<VirtMachine?> _machine;
+    private readonly MachineSlot _machine;
 
-    private ApiServer(WebApplication app, string path, Func<VirtMachine?> machine)
+    private ApiServer(WebApplication app, string path, MachineSlot machine)
     {
         _app = app;
         _path = path;
@@ -29,7 +29,7 @@ public sealed class ApiServer : IAsyncDisposable
     }
 
     /// <summary>Listens at <paramref name="path"/>; null with <paramref name="error"/> set when it cannot.</summary>
-    public static ApiServer? Start(string path, Func<VirtMachine?> machine, out string? error)
+    public static ApiServer? Start(string path, MachineSlot machine, out string? error)
     {
         // The same rules as every socket isomorph listens on; Kestrel then binds the path itself.
         using (var probe = UnixSocketPath.Listen(path, "API socket", out error))
@@ -67,26 +67,36 @@ public sealed class ApiServer : IAsyncDisposable
                 var status => $"HTTP {status}",
             })));
 
-        app.MapGet("/machine", context => WithMachine(context, machine => Write(context, 200, Info(machine))));
-        app.MapGet("/machine/stats", context => WithMachine(context, machine => Write(context, 200, StatsInfo.From(machine.Statistics()))));
-        app.MapPost("/machine/pause", context => WithMachine(context, machine =>
+        app.MapGet("/machine", context => Answer(context, machine => (200, Info(machine))));
+        app.MapGet("/machine/stats", context => Answer(context, machine => (200, StatsInfo.From(machine.Statistics()))));
+        app.MapPost("/machine/pause", context => Answer(context, machine =>
         {
-            lock (_stateGate) machine.Pause();
-            return Write(context, 200, new ActionResult(State(machine)));
+            machine.Pause();
+            return (200, new ActionResult(State(machine)));
         }));
-        app.MapPost("/machine/resume", context => WithMachine(context, machine =>
+        app.MapPost("/machine/resume", context => Answer(context, machine =>
         {
-            lock (_stateGate) machine.Resume();
-            return Write(context, 200, new ActionResult(State(machine)));
+            machine.Resume();
+            return (200, new ActionResult(State(machine)));
         }));
-        app.MapPost("/machine/snapshot", context => WithMachine(context, machine => Snapshot(context, machine)));
+        app.MapPost("/machine/snapshot", Snapshot);
     }
 
-    /// <summary>Pause, resume and snapshot one at a time, so that a snapshot resumes only a machine it paused itself.</summary>
-    private readonly Lock _stateGate = new();
+    /// <summary>
+    /// Answers with what <paramref name="action"/> makes of the current machine. Actions run one at
+    /// a time (the slot's lock), so a snapshot resumes only a machine it paused itself, and the
+    /// machine is not disposed under them.
+    /// </summary>
+    private Task Answer(HttpContext context, Func<VirtMachine, (int Status, object Body)> action)
+    {
+        (int Status, object Body) answer = (StatusCodes.Status409Conflict, new ApiError("the machine is not running (it is resetting or has stopped)"));
+        _machine.Use(machine => answer = action(machine));
+        return Write(context, answer.Status, answer.Body);
+    }
+
     private int _snapshotting;
 
-    private async Task Snapshot(HttpContext context, VirtMachine machine)
+    private async Task Snapshot(HttpContext context)
     {
         SnapshotRequest? request;
         try
@@ -115,8 +125,7 @@ public sealed class ApiServer : IAsyncDisposable
         }
         try
         {
-            var (status, body) = SaveSnapshot(machine, path);
-            await Write(context, status, body);
+            await Answer(context, machine => SaveSnapshot(machine, path));
         }
         finally
         {
@@ -125,37 +134,31 @@ public sealed class ApiServer : IAsyncDisposable
     }
 
     /// <summary>Pauses the machine if it runs, saves it, and lets it run on if it was running.</summary>
-    private (int Status, object Body) SaveSnapshot(VirtMachine machine, string path)
+    private static (int Status, object Body) SaveSnapshot(VirtMachine machine, string path)
     {
-        lock (_stateGate)
+        bool wasRunning = !machine.IsPaused;
+        machine.Pause();
+        try
         {
-            bool wasRunning = !machine.IsPaused;
-            machine.Pause();
-            try
-            {
-                machine.SaveSnapshot(path);
-            }
-            catch (SnapshotException e)
-            {
-                return (400, new ApiError(e.Message));
-            }
-            catch (InvalidOperationException e)
-            {
-                return (409, new ApiError($"no snapshot: {e.Message}"));
-            }
-            finally
-            {
-                if (wasRunning) machine.Resume();
-            }
-            var saved = machine.LastSnapshot!;
-            return (200, new ActionResult(State(machine), new SnapshotInfo(path, saved.FileBytes, saved.Elapsed.TotalMilliseconds)));
+            machine.SaveSnapshot(path);
         }
+        catch (SnapshotException e)
+        {
+            return (400, new ApiError(e.Message));
+        }
+        catch (InvalidOperationException e)
+        {
+            return (409, new ApiError($"no snapshot: {e.Message}"));
+        }
+        finally
+        {
+            if (wasRunning) machine.Resume();
+        }
+        var saved = machine.LastSnapshot!;
+        return (200, new ActionResult(State(machine), new SnapshotInfo(path, saved.FileBytes, saved.Elapsed.TotalMilliseconds)));
     }
 
     private static string State(VirtMachine machine) => machine.IsPaused ? "Paused" : "Running";
-
-    private Task WithMachine(HttpContext context, Func<VirtMachine, Task> action) =>
-        _machine() is { } machine ? action(machine) : Write(context, StatusCodes.Status409Conflict, new ApiError("the machine is not running (it is resetting or has stopped)"));
 
     private static MachineInfo Info(VirtMachine machine) => new(
         machine.Harts.Count,
@@ -164,11 +167,11 @@ public sealed class ApiServer : IAsyncDisposable
         machine.Instructions,
         [.. machine.Bus.Devices.Select(d => new DeviceInfo(d.Device.Name, $"0x{d.Base:x}", $"0x{d.Device.Size:x}"))]);
 
-    private static Task Write<T>(HttpContext context, int status, T body)
+    private static Task Write(HttpContext context, int status, object body)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
-        return context.Response.WriteAsync(JsonSerializer.Serialize(body, VmJson.Options) + "\n");
+        return context.Response.WriteAsync(JsonSerializer.Serialize(body, body.GetType(), VmJson.Options) + "\n");
     }
 
     public async ValueTask DisposeAsync()

@@ -66,6 +66,20 @@ public sealed class VmApiTests() : CliTest("isomorph-api")
         Assert.Contains("cannot write the snapshot", unwritable.Stderr);
         Assert.Contains("HTTP 400", unwritable.Stderr);
 
+        // After the guest reboots, the API answers for the fresh machine: the old one's last SBI
+        // call was SRST (the reboot), which the new one has not made.
+        int mark = console.Text.Length;
+        console.Send("reboot\n");
+        Assert.True(console.WaitFor("/ # ", BootTimeout, console.WaitFor("OpenSBI v", BootTimeout, mark)) >= 0, "no prompt after reboot:\n" + console.Text[mark..]);
+        Assert.True(Instructions(api, "Running") > 0);
+        var fresh = Repository.Isomorph("vm", "stats", "--sock", api, "--json");
+        using (var json = JsonDocument.Parse(fresh.Stdout))
+        {
+            var extensions = json.RootElement.GetProperty("sbiCalls").EnumerateArray().Select(c => c.GetProperty("extension").GetString()).ToList();
+            Assert.Contains("HSM", extensions);
+            Assert.DoesNotContain("SRST", extensions);
+        }
+
         console.Send("poweroff\n");
         Assert.Equal(0, vm.WaitForExit(TimeSpan.FromSeconds(60)));
         Assert.False(File.Exists(api), "the API socket is left behind");
