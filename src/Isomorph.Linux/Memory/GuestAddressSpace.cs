@@ -147,8 +147,9 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
         length = PageUp(length);
         if (IsFree(start, length)) return 0;
         DetachShared(start, length);
+        // The host pages are released but stay accessible (reading zeros): another thread's hart may
+        // still hold them in its TLB for an instant, or a system call may be copying into them.
         Libc.madvise((nint)(_host + start), (nuint)length, Libc.MadvDontNeed);
-        Libc.mprotect((nint)(_host + start), (nuint)length, Libc.ProtNone);
         SetFlags(start, length, PageFlags.None);
         ProtectionReduced?.Invoke(start, length);
         return 0;
@@ -363,7 +364,8 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
         for (ulong table = 0; table < _pageCount; table += PageSize * Batch)
         {
             ulong tableBytes = Math.Min(PageSize * Batch, _pageCount - table);
-            var tableHeld = presence.Present(_pages + table, (tableBytes + PageSize - 1) / PageSize);
+            // A copy: CopyPages asks the same presence reader about the guest pages, which reuses its buffer.
+            var tableHeld = presence.Present(_pages + table, (tableBytes + PageSize - 1) / PageSize).ToArray();
             for (int t = 0; t < tableHeld.Length; t++)
             {
                 if (!tableHeld[t]) continue;
