@@ -2,15 +2,19 @@ using Isomorph.Linux.Host;
 using Isomorph.Linux.Loading;
 using Isomorph.Linux.Memory;
 using Isomorph.Linux.Signals;
+using Isomorph.Linux.Syscalls;
+using Isomorph.Linux.Threads;
 using Isomorph.Riscv.Isa;
 
 namespace Isomorph.Linux;
 
 /// <summary>
-/// Signals: dispositions, the blocked and pending sets, the alternate stack, and delivery — a
-/// riscv64 rt_sigframe pushed on the guest's stack, the handler entered with ra at the sigreturn
-/// trampoline. Signals are delivered on the process's own thread: after a system call, when the
-/// hart stops (another process asked it to), and at once for faults.
+/// Signals: dispositions (shared by the threads), the process-wide and per-thread pending sets,
+/// each thread's blocked mask and alternate stack, and delivery — a riscv64 rt_sigframe pushed on
+/// the thread's stack, the handler entered with ra at the sigreturn trampoline. A process-directed
+/// signal (kill, SIGCHLD, timers) goes to a thread that does not block it; a thread-directed one
+/// (tgkill, faults) to its thread. Signals are delivered on the receiving thread's own host thread:
+/// after a system call, when its hart stops (another thread asked it to), and at once for faults.
 /// </summary>
 public sealed unsafe partial class LinuxProcess
 {
@@ -20,53 +24,24 @@ public sealed unsafe partial class LinuxProcess
     /// <summary>SIGKILL and SIGSTOP can be neither blocked nor caught.</summary>
     public const ulong Unblockable = (1ul << (Sigkill - 1)) | (1ul << (19 - 1));
 
-    private ulong _pending;
-    private readonly SignalInfo[] _pendingInfo = new SignalInfo[65];
-    private ulong? _maskAfterSuspend;
-    /// <summary>The system call being returned from, for SA_RESTART: where its ecall is and its first argument.</summary>
-    private (ulong Pc, ulong A0, bool Restartable) _interruptedCall;
+    /// <summary>Process-directed signals not yet taken by a thread (guarded by <see cref="SignalLock"/>).</summary>
+    private ulong _sharedPending;
+    private readonly SignalInfo[] _sharedInfo = new SignalInfo[65];
 
-    /// <summary>Guards dispositions and the pending set, which other processes' threads touch when they send signals.</summary>
+    /// <summary>Guards dispositions and the pending sets, which other threads and processes touch when they send signals.</summary>
     public object SignalLock { get; } = new();
 
-    /// <summary>Set whenever a signal becomes pending: sleeps and waits end early on it.</summary>
-    public AutoResetEvent SignalArrived { get; } = new(false);
+    /// <summary>The calling thread's signal event: sleeps and waits end early on it.</summary>
+    public AutoResetEvent SignalArrived => Current.SignalArrived;
 
-    /// <summary>
-    /// A host eventfd that becomes readable whenever a signal becomes pending, so that a system call
-    /// blocked in the host's ppoll (reads and writes of pipes, terminals, sockets) wakes up at once.
-    /// </summary>
-    public int WakeupFd { get; private set; } = Libc.eventfd(0, Libc.OCloexec | 0x800 /* EFD_NONBLOCK */);
+    /// <summary>The calling thread's wakeup eventfd, for waits in the host's ppoll.</summary>
+    public int WakeupFd => Current.WakeupFd;
 
-    /// <summary>Wakes whatever this process is blocked in.</summary>
-    private void WakeUp()
-    {
-        SignalArrived.Set();
-        ulong one = 1;
-        lock (SignalLock)
-            if (WakeupFd >= 0) Libc.write(WakeupFd, (byte*)&one, 8);
-        Table.Wake();
-    }
+    /// <summary>Empties the calling thread's wakeup eventfd before looking at the pending signals again.</summary>
+    public void DrainWakeup() => Current.DrainWakeup();
 
-    /// <summary>Closes the wakeup eventfd as the process ends (under the lock, so that no sender writes to a reused descriptor).</summary>
-    private void CloseWakeup()
-    {
-        lock (SignalLock)
-        {
-            if (WakeupFd >= 0) Libc.close(WakeupFd);
-            WakeupFd = -1;
-        }
-    }
-
-    /// <summary>Empties the wakeup eventfd before looking at the pending signals again.</summary>
-    public void DrainWakeup()
-    {
-        ulong count;
-        Libc.read(WakeupFd, (byte*)&count, 8);
-    }
-
-    /// <summary>The alternate signal stack (sigaltstack): base, flags (SS_DISABLE when none), size.</summary>
-    public (ulong Base, int Flags, ulong Size) AltStack { get; set; } = (0, SsDisable, 0);
+    /// <summary>The calling thread's alternate signal stack (sigaltstack): base, flags (SS_DISABLE when none), size.</summary>
+    public (ulong Base, int Flags, ulong Size) AltStack { get => Current.AltStack; set => Current.AltStack = value; }
 
     /// <summary>Where the sigreturn trampoline is mapped in the current image.</summary>
     public ulong SigreturnTrampoline { get; private set; }
@@ -125,45 +100,105 @@ public sealed unsafe partial class LinuxProcess
     /// <summary>True for signals whose default action is to do nothing (SIGCHLD, SIGCONT, SIGURG, SIGWINCH; stops, which are not emulated).</summary>
     private static bool IgnoredByDefault(int signal) => signal is Sigchld or 18 or 19 or 20 or 21 or 22 or 23 or 28;
 
-    /// <summary>Sends <paramref name="signal"/> to this process from any thread; it is delivered on the process's own.</summary>
+    /// <summary>
+    /// Sends <paramref name="signal"/> to this process from any thread: it becomes pending for the
+    /// process, and the main thread — or else the first thread that does not block it — is woken to take it.
+    /// </summary>
     public void SendSignal(int signal, SignalInfo? info = null)
     {
         if (signal is < 1 or > 64) return;
         if (signal == Sigkill)
         {
             Terminate(Sigkill);
-            WakeUp();
+            return;
+        }
+        GuestThread? target = null;
+        lock (SignalLock)
+        {
+            var threads = _threads;
+            if (threads.Length == 0) return;
+            bool blockedEverywhere = threads.All(t => (t.BlockedSignals & Bit(signal)) != 0);
+            if (!blockedEverywhere && Ignored(signal)) return;
+            _sharedPending |= Bit(signal);
+            _sharedInfo[signal] = info ?? new SignalInfo(signal, SignalInfo.SiUser);
+            foreach (var t in threads)
+            {
+                if (t.Exiting || (t.BlockedSignals & Bit(signal)) != 0) continue;
+                target = t;
+                break;
+            }
+        }
+        if (target is null) return; // every thread blocks it: it waits until one unblocks it
+        target.WakeUp();
+        target.Hart.RequestStop();
+        Table.Wake();
+    }
+
+    /// <summary>tgkill, tkill: sends <paramref name="signal"/> to thread <paramref name="t"/> of this process.</summary>
+    public void SendThreadSignal(GuestThread t, int signal, SignalInfo info)
+    {
+        if (signal is < 1 or > 64) return;
+        if (signal == Sigkill)
+        {
+            Terminate(Sigkill);
             return;
         }
         lock (SignalLock)
         {
-            var handler = SignalActions.GetValueOrDefault(signal).Handler;
-            bool blocked = (BlockedSignals & Bit(signal)) != 0;
-            if (!blocked && (handler == SigIgn || (handler == SigDfl && IgnoredByDefault(signal)))) return;
-            _pending |= Bit(signal);
-            _pendingInfo[signal] = info ?? new SignalInfo(signal, SignalInfo.SiUser);
+            if ((t.BlockedSignals & Bit(signal)) == 0 && Ignored(signal)) return;
+            t.Pending |= Bit(signal);
+            t.PendingInfo[signal] = info;
         }
-        WakeUp();
-        Hart.RequestStop();
+        t.WakeUp();
+        t.Hart.RequestStop();
+        Table.Wake();
     }
 
-    /// <summary>True when a pending signal is not blocked, so a blocking system call should end with EINTR.</summary>
-    public bool HasDeliverableSignal() => _exit is not null || (Volatile.Read(ref _pending) & ~BlockedSignals) != 0;
+    /// <summary>True when delivering <paramref name="signal"/> would do nothing (SIG_IGN, or a default action of ignoring it). Under the lock.</summary>
+    private bool Ignored(int signal)
+    {
+        var handler = SignalActions.GetValueOrDefault(signal).Handler;
+        return handler == SigIgn || (handler == SigDfl && IgnoredByDefault(signal));
+    }
 
-    /// <summary>The signals pending and blocked (rt_sigpending).</summary>
-    public ulong PendingSignals => Volatile.Read(ref _pending);
+    /// <summary>The signals pending for thread <paramref name="t"/>: its own and the process's.</summary>
+    private ulong PendingFor(GuestThread t) => Volatile.Read(ref t.Pending) | Volatile.Read(ref _sharedPending);
 
-    /// <summary>Takes a pending signal out of <paramref name="set"/> (rt_sigtimedwait); 0 when none is.</summary>
-    public int DequeueSignal(ulong set, out SignalInfo info)
+    /// <summary>True when some signal is pending for <paramref name="t"/>, blocked or not (a quick test before delivery).</summary>
+    private bool SignalsPending(GuestThread t) => PendingFor(t) != 0;
+
+    /// <summary>
+    /// True when the calling thread has a pending signal it does not block, or must end, so a
+    /// blocking system call should end with EINTR.
+    /// </summary>
+    public bool HasDeliverableSignal() => HasDeliverableSignal(Current);
+
+    public bool HasDeliverableSignal(GuestThread t) => _exit is not null || t.Exiting || (PendingFor(t) & ~t.BlockedSignals) != 0;
+
+    /// <summary>The signals pending for the calling thread (rt_sigpending reports those it blocks).</summary>
+    public ulong PendingSignals => PendingFor(Current);
+
+    /// <summary>Takes a pending signal out of <paramref name="set"/> (rt_sigtimedwait), the thread's own first; 0 when none is.</summary>
+    public int DequeueSignal(ulong set, out SignalInfo info) => Dequeue(Current, set, out info);
+
+    private int Dequeue(GuestThread t, ulong set, out SignalInfo info)
     {
         lock (SignalLock)
         {
-            ulong ready = _pending & set;
             info = default;
+            ulong own = t.Pending & set, ready = own | (_sharedPending & set);
             if (ready == 0) return 0;
             int signal = System.Numerics.BitOperations.TrailingZeroCount(ready) + 1;
-            _pending &= ~Bit(signal);
-            info = _pendingInfo[signal];
+            if ((own & Bit(signal)) != 0)
+            {
+                t.Pending &= ~Bit(signal);
+                info = t.PendingInfo[signal];
+            }
+            else
+            {
+                _sharedPending &= ~Bit(signal);
+                info = _sharedInfo[signal];
+            }
             return signal;
         }
     }
@@ -171,37 +206,35 @@ public sealed unsafe partial class LinuxProcess
     /// <summary>rt_sigsuspend: the mask while waiting; the old one comes back when the handler returns.</summary>
     public void SuspendWithMask(ulong mask)
     {
-        _maskAfterSuspend = BlockedSignals;
-        BlockedSignals = mask & ~Unblockable;
-        while (!HasDeliverableSignal()) SignalArrived.WaitOne(200);
+        var t = Current;
+        t.MaskAfterSuspend = t.BlockedSignals;
+        t.BlockedSignals = mask & ~Unblockable;
+        while (!HasDeliverableSignal(t)) t.SignalArrived.WaitOne(200);
     }
 
     /// <summary>Notes the system call just made, so that a handler with SA_RESTART can have it made again.</summary>
-    private void NoteSystemCall(ulong ecallPc, ulong a0, long number, long result) =>
-        _interruptedCall = (ecallPc, a0, result == -Errno.EINTR && number is 63 or 64 or 65 or 66 or 95 or 260 or 56);
+    /// <remarks>
+    /// Linux restarts reads, writes, waits and opens, and a futex wait without a timeout (its
+    /// -ERESTARTSYS); a futex wait with a timeout ends with EINTR (-ERESTART_RESTARTBLOCK).
+    /// </remarks>
+    private static void NoteSystemCall(GuestThread t, ulong ecallPc, in SyscallArgs args, long number, long result) =>
+        t.InterruptedCall = (ecallPc, args.A0, result == -Errno.EINTR
+            && (number is 63 or 64 or 65 or 66 or 95 or 260 or 56 || (number == 98 && args.A3 == 0 && (args.A1 & 127) is 0 or 9)));
 
-    /// <summary>Delivers every deliverable pending signal: runs the default action, or sets up the handler's frame.</summary>
-    private void DeliverPendingSignals()
+    /// <summary>Delivers every deliverable pending signal of thread <paramref name="t"/>: runs the default action, or sets up the handler's frame.</summary>
+    private void DeliverPendingSignals(GuestThread t)
     {
         while (_exit is null)
         {
-            int signal;
-            SignalInfo info;
-            lock (SignalLock)
-            {
-                ulong ready = _pending & ~BlockedSignals;
-                if (ready == 0) break;
-                signal = System.Numerics.BitOperations.TrailingZeroCount(ready) + 1;
-                _pending &= ~Bit(signal);
-                info = _pendingInfo[signal];
-            }
-            Deliver(signal, info, fault: false);
+            int signal = Dequeue(t, ~t.BlockedSignals, out var info);
+            if (signal == 0) break;
+            Deliver(t, signal, info, fault: false);
         }
-        _interruptedCall = default;
-        if (_maskAfterSuspend is { } mask && _exit is null)
+        t.InterruptedCall = default;
+        if (t.MaskAfterSuspend is { } mask && _exit is null)
         {
-            BlockedSignals = mask;
-            _maskAfterSuspend = null;
+            t.BlockedSignals = mask;
+            t.MaskAfterSuspend = null;
         }
     }
 
@@ -211,17 +244,19 @@ public sealed unsafe partial class LinuxProcess
     /// </summary>
     private void Fault(int signal, int code, ulong address, ulong pc, string why)
     {
-        var handler = SignalActions.GetValueOrDefault(signal).Handler;
-        if (handler <= SigIgn || (BlockedSignals & Bit(signal)) != 0)
+        var t = Current;
+        ulong handler;
+        lock (SignalLock) handler = SignalActions.GetValueOrDefault(signal).Handler;
+        if (handler <= SigIgn || (t.BlockedSignals & Bit(signal)) != 0)
         {
             Kill(signal, why);
             return;
         }
-        Hart.Pc = pc;
-        Deliver(signal, new SignalInfo(signal, code, Address: address), fault: true);
+        t.Hart.Pc = pc;
+        Deliver(t, signal, new SignalInfo(signal, code, Address: address), fault: true);
     }
 
-    private void Deliver(int signal, SignalInfo info, bool fault)
+    private void Deliver(GuestThread t, int signal, SignalInfo info, bool fault)
     {
         (ulong Handler, ulong Flags, ulong Mask) action;
         lock (SignalLock) action = SignalActions.GetValueOrDefault(signal);
@@ -231,17 +266,17 @@ public sealed unsafe partial class LinuxProcess
             if (!IgnoredByDefault(signal)) Terminate(signal);
             return;
         }
-        var x = Hart.X;
-        if (_interruptedCall.Restartable && (action.Flags & SaRestart) != 0)
+        var x = t.Hart.X;
+        if (t.InterruptedCall.Restartable && (action.Flags & SaRestart) != 0)
         {
-            Hart.Pc = _interruptedCall.Pc;
-            x[10] = _interruptedCall.A0;
+            t.Hart.Pc = t.InterruptedCall.Pc;
+            x[10] = t.InterruptedCall.A0;
         }
-        _interruptedCall = default;
+        t.InterruptedCall = default;
 
         ulong sp = x[2];
-        bool onAltStack = AltStack.Flags != SsDisable && sp - AltStack.Base <= AltStack.Size;
-        if ((action.Flags & SaOnstack) != 0 && AltStack.Flags != SsDisable && !onAltStack) sp = AltStack.Base + AltStack.Size;
+        bool onAltStack = t.AltStack.Flags != SsDisable && sp - t.AltStack.Base <= t.AltStack.Size;
+        if ((action.Flags & SaOnstack) != 0 && t.AltStack.Flags != SsDisable && !onAltStack) sp = t.AltStack.Base + t.AltStack.Size;
         ulong frame = (sp - SignalFrame.Size) & ~15ul;
         byte* at = Memory.Check(frame, SignalFrame.Size, PageFlags.Write) ? Memory.HostAddress(frame) : null;
         if (at == null)
@@ -251,20 +286,20 @@ public sealed unsafe partial class LinuxProcess
         }
         new Span<byte>(at, (int)SignalFrame.Size).Clear();
         info.WriteTo(at, fault);
-        *(ulong*)(at + SignalFrame.UcStack) = AltStack.Base;
-        *(int*)(at + SignalFrame.UcStack + 8) = AltStack.Flags == SsDisable ? SsDisable : onAltStack ? SsOnstack : 0;
-        *(ulong*)(at + SignalFrame.UcStack + 16) = AltStack.Size;
-        *(ulong*)(at + SignalFrame.UcSigmask) = _maskAfterSuspend ?? BlockedSignals;
-        _maskAfterSuspend = null;
+        *(ulong*)(at + SignalFrame.UcStack) = t.AltStack.Base;
+        *(int*)(at + SignalFrame.UcStack + 8) = t.AltStack.Flags == SsDisable ? SsDisable : onAltStack ? SsOnstack : 0;
+        *(ulong*)(at + SignalFrame.UcStack + 16) = t.AltStack.Size;
+        *(ulong*)(at + SignalFrame.UcSigmask) = t.MaskAfterSuspend ?? t.BlockedSignals;
+        t.MaskAfterSuspend = null;
         ulong* regs = (ulong*)(at + SignalFrame.Regs);
-        regs[0] = Hart.Pc;
+        regs[0] = t.Hart.Pc;
         for (int i = 1; i < 32; i++) regs[i] = x[i];
         ulong* fp = (ulong*)(at + SignalFrame.FpRegs);
-        for (int i = 0; i < 32; i++) fp[i] = Hart.F[i];
-        if (Hart.TryReadCsr(CsrNumber.Fcsr, out ulong fcsr)) *(uint*)(at + SignalFrame.Fcsr) = (uint)fcsr;
+        for (int i = 0; i < 32; i++) fp[i] = t.Hart.F[i];
+        if (t.Hart.TryReadCsr(CsrNumber.Fcsr, out ulong fcsr)) *(uint*)(at + SignalFrame.Fcsr) = (uint)fcsr;
         Memory.NoteWritten(frame, SignalFrame.Size);
 
-        BlockedSignals = (BlockedSignals | action.Mask | ((action.Flags & SaNodefer) != 0 ? 0 : Bit(signal))) & ~Unblockable;
+        t.BlockedSignals = (t.BlockedSignals | action.Mask | ((action.Flags & SaNodefer) != 0 ? 0 : Bit(signal))) & ~Unblockable;
         if ((action.Flags & SaResethand) != 0)
             lock (SignalLock) SignalActions.Remove(signal);
         x[1] = SigreturnTrampoline;
@@ -272,13 +307,14 @@ public sealed unsafe partial class LinuxProcess
         x[10] = (ulong)signal;
         x[11] = frame;
         x[12] = frame + SignalFrame.UcontextOffset;
-        Hart.Pc = action.Handler;
+        t.Hart.Pc = action.Handler;
     }
 
     /// <summary>rt_sigreturn: the registers, FP state and mask saved in the frame at sp come back; the result is a0's saved value.</summary>
     public long SigReturn()
     {
-        var x = Hart.X;
+        var t = Current;
+        var x = t.Hart.X;
         ulong frame = x[2];
         byte* at = Memory.Check(frame, SignalFrame.Size, PageFlags.Read) ? Memory.HostAddress(frame) : null;
         if (at == null)
@@ -286,13 +322,13 @@ public sealed unsafe partial class LinuxProcess
             Kill(Sigsegv, $"rt_sigreturn with a bad frame at 0x{frame:x}");
             return 0;
         }
-        BlockedSignals = *(ulong*)(at + SignalFrame.UcSigmask) & ~Unblockable;
+        t.BlockedSignals = *(ulong*)(at + SignalFrame.UcSigmask) & ~Unblockable;
         ulong* regs = (ulong*)(at + SignalFrame.Regs);
         for (int i = 1; i < 32; i++) x[i] = regs[i];
         ulong* fp = (ulong*)(at + SignalFrame.FpRegs);
-        for (int i = 0; i < 32; i++) Hart.F[i] = fp[i];
-        Hart.TryWriteCsr(CsrNumber.Fcsr, *(uint*)(at + SignalFrame.Fcsr));
-        Hart.Pc = regs[0];
+        for (int i = 0; i < 32; i++) t.Hart.F[i] = fp[i];
+        t.Hart.TryWriteCsr(CsrNumber.Fcsr, *(uint*)(at + SignalFrame.Fcsr));
+        t.Hart.Pc = regs[0];
         return (long)x[10];
     }
 

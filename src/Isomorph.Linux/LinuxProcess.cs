@@ -7,6 +7,7 @@ using Isomorph.Linux.Memory;
 using Isomorph.Linux.Processes;
 using Isomorph.Linux.Signals;
 using Isomorph.Linux.Syscalls;
+using Isomorph.Linux.Threads;
 using Isomorph.Riscv;
 using Isomorph.Riscv.Isa;
 
@@ -38,11 +39,13 @@ public readonly record struct ProcessExit(int Status, int Signal)
 }
 
 /// <summary>
-/// One riscv64 Linux process on the host: a hart in U-mode over a <see cref="GuestAddressSpace"/>,
-/// the ELF images loaded into it, and the kernel state that system calls act on (descriptors,
-/// working directory, program break, signal dispositions). ecall and faults reach it through the
-/// hart's trap hook. Every guest process of a run lives in the one host process, on its own host
-/// thread; fork copies the address space into a new one, execve replaces the image in place.
+/// One riscv64 Linux process on the host: its threads (<see cref="GuestThread"/>, each a hart in
+/// U-mode on a host thread of its own) over one <see cref="GuestAddressSpace"/>, the ELF images
+/// loaded into it, and the kernel state that system calls act on (descriptors, working directory,
+/// program break, signal dispositions). ecall and faults reach it through the harts' trap hook,
+/// on the host thread of the guest thread that made them. Every guest process of a run lives in
+/// the one host process; fork copies the address space into a new one, execve replaces the image
+/// in place, clone with CLONE_THREAD adds a thread (LinuxProcess.Threads.cs).
 /// </summary>
 public sealed unsafe partial class LinuxProcess : IDisposable
 {
@@ -53,6 +56,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
 
     private readonly SyscallTable _syscalls = SyscallTable.Instance;
     private readonly HashSet<long> _warned = [];
+    private readonly object _warnLock = new();
     private volatile object? _exit;
     private Image? _pendingImage;
     private bool _disposed;
@@ -65,7 +69,8 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     private sealed record Image(GuestAddressSpace Memory, Hart Hart, ProcessLayout Layout, ElfImage Program, ElfImage? Interpreter,
         ulong BrkStart, string ExecutablePath, ulong SigreturnTrampoline);
 
-    public Hart Hart { get; private set; } = null!;
+    /// <summary>The hart of the calling guest thread (<see cref="Current"/>).</summary>
+    public Hart Hart => Current.Hart;
     public GuestAddressSpace Memory { get; private set; } = null!;
     public ProcessLayout Layout { get; private set; } = null!;
     public FileTable Files { get; }
@@ -85,10 +90,12 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     public ulong BrkStart { get; private set; }
     public ulong Brk { get; set; }
 
-    /// <summary>Signal dispositions (raw riscv64 struct sigaction: handler, flags, mask) and the blocked mask.</summary>
+    /// <summary>Signal dispositions (raw riscv64 struct sigaction: handler, flags, mask), shared by the threads.</summary>
     public Dictionary<int, (ulong Handler, ulong Flags, ulong Mask)> SignalActions { get; } = [];
-    public ulong BlockedSignals { get; set; }
-    public ulong ClearChildTid { get; set; }
+    /// <summary>The calling thread's blocked mask.</summary>
+    public ulong BlockedSignals { get => Current.BlockedSignals; set => Current.BlockedSignals = value; }
+    /// <summary>The calling thread's clear-child-tid word (set_tid_address).</summary>
+    public ulong ClearChildTid { get => Current.ClearChildTid; set => Current.ClearChildTid = value; }
 
     public int Pid { get; }
     /// <summary>
@@ -263,18 +270,32 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     {
         if (Memory is not null) Release(Memory);
         Memory = image.Memory;
-        Hart = image.Hart;
+        if (MainThread is null)
+        {
+            MainThread = new GuestThread(this, Pid, image.Hart);
+            AddThread(MainThread);
+        }
+        else
+        {
+            MainThread.Hart = image.Hart;
+        }
         Layout = image.Layout;
         Program = image.Program;
         Interpreter = image.Interpreter;
         BrkStart = Brk = image.BrkStart;
         ExecutablePath = image.ExecutablePath;
         SigreturnTrampoline = image.SigreturnTrampoline;
-        Hart.TrapHook = OnTrap;
-        var clock = Table.Clock;
-        Hart.TimeSource = () => (ulong)clock.Elapsed.Ticks; // 10 MHz, the timebase riscv64 boards commonly report
+        PrepareHart(image.Hart);
         Memory.ProtectionReduced += ForgetTranslations;
         Memory.WrittenByHost += InvalidateCode;
+    }
+
+    /// <summary>Connects a hart to this process: its traps come here, its clock is the run's.</summary>
+    private void PrepareHart(Hart hart)
+    {
+        hart.TrapHook = OnTrap;
+        var clock = Table.Clock;
+        hart.TimeSource = () => (ulong)clock.Elapsed.Ticks; // 10 MHz, the timebase riscv64 boards commonly report
     }
 
     /// <summary>
@@ -287,14 +308,15 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         // A copy first: when the host has no room left, nothing else has happened. A vfork child
         // with CLONE_VM runs in the parent's own memory while the parent waits, as on Linux.
         var memory = shareMemory ? Memory : Memory.Fork();
+        var caller = Current;
         var child = new LinuxProcess(Options, Table, Files.Clone(), this)
         {
             ProcessGroup = ProcessGroup,
             Session = Session,
             Umask = Umask,
-            BlockedSignals = BlockedSignals,
         };
-        foreach (var (signal, action) in SignalActions) child.SignalActions[signal] = action;
+        lock (SignalLock)
+            foreach (var (signal, action) in SignalActions) child.SignalActions[signal] = action;
         var hart = NewHart(memory);
         hart.EnterUserMode(Hart.Pc);
         for (int i = 1; i < 32; i++) hart.X[i] = Hart.X[i];
@@ -303,8 +325,9 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         hart.X[10] = 0;
         if (stack != 0) hart.X[2] = stack;
         if (tls is { } tp) hart.X[4] = tp;
-        child.AltStack = AltStack;
         child.Install(new Image(memory, hart, Layout, Program, Interpreter, BrkStart, ExecutablePath, SigreturnTrampoline));
+        child.MainThread.BlockedSignals = caller.BlockedSignals;
+        child.MainThread.AltStack = caller.AltStack;
         child.Brk = Brk;
         if (vfork) child._vforkDone = new ManualResetEventSlim();
         child._borrowedMemory = shareMemory;
@@ -316,6 +339,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     {
         var done = child._vforkDone;
         var thread = new Thread(() => child.Run(), HostThreadStack) { IsBackground = true, Name = $"guest pid {child.Pid}" };
+        child.MainThread.HostThread = thread;
         thread.Start();
         done?.Wait();
     }
@@ -327,6 +351,11 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     /// </summary>
     public long Exec(int programFd, string execFn, IReadOnlyList<string> argv, IReadOnlyList<string> envp)
     {
+        if (Current != MainThread)
+        {
+            WarnOnce(221_000_001, "execve from a thread other than the main thread is not supported");
+            return -Errno.EAGAIN;
+        }
         Image image;
         try
         {
@@ -340,6 +369,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         {
             return -Errno.ENOMEM;
         }
+        EndOtherThreads();
         _pendingImage = image;
         Hart.RequestStop();
         Files.CloseOnExecAll();
@@ -412,41 +442,35 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         }
     }
 
-    /// <summary>Runs the process until it exits or a signal kills it; then closes its descriptors and tells its parent.</summary>
+    /// <summary>
+    /// Runs the process's main thread until the process exits or a signal kills it; then, once its
+    /// other threads have ended, closes its descriptors and tells its parent.
+    /// </summary>
     public ProcessExit Run()
     {
+        var main = MainThread;
+        main.Enter();
+        main.HostThread ??= Thread.CurrentThread;
         try
         {
-            while (_exit is null)
-            {
-                // A bounded slice, so that a signal another thread sends is seen even if its stop request was missed.
-                var stop = Hart.Run(1L << 26);
-                if (_pendingImage is { } next)
-                {
-                    _pendingImage = null;
-                    var oldHart = Hart;
-                    Install(next);
-                    oldHart.Dispose();
-                    _vforkDone?.Set(); // a vfork parent resumes once the child no longer uses its memory
-                    continue;
-                }
-                if (stop == HartStop.WaitingForInterrupt && _exit is null)
-                    Kill(Sigill, "wfi with nothing to wake it");
-                if (Volatile.Read(ref _pending) != 0) DeliverPendingSignals();
-            }
+            RunGuest(main);
         }
         catch (Exception e)
         {
             Options.Diagnostics.WriteLine($"isomorph: internal error in guest process {Pid}: {e}");
-            _exit ??= new ProcessExit(0, Sigkill);
+            Terminate(Sigkill);
         }
         finally
         {
+            // The main thread may end alone (exit, not exit_group): the process lives on in its other threads.
+            ThreadEnds(main);
+            WaitForOtherThreads();
+            SetExit(new ProcessExit(main.ExitCode & 0xFF, 0));
             fixed (byte* usage = FinalUsage) Libc.getrusage(1 /* RUSAGE_THREAD */, usage);
             Syscalls.ResourceUsage.Accumulate(FinalUsage, ChildrenUsage);
             SetRealTimer(TimeSpan.Zero, TimeSpan.Zero);
             Files.CloseAll();
-            CloseWakeup();
+            main.CloseWakeup();
             // The address space goes now, not when the run ends (a shell runs thousands of
             // commands), and before a vfork parent whose memory it is resumes.
             Dispose();
@@ -465,16 +489,45 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         return (ProcessExit)_exit!;
     }
 
+    /// <summary>Runs guest thread <paramref name="t"/> until it or its process ends, taking in a new image after execve and delivering signals.</summary>
+    private void RunGuest(GuestThread t)
+    {
+        while (_exit is null && !t.Exiting)
+        {
+            // A bounded slice, so that a signal another thread sends is seen even if its stop request was missed.
+            t.RunningGuest = true;
+            var stop = t.Hart.Run(1L << 26);
+            t.RunningGuest = false;
+            if (_pendingImage is { } next && t == MainThread)
+            {
+                _pendingImage = null;
+                var oldHart = t.Hart;
+                Install(next);
+                oldHart.Dispose();
+                _vforkDone?.Set(); // a vfork parent resumes once the child no longer uses its memory
+                continue;
+            }
+            if (stop == HartStop.WaitingForInterrupt && _exit is null)
+                Kill(Sigill, "wfi with nothing to wake it");
+            if (SignalsPending(t)) DeliverPendingSignals(t);
+        }
+    }
+
     public bool Exited => _exit is not null;
+
+    /// <summary>Records how the process ends; the first thread to say so wins.</summary>
+#pragma warning disable CS0420 // an interlocked operation on a volatile field is still atomic
+    private void SetExit(ProcessExit exit) => Interlocked.CompareExchange(ref _exit, exit, null);
+#pragma warning restore CS0420
 
     /// <summary>How the process ended, once it has.</summary>
     public ProcessExit? ExitStatus => (ProcessExit?)_exit;
 
-    /// <summary>Ends the process with an exit status (exit_group).</summary>
+    /// <summary>Ends the process with an exit status (exit_group): every thread stops.</summary>
     public void Exit(int status)
     {
-        _exit ??= new ProcessExit(status & 0xFF, 0);
-        Hart.RequestStop();
+        SetExit(new ProcessExit(status & 0xFF, 0));
+        StopAllThreads();
     }
 
     /// <summary>Ends the process as killed by <paramref name="signal"/>, saying why on the diagnostics writer.</summary>
@@ -487,8 +540,8 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     /// <summary>Ends the process as killed by <paramref name="signal"/> without a message (a signal's default action).</summary>
     public void Terminate(int signal)
     {
-        _exit ??= new ProcessExit(0, signal);
-        Hart.RequestStop();
+        SetExit(new ProcessExit(0, signal));
+        StopAllThreads();
     }
 
     /// <summary>The parent's process id as the guest sees it (1 for an orphan, as if init had adopted it).</summary>
@@ -503,7 +556,9 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     /// <summary>Prints a warning once per key (an unimplemented system call, say).</summary>
     public void WarnOnce(long key, string message)
     {
-        if (_warned.Add(key)) Options.Diagnostics.WriteLine($"isomorph: warning: {message}");
+        lock (_warnLock)
+            if (!_warned.Add(key)) return;
+        Options.Diagnostics.WriteLine($"isomorph: warning: {message}");
     }
 
     private bool OnTrap(Hart hart, ulong cause, ulong epc)
@@ -513,8 +568,11 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         {
             case ExceptionCause.EnvironmentCallFromU:
                 hart.Pc = epc + 4;
-                SystemCall(epc);
-                if (Volatile.Read(ref _pending) != 0 && _pendingImage is null) DeliverPendingSignals();
+                var t = Current;
+                t.RunningGuest = false;
+                SystemCall(t, epc);
+                if (SignalsPending(t) && _pendingImage is null) DeliverPendingSignals(t);
+                t.RunningGuest = true;
                 return true;
             case ExceptionCause.IllegalInstruction:
                 var insn = hart.PeekInstruction(epc);
@@ -544,9 +602,9 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     private int SegvCode(ulong address) =>
         Memory.FlagsAt(address) == PageFlags.None ? SignalInfo.SegvMaperr : SignalInfo.SegvAccerr;
 
-    private unsafe void SystemCall(ulong ecallPc)
+    private unsafe void SystemCall(GuestThread t, ulong ecallPc)
     {
-        ulong* x = Hart.X;
+        ulong* x = t.Hart.X;
         long number = (long)x[17];
         var args = new SyscallArgs(x[10], x[11], x[12], x[13], x[14], x[15]);
         var entry = _syscalls.Find(number);
@@ -556,32 +614,46 @@ public sealed unsafe partial class LinuxProcess : IDisposable
             WarnOnce(number, $"unsupported system call {number} ({_syscalls.NameOf(number)}); returning ENOSYS");
             result = -Errno.ENOSYS;
         }
+        else if (ChangesAddressSpace(number))
+        {
+            lock (MapLock) result = entry.Handler(this, args);
+        }
         else
         {
             result = entry.Handler(this, args);
         }
-        Options.Strace?.WriteLine($"{Pid} {_syscalls.Format(this, number, args, Exited ? null : result)}");
-        if (!Exited) x[10] = (ulong)result;
-        NoteSystemCall(ecallPc, args.A0, number, result);
+        bool ended = Exited || t.Exiting;
+        Options.Strace?.WriteLine($"{t.Tid} {_syscalls.Format(this, number, args, ended ? null : result)}");
+        if (!ended) x[10] = (ulong)result;
+        NoteSystemCall(t, ecallPc, args, number, result);
     }
 
-    /// <summary>After an unmap or protection change: the TLBs forget the pages, the code cache code that is gone.</summary>
+    /// <summary>The system calls that change the address space, which the threads make one at a time (<see cref="MapLock"/>).</summary>
+    private static bool ChangesAddressSpace(long number) =>
+        number is 214 /* brk */ or 215 /* munmap */ or 216 /* mremap */ or 222 /* mmap */ or 226 /* mprotect */ or 233 /* madvise */;
+
+    /// <summary>
+    /// After an unmap or protection change: every thread's TLBs forget the pages (the others' before
+    /// this returns, <see cref="ShootDownTlbs"/>), the shared code cache code that is gone.
+    /// </summary>
     private void ForgetTranslations(ulong start, ulong length)
     {
-        Hart.FlushTlb();
-        var code = Hart.Code;
-        if (code.PageCount == 0) return;
-        for (ulong page = start; page < start + length; page += GuestAddressSpace.PageSize)
+        var code = MainThread.Hart.Code;
+        if (code.PageCount != 0)
         {
-            if (!code.IsCode(page)) continue;
-            code.Clear();
-            return;
+            for (ulong page = start; page < start + length; page += GuestAddressSpace.PageSize)
+            {
+                if (!code.IsCode(page)) continue;
+                code.Clear();
+                break;
+            }
         }
+        ShootDownTlbs();
     }
 
     private unsafe void InvalidateCode(ulong start, ulong length)
     {
-        var code = Hart.Code;
+        var code = MainThread.Hart.Code;
         if (code.PageCount == 0) return;
         for (ulong page = GuestAddressSpace.PageDown(start); page < start + length; page += GuestAddressSpace.PageSize)
         {
@@ -604,7 +676,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        Hart.Dispose();
+        MainThread.Hart.Dispose();
         Release(Memory);
     }
 }

@@ -7,7 +7,8 @@ namespace Isomorph.Linux.FileSystem;
 /// guest numbering apart from the host's, so a guest cannot close or overwrite the descriptors
 /// the VM itself uses; guest 0, 1 and 2 start as the host's standard streams. The table also
 /// holds the process's working directory as a host directory descriptor, because all guest
-/// processes share one host process and so cannot each have a host working directory.
+/// processes share one host process and so cannot each have a host working directory. The
+/// threads of a process share its table (CLONE_FILES, CLONE_FS), so every operation takes a lock.
 /// </summary>
 public sealed class FileTable
 {
@@ -16,6 +17,7 @@ public sealed class FileTable
     private readonly record struct Entry(int HostFd, bool CloseOnExec);
 
     private readonly SortedDictionary<int, Entry> _entries = [];
+    private readonly Lock _sync = new();
 
     /// <summary>The host descriptor of the working directory (opened with O_PATH).</summary>
     public int WorkingDirectory { get; private set; }
@@ -37,17 +39,24 @@ public sealed class FileTable
     /// <summary>A forked child's table: every descriptor duplicated (sharing offsets and status flags, as fork does).</summary>
     public FileTable Clone()
     {
-        var copy = new FileTable(Libc.fcntl(WorkingDirectory, Libc.FDupfdCloexec, 0), standardStreams: false);
-        foreach (var (fd, e) in _entries)
+        lock (_sync)
         {
-            int host = Libc.fcntl(e.HostFd, Libc.FDupfdCloexec, 0);
-            if (host >= 0) copy._entries[fd] = e with { HostFd = host };
+            var copy = new FileTable(Libc.fcntl(WorkingDirectory, Libc.FDupfdCloexec, 0), standardStreams: false);
+            foreach (var (fd, e) in _entries)
+            {
+                int host = Libc.fcntl(e.HostFd, Libc.FDupfdCloexec, 0);
+                if (host >= 0) copy._entries[fd] = e with { HostFd = host };
+            }
+            return copy;
         }
-        return copy;
     }
 
     /// <summary>The host descriptor behind guest descriptor <paramref name="fd"/>, or -1.</summary>
-    public int Host(long fd) => fd is >= 0 and < MaxDescriptors && _entries.TryGetValue((int)fd, out var e) ? e.HostFd : -1;
+    public int Host(long fd)
+    {
+        if (fd is < 0 or >= MaxDescriptors) return -1;
+        lock (_sync) return _entries.TryGetValue((int)fd, out var e) ? e.HostFd : -1;
+    }
 
     /// <summary>A host directory descriptor for an *at call: AT_FDCWD is the working directory.</summary>
     public int HostDirectory(long dirfd) => (int)dirfd == Libc.AtFdCwd ? WorkingDirectory : Host(dirfd);
@@ -55,8 +64,11 @@ public sealed class FileTable
     /// <summary>Makes <paramref name="hostDirectory"/> (a descriptor the table now owns) the working directory.</summary>
     public void ChangeDirectory(int hostDirectory)
     {
-        Libc.close(WorkingDirectory);
-        WorkingDirectory = hostDirectory;
+        lock (_sync)
+        {
+            Libc.close(WorkingDirectory);
+            WorkingDirectory = hostDirectory;
+        }
     }
 
     /// <summary>The working directory's host path.</summary>
@@ -66,25 +78,35 @@ public sealed class FileTable
     /// <summary>execve: closes the descriptors marked close-on-exec.</summary>
     public void CloseOnExecAll()
     {
-        foreach (var fd in _entries.Where(e => e.Value.CloseOnExec).Select(e => e.Key).ToList()) Close(fd);
+        List<int> marked;
+        lock (_sync) marked = _entries.Where(e => e.Value.CloseOnExec).Select(e => e.Key).ToList();
+        foreach (var fd in marked) Close(fd);
     }
 
     /// <summary>Process exit: closes every descriptor, so pipe readers see end of file.</summary>
     public void CloseAll()
     {
-        foreach (var fd in _entries.Keys.ToList()) Close(fd);
-        if (WorkingDirectory >= 0) Libc.close(WorkingDirectory);
-        WorkingDirectory = -1;
+        List<int> all;
+        lock (_sync) all = _entries.Keys.ToList();
+        foreach (var fd in all) Close(fd);
+        lock (_sync)
+        {
+            if (WorkingDirectory >= 0) Libc.close(WorkingDirectory);
+            WorkingDirectory = -1;
+        }
     }
 
     /// <summary>Adds a host descriptor at the lowest free guest number at or above <paramref name="minimum"/>; -EMFILE when full.</summary>
     public long Add(int hostFd, bool closeOnExec, int minimum = 0)
     {
-        for (int fd = minimum; fd < MaxDescriptors; fd++)
+        lock (_sync)
         {
-            if (_entries.ContainsKey(fd)) continue;
-            _entries[fd] = new Entry(hostFd, closeOnExec);
-            return fd;
+            for (int fd = minimum; fd < MaxDescriptors; fd++)
+            {
+                if (_entries.ContainsKey(fd)) continue;
+                _entries[fd] = new Entry(hostFd, closeOnExec);
+                return fd;
+            }
         }
         Libc.close(hostFd);
         return -Errno.EMFILE;
@@ -98,21 +120,30 @@ public sealed class FileTable
             Libc.close(hostFd);
             return -Errno.EBADF;
         }
-        if (_entries.TryGetValue(fd, out var old)) Libc.close(old.HostFd);
-        _entries[fd] = new Entry(hostFd, closeOnExec);
+        lock (_sync)
+        {
+            if (_entries.TryGetValue(fd, out var old)) Libc.close(old.HostFd);
+            _entries[fd] = new Entry(hostFd, closeOnExec);
+        }
         return fd;
     }
 
     public long Close(long fd)
     {
-        if (fd is < 0 or >= MaxDescriptors || !_entries.Remove((int)fd, out var e)) return -Errno.EBADF;
+        Entry e;
+        lock (_sync)
+            if (fd is < 0 or >= MaxDescriptors || !_entries.Remove((int)fd, out e)) return -Errno.EBADF;
         return Libc.Check(Libc.close(e.HostFd));
     }
 
-    public bool? CloseOnExec(long fd) => _entries.TryGetValue((int)fd, out var e) ? e.CloseOnExec : null;
+    public bool? CloseOnExec(long fd)
+    {
+        lock (_sync) return _entries.TryGetValue((int)fd, out var e) ? e.CloseOnExec : null;
+    }
 
     public void SetCloseOnExec(long fd, bool on)
     {
-        if (_entries.TryGetValue((int)fd, out var e)) _entries[(int)fd] = e with { CloseOnExec = on };
+        lock (_sync)
+            if (_entries.TryGetValue((int)fd, out var e)) _entries[(int)fd] = e with { CloseOnExec = on };
     }
 }

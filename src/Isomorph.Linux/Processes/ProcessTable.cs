@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Isomorph.Linux.Threads;
 
 namespace Isomorph.Linux.Processes;
 
@@ -11,6 +12,8 @@ public sealed class ProcessTable
 {
     private readonly object _sync = new();
     private readonly Dictionary<int, LinuxProcess> _processes = [];
+    /// <summary>Every live thread by thread id (a process's main thread has the process id).</summary>
+    private readonly Dictionary<int, GuestThread> _threads = [];
     private int _lastPid;
 
     public ProcessTable(int firstPid) => _lastPid = firstPid - 1;
@@ -34,6 +37,28 @@ public sealed class ProcessTable
             parent?.Children.Add(process);
             return pid;
         }
+    }
+
+    /// <summary>A fresh thread id (from the same sequence as process ids, as on Linux).</summary>
+    internal int NextId()
+    {
+        lock (_sync) return ++_lastPid;
+    }
+
+    internal void AddThread(GuestThread thread)
+    {
+        lock (_sync) _threads[thread.Tid] = thread;
+    }
+
+    internal void RemoveThread(int tid)
+    {
+        lock (_sync) _threads.Remove(tid);
+    }
+
+    /// <summary>A live thread by its thread id, or null.</summary>
+    public GuestThread? FindThread(int tid)
+    {
+        lock (_sync) return _threads.GetValueOrDefault(tid);
     }
 
     /// <summary>A process that has not been reaped, or null.</summary>
@@ -63,6 +88,7 @@ public sealed class ProcessTable
         lock (_sync)
         {
             process.IsZombie = true;
+            _threads.Remove(process.Pid);
             foreach (var child in process.Children)
             {
                 child.Parent = null;

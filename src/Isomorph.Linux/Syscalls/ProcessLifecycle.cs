@@ -13,42 +13,82 @@ internal static unsafe class ProcessLifecycle
     private const int CldExited = 1, CldKilled = 2;
     private const int MaxArguments = 0x20000;
 
+    private const ulong CloneFs = 0x200, CloneFiles = 0x400, CloneSighand = 0x800, CloneSysvsem = 0x40000;
+
     /// <summary>clone as riscv64 orders its arguments (CLONE_BACKWARDS): flags, stack, parent_tid, tls, child_tid.</summary>
     [Syscall(220, "clone", "Cxxxx")]
-    private static long Clone(LinuxProcess p, in SyscallArgs a)
+    private static long Clone(LinuxProcess p, in SyscallArgs a) =>
+        CloneTask(p, a.A0 & ~CloneSignalMask, (int)(a.A0 & CloneSignalMask), a.A1, a.A2, a.A3, a.A4);
+
+    /// <summary>
+    /// clone3(struct clone_args *, size): flags, pidfd, child_tid, parent_tid, exit_signal, stack,
+    /// stack_size, tls, ... — the same tasks as clone; the stack is given by its lowest address and size.
+    /// </summary>
+    [Syscall(435, "clone3", "xu")]
+    private static long Clone3(LinuxProcess p, in SyscallArgs a)
     {
-        ulong flags = a.A0;
+        const ulong ClonePidfd = 0x1000, CloneArgsSizeVer0 = 64;
+        if (a.A1 < CloneArgsSizeVer0 || a.A1 > 4096) return -Errno.EINVAL;
+        byte* args = Guest.Readable(p, a.A0, a.A1);
+        if (args == null) return -Errno.EFAULT;
+        for (ulong i = 88; i + 8 <= a.A1; i += 8)
+            if (*(ulong*)(args + i) != 0) return -Errno.E2BIG; // set_tid, cgroup and later fields: not offered
+        ulong* f = (ulong*)args;
+        ulong flags = f[0], exitSignal = f[4], stack = f[5], stackSize = f[6];
+        if ((flags & (CloneSignalMask | ClonePidfd)) != 0 || exitSignal > 64) return -Errno.EINVAL;
+        if ((stack == 0) != (stackSize == 0)) return -Errno.EINVAL;
+        return CloneTask(p, flags, (int)exitSignal, stack == 0 ? 0 : stack + stackSize, f[3], f[7], f[2]);
+    }
+
+    /// <summary>
+    /// A new task: with CLONE_THREAD a thread of this process (sharing memory, descriptors,
+    /// working directory and signal handlers, as CLONE_THREAD requires), otherwise a child process
+    /// (fork, vfork, posix_spawn's CLONE_VM|CLONE_VFORK).
+    /// </summary>
+    private static long CloneTask(LinuxProcess p, ulong flags, int exitSignal, ulong stack, ulong parentTid, ulong tls, ulong childTid)
+    {
         bool vfork = (flags & CloneVfork) != 0;
-        if ((flags & CloneThread) != 0 || ((flags & CloneVm) != 0 && !vfork))
+        ulong? tp = (flags & CloneSettls) != 0 ? tls : null;
+        if ((flags & CloneThread) != 0)
         {
-            p.WarnOnce(220_000_000, "clone of a thread (CLONE_VM without CLONE_VFORK) is not supported yet");
-            return -Errno.EAGAIN;
+            // Linux's own rules: a thread shares signal handlers, and handlers need shared memory.
+            const ulong Shared = CloneVm | CloneSighand;
+            if ((flags & Shared) != Shared) return -Errno.EINVAL;
+            if ((flags & (CloneFiles | CloneFs)) != (CloneFiles | CloneFs))
+                p.WarnOnce(220_000_001, "threads without CLONE_FILES|CLONE_FS share descriptors and working directory anyway");
+            var thread = p.CreateThread(stack, tp);
+            if ((flags & CloneParentSettid) != 0) Guest.Put(p, parentTid, thread.Tid);
+            if ((flags & CloneChildSettid) != 0) Guest.Put(p, childTid, thread.Tid);
+            if ((flags & CloneChildCleartid) != 0) thread.ClearChildTid = childTid;
+            p.StartThread(thread);
+            return thread.Tid;
+        }
+        if ((flags & CloneVm) != 0 && !vfork)
+        {
+            p.WarnOnce(220_000_000, "clone of a process sharing memory (CLONE_VM without CLONE_THREAD or CLONE_VFORK) is not supported");
+            return -Errno.EINVAL;
         }
         // CLONE_VM|CLONE_VFORK (posix_spawn, vfork): the child runs in the parent's memory while the parent waits.
         LinuxProcess child;
         try
         {
-            child = p.Fork(a.A1, (flags & CloneSettls) != 0 ? a.A3 : null, vfork, shareMemory: vfork && (flags & CloneVm) != 0);
+            child = p.Fork(stack, tp, vfork, shareMemory: vfork && (flags & CloneVm) != 0);
         }
         catch (InsufficientMemoryException)
         {
             return -Errno.ENOMEM;
         }
-        child.ExitSignal = (int)(flags & CloneSignalMask);
+        child.ExitSignal = exitSignal;
         if ((flags & CloneParentSettid) != 0)
         {
-            Guest.Put(p, a.A2, child.Pid);
-            Guest.Put(child, a.A2, child.Pid);
+            Guest.Put(p, parentTid, child.Pid);
+            Guest.Put(child, parentTid, child.Pid);
         }
-        if ((flags & CloneChildSettid) != 0) Guest.Put(child, a.A4, child.Pid);
-        if ((flags & CloneChildCleartid) != 0) child.ClearChildTid = a.A4;
+        if ((flags & CloneChildSettid) != 0) Guest.Put(child, childTid, child.Pid);
+        if ((flags & CloneChildCleartid) != 0) child.MainThread.ClearChildTid = childTid;
         p.StartChild(child);
         return child.Pid;
     }
-
-    /// <summary>clone3: not offered, so glibc and others fall back to clone.</summary>
-    [Syscall(435, "clone3", "xu")]
-    private static long Clone3(LinuxProcess p, in SyscallArgs a) => -Errno.ENOSYS;
 
     [Syscall(221, "execve", "sxx")]
     private static long Execve(LinuxProcess p, in SyscallArgs a)

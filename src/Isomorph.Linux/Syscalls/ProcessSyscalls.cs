@@ -6,17 +6,28 @@ namespace Isomorph.Linux.Syscalls;
 /// <summary>The process itself: exit, identity, limits, the thread bookkeeping glibc sets up, system information.</summary>
 internal static unsafe class ProcessSyscalls
 {
+    /// <summary>exit: ends the calling thread; the process ends with its last thread.</summary>
     [Syscall(93, "exit", "d")]
-    [Syscall(94, "exit_group", "d")]
     private static long Exit(LinuxProcess p, in SyscallArgs a)
+    {
+        p.ExitThread(a.Int(0));
+        return 0;
+    }
+
+    /// <summary>exit_group: ends every thread of the process.</summary>
+    [Syscall(94, "exit_group", "d")]
+    private static long ExitGroup(LinuxProcess p, in SyscallArgs a)
     {
         p.Exit(a.Int(0));
         return 0;
     }
 
+    /// <summary>getpid: the thread group's id, which is the main thread's thread id.</summary>
     [Syscall(172, "getpid")]
-    [Syscall(178, "gettid")]
     private static long GetPid(LinuxProcess p, in SyscallArgs a) => p.Pid;
+
+    [Syscall(178, "gettid")]
+    private static long GetTid(LinuxProcess p, in SyscallArgs a) => p.Current.Tid;
 
     [Syscall(173, "getppid")]
     private static long GetPpid(LinuxProcess p, in SyscallArgs a) => p.ParentPid;
@@ -33,26 +44,9 @@ internal static unsafe class ProcessSyscalls
     [Syscall(177, "getegid")]
     private static long GetEgid(LinuxProcess p, in SyscallArgs a) => Libc.getegid();
 
-    [Syscall(96, "set_tid_address", "x")]
-    private static long SetTidAddress(LinuxProcess p, in SyscallArgs a)
-    {
-        p.ClearChildTid = a.A0;
-        return p.Pid;
-    }
-
-    [Syscall(99, "set_robust_list", "xu")]
-    private static long SetRobustList(LinuxProcess p, in SyscallArgs a) => a.A1 == 24 ? 0 : -Errno.EINVAL;
-
     /// <summary>rseq is optional: glibc carries on without it.</summary>
     [Syscall(293, "rseq", "xuxx")]
     private static long Rseq(LinuxProcess p, in SyscallArgs a) => -Errno.ENOSYS;
-
-    /// <summary>riscv_hwprobe: not yet; glibc and others fall back to AT_HWCAP.</summary>
-    [Syscall(258, "riscv_hwprobe", "xuuxx")]
-    private static long HwProbe(LinuxProcess p, in SyscallArgs a) => -Errno.ENOSYS;
-
-    [Syscall(259, "riscv_flush_icache", "xxx")]
-    private static long FlushIcache(LinuxProcess p, in SyscallArgs a) => 0; // stores to code pages already invalidate it
 
     [Syscall(261, "prlimit64", "ddxx")]
     private static long Prlimit(LinuxProcess p, in SyscallArgs a)
@@ -92,20 +86,10 @@ internal static unsafe class ProcessSyscalls
         return n;
     }
 
-    [Syscall(123, "sched_getaffinity", "dux")]
-    private static long SchedGetAffinity(LinuxProcess p, in SyscallArgs a)
-    {
-        // One guest thread runs at a time for now: report one CPU.
-        ulong size = Math.Min(a.A1, 128);
-        if (size < 8 || (size & 7) != 0) return -Errno.EINVAL;
-        byte* mask = Guest.Writable(p, a.A2, size);
-        if (mask == null) return -Errno.EFAULT;
-        new Span<byte>(mask, (int)size).Clear();
-        mask[0] = 1;
-        p.Memory.NoteWritten(a.A2, size);
-        return (long)size;
-    }
-
     [Syscall(124, "sched_yield")]
-    private static long SchedYield(LinuxProcess p, in SyscallArgs a) => 0;
+    private static long SchedYield(LinuxProcess p, in SyscallArgs a)
+    {
+        Thread.Yield();
+        return 0;
+    }
 }

@@ -140,7 +140,8 @@ internal static unsafe class SignalSyscalls
         if (signal is < 0 or > 64) return -Errno.EINVAL;
         List<LinuxProcess> targets = pid switch
         {
-            > 0 => p.Table.Find(pid) is { } one ? [one] : [], // a zombie may be signalled, to no effect
+            // a zombie may be signalled, to no effect; a thread id names the thread's process
+            > 0 => (p.Table.Find(pid) ?? p.Table.FindThread(pid)?.Process) is { } one ? [one] : [],
             0 => p.Table.Group(p.ProcessGroup),
             -1 => p.Table.All().Where(t => t != p).ToList(), // every process it may signal: the run's own
             _ => p.Table.Group(-pid),
@@ -152,18 +153,18 @@ internal static unsafe class SignalSyscalls
     }
 
     [Syscall(131, "tgkill", "ddS")]
-    private static long TgKill(LinuxProcess p, in SyscallArgs a) => SendTo(p, a.Int(1), a.Int(2));
+    private static long TgKill(LinuxProcess p, in SyscallArgs a) => SendTo(p, a.Int(0), a.Int(1), a.Int(2));
 
     [Syscall(130, "tkill", "dS")]
-    private static long TKill(LinuxProcess p, in SyscallArgs a) => SendTo(p, a.Int(0), a.Int(1));
+    private static long TKill(LinuxProcess p, in SyscallArgs a) => SendTo(p, 0, a.Int(0), a.Int(1));
 
-    /// <summary>A signal to one thread; each process has one thread, whose id is the process id.</summary>
-    private static long SendTo(LinuxProcess p, int tid, int signal)
+    /// <summary>A signal to one thread, found by its thread id (and, for tgkill, in process <paramref name="tgid"/>).</summary>
+    private static long SendTo(LinuxProcess p, int tgid, int tid, int signal)
     {
-        if (signal is < 0 or > 64) return -Errno.EINVAL;
-        var target = tid == p.Pid ? p : p.Table.Find(tid);
-        if (target is null || target.IsZombie) return -Errno.ESRCH;
-        if (signal != 0) target.SendSignal(signal, new SignalInfo(signal, SignalInfo.SiTkill, p.Pid, Libc.getuid()));
+        if (signal is < 0 or > 64 || tid <= 0 || tgid < 0) return -Errno.EINVAL;
+        var target = p.Table.FindThread(tid);
+        if (target is null || target.Exiting || target.Process.IsZombie || (tgid != 0 && target.Process.Pid != tgid)) return -Errno.ESRCH;
+        if (signal != 0) target.Process.SendThreadSignal(target, signal, new SignalInfo(signal, SignalInfo.SiTkill, p.Pid, Libc.getuid()));
         return 0;
     }
 }

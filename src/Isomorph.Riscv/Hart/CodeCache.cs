@@ -73,6 +73,12 @@ public sealed unsafe class CodeCache(PhysicalBus bus)
         lock (_creation) _harts.Add(hart);
     }
 
+    /// <summary>Stops sending flush requests to a hart that is going away (a process VM thread that ended).</summary>
+    public void Detach(Hart hart)
+    {
+        lock (_creation) _harts.Remove(hart);
+    }
+
     /// <summary>True when the physical page holding <paramref name="physicalAddress"/> has decoded code.</summary>
     public bool IsCode(ulong physicalAddress) => _pages.ContainsKey(physicalAddress >> Ram.PageShift);
 

@@ -111,6 +111,9 @@ public sealed unsafe partial class Hart
         _stopAt = 0;
     }
 
+    /// <summary>True while a requested TLB flush has not been served yet (thread-safe).</summary>
+    public bool TlbFlushPending => Volatile.Read(ref _pendingFlush) != 0;
+
     private void ServeFlushRequests()
     {
         int requested = Interlocked.Exchange(ref _pendingFlush, 0);
