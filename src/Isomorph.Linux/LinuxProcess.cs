@@ -475,16 +475,16 @@ public sealed unsafe partial class LinuxProcess : IDisposable
             // commands), and before a vfork parent whose memory it is resumes.
             Dispose();
             _vforkDone?.Set();
-            // The parent's signal goes before the process becomes reapable, as on Linux, so a parent
-            // that has reaped it never sees its SIGCHLD arrive later.
-            var parent = Parent;
-            if (parent is not null && ExitSignal != 0)
+            // The parent's signal and the process becoming reapable are one step, as on Linux: a
+            // parent that has reaped it never sees its SIGCHLD arrive later, and one woken by its
+            // SIGCHLD always finds it reapable.
+            Table.Ended(this, parent =>
             {
+                if (ExitSignal == 0) return;
                 var end = (ProcessExit)_exit!;
                 parent.SendSignal(ExitSignal, new SignalInfo(ExitSignal, end.Signal != 0 ? SignalInfo.CldKilled : SignalInfo.CldExited,
                     Pid, Libc.getuid(), Status: end.Signal != 0 ? end.Signal : end.Status));
-            }
-            Table.Ended(this);
+            });
         }
         return (ProcessExit)_exit!;
     }

@@ -82,12 +82,15 @@ public sealed class ProcessTable
     /// <summary>
     /// Records that <paramref name="process"/> has ended: it becomes a zombie its parent may reap,
     /// its own children lose their parent (and are reaped by nobody), and waiters wake.
+    /// <paramref name="notifyParent"/> (the exit signal) runs in the same step, under the lock
+    /// wait4 and waitid look under.
     /// </summary>
-    internal void Ended(LinuxProcess process)
+    internal void Ended(LinuxProcess process, Action<LinuxProcess> notifyParent)
     {
         lock (_sync)
         {
             process.IsZombie = true;
+            if (process.Parent is { } parent) notifyParent(parent);
             _threads.Remove(process.Pid);
             foreach (var child in process.Children)
             {
