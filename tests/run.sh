@@ -16,6 +16,7 @@ command -v riscv64-linux-gnu-gcc >/dev/null || need+=(gcc-riscv64-linux-gnu)
 command -v qemu-riscv64 >/dev/null || need+=(qemu-user)
 [ -f /usr/src/linux-source-6.1.tar.xz ] || need+=(linux-source-6.1)   # the guest kernel; its syscalls.h checks --strace
 command -v make >/dev/null || need+=(make)
+command -v npm >/dev/null || need+=(npm)   # fetches esbuild's riscv64 and host builds (guests/linux/esbuild.sh)
 command -v gcc >/dev/null || need+=(gcc)
 [ -f "$(gcc -print-file-name=libc.a 2>/dev/null)" ] || need+=(libc6-dev)   # host builds of guest programs, the oracles for --root and SCM_RIGHTS
 command -v python3 >/dev/null || need+=(python3)   # boot-time.py; a stale Unix socket in the serial tests
