@@ -158,9 +158,9 @@ public sealed partial class VirtMachine
     {
         w.WriteInt32(_harts.Length);
         w.WriteUInt64(_options.MemorySize);
-        w.WriteString(_options.Firmware);
-        w.WriteString(_options.Kernel);
-        w.WriteString(_options.Initrd);
+        w.WriteString(FullPath(_options.Firmware));
+        w.WriteString(FullPath(_options.Kernel));
+        w.WriteString(FullPath(_options.Initrd));
         w.WriteString(_options.BootArgs);
         w.WriteInt32(_options.Disks.Count);
         foreach (var disk in _options.Disks)
@@ -180,7 +180,7 @@ public sealed partial class VirtMachine
         }
         w.WriteBool(_options.Rng);
         w.WriteBool(_options.VirtioConsole is not null);
-        w.WriteString(_options.VirtioConsolePath);
+        w.WriteString(FullPath(_options.VirtioConsolePath));
         w.WriteUInt64(KernelAddress);
         w.WriteUInt64(DtbAddress);
         w.WriteUInt64(FwDynamicInfoAddress);
@@ -189,27 +189,30 @@ public sealed partial class VirtMachine
         w.WriteUInt64(InitrdRange?.End ?? 0);
     }
 
+    private static string? FullPath(string? path) => path is null ? null : Path.GetFullPath(path);
+
     private static SavedConfiguration ReadConfiguration(SnapshotReader r)
     {
         int harts = r.ReadInt32();
         if (harts < 1 || harts > MaxHarts) throw r.Error($"{harts} harts");
         ulong memory = r.ReadUInt64();
-        string? firmware = r.ReadString();
-        string kernel = r.ReadString() ?? throw r.Error("no kernel path");
-        string? initrd = r.ReadString();
+        string? firmware = ReadPath(r, "firmware");
+        string kernel = ReadPath(r, "kernel") ?? throw r.Error("no kernel path");
+        string? initrd = ReadPath(r, "initrd");
         string bootArgs = r.ReadString() ?? "";
         var disks = new VirtDisk[r.ReadCount(VirtMemoryMap.VirtioSlots, "disks")];
-        for (int i = 0; i < disks.Length; i++) disks[i] = new VirtDisk(r.ReadString() ?? throw r.Error("a disk without a path"), r.ReadBool());
+        for (int i = 0; i < disks.Length; i++) disks[i] = new VirtDisk(ReadPath(r, "disk") ?? throw r.Error("a disk without a path"), r.ReadBool());
         var nics = new VirtNic[r.ReadCount(VirtMemoryMap.VirtioSlots, "NICs")];
         for (int i = 0; i < nics.Length; i++)
         {
             string spec = r.ReadString() ?? throw r.Error("a NIC without a backend");
+            if (spec.Contains('\0')) throw r.Error("a NIC backend with a NUL character");
             var mac = r.ReadBytes(6);
             if (mac.Length != 6) throw r.Error($"a MAC address of {mac.Length} bytes");
             nics[i] = VirtNic.FromSpec(spec, mac) ?? throw r.Error($"unknown network backend '{spec}'");
         }
         bool rng = r.ReadBool(), virtioConsole = r.ReadBool();
-        string? virtioConsolePath = r.ReadString();
+        string? virtioConsolePath = ReadPath(r, "virtio-console");
         ulong kernelAddress = r.ReadUInt64(), dtb = r.ReadUInt64(), fwInfo = r.ReadUInt64();
         bool hasInitrd = r.ReadBool();
         (ulong, ulong) initrdRange = (r.ReadUInt64(), r.ReadUInt64());
@@ -220,5 +223,14 @@ public sealed partial class VirtMachine
             Disks = disks, Nics = nics, Rng = rng, VirtioConsolePath = virtioConsolePath,
         };
         return new SavedConfiguration(options, virtioConsole, kernelAddress, dtb, fwInfo, hasInitrd ? initrdRange : null);
+    }
+
+    /// <summary>A file path the snapshot names: absolute, as the saving machine recorded it, and without NUL.</summary>
+    private static string? ReadPath(SnapshotReader r, string what)
+    {
+        string? path = r.ReadString();
+        if (path is not null && (path.Length == 0 || path.Contains('\0') || !Path.IsPathRooted(path)))
+            throw r.Error($"the {what} path '{path.Replace("\0", "\\0")}' is not an absolute path");
+        return path;
     }
 }

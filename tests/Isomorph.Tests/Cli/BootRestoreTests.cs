@@ -83,6 +83,14 @@ public sealed class BootRestoreTests() : CliTest("isomorph-restore")
 
         AssertBadInput(Repository.Isomorph("boot", "--restore", good, "--memory", "64M"), "--memory cannot be given with --restore");
 
+        // A disk path with a NUL in it (same length, valid checksum): refused, never handed to the host.
+        var machine = sections.Single(s => s.Name == "machine");
+        var nul = bytes.ToArray();
+        int diskName = nul.AsSpan((int)machine.PayloadOffset, (int)machine.Length).IndexOf("disk.img"u8);
+        Assert.True(diskName > 0);
+        nul[machine.PayloadOffset + diskName + 3] = 0;
+        AssertBadInput(Repository.Isomorph("boot", "--restore", Variant("nul.snap", WithValidChecksum(nul))), "is not an absolute path");
+
         // The disk image grew: the guest's driver would see another disk.
         string disk = Path.Combine(Temp.FullName, "disk.img");
         File.WriteAllBytes(disk, new byte[2 << 20]);
