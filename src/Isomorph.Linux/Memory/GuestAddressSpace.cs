@@ -32,7 +32,7 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
     /// region's own duplicate) from <paramref name="Offset"/>; <paramref name="Anonymous"/> for a
     /// memfd standing in for MAP_SHARED|MAP_ANONYMOUS memory.
     /// </summary>
-    private sealed record SharedRegion(ulong Start, ulong Length, int Fd, long Offset, bool Writable, bool Anonymous)
+    private sealed record SharedRegion(ulong Start, ulong Length, int Fd, long Offset, bool Writable, bool Anonymous, FileIdentity File)
     {
         public ulong End => Start + Length;
     }
@@ -185,7 +185,8 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
     {
         if ((start | length) % PageSize != 0 || length == 0 || !InRange(start, length) || offset < 0) return -Errno.EINVAL;
         if ((protection & PageFlags.Write) != 0 && !writable) return -Errno.EACCES;
-        long fileSize = RegularFileSize(fd);
+        var file = FileIdentity.Of(fd);
+        long fileSize = file.Regular ? file.Size : -1;
         ulong covered = fileSize < 0 ? length
             : (ulong)fileSize <= (ulong)offset ? 0 : Math.Min(length, PageUp((ulong)fileSize - (ulong)offset));
         long status = Map(start, length, protection);
@@ -198,7 +199,7 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
             Unmap(start, length);
             return own < 0 ? -Errno.EMFILE : error;
         }
-        lock (_shared) _shared.Add(new SharedRegion(start, covered, own, offset, writable, anonymous));
+        lock (_shared) _shared.Add(new SharedRegion(start, covered, own, offset, writable, anonymous, file));
         for (ulong p = start >> PageShift, end = (start + covered) >> PageShift; p < end; p++) _pages[p] |= (byte)PageFlags.Shared;
         return 0;
     }
@@ -303,15 +304,25 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
         lock (_shared) return _shared.Any(r => !r.Writable && r.Start < start + length && start < r.End);
     }
 
-    /// <summary>The size of a regular file, or -1 for anything else (devices map whole).</summary>
-    private static long RegularFileSize(int fd)
+    /// <summary>
+    /// A file is about to shrink to <paramref name="size"/> bytes (ftruncate, open with O_TRUNC):
+    /// the pages of its shared mappings wholly past the new end become private zero pages, so that
+    /// no access reaches file pages that no longer exist (the host would raise SIGBUS in the VM).
+    /// Linux would raise SIGBUS in the guest on such an access; here it reads zeros.
+    /// </summary>
+    public void Shrinking(FileIdentity file, long size)
     {
-        const int AtEmptyPath = 0x1000, StatxSize = 0x200, StatxType = 1;
-        byte* statx = stackalloc byte[256];
-        byte* empty = stackalloc byte[1] { 0 };
-        if (Libc.statx(fd, empty, AtEmptyPath, StatxType | StatxSize, statx) != 0) return -1;
-        ushort mode = *(ushort*)(statx + 28);
-        return (mode & 0xF000) == 0x8000 ? *(long*)(statx + 40) : -1;
+        List<(ulong, ulong)> gone = [];
+        lock (_shared)
+        {
+            foreach (var r in _shared)
+            {
+                if (r.File.Device != file.Device || r.File.Inode != file.Inode) continue;
+                ulong keep = size <= r.Offset ? 0 : PageUp((ulong)(size - r.Offset));
+                if (keep < r.Length) gone.Add((r.Start + keep, r.Length - keep));
+            }
+        }
+        foreach (var (start, length) in gone) DetachShared(start, length);
     }
 
     private void SetFlags(ulong start, ulong length, PageFlags flags) =>
@@ -478,5 +489,19 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
         Libc.munmap((nint)_pages, (nuint)_pageCount);
         _host = null;
         _pages = null;
+    }
+}
+
+/// <summary>Which file a descriptor refers to (device and inode), its size, and whether it is a regular file.</summary>
+public readonly record struct FileIdentity(ulong Device, ulong Inode, long Size, bool Regular)
+{
+    public static unsafe FileIdentity Of(int fd)
+    {
+        const int AtEmptyPath = 0x1000, StatxType = 1, StatxIno = 0x100, StatxSize = 0x200;
+        byte* statx = stackalloc byte[256];
+        byte* empty = stackalloc byte[1] { 0 };
+        if (Libc.statx(fd, empty, AtEmptyPath, StatxType | StatxIno | StatxSize, statx) != 0) return new FileIdentity(0, 0, -1, false);
+        ulong device = ((ulong)*(uint*)(statx + 136) << 32) | *(uint*)(statx + 140);
+        return new FileIdentity(device, *(ulong*)(statx + 32), *(long*)(statx + 40), (*(ushort*)(statx + 28) & 0xF000) == 0x8000);
     }
 }

@@ -20,6 +20,7 @@ internal static unsafe class Files
         fixed (byte* at = path)
         {
             long fd = Libc.Check(Libc.openat(dir, at, flags | Libc.OCloexec, a.Int(3) & ~(int)p.Umask));
+            if (fd >= 0 && (flags & OTrunc) != 0) Shrinking(p, (int)fd, 0, truncated: true);
             return fd < 0 ? fd : p.Files.Add((int)fd, (flags & Libc.OCloexec) != 0);
         }
     }
@@ -47,6 +48,7 @@ internal static unsafe class Files
         {
             fd = p.Root!.Open(ProcView.Rewrite(p, absolute!), flags, a.Int(3) & ~(int)p.Umask);
         }
+        if (fd >= 0 && (flags & OTrunc) != 0) Shrinking(p, (int)fd, 0, truncated: true);
         return fd < 0 ? fd : p.Files.Add((int)fd, (flags & Libc.OCloexec) != 0);
     }
 
@@ -277,7 +279,23 @@ internal static unsafe class Files
     private static long Ftruncate(LinuxProcess p, in SyscallArgs a)
     {
         int fd = p.Files.Host(a.Int(0));
-        return fd < 0 ? -Errno.EBADF : Libc.Check(Libc.ftruncate(fd, (long)a.A1));
+        if (fd < 0) return -Errno.EBADF;
+        Shrinking(p, fd, (long)a.A1, truncated: false);
+        return Libc.Check(Libc.ftruncate(fd, (long)a.A1));
+    }
+
+    private const int OTrunc = 0x200;
+
+    /// <summary>
+    /// A file shrinks to <paramref name="size"/> (before ftruncate, or just after an open with
+    /// O_TRUNC, <paramref name="truncated"/>): the shared mappings of it in every process of the run
+    /// let go of the pages past the new end, which the host could no longer back.
+    /// </summary>
+    private static void Shrinking(LinuxProcess p, int hostFd, long size, bool truncated)
+    {
+        var file = Memory.FileIdentity.Of(hostFd);
+        if (!file.Regular || (!truncated && size >= file.Size)) return;
+        foreach (var process in p.Table.All()) process.Memory?.Shrinking(file, size);
     }
 
     [Syscall(82, "fsync", "d")]

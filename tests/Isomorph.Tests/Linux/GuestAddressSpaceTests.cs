@@ -104,4 +104,39 @@ public sealed class GuestAddressSpaceTests : IDisposable
         child.Span(0x40000 + Page, 1)[0] = 5;
         Assert.Equal(0, _space.Span(0x40000 + Page, 1)[0]);
     }
+
+    [Fact]
+    public void AShrinkingFileLeavesNoPageTheHostCannotBack()
+    {
+        string path = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllBytes(path, new byte[2 * Page]);
+            using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+            int fd = (int)file.SafeFileHandle.DangerousGetHandle();
+            Assert.Equal(0, _space.MapShared(0x60000, 2 * Page, PageFlags.Read | PageFlags.Write, fd, 0, writable: true));
+            _space.Span(0x60000 + Page, 1)[0] = 7;
+            Assert.Equal(7, ReadByte(path, (int)Page)); // the store reached the file
+
+            _space.Shrinking(FileIdentity.Of(fd), 100);
+            file.SetLength(100);
+            Assert.True((_space.FlagsAt(0x60000) & PageFlags.Shared) != 0);
+            Assert.True((_space.FlagsAt(0x60000 + Page) & PageFlags.Shared) == 0);
+            // A host access past the end of the file would raise SIGBUS and end this test process.
+            Assert.Equal(0, _space.Span(0x60000 + Page, 1)[0]);
+            _space.Span(0x60000, 1)[0] = 9;
+            Assert.Equal(9, ReadByte(path, 0));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static int ReadByte(string path, int at)
+    {
+        using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        f.Position = at;
+        return f.ReadByte();
+    }
 }
