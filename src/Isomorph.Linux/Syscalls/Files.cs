@@ -295,7 +295,8 @@ internal static unsafe class Files
     {
         var file = Memory.FileIdentity.Of(hostFd);
         if (!file.Regular || (!truncated && size >= file.Size)) return;
-        foreach (var process in p.Table.All()) process.Memory?.Shrinking(file, size);
+        foreach (var process in p.Table.All())
+            lock (process.MapLock) process.Memory?.Shrinking(file, size); // one process's lock at a time: no order to deadlock on
     }
 
     [Syscall(82, "fsync", "d")]
