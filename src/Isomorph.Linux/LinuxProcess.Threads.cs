@@ -148,13 +148,34 @@ public sealed unsafe partial class LinuxProcess
         }
     }
 
-    /// <summary>The main thread waits here, once it has ended, for the process's other threads.</summary>
+    /// <summary>How long the process's end waits for a thread stuck in a host call that no wakeup reaches.</summary>
+    private static readonly TimeSpan StrandedThreadGrace = TimeSpan.FromSeconds(5);
+
+    /// <summary>True when the process ended with a thread still inside a host call: its memory is then never unmapped.</summary>
+    private bool _stranded;
+
+    /// <summary>
+    /// The main thread waits here, once it has ended, for the process's other threads. Once the
+    /// process is exiting they all leave what they are blocked in; one stuck in a host call that no
+    /// wakeup reaches (a read that another thread's data satisfied first) is left behind after a
+    /// grace period, and the address space it might still write into is kept.
+    /// </summary>
     private void WaitForOtherThreads()
     {
+        var exiting = System.Diagnostics.Stopwatch.StartNew();
         lock (_threadsLock)
         {
             while (_threads.Any(t => t != MainThread))
+            {
+                if (_exit is null) exiting.Restart();
+                else if (exiting.Elapsed > StrandedThreadGrace)
+                {
+                    _stranded = true;
+                    Options.Diagnostics.WriteLine($"isomorph: warning: process {Pid} ended with a thread blocked in the host; its memory is kept");
+                    break;
+                }
                 Monitor.Wait(_threadsLock, 200);
+            }
         }
         RemoveThread(MainThread);
     }

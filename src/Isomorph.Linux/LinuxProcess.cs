@@ -669,7 +669,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         memory.ProtectionReduced -= ForgetTranslations;
         memory.WrittenByHost -= InvalidateCode;
         if (_borrowedMemory) _borrowedMemory = false;
-        else memory.Dispose();
+        else if (!_stranded) memory.Dispose();
     }
 
     public void Dispose()

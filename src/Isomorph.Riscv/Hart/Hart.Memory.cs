@@ -183,14 +183,26 @@ public sealed unsafe partial class Hart
             SetPending(ExceptionCause.StoreAddressMisaligned, va);
             return null;
         }
-        if (!Translate(va, AccessType.Write, out ulong pa, out _)) return null;
+        // A page in the write TLB is plain, writable RAM without decoded code: the AMO needs nothing else.
+        ulong vpn = va >> 12;
+        TlbEntry* e = _writeTlb + (vpn & (TlbSize - 1));
+        if (e->Tag == (vpn | _tlbContext)) return (void*)(e->Addend + (nint)va);
+        if (!Translate(va, AccessType.Write, out ulong pa, out bool cacheable)) return null;
         if (Bus.FindRam(pa) is not { } ram || !ram.Contains(pa, (ulong)size) || Bus.TryFindDevice(pa, out _))
         {
             SetPending(ExceptionCause.StoreAccessFault, va);
             return null;
         }
-        if (Code.IsCode(pa)) Code.InvalidateStore(pa, size);
-        return ram.HostAddress(pa);
+        byte* host = ram.HostAddress(pa);
+        if (Code.IsCode(pa))
+            Code.InvalidateStore(pa, size);
+        else if (cacheable && Bus.IsPlainRamPage(pa & ~0xFFFul))
+        {
+            // As a store's slow path does: the page enters the write TLB.
+            e->Tag = vpn | _tlbContext;
+            e->Addend = (nint)host - (nint)va;
+        }
+        return host;
     }
 
     /// <summary>Copies guest physical RAM out (for loaders, signatures, tests).</summary>
