@@ -1,6 +1,8 @@
 // futex(2) through raw system calls: EAGAIN, timeouts (relative, absolute, CLOCK_REALTIME),
 // wake counts and bitsets, requeue, and a wait interrupted by a signal with and without
-// SA_RESTART. Every line is the same on Linux (qemu-riscv64 is the oracle).
+// SA_RESTART. "futex shared": futexes in MAP_SHARED memory between processes (raw, and glibc's
+// process-shared mutex, condition variable and semaphore) and through two mappings of one file.
+// Every line is the same on Linux (qemu-riscv64 is the oracle).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -10,7 +12,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <semaphore.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -118,8 +124,104 @@ static void interrupt_test(int restart)
     printf("futex wait and a signal %s SA_RESTART: %s\n", restart ? "with" : "without", name(interrupted_result));
 }
 
-int main(void)
+// --- Futexes in shared memory ----------------------------------------------------------------------
+struct shared {
+    uint32_t word, scratch;
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+    sem_t sem;
+    int go;
+    long counter;
+};
+
+static long count_queued(uint32_t *w, uint32_t *scratch)
 {
+    long queued = futex(w, FUTEX_CMP_REQUEUE, 0, (struct timespec *)(long)INT_MAX, scratch, *w);
+    futex(scratch, FUTEX_CMP_REQUEUE, 0, (struct timespec *)(long)INT_MAX, w, *scratch);
+    return queued;
+}
+
+static void shared_between_processes(void)
+{
+    struct shared *sh = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
+    pthread_mutex_init(&sh->mutex, &ma);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
+    pthread_cond_init(&sh->cond, &ca);
+    sem_init(&sh->sem, 1, 0);
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        long r = futex(&sh->word, FUTEX_WAIT, 0, NULL, NULL, 0); // a shared futex: the parent wakes it
+        pthread_mutex_lock(&sh->mutex);
+        while (!sh->go) pthread_cond_wait(&sh->cond, &sh->mutex);
+        pthread_mutex_unlock(&sh->mutex);
+        for (int i = 0; i < 1000; i++) {
+            pthread_mutex_lock(&sh->mutex);
+            sh->counter++;
+            pthread_mutex_unlock(&sh->mutex);
+        }
+        sem_post(&sh->sem);
+        _exit(r == 0 ? 10 : 20);
+    }
+    while (count_queued(&sh->word, &sh->scratch) < 1) usleep(1000);
+    printf("queued in the other process: 1, private wake reaches it: %ld\n", futex(&sh->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0));
+    sh->word = 1;
+    printf("shared wake: %ld\n", futex(&sh->word, FUTEX_WAKE, 1, NULL, NULL, 0));
+    pthread_mutex_lock(&sh->mutex);
+    sh->go = 1;
+    pthread_cond_broadcast(&sh->cond);
+    pthread_mutex_unlock(&sh->mutex);
+    for (int i = 0; i < 1000; i++) {
+        pthread_mutex_lock(&sh->mutex);
+        sh->counter++;
+        pthread_mutex_unlock(&sh->mutex);
+    }
+    sem_wait(&sh->sem);
+    int status;
+    waitpid(child, &status, 0);
+    printf("process-shared mutex counter: %ld, child exit %d\n", sh->counter, WEXITSTATUS(status));
+}
+
+static uint32_t *other_view;
+static void *wait_on_view(void *arg)
+{
+    uint32_t *w = arg;
+    __atomic_fetch_add(&waiting, 1, __ATOMIC_SEQ_CST);
+    return (void *)futex(w, FUTEX_WAIT, 0, NULL, NULL, 0);
+}
+
+static void two_mappings_of_one_file(void)
+{
+    char path[] = "/tmp/isomorph-futex-XXXXXX";
+    int fd = mkstemp(path);
+    unlink(path);
+    ftruncate(fd, 4096);
+    uint32_t *a = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    other_view = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    pthread_t t;
+    waiting = 0;
+    pthread_create(&t, NULL, wait_on_view, a);
+    while (count_queued(a, a + 1) < 1) usleep(1000);
+    long through_private = futex(other_view, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    long through_other = futex(other_view, FUTEX_WAKE, 1, NULL, NULL, 0);
+    void *r;
+    pthread_join(t, &r);
+    printf("two mappings of a file, different addresses: private wake %ld, shared wake %ld, waiter got %ld\n", through_private,
+           through_other, (long)r);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "shared") == 0) {
+        shared_between_processes();
+        two_mappings_of_one_file();
+        return 0;
+    }
     word = 1;
     printf("wait on a changed value: %s\n", name(futex(&word, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0)));
     printf("misaligned word: %s\n", name(futex((uint32_t *)((char *)&word + 1), FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0)));

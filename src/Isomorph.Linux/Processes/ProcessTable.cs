@@ -24,6 +24,9 @@ public sealed class ProcessTable
     /// <summary>The directory the run's guests are confined to (--root), or null.</summary>
     public FileSystem.GuestRoot? Root { get; init; }
 
+    /// <summary>The futexes in MAP_SHARED mappings, which processes of the run may share (keyed by file and offset).</summary>
+    public FutexTable SharedFutexes { get; } = new();
+
     /// <summary>The guest's clock (rdtime, at 10 MHz): one for every process of the run.</summary>
     public Stopwatch Clock { get; } = Stopwatch.StartNew();
 

@@ -5,7 +5,12 @@ using Isomorph.Linux.Threads;
 
 namespace Isomorph.Linux.Syscalls;
 
-/// <summary>futex (futex(2)), and the thread bookkeeping around it: set_tid_address and the robust list.</summary>
+/// <summary>
+/// futex (futex(2)), and the thread bookkeeping around it: set_tid_address and the robust list.
+/// A futex is the process's own (keyed by address) unless the operation is not FUTEX_PRIVATE_FLAG
+/// and the word lies in a MAP_SHARED mapping: then it is keyed by file and offset in the run's
+/// shared table, so processes that map the same file (or fork with a shared anonymous mapping) meet.
+/// </summary>
 internal static unsafe class FutexSyscalls
 {
     private const int FutexWait = 0, FutexWake = 1, FutexRequeue = 3, FutexCmpRequeue = 4, FutexWakeOp = 5,
@@ -18,7 +23,7 @@ internal static unsafe class FutexSyscalls
     private static long Futex(LinuxProcess p, in SyscallArgs a)
     {
         int op = a.Int(1) & ~(FutexPrivateFlag | FutexClockRealtime);
-        bool realtime = (a.Int(1) & FutexClockRealtime) != 0;
+        bool realtime = (a.Int(1) & FutexClockRealtime) != 0, isPrivate = (a.Int(1) & FutexPrivateFlag) != 0;
         if (realtime && op is not (FutexWait or FutexWaitBitset)) return -Errno.ENOSYS;
         ulong address = a.A0;
         int value = a.Int(2);
@@ -46,13 +51,18 @@ internal static unsafe class FutexSyscalls
                     }
                     deadline = Stopwatch.GetTimestamp() + (long)(Math.Max(nanos, 0) / 1e9 * Stopwatch.Frequency);
                 }
-                return Wait(p, address, word, value, bitset, deadline);
+                var (table, key) = Locate(p, address, isPrivate);
+                return Wait(p, table, key, word, value, bitset, deadline);
             }
             case FutexWake:
-                return Word(p, address, out long wakeError) == null ? wakeError : p.Futexes.Wake(address, value);
             case FutexWakeBitset:
-                if ((uint)a.A5 == 0) return -Errno.EINVAL;
-                return Word(p, address, out long bitsetError) == null ? bitsetError : p.Futexes.Wake(address, value, (uint)a.A5);
+            {
+                uint bitset = op == FutexWake ? BitsetMatchAny : (uint)a.A5;
+                if (bitset == 0) return -Errno.EINVAL;
+                if (Word(p, address, out long error) == null) return error;
+                var (table, key) = Locate(p, address, isPrivate);
+                return table.Wake(key, value, bitset);
+            }
             case FutexRequeue:
             case FutexCmpRequeue:
             {
@@ -61,15 +71,39 @@ internal static unsafe class FutexSyscalls
                 if (Word(p, a.A4, out error) == null) return error;
                 int requeue = (int)a.A3;
                 if (value < 0 || requeue < 0) return -Errno.EINVAL;
-                long n = p.Futexes.Requeue(address, a.A4, value, requeue, word, op == FutexCmpRequeue ? a.Int(5) : null);
+                var (table, from) = Locate(p, address, isPrivate);
+                var (table2, to) = Locate(p, a.A4, isPrivate);
+                if (table != table2) return -Errno.EINVAL; // between a private and a shared futex: not offered
+                long n = table.Requeue(from, to, value, requeue, word, op == FutexCmpRequeue ? a.Int(5) : null);
                 return n < 0 ? -Errno.EAGAIN : n;
             }
             case FutexWakeOp:
-                return WakeOp(p, a);
+                return WakeOp(p, a, isPrivate);
             default:
                 p.WarnOnce(98_000_000 + op, $"futex operation {op} is not supported");
                 return -Errno.ENOSYS;
         }
+    }
+
+    /// <summary>
+    /// Where a futex word's waiters queue: the process's own table by guest address, or — for a
+    /// shared futex in a MAP_SHARED mapping — the run's shared table by the file's device, inode and offset.
+    /// </summary>
+    private static (FutexTable Table, FutexKey Key) Locate(LinuxProcess p, ulong address, bool isPrivate)
+    {
+        if (!isPrivate && p.Memory.SharedAt(address, out int fd, out long offset, out _, out _, out _))
+        {
+            const int AtEmptyPath = 0x1000;
+            const uint StatxIno = 0x100;
+            byte* stx = stackalloc byte[256];
+            byte empty = 0;
+            if (Libc.statx(fd, &empty, AtEmptyPath, StatxIno, stx) == 0)
+            {
+                ulong device = (ulong)*(uint*)(stx + 136) << 32 | *(uint*)(stx + 140); // stx_dev_major, stx_dev_minor
+                return (p.Table.SharedFutexes, new FutexKey(device, *(ulong*)(stx + 32), (ulong)offset)); // stx_ino
+            }
+        }
+        return (p.Futexes, FutexKey.Private(address));
     }
 
     /// <summary>The host address of an aligned, readable futex word; null with EINVAL or EFAULT otherwise.</summary>
@@ -85,16 +119,16 @@ internal static unsafe class FutexSyscalls
     /// FUTEX_WAIT: sleeps while the word holds <paramref name="expected"/> until a wake (0), the
     /// deadline (ETIMEDOUT), or a signal or the end of the process (EINTR). EAGAIN when the word differs.
     /// </summary>
-    private static long Wait(LinuxProcess p, ulong address, int* word, int expected, uint bitset, long deadline)
+    private static long Wait(LinuxProcess p, FutexTable table, FutexKey key, int* word, int expected, uint bitset, long deadline)
     {
         var t = p.Current;
-        if (p.Futexes.Enqueue(t, address, word, expected, bitset) == FutexTable.EnqueueResult.ValueChanged) return -Errno.EAGAIN;
+        if (table.Enqueue(t, key, word, expected, bitset) == FutexTable.EnqueueResult.ValueChanged) return -Errno.EAGAIN;
         while (true)
         {
-            if (p.Futexes.WasWoken(t)) return 0;
-            if (p.HasDeliverableSignal(t)) return p.Futexes.Cancel(t) ? 0 : -Errno.EINTR;
+            if (table.WasWoken(t)) return 0;
+            if (p.HasDeliverableSignal(t)) return table.Cancel(t) ? 0 : -Errno.EINTR;
             long left = deadline - Stopwatch.GetTimestamp();
-            if (left <= 0) return p.Futexes.Cancel(t) ? 0 : -Errno.ETIMEDOUT;
+            if (left <= 0) return table.Cancel(t) ? 0 : -Errno.ETIMEDOUT;
             // Wakes, signals and exit_group all set the thread's event; the cap is only a safety net.
             long ms = Math.Clamp(left / (Stopwatch.Frequency / 1000) + 1, 1, 1000);
             t.SignalArrived.WaitOne((int)ms);
@@ -105,7 +139,7 @@ internal static unsafe class FutexSyscalls
     /// FUTEX_WAKE_OP: atomically applies the operation encoded in val3 to the word at uaddr2, wakes
     /// val waiters on uaddr, and val2 waiters on uaddr2 when the old value passes val3's comparison.
     /// </summary>
-    private static long WakeOp(LinuxProcess p, in SyscallArgs a)
+    private static long WakeOp(LinuxProcess p, in SyscallArgs a, bool isPrivate)
     {
         if (Word(p, a.A0, out long error) == null) return error;
         if ((a.A4 & 3) != 0) return -Errno.EINVAL;
@@ -117,7 +151,10 @@ internal static unsafe class FutexSyscalls
         if ((encoded >> 31) != 0) operand = 1 << (operand & 31); // FUTEX_OP_OPARG_SHIFT
         if (operation > 4 || comparison > 5) return -Errno.ENOSYS;
         ulong address2 = a.A4;
-        int woken = p.Futexes.WakeOp(a.A0, a.Int(2), address2, (int)a.A3, () =>
+        var (table, key1) = Locate(p, a.A0, isPrivate);
+        var (table2, key2) = Locate(p, address2, isPrivate);
+        if (table != table2) return -Errno.EINVAL;
+        int woken = table.WakeOp(key1, a.Int(2), key2, (int)a.A3, () =>
         {
             int old;
             while (true)

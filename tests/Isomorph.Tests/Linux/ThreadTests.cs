@@ -34,6 +34,16 @@ public sealed class ThreadTests(ITestOutputHelper output)
     [InlineData("dynamic")]
     public void FutexBehavesAsOnLinux(string linkage) => SameAsQemu("futex", linkage);
 
+    /// <summary>
+    /// Futexes in MAP_SHARED memory: a raw wait in a forked child woken by its parent, glibc's
+    /// process-shared mutex, condition variable and semaphore across fork, and one file mapped at
+    /// two addresses (a shared wake through either reaches the waiter, a private one does not).
+    /// </summary>
+    [Theory]
+    [InlineData("static")]
+    [InlineData("dynamic")]
+    public void SharedFutexesBehaveAsOnLinux(string linkage) => SameAsQemu("futex", linkage, "shared");
+
     /// <summary>membarrier's registration rules and commands, and code rewritten at run time after riscv_flush_icache.</summary>
     [Theory]
     [InlineData("static")]
