@@ -1,3 +1,4 @@
+using Isomorph.Devices.HostIo;
 using System.Net.Sockets;
 
 namespace Isomorph.Cli.Serial;

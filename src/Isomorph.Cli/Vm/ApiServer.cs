@@ -1,3 +1,4 @@
+using Isomorph.Devices.HostIo;
 using System.Text.Json;
 using Isomorph.Devices.State;
 using Isomorph.Machines.Virt;

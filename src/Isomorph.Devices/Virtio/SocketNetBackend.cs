@@ -40,7 +40,7 @@ public sealed class SocketNetBackend : INetBackend
         // Nobody listens: become the listener (a stale socket file from a dead VM is replaced).
         if (File.Exists(path))
         {
-            if (!IsSocket(path)) throw new IOException($"{path} exists and is not a socket");
+            if (!HostIo.UnixSocketPath.IsSocket(path)) throw new IOException($"{path} exists and is not a socket");
             File.Delete(path);
         }
         _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -48,24 +48,6 @@ public sealed class SocketNetBackend : INetBackend
         _listener.Listen(1);
         IsListener = true;
         new Thread(AcceptLoop) { IsBackground = true, Name = "net accept " + path }.Start();
-    }
-
-    /// <summary>A socket file cannot be opened like a file (ENXIO); anything that opens is not one.</summary>
-    private static bool IsSocket(string path)
-    {
-        try
-        {
-            File.OpenHandle(path, FileMode.Open, FileAccess.Read).Dispose();
-            return false;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return false;
-        }
-        catch (IOException)
-        {
-            return true;
-        }
     }
 
     /// <summary>True when this end listens (created the socket file), false when it connected.</summary>

@@ -31,6 +31,9 @@ public sealed class BootVirtioOptionsTests() : CliTest("isomorph-boot-virtio")
         AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--net", "socket:/tmp/x.sock,mac=zz"), "unknown option");
         AssertBadInput(Repository.Isomorph(["boot", "--kernel", kernel, .. Enumerable.Repeat(new[] { "--disk", disk + ",readonly" }, 9).SelectMany(a => a)]), "too many virtio devices");
         AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--net", "socket:" + disk), "is not a socket");
+        string fifo = Path.Combine(Temp.FullName, "fifo");
+        Assert.Equal(0, Repository.Run("mkfifo", [fifo], TimeSpan.FromSeconds(10)).ExitCode);
+        AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--net", "socket:" + fifo), "is not a socket"); // never opened: it would block
         Assert.True(File.Exists(disk));
         AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--net", "socket:/tmp/" + new string('s', 200)), "network backend");
         AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--net", "socket:/nonexistent/dir/x.sock"), "network backend");

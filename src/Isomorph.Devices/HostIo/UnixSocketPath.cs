@@ -1,7 +1,7 @@
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
-namespace Isomorph.Cli;
+namespace Isomorph.Devices.HostIo;
 
 /// <summary>
 /// Paths where isomorph listens on a Unix stream socket (--serial unix:PATH, --api-sock PATH): a
