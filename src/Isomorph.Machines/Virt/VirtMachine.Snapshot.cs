@@ -111,6 +111,7 @@ public sealed partial class VirtMachine
                 foreach (var (name, component) in machine.Components()) file.Restore(name, component);
                 RamImage.Read(file, machine.Ram);
                 file.ExpectEnd();
+                machine._instretBeforeRestore = machine._harts.Sum(h => h.Instret);
                 machine.LastSnapshot = new SnapshotStats(new FileInfo(path).Length, machine.Ram.Size, sw.Elapsed);
                 return machine;
             }

@@ -456,8 +456,11 @@ public sealed partial class VirtMachine : IDisposable
         lock (_parkLock) Monitor.PulseAll(_parkLock);
     }
 
-    /// <summary>Total instructions retired by all harts.</summary>
-    public long Instructions => _harts.Sum(h => Volatile.Read(ref h.Instret));
+    /// <summary>Instructions retired by all harts of this machine (since it was built, or restored from a snapshot).</summary>
+    public long Instructions => _harts.Sum(h => Volatile.Read(ref h.Instret)) - _instretBeforeRestore;
+
+    /// <summary>What the harts had retired when this machine was restored from a snapshot: statistics count what it runs itself, as they count its own time and traps.</summary>
+    private long _instretBeforeRestore;
 
     /// <summary>The number of host threads running harts.</summary>
     public int HostThreads => _workers.Length;

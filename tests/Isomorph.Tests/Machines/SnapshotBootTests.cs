@@ -192,6 +192,8 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
         var machine = VirtMachine.Restore(first, new VirtRestoreOptions { Console = console });
         machine.SaveSnapshot(second);
         SnapshotFiles.AssertSame(first, second);
+        Assert.Equal(0, machine.Instructions); // statistics count what the restored machine runs, not what came before
+        Assert.True(machine.Harts.Sum(h => h.Instret) > 50_000_000); // while instret goes on from the snapshot
 
         using var resumed = new Guest(machine, console);
         Assert.True(console.WaitFor(answer, CommandTimeout) >= 0, $"no {answer} after the restore:\n{Guest.Tail(console.Text)}");
