@@ -24,6 +24,11 @@ public sealed class SnapshotFileReader : IDisposable
     /// <summary>Opens and verifies a snapshot; throws <see cref="SnapshotException"/> (without the path) when it is unusable.</summary>
     public static SnapshotFileReader Open(string path)
     {
+        if (Directory.Exists(path)) throw new SnapshotException("a directory, not a snapshot");
+        var info = new FileInfo(path);
+        if (!info.Exists) throw new SnapshotException("no such snapshot file");
+        // Too short to hold the magic: refused before it is opened, so a FIFO (length 0) cannot hang the reader.
+        if (info.Length < SnapshotFormat.Magic.Length) throw new SnapshotException("not an Isomorph snapshot (bad magic)");
         FileStream file;
         try
         {
