@@ -361,6 +361,47 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
     }
 
     /// <summary>
+    /// The mapped ranges, lowest first: each a run of pages with the same flags (what
+    /// /proc/self/maps lists). Like <see cref="Fork"/>, it reads only the page table the host holds.
+    /// </summary>
+    public List<(ulong Start, ulong End, PageFlags Flags)> Mappings()
+    {
+        var ranges = new List<(ulong, ulong, PageFlags)>();
+        using var presence = new HostPagePresence();
+        const ulong Batch = 512;
+        ulong runStart = 0;
+        byte runFlags = 0;
+        void Close(ulong page)
+        {
+            if (runFlags != 0) ranges.Add((runStart << PageShift, page << PageShift, (PageFlags)runFlags));
+            runFlags = 0;
+        }
+        for (ulong table = 0; table < _pageCount; table += PageSize * Batch)
+        {
+            ulong tableBytes = Math.Min(PageSize * Batch, _pageCount - table);
+            var tableHeld = presence.Present(_pages + table, (tableBytes + PageSize - 1) / PageSize);
+            for (int t = 0; t < tableHeld.Length; t++)
+            {
+                ulong first = table + (ulong)t * PageSize, end = Math.Min(first + PageSize, _pageCount);
+                if (!tableHeld[t])
+                {
+                    Close(first);
+                    continue;
+                }
+                for (ulong page = first; page < end; page++)
+                {
+                    byte flags = _pages[page];
+                    if (flags == runFlags) continue;
+                    Close(page);
+                    (runStart, runFlags) = (page, flags);
+                }
+            }
+        }
+        Close(_pageCount);
+        return ranges;
+    }
+
+    /// <summary>
     /// A copy of this address space for a forked child: the same pages with the same protections
     /// and contents. Only pages the host has committed (present or swapped, per /proc/self/pagemap)
     /// are copied; the others read as zero in both spaces. Both the page table and the guest pages

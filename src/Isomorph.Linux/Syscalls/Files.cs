@@ -12,6 +12,8 @@ internal static unsafe class Files
     private static long OpenAt(LinuxProcess p, in SyscallArgs a)
     {
         if (p.Root is not null) return OpenInRoot(p, a);
+        var synthesized = ProcView.Synthesized(p, p.Memory.ReadCString(a.A1) ?? "");
+        if (synthesized is not null) return OpenSynthesized(p, synthesized, a.Int(2));
         var path = Guest.HostPath(p, a.A1, out var guestPath);
         if (path is null) return -Errno.EFAULT;
         int dir = guestPath!.StartsWith('/') ? Libc.AtFdCwd : p.Files.HostDirectory(a.Int(0));
@@ -34,6 +36,8 @@ internal static unsafe class Files
         long r = Guest.AbsoluteInRoot(p, a.A0, guestPath, out var absolute, rewriteProc: false);
         if (r < 0) return r;
         int flags = a.Int(2);
+        var synthesized = ProcView.Synthesized(p, absolute!);
+        if (synthesized is not null) return OpenSynthesized(p, synthesized, flags);
         long fd;
         int reopened = ProcView.ReopenedDescriptor(p, absolute!);
         if (reopened >= 0)
@@ -50,6 +54,30 @@ internal static unsafe class Files
         }
         if (fd >= 0 && (flags & OTrunc) != 0) Shrinking(p, (int)fd, 0, truncated: true);
         return fd < 0 ? fd : p.Files.Add((int)fd, (flags & Libc.OCloexec) != 0);
+    }
+
+    /// <summary>A /proc file the VM writes (<see cref="ProcView.Synthesized"/>): a memfd holding the text, read from its start.</summary>
+    private static long OpenSynthesized(LinuxProcess p, string text, int flags)
+    {
+        if ((flags & 3) != 0) return -Errno.EACCES;
+        int fd = Libc.memfd_create("isomorph-proc", Libc.MfdCloexec);
+        if (fd < 0) return -Errno.ENOMEM;
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        fixed (byte* at = bytes)
+        {
+            for (int done = 0; done < bytes.Length;)
+            {
+                long n = Libc.Check(Libc.write(fd, at + done, (nuint)(bytes.Length - done)));
+                if (n <= 0)
+                {
+                    Libc.close(fd);
+                    return n < 0 ? n : -Errno.EIO;
+                }
+                done += (int)n;
+            }
+        }
+        Libc.lseek(fd, 0, 0);
+        return p.Files.Add(fd, (flags & Libc.OCloexec) != 0);
     }
 
     [Syscall(57, "close", "d")]

@@ -7,9 +7,62 @@ namespace Isomorph.Linux.Syscalls;
 /// guest path of an open file or directory; pipes and sockets read as the host's "pipe:[…]" text and
 /// cannot be followed). Every other path under /proc is looked up in the root like any other, so a
 /// root that carries no /proc has none. Opening /proc/self/fd/N reopens the descriptor's own object.
+/// A few files programs read are written by the VM, with or without --root (<see cref="Synthesized"/>):
+/// /proc/self/maps (the guest's own mappings, not the host process's), /proc/cpuinfo (riscv64's
+/// fields) and, under --root, /proc/meminfo (the host's).
 /// </summary>
 internal static class ProcView
 {
+    /// <summary>The ISA string /proc/cpuinfo gives, as riscv64 Linux prints the harts' extensions.</summary>
+    private const string Isa = "rv64imafdc_zicsr_zifencei_zba_zbb_zbs";
+
+    /// <summary>The contents of a /proc file the VM writes itself, or null when <paramref name="absolute"/> is none of them.</summary>
+    public static string? Synthesized(LinuxProcess p, string absolute)
+    {
+        if (absolute == "/proc/cpuinfo") return CpuInfo();
+        if (absolute == "/proc/meminfo" && p.Root is not null) return File.ReadAllText("/proc/meminfo");
+        return absolute == "/proc/self/maps" || absolute == $"/proc/{p.Pid}/maps" ? Maps(p) : null;
+    }
+
+    private static string CpuInfo()
+    {
+        var sb = new System.Text.StringBuilder();
+        for (int hart = 0; hart < Environment.ProcessorCount; hart++)
+            sb.Append($"processor\t: {hart}\nhart\t\t: {hart}\nisa\t\t: {Isa}\nmmu\t\t: sv39\n\n");
+        return sb.ToString();
+    }
+
+    /// <summary>/proc/self/maps: one line per run of pages with the same protection; the program, its interpreter, the stack and the signal trampoline (the vDSO's stand-in) named.</summary>
+    private static string Maps(LinuxProcess p)
+    {
+        var sb = new System.Text.StringBuilder();
+        foreach (var (start, end, flags) in p.Memory.Mappings())
+        {
+            sb.Append($"{start:x8}-{end:x8} ")
+                .Append((flags & Memory.PageFlags.Read) != 0 ? 'r' : '-')
+                .Append((flags & Memory.PageFlags.Write) != 0 ? 'w' : '-')
+                .Append((flags & Memory.PageFlags.Execute) != 0 ? 'x' : '-')
+                .Append((flags & Memory.PageFlags.Shared) != 0 ? 's' : 'p')
+                .Append(" 00000000 00:00 0");
+            string? name = start < p.Layout.StackTop && end > p.Layout.StackBottom ? "[stack]"
+                : p.SigreturnTrampoline >= start && p.SigreturnTrampoline < end ? "[vdso]"
+                : Within(p.Program, start) ? p.GuestExecutablePath
+                : p.Interpreter is { } interpreter && Within(interpreter, start) ? Guest(p, interpreter.File.Path)
+                : null;
+            if (name is not null) sb.Append(' ', 10).Append(name);
+            sb.Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    private static bool Within(Loading.ElfImage image, ulong address)
+    {
+        var (low, high) = Loading.ElfImage.Extent(image.File);
+        return address >= image.Bias + low && address < image.Bias + high;
+    }
+
+    private static string Guest(LinuxProcess p, string hostPath) => p.Root?.GuestPathOfHost(hostPath) ?? hostPath;
+
     /// <summary>For /proc/self/{exe,cwd,root,fd/N}[/rest]: the link's name ("exe", "fd/3"…), the descriptor number, and the rest.</summary>
     private static bool Split(LinuxProcess p, string absolute, out string link, out int fd, out string rest)
     {

@@ -167,6 +167,29 @@ public sealed class RootTests : IDisposable
     }
 
     [Fact]
+    public void ProcServesTheProcessItselfAndNothingOfTheHost()
+    {
+        foreach (var applet in new[] { "grep", "head" })
+            File.CreateSymbolicLink(Path.Combine(_root, "bin", applet), "busybox");
+        var r = Run("/bin/sh", "-c", """
+            grep -c . /proc/self/maps
+            grep ' r-xp .* /bin/busybox$' /proc/self/maps | wc -l
+            grep ' rw-p .* \[stack\]$' /proc/self/maps | wc -l
+            grep '\[vdso\]' /proc/self/maps | wc -l
+            head -3 /proc/cpuinfo
+            grep -c MemTotal /proc/meminfo
+            cat /proc/self/status /proc/1/maps /proc/mounts 2>&1 | wc -l
+            ls /proc 2>&1 || true
+            """);
+        Assert.Equal("", r.Stderr);
+        var lines = r.Stdout.Split('\n');
+        Assert.True(int.Parse(lines[0]) >= 4, r.Stdout);
+        Assert.Equal(["1", "1", "1", "processor\t: 0", "hart\t\t: 0", "isa\t\t: rv64imafdc_zicsr_zifencei_zba_zbb_zbs", "1", "3",
+            "ls: /proc: No such file or directory", ""], lines[1..]);
+        Assert.Equal(0, r.ExitCode);
+    }
+
+    [Fact]
     public void AMissingProgramOrRootIsOneLineAndStatusTwo()
     {
         var missing = Run("/no/such/program");

@@ -109,6 +109,17 @@ public sealed class RunCommandTests : IDisposable
         Assert.Contains(" exit_group(0)\n", r.Stderr);
     }
 
+    [Fact]
+    public void ProcSelfMapsListsTheGuestsOwnMappings()
+    {
+        var r = LinuxGuests.Isomorph([], BusyBox.Binary, "cat", "/proc/self/maps");
+        Assert.Equal(0, r.ExitCode);
+        // The guest's layout (Sv39: the stack ends at 2^38), not the host process's.
+        Assert.Matches($@"(?m)^00010000-[0-9a-f]+ r-xp 00000000 00:00 0 +{System.Text.RegularExpressions.Regex.Escape(BusyBox.Binary)}$", r.Stdout);
+        Assert.Matches(@"(?m)^3fff800000-4000000000 rw-p 00000000 00:00 0 +\[stack\]$", r.Stdout);
+        Assert.DoesNotContain("dotnet", r.Stdout);
+    }
+
     private static void AssertBadInput(Repository.ProcessResult r, params string[] fragments)
     {
         Assert.Equal(2, r.ExitCode);
