@@ -58,7 +58,7 @@ public sealed unsafe partial class LinuxProcess
             _threads = [.. _threads.Where(x => x != t)];
             Monitor.PulseAll(_threadsLock);
         }
-        if (t != MainThread) Table.RemoveThread(t.Tid);
+        Table.RemoveThread(t);
     }
 
     /// <summary>
@@ -160,12 +160,12 @@ public sealed unsafe partial class LinuxProcess
     /// wakeup reaches (a read that another thread's data satisfied first) is left behind after a
     /// grace period, and the address space it might still write into is kept.
     /// </summary>
-    private void WaitForOtherThreads()
+    private void WaitForOtherThreads(GuestThread main)
     {
         var exiting = System.Diagnostics.Stopwatch.StartNew();
         lock (_threadsLock)
         {
-            while (_threads.Any(t => t != MainThread))
+            while (_threads.Any(t => t != main))
             {
                 if (_exit is null) exiting.Restart();
                 else if (exiting.Elapsed > StrandedThreadGrace)
@@ -177,7 +177,20 @@ public sealed unsafe partial class LinuxProcess
                 Monitor.Wait(_threadsLock, 200);
             }
         }
-        RemoveThread(MainThread);
+        RemoveThread(main);
+    }
+
+    /// <summary>
+    /// execve from a thread other than the main one: once the others have ended, it becomes the
+    /// process's main thread and takes the process id as its thread id, as Linux's de_thread does.
+    /// The old main thread's host thread still finishes the process when this one ends.
+    /// </summary>
+    private void BecomeLeader(GuestThread t)
+    {
+        Table.RemoveThread(t);
+        t.Tid = Pid;
+        MainThread = t;
+        Table.AddThread(t);
     }
 
     /// <summary>exit_group, a fatal signal: every thread stops at its next instruction boundary or leaves what it is blocked in.</summary>

@@ -59,6 +59,8 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     private readonly object _warnLock = new();
     private volatile object? _exit;
     private Image? _pendingImage;
+    /// <summary>The thread whose execve loaded <see cref="_pendingImage"/>: it runs the new image.</summary>
+    private GuestThread? _execThread;
     private bool _disposed;
     /// <summary>Set when a vfork child execs or ends, so its parent resumes.</summary>
     private ManualResetEventSlim? _vforkDone;
@@ -265,8 +267,14 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         return new Hart(bus) { PageProtection = memory };
     }
 
-    /// <summary>Makes <paramref name="image"/> the process's: its hart traps to this process, its memory reports to the hart.</summary>
-    private void Install(Image image)
+    /// <summary>The decoded code of the current image, shared by the harts of all threads.</summary>
+    public CodeCache Code { get; private set; } = null!;
+
+    /// <summary>
+    /// Makes <paramref name="image"/> the process's: its hart (that of <paramref name="thread"/>, by
+    /// default the main thread) traps to this process, its memory reports to the hart.
+    /// </summary>
+    private void Install(Image image, GuestThread? thread = null)
     {
         if (Memory is not null) Release(Memory);
         Memory = image.Memory;
@@ -277,8 +285,9 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         }
         else
         {
-            MainThread.Hart = image.Hart;
+            (thread ?? MainThread).Hart = image.Hart;
         }
+        Code = image.Hart.Code;
         Layout = image.Layout;
         Program = image.Program;
         Interpreter = image.Interpreter;
@@ -351,11 +360,6 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     /// </summary>
     public long Exec(int programFd, string execFn, IReadOnlyList<string> argv, IReadOnlyList<string> envp)
     {
-        if (Current != MainThread)
-        {
-            WarnOnce(221_000_001, "execve from a thread other than the main thread is not supported");
-            return -Errno.EAGAIN;
-        }
         Image image;
         try
         {
@@ -370,6 +374,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
             return -Errno.ENOMEM;
         }
         EndOtherThreads();
+        _execThread = Current;
         _pendingImage = image;
         Hart.RequestStop();
         Files.CloseOnExecAll();
@@ -464,13 +469,14 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         {
             // The main thread may end alone (exit, not exit_group): the process lives on in its other threads.
             ThreadEnds(main);
-            WaitForOtherThreads();
-            SetExit(new ProcessExit(main.ExitCode & 0xFF, 0));
+            WaitForOtherThreads(main);
+            SetExit(new ProcessExit(MainThread.ExitCode & 0xFF, 0)); // the leader's, which another thread's execve may have made it
             fixed (byte* usage = FinalUsage) Libc.getrusage(1 /* RUSAGE_THREAD */, usage);
             Syscalls.ResourceUsage.Accumulate(FinalUsage, ChildrenUsage);
             SetRealTimer(TimeSpan.Zero, TimeSpan.Zero);
             Files.CloseAll();
             main.CloseWakeup();
+            if (main != MainThread) main.Hart.Dispose();
             // The address space goes now, not when the run ends (a shell runs thousands of
             // commands), and before a vfork parent whose memory it is resumes.
             Dispose();
@@ -498,11 +504,14 @@ public sealed unsafe partial class LinuxProcess : IDisposable
             t.RunningGuest = true;
             var stop = t.Hart.Run(1L << 26);
             t.RunningGuest = false;
-            if (_pendingImage is { } next && t == MainThread)
+            if (_pendingImage is { } next && t == _execThread)
             {
                 _pendingImage = null;
+                _execThread = null;
                 var oldHart = t.Hart;
-                Install(next);
+                Install(next, t);
+                if (t != MainThread) BecomeLeader(t);
+                oldHart.Code.Detach(oldHart);
                 oldHart.Dispose();
                 _vforkDone?.Set(); // a vfork parent resumes once the child no longer uses its memory
                 continue;
@@ -638,7 +647,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     /// </summary>
     private void ForgetTranslations(ulong start, ulong length)
     {
-        var code = MainThread.Hart.Code;
+        var code = Code;
         if (code.PageCount != 0)
         {
             for (ulong page = start; page < start + length; page += GuestAddressSpace.PageSize)
@@ -653,7 +662,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
 
     private unsafe void InvalidateCode(ulong start, ulong length)
     {
-        var code = MainThread.Hart.Code;
+        var code = Code;
         if (code.PageCount == 0) return;
         for (ulong page = GuestAddressSpace.PageDown(start); page < start + length; page += GuestAddressSpace.PageSize)
         {

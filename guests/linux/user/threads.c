@@ -320,8 +320,30 @@ static void measure_parallel(long n)
     printf("parallel: one spinning thread %.3f s, two at once %.3f s, ratio %.2f\n", one, two, two / one);
 }
 
+// --- execve from a thread other than the main one -------------------------------------------------
+static void *exec_from_thread(void *arg)
+{
+    char pid[32];
+    (void)arg;
+    snprintf(pid, sizeof pid, "%d", (int)getpid());
+    execl("/proc/self/exe", "threads", "after-exec", pid, (char *)NULL);
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "exec-from-thread") == 0) {
+        pthread_t t, idle;
+        pthread_create(&idle, NULL, block_in_futex, NULL); // ended by the execve too
+        pthread_create(&t, NULL, exec_from_thread, NULL);
+        pthread_join(t, NULL); // never returns: the execve replaces the whole process
+        return 1;
+    }
+    if (argc > 2 && strcmp(argv[1], "after-exec") == 0) {
+        printf("after execve from a thread: same process id %s, thread id is the process id %s\n",
+               getpid() == atoi(argv[2]) ? "yes" : "no", syscall(SYS_gettid) == getpid() ? "yes" : "no");
+        return 5;
+    }
     if (argc > 1 && strcmp(argv[1], "parallel") == 0) {
         measure_parallel(argc > 2 ? atol(argv[2]) : 20000000);
         return 0;

@@ -53,9 +53,11 @@ public sealed class ProcessTable
         lock (_sync) _threads[thread.Tid] = thread;
     }
 
-    internal void RemoveThread(int tid)
+    /// <summary>Forgets a thread id, unless it names another thread by now (a new leader after execve).</summary>
+    internal void RemoveThread(GuestThread thread)
     {
-        lock (_sync) _threads.Remove(tid);
+        lock (_sync)
+            if (_threads.TryGetValue(thread.Tid, out var t) && t == thread) _threads.Remove(thread.Tid);
     }
 
     /// <summary>A live thread by its thread id, or null.</summary>

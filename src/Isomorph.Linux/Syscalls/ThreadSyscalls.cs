@@ -63,7 +63,7 @@ internal static unsafe class ThreadSyscalls
         const ulong Local = 1;
         if ((a.A2 & ~Local) != 0) return -Errno.EINVAL;
         ulong start = a.A0, end = a.A1;
-        var code = p.MainThread.Hart.Code;
+        var code = p.Code;
         if (end <= start || end - start > (64ul << 20)) code.Clear();
         else
             for (ulong page = GuestAddressSpace.PageDown(start); page < end; page += GuestAddressSpace.PageSize)

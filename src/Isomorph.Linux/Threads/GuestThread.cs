@@ -26,7 +26,7 @@ public sealed unsafe class GuestThread
     }
 
     public LinuxProcess Process { get; }
-    public int Tid { get; }
+    public int Tid { get; internal set; }
     public Hart Hart { get; internal set; }
 
     /// <summary>The signals this thread blocks (rt_sigprocmask).</summary>

@@ -75,6 +75,23 @@ public sealed class ThreadTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// execve from a thread other than the main one ends the other threads (one blocked in a futex,
+    /// one in pthread_join) and the caller carries on as the process's main thread, with the
+    /// process id as its thread id. (qemu-user cannot execve a riscv64 program without binfmt_misc.)
+    /// </summary>
+    [Theory]
+    [InlineData("static")]
+    [InlineData("dynamic")]
+    public void ExecveFromAThreadReplacesTheWholeProcess(string linkage)
+    {
+        var r = LinuxGuests.Isomorph([], LinuxGuests.Program("threads", linkage), "exec-from-thread");
+        Assert.False(r.TimedOut, "isomorph timed out");
+        Assert.Equal("", r.Stderr);
+        Assert.Equal("after execve from a thread: same process id yes, thread id is the process id yes\n", r.Stdout);
+        Assert.Equal(5, r.ExitCode);
+    }
+
+    /// <summary>
     /// Two spinning threads against one: on a host with two free processors they take about the
     /// time of one. The measurement is printed, not asserted (the host's load decides it).
     /// </summary>
