@@ -19,7 +19,7 @@ internal static unsafe class FutexSyscalls
     private const uint BitsetMatchAny = uint.MaxValue;
 
     /// <summary>futex(uaddr, futex_op, val, timeout or val2, uaddr2, val3).</summary>
-    [Syscall(98, "futex", "xdxxxx")]
+    [Syscall(98, "futex", "xUuxxu")]
     private static long Futex(LinuxProcess p, in SyscallArgs a)
     {
         int op = a.Int(1) & ~(FutexPrivateFlag | FutexClockRealtime);

@@ -19,13 +19,14 @@ namespace Isomorph.Linux.Syscalls;
 /// <item><term>S</term><description>a signal number</description></item>
 /// <item><term>F W H K k w</term><description>fcntl command, lseek whence, sigprocmask how, clock id, access mode, wait options</description></item>
 /// <item><term>D T</term><description>socket domain and type</description></item>
+/// <item><term>U</term><description>a futex operation</description></item>
 /// </list>
 /// Values with bits no name covers print them in hex after the names.
 /// </summary>
 public static class StraceFormat
 {
     /// <summary>The letters an argument format may use.</summary>
-    public const string Letters = "diuxpsomfOcPMACSFWHKkwDT";
+    public const string Letters = "diuxpsomfOcPMACSFWHKkwDTU";
 
     /// <summary>True when argument <paramref name="index"/> is printed at all (open's mode only with O_CREAT or O_TMPFILE).</summary>
     public static bool Shown(string formats, int index, in SyscallArgs args) =>
@@ -90,6 +91,13 @@ public static class StraceFormat
         [4] = "CLOCK_MONOTONIC_RAW", [5] = "CLOCK_REALTIME_COARSE", [6] = "CLOCK_MONOTONIC_COARSE", [7] = "CLOCK_BOOTTIME",
     };
 
+    private static readonly Dictionary<long, string> FutexOperations = new()
+    {
+        [0] = "FUTEX_WAIT", [1] = "FUTEX_WAKE", [2] = "FUTEX_FD", [3] = "FUTEX_REQUEUE", [4] = "FUTEX_CMP_REQUEUE", [5] = "FUTEX_WAKE_OP",
+        [6] = "FUTEX_LOCK_PI", [7] = "FUTEX_UNLOCK_PI", [8] = "FUTEX_TRYLOCK_PI", [9] = "FUTEX_WAIT_BITSET", [10] = "FUTEX_WAKE_BITSET",
+        [11] = "FUTEX_WAIT_REQUEUE_PI", [12] = "FUTEX_CMP_REQUEUE_PI", [13] = "FUTEX_LOCK_PI2",
+    };
+
     private static readonly Dictionary<long, string> Domains = new() { [1] = "AF_UNIX", [2] = "AF_INET", [10] = "AF_INET6", [16] = "AF_NETLINK" };
     private static readonly Dictionary<long, string> SocketTypes = new() { [1] = "SOCK_STREAM", [2] = "SOCK_DGRAM", [3] = "SOCK_RAW", [5] = "SOCK_SEQPACKET" };
     private static readonly Dictionary<long, string> Whence = new() { [0] = "SEEK_SET", [1] = "SEEK_CUR", [2] = "SEEK_END", [3] = "SEEK_DATA", [4] = "SEEK_HOLE" };
@@ -134,6 +142,12 @@ public static class StraceFormat
                 foreach (var (bit, name) in SocketTypeFlags) if ((value & bit) != 0) sb.Append('|').Append(name);
                 break;
             case 'k': Flags(sb, value & 0xFFFF_FFFF, AccessModes, "F_OK"); break;
+            case 'U':
+                // The command in the low bits, FUTEX_PRIVATE_FLAG (128) and FUTEX_CLOCK_REALTIME (256) above it.
+                if ((value & 128) != 0) sb.Append("FUTEX_PRIVATE_FLAG|");
+                if ((value & 256) != 0) sb.Append("FUTEX_CLOCK_REALTIME|");
+                Named(sb, (int)(value & 0x7F), FutexOperations);
+                break;
             case 'w': Flags(sb, value & 0xFFFF_FFFF, WaitOptions, "0"); break;
             default: sb.Append(value == 0 ? "0" : $"0x{value:x}"); break;
         }
