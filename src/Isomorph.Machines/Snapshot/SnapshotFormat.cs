@@ -15,7 +15,10 @@ public static class SnapshotFormat
 {
     public static ReadOnlySpan<byte> Magic => "ISOMSNAP"u8;
 
-    /// <summary>The version this build writes and the only one it reads.</summary>
+    /// <summary>
+    /// The version this build writes and the only one it reads. Any change to what a component
+    /// saves is a new version (a test pins each component's state size to it).
+    /// </summary>
     public const uint Version = 1;
 
     public const int HeaderSize = 16, ChecksumSize = 8;

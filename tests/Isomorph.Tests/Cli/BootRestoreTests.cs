@@ -53,6 +53,28 @@ public sealed class BootRestoreTests() : CliTest("isomorph-restore")
         Assert.EndsWith("restored payload says hi\r\n", r.Stdout);
     }
 
+    /// <summary>
+    /// The size of each component's state in format version <see cref="SnapshotFormat.Version"/>, for
+    /// a 1-hart machine with one disk. A change to what a component saves changes the file format:
+    /// bump the version (older files are then refused with a clear line) and update this table.
+    /// </summary>
+    private static readonly Dictionary<string, long> ComponentSizes = new()
+    {
+        ["hart0"] = 910, ["clint"] = 28, ["plic"] = 742, ["uart"] = 13, ["rtc"] = 31, ["virtio0"] = 143,
+    };
+
+    [Fact]
+    public void ComponentLayouts_ArePinnedToTheFormatVersion()
+    {
+        Assert.Equal(1u, SnapshotFormat.Version);
+        var sections = SnapshotFiles.Sections(File.ReadAllBytes(SmallSnapshot()));
+        Assert.Equal(["machine", "hart0", "clint", "plic", "uart", "rtc", "virtio0", "ram"], sections.Select(s => s.Name));
+        var actual = sections.Where(s => ComponentSizes.ContainsKey(s.Name)).ToDictionary(s => s.Name, s => s.Length);
+        Assert.True(ComponentSizes.All(kv => actual[kv.Key] == kv.Value),
+            $"component states of {string.Join(", ", actual.Select(kv => $"{kv.Key} {kv.Value}"))} bytes differ from format version " +
+            $"{SnapshotFormat.Version}'s: bump SnapshotFormat.Version and update this table");
+    }
+
     [Fact]
     public void BadSnapshots_AreOneLineAndStatusTwo()
     {
