@@ -32,7 +32,7 @@ public class SmpTests
     public void TheSameProgramPassesOnQemu()
     {
         var r = Repository.Run("qemu-system-riscv64",
-            ["-M", "virt", "-smp", "4", "-bios", "none", "-kernel", Program, "-nographic", "-monitor", "none"], TimeSpan.FromMinutes(1));
+            ["-M", "virt", "-smp", "4", "-bios", "none", "-kernel", Program, "-nographic", "-monitor", "none"], TimeSpan.FromMinutes(3));
         Assert.False(r.TimedOut, "QEMU did not finish");
         Assert.Equal(0, r.ExitCode);
     }
