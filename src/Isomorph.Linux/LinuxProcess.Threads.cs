@@ -107,6 +107,7 @@ public sealed unsafe partial class LinuxProcess
         finally
         {
             ThreadEnds(t);
+            t.Stopped = true;
             t.Hart.Code.Detach(t.Hart);
             RemoveThread(t);
             t.CloseWakeup();
@@ -204,7 +205,10 @@ public sealed unsafe partial class LinuxProcess
         Table.Wake();
     }
 
-    /// <summary>execve: the other threads end, and the caller waits until they have.</summary>
+    /// <summary>
+    /// execve: the other threads end, and the caller waits until none runs guest code or touches
+    /// the old image any more (the main thread's host thread then waits on, to finish the process).
+    /// </summary>
     private void EndOtherThreads()
     {
         var self = Current;
@@ -217,8 +221,8 @@ public sealed unsafe partial class LinuxProcess
         }
         lock (_threadsLock)
         {
-            while (_threads.Any(t => t != self && t != MainThread))
-                Monitor.Wait(_threadsLock, 200);
+            while (_threads.Any(t => t != self && !t.Stopped))
+                Monitor.Wait(_threadsLock, 20);
         }
     }
 

@@ -381,6 +381,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         foreach (var signal in SignalActions.Keys.ToList())
             if (SignalActions[signal].Handler > 1) SignalActions.Remove(signal); // handlers reset, SIG_IGN stays
         ClearChildTid = 0;
+        Current.RobustList = 0; // the old image's list means nothing in the new one
         AltStack = (0, SsDisable, 0);
         return 0;
     }
@@ -469,6 +470,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         {
             // The main thread may end alone (exit, not exit_group): the process lives on in its other threads.
             ThreadEnds(main);
+            main.Stopped = true;
             WaitForOtherThreads(main);
             SetExit(new ProcessExit(MainThread.ExitCode & 0xFF, 0)); // the leader's, which another thread's execve may have made it
             fixed (byte* usage = FinalUsage) Libc.getrusage(1 /* RUSAGE_THREAD */, usage);
@@ -580,6 +582,13 @@ public sealed unsafe partial class LinuxProcess : IDisposable
                 var t = Current;
                 t.RunningGuest = false;
                 SystemCall(t, epc);
+                // A stop requested just before this hart entered its run loop is forgotten there;
+                // a thread that must end (exit, exit_group, another thread's execve) asks again.
+                if (Exited || t.Exiting)
+                {
+                    hart.RequestStop();
+                    return true;
+                }
                 if (SignalsPending(t) && _pendingImage is null) DeliverPendingSignals(t);
                 t.RunningGuest = true;
                 return true;

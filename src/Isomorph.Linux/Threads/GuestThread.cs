@@ -61,6 +61,8 @@ public sealed unsafe class GuestThread
 
     /// <summary>True once the thread called exit (not exit_group), or was told to end (exit_group, execve elsewhere).</summary>
     internal volatile bool Exiting;
+    /// <summary>True once the thread has left its run loop and done what the kernel does at a thread's end.</summary>
+    internal volatile bool Stopped;
     internal int ExitCode;
 
     /// <summary>The host thread that runs this guest thread.</summary>
