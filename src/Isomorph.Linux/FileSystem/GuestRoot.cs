@@ -17,7 +17,7 @@ namespace Isomorph.Linux.FileSystem;
 public sealed unsafe class GuestRoot : IDisposable
 {
     private const ulong ResolveNoMagiclinks = 0x02, ResolveInRoot = 0x10;
-    private const int OCreat = 0x40, OTmpfile = 0x400000;
+    private const int OCreat = 0x40, OTmpfile = 0x400000, ONofollow = 0x20000;
 
     /// <summary>The root's canonical host path (no trailing slash).</summary>
     public string HostPath { get; }
@@ -86,6 +86,8 @@ public sealed unsafe class GuestRoot : IDisposable
     public long Open(string guestPath, int flags, int mode)
     {
         var bytes = Encoding.UTF8.GetBytes(guestPath + "\0");
+        // openat ignores what O_PATH makes meaningless; openat2 refuses it.
+        if ((flags & Libc.OPath) != 0) flags &= Libc.OPath | Libc.ODirectory | ONofollow | Libc.OCloexec;
         var how = new OpenHow
         {
             Flags = (ulong)(uint)(flags | Libc.OCloexec),
