@@ -14,10 +14,15 @@ public sealed unsafe partial class Hart
     private readonly ulong[] _pmpaddr = new ulong[PmpEntries];
     private bool _pmpActive;
 
+    /// <summary>The entries' ranges as <see cref="PmpRange"/> gives them, recomputed when PMP changes (walks check every PTE read).</summary>
+    private readonly ulong[] _pmpStart = new ulong[PmpEntries], _pmpEnd = new ulong[PmpEntries];
+
     private void ResetPmp()
     {
         Array.Clear(_pmpcfg);
         Array.Clear(_pmpaddr);
+        Array.Clear(_pmpStart);
+        Array.Clear(_pmpEnd);
         _pmpActive = false;
     }
 
@@ -64,6 +69,7 @@ public sealed unsafe partial class Hart
         _pmpActive = false;
         foreach (var cfg in _pmpcfg)
             if (PmpMode(cfg) != PmpOff) _pmpActive = true;
+        for (int i = 0; i < PmpEntries; i++) (_pmpStart[i], _pmpEnd[i]) = PmpRange(i);
         FlushTlb();
     }
 
@@ -99,9 +105,10 @@ public sealed unsafe partial class Hart
         ulong end = pa + (ulong)size;
         ulong pageStart = pa & ~0xFFFul, pageEnd = pageStart + 0x1000;
         bool pageDecided = false;
-        for (int i = 0; i < PmpEntries; i++)
+        ulong[] starts = _pmpStart, ends = _pmpEnd;
+        for (int i = 0; i < starts.Length; i++)
         {
-            var (start, stop) = PmpRange(i);
+            ulong start = starts[i], stop = ends[i];
             if (start >= stop) continue;
             if (!pageDecided && start < pageEnd && pageStart < stop)
             {
