@@ -28,7 +28,7 @@ public sealed unsafe partial class Hart
         public DecodedPage? Page;
     }
 
-    private const int FetchTlbSize = 64;
+    private const int FetchTlbSize = 256;
     private readonly FetchEntry[] _fetchTlb = new FetchEntry[FetchTlbSize];
 
     /// <summary>Instructions retired.</summary>
@@ -129,20 +129,27 @@ public sealed unsafe partial class Hart
     {
         long end = Steps + maxInstructions;
         _stopRequested = false;
+        _stopAt = 0;
         while (true)
         {
-            if (_stopRequested) return HartStop.Requested;
-            if (_yielded)
+            // The checks run when the chunk is spent or something cut it short (_stopAt = 0: a stop,
+            // flush or interrupt-check request, an exception, a CSR write, xRET, WFI, PAUSE). A jump
+            // off the page in the middle of a chunk only needs the next page.
+            if (Instret >= _stopAt)
             {
-                _yielded = false;
-                return HartStop.Yielded;
+                if (_stopRequested) return HartStop.Requested;
+                if (_yielded)
+                {
+                    _yielded = false;
+                    return HartStop.Yielded;
+                }
+                if (Volatile.Read(ref _pendingFlush) != 0) ServeFlushRequests();
+                if (CheckInterrupts()) WaitingForInterrupt = false;
+                if (WaitingForInterrupt) return HartStop.WaitingForInterrupt;
+                long left = end - Steps;
+                if (left <= 0) return HartStop.Budget;
+                _stopAt = Instret + Math.Min(left, InterruptCheckInterval);
             }
-            if (Volatile.Read(ref _pendingFlush) != 0) ServeFlushRequests();
-            if (CheckInterrupts()) WaitingForInterrupt = false;
-            if (WaitingForInterrupt) return HartStop.WaitingForInterrupt;
-            long left = end - Steps;
-            if (left <= 0) return HartStop.Budget;
-            _stopAt = Instret + Math.Min(left, InterruptCheckInterval);
 
             ulong pc = Pc;
             ulong vpn = pc >> 12;
@@ -179,6 +186,7 @@ public sealed unsafe partial class Hart
         if (!Translate(pc, AccessType.Execute, out ulong pa, out _))
         {
             ExceptionsTaken++;
+            _stopAt = 0;
             TakeTrap(PendingCause, PendingTval, pc);
             return null;
         }
@@ -186,6 +194,7 @@ public sealed unsafe partial class Hart
         if (page is null)
         {
             ExceptionsTaken++;
+            _stopAt = 0;
             TakeTrap((ulong)ExceptionCause.InstructionAccessFault, pc, pc);
             return null;
         }

@@ -46,6 +46,7 @@ public sealed unsafe partial class Hart
     {
         Instret--; // the trapping instruction does not retire
         ExceptionsTaken++;
+        _stopAt = 0; // the run loop's checks count the exception against the budget
         TakeTrap((ulong)cause, tval, PcOf(idx));
         return Exit;
     }
@@ -55,6 +56,7 @@ public sealed unsafe partial class Hart
     {
         Instret--;
         ExceptionsTaken++;
+        _stopAt = 0;
         TakeTrap(PendingCause, PendingTval, PcOf(idx));
         return Exit;
     }
