@@ -84,7 +84,10 @@ public sealed unsafe partial class Hart
         return Exit;
     }
 
-    /// <summary>Asks the run loop to return at the next instruction boundary (thread-safe).</summary>
+    /// <summary>
+    /// Asks the run loop to return at the next instruction boundary (thread-safe); asked while the
+    /// hart is not running, the next <see cref="Run"/> returns at once.
+    /// </summary>
     public void RequestStop()
     {
         _stopRequested = true;
@@ -128,8 +131,7 @@ public sealed unsafe partial class Hart
     public HartStop Run(long maxInstructions)
     {
         long end = Steps + maxInstructions;
-        _stopRequested = false;
-        _stopAt = 0;
+        _stopAt = 0; // a stop requested while the hart was not running is kept for this call, not forgotten
         while (true)
         {
             // The checks run when the chunk is spent or something cut it short (_stopAt = 0: a stop,
@@ -137,7 +139,11 @@ public sealed unsafe partial class Hart
             // off the page in the middle of a chunk only needs the next page.
             if (Instret >= _stopAt)
             {
-                if (_stopRequested) return HartStop.Requested;
+                if (_stopRequested)
+                {
+                    _stopRequested = false;
+                    return HartStop.Requested;
+                }
                 if (_yielded)
                 {
                     _yielded = false;
