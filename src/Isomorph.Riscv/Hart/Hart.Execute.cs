@@ -26,6 +26,8 @@ public sealed unsafe partial class Hart
     {
         public ulong Tag;
         public DecodedPage? Page;
+        /// <summary>The leaf level of the translation (see <see cref="_leafLevel"/>).</summary>
+        public byte Level;
     }
 
     private const int FetchTlbSize = 256;
@@ -167,6 +169,7 @@ public sealed unsafe partial class Hart
                 if (page is null) continue; // the fetch trapped; Pc is at the handler
                 fe.Tag = vpn | _tlbContext;
                 fe.Page = page;
+                fe.Level = _leafLevel; // FetchPageSlow's translation
             }
             CurrentPage = page;
             ulong pageBase = pc & ~0xFFFul;
@@ -225,6 +228,13 @@ public sealed unsafe partial class Hart
     private void FlushFetchTlb()
     {
         for (int i = 0; i < FetchTlbSize; i++) _fetchTlb[i] = new FetchEntry { Tag = ulong.MaxValue };
+    }
+
+    /// <summary>Forgets the fetch translations of page <paramref name="vpn"/> (see <see cref="FlushTlbPage"/>).</summary>
+    private void FlushFetchTlbPage(ulong vpn)
+    {
+        for (int i = 0; i < FetchTlbSize; i++)
+            if (Covers(_fetchTlb[i].Tag, _fetchTlb[i].Level, vpn)) _fetchTlb[i] = new FetchEntry { Tag = ulong.MaxValue };
     }
 
     /// <summary>The instruction at <paramref name="va"/> (for traces), or null when it cannot be fetched.</summary>

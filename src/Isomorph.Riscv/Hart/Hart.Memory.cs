@@ -27,6 +27,11 @@ public sealed unsafe partial class Hart
     private readonly TlbEntry* _readTlb;
     private readonly TlbEntry* _writeTlb;
 
+    /// <summary>The leaf level of each entry's translation (<see cref="_leafLevel"/>), for <see cref="FlushTlbPage"/>.</summary>
+    private readonly byte[] _readTlbLevel = new byte[TlbSize], _writeTlbLevel = new byte[TlbSize];
+
+    private const ulong TagVpnMask = (1ul << 56) - 1;
+
     /// <summary>
     /// The translation context, in the tag bits above any virtual page number (bit 56 up): the
     /// privilege that fetches and the privilege, SUM and MXR that loads and stores are checked
@@ -66,6 +71,30 @@ public sealed unsafe partial class Hart
     internal void FlushWriteTlb()
     {
         for (int i = 0; i < TlbSize; i++) _writeTlb[i].Tag = ulong.MaxValue;
+    }
+
+    /// <summary>
+    /// Forgets the cached translations of the page holding <paramref name="va"/>, in every context,
+    /// as sfence.vma with an address does: entries of that page, and entries taken from a superpage
+    /// that holds it (the TLBs keep 4 KiB pieces of superpages, each with its leaf level).
+    /// </summary>
+    public void FlushTlbPage(ulong va)
+    {
+        ulong vpn = (va >> 12) & TagVpnMask;
+        for (int i = 0; i < TlbSize; i++)
+        {
+            if (Covers(_readTlb[i].Tag, _readTlbLevel[i], vpn)) _readTlb[i].Tag = ulong.MaxValue;
+            if (Covers(_writeTlb[i].Tag, _writeTlbLevel[i], vpn)) _writeTlb[i].Tag = ulong.MaxValue;
+        }
+        FlushFetchTlbPage(vpn);
+    }
+
+    /// <summary>True when a TLB entry tagged <paramref name="tag"/>, from a leaf at <paramref name="level"/>, translates page <paramref name="vpn"/>.</summary>
+    private static bool Covers(ulong tag, byte level, ulong vpn)
+    {
+        if (tag == ulong.MaxValue) return false;
+        int shift = 9 * level;
+        return ((tag & TagVpnMask) >> shift) == (vpn >> shift);
     }
 
     /// <summary>Loads a value at virtual address <paramref name="va"/>; false (with the exception pending) on a fault.</summary>
@@ -120,9 +149,11 @@ public sealed unsafe partial class Hart
             byte* host = ram.HostAddress(pa);
             if (cacheable && Bus.IsPlainRamPage(pa & ~0xFFFul))
             {
-                TlbEntry* e = _readTlb + ((va >> 12) & (TlbSize - 1));
+                int slot = (int)((va >> 12) & (TlbSize - 1));
+                TlbEntry* e = _readTlb + slot;
                 e->Tag = (va >> 12) | _tlbContext;
                 e->Addend = (nint)host - (nint)va;
+                _readTlbLevel[slot] = _leafLevel;
             }
             value = Unsafe.ReadUnaligned<T>(host);
             return true;
@@ -157,9 +188,11 @@ public sealed unsafe partial class Hart
                 Code.InvalidateStore(pa, size);
             else if (cacheable && Bus.IsPlainRamPage(pa & ~0xFFFul))
             {
-                TlbEntry* e = _writeTlb + ((va >> 12) & (TlbSize - 1));
+                int slot = (int)((va >> 12) & (TlbSize - 1));
+                TlbEntry* e = _writeTlb + slot;
                 e->Tag = (va >> 12) | _tlbContext;
                 e->Addend = (nint)host - (nint)va;
+                _writeTlbLevel[slot] = _leafLevel;
             }
             Unsafe.WriteUnaligned(host, value);
             return true;
@@ -201,6 +234,7 @@ public sealed unsafe partial class Hart
             // As a store's slow path does: the page enters the write TLB.
             e->Tag = vpn | _tlbContext;
             e->Addend = (nint)host - (nint)va;
+            _writeTlbLevel[vpn & (TlbSize - 1)] = _leafLevel;
         }
         return host;
     }

@@ -40,6 +40,7 @@ public sealed unsafe partial class Hart
         var priv = access == AccessType.Execute ? Privilege : EffectiveDataPrivilege;
         int mode = (int)(_satp >> 60);
         cacheable = true;
+        _leafLevel = 0;
         if (priv == PrivilegeLevel.Machine || mode == 0)
         {
             pa = va;
@@ -64,6 +65,13 @@ public sealed unsafe partial class Hart
         cacheable &= uniform;
         return true;
     }
+
+    /// <summary>
+    /// The level of the leaf PTE of the last successful <see cref="Translate"/> (0: a 4 KiB page or
+    /// no translation, 1: a megapage, 2: a gigapage, 3: a terapage). The TLBs remember it beside
+    /// each entry, so that sfence.vma with an address also forgets the pages of a superpage.
+    /// </summary>
+    private byte _leafLevel;
 
     private bool Walk(ulong va, AccessType access, PrivilegeLevel priv, int levels, out ulong pa)
     {
@@ -114,6 +122,7 @@ public sealed unsafe partial class Hart
                 }
             }
             pa = ((ppn & ~lowerMask) << 12) | (va & ((lowerMask << 12) | 0xFFF));
+            _leafLevel = (byte)level;
             return true;
         }
         SetPending(PageFault(access), va);

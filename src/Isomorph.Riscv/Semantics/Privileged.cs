@@ -63,7 +63,9 @@ internal static unsafe class Privileged
         if (h.Privilege == PrivilegeLevel.User
             || (h.Privilege == PrivilegeLevel.Supervisor && (h.Mstatus & MstatusBits.Tvm) != 0))
             return IllegalInstruction(h, ref i, idx);
-        h.FlushTlb();
+        // With an address, only that page's translations (in every address space: the TLBs keep no ASIDs).
+        if (i.Rs1 != 0) h.FlushTlbPage(h.X[i.Rs1]);
+        else h.FlushTlb();
         return h.ExitAfter(ref i, idx);
     }
 }

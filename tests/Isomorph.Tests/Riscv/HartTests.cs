@@ -176,6 +176,53 @@ public sealed unsafe class HartTests : IDisposable
         Assert.Equal(99ul, _hart.GetX(3));
     }
 
+    private const ulong PteV = 1, PteR = 2, PteW = 4, PteX = 8, PteA = 64, PteD = 128, Leaf = PteV | PteR | PteW | PteA | PteD;
+    private const ulong RootTable = RamBase + 0x10000, Level1Table = RamBase + 0x11000, Level0Table = RamBase + 0x12000;
+    private void WritePte(ulong table, int index, ulong pa, ulong flags) =>
+        *(ulong*)_ram.HostAddress(table + (ulong)index * 8) = (pa >> 12) << 10 | flags;
+    private static uint SfenceVma(int rs1, int rs2) => 0x09u << 25 | (uint)rs2 << 20 | (uint)rs1 << 15 | 0x73;
+
+    [Fact]
+    public void SfenceVmaWithAnAddressForgetsThatPageAndTheSuperpageHoldingIt()
+    {
+        // Sv39 in S-mode: the code identity-mapped by a gigapage, VA 0x4000_0000 a megapage onto RAM,
+        // VA 0x4020_0000 and 0x4020_1000 two 4 KiB pages.
+        WritePte(RootTable, 2, RamBase, Leaf | PteX);
+        WritePte(RootTable, 1, Level1Table, PteV);
+        WritePte(Level1Table, 0, RamBase, Leaf);
+        WritePte(Level1Table, 1, Level0Table, PteV);
+        WritePte(Level0Table, 0, RamBase + 0x4000, Leaf);
+        WritePte(Level0Table, 1, RamBase + 0x5000, Leaf);
+        Assert.True(_hart.TryWriteCsr(CsrNumber.Satp, 8ul << 60 | RootTable >> 12));
+        _hart.SetPrivilege(PrivilegeLevel.Supervisor);
+        *(ulong*)_ram.HostAddress(RamBase + 0x3000) = 0x1111;
+        *(ulong*)_ram.HostAddress(RamBase + 0x5000) = 0x3333;
+        Assert.True(_hart.Load(0x4000_3000ul, out ulong value));
+        Assert.Equal(0x1111ul, value);
+        Assert.True(_hart.Load(0x4020_0000ul, out value));
+        Assert.True(_hart.Load(0x4020_1000ul, out value));
+        Assert.Equal(0x3333ul, value);
+
+        // Unmapped, the pages stay in the TLBs until an sfence.vma ...
+        WritePte(Level1Table, 0, 0, 0);
+        WritePte(Level0Table, 0, 0, 0);
+        WritePte(Level0Table, 1, 0, 0);
+        Assert.True(_hart.Load(0x4000_3000ul, out ulong _));
+        // ... for another page of the megapage, then for the first 4 KiB page.
+        _hart.SetX(5, 0x4000_5000);
+        _hart.SetX(6, 0x4020_0000);
+        Write32(RamBase, SfenceVma(5, 0));
+        Write32(RamBase + 4, SfenceVma(6, 0));
+        _hart.Pc = RamBase;
+        Assert.Equal(HartStop.Budget, _hart.Run(2));
+        Assert.Equal(2, _hart.Instret);
+        Assert.False(_hart.Load(0x4000_3000ul, out ulong _));  // the whole megapage is forgotten
+        Assert.Equal((ulong)ExceptionCause.LoadPageFault, _hart.PendingCause);
+        Assert.False(_hart.Load(0x4020_0000ul, out ulong _));
+        Assert.True(_hart.Load(0x4020_1000ul, out value)); // the other 4 KiB page was not named: still cached
+        Assert.Equal(0x3333ul, value);
+    }
+
     [Fact]
     public void MachineInterruptsComeBeforeSupervisorOnesAndMeiFirst()
     {
