@@ -22,6 +22,16 @@ public sealed unsafe class DecodedPage
     public byte* Host { get; }
     public readonly Insn[] Slots = new Insn[SlotCount];
 
+    /// <summary>
+    /// False once the page has taken <see cref="CodeCache.RetireAfterStores"/> stores since it became
+    /// code (it is data now: a stack, a zeroed page): its slots are all sent back to the decoder,
+    /// stores to it may use the write TLBs, and running it again makes it code again.
+    /// </summary>
+    internal volatile bool Active = true;
+
+    /// <summary>Stores that invalidated slots since the page was (re)activated (approximate under races).</summary>
+    internal int Stores;
+
     public DecodedPage(ulong physicalBase, byte* host)
     {
         PhysicalBase = physicalBase;
@@ -79,8 +89,16 @@ public sealed unsafe class CodeCache(PhysicalBus bus)
         lock (_creation) _harts.Remove(hart);
     }
 
+    /// <summary>
+    /// How many stores a page of code takes before it is treated as data again. A page that held code
+    /// once (freed kernel init memory, a dead process's text) and now holds a stack or fresh data
+    /// would otherwise send every store to it through the slow path for good.
+    /// </summary>
+    internal const int RetireAfterStores = 256;
+
     /// <summary>True when the physical page holding <paramref name="physicalAddress"/> has decoded code.</summary>
-    public bool IsCode(ulong physicalAddress) => _pages.ContainsKey(physicalAddress >> Ram.PageShift);
+    public bool IsCode(ulong physicalAddress) =>
+        _pages.TryGetValue(physicalAddress >> Ram.PageShift, out var page) && page.Active;
 
     /// <summary>
     /// The decoded page for a physical page of RAM, or null when it is not RAM. When the page is
@@ -99,13 +117,31 @@ public sealed unsafe class CodeCache(PhysicalBus bus)
             if (_pages.TryGetValue(ppn, out page)) return page;
             page = new DecodedPage(pageBase, ram.HostAddress(pageBase));
             _pages[ppn] = page;
-            foreach (var h in _harts)
-            {
-                if (h == requester) h.FlushWriteTlb();
-                else h.RequestWriteTlbFlush();
-            }
+            ForgetWritableMappings(requester);
         }
         return page;
+    }
+
+    /// <summary>Makes a retired page code again before a slot of it is decoded (see <see cref="DecodedPage.Active"/>).</summary>
+    private void Reactivate(DecodedPage page, Hart requester)
+    {
+        lock (_creation)
+        {
+            if (page.Active) return;
+            page.Stores = 0;
+            page.Active = true;
+            ForgetWritableMappings(requester);
+        }
+    }
+
+    /// <summary>Every hart's write TLB forgets its pages, so that stores to a page that just became code take the slow path.</summary>
+    private void ForgetWritableMappings(Hart? requester)
+    {
+        foreach (var h in _harts)
+        {
+            if (h == requester) h.FlushWriteTlb();
+            else h.RequestWriteTlbFlush();
+        }
     }
 
     /// <summary>Invalidates decoded slots overlapping a store of <paramref name="size"/> bytes.</summary>
@@ -114,7 +150,13 @@ public sealed unsafe class CodeCache(PhysicalBus bus)
         ulong first = physicalAddress >> Ram.PageShift, last = (physicalAddress + (ulong)Math.Max(size, 1) - 1) >> Ram.PageShift;
         for (ulong ppn = first; ppn <= last; ppn++)
         {
-            if (!_pages.TryGetValue(ppn, out var page)) continue;
+            if (!_pages.TryGetValue(ppn, out var page) || !page.Active) continue;
+            if (++page.Stores >= RetireAfterStores)
+            {
+                page.Active = false;
+                page.Reset(0, DecodedPage.SlotCount);
+                continue;
+            }
             ulong start = Math.Max(physicalAddress, ppn << Ram.PageShift) & (Ram.PageSize - 1);
             ulong end = Math.Min(physicalAddress + (ulong)size, (ppn + 1) << Ram.PageShift) - (ppn << Ram.PageShift);
             int firstSlot = Math.Max(0, (int)(start >> 1) - 1); // a 32-bit instruction may start one parcel earlier
@@ -142,6 +184,7 @@ public sealed unsafe class CodeCache(PhysicalBus bus)
     internal static int DecodeSlot(Hart h, ref Insn slot, int idx)
     {
         var page = h.CurrentPage!;
+        if (!page.Active) h.Code.Reactivate(page, h);
         uint low = Unsafe.ReadUnaligned<ushort>(page.Host + idx * 2);
         var decoded = default(Insn);
         if (Decoder.IsWide(low))

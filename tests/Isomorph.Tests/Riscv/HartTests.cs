@@ -224,6 +224,28 @@ public sealed unsafe class HartTests : IDisposable
     }
 
     [Fact]
+    public void APageOfCodeThatBecomesDataIsCodeAgainWhenRun()
+    {
+        ulong page = RamBase + 0x1000;
+        Write32(page, Addi(3, 0, 1));
+        _hart.Pc = page;
+        _hart.Run(1);
+        Assert.Equal(1ul, _hart.GetX(3));
+        // Many stores retire the page: it is data now, and stores to it may take the write TLB ...
+        for (int n = 0; n < CodeCache.RetireAfterStores + 8; n++) Assert.True(_hart.Store(page + 0x800 + (ulong)n % 64 * 4, (uint)n));
+        Assert.False(_hart.Code.IsCode(page));
+        Assert.True(_hart.Store(page, Addi(3, 0, 99)));
+        _hart.Pc = page;
+        _hart.Run(1);
+        Assert.Equal(99ul, _hart.GetX(3));                 // ... yet nothing decoded before is run again,
+        Assert.True(_hart.Code.IsCode(page));
+        Assert.True(_hart.Store(page, Addi(3, 0, 7)));     // and running it made stores invalidate again.
+        _hart.Pc = page;
+        _hart.Run(1);
+        Assert.Equal(7ul, _hart.GetX(3));
+    }
+
+    [Fact]
     public void MachineInterruptsComeBeforeSupervisorOnesAndMeiFirst()
     {
         Write32(RamBase, Addi(0, 0, 0));
