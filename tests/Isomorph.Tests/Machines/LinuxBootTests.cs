@@ -11,16 +11,7 @@ namespace Isomorph.Tests.Machines;
 /// </summary>
 public class LinuxBootTests
 {
-    private static readonly TimeSpan BootTimeout = TimeSpan.FromMinutes(3);
-
-    private static (string Image, string Initrd) GuestImages()
-    {
-        var script = Path.Combine(Repository.Guests, "linux", "build-kernel.sh");
-        var result = Repository.Run(script, [], TimeSpan.FromMinutes(20));
-        Assert.True(result.ExitCode == 0 && !result.TimedOut, $"{script} failed:\n{result.Stderr}");
-        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        return (lines[^2].Trim(), lines[^1].Trim());
-    }
+    private static readonly TimeSpan BootTimeout = LinuxGuest.BootTimeout;
 
     [Theory]
     [InlineData(1, 1)]
@@ -30,7 +21,7 @@ public class LinuxBootTests
     [InlineData(4, 2)]
     public void Linux_BootsToBusyBoxShell_RunsCommands_AndPowersOff(int harts, int hostThreads)
     {
-        var (image, initrd) = GuestImages();
+        var (image, initrd) = LinuxGuest.Images;
         var console = new ConsoleCapture();
         using var machine = new VirtMachine(new VirtOptions
         {
@@ -102,7 +93,7 @@ public class LinuxBootTests
     [Fact]
     public void Pause_StopsEveryHartAndTime_ResumeContinues()
     {
-        var (image, initrd) = GuestImages();
+        var (image, initrd) = LinuxGuest.Images;
         var console = new ConsoleCapture();
         using var machine = new VirtMachine(new VirtOptions
         {
@@ -148,7 +139,7 @@ public class LinuxBootTests
     [Fact]
     public void Stop_EndsAPausedMachine()
     {
-        var (image, initrd) = GuestImages();
+        var (image, initrd) = LinuxGuest.Images;
         using var machine = new VirtMachine(new VirtOptions { Kernel = image, Initrd = initrd, Console = new ConsoleCapture(), Harts = 2 });
         VirtResult? result = null;
         var runner = new Thread(() => result = machine.Run()) { IsBackground = true };

@@ -14,93 +14,11 @@ namespace Isomorph.Tests.Machines;
 /// </summary>
 public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
 {
-    private static readonly TimeSpan BootTimeout = TimeSpan.FromMinutes(3), CommandTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan BootTimeout = LinuxGuest.BootTimeout, CommandTimeout = LinuxGuest.CommandTimeout;
     private readonly DirectoryInfo _temp = Directory.CreateTempSubdirectory("isomorph-snapshot");
 
     public void Dispose() => _temp.Delete(recursive: true);
 
-    private static readonly Lazy<(string Image, string Initrd)> Images = new(() =>
-    {
-        var script = Path.Combine(Repository.Guests, "linux", "build-kernel.sh");
-        var result = Repository.Run(script, [], TimeSpan.FromMinutes(20));
-        Assert.True(result.ExitCode == 0 && !result.TimedOut, $"{script} failed:\n{result.Stderr}");
-        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        return (lines[^2].Trim(), lines[^1].Trim());
-    });
-
-    internal static VirtOptions Options(ConsoleCapture console) => new()
-    {
-        Kernel = Images.Value.Image, Initrd = Images.Value.Initrd, BootArgs = "console=ttyS0 quiet", Console = console,
-    };
-
-    /// <summary>A machine running on its own thread, driven over the UART.</summary>
-    internal sealed class Guest : IDisposable
-    {
-        public readonly ConsoleCapture Console;
-        public readonly VirtMachine Machine;
-        private Thread _runner;
-        public int At;
-        public VirtResult? Result;
-
-        /// <summary>Boots <paramref name="options"/> to the shell prompt.</summary>
-        public Guest(VirtOptions options) : this(new VirtMachine(options), (ConsoleCapture)options.Console!)
-        {
-            At = Console.WaitFor("/ # ", BootTimeout);
-            Assert.True(At >= 0, "no shell prompt:\n" + Console.Text);
-        }
-
-        /// <summary>Runs a machine (a restored one) as it is.</summary>
-        public Guest(VirtMachine machine, ConsoleCapture console)
-        {
-            Console = console;
-            Machine = machine;
-            _runner = Start();
-        }
-
-        private Thread Start()
-        {
-            var runner = new Thread(() => Result = Machine.Run()) { IsBackground = true };
-            runner.Start();
-            return runner;
-        }
-
-        public void Send(string line) => Machine.SendInput(Encoding.ASCII.GetBytes(line + "\n"));
-
-        /// <summary>Runs a shell command and waits for <paramref name="expect"/> in what follows it, then for the prompt.</summary>
-        public void Run(string command, string expect)
-        {
-            Send(command);
-            int at = Console.WaitFor("\n", CommandTimeout, At); // past the echoed command line
-            at = at < 0 ? -1 : Console.WaitFor(expect, CommandTimeout, at);
-            Assert.True(at >= 0, $"'{command}' did not print '{expect}':\n{Tail(Console.Text)}");
-            At = Console.WaitFor("/ # ", CommandTimeout, at);
-            Assert.True(At >= 0, $"no prompt after '{command}':\n{Tail(Console.Text)}");
-        }
-
-        /// <summary>Stops the machine between two instructions (Run returns Stopped).</summary>
-        public void Stop()
-        {
-            Machine.Stop();
-            Assert.True(_runner.Join(TimeSpan.FromSeconds(30)), "Stop did not stop the machine");
-            Assert.Equal(VirtStop.Stopped, Result!.Stop);
-        }
-
-        public VirtResult End(string command)
-        {
-            Send(command);
-            Assert.True(_runner.Join(TimeSpan.FromSeconds(60)), $"'{command}' did not stop the machine:\n{Tail(Console.Text)}");
-            return Result!;
-        }
-
-        public static string Tail(string text) => text.Length > 3000 ? text[^3000..] : text;
-
-        public void Dispose()
-        {
-            Machine.Stop();
-            _runner.Join(TimeSpan.FromSeconds(10));
-            Machine.Dispose();
-        }
-    }
 
     /// <summary>An awk loop summing 1..N: a few seconds of guest work whose answer is N(N+1)/2.</summary>
     internal static (string Command, string Answer) Sum(long n) =>
@@ -109,7 +27,7 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
     private const long SumTo = 300_000;
 
     /// <summary>Starts the sum, lets it run a while and stops the machine in the middle of it.</summary>
-    private static void StopInTheMiddleOfTheSum(Guest guest, string answer, string command)
+    private static void StopInTheMiddleOfTheSum(LinuxGuest guest, string answer, string command)
     {
         guest.Send(command);
         Assert.True(guest.Console.WaitFor("\n", CommandTimeout, guest.At) >= 0, "the command was not echoed");
@@ -123,7 +41,7 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
     {
         var (command, answer) = Sum(SumTo);
         string snapshot = Path.Combine(_temp.FullName, "linux.snap");
-        using (var guest = new Guest(Options(new ConsoleCapture())))
+        using (var guest = new LinuxGuest(LinuxGuest.Options(new ConsoleCapture())))
         {
             StopInTheMiddleOfTheSum(guest, answer, command);
             guest.Machine.SaveSnapshot(snapshot);
@@ -135,11 +53,11 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
         var r = Repository.Run("dotnet", [Repository.CliDll, "boot", "--restore", snapshot, "--stats"], TimeSpan.FromSeconds(120),
             stdin: "echo alive$((40+2))\npoweroff\n");
         output.WriteLine(r.Stderr);
-        Assert.False(r.TimedOut, "the restored machine did not power off:\n" + Guest.Tail(r.Stdout));
+        Assert.False(r.TimedOut, "the restored machine did not power off:\n" + LinuxGuest.Tail(r.Stdout));
         Assert.Equal(0, r.ExitCode);
         int at = r.Stdout.IndexOf(answer, StringComparison.Ordinal);
-        Assert.True(at >= 0, $"the restored computation did not print {answer}:\n{Guest.Tail(r.Stdout)}");
-        Assert.True(r.Stdout.IndexOf("alive42", at, StringComparison.Ordinal) > at, "the shell did not answer after the sum:\n" + Guest.Tail(r.Stdout));
+        Assert.True(at >= 0, $"the restored computation did not print {answer}:\n{LinuxGuest.Tail(r.Stdout)}");
+        Assert.True(r.Stdout.IndexOf("alive42", at, StringComparison.Ordinal) > at, "the shell did not answer after the sum:\n" + LinuxGuest.Tail(r.Stdout));
         Assert.DoesNotContain("Linux version", r.Stdout); // resumed, not booted again
     }
 
@@ -169,11 +87,11 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
 
         var r = Repository.Run("dotnet", [Repository.CliDll, "boot", "--restore", snapshot], TimeSpan.FromSeconds(120),
             stdin: "echo alive$((40+2))\npoweroff\n");
-        Assert.False(r.TimedOut, "the restored machine did not power off:\n" + Guest.Tail(r.Stdout));
+        Assert.False(r.TimedOut, "the restored machine did not power off:\n" + LinuxGuest.Tail(r.Stdout));
         Assert.Equal(0, r.ExitCode);
         int found = r.Stdout.IndexOf(answer, StringComparison.Ordinal);
-        Assert.True(found >= 0, $"the restored computation did not print {answer}:\n{Guest.Tail(r.Stdout)}");
-        Assert.True(r.Stdout.IndexOf("alive42", found, StringComparison.Ordinal) > found, "the shell did not answer after the sum:\n" + Guest.Tail(r.Stdout));
+        Assert.True(found >= 0, $"the restored computation did not print {answer}:\n{LinuxGuest.Tail(r.Stdout)}");
+        Assert.True(r.Stdout.IndexOf("alive42", found, StringComparison.Ordinal) > found, "the shell did not answer after the sum:\n" + LinuxGuest.Tail(r.Stdout));
     }
 
     [Theory]
@@ -183,7 +101,7 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
     {
         var (command, answer) = Sum(SumTo);
         string first = Path.Combine(_temp.FullName, "first.snap"), second = Path.Combine(_temp.FullName, "second.snap");
-        using (var guest = new Guest(Options(new ConsoleCapture()) with { Harts = harts }))
+        using (var guest = new LinuxGuest(LinuxGuest.Options(new ConsoleCapture()) with { Harts = harts }))
         {
             StopInTheMiddleOfTheSum(guest, answer, command);
             guest.Machine.SaveSnapshot(first);
@@ -195,8 +113,8 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(0, machine.Instructions); // statistics count what the restored machine runs, not what came before
         Assert.True(machine.Harts.Sum(h => h.Instret) > 50_000_000); // while instret goes on from the snapshot
 
-        using var resumed = new Guest(machine, console);
-        Assert.True(console.WaitFor(answer, CommandTimeout) >= 0, $"no {answer} after the restore:\n{Guest.Tail(console.Text)}");
+        using var resumed = new LinuxGuest(machine, console);
+        Assert.True(console.WaitFor(answer, CommandTimeout) >= 0, $"no {answer} after the restore:\n{LinuxGuest.Tail(console.Text)}");
         resumed.At = console.WaitFor("/ # ", CommandTimeout);
         resumed.Run("echo alive$((40+2))", "alive42");
         Assert.Equal(VirtStop.PowerOff, resumed.End("poweroff").Stop);
@@ -207,7 +125,7 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
     {
         var (command, answer) = Sum(SumTo / 2); // run twice to the end: the original after the save, and the restored machine
         string first = Path.Combine(_temp.FullName, "paused.snap"), second = Path.Combine(_temp.FullName, "again.snap");
-        using (var guest = new Guest(Options(new ConsoleCapture()) with { Harts = 2, HostThreads = 2 }))
+        using (var guest = new LinuxGuest(LinuxGuest.Options(new ConsoleCapture()) with { Harts = 2, HostThreads = 2 }))
         {
             guest.Send(command);
             Assert.True(guest.Console.WaitFor("\n", CommandTimeout, guest.At) >= 0, "the command was not echoed");
@@ -218,15 +136,15 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
             Assert.DoesNotContain(answer, guest.Console.Text);
             guest.Machine.SaveSnapshot(first);
             guest.Machine.Resume();
-            Assert.True(guest.Console.WaitFor(answer, CommandTimeout, guest.At) >= 0, $"the paused machine did not finish:\n{Guest.Tail(guest.Console.Text)}");
+            Assert.True(guest.Console.WaitFor(answer, CommandTimeout, guest.At) >= 0, $"the paused machine did not finish:\n{LinuxGuest.Tail(guest.Console.Text)}");
         }
 
         var console = new ConsoleCapture();
         var machine = VirtMachine.Restore(first, new VirtRestoreOptions { Console = console, HostThreads = 2 });
         machine.SaveSnapshot(second);
         SnapshotFiles.AssertSame(first, second);
-        using var resumed = new Guest(machine, console);
-        Assert.True(console.WaitFor(answer, CommandTimeout) >= 0, $"no {answer} after the restore:\n{Guest.Tail(console.Text)}");
+        using var resumed = new LinuxGuest(machine, console);
+        Assert.True(console.WaitFor(answer, CommandTimeout) >= 0, $"no {answer} after the restore:\n{LinuxGuest.Tail(console.Text)}");
         resumed.At = console.WaitFor("/ # ", CommandTimeout);
         resumed.Run("grep -c ^processor /proc/cpuinfo", "2");
     }
@@ -237,7 +155,7 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
         string disk = Path.Combine(_temp.FullName, "disk.img");
         using (var f = File.Create(disk)) f.SetLength(16 << 20);
         string snapshot = Path.Combine(_temp.FullName, "disk.snap");
-        using (var guest = new Guest(Options(new ConsoleCapture()) with { Disks = [new VirtDisk(disk)] }))
+        using (var guest = new LinuxGuest(LinuxGuest.Options(new ConsoleCapture()) with { Disks = [new VirtDisk(disk)] }))
         {
             guest.Run("mke2fs -q /dev/vda && mount /dev/vda /mnt && echo made$((1+1))", "made2");
             guest.Run("echo 'written before the snapshot' > /mnt/before.txt && echo wrote$((1+1))", "wrote2");
@@ -246,7 +164,7 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
         } // the image is closed: only the restored machine has it
 
         var console = new ConsoleCapture();
-        using (var resumed = new Guest(VirtMachine.Restore(snapshot, new VirtRestoreOptions { Console = console }), console))
+        using (var resumed = new LinuxGuest(VirtMachine.Restore(snapshot, new VirtRestoreOptions { Console = console }), console))
         {
             resumed.Run("sync && cat /mnt/before.txt", "written before the snapshot");
             resumed.Run("umount /mnt && echo unmounted$((1+1))", "unmounted2");
@@ -262,7 +180,7 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
         double uptimeBefore;
         ulong mtimeBefore;
         bool waiting;
-        using (var guest = new Guest(Options(new ConsoleCapture())))
+        using (var guest = new LinuxGuest(LinuxGuest.Options(new ConsoleCapture())))
         {
             uptimeBefore = Uptime(guest);
             Thread.Sleep(200); // the shell goes back to waiting for input
@@ -279,7 +197,7 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
         Assert.True(machine.Harts[0].WaitingForInterrupt);
         Assert.True(machine.Bus.TryRead(VirtMemoryMap.ClintBase + 0xBFF8, 8, out ulong mtimeAfter));
         Assert.Equal(mtimeBefore, mtimeAfter);
-        using var resumed = new Guest(machine, console);
+        using var resumed = new LinuxGuest(machine, console);
         double uptimeAfter = Uptime(resumed);
         Assert.True(uptimeAfter >= uptimeBefore && uptimeAfter < uptimeBefore + 2.5,
             $"uptime {uptimeBefore} s before the snapshot, {uptimeAfter} s after a 3 s pause");
@@ -290,10 +208,10 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
     public void VirtioDevices_WorkAfterARestore_AndTheSocketNicReconnects()
     {
         string socket = Path.Combine(_temp.FullName, "net.sock"), snapshot = Path.Combine(_temp.FullName, "net.snap");
-        using var a = new Guest(Options(new ConsoleCapture()) with { Nics = [VirtNic.Socket(socket, [0x52, 0x54, 0, 0, 0, 1])] });
+        using var a = new LinuxGuest(LinuxGuest.Options(new ConsoleCapture()) with { Nics = [VirtNic.Socket(socket, [0x52, 0x54, 0, 0, 0, 1])] });
         a.Run("ifconfig eth0 10.0.2.1 netmask 255.255.255.0 up && echo up$((1+1))", "up2");
         string mac;
-        using (var b = new Guest(Options(new ConsoleCapture()) with { Nics = [VirtNic.Socket(socket)], Rng = true, VirtioConsole = new ConsoleCapture() }))
+        using (var b = new LinuxGuest(LinuxGuest.Options(new ConsoleCapture()) with { Nics = [VirtNic.Socket(socket)], Rng = true, VirtioConsole = new ConsoleCapture() }))
         {
             int from = b.Console.Text.Length;
             b.Run("ifconfig eth0 10.0.2.2 netmask 255.255.255.0 up && cat /sys/class/net/eth0/address", "52:54:00:");
@@ -305,7 +223,7 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
 
         var console = new ConsoleCapture();
         var hvc = new ConsoleCapture();
-        using var resumed = new Guest(VirtMachine.Restore(snapshot, new VirtRestoreOptions { Console = console, VirtioConsole = hvc }), console);
+        using var resumed = new LinuxGuest(VirtMachine.Restore(snapshot, new VirtRestoreOptions { Console = console, VirtioConsole = hvc }), console);
         resumed.Run("cat /sys/class/net/eth0/address", mac); // the NIC given no MAC keeps the one chosen at first
         resumed.Run("ping -c 3 10.0.2.1", "3 packets received");
         resumed.Run("head -c 16 /dev/hwrng | wc -c", "16");
@@ -313,7 +231,7 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
         Assert.True(hvc.WaitFor("from-hvc2", CommandTimeout) >= 0, "nothing on hvc1 after the restore:\n" + hvc.Text);
     }
 
-    private static double Uptime(Guest guest)
+    private static double Uptime(LinuxGuest guest)
     {
         int from = guest.Console.Text.Length;
         guest.Run("cat /proc/uptime", " ");

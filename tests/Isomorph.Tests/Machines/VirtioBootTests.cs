@@ -10,72 +10,10 @@ namespace Isomorph.Tests.Machines;
 /// </summary>
 public sealed class VirtioBootTests : IDisposable
 {
-    private static readonly TimeSpan BootTimeout = TimeSpan.FromMinutes(3), CommandTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan BootTimeout = LinuxGuest.BootTimeout, CommandTimeout = LinuxGuest.CommandTimeout;
     private readonly DirectoryInfo _temp = Directory.CreateTempSubdirectory("isomorph-virtio");
 
     public void Dispose() => _temp.Delete(recursive: true);
-
-    private static readonly Lazy<(string Image, string Initrd)> Images = new(() =>
-    {
-        var script = Path.Combine(Repository.Guests, "linux", "build-kernel.sh");
-        var result = Repository.Run(script, [], TimeSpan.FromMinutes(20));
-        Assert.True(result.ExitCode == 0 && !result.TimedOut, $"{script} failed:\n{result.Stderr}");
-        var lines = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        return (lines[^2].Trim(), lines[^1].Trim());
-    });
-
-    private static VirtOptions Options(ConsoleCapture console) => new()
-    {
-        Kernel = Images.Value.Image, Initrd = Images.Value.Initrd, BootArgs = "console=ttyS0 quiet", Console = console,
-    };
-
-    /// <summary>A booted guest on its own thread, driven over the UART.</summary>
-    private sealed class Guest : IDisposable
-    {
-        public readonly ConsoleCapture Console;
-        public readonly VirtMachine Machine;
-        private readonly Thread _runner;
-        private int _at;
-        public VirtResult? Result;
-
-        public Guest(VirtOptions options)
-        {
-            Console = (ConsoleCapture)options.Console!;
-            Machine = new VirtMachine(options);
-            _runner = new Thread(() => Result = Machine.Run()) { IsBackground = true };
-            _runner.Start();
-            _at = Console.WaitFor("/ # ", BootTimeout);
-            Assert.True(_at >= 0, "no shell prompt:\n" + Console.Text);
-        }
-
-        /// <summary>Runs a shell command and waits for <paramref name="expect"/> in what follows it, then for the prompt.</summary>
-        public void Run(string command, string expect)
-        {
-            Machine.SendInput(Encoding.ASCII.GetBytes(command + "\n"));
-            int at = Console.WaitFor("\n", CommandTimeout, _at); // past the echoed command line
-            at = at < 0 ? -1 : Console.WaitFor(expect, CommandTimeout, at);
-            Assert.True(at >= 0, $"'{command}' did not print '{expect}':\n{Tail(Console.Text)}");
-            _at = Console.WaitFor("/ # ", CommandTimeout, at);
-            Assert.True(_at >= 0, $"no prompt after '{command}':\n{Tail(Console.Text)}");
-        }
-
-        /// <summary>Sends a command that ends the machine (poweroff, reboot) and waits for Run to return.</summary>
-        public VirtResult End(string command)
-        {
-            Machine.SendInput(Encoding.ASCII.GetBytes(command + "\n"));
-            Assert.True(_runner.Join(TimeSpan.FromSeconds(60)), $"'{command}' did not stop the machine:\n{Console.Text}");
-            return Result!;
-        }
-
-        private static string Tail(string text) => text.Length > 3000 ? text[^3000..] : text;
-
-        public void Dispose()
-        {
-            Machine.Stop();
-            _runner.Join(TimeSpan.FromSeconds(10));
-            Machine.Dispose();
-        }
-    }
 
     private string EmptyDisk(string name, long size)
     {
@@ -88,8 +26,8 @@ public sealed class VirtioBootTests : IDisposable
     public void Disk_FileWrittenAndSynced_SurvivesAReboot()
     {
         string disk = EmptyDisk("disk.img", 16 << 20);
-        var options = Options(new ConsoleCapture()) with { Disks = [new VirtDisk(disk)] };
-        using (var guest = new Guest(options))
+        var options = LinuxGuest.Options(new ConsoleCapture()) with { Disks = [new VirtDisk(disk)] };
+        using (var guest = new LinuxGuest(options))
         {
             guest.Run("cat /sys/block/vda/size", "32768");
             guest.Run("mke2fs -q /dev/vda && echo made$((1+1))", "made2");
@@ -100,7 +38,7 @@ public sealed class VirtioBootTests : IDisposable
         Assert.Contains("isomorph disk test", Encoding.ASCII.GetString(File.ReadAllBytes(disk)));
 
         // A reset is a fresh machine from the same files, as `isomorph boot` does.
-        using (var guest = new Guest(options with { Console = new ConsoleCapture() }))
+        using (var guest = new LinuxGuest(options with { Console = new ConsoleCapture() }))
         {
             guest.Run("mount /dev/vda /mnt && cat /mnt/hello.txt", "isomorph disk test");
             guest.Run("rm /mnt/hello.txt && umount /mnt && echo gone$((1+1))", "gone2");
@@ -114,7 +52,7 @@ public sealed class VirtioBootTests : IDisposable
     {
         string disk = EmptyDisk("ro.img", 1 << 20);
         File.WriteAllBytes(disk, Enumerable.Repeat((byte)'Z', 1 << 20).ToArray());
-        using var guest = new Guest(Options(new ConsoleCapture()) with { Disks = [new VirtDisk(disk, ReadOnly: true)] });
+        using var guest = new LinuxGuest(LinuxGuest.Options(new ConsoleCapture()) with { Disks = [new VirtDisk(disk, ReadOnly: true)] });
         guest.Run("cat /sys/block/vda/ro", "1");
         guest.Run("dd if=/dev/vda bs=8 count=1 2>/dev/null; echo", "ZZZZZZZZ");
         guest.Run("echo x | dd of=/dev/vda 2>/dev/null || echo refused$((1+1))", "refused2");
@@ -124,7 +62,7 @@ public sealed class VirtioBootTests : IDisposable
     [Fact]
     public void Rng_FeedsHwrng()
     {
-        using var guest = new Guest(Options(new ConsoleCapture()) with { Rng = true });
+        using var guest = new LinuxGuest(LinuxGuest.Options(new ConsoleCapture()) with { Rng = true });
         guest.Run("cat /sys/class/misc/hw_random/rng_current", "virtio_rng");
         guest.Run("dd if=/dev/hwrng bs=64 count=1 2>/dev/null | od -An -tx1 | tr -d ' \\n' | wc -c", "128");
         guest.Run("dd if=/dev/hwrng bs=64 count=4 2>/dev/null | od -An -tx1 | grep -cv '00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00'", "16");
@@ -134,8 +72,8 @@ public sealed class VirtioBootTests : IDisposable
     public void TwoVms_ExchangePacketsOverTheirNics()
     {
         string socket = Path.Combine(_temp.FullName, "net.sock");
-        using var a = new Guest(Options(new ConsoleCapture()) with { Nics = [VirtNic.Socket(socket, [0x52, 0x54, 0, 0, 0, 1])] });
-        using var b = new Guest(Options(new ConsoleCapture()) with { Nics = [VirtNic.Socket(socket, [0x52, 0x54, 0, 0, 0, 2])] });
+        using var a = new LinuxGuest(LinuxGuest.Options(new ConsoleCapture()) with { Nics = [VirtNic.Socket(socket, [0x52, 0x54, 0, 0, 0, 1])] });
+        using var b = new LinuxGuest(LinuxGuest.Options(new ConsoleCapture()) with { Nics = [VirtNic.Socket(socket, [0x52, 0x54, 0, 0, 0, 2])] });
         a.Run("ifconfig eth0 10.0.2.1 netmask 255.255.255.0 up && cat /sys/class/net/eth0/address", "52:54:00:00:00:01");
         b.Run("ifconfig eth0 10.0.2.2 netmask 255.255.255.0 up && cat /sys/class/net/eth0/address", "52:54:00:00:00:02");
         a.Run("ping -c 3 10.0.2.2", "3 packets received");
@@ -148,7 +86,7 @@ public sealed class VirtioBootTests : IDisposable
     public void VirtioConsole_CarriesHvc1BothWays()
     {
         var hvc = new ConsoleCapture();
-        using var guest = new Guest(Options(new ConsoleCapture()) with { VirtioConsole = hvc });
+        using var guest = new LinuxGuest(LinuxGuest.Options(new ConsoleCapture()) with { VirtioConsole = hvc });
         guest.Run("echo from-hvc$((1+1)) > /dev/hvc1; echo wrote$((1+1))", "wrote2");
         Assert.True(hvc.WaitFor("from-hvc2", CommandTimeout) >= 0, "nothing on hvc1:\n" + hvc.Text);
         guest.Run("stty -F /dev/hvc1 -echo; (head -n 1 /dev/hvc1 > /tmp/in &); sleep 1; echo reading$((1+1))", "reading2");
@@ -160,7 +98,7 @@ public sealed class VirtioBootTests : IDisposable
     public void TapNic_ReachesTheHost_WhereTheHostAllowsTap()
     {
         string tap = $"isot{Random.Shared.Next(0x100000):x5}";
-        var guest = new Guest(Options(new ConsoleCapture()) with { Nics = [VirtNic.Tap(tap)] });
+        var guest = new LinuxGuest(LinuxGuest.Options(new ConsoleCapture()) with { Nics = [VirtNic.Tap(tap)] });
         using (guest)
         {
             foreach (var args in new[] { new[] { "addr", "add", "10.0.4.1/24", "dev", tap }, ["link", "set", tap, "up"] })
