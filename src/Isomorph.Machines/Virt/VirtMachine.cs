@@ -78,8 +78,6 @@ public enum VirtStop
     /// <summary>Someone called <see cref="VirtMachine.Stop"/>.</summary>
     Stopped,
     InstructionLimit,
-    /// <summary>Every hart waits for an interrupt that nothing can deliver.</summary>
-    Deadlock,
 }
 
 public sealed record VirtResult(VirtStop Stop, int ExitCode, long Instructions, TimeSpan Elapsed, string? Message);
@@ -683,11 +681,7 @@ public sealed partial class VirtMachine : IDisposable
                     lock (_deviceLock)
                         foreach (var hart in harts) _clint.Update((int)hart.HartId);
                 }
-                if (allWaiting && !Halted && !_pauseRequested && !Idle(worker, servesDevices))
-                {
-                    Halt(VirtStop.Deadlock, 0, "every hart waits for an interrupt that can never arrive");
-                    return;
-                }
+                if (allWaiting && !Halted && !_pauseRequested) Idle(worker, servesDevices);
             }
         }
         finally
@@ -736,10 +730,10 @@ public sealed partial class VirtMachine : IDisposable
 
     /// <summary>
     /// Sleeps while every hart of <paramref name="worker"/> waits: until the next of their timer
-    /// deadlines, or a wake-up. False when nothing could ever wake them (no deadline ahead and no
-    /// input source) — only decided on a single host thread, where every hart is this worker's.
+    /// deadlines, or a wake-up. A virt machine never gives up on a guest whose harts all wait with
+    /// no timer ahead: console input, the network, the API or a signal may still wake it.
     /// </summary>
-    private bool Idle(Worker worker, bool servesDevices)
+    private void Idle(Worker worker, bool servesDevices)
     {
         ulong now = _clint.Mtime, next = ulong.MaxValue;
         foreach (var hart in worker.Harts)
@@ -751,12 +745,11 @@ public sealed partial class VirtMachine : IDisposable
         {
             // No timer ahead: only input or another hart can wake these harts. Wait for it in slices.
             worker.Wake.Wait(TimeSpan.FromMilliseconds(100));
-            return true;
+            return;
         }
         ulong ticks = Math.Min(next - now, (ulong)TimeSpan.FromSeconds(1).Ticks);
         if (ticks > 0) worker.Wake.Wait(TimeSpan.FromTicks((long)ticks));
         if (servesDevices) _clint.Update();
-        return true;
     }
 
     public void Dispose()
