@@ -144,21 +144,13 @@ internal static unsafe class Files
         if (fd < 0) return -Errno.EBADF;
         int count = a.Int(2);
         if (count is < 0 or > 1024) return -Errno.EINVAL;
-        ulong* guest = (ulong*)Guest.Readable(p, a.A1, (ulong)count * 16);
-        if (guest == null && count > 0) return -Errno.EFAULT;
         var host = stackalloc HostIovec[Math.Max(count, 1)];
-        for (int i = 0; i < count; i++)
-        {
-            ulong @base = guest[2 * i], length = guest[2 * i + 1];
-            byte* at = write ? Guest.Readable(p, @base, length) : Guest.Writable(p, @base, length);
-            if (at == null) return -Errno.EFAULT;
-            host[i] = new HostIovec { Base = (nint)at, Length = (nuint)length };
-        }
+        long checkedIovecs = Guest.Iovecs(p, a.A1, count, hostReads: write, host, out ulong* guest);
+        if (checkedIovecs < 0) return checkedIovecs;
         long ready = Blocking.WaitReady(p, fd, write ? Blocking.PollOut : Blocking.PollIn);
         if (ready < 0) return ready;
         long n = Libc.Check(write ? Libc.writev(fd, host, count) : Libc.readv(fd, host, count));
-        if (!write && n > 0)
-            for (int i = 0; i < count; i++) p.Memory.NoteWritten(guest[2 * i], guest[2 * i + 1]);
+        if (!write && n > 0) Guest.NoteIovecsWritten(p, guest, count);
         return write ? Written(p, n) : n;
     }
 

@@ -93,6 +93,32 @@ internal static unsafe class Guest
         return 0;
     }
 
+    /// <summary>
+    /// Turns the guest's array of <paramref name="count"/> iovecs at <paramref name="address"/> into
+    /// host iovecs in <paramref name="host"/>, checking every buffer: readable when the host reads
+    /// from it (writev, sendmsg), writable otherwise. 0 or -EFAULT; <paramref name="guest"/> is the
+    /// guest's array, for <see cref="NoteIovecsWritten"/> afterwards.
+    /// </summary>
+    public static long Iovecs(LinuxProcess p, ulong address, int count, bool hostReads, HostIovec* host, out ulong* guest)
+    {
+        guest = (ulong*)Readable(p, address, (ulong)count * 16);
+        if (guest == null && count > 0) return -Errno.EFAULT;
+        for (int i = 0; i < count; i++)
+        {
+            ulong @base = guest[2 * i], length = guest[2 * i + 1];
+            byte* at = hostReads ? Readable(p, @base, length) : Writable(p, @base, length);
+            if (at == null) return -Errno.EFAULT;
+            host[i] = new HostIovec { Base = (nint)at, Length = (nuint)length };
+        }
+        return 0;
+    }
+
+    /// <summary>Tells the address space that the host wrote the buffers of a guest iovec array (readv, recvmsg).</summary>
+    public static void NoteIovecsWritten(LinuxProcess p, ulong* guest, int count)
+    {
+        for (int i = 0; i < count; i++) p.Memory.NoteWritten(guest[2 * i], guest[2 * i + 1]);
+    }
+
     /// <summary>Copies a value into writable guest memory; false when the guest may not write there.</summary>
     public static bool Put<T>(LinuxProcess p, ulong address, T value) where T : unmanaged
     {

@@ -261,15 +261,9 @@ internal static unsafe class Sockets
                 long translated = ToHost(p, hostControl, control.Length);
                 if (translated < 0) return translated;
             }
-            ulong* iov = (ulong*)Guest.Readable(p, iovAddress, (ulong)message.IovLength * 16);
-            if (iov == null && message.IovLength > 0) return -Errno.EFAULT;
             var host = stackalloc HostIovec[Math.Max(1, (int)message.IovLength)];
-            for (int i = 0; i < (int)message.IovLength; i++)
-            {
-                byte* at = send ? Guest.Readable(p, iov[2 * i], iov[2 * i + 1]) : Guest.Writable(p, iov[2 * i], iov[2 * i + 1]);
-                if (at == null) return -Errno.EFAULT;
-                host[i] = new HostIovec { Base = (nint)at, Length = (nuint)iov[2 * i + 1] };
-            }
+            long checkedIovecs = Guest.Iovecs(p, iovAddress, (int)message.IovLength, hostReads: send, host, out ulong* iov);
+            if (checkedIovecs < 0) return checkedIovecs;
             message.Iov = host;
             int flags = a.Int(2);
             if ((flags & MsgDontwait) == 0)
@@ -293,7 +287,7 @@ internal static unsafe class Sockets
             if (nameDirectory >= 0) Libc.close(nameDirectory);
             if (send) return Written(p, n, flags);
             if (n < 0) return n;
-            for (int i = 0; i < (int)message.IovLength; i++) p.Memory.NoteWritten(iov[2 * i], iov[2 * i + 1]);
+            Guest.NoteIovecsWritten(p, iov, (int)message.IovLength);
             if (message.ControlLength > 0 && ToGuest(p, hostControl, (int)message.ControlLength, (flags & MsgCmsgCloexec) != 0))
                 message.Flags |= MsgCtrunc;
             // The lengths and flags the kernel updates go back into the guest's msghdr.
