@@ -36,14 +36,25 @@ public static class VirtioQueuesExtensions
     /// to <paramref name="consume"/>, returns each chain with nothing written, and interrupts the
     /// driver once if it wants to know.
     /// </summary>
-    public static void DrainOutgoing(this IVirtioQueues queues, int queue, Action<byte[]> consume)
+    public static void DrainOutgoing(this IVirtioQueues queues, int queue, Action<byte[]> consume) =>
+        queues.ServeAll(queue, chain =>
+        {
+            consume(chain.ReadAll(queues.Memory));
+            return 0;
+        });
+
+    /// <summary>
+    /// Serves every chain the driver made available on <paramref name="queue"/> with
+    /// <paramref name="serve"/> (which returns the bytes it wrote into the chain), returns each to
+    /// the used ring, and interrupts the driver once if it wants to know.
+    /// </summary>
+    public static void ServeAll(this IVirtioQueues queues, int queue, Func<DescriptorChain, uint> serve)
     {
         var q = queues.Queue(queue);
         bool any = false;
         while (q.TryPop(out var chain))
         {
-            consume(chain.ReadAll(queues.Memory));
-            q.Push(chain, 0);
+            q.Push(chain, serve(chain));
             any = true;
         }
         if (any) queues.SignalUsed(queue);

@@ -59,14 +59,7 @@ public sealed class VirtioBlock : IVirtioDevice
     public void Notify(int queue)
     {
         if (_queues is not { } qs) return;
-        var q = qs.Queue(0);
-        bool any = false;
-        while (q.TryPop(out var chain))
-        {
-            q.Push(chain, Serve(qs.Memory, chain));
-            any = true;
-        }
-        if (any) qs.SignalUsed(0);
+        qs.ServeAll(0, chain => Serve(qs.Memory, chain));
     }
 
     /// <summary>Serves one request; returns the bytes written into its buffers (data and status).</summary>

@@ -23,16 +23,12 @@ public sealed class VirtioRng : IVirtioDevice
     public void Notify(int queue)
     {
         if (_queues is not { } qs) return;
-        var q = qs.Queue(0);
-        bool any = false;
-        while (q.TryPop(out var chain))
+        qs.ServeAll(0, chain =>
         {
             var bytes = new byte[Math.Min(chain.WritableLength, MaxChunk)];
             RandomNumberGenerator.Fill(bytes);
-            q.Push(chain, (uint)chain.Write(qs.Memory, 0, bytes));
-            any = true;
-        }
-        if (any) qs.SignalUsed(0);
+            return (uint)chain.Write(qs.Memory, 0, bytes);
+        });
     }
 
     public void Dispose() { }
