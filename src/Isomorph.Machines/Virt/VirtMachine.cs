@@ -529,8 +529,11 @@ public sealed partial class VirtMachine : IDisposable
         if (_stopRequested) Halt(VirtStop.Stopped, 0, null);
         lock (_parkLock) _participants = _workers.Length == 1 ? 1 : _workers.Length + 1;
         _running = true;
-        if (!_pauseRequested) _clock.Start();
-        if (!_pauseRequested) _wall.Start();
+        if (!_pauseRequested)
+        {
+            _clock.Start();
+            _wall.Start();
+        }
         try
         {
             if (_workers.Length == 1)
