@@ -20,6 +20,8 @@ command -v npm >/dev/null || need+=(npm)   # fetches esbuild's riscv64 and host 
 command -v gcc >/dev/null || need+=(gcc)
 [ -f "$(gcc -print-file-name=libc.a 2>/dev/null)" ] || need+=(libc6-dev)   # host builds of guest programs, the oracles for --root and SCM_RIGHTS
 command -v python3 >/dev/null || need+=(python3)   # boot-time.py; a stale Unix socket in the serial tests
+for tool in flex bison bc cpio; do command -v $tool >/dev/null || need+=($tool); done   # the guest kernel's build
+command -v dpkg-source >/dev/null || need+=(dpkg-dev)   # apt-get source busybox
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing from Debian: ${need[*]}"
   sudo=""
@@ -34,6 +36,20 @@ if ! { make -C guests -j"$(nproc)" all && make -C guests/linux/user -j"$(nproc)"
   cat /tmp/isomorph-guests.log
   echo "0 passed, 1 failed"
   exit 1
+fi
+
+# --- Cached guests (~/.cache/isomorph or $ISOMORPH_CACHE) ----------------------------------------
+# Built here, once, before any test starts: the Linux kernel and its BusyBox initramfs (the same
+# BusyBox the process VM's tests run) and esbuild from npm. The scripts take a lock and stamp what
+# they built, so a test or an `isomorph boot` that asks again only waits for them or reuses them.
+echo "== building cached guests (the first run on a machine builds a kernel: several minutes)"
+if ! guests/linux/build-kernel.sh >/tmp/isomorph-kernel.log 2>&1; then
+  tail -40 /tmp/isomorph-kernel.log
+  echo "guests/linux/build-kernel.sh failed: the tests that boot Linux or run BusyBox will fail"
+fi
+if ! guests/linux/esbuild.sh >/tmp/isomorph-esbuild.log 2>&1; then
+  tail -5 /tmp/isomorph-esbuild.log
+  echo "guests/linux/esbuild.sh failed: the esbuild tests will fail"
 fi
 
 # --- .NET test suites ------------------------------------------------------------------------------

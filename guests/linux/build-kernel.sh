@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds the small riscv64 Linux guest for `./isomorph boot`: a kernel from Debian's linux-source-6.1
 # (tinyconfig + linux-riscv64.fragment) and a static BusyBox initramfs. Both are cached outside the
-# repository, in ${ISOMORPH_CACHE:-~/.cache/isomorph}/linux; a second run reuses them.
+# repository, in ${ISOMORPH_CACHE:-~/.cache/isomorph}/linux; a second run reuses them. Each image is
+# stamped with a hash of what it was built from (the config fragment; init and BusyBox), so a fresh
+# clone of the repository reuses a cache its files have not changed. Runs that start together take a
+# lock: one builds, the others wait for it and reuse its images.
 # Prints the paths of the kernel Image and the initramfs on its last two lines.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -9,6 +12,8 @@ cache="${ISOMORPH_CACHE:-$HOME/.cache/isomorph}/linux"
 jobs="${JOBS:-$(nproc)}"
 cross=riscv64-linux-gnu-
 mkdir -p "$cache"
+exec 9>"$cache/.build-kernel.lock"
+flock 9
 image="$cache/Image"
 initrd="$cache/initramfs.cpio.gz"
 step() { echo "== $*" >&2; }
@@ -53,7 +58,8 @@ fi
 busybox="$("$here/busybox.sh" | tail -n 1)"
 
 # --- initramfs -------------------------------------------------------------------------------------
-if [ ! -f "$initrd" ] || [ "$here/init" -nt "$initrd" ] || [ "$busybox" -nt "$initrd" ]; then
+initrd_stamp="$(cat "$here/init" "$busybox" | sha256sum | cut -c1-16)"
+if [ ! -f "$initrd" ] || [ "$(cat "$cache/initramfs.stamp" 2>/dev/null)" != "$initrd_stamp" ]; then
   step "packing the initramfs"
   root="$(mktemp -d)"
   mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,etc,root,mnt}
@@ -61,6 +67,7 @@ if [ ! -f "$initrd" ] || [ "$here/init" -nt "$initrd" ] || [ "$busybox" -nt "$in
   install -m 0755 "$here/init" "$root/init"
   (cd "$root" && find . | cpio -o -H newc --quiet | gzip -9) >"$initrd.tmp"
   mv "$initrd.tmp" "$initrd"
+  echo "$initrd_stamp" >"$cache/initramfs.stamp"
   rm -rf "$root"
 fi
 

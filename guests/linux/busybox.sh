@@ -3,6 +3,7 @@
 # CONFIG_STATIC=y and without tc (which does not build against recent kernel headers). The binary is
 # cached outside the repository, at ${ISOMORPH_CACHE:-~/.cache/isomorph}/linux/busybox, the same file
 # build-kernel.sh puts into the system VM's initramfs; a second run reuses it.
+# Runs that start together take a lock: one builds, the others wait for it.
 # Prints the binary's path on its last line.
 set -euo pipefail
 cache="${ISOMORPH_CACHE:-$HOME/.cache/isomorph}/linux"
@@ -11,6 +12,9 @@ cross=riscv64-linux-gnu-
 busybox="$cache/busybox"
 step() { echo "== $*" >&2; }
 sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+mkdir -p "$cache"
+exec 8>"$cache/.busybox.lock"
+flock 8
 
 if [ ! -f "$busybox" ]; then
   mkdir -p "$cache"

@@ -3,12 +3,15 @@
 # and the host's build of the same version (@esbuild/linux-x64) with `npm pack`, and unpacks them
 # into ${ISOMORPH_CACHE:-~/.cache/isomorph}/esbuild/VERSION/{riscv64,x64}/. A second run reuses them.
 # Usage: esbuild.sh [VERSION]. Prints the riscv64 binary's path, then the host binary's, on the
-# last two lines. Exit status 3 when npm cannot reach the registry (the message says so).
+# last two lines. Runs that start together take a lock: one fetches, the others wait. Exit status 3 when npm cannot reach the registry (the message says so).
 set -euo pipefail
 version="${1:-0.28.2}"
 cache="${ISOMORPH_CACHE:-$HOME/.cache/isomorph}/esbuild"
 dir="$cache/$version"
 step() { echo "== $*" >&2; }
+mkdir -p "$cache"
+exec 9>"$cache/.fetch.lock"
+flock 9
 
 fetch() {  # fetch ARCH: unpacks @esbuild/linux-ARCH@version into $dir/ARCH
   local arch="$1" target="$dir/$1"

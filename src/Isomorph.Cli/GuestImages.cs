@@ -4,8 +4,10 @@ namespace Isomorph.Cli;
 
 /// <summary>
 /// The project's small Linux guest (kernel Image and BusyBox initramfs), used by <c>isomorph boot</c>
-/// when no kernel is given: taken from the cache of guests/linux/build-kernel.sh, or built by that
-/// script on first use with its progress on stderr.
+/// when no kernel is given. Beside a checkout, guests/linux/build-kernel.sh is the one judge of
+/// whether the cached images are current: it is run every time (it answers at once when they are,
+/// builds them with its progress on stderr when they are not, and takes a lock so that boots started
+/// together build once). Without the script, the cache is used as it is.
 /// </summary>
 public static class GuestImages
 {
@@ -18,17 +20,15 @@ public static class GuestImages
     {
         error = null;
         string kernel = Path.Combine(CacheDirectory, "Image"), initrd = Path.Combine(CacheDirectory, "initramfs.cpio.gz");
-        string? script = FindScript();
         bool cached = File.Exists(kernel) && File.Exists(initrd);
-        if (cached && (script is null || IsCurrent(script))) return (kernel, initrd);
+        string? script = FindScript();
         if (script is null)
         {
+            if (cached) return (kernel, initrd);
             error = $"no --kernel given and no guest images in {CacheDirectory} (build them with guests/linux/build-kernel.sh)";
             return null;
         }
-        Console.Error.WriteLine(cached
-            ? $"isomorph: the guest's kernel config or init changed; rebuilding with {script}"
-            : $"isomorph: building the Linux guest with {script} (first use; a few minutes)");
+        if (!cached) Console.Error.WriteLine($"isomorph: building the Linux guest with {script} (first use; a few minutes)");
         var psi = new ProcessStartInfo(script) { UseShellExecute = false, RedirectStandardOutput = true };
         using var p = Process.Start(psi)!;
         var lines = p.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -39,21 +39,6 @@ public static class GuestImages
             return null;
         }
         return (lines[^2].Trim(), lines[^1].Trim());
-    }
-
-    /// <summary>
-    /// True when the cached images were built from the script's current kernel config fragment (the
-    /// script stamps the Image with the fragment's hash) and init.
-    /// </summary>
-    private static bool IsCurrent(string script)
-    {
-        string dir = Path.GetDirectoryName(script)!;
-        string fragment = Path.Combine(dir, "linux-riscv64.fragment"), init = Path.Combine(dir, "init");
-        string stampFile = Path.Combine(CacheDirectory, "Image.stamp");
-        if (!File.Exists(fragment) || !File.Exists(stampFile)) return false;
-        string hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(fragment)))[..16];
-        if (File.ReadAllText(stampFile).Trim() != hash) return false;
-        return !File.Exists(init) || File.GetLastWriteTimeUtc(init) <= File.GetLastWriteTimeUtc(Path.Combine(CacheDirectory, "initramfs.cpio.gz"));
     }
 
     private static string? FindScript()
