@@ -304,6 +304,15 @@ internal static unsafe class Files
         return Libc.Check(Libc.ftruncate(fd, (long)a.A1));
     }
 
+    [Syscall(47, "fallocate", "dxdd")]
+    private static long Fallocate(LinuxProcess p, in SyscallArgs a)
+    {
+        int fd = p.Files.Host(a.Int(0));
+        if (fd < 0) return -Errno.EBADF;
+        const int HostFallocate = 285; // x86-64; mode, offset and len mean the same on both
+        return Libc.Check(Libc.syscall(HostFallocate, fd, (nint)a.Int(1), (nint)(long)a.A2, (nint)(long)a.A3, 0));
+    }
+
     private const int OTrunc = 0x200;
 
     /// <summary>
