@@ -2,7 +2,7 @@
 """The Linux Test Project's system-call tests under `isomorph run` and under Debian's `qemu-riscv64`,
 side by side in one run, on the same riscv64 binaries (cross-built by guests/linux/ltp.sh).
 
-Usage: bench/ltp/run.py [--subset FILE] [--timeout SECONDS] [--jobs N] [--tsv FILE] [--report FILE]
+Usage: bench/ltp/run.py [--subset FILE] [--build-only] [--timeout SECONDS] [--jobs N] [--tsv FILE] [--report FILE]
 
 Every test named by LTP's runtest/syscalls file runs under both emulators (unless --subset names a
 file listing the tests to run, one per line), each run in an empty directory of its own, with the
@@ -134,6 +134,7 @@ def main():
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--tsv", default=os.path.join(ROOT, "bench", "ltp", "results.tsv"))
     parser.add_argument("--report", default=os.path.join(ROOT, "docs", "conformance", "ltp.md"))
+    parser.add_argument("--build-only", action="store_true", help="build the tests (guests/linux/ltp.sh) and run none")
     parser.add_argument("--logs", help="a directory to write each run's output to")
     args = parser.parse_args()
 
@@ -148,6 +149,8 @@ def main():
         print(f"ltp: guests/linux/ltp.sh failed (status {build.returncode})", file=sys.stderr)
         return build.returncode if build.returncode == 3 else 2
     bin_dir = build.stdout.decode().strip().splitlines()[-1]
+    if args.build_only:
+        return 0
     ltp_dir = os.path.dirname(os.path.dirname(bin_dir))
     isomorph_dll = os.path.join(ROOT, "artifacts", "cli", "isomorph.dll")
     subprocess.run([os.path.join(ROOT, "isomorph"), "--help"], stdout=subprocess.DEVNULL, check=True)

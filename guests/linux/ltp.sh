@@ -3,9 +3,10 @@
 # against Debian's riscv64 glibc, so that both `isomorph run` and `qemu-riscv64 -L
 # /usr/riscv64-linux-gnu` run the same binaries), cached outside the repository in
 # ${ISOMORPH_CACHE:-~/.cache/isomorph}/ltp/VERSION. LTP is not packaged by Debian: its source comes
-# from $LTP_SRC (a source directory or a git directory), else from a local mirror of
+# from $LTP_SRC (a source directory or a git directory), else from the copy kept in the cache, else from a local mirror of
 # github.com/linux-test-project/ltp, else from a clone of it. Runs that start together take a lock.
-# Usage: ltp.sh [DIR...]: builds the tests in testcases/kernel/syscalls/DIR for each DIR (a fast
+# Usage: ltp.sh --check-source: exits 0 when an LTP source is at hand (3 when not), building nothing.
+#        ltp.sh [DIR...]: builds the tests in testcases/kernel/syscalls/DIR for each DIR (a fast
 # subset), or all of them when none is named; what was built once is not built again.
 # Prints the directory holding the test binaries (testcases/bin) on its last line.
 # Exit status 3 when no LTP source can be found (the message says so).
@@ -15,15 +16,26 @@ jobs="${JOBS:-$(nproc)}"
 step() { echo "== $*" >&2; }
 sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
 mkdir -p "$cache"
-exec 9>"$cache/.build.lock"
-flock 9
 
 # --- Source ------------------------------------------------------------------------------------------
 src="${LTP_SRC:-}"
 if [ -z "$src" ]; then
-  for candidate in /work/.mirror/linux-test-project+ltp/repo "$cache/git"; do
+  for candidate in "$cache/git" /work/.mirror/linux-test-project+ltp/repo; do
     [ -e "$candidate/HEAD" ] && { src="$candidate"; break; }
   done
+fi
+if [ "${1:-}" = "--check-source" ]; then
+  if [ -z "$src" ] && ! timeout 20 git ls-remote https://github.com/linux-test-project/ltp HEAD >/dev/null 2>&1; then
+    echo "no Linux Test Project source here: set LTP_SRC to a checkout of github.com/linux-test-project/ltp (the network cannot reach it)" >&2
+    exit 3
+  fi
+  exit 0
+fi
+exec 9>"$cache/.build.lock"
+flock 9
+if [ -n "$src" ] && [ "$src" != "$cache/git" ] && [ ! -e "$cache/git" ] && [ -z "${LTP_SRC:-}" ]; then
+  step "keeping a copy of the LTP mirror in $cache/git"   # later runs need no mirror
+  git clone -q --bare "$src" "$cache/git.tmp" && mv "$cache/git.tmp" "$cache/git" && src="$cache/git"
 fi
 if [ -z "$src" ]; then
   step "cloning the Linux Test Project"
