@@ -20,7 +20,7 @@ command -v npm >/dev/null || need+=(npm)   # fetches esbuild's riscv64 and host 
 command -v gcc >/dev/null || need+=(gcc)
 [ -f "$(gcc -print-file-name=libc.a 2>/dev/null)" ] || need+=(libc6-dev)   # host builds of guest programs, the oracles for --root and SCM_RIGHTS
 command -v python3 >/dev/null || need+=(python3)   # boot-time.py; a stale Unix socket in the serial tests
-for tool in flex bison bc cpio; do command -v $tool >/dev/null || need+=($tool); done   # the guest kernel's build
+for tool in flex bison bc cpio autoconf automake m4 pkgconf; do command -v $tool >/dev/null || need+=($tool); done   # the guest kernel's and LTP's builds
 command -v dpkg-source >/dev/null || need+=(dpkg-dev)   # apt-get source busybox
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing from Debian: ${need[*]}"
@@ -50,6 +50,13 @@ fi
 if ! guests/linux/esbuild.sh >/tmp/isomorph-esbuild.log 2>&1; then
   tail -5 /tmp/isomorph-esbuild.log
   echo "guests/linux/esbuild.sh failed: the esbuild tests will fail"
+fi
+
+# The Linux Test Project's fast subset (its source is not in Debian: built only where one is at
+# hand, see guests/linux/ltp.sh; elsewhere the LTP test is skipped, visibly).
+if guests/linux/ltp.sh --check-source 2>/dev/null; then
+  python3 bench/ltp/run.py --subset bench/ltp/ci-subset.txt --build-only >/tmp/isomorph-ltp.log 2>&1 \
+    || { tail -20 /tmp/isomorph-ltp.log; echo "building LTP's subset failed: the LTP test will fail"; }
 fi
 
 # --- .NET test suites ------------------------------------------------------------------------------

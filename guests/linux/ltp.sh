@@ -6,8 +6,9 @@
 # from $LTP_SRC (a source directory or a git directory), else from the copy kept in the cache, else from a local mirror of
 # github.com/linux-test-project/ltp, else from a clone of it. Runs that start together take a lock.
 # Usage: ltp.sh --check-source: exits 0 when an LTP source is at hand (3 when not), building nothing.
-#        ltp.sh [DIR...]: builds the tests in testcases/kernel/syscalls/DIR for each DIR (a fast
-# subset), or all of them when none is named; what was built once is not built again.
+#        ltp.sh [TEST|DIR...]: builds the tests in each named directory of testcases/kernel/syscalls, or
+# the directory of each named test (a fast subset), or all of them when none is named; what was
+# built once is not built again.
 # Prints the directory holding the test binaries (testcases/bin) on its last line.
 # Exit status 3 when no LTP source can be found (the message says so).
 set -euo pipefail
@@ -56,11 +57,31 @@ dir="$cache/$version"
 bin="$dir/testcases/bin"
 syscalls="$dir/testcases/kernel/syscalls"
 marker() { echo "$dir/.built-${1:-all}"; }
+# A test's directory: NAME itself when it is one, else the directory holding NAME.c (futex_wait01 is
+# in futex/), else the same for NAME without its last suffix (mmap21_01 runs mmap21, fstat02_64 is
+# fstat02.c built for 64-bit offsets). Needs the source unpacked, so only after configuring.
+resolve() {
+  local name="$1" found
+  while [ -n "$name" ]; do
+    [ -d "$syscalls/$name" ] && { echo "$name"; return; }
+    found="$(find "$syscalls" -name "$name.c" -print -quit)"
+    [ -n "$found" ] && { basename "$(dirname "$found")"; return; }
+    local shorter="$(echo "$name" | sed -E 's/(_64|_?[0-9]+[a-z]?)$//')"
+    [ "$shorter" = "$name" ] && break
+    name="$shorter"
+  done
+  echo "ltp.sh: no test or directory $1 in testcases/kernel/syscalls" >&2; exit 2
+}
 wanted=("$@")
 if [ ${#wanted[@]} -eq 0 ] && [ -f "$(marker)" ]; then echo "$bin"; exit 0; fi
-if [ ${#wanted[@]} -gt 0 ]; then
+pending() {   # the wanted directories not built yet, in $todo
   todo=()
-  [ -f "$(marker)" ] || for d in "${wanted[@]}"; do [ -f "$(marker "$d")" ] || todo+=("$d"); done
+  [ -f "$(marker)" ] && return
+  local d
+  for w in "${wanted[@]}"; do d="$(resolve "$w")"; [ -f "$(marker "$d")" ] || [[ " ${todo[*]} " == *" $d "* ]] || todo+=("$d"); done
+}
+if [ ${#wanted[@]} -gt 0 ] && [ -f "$dir/.configured" ]; then
+  pending
   [ ${#todo[@]} -eq 0 ] && { echo "$bin"; exit 0; }
 fi
 
@@ -91,6 +112,7 @@ if [ ! -f "$dir/.configured" ]; then
   make -C "$dir/lib" -j"$jobs" >>"$log" 2>&1 || { tail -30 "$log" >&2; exit 1; }
   touch "$dir/.configured"
 fi
+[ ${#wanted[@]} -gt 0 ] && pending
 
 # --- Build ---------------------------------------------------------------------------------------------
 # -k: a test that does not build against these headers is left out, the rest are built.
