@@ -300,8 +300,8 @@ public sealed unsafe partial class LinuxProcess
         Memory.NoteWritten(frame, SignalFrame.Size);
 
         t.BlockedSignals = (t.BlockedSignals | action.Mask | ((action.Flags & SaNodefer) != 0 ? 0 : Bit(signal))) & ~Unblockable;
-        if ((action.Flags & SaResethand) != 0)
-            lock (SignalLock) SignalActions.Remove(signal);
+        if ((action.Flags & SaResethand) != 0) // the handler goes back to SIG_DFL; flags and mask stay, as Linux keeps them
+            lock (SignalLock) SignalActions[signal] = (SigDfl, action.Flags, action.Mask);
         x[1] = SigreturnTrampoline;
         x[2] = frame;
         x[10] = (ulong)signal;

@@ -627,6 +627,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         var args = new SyscallArgs(x[10], x[11], x[12], x[13], x[14], x[15]);
         var entry = _syscalls.Find(number);
         long result;
+        t.InSystemCall = true;
         if (entry is null)
         {
             WarnOnce(number, $"unsupported system call {number} ({_syscalls.NameOf(number)}); returning ENOSYS");
@@ -640,6 +641,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         {
             result = entry.Handler(this, args);
         }
+        t.InSystemCall = false;
         bool ended = Exited || t.Exiting;
         Options.Strace?.WriteLine($"{t.Tid} {_syscalls.Format(this, number, args, ended ? null : result)}");
         if (!ended) x[10] = (ulong)result;

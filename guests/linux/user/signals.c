@@ -215,10 +215,15 @@ int main(void)
     /* 10. ITIMER_REAL: SIGALRM once after 50 ms, then a periodic one stopped after three */
     install(SIGALRM, on_usr, 0);
     count = 0;
-    struct itimerval it = { { 0, 0 }, { 0, 50000 } }, now;
+    /* armed for 10 s first, so that a loaded machine cannot let it expire before getitimer looks */
+    struct itimerval it = { { 0, 0 }, { 10, 0 } }, now;
     setitimer(ITIMER_REAL, &it, NULL);
     getitimer(ITIMER_REAL, &now);
-    printf("itimer armed: %d\n", now.it_value.tv_sec == 0 && now.it_value.tv_usec > 0 && now.it_value.tv_usec <= 50000);
+    printf("itimer armed: %d\n", now.it_value.tv_sec * 1000000L + now.it_value.tv_usec > 0
+                                  && now.it_value.tv_sec * 1000000L + now.it_value.tv_usec <= 10000000L);
+    it.it_value.tv_sec = 0;
+    it.it_value.tv_usec = 50000;
+    setitimer(ITIMER_REAL, &it, NULL);
     sigemptyset(&none);
     while (count == 0) sigsuspend(&none);
     getitimer(ITIMER_REAL, &now);

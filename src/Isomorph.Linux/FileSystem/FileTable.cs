@@ -12,12 +12,49 @@ namespace Isomorph.Linux.FileSystem;
 /// </summary>
 public sealed class FileTable
 {
-    public const int MaxDescriptors = 1024;
+    /// <summary>nr_open: no descriptor number reaches this, whatever RLIMIT_NOFILE says.</summary>
+    public const int MaxDescriptors = 1 << 20;
 
-    private readonly record struct Entry(int HostFd, bool CloseOnExec);
+    private readonly record struct Entry(int HostFd, bool CloseOnExec, DirectoryListing? Listing = null);
 
     private readonly SortedDictionary<int, Entry> _entries = [];
     private readonly Lock _sync = new();
+    private int _lowestFree; // no free number below it
+
+    /// <summary>
+    /// RLIMIT_NOFILE, which is per process (a forked child inherits it): new descriptors get numbers
+    /// below <see cref="Limits"/>' soft limit. It starts as the host's limits were when the VM
+    /// started (what the guest would have had natively); the VM then raises its own host limit as far
+    /// as it may (<see cref="HostLimits"/>), since every guest process's descriptors are the one host process's.
+    /// </summary>
+    public (ulong Soft, ulong Hard) Limits { get; set; } = HostLimits.Value;
+
+    /// <summary>
+    /// The guest's first RLIMIT_NOFILE: the host's as the VM found it, less what the VM keeps for
+    /// itself (<see cref="VmReserve"/>) where the host's hard limit leaves no room above it. The
+    /// VM's own soft limit is raised as far as the host allows (to nr_open, else to the hard limit).
+    /// </summary>
+    public static readonly Lazy<(ulong Soft, ulong Hard)> HostLimits = new(RaiseHostLimit);
+
+    /// <summary>Host descriptors the VM needs beside the guest's: the runtime's own, one wakeup eventfd per guest thread, program files.</summary>
+    private const ulong VmReserve = 256;
+
+    private static unsafe (ulong Soft, ulong Hard) RaiseHostLimit()
+    {
+        const int RlimitNofile = 7;
+        ulong* limit = stackalloc ulong[2];
+        if (Libc.prlimit(0, RlimitNofile, null, (byte*)limit) != 0) return (1024, 4096);
+        ulong soft = limit[0], hard = limit[1];
+        limit[0] = limit[1] = MaxDescriptors;
+        if (Libc.prlimit(0, RlimitNofile, (byte*)limit, null) != 0)
+        {
+            limit[0] = limit[1] = hard;
+            Libc.prlimit(0, RlimitNofile, (byte*)limit, null);
+        }
+        Libc.prlimit(0, RlimitNofile, null, (byte*)limit);
+        ulong room = limit[0] > VmReserve * 2 ? limit[0] - VmReserve : limit[0] / 2;
+        return (Math.Min(soft, room), Math.Min(hard, room));
+    }
 
     /// <summary>The host descriptor of the working directory (opened with O_PATH).</summary>
     public int WorkingDirectory { get; private set; }
@@ -41,7 +78,7 @@ public sealed class FileTable
     {
         lock (_sync)
         {
-            var copy = new FileTable(Libc.fcntl(WorkingDirectory, Libc.FDupfdCloexec, 0), standardStreams: false);
+            var copy = new FileTable(Libc.fcntl(WorkingDirectory, Libc.FDupfdCloexec, 0), standardStreams: false) { Limits = Limits };
             foreach (var (fd, e) in _entries)
             {
                 int host = Libc.fcntl(e.HostFd, Libc.FDupfdCloexec, 0);
@@ -56,6 +93,19 @@ public sealed class FileTable
     {
         if (fd is < 0 or >= MaxDescriptors) return -1;
         lock (_sync) return _entries.TryGetValue((int)fd, out var e) ? e.HostFd : -1;
+    }
+
+    /// <summary>The entries the VM makes up for guest descriptor <paramref name="fd"/> when it is such a directory (<see cref="DirectoryListing"/>), else null.</summary>
+    public DirectoryListing? Listing(long fd)
+    {
+        if (fd is < 0 or >= MaxDescriptors) return null;
+        lock (_sync) return _entries.TryGetValue((int)fd, out var e) ? e.Listing : null;
+    }
+
+    /// <summary>The open guest descriptor numbers, in order.</summary>
+    public List<int> Numbers()
+    {
+        lock (_sync) return [.. _entries.Keys];
     }
 
     /// <summary>A host directory descriptor for an *at call: AT_FDCWD is the working directory.</summary>
@@ -96,15 +146,22 @@ public sealed class FileTable
         }
     }
 
-    /// <summary>Adds a host descriptor at the lowest free guest number at or above <paramref name="minimum"/>; -EMFILE when full.</summary>
-    public long Add(int hostFd, bool closeOnExec, int minimum = 0)
+    /// <summary>Adds a host descriptor at the lowest free guest number at or above <paramref name="minimum"/>; -EMFILE when none is below the soft limit (-EINVAL when <paramref name="minimum"/> is not, as F_DUPFD answers).</summary>
+    public long Add(int hostFd, bool closeOnExec, int minimum = 0, DirectoryListing? listing = null)
     {
         lock (_sync)
         {
-            for (int fd = minimum; fd < MaxDescriptors; fd++)
+            int limit = (int)Math.Min(Limits.Soft, MaxDescriptors);
+            if (minimum < 0 || minimum >= limit)
+            {
+                Libc.close(hostFd);
+                return -Errno.EINVAL;
+            }
+            for (int fd = Math.Max(minimum, _lowestFree); fd < limit; fd++)
             {
                 if (_entries.ContainsKey(fd)) continue;
-                _entries[fd] = new Entry(hostFd, closeOnExec);
+                _entries[fd] = new Entry(hostFd, closeOnExec, listing);
+                if (minimum <= _lowestFree) _lowestFree = fd + 1;
                 return fd;
             }
         }
@@ -115,7 +172,7 @@ public sealed class FileTable
     /// <summary>Puts a host descriptor at guest number <paramref name="fd"/>, closing what was there (dup3).</summary>
     public long Replace(int fd, int hostFd, bool closeOnExec)
     {
-        if (fd is < 0 or >= MaxDescriptors)
+        if (fd < 0 || (ulong)fd >= Math.Min(Limits.Soft, MaxDescriptors))
         {
             Libc.close(hostFd);
             return -Errno.EBADF;
@@ -132,7 +189,10 @@ public sealed class FileTable
     {
         Entry e;
         lock (_sync)
+        {
             if (fd is < 0 or >= MaxDescriptors || !_entries.Remove((int)fd, out e)) return -Errno.EBADF;
+            _lowestFree = Math.Min(_lowestFree, (int)fd);
+        }
         return Libc.Check(Libc.close(e.HostFd));
     }
 

@@ -10,7 +10,7 @@ namespace Isomorph.Linux.Syscalls;
 internal static unsafe class Blocking
 {
     public const short PollIn = 0x1, PollOut = 0x4;
-    private const int FGetfl = 3, ONonblock = 0x800;
+    private const int FGetfl = 3, ONonblock = 0x800, OAccmode = 3, ORdonly = 0, OWronly = 1, OPath = 0x200000;
 
     /// <summary>0 once <paramref name="hostFd"/> is ready for <paramref name="events"/> (or will not block, or errs); -EINTR on a signal.</summary>
     public static long WaitReady(LinuxProcess p, int hostFd, short events)
@@ -19,7 +19,12 @@ internal static unsafe class Blocking
         polls[0] = new HostPollfd { Fd = hostFd, Events = events };
         var zero = new HostTimespec();
         if (Libc.ppoll(polls, 1, &zero, null) != 0) return 0;      // ready, or an error the real call will report
-        if ((Libc.fcntl(hostFd, FGetfl, 0) & ONonblock) != 0) return 0;
+        int flags = Libc.fcntl(hostFd, FGetfl, 0);
+        if (flags < 0 || (flags & ONonblock) != 0) return 0;
+        // A descriptor not open for this direction (a pipe's read end written to) never becomes
+        // ready: the call itself answers EBADF.
+        int access = flags & OAccmode;
+        if ((events == PollOut && access == ORdonly) || (events == PollIn && access == OWronly) || (flags & OPath) != 0) return 0;
         while (true)
         {
             if (p.HasDeliverableSignal()) return -Errno.EINTR;

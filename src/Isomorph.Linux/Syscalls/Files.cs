@@ -14,6 +14,7 @@ internal static unsafe class Files
         if (p.Root is not null) return OpenInRoot(p, a);
         var synthesized = ProcView.Synthesized(p, p.Memory.ReadCString(a.A1) ?? "");
         if (synthesized is not null) return OpenSynthesized(p, synthesized, a.Int(2));
+        if (ProcView.SynthesizedDirectory(p, p.Memory.ReadCString(a.A1) ?? "") is { } listing) return OpenListing(p, listing, a.Int(2));
         var path = Guest.HostPath(p, a.A1, out var guestPath);
         if (path is null) return -Errno.EFAULT;
         int dir = guestPath!.StartsWith('/') ? Libc.AtFdCwd : p.Files.HostDirectory(a.Int(0));
@@ -38,6 +39,7 @@ internal static unsafe class Files
         int flags = a.Int(2);
         var synthesized = ProcView.Synthesized(p, absolute!);
         if (synthesized is not null) return OpenSynthesized(p, synthesized, flags);
+        if (ProcView.SynthesizedDirectory(p, absolute!) is { } listing) return OpenListing(p, listing, flags);
         long fd;
         int reopened = ProcView.ReopenedDescriptor(p, absolute!);
         if (reopened >= 0)
@@ -54,6 +56,15 @@ internal static unsafe class Files
         }
         if (fd >= 0 && (flags & OTrunc) != 0) Shrinking(p, (int)fd, 0, truncated: true);
         return fd < 0 ? fd : p.Files.Add((int)fd, (flags & Libc.OCloexec) != 0);
+    }
+
+    /// <summary>A /proc directory whose entries the VM makes up (<see cref="ProcView.SynthesizedDirectory"/>): the guest's descriptor stands on a host directory.</summary>
+    private static long OpenListing(LinuxProcess p, FileSystem.DirectoryListing listing, int flags)
+    {
+        if ((flags & 3) != 0) return -Errno.EISDIR;
+        int fd = Libc.OpenDirectory(Libc.AtFdCwd, "/proc/self");
+        if (fd < 0) return -Errno.ENOENT;
+        return p.Files.Add(fd, (flags & Libc.OCloexec) != 0, listing: listing);
     }
 
     /// <summary>A /proc file the VM writes (<see cref="ProcView.Synthesized"/>): a memfd holding the text, read from its start.</summary>
@@ -165,6 +176,7 @@ internal static unsafe class Files
     private static long Seek(LinuxProcess p, in SyscallArgs a)
     {
         int fd = p.Files.Host(a.Int(0));
+        if (fd >= 0 && p.Files.Listing(a.Int(0)) is { } listing) return listing.Seek((long)a.A1, a.Int(2));
         return fd < 0 ? -Errno.EBADF : Libc.Check(Libc.lseek(fd, (long)a.A1, a.Int(2)));
     }
 
@@ -187,6 +199,9 @@ internal static unsafe class Files
         return copy < 0 ? copy : p.Files.Replace(a.Int(1), (int)copy, (a.Int(2) & Libc.OCloexec) != 0);
     }
 
+    private const int FSetLease = 1024, FGetLease = 1025, FSetPipeSize = 1031, FGetPipeSize = 1032, FAddSeals = 1033,
+        FGetSeals = 1034, FOfdGetlk = 36, FOfdSetlk = 37, FOfdSetlkw = 38;
+
     [Syscall(25, "fcntl", "dFx")]
     private static long Fcntl(LinuxProcess p, in SyscallArgs a)
     {
@@ -202,9 +217,10 @@ internal static unsafe class Files
             case FSetfd:
                 p.Files.SetCloseOnExec(guestFd, (a.A2 & FdCloexec) != 0);
                 return 0;
-            case FGetfl or FSetfl:
+            case FGetfl or FSetfl or FSetPipeSize or FGetPipeSize or FSetLease or FGetLease or FAddSeals or FGetSeals:
+                // Integer arguments and answers, the same on riscv64 and the host.
                 return Libc.Check(Libc.fcntl(fd, a.Int(1), (long)a.A2));
-            case FGetlk or FSetlk or FSetlkw:
+            case FGetlk or FSetlk or FSetlkw or FOfdGetlk or FOfdSetlk or FOfdSetlkw:
                 // struct flock has the same layout on riscv64 and the 64-bit hosts.
                 byte* flock = Guest.Writable(p, a.A2, 32);
                 return flock == null ? -Errno.EFAULT : Libc.Check(Libc.fcntl(fd, a.Int(1), (long)flock));
@@ -344,7 +360,9 @@ internal static unsafe class Files
         if (fd < 0) return -Errno.EBADF;
         byte* buffer = Guest.Writable(p, a.A1, a.A2);
         if (buffer == null) return -Errno.EFAULT;
-        long n = Libc.Check(Libc.getdents64(fd, buffer, (nuint)a.A2));
+        long n = p.Files.Listing(a.Int(0)) is { } listing
+            ? listing.Read(new Span<byte>(buffer, (int)Math.Min(a.A2, int.MaxValue)))
+            : Libc.Check(Libc.getdents64(fd, buffer, (nuint)a.A2));
         if (n > 0) p.Memory.NoteWritten(a.A1, (ulong)n);
         return n;
     }

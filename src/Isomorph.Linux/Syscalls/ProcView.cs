@@ -21,8 +21,69 @@ internal static class ProcView
     {
         if (absolute == "/proc/cpuinfo") return CpuInfo();
         if (absolute == "/proc/meminfo" && p.Root is not null) return File.ReadAllText("/proc/meminfo");
-        return absolute == "/proc/self/maps" || absolute == $"/proc/{p.Pid}/maps" ? Maps(p) : null;
+        if (absolute == "/proc/self/maps" || absolute == $"/proc/{p.Pid}/maps") return Maps(p);
+        return TaskStat(p, absolute);
     }
+
+    /// <summary>
+    /// /proc/PID/stat and /proc/PID/task/TID/stat (PID also self, /proc/thread-self/stat) of the
+    /// VM's own processes and threads, whose ids are the VM's and not the host's: state (R running
+    /// guest code, S in a system call, Z ended and not reaped), parent, group, session, thread
+    /// count; the counters the VM does not keep read 0. Null for anything else.
+    /// </summary>
+    private static string? TaskStat(LinuxProcess p, string absolute)
+    {
+        if (!absolute.StartsWith("/proc/", StringComparison.Ordinal) || !absolute.EndsWith("/stat", StringComparison.Ordinal)) return null;
+        var parts = absolute[6..^5].Split('/');
+        GuestThreadRef? target = parts switch
+        {
+            ["thread-self"] => new(p, p.Current),
+            [var pid] => ProcessOf(p, pid) is { } process ? new(process, process.Threads.FirstOrDefault()) : null,
+            [var pid, "task", var tid] => ProcessOf(p, pid) is { } process && int.TryParse(tid, out int id)
+                && process.Threads.FirstOrDefault(t => t.Tid == id) is { } thread ? new(process, thread) : null,
+            _ => null,
+        };
+        if (target is not { } r) return null;
+        var (q, th) = (r.Process, r.Thread);
+        char state = q.IsZombie || th is null ? 'Z' : th.InSystemCall ? 'S' : 'R';
+        string comm = Path.GetFileName(q.GuestExecutablePath);
+        if (comm.Length > 15) comm = comm[..15];
+        int id2 = th?.Tid ?? q.Pid;
+        // Fields 1-52 of proc(5): pid comm state ppid pgrp session tty_nr tpgid flags minflt cminflt
+        // majflt cmajflt utime stime cutime cstime priority nice num_threads itrealvalue starttime
+        // vsize rss rsslim, then addresses, signal masks, wchan..., exit_signal 17 (SIGCHLD), the rest 0.
+        return $"{id2} ({comm}) {state} {q.ParentPid} {q.ProcessGroup} {q.Session} 0 -1 0 0 0 0 0 0 0 0 0 20 0 {Math.Max(1, q.Threads.Count)} 0 0 0 0 "
+             + "18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
+    }
+
+    /// <summary>
+    /// /proc/PID/fd and /proc/PID/task (PID also self) of the VM's own processes: their descriptor
+    /// numbers and thread ids are the VM's, so the entries are made up (<see cref="FileSystem.DirectoryListing"/>).
+    /// Null for any other path.
+    /// </summary>
+    public static FileSystem.DirectoryListing? SynthesizedDirectory(LinuxProcess p, string absolute)
+    {
+        if (!absolute.StartsWith("/proc/", StringComparison.Ordinal)) return null;
+        var parts = absolute[6..].TrimEnd('/').Split('/');
+        if (parts.Length != 2 || ProcessOf(p, parts[0]) is not { } q) return null;
+        var dots = new List<(string, byte)> { (".", FileSystem.DirectoryListing.TypeDirectory), ("..", FileSystem.DirectoryListing.TypeDirectory) };
+        switch (parts[1])
+        {
+            case "fd":
+                dots.AddRange(q.Files.Numbers().Select(n => (n.ToString(), FileSystem.DirectoryListing.TypeLink)));
+                return new(dots);
+            case "task":
+                dots.AddRange(q.Threads.Select(t => (t.Tid.ToString(), FileSystem.DirectoryListing.TypeDirectory)));
+                return new(dots);
+            default:
+                return null;
+        }
+    }
+
+    private readonly record struct GuestThreadRef(LinuxProcess Process, Threads.GuestThread? Thread);
+
+    private static LinuxProcess? ProcessOf(LinuxProcess p, string pid) =>
+        pid == "self" ? p : int.TryParse(pid, out int id) ? p.Table.Find(id) : null;
 
     private static string CpuInfo()
     {

@@ -188,6 +188,9 @@ internal static unsafe class ProcessLifecycle
     private static long Wait4(LinuxProcess p, in SyscallArgs a)
     {
         int pid = a.Int(0), options = a.Int(2);
+        // WNOHANG, WUNTRACED, WCONTINUED, __WNOTHREAD, __WCLONE, __WALL: anything else is EINVAL.
+        if ((options & ~(WNoHang | 0x2 | 0x8 | 0x20000000 | 0x40000000 | unchecked((int)0x80000000))) != 0) return -Errno.EINVAL;
+        if (pid == int.MinValue) return -Errno.ESRCH; // its negation, the group, is no pid
         Func<LinuxProcess, bool> selects = pid switch
         {
             < -1 => c => c.ProcessGroup == -pid,

@@ -56,10 +56,44 @@ internal static unsafe class ProcessSyscalls
         byte* newLimit = a.A2 == 0 ? null : Guest.Readable(p, a.A2, 16);
         byte* oldLimit = a.A3 == 0 ? null : Guest.Writable(p, a.A3, 16);
         if ((a.A2 != 0 && newLimit == null) || (a.A3 != 0 && oldLimit == null)) return -Errno.EFAULT;
+        if (a.Int(1) == RlimitNofile) return DescriptorLimit(p, a, (ulong*)newLimit, (ulong*)oldLimit);
         long r = Libc.Check(Libc.prlimit(0, a.Int(1), newLimit, oldLimit));
         if (r == 0 && oldLimit != null) p.Memory.NoteWritten(a.A3, 16);
         return r;
     }
+
+    private const int RlimitNofile = 7;
+
+    /// <summary>RLIMIT_NOFILE is the process's own (<see cref="FileSystem.FileTable.Limits"/>), as the kernel keeps it: the host's is the whole VM's.</summary>
+    private static long DescriptorLimit(LinuxProcess p, in SyscallArgs a, ulong* newLimit, ulong* oldLimit)
+    {
+        var old = p.Files.Limits;
+        if (newLimit != null)
+        {
+            ulong soft = newLimit[0], hard = newLimit[1];
+            if (soft > hard) return -Errno.EINVAL;
+            if (hard > (ulong)FileSystem.FileTable.MaxDescriptors) return -Errno.EPERM; // above nr_open
+            if (hard > old.Hard && Libc.geteuid() != 0) return -Errno.EPERM;       // raising it takes CAP_SYS_RESOURCE
+            p.Files.Limits = (soft, hard);
+        }
+        if (oldLimit != null)
+        {
+            oldLimit[0] = old.Soft;
+            oldLimit[1] = old.Hard;
+            p.Memory.NoteWritten(a.A3, 16);
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// personality: the execution domain is the calling task's on Linux (copied to the tasks it
+    /// creates), so the calling host thread's is the guest thread's. Its flags that matter to a
+    /// guest are the ones the host applies for the VM: UNAME26 (uname's release reads 2.6.x).
+    /// 0xffffffff only asks.
+    /// </summary>
+    [Syscall(92, "personality", "x")]
+    private static long Personality(LinuxProcess p, in SyscallArgs a) =>
+        Libc.Check(Libc.syscall(135 /* x86-64 personality */, (nint)(uint)a.A0, 0, 0, 0, 0));
 
     [Syscall(160, "uname", "x")]
     private static long Uname(LinuxProcess p, in SyscallArgs a)

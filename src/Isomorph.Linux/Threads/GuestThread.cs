@@ -29,6 +29,9 @@ public sealed unsafe class GuestThread
     public int Tid { get; internal set; }
     public Hart Hart { get; internal set; }
 
+    /// <summary>In a system call (which may sleep): /proc's task state reads S then, R when running guest code.</summary>
+    public volatile bool InSystemCall;
+
     /// <summary>The signals this thread blocks (rt_sigprocmask).</summary>
     public ulong BlockedSignals;
     /// <summary>Signals sent to this thread alone (tgkill, faults), with what was said about each.</summary>
