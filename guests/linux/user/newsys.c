@@ -1,0 +1,158 @@
+/* The newer descriptor and process system calls, one section per family (argv[1]): timerfd,
+ * signalfd, memfd, pidfd, execveat, affinity, inotify, procvm. argv[2] is a scratch directory.
+ * Built for riscv64 and for the host (newsys-host), so that the VM's output can be compared line
+ * by line with the host kernel's: it prints only what is the same on every run and every Linux. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+static const char *dir = ".";
+
+/* A call's result as "0", "3" or "-1 EINVAL": errno by name for the ones these tests expect. */
+static const char *res(long r)
+{
+    static char text[8][64];
+    static int next;
+    char *t = text[next++ % 8];
+    if (r >= 0) {
+        snprintf(t, 64, "%ld", r);
+        return t;
+    }
+    const char *name = errno == EINVAL ? "EINVAL" : errno == EBADF ? "EBADF" : errno == EAGAIN ? "EAGAIN"
+        : errno == EFAULT ? "EFAULT" : errno == ESRCH ? "ESRCH" : errno == EPERM ? "EPERM" : errno == ENOENT ? "ENOENT"
+        : errno == ECHILD ? "ECHILD" : errno == ENOTDIR ? "ENOTDIR" : errno == EINTR ? "EINTR" : NULL;
+    if (name) snprintf(t, 64, "-1 %s", name);
+    else snprintf(t, 64, "-1 errno %d", errno);
+    return t;
+}
+
+static long ms_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+static int timerfd_section(void)
+{
+    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    printf("timerfd_create: %s, cloexec %d, nonblock %d\n", fd < 0 ? res(fd) : "ok",
+           (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0, (fcntl(fd, F_GETFL) & O_NONBLOCK) != 0);
+    uint64_t count = 0;
+    printf("read unarmed: %s\n", res(read(fd, &count, 8)));
+    struct itimerspec cur;
+    const char *g = res(timerfd_gettime(fd, &cur));
+    printf("gettime unarmed: %s, %lld.%09ld %lld.%09ld\n", g, (long long)cur.it_value.tv_sec,
+           cur.it_value.tv_nsec, (long long)cur.it_interval.tv_sec, cur.it_interval.tv_nsec);
+
+    /* relative, periodic every 20 ms */
+    struct itimerspec every = { { 0, 20000000 }, { 0, 20000000 } }, old;
+    memset(&old, 0xff, sizeof old);
+    printf("settime relative: %s\n", res(timerfd_settime(fd, 0, &every, &old)));
+    printf("old value: %lld.%09ld\n", (long long)old.it_value.tv_sec, old.it_value.tv_nsec);
+    timerfd_gettime(fd, &cur);
+    printf("gettime: interval %lld.%09ld, value in (0, 20 ms]: %d\n", (long long)cur.it_interval.tv_sec, cur.it_interval.tv_nsec,
+           cur.it_value.tv_sec == 0 && cur.it_value.tv_nsec > 0 && cur.it_value.tv_nsec <= 20000000);
+    printf("read too small: %s\n", res(read(fd, &count, 4)));
+    struct pollfd pfd = { fd, POLLIN, 0 };
+    int n = poll(&pfd, 1, 2000);
+    printf("poll: %d, revents 0x%x\n", n, pfd.revents);
+    usleep(70000);
+    const char *r = res(read(fd, &count, 8));
+    printf("read: %s, expirations >= 3: %d\n", r, count >= 3);
+    printf("read again: %s\n", res(read(fd, &count, 8)));
+
+    /* epoll on it */
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0x1122334455667788ull };
+    printf("epoll_ctl: %s\n", res(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev)));
+    struct epoll_event got[2];
+    memset(got, 0, sizeof got);
+    n = epoll_wait(ep, got, 2, 2000);
+    printf("epoll_wait: %d, events 0x%x, data 0x%llx\n", n, got[0].events, (unsigned long long)got[0].data.u64);
+    read(fd, &count, 8);
+
+    /* disarm */
+    struct itimerspec zero = { { 0, 0 }, { 0, 0 } };
+    r = res(timerfd_settime(fd, 0, &zero, &old));
+    printf("disarm: %s, old interval %lld.%09ld\n", r, (long long)old.it_interval.tv_sec, old.it_interval.tv_nsec);
+    timerfd_gettime(fd, &cur);
+    printf("disarmed: %lld.%09ld %lld.%09ld\n", (long long)cur.it_value.tv_sec, cur.it_value.tv_nsec,
+           (long long)cur.it_interval.tv_sec, cur.it_interval.tv_nsec);
+    printf("poll disarmed: %d\n", poll(&pfd, 1, 50));
+    close(ep);
+    close(fd);
+
+    /* absolute, one shot, a blocking read */
+    fd = timerfd_create(CLOCK_REALTIME, 0);
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct itimerspec at = { { 0, 0 }, { now.tv_sec, now.tv_nsec + 30000000 } };
+    if (at.it_value.tv_nsec >= 1000000000) {
+        at.it_value.tv_sec++;
+        at.it_value.tv_nsec -= 1000000000;
+    }
+    printf("settime absolute: %s\n", res(timerfd_settime(fd, TFD_TIMER_ABSTIME, &at, NULL)));
+    count = 0;
+    r = res(read(fd, &count, 8));
+    printf("blocking read: %s, count %llu, waited >= 25 ms: %d\n", r, (unsigned long long)count, ms_since(&start) >= 25);
+    timerfd_gettime(fd, &cur);
+    printf("one shot, value now: %lld.%09ld\n", (long long)cur.it_value.tv_sec, cur.it_value.tv_nsec);
+    struct itimerspec past = { { 0, 0 }, { 1, 0 } };
+    timerfd_settime(fd, TFD_TIMER_ABSTIME, &past, NULL);
+    r = res(read(fd, &count, 8));
+    printf("absolute in the past: read %s, count %llu\n", r, (unsigned long long)count);
+    close(fd);
+
+    /* errors */
+    printf("bad clock: %s\n", res(timerfd_create(12345, 0)));
+    printf("bad flags: %s\n", res(timerfd_create(CLOCK_MONOTONIC, 1)));
+    int pipes[2];
+    pipe(pipes);
+    printf("settime on a pipe: %s\n", res(timerfd_settime(pipes[0], 0, &every, NULL)));
+    printf("gettime on a pipe: %s\n", res(timerfd_gettime(pipes[0], &cur)));
+    printf("settime on a bad fd: %s\n", res(timerfd_settime(999, 0, &every, NULL)));
+    fd = timerfd_create(CLOCK_BOOTTIME, 0);
+    struct itimerspec bad = { { 0, 0 }, { 0, 1000000000 } };
+    printf("boottime: %s, bad nsec: %s\n", fd < 0 ? res(fd) : "ok", res(timerfd_settime(fd, 0, &bad, NULL)));
+    printf("bad settime flags: %s\n", res(timerfd_settime(fd, 0x100, &every, NULL)));
+    printf("settime bad address: %s\n", res(timerfd_settime(fd, 0, (void *)8, NULL)));
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc < 2) {
+        fprintf(stderr, "usage: newsys SECTION [DIR]\n");
+        return 2;
+    }
+    if (argc > 2) dir = argv[2];
+    const char *s = argv[1];
+    if (!strcmp(s, "timerfd")) return timerfd_section();
+    fprintf(stderr, "newsys: unknown section %s\n", s);
+    return 2;
+}
