@@ -477,6 +477,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
             Syscalls.ResourceUsage.Accumulate(FinalUsage, ChildrenUsage);
             SetRealTimer(TimeSpan.Zero, TimeSpan.Zero);
             Files.CloseAll();
+            CloseServedFiles();
             main.CloseWakeup();
             if (main != MainThread) main.Hart.Dispose();
             // The address space goes now, not when the run ends (a shell runs thousands of

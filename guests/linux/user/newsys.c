@@ -143,6 +143,99 @@ static int timerfd_section(void)
     return 0;
 }
 
+static void print_siginfo(const char *what, const struct signalfd_siginfo *si)
+{
+    printf("%s: signo %u, code %d, from us %d, uid ok %d\n", what, si->ssi_signo, si->ssi_code, si->ssi_pid == (uint32_t)getpid(),
+           si->ssi_uid == getuid());
+}
+
+static int signalfd_section(void)
+{
+    sigset_t blocked, mask;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGUSR1);
+    sigaddset(&blocked, SIGUSR2);
+    sigaddset(&blocked, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &blocked, NULL);
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGUSR1);
+    int fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    printf("signalfd: %s, cloexec %d, nonblock %d\n", fd < 0 ? res(fd) : "ok", (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0,
+           (fcntl(fd, F_GETFL) & O_NONBLOCK) != 0);
+    struct signalfd_siginfo si[2];
+    printf("read, nothing pending: %s\n", res(read(fd, si, sizeof si)));
+    struct pollfd pfd = { fd, POLLIN, 0 };
+    printf("poll, nothing pending: %d\n", poll(&pfd, 1, 0));
+
+    kill(getpid(), SIGUSR1);
+    int n = poll(&pfd, 1, 1000);
+    printf("poll after kill: %d, revents 0x%x\n", n, pfd.revents);
+    printf("read too small: %s\n", res(read(fd, si, sizeof si[0] - 1)));
+    memset(si, 0, sizeof si);
+    const char *r = res(read(fd, si, sizeof si));
+    printf("read: %s\n", r);
+    print_siginfo("  info", &si[0]);
+    printf("poll after read: %d\n", poll(&pfd, 1, 0));
+    sigset_t pending;
+    sigpending(&pending);
+    printf("SIGUSR1 still pending: %d\n", sigismember(&pending, SIGUSR1));
+
+    /* a signal outside the mask stays pending; widening the mask takes it */
+    kill(getpid(), SIGUSR2);
+    printf("poll, SIGUSR2 not in the mask: %d\n", poll(&pfd, 1, 0));
+    sigaddset(&mask, SIGUSR2);
+    printf("signalfd on the same fd: same %d\n", signalfd(fd, &mask, 0) == fd);
+    printf("poll, mask widened: %d\n", poll(&pfd, 1, 0));
+    kill(getpid(), SIGUSR1);
+    memset(si, 0, sizeof si);
+    r = res(read(fd, si, sizeof si));
+    printf("read both: %s\n", r);
+    print_siginfo("  first", &si[0]);
+    print_siginfo("  second", &si[1]);
+
+    /* a thread-directed signal (raise is tgkill), seen through epoll */
+    int ep = epoll_create1(0);
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 42 }, got;
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    printf("epoll_wait, nothing pending: %d\n", epoll_wait(ep, &got, 1, 0));
+    raise(SIGUSR2);
+    n = epoll_wait(ep, &got, 1, 1000);
+    printf("epoll_wait after raise: %d, events 0x%x, data %llu\n", n, got.events, (unsigned long long)got.data.u64);
+    memset(si, 0, sizeof si);
+    r = res(read(fd, si, sizeof si));
+    printf("read: %s\n", r);
+    print_siginfo("  info", &si[0]);
+    close(ep);
+
+    /* a blocking read that waits for SIGCHLD from a child */
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    int chld = signalfd(-1, &mask, 0);
+    pid_t child = fork();
+    if (child == 0) {
+        usleep(20000);
+        _exit(7);
+    }
+    memset(si, 0, sizeof si);
+    r = res(read(chld, si, sizeof si));
+    printf("blocking read for SIGCHLD: %s, signo %u, code %d, the child %d, status %d\n", r, si[0].ssi_signo, si[0].ssi_code,
+           si[0].ssi_pid == (uint32_t)child, si[0].ssi_status);
+    int status;
+    int waited = waitpid(child, &status, 0) == child;
+    printf("waitpid: %d, exit %d\n", waited, WEXITSTATUS(status));
+
+    /* errors */
+    int pipes[2];
+    pipe(pipes);
+    printf("signalfd on a pipe: %s\n", res(signalfd(pipes[0], &mask, 0)));
+    printf("signalfd on a bad fd: %s\n", res(signalfd(999, &mask, 0)));
+    printf("bad flags: %s\n", res(syscall(SYS_signalfd4, -1, &mask, 8, 1)));
+    printf("bad size: %s\n", res(syscall(SYS_signalfd4, -1, &mask, 4, 0)));
+    printf("bad mask address: %s\n", res(syscall(SYS_signalfd4, -1, (void *)8, 8, 0)));
+    printf("write: %s\n", res(write(fd, si, sizeof si[0])));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -153,6 +246,7 @@ int main(int argc, char **argv)
     if (argc > 2) dir = argv[2];
     const char *s = argv[1];
     if (!strcmp(s, "timerfd")) return timerfd_section();
+    if (!strcmp(s, "signalfd")) return signalfd_section();
     fprintf(stderr, "newsys: unknown section %s\n", s);
     return 2;
 }
