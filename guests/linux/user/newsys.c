@@ -236,6 +236,67 @@ static int signalfd_section(void)
     return 0;
 }
 
+static int memfd_section(void)
+{
+    int fd = memfd_create("isomorph-test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    printf("memfd_create: %s, cloexec %d\n", fd < 0 ? res(fd) : "ok", (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+    printf("write: %s\n", res(write(fd, "hello memfd", 11)));
+    char buf[64] = { 0 };
+    lseek(fd, 0, SEEK_SET);
+    const char *r = res(read(fd, buf, sizeof buf - 1));
+    printf("read back: %s \"%s\"\n", r, buf);
+    struct stat st;
+    fstat(fd, &st);
+    printf("fstat: regular %d, size %lld, links %ld\n", S_ISREG(st.st_mode), (long long)st.st_size, (long)st.st_nlink);
+
+    /* a shared mapping of it, written by a forked child */
+    ftruncate(fd, 8192);
+    char *map = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    printf("mmap shared: %s, sees \"%.11s\"\n", map == MAP_FAILED ? "failed" : "ok", map);
+    pid_t child = fork();
+    if (child == 0) {
+        strcpy(map + 100, "from the child");
+        strcpy(map + 4096, "second page");
+        _exit(0);
+    }
+    int status;
+    waitpid(child, &status, 0);
+    memset(buf, 0, sizeof buf);
+    pread(fd, buf, 20, 4096);
+    printf("after the child: mapping \"%s\", file \"%s\"\n", map + 100, buf);
+    strcpy(map, "HELLO");
+    memset(buf, 0, sizeof buf);
+    pread(fd, buf, 11, 0);
+    printf("store through the mapping reaches the file: \"%s\"\n", buf);
+    munmap(map, 8192);
+
+    /* seals */
+    printf("F_GET_SEALS: %s\n", res(fcntl(fd, F_GET_SEALS)));
+    printf("F_ADD_SEALS shrink|grow: %s\n", res(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW)));
+    printf("F_GET_SEALS: %s\n", res(fcntl(fd, F_GET_SEALS)));
+    printf("ftruncate smaller: %s\n", res(ftruncate(fd, 100)));
+    printf("pwrite past the end: %s\n", res(pwrite(fd, "x", 1, 8192)));
+    printf("F_ADD_SEALS write: %s\n", res(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE)));
+    printf("write when sealed: %s\n", res(pwrite(fd, "x", 1, 0)));
+    map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    printf("writable shared mmap when sealed: %s\n", map == MAP_FAILED ? res(-1) : "ok");
+    close(fd);
+
+    int plain = memfd_create("plain", 0);
+    printf("without sealing: cloexec %d, F_GET_SEALS %s, F_ADD_SEALS %s\n", (fcntl(plain, F_GETFD) & FD_CLOEXEC) != 0,
+           res(fcntl(plain, F_GET_SEALS)), res(fcntl(plain, F_ADD_SEALS, F_SEAL_GROW)));
+    char longname[300];
+    memset(longname, 'n', sizeof longname - 1);
+    longname[sizeof longname - 1] = 0;
+    printf("name of 299 bytes: %s\n", res(memfd_create(longname, 0)));
+    longname[249] = 0;
+    int ok = memfd_create(longname, 0);
+    printf("name of 249 bytes: %s\n", ok < 0 ? res(ok) : "ok");
+    printf("bad flags: %s\n", res(memfd_create("x", 0x100)));
+    printf("bad name address: %s\n", res(syscall(SYS_memfd_create, (void *)8, 0)));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -247,6 +308,7 @@ int main(int argc, char **argv)
     const char *s = argv[1];
     if (!strcmp(s, "timerfd")) return timerfd_section();
     if (!strcmp(s, "signalfd")) return signalfd_section();
+    if (!strcmp(s, "memfd")) return memfd_section();
     fprintf(stderr, "newsys: unknown section %s\n", s);
     return 2;
 }

@@ -7,6 +7,7 @@ internal static unsafe class Files
 {
     private const int FDupfd = 0, FGetfd = 1, FSetfd = 2, FGetfl = 3, FSetfl = 4, FGetlk = 5, FSetlk = 6, FSetlkw = 7, FDupfdCloexec = 1030;
     private const int FdCloexec = 1;
+    private const int FAddSeals = 1033, FGetSeals = 1034; // memfd seals, passed to the host's memfd
 
     [Syscall(56, "openat", "fsOm")]
     private static long OpenAt(LinuxProcess p, in SyscallArgs a)
@@ -211,7 +212,7 @@ internal static unsafe class Files
             case FSetfd:
                 p.Files.SetCloseOnExec(guestFd, (a.A2 & FdCloexec) != 0);
                 return 0;
-            case FGetfl or FSetfl:
+            case FGetfl or FSetfl or FAddSeals or FGetSeals:
                 return Libc.Check(Libc.fcntl(fd, a.Int(1), (long)a.A2));
             case FGetlk or FSetlk or FSetlkw:
                 // struct flock has the same layout on riscv64 and the 64-bit hosts.
