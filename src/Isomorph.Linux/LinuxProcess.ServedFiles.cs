@@ -4,15 +4,25 @@ using Isomorph.Linux.Syscalls;
 namespace Isomorph.Linux;
 
 /// <summary>
-/// The descriptors the VM serves itself (<see cref="ServedFile"/>) that follow this process's state:
-/// its signalfds, readable while a signal in their mask is pending, which live as long as the process.
+/// The descriptors the VM serves itself (<see cref="ServedFile"/>): those this process made, whose
+/// VM side lives as long as it does; its signalfds, readable while a signal in their mask is pending;
+/// and the pidfds naming it, which become readable when it ends.
 /// </summary>
 public sealed partial class LinuxProcess
 {
+    private readonly List<ServedFile> _served = [];
     private SignalFdFile[] _signalFds = [];
+    private readonly List<PidFdFile> _pidFds = [];
+
+    /// <summary>Keeps <paramref name="file"/> until this process ends.</summary>
+    internal void Own(ServedFile file)
+    {
+        lock (_served) _served.Add(file);
+    }
 
     internal void AddSignalFd(SignalFdFile file)
     {
+        Own(file);
         lock (SignalLock)
         {
             _signalFds = [.. _signalFds, file];
@@ -32,14 +42,41 @@ public sealed partial class LinuxProcess
         }
     }
 
-    /// <summary>Process exit: the VM's side of its served descriptors goes.</summary>
+    /// <summary>Makes <paramref name="file"/> readable when this process ends (at once if it has).</summary>
+    internal void WatchEnd(PidFdFile file)
+    {
+        lock (_pidFds)
+        {
+            if (!IsZombie)
+            {
+                _pidFds.Add(file);
+                return;
+            }
+        }
+        file.Ended();
+    }
+
+    /// <summary>The process has ended: its pidfds poll readable.</summary>
+    private void NotifyPidFds()
+    {
+        PidFdFile[] files;
+        lock (_pidFds)
+        {
+            files = [.. _pidFds];
+            _pidFds.Clear();
+        }
+        foreach (var f in files) f.Ended();
+    }
+
+    /// <summary>Process exit: the VM's side of the served descriptors it made goes.</summary>
     private void CloseServedFiles()
     {
-        SignalFdFile[] files;
-        lock (SignalLock)
+        lock (SignalLock) _signalFds = [];
+        ServedFile[] files;
+        lock (_served)
         {
-            files = _signalFds;
-            _signalFds = [];
+            files = [.. _served];
+            _served.Clear();
         }
         foreach (var f in files) f.Dispose();
     }

@@ -494,6 +494,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
                 parent.SendSignal(ExitSignal, new SignalInfo(ExitSignal, end.Signal != 0 ? SignalInfo.CldKilled : SignalInfo.CldExited,
                     Pid, Libc.getuid(), Status: end.Signal != 0 ? end.Signal : end.Status));
             });
+            NotifyPidFds();
         }
         return (ProcessExit)_exit!;
     }

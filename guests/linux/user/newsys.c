@@ -24,6 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef PIDFD_NONBLOCK
+#define PIDFD_NONBLOCK O_NONBLOCK
+#endif
 #ifndef P_PIDFD
 #define P_PIDFD 3
 #endif
@@ -297,6 +300,82 @@ static int memfd_section(void)
     return 0;
 }
 
+static int pidfd_open_(pid_t pid, unsigned flags) { return syscall(SYS_pidfd_open, pid, flags); }
+static int pidfd_send_signal_(int fd, int sig, siginfo_t *info, unsigned flags) { return syscall(SYS_pidfd_send_signal, fd, sig, info, flags); }
+
+static int pidfd_section(void)
+{
+    int ready[2];
+    pipe(ready);
+    pid_t child = fork();
+    if (child == 0) {
+        close(ready[0]);
+        for (;;) pause();
+    }
+    int fd = pidfd_open_(child, 0);
+    printf("pidfd_open: %s, cloexec %d\n", fd < 0 ? res(fd) : "ok", (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+    struct pollfd pfd = { fd, POLLIN, 0 };
+    printf("poll, child running: %d\n", poll(&pfd, 1, 0));
+    char c;
+    printf("read: %s\n", res(read(fd, &c, 1)));
+    printf("send signal 0: %s\n", res(pidfd_send_signal_(fd, 0, NULL, 0)));
+    printf("bad flags: %s\n", res(pidfd_send_signal_(fd, SIGTERM, NULL, 8)));
+    printf("two scopes: %s\n", res(pidfd_send_signal_(fd, SIGTERM, NULL, 3)));
+    printf("send SIGTERM to the thread: %s\n", res(pidfd_send_signal_(fd, SIGTERM, NULL, 1 /* PIDFD_SIGNAL_THREAD */)));
+    int n = poll(&pfd, 1, 5000);
+    printf("poll after SIGTERM: %d, POLLIN %d\n", n, (pfd.revents & POLLIN) != 0);
+    printf("signal 0 to the zombie: %s\n", res(pidfd_send_signal_(fd, 0, NULL, 0)));
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    const char *r = res(waitid(P_PIDFD, fd, &info, WEXITED));
+    printf("waitid(P_PIDFD): %s, the child %d, code %d, status %d\n", r, info.si_pid == child, info.si_code, info.si_status);
+    printf("signal 0 when reaped: %s\n", res(pidfd_send_signal_(fd, 0, NULL, 0)));
+    printf("pidfd_open when reaped: %s\n", res(pidfd_open_(child, 0)));
+    close(fd);
+
+    /* a child that exits by itself, opened non-blocking */
+    child = fork();
+    if (child == 0) {
+        usleep(30000);
+        _exit(3);
+    }
+    fd = pidfd_open_(child, PIDFD_NONBLOCK);
+    printf("PIDFD_NONBLOCK: nonblock %d\n", (fcntl(fd, F_GETFL) & O_NONBLOCK) != 0);
+    int ep = epoll_create1(0);
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 7 }, got;
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    n = epoll_wait(ep, &got, 1, 5000);
+    printf("epoll_wait: %d, EPOLLIN %d, data %llu\n", n, (got.events & EPOLLIN) != 0, (unsigned long long)got.data.u64);
+    memset(&info, 0, sizeof info);
+    r = res(waitid(P_PIDFD, fd, &info, WEXITED));
+    printf("waitid(P_PIDFD): %s, code %d, status %d\n", r, info.si_code, info.si_status);
+    close(ep);
+    close(fd);
+
+    /* itself */
+    sigset_t usr1, pending;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, NULL);
+    fd = pidfd_open_(getpid(), 0);
+    printf("send SIGUSR1 to itself: %s\n", res(pidfd_send_signal_(fd, SIGUSR1, NULL, 0)));
+    sigpending(&pending);
+    printf("SIGUSR1 pending: %d\n", sigismember(&pending, SIGUSR1));
+    memset(&info, 0, sizeof info);
+    info.si_signo = SIGUSR2;
+    info.si_code = SI_QUEUE;
+    printf("siginfo naming another signal: %s\n", res(pidfd_send_signal_(fd, SIGUSR1, &info, 0)));
+    printf("waitid(P_PIDFD) on itself: %s\n", res(waitid(P_PIDFD, fd, &info, WEXITED | WNOHANG)));
+
+    /* errors */
+    printf("pidfd_open(-1): %s\n", res(pidfd_open_(-1, 0)));
+    printf("pidfd_open bad flags: %s\n", res(pidfd_open_(getpid(), 1)));
+    printf("send through a pipe: %s\n", res(pidfd_send_signal_(ready[0], SIGUSR1, NULL, 0)));
+    printf("send through a bad fd: %s\n", res(pidfd_send_signal_(999, SIGUSR1, NULL, 0)));
+    printf("waitid(P_PIDFD) on a pipe: %s\n", res(waitid(P_PIDFD, ready[0], &info, WEXITED)));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -309,6 +388,7 @@ int main(int argc, char **argv)
     if (!strcmp(s, "timerfd")) return timerfd_section();
     if (!strcmp(s, "signalfd")) return signalfd_section();
     if (!strcmp(s, "memfd")) return memfd_section();
+    if (!strcmp(s, "pidfd")) return pidfd_section();
     fprintf(stderr, "newsys: unknown section %s\n", s);
     return 2;
 }

@@ -9,7 +9,7 @@ internal static unsafe class ProcessLifecycle
     private const ulong CloneVm = 0x100, CloneVfork = 0x4000, CloneThread = 0x10000, CloneSettls = 0x80000,
         CloneParentSettid = 0x100000, CloneChildCleartid = 0x200000, CloneChildSettid = 0x1000000, CloneSignalMask = 0xFF;
     private const int WNoHang = 1, WExited = 4, WNoWait = 0x0100_0000;
-    private const int PAll = 0, PPid = 1, PPgid = 2;
+    private const int PAll = 0, PPid = 1, PPgid = 2, PPidfd = 3;
     private const int CldExited = 1, CldKilled = 2;
     private const int MaxArguments = 0x20000;
 
@@ -210,6 +210,12 @@ internal static unsafe class ProcessLifecycle
     {
         int type = a.Int(0), id = a.Int(1), options = a.Int(3);
         if ((options & WExited) == 0) return -Errno.EINVAL;
+        if (type == PPidfd)
+        {
+            long pid = PidFdSyscalls.PidOf(p, id);
+            if (pid < 0) return pid;
+            (type, id) = (PPid, (int)pid);
+        }
         Func<LinuxProcess, bool>? selects = type switch
         {
             PAll => _ => true,
