@@ -376,6 +376,57 @@ static int pidfd_section(void)
     return 0;
 }
 
+extern char **environ;
+
+/* Runs execveat in a child; the child, if the new program starts, prints its own line. */
+static void try_execveat(const char *what, int dirfd, const char *path, int flags)
+{
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        char *argv[] = { "renamed", "exec-child", (char *)what, NULL };
+        syscall(SYS_execveat, dirfd, path, argv, environ, flags);
+        printf("%s: %s\n", what, res(-1));
+        fflush(stdout);
+        _exit(99);
+    }
+    int status;
+    waitpid(child, &status, 0);
+}
+
+static int execveat_section(void)
+{
+    char exe[4096] = { 0 };
+    readlink("/proc/self/exe", exe, sizeof exe - 1);
+    int fd = open(exe, O_RDONLY | O_CLOEXEC);
+    try_execveat("AT_EMPTY_PATH on a close-on-exec fd", fd, "", AT_EMPTY_PATH);
+    try_execveat("empty path without AT_EMPTY_PATH", fd, "", 0);
+    int opath = open(exe, O_PATH);
+    try_execveat("AT_EMPTY_PATH on an O_PATH fd", opath, "", AT_EMPTY_PATH);
+
+    char link[4096];
+    snprintf(link, sizeof link, "%s/program-link", dir);
+    unlink(link);
+    symlink(exe, link);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+    try_execveat("relative to a directory fd", dfd, "program-link", 0);
+    try_execveat("AT_SYMLINK_NOFOLLOW on a link", dfd, "program-link", AT_SYMLINK_NOFOLLOW);
+    try_execveat("absolute path, dirfd ignored", 999, exe, 0);
+    try_execveat("missing", dfd, "missing", 0);
+    try_execveat("bad flags, empty path", fd, "", 0x1);
+    try_execveat("bad flags", dfd, "program-link", 0x1);
+    try_execveat("bad dirfd", 999, "program-link", 0);
+    try_execveat("a directory", dfd, ".", 0);
+    try_execveat("AT_EMPTY_PATH on a bad fd", 999, "", AT_EMPTY_PATH);
+    return 0;
+}
+
+static int exec_child(int argc, char **argv)
+{
+    printf("%s: started as \"%s\" with %d arguments\n", argc > 2 ? argv[2] : "?", argv[0], argc);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -383,12 +434,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: newsys SECTION [DIR]\n");
         return 2;
     }
-    if (argc > 2) dir = argv[2];
+    if (argc > 2 && strcmp(argv[1], "exec-child")) dir = argv[2];
     const char *s = argv[1];
     if (!strcmp(s, "timerfd")) return timerfd_section();
     if (!strcmp(s, "signalfd")) return signalfd_section();
     if (!strcmp(s, "memfd")) return memfd_section();
     if (!strcmp(s, "pidfd")) return pidfd_section();
+    if (!strcmp(s, "execveat")) return execveat_section();
+    if (!strcmp(s, "exec-child")) return exec_child(argc, argv);
     fprintf(stderr, "newsys: unknown section %s\n", s);
     return 2;
 }

@@ -101,7 +101,7 @@ internal static unsafe class ProcessLifecycle
         return Exec(p, guestPath, argv, envp, interpreterDepth: 0);
     }
 
-    private static long Exec(LinuxProcess p, string guestPath, List<string> argv, List<string> envp, int interpreterDepth)
+    internal static long Exec(LinuxProcess p, string guestPath, List<string> argv, List<string> envp, int interpreterDepth)
     {
         long fd = OpenProgram(p, guestPath);
         if (fd < 0) return fd;
@@ -115,7 +115,7 @@ internal static unsafe class ProcessLifecycle
         }
     }
 
-    private static long Exec(LinuxProcess p, int fd, string guestPath, List<string> argv, List<string> envp, int interpreterDepth)
+    internal static long Exec(LinuxProcess p, int fd, string guestPath, List<string> argv, List<string> envp, int interpreterDepth)
     {
         long access = CheckExecutable(fd);
         if (access < 0) return access;
@@ -169,7 +169,7 @@ internal static unsafe class ProcessLifecycle
     }
 
     /// <summary>A NULL-terminated array of guest string pointers (argv, envp); null when unreadable.</summary>
-    private static List<string>? ReadStrings(LinuxProcess p, ulong array)
+    internal static List<string>? ReadStrings(LinuxProcess p, ulong array)
     {
         var list = new List<string>();
         if (array == 0) return list;
