@@ -337,6 +337,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         child.Install(new Image(memory, hart, Layout, Program, Interpreter, BrkStart, ExecutablePath, SigreturnTrampoline));
         child.MainThread.BlockedSignals = caller.BlockedSignals;
         child.MainThread.AltStack = caller.AltStack;
+        Affinity.Inherit(caller, child.MainThread);
         child.Brk = Brk;
         if (vfork) child._vforkDone = new ManualResetEventSlim();
         child._borrowedMemory = shareMemory;

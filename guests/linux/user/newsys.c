@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -427,6 +428,57 @@ static int exec_child(int argc, char **argv)
     return 0;
 }
 
+static void *affinity_thread(void *arg)
+{
+    cpu_set_t set;
+    sched_getaffinity(0, sizeof set, &set);
+    printf("a new thread inherits: count %d, cpu 0 %d\n", CPU_COUNT(&set), CPU_ISSET(0, &set));
+    return arg;
+}
+
+static int affinity_section(void)
+{
+    cpu_set_t all, set;
+    CPU_ZERO(&all);
+    long size = syscall(SYS_sched_getaffinity, 0, sizeof all, &all);
+    int cpus = CPU_COUNT(&all);
+    printf("sched_getaffinity: returns whole longs %d, some CPUs %d, cpu 0 %d\n", size > 0 && size % 8 == 0, cpus > 0, CPU_ISSET(0, &all));
+    printf("for its pid: %s, for a bad pid: %s, size 4: %s, size 1: %s\n", res(sched_getaffinity(getpid(), sizeof set, &set)),
+           res(sched_getaffinity(0x3fffffff, sizeof set, &set)), res(syscall(SYS_sched_getaffinity, 0, 4, &set)),
+           res(syscall(SYS_sched_getaffinity, 0, 1, &set)));
+    printf("bad address: %s\n", res(syscall(SYS_sched_getaffinity, 0, sizeof set, (void *)8)));
+
+    CPU_ZERO(&set);
+    CPU_SET(0, &set);
+    printf("set cpu 0 only: %s\n", res(sched_setaffinity(0, sizeof set, &set)));
+    CPU_ZERO(&set);
+    sched_getaffinity(0, sizeof set, &set);
+    printf("now: count %d, cpu 0 %d\n", CPU_COUNT(&set), CPU_ISSET(0, &set));
+    pthread_t thread;
+    pthread_create(&thread, NULL, affinity_thread, NULL);
+    pthread_join(thread, NULL);
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        sched_getaffinity(0, sizeof set, &set);
+        printf("a forked child inherits: count %d\n", CPU_COUNT(&set));
+        _exit(0);
+    }
+    int status;
+    waitpid(child, &status, 0);
+
+    CPU_ZERO(&set);
+    printf("set no CPU: %s\n", res(sched_setaffinity(0, sizeof set, &set)));
+    CPU_SET(CPU_SETSIZE - 1, &set);
+    printf("set only a CPU that is not there: %s\n", res(sched_setaffinity(0, sizeof set, &set)));
+    printf("set for a bad pid: %s\n", res(sched_setaffinity(0x3fffffff, sizeof all, &all)));
+    printf("set from a bad address: %s\n", res(syscall(SYS_sched_setaffinity, 0, sizeof set, (void *)8)));
+    printf("set everything back, for its pid: %s\n", res(sched_setaffinity(getpid(), sizeof all, &all)));
+    sched_getaffinity(0, sizeof set, &set);
+    printf("all again: %d\n", CPU_EQUAL(&set, &all));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -441,6 +493,7 @@ int main(int argc, char **argv)
     if (!strcmp(s, "memfd")) return memfd_section();
     if (!strcmp(s, "pidfd")) return pidfd_section();
     if (!strcmp(s, "execveat")) return execveat_section();
+    if (!strcmp(s, "affinity")) return affinity_section();
     if (!strcmp(s, "exec-child")) return exec_child(argc, argv);
     fprintf(stderr, "newsys: unknown section %s\n", s);
     return 2;
