@@ -479,6 +479,105 @@ static int affinity_section(void)
     return 0;
 }
 
+/* Prints the inotify events in the buffer: the watch (as its order of creation), mask, name, and whether moves pair up. */
+static void print_events(const char *buf, long n, int *wds, int nwds)
+{
+    uint32_t cookie = 0;
+    for (const char *at = buf; at < buf + n;) {
+        const struct inotify_event *e = (const struct inotify_event *)at;
+        int which = -1;
+        for (int i = 0; i < nwds; i++)
+            if (wds[i] == e->wd) which = i;
+        const char *pair = "";
+        if (e->mask & IN_MOVED_FROM) cookie = e->cookie;
+        if (e->mask & IN_MOVED_TO) pair = e->cookie == cookie && cookie != 0 ? " (pairs with the move from)" : " (unpaired)";
+        printf("  watch %d mask 0x%x name \"%s\"%s\n", which, e->mask, e->len ? e->name : "", pair);
+        at += sizeof *e + e->len;
+    }
+}
+
+static int inotify_section(void)
+{
+    int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    printf("inotify_init1: %s, cloexec %d, nonblock %d\n", fd < 0 ? res(fd) : "ok", (fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0,
+           (fcntl(fd, F_GETFL) & O_NONBLOCK) != 0);
+    char buf[4096] __attribute__((aligned(8)));
+    printf("read, no events: %s\n", res(read(fd, buf, sizeof buf)));
+    char path[4096], sub[1024];
+    snprintf(sub, sizeof sub, "%s/watched", dir);
+    mkdir(sub, 0755);
+    int wds[3];
+    wds[0] = inotify_add_watch(fd, sub, IN_CREATE | IN_DELETE | IN_MODIFY | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO);
+    printf("add_watch: %s\n", wds[0] > 0 ? "ok" : res(wds[0]));
+
+    snprintf(path, sizeof path, "%s/a", sub);
+    int f = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    write(f, "data", 4);
+    close(f);
+    char to[4096];
+    snprintf(to, sizeof to, "%s/b", sub);
+    rename(path, to);
+    unlink(to);
+    snprintf(path, sizeof path, "%s/d", sub);
+    mkdir(path, 0755);
+    struct pollfd pfd = { fd, POLLIN, 0 };
+    int ready = poll(&pfd, 1, 1000);
+    printf("poll: %d, revents 0x%x\n", ready, pfd.revents);
+    long n = read(fd, buf, sizeof buf);
+    printf("read: %s\n", n > 0 ? "events" : res(n));
+    print_events(buf, n, wds, 1);
+
+    /* a relative path names the same directory: the same watch, its mask replaced */
+    chdir(dir);
+    wds[1] = inotify_add_watch(fd, "watched", IN_ATTRIB);
+    printf("relative path: same watch %d\n", wds[1] == wds[0]);
+    chmod(path, 0700);
+    rmdir(path);
+    n = read(fd, buf, sizeof buf);
+    print_events(buf, n, wds, 1);
+
+    /* a watch on a file through a symbolic link, and on the link itself */
+    snprintf(path, sizeof path, "%s/file", sub);
+    close(open(path, O_CREAT | O_WRONLY, 0644));
+    symlink("watched/file", "link");
+    wds[1] = inotify_add_watch(fd, "link", IN_MODIFY | IN_ATTRIB);
+    wds[2] = inotify_add_watch(fd, "link", IN_ATTRIB | IN_DONT_FOLLOW);
+    printf("through the link: ok %d, the link itself: ok %d, different %d\n", wds[1] > 0, wds[2] > 0, wds[1] != wds[2]);
+    f = open(path, O_WRONLY);
+    write(f, "x", 1);
+    close(f);
+    n = read(fd, buf, sizeof buf);
+    print_events(buf, n, wds, 3);
+
+    /* epoll, then rm_watch: IN_IGNORED */
+    int ep = epoll_create1(0);
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 5 }, got;
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    printf("epoll_wait, nothing: %d\n", epoll_wait(ep, &got, 1, 0));
+    printf("rm_watch: %s\n", res(inotify_rm_watch(fd, wds[0])));
+    ready = epoll_wait(ep, &got, 1, 1000);
+    printf("epoll_wait: %d, data %llu\n", ready, (unsigned long long)got.data.u64);
+    n = read(fd, buf, sizeof buf);
+    print_events(buf, n, wds, 3);
+    unlink("link");
+    n = read(fd, buf, 1);
+    printf("read buffer too small for an event: %s\n", res(n));
+
+    /* errors */
+    printf("rm_watch again: %s\n", res(inotify_rm_watch(fd, wds[0])));
+    printf("missing: %s\n", res(inotify_add_watch(fd, "no-such-file", IN_ALL_EVENTS)));
+    printf("empty path: %s\n", res(inotify_add_watch(fd, "", IN_ALL_EVENTS)));
+    printf("no events: %s\n", res(inotify_add_watch(fd, "watched", 0)));
+    printf("IN_ONLYDIR on a file: %s\n", res(inotify_add_watch(fd, "watched/file", IN_ONLYDIR | IN_ATTRIB)));
+    int pipes[2];
+    pipe(pipes);
+    printf("on a pipe: %s\n", res(inotify_add_watch(pipes[0], "watched", IN_ATTRIB)));
+    printf("on a bad fd: %s\n", res(inotify_add_watch(999, "watched", IN_ATTRIB)));
+    printf("bad flags: %s\n", res(inotify_init1(1)));
+    printf("bad path address: %s\n", res(inotify_add_watch(fd, (const char *)8, IN_ATTRIB)));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -494,6 +593,7 @@ int main(int argc, char **argv)
     if (!strcmp(s, "pidfd")) return pidfd_section();
     if (!strcmp(s, "execveat")) return execveat_section();
     if (!strcmp(s, "affinity")) return affinity_section();
+    if (!strcmp(s, "inotify")) return inotify_section();
     if (!strcmp(s, "exec-child")) return exec_child(argc, argv);
     fprintf(stderr, "newsys: unknown section %s\n", s);
     return 2;
