@@ -276,8 +276,11 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     /// </summary>
     private void Install(Image image, GuestThread? thread = null)
     {
-        if (Memory is not null) Release(Memory);
-        Memory = image.Memory;
+        lock (MapLock) // process_vm_readv/writev from other processes copy under it
+        {
+            if (Memory is not null) Release(Memory);
+            Memory = image.Memory;
+        }
         if (MainThread is null)
         {
             MainThread = new GuestThread(this, Pid, image.Hart);
@@ -698,6 +701,6 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         if (_disposed) return;
         _disposed = true;
         MainThread.Hart.Dispose();
-        Release(Memory);
+        lock (MapLock) Release(Memory); // process_vm_readv/writev from other processes copy under it
     }
 }

@@ -578,6 +578,79 @@ static int inotify_section(void)
     return 0;
 }
 
+static char shared_text[64] = "set before fork";
+
+static int procvm_section(void)
+{
+    /* the process itself, scattered on both sides */
+    char src1[] = "hello, ", src2[] = "process_vm", dst1[5] = { 0 }, dst2[32] = { 0 };
+    struct iovec local[2] = { { dst1, 4 }, { dst2, sizeof dst2 - 1 } };
+    struct iovec remote[2] = { { src1, 7 }, { src2, 10 } };
+    long n = process_vm_readv(getpid(), local, 2, remote, 2, 0);
+    printf("readv itself: %s, \"%s\" \"%s\"\n", res(n), dst1, dst2);
+    char target[16] = "..........";
+    struct iovec from = { "ABCDEFG", 3 }, into[2] = { { target + 1, 2 }, { target + 5, 4 } };
+    n = process_vm_writev(getpid(), &from, 1, into, 2, 0);
+    printf("writev itself: %s, \"%s\"\n", res(n), target);
+    struct iovec empty = { NULL, 0 };
+    printf("no iovecs: %s, empty ones: %s\n", res(process_vm_readv(getpid(), NULL, 0, NULL, 0, 0)),
+           res(process_vm_readv(getpid(), &empty, 1, &empty, 1, 0)));
+
+    /* a page that cannot be reached ends the transfer */
+    char *pages = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(pages, 'p', 8192);
+    mprotect(pages + 4096, 4096, PROT_NONE);
+    char big[64] = { 0 };
+    struct iovec l = { big, 20 }, r = { pages + 4096 - 10, 20 };
+    printf("readv across into PROT_NONE: %s\n", res(process_vm_readv(getpid(), &l, 1, &r, 1, 0)));
+    r.iov_base = pages + 4096;
+    printf("readv of PROT_NONE: %s\n", res(process_vm_readv(getpid(), &l, 1, &r, 1, 0)));
+    mprotect(pages + 4096, 4096, PROT_READ);
+    struct iovec w = { "x", 1 };
+    printf("writev to a read-only page: %s\n", res(process_vm_writev(getpid(), &w, 1, &r, 1, 0)));
+    r.iov_base = pages;
+    l.iov_base = pages + 4096;
+    printf("readv into a read-only page: %s\n", res(process_vm_readv(getpid(), &l, 1, &r, 1, 0)));
+
+    /* a forked child: read what it changed, write what it then prints */
+    int go[2], done[2];
+    pipe(go);
+    pipe(done);
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        strcpy(shared_text, "changed in the child");
+        write(done[1], "r", 1);
+        char c;
+        read(go[0], &c, 1);
+        printf("child sees: \"%s\"\n", shared_text);
+        fflush(stdout);
+        _exit(0);
+    }
+    char c, got[64] = { 0 };
+    read(done[0], &c, 1);
+    struct iovec gl = { got, sizeof got - 1 }, gr = { shared_text, sizeof shared_text - 1 };
+    n = process_vm_readv(child, &gl, 1, &gr, 1, 0);
+    printf("readv the child: %s, \"%s\"; ours still \"%s\"\n", res(n), got, shared_text);
+    struct iovec wl = { "written by the parent", 22 }, wr = { shared_text, 22 };
+    printf("writev the child: %s\n", res(process_vm_writev(child, &wl, 1, &wr, 1, 0)));
+    write(go[1], "g", 1);
+    int status;
+    waitpid(child, &status, 0);
+    printf("readv the reaped child: %s\n", res(process_vm_readv(child, &gl, 1, &gr, 1, 0)));
+
+    /* errors */
+    printf("bad flags: %s\n", res(process_vm_readv(getpid(), local, 2, remote, 2, 1)));
+    printf("too many iovecs: %s\n", res(process_vm_readv(getpid(), local, 1025, remote, 2, 0)));
+    printf("bad pid: %s\n", res(process_vm_readv(0x3fffffff, local, 2, remote, 2, 0)));
+    printf("bad local iovec array: %s\n", res(process_vm_readv(getpid(), (struct iovec *)8, 2, remote, 2, 0)));
+    printf("bad remote iovec array: %s\n", res(process_vm_readv(getpid(), local, 2, (struct iovec *)8, 2, 0)));
+    struct iovec bad = { (void *)8, 10 };
+    printf("bad remote address: %s\n", res(process_vm_readv(getpid(), local, 2, &bad, 1, 0)));
+    printf("bad local address: %s\n", res(process_vm_readv(getpid(), &bad, 1, remote, 2, 0)));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -594,6 +667,7 @@ int main(int argc, char **argv)
     if (!strcmp(s, "execveat")) return execveat_section();
     if (!strcmp(s, "affinity")) return affinity_section();
     if (!strcmp(s, "inotify")) return inotify_section();
+    if (!strcmp(s, "procvm")) return procvm_section();
     if (!strcmp(s, "exec-child")) return exec_child(argc, argv);
     fprintf(stderr, "newsys: unknown section %s\n", s);
     return 2;
