@@ -368,6 +368,30 @@ static int pidfd_section(void)
     printf("siginfo naming another signal: %s\n", res(pidfd_send_signal_(fd, SIGUSR1, &info, 0)));
     printf("waitid(P_PIDFD) on itself: %s\n", res(waitid(P_PIDFD, fd, &info, WEXITED | WNOHANG)));
 
+    /* CLONE_PIDFD, from clone3 and from clone */
+    struct { uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls; } args;
+    memset(&args, 0, sizeof args);
+    int cfd = -1;
+    args.flags = CLONE_PIDFD;
+    args.pidfd = (uintptr_t)&cfd;
+    args.exit_signal = SIGCHLD;
+    fflush(stdout);
+    long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid == 0) _exit(5);
+    memset(&info, 0, sizeof info);
+    r = res(waitid(P_PIDFD, cfd, &info, WEXITED));
+    printf("clone3 CLONE_PIDFD: pidfd %d, cloexec %d, waitid %s, the child %d, status %d\n", cfd >= 0,
+           (fcntl(cfd, F_GETFD) & FD_CLOEXEC) != 0, r, info.si_pid == pid, info.si_status);
+    cfd = -1;
+    pid = syscall(SYS_clone, CLONE_PIDFD | SIGCHLD, 0, &cfd, 0, 0);
+    if (pid == 0) _exit(6);
+    pfd.fd = cfd;
+    n = poll(&pfd, 1, 5000);
+    memset(&info, 0, sizeof info);
+    r = res(waitid(P_PIDFD, cfd, &info, WEXITED));
+    printf("clone CLONE_PIDFD: pidfd %d, poll %d, waitid %s, status %d\n", cfd >= 0, n, r, info.si_status);
+    printf("clone CLONE_PIDFD|CLONE_PARENT_SETTID: %s\n", res(syscall(SYS_clone, CLONE_PIDFD | CLONE_PARENT_SETTID | SIGCHLD, 0, &cfd, 0, 0)));
+
     /* errors */
     printf("pidfd_open(-1): %s\n", res(pidfd_open_(-1, 0)));
     printf("pidfd_open bad flags: %s\n", res(pidfd_open_(getpid(), 1)));

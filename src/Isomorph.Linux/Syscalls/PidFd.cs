@@ -93,6 +93,22 @@ internal static unsafe class PidFdSyscalls
         return 0;
     }
 
+    /// <summary>
+    /// clone and clone3 with CLONE_PIDFD: a pidfd of the new child, stored as an int at
+    /// <paramref name="address"/> in the parent; the child's pid (or the clone's error) is the result.
+    /// </summary>
+    public static long ForChild(LinuxProcess p, long childPid, ulong address)
+    {
+        if (childPid <= 0 || p.Table.Find((int)childPid) is not { } child) return childPid;
+        long hostFd = PidFdFile.Create(child, nonblocking: false, out var file);
+        if (hostFd < 0) return hostFd;
+        p.Own(file);
+        child.WatchEnd(file);
+        long fd = p.Files.Add((int)hostFd, closeOnExec: true);
+        if (fd >= 0) Guest.Put(p, address, (int)fd);
+        return childPid;
+    }
+
     /// <summary>For waitid(P_PIDFD): the process id a pidfd names, or -EBADF.</summary>
     public static long PidOf(LinuxProcess p, int fd) => PidFdFile.Find(p, fd, out var file) < 0 ? -Errno.EBADF : file!.Target.Pid;
 }

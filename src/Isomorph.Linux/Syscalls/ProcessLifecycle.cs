@@ -13,12 +13,18 @@ internal static unsafe class ProcessLifecycle
     private const int CldExited = 1, CldKilled = 2;
     private const int MaxArguments = 0x20000;
 
+    private const ulong ClonePidfd = 0x1000;
     private const ulong CloneFs = 0x200, CloneFiles = 0x400, CloneSighand = 0x800, CloneSysvsem = 0x40000;
 
     /// <summary>clone as riscv64 orders its arguments (CLONE_BACKWARDS): flags, stack, parent_tid, tls, child_tid.</summary>
     [Syscall(220, "clone", "Cxxxx")]
-    private static long Clone(LinuxProcess p, in SyscallArgs a) =>
-        CloneTask(p, a.A0 & ~CloneSignalMask, (int)(a.A0 & CloneSignalMask), a.A1, a.A2, a.A3, a.A4);
+    private static long Clone(LinuxProcess p, in SyscallArgs a)
+    {
+        // CLONE_PIDFD stores the pidfd where parent_tid would go, so not with CLONE_PARENT_SETTID (nor for a thread).
+        if ((a.A0 & ClonePidfd) != 0 && (a.A0 & (CloneParentSettid | CloneThread)) != 0) return -Errno.EINVAL;
+        long r = CloneTask(p, a.A0 & ~CloneSignalMask & ~ClonePidfd, (int)(a.A0 & CloneSignalMask), a.A1, a.A2, a.A3, a.A4);
+        return (a.A0 & ClonePidfd) != 0 ? PidFdSyscalls.ForChild(p, r, a.A2) : r;
+    }
 
     /// <summary>
     /// clone3(struct clone_args *, size): flags, pidfd, child_tid, parent_tid, exit_signal, stack,
@@ -27,7 +33,7 @@ internal static unsafe class ProcessLifecycle
     [Syscall(435, "clone3", "xu")]
     private static long Clone3(LinuxProcess p, in SyscallArgs a)
     {
-        const ulong ClonePidfd = 0x1000, CloneArgsSizeVer0 = 64;
+        const ulong CloneArgsSizeVer0 = 64;
         if (a.A1 < CloneArgsSizeVer0 || a.A1 > 4096) return -Errno.EINVAL;
         byte* args = Guest.Readable(p, a.A0, a.A1);
         if (args == null) return -Errno.EFAULT;
@@ -35,9 +41,11 @@ internal static unsafe class ProcessLifecycle
             if (*(ulong*)(args + i) != 0) return -Errno.E2BIG; // set_tid, cgroup and later fields: not offered
         ulong* f = (ulong*)args;
         ulong flags = f[0], exitSignal = f[4], stack = f[5], stackSize = f[6];
-        if ((flags & (CloneSignalMask | ClonePidfd)) != 0 || exitSignal > 64) return -Errno.EINVAL;
+        if ((flags & CloneSignalMask) != 0 || exitSignal > 64) return -Errno.EINVAL;
+        if ((flags & (ClonePidfd | CloneThread)) == (ClonePidfd | CloneThread)) return -Errno.EINVAL;
         if ((stack == 0) != (stackSize == 0)) return -Errno.EINVAL;
-        return CloneTask(p, flags, (int)exitSignal, stack == 0 ? 0 : stack + stackSize, f[3], f[7], f[2]);
+        long r = CloneTask(p, flags & ~ClonePidfd, (int)exitSignal, stack == 0 ? 0 : stack + stackSize, f[3], f[7], f[2]);
+        return (flags & ClonePidfd) != 0 ? PidFdSyscalls.ForChild(p, r, f[1]) : r;
     }
 
     /// <summary>
