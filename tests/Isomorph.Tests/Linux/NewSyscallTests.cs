@@ -53,5 +53,23 @@ public sealed class NewSyscallTests : IDisposable
         Assert.Equal(0, ours.ExitCode);
     }
 
+    /// <summary>--strace names the new calls from their definitions, with their flags decoded.</summary>
+    [Theory]
+    [InlineData("timerfd", "timerfd_create(CLOCK_MONOTONIC,O_NONBLOCK|O_CLOEXEC) = 3\n", "timerfd_settime(3,0,", "timerfd_gettime(3,")]
+    [InlineData("signalfd", "signalfd4(-1,0x", ",8,O_NONBLOCK|O_CLOEXEC) = 3\n", "signalfd4(999,")]
+    [InlineData("memfd", "memfd_create(\"isomorph-test\",0x3) = 3\n", "memfd_create(\"x\",0x100) = -1 errno=22 (Invalid argument)")]
+    [InlineData("pidfd", "pidfd_open(", "pidfd_send_signal(", "clone3(")]
+    [InlineData("execveat", "execveat(3,\"\",0x", ",AT_EMPTY_PATH) = 0\n")]
+    [InlineData("affinity", "sched_setaffinity(0,128,0x", "sched_getaffinity(0,128,0x")]
+    [InlineData("inotify", "inotify_init1(O_NONBLOCK|O_CLOEXEC) = 3\n", "inotify_add_watch(3,\"", "inotify_rm_watch(3,1) = 0\n")]
+    [InlineData("procvm", "process_vm_readv(", "process_vm_writev(")]
+    public void StraceNamesThem(string section, params string[] expected)
+    {
+        var r = LinuxGuests.Isomorph(["--strace"], LinuxGuests.Program("newsys", "static"), section, _temp.FullName);
+        Assert.Equal(0, r.ExitCode);
+        Assert.DoesNotContain("unsupported", r.Stderr);
+        foreach (var text in expected) Assert.Contains(text, r.Stderr);
+    }
+
     private static string[] Lines(string text) => text.Split('\n');
 }
