@@ -121,6 +121,7 @@ public sealed unsafe partial class LinuxProcess
             if (!blockedEverywhere && Ignored(signal)) return;
             _sharedPending |= Bit(signal);
             _sharedInfo[signal] = info ?? new SignalInfo(signal, SignalInfo.SiUser);
+            RefreshSignalFds();
             foreach (var t in threads)
             {
                 if (t.Exiting || (t.BlockedSignals & Bit(signal)) != 0) continue;
@@ -148,6 +149,7 @@ public sealed unsafe partial class LinuxProcess
             if ((t.BlockedSignals & Bit(signal)) == 0 && Ignored(signal)) return;
             t.Pending |= Bit(signal);
             t.PendingInfo[signal] = info;
+            RefreshSignalFds();
         }
         t.WakeUp();
         t.Hart.RequestStop();
@@ -199,6 +201,7 @@ public sealed unsafe partial class LinuxProcess
                 _sharedPending &= ~Bit(signal);
                 info = _sharedInfo[signal];
             }
+            RefreshSignalFds();
             return signal;
         }
     }

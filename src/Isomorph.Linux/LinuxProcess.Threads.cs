@@ -80,6 +80,7 @@ public sealed unsafe partial class LinuxProcess
         if (tls is { } tp) hart.X[4] = tp;
         PrepareHart(hart);
         var t = new GuestThread(this, Table.NextId(), hart) { BlockedSignals = caller.BlockedSignals };
+        Affinity.Inherit(caller, t);
         AddThread(t);
         return t;
     }

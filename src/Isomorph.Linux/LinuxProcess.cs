@@ -276,8 +276,11 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     /// </summary>
     private void Install(Image image, GuestThread? thread = null)
     {
-        if (Memory is not null) Release(Memory);
-        Memory = image.Memory;
+        lock (MapLock) // process_vm_readv/writev from other processes copy under it
+        {
+            if (Memory is not null) Release(Memory);
+            Memory = image.Memory;
+        }
         if (MainThread is null)
         {
             MainThread = new GuestThread(this, Pid, image.Hart);
@@ -337,6 +340,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         child.Install(new Image(memory, hart, Layout, Program, Interpreter, BrkStart, ExecutablePath, SigreturnTrampoline));
         child.MainThread.BlockedSignals = caller.BlockedSignals;
         child.MainThread.AltStack = caller.AltStack;
+        Affinity.Inherit(caller, child.MainThread);
         child.Brk = Brk;
         if (vfork) child._vforkDone = new ManualResetEventSlim();
         child._borrowedMemory = shareMemory;
@@ -477,6 +481,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
             Syscalls.ResourceUsage.Accumulate(FinalUsage, ChildrenUsage);
             SetRealTimer(TimeSpan.Zero, TimeSpan.Zero);
             Files.CloseAll();
+            CloseServedFiles();
             main.CloseWakeup();
             if (main != MainThread) main.Hart.Dispose();
             // The address space goes now, not when the run ends (a shell runs thousands of
@@ -493,6 +498,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
                 parent.SendSignal(ExitSignal, new SignalInfo(ExitSignal, end.Signal != 0 ? SignalInfo.CldKilled : SignalInfo.CldExited,
                     Pid, Libc.getuid(), Status: end.Signal != 0 ? end.Signal : end.Status));
             });
+            NotifyPidFds();
         }
         return (ProcessExit)_exit!;
     }
@@ -697,6 +703,6 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         if (_disposed) return;
         _disposed = true;
         MainThread.Hart.Dispose();
-        Release(Memory);
+        lock (MapLock) Release(Memory); // process_vm_readv/writev from other processes copy under it
     }
 }

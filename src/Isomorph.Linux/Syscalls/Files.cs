@@ -101,10 +101,18 @@ internal static unsafe class Files
         if (fd < 0) return -Errno.EBADF;
         byte* buffer = Guest.Writable(p, a.A1, a.A2);
         if (buffer == null) return -Errno.EFAULT;
+        if (FileSystem.ServedFile.Find(fd) is { } served) return Served(p, served.Read(p, fd, buffer, a.A2), a.A1);
         long ready = Blocking.WaitReady(p, fd, Blocking.PollIn);
         if (ready < 0) return ready;
         long n = Libc.Check(Libc.read(fd, buffer, (nuint)a.A2));
         if (n > 0) p.Memory.NoteWritten(a.A1, (ulong)n);
+        return n;
+    }
+
+    /// <summary>What a served descriptor's read gave (<see cref="FileSystem.ServedFile"/>), noted as written.</summary>
+    private static long Served(LinuxProcess p, long n, ulong buffer)
+    {
+        if (n > 0) p.Memory.NoteWritten(buffer, (ulong)n);
         return n;
     }
 
@@ -115,6 +123,7 @@ internal static unsafe class Files
         if (fd < 0) return -Errno.EBADF;
         byte* buffer = Guest.Readable(p, a.A1, a.A2);
         if (buffer == null) return -Errno.EFAULT;
+        if (FileSystem.ServedFile.Find(fd) is not null) return -Errno.EINVAL;
         long ready = Blocking.WaitReady(p, fd, Blocking.PollOut);
         if (ready < 0) return ready;
         return Written(p, Libc.Check(Libc.write(fd, buffer, (nuint)a.A2)));

@@ -9,16 +9,22 @@ internal static unsafe class ProcessLifecycle
     private const ulong CloneVm = 0x100, CloneVfork = 0x4000, CloneThread = 0x10000, CloneSettls = 0x80000,
         CloneParentSettid = 0x100000, CloneChildCleartid = 0x200000, CloneChildSettid = 0x1000000, CloneSignalMask = 0xFF;
     private const int WNoHang = 1, WExited = 4, WNoWait = 0x0100_0000;
-    private const int PAll = 0, PPid = 1, PPgid = 2;
+    private const int PAll = 0, PPid = 1, PPgid = 2, PPidfd = 3;
     private const int CldExited = 1, CldKilled = 2;
     private const int MaxArguments = 0x20000;
 
+    private const ulong ClonePidfd = 0x1000;
     private const ulong CloneFs = 0x200, CloneFiles = 0x400, CloneSighand = 0x800, CloneSysvsem = 0x40000;
 
     /// <summary>clone as riscv64 orders its arguments (CLONE_BACKWARDS): flags, stack, parent_tid, tls, child_tid.</summary>
     [Syscall(220, "clone", "Cxxxx")]
-    private static long Clone(LinuxProcess p, in SyscallArgs a) =>
-        CloneTask(p, a.A0 & ~CloneSignalMask, (int)(a.A0 & CloneSignalMask), a.A1, a.A2, a.A3, a.A4);
+    private static long Clone(LinuxProcess p, in SyscallArgs a)
+    {
+        // CLONE_PIDFD stores the pidfd where parent_tid would go, so not with CLONE_PARENT_SETTID (nor for a thread).
+        if ((a.A0 & ClonePidfd) != 0 && (a.A0 & (CloneParentSettid | CloneThread)) != 0) return -Errno.EINVAL;
+        long r = CloneTask(p, a.A0 & ~CloneSignalMask & ~ClonePidfd, (int)(a.A0 & CloneSignalMask), a.A1, a.A2, a.A3, a.A4);
+        return (a.A0 & ClonePidfd) != 0 ? PidFdSyscalls.ForChild(p, r, a.A2) : r;
+    }
 
     /// <summary>
     /// clone3(struct clone_args *, size): flags, pidfd, child_tid, parent_tid, exit_signal, stack,
@@ -27,7 +33,7 @@ internal static unsafe class ProcessLifecycle
     [Syscall(435, "clone3", "xu")]
     private static long Clone3(LinuxProcess p, in SyscallArgs a)
     {
-        const ulong ClonePidfd = 0x1000, CloneArgsSizeVer0 = 64;
+        const ulong CloneArgsSizeVer0 = 64;
         if (a.A1 < CloneArgsSizeVer0 || a.A1 > 4096) return -Errno.EINVAL;
         byte* args = Guest.Readable(p, a.A0, a.A1);
         if (args == null) return -Errno.EFAULT;
@@ -35,9 +41,11 @@ internal static unsafe class ProcessLifecycle
             if (*(ulong*)(args + i) != 0) return -Errno.E2BIG; // set_tid, cgroup and later fields: not offered
         ulong* f = (ulong*)args;
         ulong flags = f[0], exitSignal = f[4], stack = f[5], stackSize = f[6];
-        if ((flags & (CloneSignalMask | ClonePidfd)) != 0 || exitSignal > 64) return -Errno.EINVAL;
+        if ((flags & CloneSignalMask) != 0 || exitSignal > 64) return -Errno.EINVAL;
+        if ((flags & (ClonePidfd | CloneThread)) == (ClonePidfd | CloneThread)) return -Errno.EINVAL;
         if ((stack == 0) != (stackSize == 0)) return -Errno.EINVAL;
-        return CloneTask(p, flags, (int)exitSignal, stack == 0 ? 0 : stack + stackSize, f[3], f[7], f[2]);
+        long r = CloneTask(p, flags & ~ClonePidfd, (int)exitSignal, stack == 0 ? 0 : stack + stackSize, f[3], f[7], f[2]);
+        return (flags & ClonePidfd) != 0 ? PidFdSyscalls.ForChild(p, r, f[1]) : r;
     }
 
     /// <summary>
@@ -101,7 +109,7 @@ internal static unsafe class ProcessLifecycle
         return Exec(p, guestPath, argv, envp, interpreterDepth: 0);
     }
 
-    private static long Exec(LinuxProcess p, string guestPath, List<string> argv, List<string> envp, int interpreterDepth)
+    internal static long Exec(LinuxProcess p, string guestPath, List<string> argv, List<string> envp, int interpreterDepth)
     {
         long fd = OpenProgram(p, guestPath);
         if (fd < 0) return fd;
@@ -115,7 +123,7 @@ internal static unsafe class ProcessLifecycle
         }
     }
 
-    private static long Exec(LinuxProcess p, int fd, string guestPath, List<string> argv, List<string> envp, int interpreterDepth)
+    internal static long Exec(LinuxProcess p, int fd, string guestPath, List<string> argv, List<string> envp, int interpreterDepth)
     {
         long access = CheckExecutable(fd);
         if (access < 0) return access;
@@ -169,7 +177,7 @@ internal static unsafe class ProcessLifecycle
     }
 
     /// <summary>A NULL-terminated array of guest string pointers (argv, envp); null when unreadable.</summary>
-    private static List<string>? ReadStrings(LinuxProcess p, ulong array)
+    internal static List<string>? ReadStrings(LinuxProcess p, ulong array)
     {
         var list = new List<string>();
         if (array == 0) return list;
@@ -213,6 +221,12 @@ internal static unsafe class ProcessLifecycle
     {
         int type = a.Int(0), id = a.Int(1), options = a.Int(3);
         if ((options & WExited) == 0) return -Errno.EINVAL;
+        if (type == PPidfd)
+        {
+            long pid = PidFdSyscalls.PidOf(p, id);
+            if (pid < 0) return pid;
+            (type, id) = (PPid, (int)pid);
+        }
         Func<LinuxProcess, bool>? selects = type switch
         {
             PAll => _ => true,

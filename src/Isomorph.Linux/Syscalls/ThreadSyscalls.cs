@@ -113,18 +113,18 @@ internal static unsafe class ThreadSyscalls
         return 0;
     }
 
-    /// <summary>sched_getaffinity: the host's processors, on which the guest's threads run in parallel.</summary>
+    /// <summary>sched_getaffinity: the thread's mask of the host's processors, on which the guest's threads run in parallel (see <see cref="Affinity"/>).</summary>
     [Syscall(123, "sched_getaffinity", "dux")]
     private static long SchedGetAffinity(LinuxProcess p, in SyscallArgs a)
     {
-        if (a.Int(0) != 0 && a.Int(0) != p.Pid && p.Table.FindThread(a.Int(0)) is null) return -Errno.ESRCH;
-        int cpus = Environment.ProcessorCount;
-        ulong size = (ulong)(cpus + 63) / 64 * 8; // the kernel's cpumask size, in whole longs
-        if (a.A1 < size || (a.A1 & 7) != 0) return -Errno.EINVAL;
+        var thread = Affinity.Target(p, a.Int(0));
+        if (thread is null) return -Errno.ESRCH;
+        ulong size = (ulong)Affinity.MaskBytes;
+        if (a.A1 * 8 < (ulong)Environment.ProcessorCount || (a.A1 & 7) != 0) return -Errno.EINVAL;
+        size = Math.Min(size, a.A1);
         byte* mask = Guest.Writable(p, a.A2, size);
         if (mask == null) return -Errno.EFAULT;
-        new Span<byte>(mask, (int)size).Clear();
-        for (int cpu = 0; cpu < cpus; cpu++) mask[cpu / 8] |= (byte)(1 << (cpu % 8));
+        System.Runtime.InteropServices.MemoryMarshal.AsBytes(Affinity.Of(thread).AsSpan())[..(int)size].CopyTo(new Span<byte>(mask, (int)size));
         p.Memory.NoteWritten(a.A2, size);
         return (long)size;
     }
