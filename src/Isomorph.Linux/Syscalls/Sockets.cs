@@ -14,6 +14,7 @@ internal static unsafe class Sockets
 {
     private const int SockNonblock = 0x800, SockCloexec = 0x80000;
     private const int MsgDontwait = 0x40, MsgCtrunc = 0x08, MsgCmsgCloexec = 0x4000_0000;
+    private const int SoAcceptconn = 30;
     private const int SolSocket = 1, ScmRights = 1, ScmCredentials = 2, CmsgHeader = 16;
     /// <summary>The largest control buffer passed on (Linux's optmem_max is 20 KiB by default).</summary>
     private const ulong MaxControl = 64 << 10;
@@ -116,8 +117,14 @@ internal static unsafe class Sockets
         int fd = p.Files.Host(a.Int(0));
         if (fd < 0) return -Errno.EBADF;
         int flags = a.Int(3);
-        long ready = Blocking.WaitReady(p, fd, Blocking.PollIn);
-        if (ready < 0) return ready;
+        // Only a listening socket waits; on any other the host answers at once (EINVAL, EOPNOTSUPP), as Linux does.
+        int listening = 0;
+        uint size = sizeof(int);
+        if (Libc.getsockopt(fd, SolSocket, SoAcceptconn, (byte*)&listening, &size) == 0 && listening != 0)
+        {
+            long ready = Blocking.WaitReady(p, fd, Blocking.PollIn);
+            if (ready < 0) return ready;
+        }
         long r = AddressOut(p, a.A1, a.A2, (address, length) => Libc.accept4(fd, address, length, (flags & SockNonblock) | SockCloexec));
         return r < 0 ? r : p.Files.Add((int)r, (flags & SockCloexec) != 0);
     }
@@ -217,8 +224,17 @@ internal static unsafe class Sockets
     {
         int fd = p.Files.Host(a.Int(0));
         if (fd < 0) return -Errno.EBADF;
-        int level = a.Int(1), name = a.Int(2);
-        return AddressOut(p, a.A3, a.A4, (value, length) => Libc.getsockopt(fd, level, name, value, length));
+        // Unlike an address, the length is always read, and a zero-length value is never touched (any pointer will do, as on Linux).
+        if (!Guest.Get(p, a.A4, out uint length)) return -Errno.EFAULT;
+        if (length > int.MaxValue) return -Errno.EINVAL;
+        byte* spare = stackalloc byte[1];
+        byte* value = length == 0 ? spare : Guest.Writable(p, a.A3, length);
+        if (value == null) return -Errno.EFAULT;
+        uint actual = length;
+        long r = Libc.Check(Libc.getsockopt(fd, a.Int(1), a.Int(2), value, &actual));
+        if (r < 0) return r;
+        if (length > 0) p.Memory.NoteWritten(a.A3, Math.Min(length, actual));
+        return Guest.Put(p, a.A4, actual) ? r : -Errno.EFAULT;
     }
 
     [Syscall(210, "shutdown", "dd")]
@@ -243,12 +259,15 @@ internal static unsafe class Sockets
         if (guest == null) return -Errno.EFAULT;
         var message = *guest;
         ulong nameAddress = (ulong)message.Name, controlAddress = (ulong)message.Control, iovAddress = (ulong)message.Iov;
-        if (message.IovLength > MaxIov || message.NameLength > MaxAddress) return -Errno.EINVAL;
+        if (message.IovLength > MaxIov) return -Errno.EMSGSIZE;
+        if (message.NameLength > MaxAddress) return -Errno.EINVAL;
         if (message.ControlLength > MaxControl) return -Errno.ENOBUFS;
         message.Name = nameAddress == 0 ? null : send ? Guest.Readable(p, nameAddress, message.NameLength) : Guest.Writable(p, nameAddress, message.NameLength);
-        byte* guestControl = controlAddress == 0 ? null
+        // A sender's control length must be backed by readable memory even when the pointer is NULL (Linux copies it in: EFAULT).
+        bool hasControl = controlAddress != 0 || (send && message.ControlLength > 0);
+        byte* guestControl = !hasControl ? null
             : send ? Guest.Readable(p, controlAddress, message.ControlLength) : Guest.Writable(p, controlAddress, message.ControlLength);
-        if ((nameAddress != 0 && message.Name == null) || (controlAddress != 0 && guestControl == null)) return -Errno.EFAULT;
+        if ((nameAddress != 0 && message.Name == null) || (hasControl && guestControl == null)) return -Errno.EFAULT;
         if (guestControl == null) message.ControlLength = 0;
         // The control data goes through a host copy, where descriptors are the host's.
         var control = new byte[message.ControlLength];
