@@ -50,7 +50,23 @@ internal static unsafe class Files
         }
         else
         {
-            fd = p.Root!.Open(ProcView.Rewrite(p, absolute!), flags, a.Int(3) & ~(int)p.Umask);
+            string path = ProcView.Rewrite(p, absolute!);
+            // A device is looked at before it is opened (opening one can act: a terminal, a tape), and
+            // what was opened is looked at again, in case the name changed meanwhile.
+            const int ONofollow = 0x20000;
+            long probe = p.Root!.Open(path, Libc.OPath | (flags & ONofollow), 0);
+            if (probe >= 0)
+            {
+                long refused = Jail.Device(p, (int)probe);
+                Libc.close((int)probe);
+                if (refused < 0) return refused;
+            }
+            fd = p.Root!.Open(path, flags, a.Int(3) & ~(int)p.Umask);
+        }
+        if (fd >= 0 && Jail.Device(p, (int)fd) is < 0 and var jailed)
+        {
+            Libc.close((int)fd);
+            return jailed;
         }
         if (fd >= 0 && (flags & OTrunc) != 0) Shrinking(p, (int)fd, 0, truncated: true);
         return fd < 0 ? fd : p.Files.Add((int)fd, (flags & Libc.OCloexec) != 0);

@@ -257,12 +257,14 @@ internal static unsafe class Paths
 
     private const ulong StatfsSize = 120;
 
-    /// <summary>mknodat: FIFOs and sockets (device nodes need privileges the host decides on; dev_t is encoded alike).</summary>
+    /// <summary>mknodat: FIFOs and sockets (device nodes need privileges the host decides on, and are never made under --root: <see cref="Jail"/>; dev_t is encoded alike).</summary>
     [Syscall(33, "mknodat", "fsox")]
     private static long MknodAt(LinuxProcess p, in SyscallArgs a)
     {
         using var t = Guest.Lookup(p, a.A0, a.A1, follow: false);
         if (t.Error < 0) return t.Error;
+        long refused = Jail.Mknod(p, (uint)a.A2);
+        if (refused < 0) return refused;
         fixed (byte* at = t.Path) return Libc.Check(Libc.mknodat(t.Dir, at, (uint)a.A2 & ~p.Umask, a.A3));
     }
 

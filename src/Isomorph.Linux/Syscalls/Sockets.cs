@@ -24,6 +24,8 @@ internal static unsafe class Sockets
     private static long Socket(LinuxProcess p, in SyscallArgs a)
     {
         int type = a.Int(1);
+        long refused = Jail.SocketFamily(p, a.Int(0));
+        if (refused < 0) return refused;
         long fd = Libc.Check(Libc.socket(a.Int(0), type | SockCloexec, a.Int(2)));
         return fd < 0 ? fd : p.Files.Add((int)fd, (type & SockCloexec) != 0);
     }
@@ -31,6 +33,8 @@ internal static unsafe class Sockets
     [Syscall(199, "socketpair", "DTdx")]
     private static long SocketPair(LinuxProcess p, in SyscallArgs a)
     {
+        long refused = Jail.SocketFamily(p, a.Int(0));
+        if (refused < 0) return refused;
         if (Guest.Writable(p, a.A3, 8) == null) return -Errno.EFAULT;
         int type = a.Int(1);
         int* host = stackalloc int[2];
@@ -45,12 +49,12 @@ internal static unsafe class Sockets
     }
 
     [Syscall(200, "bind", "dxu")]
-    private static long Bind(LinuxProcess p, in SyscallArgs a) => WithAddress(p, a, &Libc.bind);
+    private static long Bind(LinuxProcess p, in SyscallArgs a) => WithAddress(p, a, &Libc.bind, binding: true);
 
     [Syscall(203, "connect", "dxu")]
-    private static long Connect(LinuxProcess p, in SyscallArgs a) => WithAddress(p, a, &Libc.connect);
+    private static long Connect(LinuxProcess p, in SyscallArgs a) => WithAddress(p, a, &Libc.connect, binding: false);
 
-    private static long WithAddress(LinuxProcess p, in SyscallArgs a, delegate*<int, byte*, uint, int> call)
+    private static long WithAddress(LinuxProcess p, in SyscallArgs a, delegate*<int, byte*, uint, int> call, bool binding)
     {
         int fd = p.Files.Host(a.Int(0));
         if (fd < 0) return -Errno.EBADF;
@@ -59,7 +63,7 @@ internal static unsafe class Sockets
         if (address == null) return -Errno.EFAULT;
         uint length = (uint)a.A2;
         byte* confined = stackalloc byte[UnixAddressSize];
-        long r = ConfineAddress(p, ref address, ref length, confined, out int directory);
+        long r = ConfineAddress(p, ref address, ref length, confined, out int directory, binding);
         if (r < 0) return r;
         r = Libc.Check(call(fd, address, length));
         if (directory >= 0) Libc.close(directory);
@@ -72,12 +76,14 @@ internal static unsafe class Sockets
     /// Under --root, an AF_UNIX address that names a file is looked up inside the root: its
     /// directory is opened there, and the host gets /proc/self/fd/N/NAME, which reaches that
     /// directory without another lookup (so connect and bind cannot reach a socket outside the
-    /// root). Other addresses, abstract names included, pass unchanged. 0 or -errno; the caller
+    /// root). Abstract names are refused (<see cref="Jail.UnixAddress"/>); other addresses pass unchanged. 0 or -errno; the caller
     /// closes <paramref name="directory"/> unless it is -1.
     /// </summary>
-    private static long ConfineAddress(LinuxProcess p, ref byte* address, ref uint length, byte* buffer, out int directory)
+    private static long ConfineAddress(LinuxProcess p, ref byte* address, ref uint length, byte* buffer, out int directory, bool binding = false)
     {
         directory = -1;
+        long refused = Jail.UnixAddress(p, address, length, binding);
+        if (refused < 0) return refused;
         if (p.Root is not { } root || address == null || length <= 2 || *(ushort*)address != AfUnix || address[2] == 0) return 0;
         var path = new ReadOnlySpan<byte>(address + 2, (int)Math.Min(length - 2, UnixAddressSize - 2));
         int nul = path.IndexOf((byte)0);
