@@ -338,6 +338,37 @@ internal static unsafe class Paths
         }
     }
 
+    /// <summary>
+    /// chroot: the process's own root from now on, inherited by its children; the working directory
+    /// stays where it is, as on Linux. Allowed as Linux allows it: to a thread with CAP_SYS_CHROOT in
+    /// its effective set (the host thread's, so the host user must have it), else EPERM. Under
+    /// --root the new root is a directory inside the old one, so it can only narrow the view.
+    /// </summary>
+    [Syscall(51, "chroot", "s")]
+    private static long Chroot(LinuxProcess p, in SyscallArgs a)
+    {
+        const int CapSysChroot = 18;
+        using var t = Guest.Lookup(p, unchecked((ulong)Libc.AtFdCwd), a.A0, follow: true);
+        if (t.Error < 0) return t.Error;
+        long fd;
+        fixed (byte* at = t.Path) fd = Libc.Check(Libc.openat(t.Dir, at, Libc.OPath | Libc.ODirectory | Libc.OCloexec, 0));
+        if (fd < 0) return fd;
+        try
+        {
+            var self = Encoding.UTF8.GetBytes($"/proc/self/fd/{fd}\0");
+            long access;
+            fixed (byte* at = self) access = Libc.Check(Libc.faccessat(Libc.AtFdCwd, at, 1 /* X_OK */, 0));
+            if (access < 0) return access;
+            if (!Capabilities.Effective(CapSysChroot)) return -Errno.EPERM;
+            p.ChangeRoot(FileSystem.GuestRoot.Open($"/proc/self/fd/{fd}"));
+            return 0;
+        }
+        finally
+        {
+            Libc.close((int)fd);
+        }
+    }
+
     [Syscall(50, "fchdir", "d")]
     private static long Fchdir(LinuxProcess p, in SyscallArgs a)
     {
