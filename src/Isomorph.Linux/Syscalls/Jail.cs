@@ -7,7 +7,7 @@ namespace Isomorph.Linux.Syscalls;
 /// DIR (docs/process-vm-jail.md). The VM runs with the host user's rights, so a root user's guest
 /// could otherwise make a device node for the host's disk inside DIR and open it, or reach the
 /// host's abstract-namespace Unix sockets, which have no path for the root to confine. The rules,
-/// all here and all only under --root:
+/// all here and all only under --root (the run's root, <see cref="Processes.ProcessTable.Root"/>: a guest's own chroot does not bring them):
 /// <list type="bullet">
 /// <item>mknod of a character or block device is EPERM (FIFOs, sockets and regular files stay allowed);</item>
 /// <item>opening a device node is EPERM unless it is one of <see cref="AllowedDevices"/>, judged by
@@ -28,7 +28,7 @@ internal static unsafe class Jail
 
     /// <summary>mknodat's mode under --root: -EPERM for a device node, else 0.</summary>
     public static long Mknod(LinuxProcess p, uint mode) =>
-        p.Root is not null && (mode & SIfmt) is SIfchr or SIfblk ? -Errno.EPERM : 0;
+        p.Table.Root is not null && (mode & SIfmt) is SIfchr or SIfblk ? -Errno.EPERM : 0;
 
     /// <summary>
     /// Whether host descriptor <paramref name="hostFd"/> (any kind, O_PATH included) may be used by a
@@ -37,7 +37,7 @@ internal static unsafe class Jail
     /// </summary>
     public static long Device(LinuxProcess p, int hostFd)
     {
-        if (p.Root is null) return 0;
+        if (p.Table.Root is null) return 0;
         const int AtEmptyPath = 0x1000, StatxType = 1;
         byte* statx = stackalloc byte[256];
         byte* empty = stackalloc byte[1] { 0 };
@@ -53,7 +53,7 @@ internal static unsafe class Jail
 
     /// <summary>socket and socketpair under --root: -EAFNOSUPPORT for a family other than AF_UNIX, AF_INET and AF_INET6.</summary>
     public static long SocketFamily(LinuxProcess p, int family) =>
-        p.Root is not null && family is not (AfUnix or AfInet or AfInet6) ? -Errno.EAFNOSUPPORT : 0;
+        p.Table.Root is not null && family is not (AfUnix or AfInet or AfInet6) ? -Errno.EAFNOSUPPORT : 0;
 
     /// <summary>
     /// A socket address the guest binds (<paramref name="binding"/>) or sends or connects to, under
@@ -62,7 +62,7 @@ internal static unsafe class Jail
     /// </summary>
     public static long UnixAddress(LinuxProcess p, byte* address, uint length, bool binding)
     {
-        if (p.Root is null || address == null || length < 2 || *(ushort*)address != AfUnix) return 0;
+        if (p.Table.Root is null || address == null || length < 2 || *(ushort*)address != AfUnix) return 0;
         bool abstractName = length > 2 && address[2] == 0;
         bool autobind = length == 2;
         if (binding && (abstractName || autobind)) return -Errno.EPERM;
