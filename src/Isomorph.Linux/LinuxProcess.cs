@@ -83,8 +83,16 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     public string ExecutablePath { get; private set; } = "";
     /// <summary>The program's path as the guest sees it (inside the root under --root).</summary>
     public string GuestExecutablePath => Root?.GuestPathOfHost(ExecutablePath) ?? ExecutablePath;
-    /// <summary>The directory the guest is confined to (--root), shared by every process of the run; null when the guest sees the host's files.</summary>
-    public GuestRoot? Root => Table.Root;
+    /// <summary>
+    /// The directory the guest is confined to: the process's own after chroot (inherited by its
+    /// children), else --root's, shared by every process of the run; null when the guest sees the host's files.
+    /// </summary>
+    public GuestRoot? Root => _changedRoot ?? Table.Root;
+
+    private GuestRoot? _changedRoot;
+
+    /// <summary>chroot: from now on this process (and the children it makes) resolve every path inside <paramref name="root"/>.</summary>
+    public void ChangeRoot(GuestRoot root) => _changedRoot = root;
     public ElfImage Program { get; private set; } = null!;
     public ElfImage? Interpreter { get; private set; }
 
@@ -326,6 +334,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
             ProcessGroup = ProcessGroup,
             Session = Session,
             Umask = Umask,
+            _changedRoot = _changedRoot,
         };
         lock (SignalLock)
             foreach (var (signal, action) in SignalActions) child.SignalActions[signal] = action;

@@ -17,6 +17,15 @@ internal static unsafe class Capabilities
     private const uint Version1 = 0x19980330, Version2 = 0x20071026, Version3 = 0x20080522;
     private const int DataSize = 12;
 
+    /// <summary>Whether the calling guest thread (its host thread) has capability <paramref name="capability"/> in its effective set.</summary>
+    public static bool Effective(int capability)
+    {
+        uint* header = stackalloc uint[2] { Version3, 0 };
+        uint* data = stackalloc uint[6];
+        if (Libc.syscall(HostCapget, (nint)header, (nint)data, 0, 0, 0) != 0) return false;
+        return (data[capability / 32 * 3] & (1u << (capability % 32))) != 0;
+    }
+
     [Syscall(90, "capget", "xx")]
     private static long Capget(LinuxProcess p, in SyscallArgs a) => Forward(p, a, HostCapget);
 

@@ -47,8 +47,8 @@ internal static unsafe class Epoll
         int epfd = p.Files.Host(a.Int(0)), max = a.Int(2), timeout = a.Int(3);
         if (epfd < 0) return -Errno.EBADF;
         if (max is <= 0 or > MaxEvents) return -Errno.EINVAL;
-        byte* guest = Guest.Writable(p, a.A1, (ulong)max * GuestEventSize);
-        if (guest == null) return -Errno.EFAULT;
+        // As Linux: the array must lie in user space, but is only written (and so must be mapped) when events are ready.
+        if (!p.Memory.InRange(a.A1, (ulong)max * GuestEventSize)) return -Errno.EFAULT;
         var host = new byte[max * HostEventSize];
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var polls = stackalloc HostPollfd[2];
@@ -59,6 +59,8 @@ internal static unsafe class Epoll
             if (n != 0)
             {
                 if (n < 0) return n;
+                byte* guest = Guest.Writable(p, a.A1, (ulong)n * GuestEventSize);
+                if (guest == null) return -Errno.EFAULT;
                 fixed (byte* h = host)
                     for (int i = 0; i < n; i++)
                     {

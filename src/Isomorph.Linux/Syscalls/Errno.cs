@@ -7,6 +7,7 @@ public static class Errno
         ENOMEM = 12, EACCES = 13, EFAULT = 14, EEXIST = 17, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, EMFILE = 24,
         ENOTTY = 25, ESPIPE = 29, EPIPE = 32, ERANGE = 34, ENAMETOOLONG = 36, ENOSYS = 38, ENOTEMPTY = 39, ELOOP = 40, ENOBUFS = 105,
         ETIMEDOUT = 110;
+    public const int EMSGSIZE = 90, EAFNOSUPPORT = 97, ECONNREFUSED = 111;
 
     private static readonly Dictionary<long, string> Names = new()
     {
@@ -15,6 +16,7 @@ public static class Errno
         [EEXIST] = "EEXIST", [ENOTDIR] = "ENOTDIR", [EISDIR] = "EISDIR", [EINVAL] = "EINVAL", [EMFILE] = "EMFILE",
         [ENOTTY] = "ENOTTY", [ESPIPE] = "ESPIPE", [EPIPE] = "EPIPE", [ERANGE] = "ERANGE", [ENAMETOOLONG] = "ENAMETOOLONG",
         [ENOSYS] = "ENOSYS", [ENOTEMPTY] = "ENOTEMPTY", [ELOOP] = "ELOOP", [ENOBUFS] = "ENOBUFS", [ETIMEDOUT] = "ETIMEDOUT",
+        [EMSGSIZE] = "EMSGSIZE", [EAFNOSUPPORT] = "EAFNOSUPPORT", [ECONNREFUSED] = "ECONNREFUSED",
     };
 
     /// <summary>"ENOENT" for 2, "errno 99" for numbers without a name here.</summary>

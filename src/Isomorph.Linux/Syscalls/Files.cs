@@ -12,11 +12,11 @@ internal static unsafe class Files
     private static long OpenAt(LinuxProcess p, in SyscallArgs a)
     {
         if (p.Root is not null) return OpenInRoot(p, a);
-        var synthesized = ProcView.Synthesized(p, p.Memory.ReadCString(a.A1) ?? "");
+        var path = Guest.HostPath(p, a.A1, out var guestPath, out long error);
+        if (path is null) return error;
+        var synthesized = ProcView.Synthesized(p, guestPath!);
         if (synthesized is not null) return OpenSynthesized(p, synthesized, a.Int(2));
-        if (ProcView.SynthesizedDirectory(p, p.Memory.ReadCString(a.A1) ?? "") is { } listing) return OpenListing(p, listing, a.Int(2));
-        var path = Guest.HostPath(p, a.A1, out var guestPath);
-        if (path is null) return -Errno.EFAULT;
+        if (ProcView.SynthesizedDirectory(p, guestPath!) is { } listing) return OpenListing(p, listing, a.Int(2));
         int dir = guestPath!.StartsWith('/') ? Libc.AtFdCwd : p.Files.HostDirectory(a.Int(0));
         if (dir == -1) return -Errno.EBADF;
         int flags = a.Int(2);
@@ -31,10 +31,10 @@ internal static unsafe class Files
     /// <summary>openat under --root: openat2 with RESOLVE_IN_ROOT does the whole lookup, O_CREAT included.</summary>
     private static long OpenInRoot(LinuxProcess p, in SyscallArgs a)
     {
-        var guestPath = p.Memory.ReadCString(a.A1);
-        if (guestPath is null) return -Errno.EFAULT;
+        long r = Guest.ReadPath(p, a.A1, out var guestPath);
+        if (guestPath is null) return r;
         if (guestPath.Length == 0) return -Errno.ENOENT;
-        long r = Guest.AbsoluteInRoot(p, a.A0, guestPath, out var absolute, rewriteProc: false);
+        r = Guest.AbsoluteInRoot(p, a.A0, guestPath, out var absolute, rewriteProc: false);
         if (r < 0) return r;
         int flags = a.Int(2);
         var synthesized = ProcView.Synthesized(p, absolute!);
@@ -52,7 +52,23 @@ internal static unsafe class Files
         }
         else
         {
-            fd = p.Root!.Open(ProcView.Rewrite(p, absolute!), flags, a.Int(3) & ~(int)p.Umask);
+            string path = ProcView.Rewrite(p, absolute!);
+            // A device is looked at before it is opened (opening one can act: a terminal, a tape), and
+            // what was opened is looked at again, in case the name changed meanwhile.
+            const int ONofollow = 0x20000;
+            long probe = p.Root!.Open(path, Libc.OPath | (flags & ONofollow), 0);
+            if (probe >= 0)
+            {
+                long refused = Jail.Device(p, (int)probe);
+                Libc.close((int)probe);
+                if (refused < 0) return refused;
+            }
+            fd = p.Root!.Open(path, flags, a.Int(3) & ~(int)p.Umask);
+        }
+        if (fd >= 0 && Jail.Device(p, (int)fd) is < 0 and var jailed)
+        {
+            Libc.close((int)fd);
+            return jailed;
         }
         if (fd >= 0 && (flags & OTrunc) != 0) Shrinking(p, (int)fd, 0, truncated: true);
         return fd < 0 ? fd : p.Files.Add((int)fd, (flags & Libc.OCloexec) != 0);
@@ -203,7 +219,7 @@ internal static unsafe class Files
     {
         int fd = p.Files.Host(a.Int(0));
         if (fd < 0) return -Errno.EBADF;
-        if (a.Int(0) == a.Int(1)) return -Errno.EINVAL;
+        if (a.Int(0) == a.Int(1) || (a.Int(2) & ~Libc.OCloexec) != 0) return -Errno.EINVAL;
         long copy = Libc.Check(Libc.fcntl(fd, FDupfdCloexec, 0));
         return copy < 0 ? copy : p.Files.Replace(a.Int(1), (int)copy, (a.Int(2) & Libc.OCloexec) != 0);
     }
@@ -219,6 +235,7 @@ internal static unsafe class Files
         switch (a.Int(1))
         {
             case FDupfd or FDupfdCloexec:
+                if ((uint)a.Int(2) >= FileSystem.FileTable.MaxDescriptors) return -Errno.EINVAL; // Linux: not below 0, not at or above RLIMIT_NOFILE
                 long copy = Libc.Check(Libc.fcntl(fd, FDupfdCloexec, 0));
                 return copy < 0 ? copy : p.Files.Add((int)copy, a.Int(1) == FDupfdCloexec, a.Int(2));
             case FGetfd:
@@ -261,13 +278,14 @@ internal static unsafe class Files
             p.WarnOnce(29_000_000 + (long)request, $"ioctl 0x{request:x} is not supported");
             return -Errno.ENOTTY;
         }
+        // Terminal requests on anything else are ENOTTY before Linux looks at the argument.
+        if (request != Fionread && Libc.isatty(fd) == 0) return -Errno.ENOTTY;
         byte* argument = Guest.Writable(p, a.A2, size);
         if (argument == null) return -Errno.EFAULT;
         if (request is Tiocgpgrp or Tiocspgrp)
         {
             // Process groups other than the first process's exist only inside the VM, so the
             // terminal's foreground group is kept here; the host's stays the first process's.
-            if (Libc.isatty(fd) == 0) return -Errno.ENOTTY;
             if (request == Tiocspgrp)
             {
                 p.Table.ForegroundGroup = *(int*)argument;
@@ -367,11 +385,12 @@ internal static unsafe class Files
         // struct linux_dirent64 is the same on every architecture.
         int fd = p.Files.Host(a.Int(0));
         if (fd < 0) return -Errno.EBADF;
-        byte* buffer = Guest.Writable(p, a.A1, a.A2);
+        uint count = (uint)a.A2; // an unsigned int in Linux
+        byte* buffer = Guest.Writable(p, a.A1, count);
         if (buffer == null) return -Errno.EFAULT;
         long n = p.Files.Listing(a.Int(0)) is { } listing
-            ? listing.Read(new Span<byte>(buffer, (int)Math.Min(a.A2, int.MaxValue)))
-            : Libc.Check(Libc.getdents64(fd, buffer, (nuint)a.A2));
+            ? listing.Read(new Span<byte>(buffer, (int)Math.Min(count, int.MaxValue)))
+            : Libc.Check(Libc.getdents64(fd, buffer, count));
         if (n > 0) p.Memory.NoteWritten(a.A1, (ulong)n);
         return n;
     }

@@ -8,23 +8,40 @@ namespace Isomorph.Linux.Syscalls;
 internal static unsafe class Guest
 {
     /// <summary>The host address of a guest buffer the guest may read, or null (→ EFAULT).</summary>
+    /// An empty buffer still has to lie in the address space, as Linux's access_ok asks.
     public static byte* Readable(LinuxProcess p, ulong address, ulong length) =>
-        p.Memory.Check(address, length, PageFlags.Read) ? p.Memory.HostAddress(address) : null;
+        p.Memory.InRange(address, length) && p.Memory.Check(address, length, PageFlags.Read) ? p.Memory.HostAddress(address) : null;
 
     /// <summary>The host address of a guest buffer the guest may write, or null (→ EFAULT).</summary>
     public static byte* Writable(LinuxProcess p, ulong address, ulong length) =>
-        p.Memory.Check(address, length, PageFlags.Write) ? p.Memory.HostAddress(address) : null;
+        p.Memory.InRange(address, length) && p.Memory.Check(address, length, PageFlags.Write) ? p.Memory.HostAddress(address) : null;
 
-    /// <summary>A guest path as NUL-terminated host bytes, resolved through the sysroot; null when unreadable.</summary>
-    public static byte[]? HostPath(LinuxProcess p, ulong address, out string? guestPath)
+    /// <summary>Linux's PATH_MAX: the longest path a system call takes, its NUL included.</summary>
+    public const int PathMax = 4096;
+
+    /// <summary>
+    /// Reads the path the guest names at <paramref name="address"/> as Linux's getname does: 0, or
+    /// -EFAULT when a byte before its NUL cannot be read, or -ENAMETOOLONG when the first
+    /// <see cref="PathMax"/> bytes are readable and hold no NUL. Every path system call reads its
+    /// paths through this.
+    /// </summary>
+    public static long ReadPath(LinuxProcess p, ulong address, out string? path)
     {
-        guestPath = p.Memory.ReadCString(address);
+        path = p.Memory.ReadCString(address, PathMax);
+        if (path is not null) return 0;
+        return p.Memory.Check(address, PathMax, PageFlags.Read) ? -Errno.ENAMETOOLONG : -Errno.EFAULT;
+    }
+
+    /// <summary>A guest path as NUL-terminated host bytes, resolved through the sysroot; null when unreadable (<paramref name="error"/> says why).</summary>
+    public static byte[]? HostPath(LinuxProcess p, ulong address, out string? guestPath, out long error)
+    {
+        error = ReadPath(p, address, out guestPath);
         if (guestPath is null) return null;
         string host = guestPath == "/proc/self/exe" ? p.ExecutablePath : p.Paths.Resolve(guestPath);
         return Encoding.UTF8.GetBytes(host + "\0");
     }
 
-    public static byte[]? HostPath(LinuxProcess p, ulong address) => HostPath(p, address, out _);
+    public static byte[]? HostPath(LinuxProcess p, ulong address) => HostPath(p, address, out _, out _);
 
     /// <summary>
     /// Where a host *at call should look for the path the guest names at <paramref name="pathAddress"/>
@@ -40,8 +57,8 @@ internal static unsafe class Guest
     /// </summary>
     public static HostTarget Lookup(LinuxProcess p, ulong dirfd, ulong pathAddress, bool follow, bool slashFollows = false)
     {
-        var guestPath = p.Memory.ReadCString(pathAddress);
-        if (guestPath is null) return new HostTarget(-Errno.EFAULT);
+        long read = ReadPath(p, pathAddress, out var guestPath);
+        if (guestPath is null) return new HostTarget(read);
         if (p.Root is not { } root)
         {
             var host = Encoding.UTF8.GetBytes((guestPath == "/proc/self/exe" ? p.ExecutablePath : p.Paths.Resolve(guestPath)) + "\0");

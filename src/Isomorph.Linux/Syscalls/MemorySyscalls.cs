@@ -20,7 +20,8 @@ internal static unsafe class MemorySyscalls
     private static long Brk(LinuxProcess p, in SyscallArgs a)
     {
         ulong requested = a.A0;
-        if (requested < p.BrkStart) return (long)p.Brk;
+        // Below the start or past where mappings may go (brk(-1) included): the break stays where it is.
+        if (requested < p.BrkStart || requested > p.Layout.MmapTop) return (long)p.Brk;
         ulong oldEnd = GuestAddressSpace.PageUp(p.Brk), newEnd = GuestAddressSpace.PageUp(requested);
         if (newEnd > oldEnd)
         {
@@ -59,7 +60,8 @@ internal static unsafe class MemorySyscalls
 
         if ((flags & (MapFixed | MapFixedNoReplace)) != 0)
         {
-            if ((address & PageMask) != 0 || !p.Memory.InRange(address, size)) return -Errno.EINVAL;
+            if ((address & PageMask) != 0) return -Errno.EINVAL;
+            if (!p.Memory.InRange(address, size)) return -Errno.ENOMEM; // past the top of user space, as Linux says
             if ((flags & MapFixed) == 0 && !p.Memory.IsFree(address, size)) return -Errno.EEXIST;
         }
         else if (address == 0 || (address & PageMask) != 0 || !p.Memory.IsFree(address, size) || address < GuestAddressSpace.MinimumAddress)
@@ -96,9 +98,16 @@ internal static unsafe class MemorySyscalls
     private static long Munmap(LinuxProcess p, in SyscallArgs a) =>
         (a.A0 & PageMask) != 0 || a.A1 == 0 ? -Errno.EINVAL : p.Memory.Unmap(a.A0, a.A1);
 
+    /// <summary>mprotect: EINVAL only for an unaligned start; any part of the range unmapped (past the top or wrapping included) is ENOMEM, as on Linux.</summary>
     [Syscall(226, "mprotect", "puP")]
-    private static long Mprotect(LinuxProcess p, in SyscallArgs a) =>
-        (a.A0 & PageMask) != 0 ? -Errno.EINVAL : p.Memory.Protect(a.A0, a.A1, Protection.FromProt(a.A2));
+    private static long Mprotect(LinuxProcess p, in SyscallArgs a)
+    {
+        if ((a.A0 & PageMask) != 0) return -Errno.EINVAL;
+        if (a.A1 == 0) return 0;
+        ulong length = GuestAddressSpace.PageUp(a.A1);
+        if (length == 0 || !p.Memory.InRange(a.A0, length)) return -Errno.ENOMEM;
+        return p.Memory.Protect(a.A0, length, Protection.FromProt(a.A2));
+    }
 
     [Syscall(233, "madvise", "pud")]
     private static long Madvise(LinuxProcess p, in SyscallArgs a)
@@ -121,6 +130,9 @@ internal static unsafe class MemorySyscalls
         const int MsAsync = 1, MsInvalidate = 2, MsSync = 4;
         int flags = a.Int(2);
         if ((flags & ~(MsAsync | MsInvalidate | MsSync)) != 0 || (flags & (MsAsync | MsSync)) == (MsAsync | MsSync)) return -Errno.EINVAL;
+        if ((a.A0 & PageMask) != 0) return -Errno.EINVAL;
+        ulong length = GuestAddressSpace.PageUp(a.A1);
+        if (length < a.A1 || !p.Memory.InRange(a.A0, length)) return -Errno.ENOMEM; // past the top or wrapping: unmapped, as on Linux
         return p.Memory.Sync(a.A0, a.A1, flags);
     }
 
@@ -129,6 +141,7 @@ internal static unsafe class MemorySyscalls
     {
         ulong old = a.A0, oldSize = GuestAddressSpace.PageUp(a.A1), newSize = GuestAddressSpace.PageUp(a.A2), flags = a.A3;
         if ((old & PageMask) != 0 || newSize == 0 || (flags & ~(MremapMayMove | MremapFixed)) != 0) return -Errno.EINVAL;
+        if (newSize < a.A2 || newSize > p.Memory.Limit) return -Errno.EINVAL; // larger than user space (Linux: TASK_SIZE)
         if (!p.Memory.Check(old, oldSize, PageFlags.None)) return -Errno.EFAULT;
         var protection = p.Memory.FlagsAt(old) & PageFlags.Access;
         if (p.Memory.SharedAt(old, out int sharedFd, out long sharedOffset, out bool writable, out bool anonymous, out ulong sharedEnd))

@@ -92,35 +92,47 @@ internal static unsafe class Paths
         }
     }
 
+    /// <summary>
+    /// readlinkat, in Linux's order: a size below 1 is EINVAL, then the path is looked up (not a
+    /// link: EINVAL), and only the text copied out needs a writable buffer.
+    /// </summary>
     [Syscall(78, "readlinkat", "fsxu")]
     private static long ReadLinkAt(LinuxProcess p, in SyscallArgs a)
     {
-        byte* buffer = Guest.Writable(p, a.A2, a.A3);
-        if (buffer == null) return -Errno.EFAULT;
-        string? guestPath = p.Memory.ReadCString(a.A1);
+        int size = a.Int(3);
+        if (size <= 0) return -Errno.EINVAL;
+        long r = Guest.ReadPath(p, a.A1, out var guestPath);
+        if (guestPath is null) return r;
         string? link = guestPath == "/proc/self/exe" && p.Root is null ? p.ExecutablePath : null;
-        if (p.Root is not null && guestPath is not null)
+        if (p.Root is not null)
         {
             long resolved = Guest.AbsoluteInRoot(p, a.A0, guestPath, out var absolute, rewriteProc: false);
             if (resolved < 0) return resolved;
             link = ProcView.LinkText(p, absolute!);
         }
+        byte[] text;
         if (link is not null)
         {
-            var text = Encoding.UTF8.GetBytes(link);
-            int n = (int)Math.Min((ulong)text.Length, a.A3);
-            text.AsSpan(0, n).CopyTo(new Span<byte>(buffer, n));
-            p.Memory.NoteWritten(a.A2, (ulong)n);
-            return n;
+            text = Encoding.UTF8.GetBytes(link);
         }
-        using var t = Guest.Lookup(p, a.A0, a.A1, follow: false);
-        if (t.Error < 0) return t.Error;
-        fixed (byte* at = t.Path)
+        else
         {
-            long n = Libc.Check(Libc.readlinkat(t.Dir, at, buffer, (nuint)a.A3));
-            if (n > 0) p.Memory.NoteWritten(a.A2, (ulong)n);
-            return n;
+            using var t = Guest.Lookup(p, a.A0, a.A1, follow: false);
+            if (t.Error < 0) return t.Error;
+            text = new byte[Math.Min(size, Guest.PathMax)];
+            long n;
+            fixed (byte* at = t.Path)
+            fixed (byte* into = text)
+                n = Libc.Check(Libc.readlinkat(t.Dir, at, into, (nuint)text.Length));
+            if (n < 0) return n;
+            text = text[..(int)n];
         }
+        int length = Math.Min(text.Length, size);
+        byte* buffer = Guest.Writable(p, a.A2, (ulong)length);
+        if (buffer == null) return -Errno.EFAULT;
+        text.AsSpan(0, length).CopyTo(new Span<byte>(buffer, length));
+        p.Memory.NoteWritten(a.A2, (ulong)length);
+        return length;
     }
 
     [Syscall(48, "faccessat", "fsk")]
@@ -173,7 +185,9 @@ internal static unsafe class Paths
     private static long SymlinkAt(LinuxProcess p, in SyscallArgs a)
     {
         // The link's target is stored as the guest wrote it, not resolved.
-        var target = p.Memory.ReadCStringBytes(a.A0);
+        long read = Guest.ReadPath(p, a.A0, out var targetText);
+        if (targetText is null) return read;
+        var target = p.Memory.ReadCStringBytes(a.A0, Guest.PathMax);
         if (target is null) return -Errno.EFAULT;
         using var link = Guest.Lookup(p, a.A1, a.A2, follow: false);
         if (link.Error < 0) return link.Error;
@@ -243,12 +257,14 @@ internal static unsafe class Paths
 
     private const ulong StatfsSize = 120;
 
-    /// <summary>mknodat: FIFOs and sockets (device nodes need privileges the host decides on; dev_t is encoded alike).</summary>
+    /// <summary>mknodat: FIFOs and sockets (device nodes need privileges the host decides on, and are never made under --root: <see cref="Jail"/>; dev_t is encoded alike).</summary>
     [Syscall(33, "mknodat", "fsox")]
     private static long MknodAt(LinuxProcess p, in SyscallArgs a)
     {
         using var t = Guest.Lookup(p, a.A0, a.A1, follow: false);
         if (t.Error < 0) return t.Error;
+        long refused = Jail.Mknod(p, (uint)a.A2);
+        if (refused < 0) return refused;
         fixed (byte* at = t.Path) return Libc.Check(Libc.mknodat(t.Dir, at, (uint)a.A2 & ~p.Umask, a.A3));
     }
 
@@ -319,6 +335,37 @@ internal static unsafe class Paths
             if (fd < 0) return fd;
             p.Files.ChangeDirectory((int)fd);
             return 0;
+        }
+    }
+
+    /// <summary>
+    /// chroot: the process's own root from now on, inherited by its children; the working directory
+    /// stays where it is, as on Linux. Allowed as Linux allows it: to a thread with CAP_SYS_CHROOT in
+    /// its effective set (the host thread's, so the host user must have it), else EPERM. Under
+    /// --root the new root is a directory inside the old one, so it can only narrow the view.
+    /// </summary>
+    [Syscall(51, "chroot", "s")]
+    private static long Chroot(LinuxProcess p, in SyscallArgs a)
+    {
+        const int CapSysChroot = 18;
+        using var t = Guest.Lookup(p, unchecked((ulong)Libc.AtFdCwd), a.A0, follow: true);
+        if (t.Error < 0) return t.Error;
+        long fd;
+        fixed (byte* at = t.Path) fd = Libc.Check(Libc.openat(t.Dir, at, Libc.OPath | Libc.ODirectory | Libc.OCloexec, 0));
+        if (fd < 0) return fd;
+        try
+        {
+            var self = Encoding.UTF8.GetBytes($"/proc/self/fd/{fd}\0");
+            long access;
+            fixed (byte* at = self) access = Libc.Check(Libc.faccessat(Libc.AtFdCwd, at, 1 /* X_OK */, 0));
+            if (access < 0) return access;
+            if (!Capabilities.Effective(CapSysChroot)) return -Errno.EPERM;
+            p.ChangeRoot(FileSystem.GuestRoot.Open($"/proc/self/fd/{fd}"));
+            return 0;
+        }
+        finally
+        {
+            Libc.close((int)fd);
         }
     }
 

@@ -101,12 +101,23 @@ internal static unsafe class ProcessLifecycle
     [Syscall(221, "execve", "sxx")]
     private static long Execve(LinuxProcess p, in SyscallArgs a)
     {
-        string? guestPath = p.Memory.ReadCString(a.A0);
-        if (guestPath is null) return -Errno.EFAULT;
-        var argv = ReadStrings(p, a.A1);
-        var envp = ReadStrings(p, a.A2);
-        if (argv is null || envp is null) return -Errno.EFAULT;
-        return Exec(p, guestPath, argv, envp, interpreterDepth: 0);
+        // As Linux: the path first (an empty one names nothing), then the program is opened, then argv and envp are read.
+        long r = Guest.ReadPath(p, a.A0, out var guestPath);
+        if (guestPath is null) return r;
+        if (guestPath.Length == 0) return -Errno.ENOENT;
+        long fd = OpenProgram(p, guestPath);
+        if (fd < 0) return fd;
+        try
+        {
+            var argv = ReadStrings(p, a.A1);
+            var envp = ReadStrings(p, a.A2);
+            if (argv is null || envp is null) return -Errno.EFAULT;
+            return Exec(p, (int)fd, guestPath, argv, envp, interpreterDepth: 0);
+        }
+        finally
+        {
+            Libc.close((int)fd);
+        }
     }
 
     internal static long Exec(LinuxProcess p, string guestPath, List<string> argv, List<string> envp, int interpreterDepth)

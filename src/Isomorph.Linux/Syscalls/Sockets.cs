@@ -14,6 +14,7 @@ internal static unsafe class Sockets
 {
     private const int SockNonblock = 0x800, SockCloexec = 0x80000;
     private const int MsgDontwait = 0x40, MsgCtrunc = 0x08, MsgCmsgCloexec = 0x4000_0000;
+    private const int SoAcceptconn = 30;
     private const int SolSocket = 1, ScmRights = 1, ScmCredentials = 2, CmsgHeader = 16;
     /// <summary>The largest control buffer passed on (Linux's optmem_max is 20 KiB by default).</summary>
     private const ulong MaxControl = 64 << 10;
@@ -23,6 +24,8 @@ internal static unsafe class Sockets
     private static long Socket(LinuxProcess p, in SyscallArgs a)
     {
         int type = a.Int(1);
+        long refused = Jail.SocketFamily(p, a.Int(0));
+        if (refused < 0) return refused;
         long fd = Libc.Check(Libc.socket(a.Int(0), type | SockCloexec, a.Int(2)));
         return fd < 0 ? fd : p.Files.Add((int)fd, (type & SockCloexec) != 0);
     }
@@ -30,6 +33,8 @@ internal static unsafe class Sockets
     [Syscall(199, "socketpair", "DTdx")]
     private static long SocketPair(LinuxProcess p, in SyscallArgs a)
     {
+        long refused = Jail.SocketFamily(p, a.Int(0));
+        if (refused < 0) return refused;
         if (Guest.Writable(p, a.A3, 8) == null) return -Errno.EFAULT;
         int type = a.Int(1);
         int* host = stackalloc int[2];
@@ -44,12 +49,12 @@ internal static unsafe class Sockets
     }
 
     [Syscall(200, "bind", "dxu")]
-    private static long Bind(LinuxProcess p, in SyscallArgs a) => WithAddress(p, a, &Libc.bind);
+    private static long Bind(LinuxProcess p, in SyscallArgs a) => WithAddress(p, a, &Libc.bind, binding: true);
 
     [Syscall(203, "connect", "dxu")]
-    private static long Connect(LinuxProcess p, in SyscallArgs a) => WithAddress(p, a, &Libc.connect);
+    private static long Connect(LinuxProcess p, in SyscallArgs a) => WithAddress(p, a, &Libc.connect, binding: false);
 
-    private static long WithAddress(LinuxProcess p, in SyscallArgs a, delegate*<int, byte*, uint, int> call)
+    private static long WithAddress(LinuxProcess p, in SyscallArgs a, delegate*<int, byte*, uint, int> call, bool binding)
     {
         int fd = p.Files.Host(a.Int(0));
         if (fd < 0) return -Errno.EBADF;
@@ -58,7 +63,7 @@ internal static unsafe class Sockets
         if (address == null) return -Errno.EFAULT;
         uint length = (uint)a.A2;
         byte* confined = stackalloc byte[UnixAddressSize];
-        long r = ConfineAddress(p, ref address, ref length, confined, out int directory);
+        long r = ConfineAddress(p, ref address, ref length, confined, out int directory, binding);
         if (r < 0) return r;
         r = Libc.Check(call(fd, address, length));
         if (directory >= 0) Libc.close(directory);
@@ -71,12 +76,14 @@ internal static unsafe class Sockets
     /// Under --root, an AF_UNIX address that names a file is looked up inside the root: its
     /// directory is opened there, and the host gets /proc/self/fd/N/NAME, which reaches that
     /// directory without another lookup (so connect and bind cannot reach a socket outside the
-    /// root). Other addresses, abstract names included, pass unchanged. 0 or -errno; the caller
+    /// root). Abstract names are refused (<see cref="Jail.UnixAddress"/>); other addresses pass unchanged. 0 or -errno; the caller
     /// closes <paramref name="directory"/> unless it is -1.
     /// </summary>
-    private static long ConfineAddress(LinuxProcess p, ref byte* address, ref uint length, byte* buffer, out int directory)
+    private static long ConfineAddress(LinuxProcess p, ref byte* address, ref uint length, byte* buffer, out int directory, bool binding = false)
     {
         directory = -1;
+        long refused = Jail.UnixAddress(p, address, length, binding);
+        if (refused < 0) return refused;
         if (p.Root is not { } root || address == null || length <= 2 || *(ushort*)address != AfUnix || address[2] == 0) return 0;
         var path = new ReadOnlySpan<byte>(address + 2, (int)Math.Min(length - 2, UnixAddressSize - 2));
         int nul = path.IndexOf((byte)0);
@@ -116,8 +123,14 @@ internal static unsafe class Sockets
         int fd = p.Files.Host(a.Int(0));
         if (fd < 0) return -Errno.EBADF;
         int flags = a.Int(3);
-        long ready = Blocking.WaitReady(p, fd, Blocking.PollIn);
-        if (ready < 0) return ready;
+        // Only a listening socket waits; on any other the host answers at once (EINVAL, EOPNOTSUPP), as Linux does.
+        int listening = 0;
+        uint size = sizeof(int);
+        if (Libc.getsockopt(fd, SolSocket, SoAcceptconn, (byte*)&listening, &size) == 0 && listening != 0)
+        {
+            long ready = Blocking.WaitReady(p, fd, Blocking.PollIn);
+            if (ready < 0) return ready;
+        }
         long r = AddressOut(p, a.A1, a.A2, (address, length) => Libc.accept4(fd, address, length, (flags & SockNonblock) | SockCloexec));
         return r < 0 ? r : p.Files.Add((int)r, (flags & SockCloexec) != 0);
     }
@@ -217,8 +230,17 @@ internal static unsafe class Sockets
     {
         int fd = p.Files.Host(a.Int(0));
         if (fd < 0) return -Errno.EBADF;
-        int level = a.Int(1), name = a.Int(2);
-        return AddressOut(p, a.A3, a.A4, (value, length) => Libc.getsockopt(fd, level, name, value, length));
+        // Unlike an address, the length is always read, and a zero-length value is never touched (any pointer will do, as on Linux).
+        if (!Guest.Get(p, a.A4, out uint length)) return -Errno.EFAULT;
+        if (length > int.MaxValue) return -Errno.EINVAL;
+        byte* spare = stackalloc byte[1];
+        byte* value = length == 0 ? spare : Guest.Writable(p, a.A3, length);
+        if (value == null) return -Errno.EFAULT;
+        uint actual = length;
+        long r = Libc.Check(Libc.getsockopt(fd, a.Int(1), a.Int(2), value, &actual));
+        if (r < 0) return r;
+        if (length > 0) p.Memory.NoteWritten(a.A3, Math.Min(length, actual));
+        return Guest.Put(p, a.A4, actual) ? r : -Errno.EFAULT;
     }
 
     [Syscall(210, "shutdown", "dd")]
@@ -243,12 +265,15 @@ internal static unsafe class Sockets
         if (guest == null) return -Errno.EFAULT;
         var message = *guest;
         ulong nameAddress = (ulong)message.Name, controlAddress = (ulong)message.Control, iovAddress = (ulong)message.Iov;
-        if (message.IovLength > MaxIov || message.NameLength > MaxAddress) return -Errno.EINVAL;
+        if (message.IovLength > MaxIov) return -Errno.EMSGSIZE;
+        if (message.NameLength > MaxAddress) return -Errno.EINVAL;
         if (message.ControlLength > MaxControl) return -Errno.ENOBUFS;
         message.Name = nameAddress == 0 ? null : send ? Guest.Readable(p, nameAddress, message.NameLength) : Guest.Writable(p, nameAddress, message.NameLength);
-        byte* guestControl = controlAddress == 0 ? null
+        // A sender's control length must be backed by readable memory even when the pointer is NULL (Linux copies it in: EFAULT).
+        bool hasControl = controlAddress != 0 || (send && message.ControlLength > 0);
+        byte* guestControl = !hasControl ? null
             : send ? Guest.Readable(p, controlAddress, message.ControlLength) : Guest.Writable(p, controlAddress, message.ControlLength);
-        if ((nameAddress != 0 && message.Name == null) || (controlAddress != 0 && guestControl == null)) return -Errno.EFAULT;
+        if ((nameAddress != 0 && message.Name == null) || (hasControl && guestControl == null)) return -Errno.EFAULT;
         if (guestControl == null) message.ControlLength = 0;
         // The control data goes through a host copy, where descriptors are the host's.
         var control = new byte[message.ControlLength];
