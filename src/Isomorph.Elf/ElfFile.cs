@@ -164,7 +164,7 @@ public sealed class ElfFile
             if (U32(sh + 4) != 2) continue; // SHT_SYMTAB
             ulong symOffset = U64(sh + 24), symSize = U64(sh + 32), symEntry = U64(sh + 56);
             uint link = U32(sh + 40);
-            if (symEntry < 24 || link >= count || !InFile(symOffset, symSize))
+            if (symEntry < 24 || symSize % symEntry != 0 || link >= count || !InFile(symOffset, symSize))
                 throw new ElfFormatException($"{Path}: malformed ELF file (bad symbol table)");
             ulong strSh = offset + (ulong)(link * entrySize);
             ulong strOffset = U64(strSh + 24), strSize = U64(strSh + 32);

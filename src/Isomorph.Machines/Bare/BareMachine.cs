@@ -83,6 +83,9 @@ public sealed class BareMachine : IDisposable
 
     private unsafe void LoadSegments()
     {
+        // Without a loadable segment the hart would run RAM's zeros (illegal instructions) for ever.
+        if (!Elf.Segments.Any(s => s.Type == ElfSegment.Load && s.MemorySize != 0))
+            throw new MachineConfigurationException($"{Elf.Path}: no loadable segments");
         foreach (var s in Elf.Segments)
         {
             if (s.Type != ElfSegment.Load || s.MemorySize == 0) continue;
