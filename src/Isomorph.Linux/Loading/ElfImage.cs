@@ -76,14 +76,19 @@ public sealed record ElfImage(ElfFile File, ulong Bias, ulong Entry, ulong Progr
             ulong first = GuestAddressSpace.PageDown(bias + s.VirtualAddress);
             ulong end = GuestAddressSpace.PageUp(bias + s.End);
             var protection = Protection.FromElf(s.Flags);
-            for (ulong page = first; page < end; page += GuestAddressSpace.PageSize)
+            // Segments may share a page at their boundary (or, in a crafted file, overlap): keep
+            // what earlier segments mapped, widen its protection. One call per run of pages alike,
+            // so that a segment of many GiB (legal, and cheap: its pages are zero) maps at once.
+            for (ulong page = first; page < end;)
             {
-                // Segments may share a page at their boundary: keep its contents, widen its protection.
                 var existing = space.FlagsAt(page);
+                ulong run = page + GuestAddressSpace.PageSize;
+                while (run < end && space.FlagsAt(run) == existing) run += GuestAddressSpace.PageSize;
                 long status = (existing & PageFlags.Mapped) != 0
-                    ? space.Protect(page, GuestAddressSpace.PageSize, (existing & ~PageFlags.Mapped) | protection)
-                    : space.Map(page, GuestAddressSpace.PageSize, protection);
+                    ? space.Protect(page, run - page, (existing & ~PageFlags.Mapped) | protection)
+                    : space.Map(page, run - page, protection);
                 if (status != 0) throw new ProgramLoadException($"{elf.Path}: cannot map segment at 0x{page:x}", Errno.ENOMEM);
+                page = run;
             }
             space.Write(bias + s.VirtualAddress, elf.SegmentBytes(s));
         }
