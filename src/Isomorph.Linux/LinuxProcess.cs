@@ -203,10 +203,10 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         {
             long fd = root.Open(interpreterName.StartsWith('/') ? interpreterName : "/" + interpreterName, Libc.ORdonly, 0);
             if (fd < 0)
-                throw new ProgramLoadException($"{execFn}: program interpreter {interpreterName} not found in the root {root.HostPath}");
+                throw new ProgramLoadException($"{execFn}: program interpreter {interpreterName} not found in the root {root.HostPath}", (int)-fd);
             try
             {
-                interpreterElf = ReadProgram((int)fd).Elf;
+                interpreterElf = ReadProgram((int)fd, interpreter: true).Elf;
             }
             finally
             {
@@ -223,7 +223,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
                     ? "; pass --sysroot DIR with the riscv64 libraries (e.g. Debian's /usr/riscv64-linux-gnu)"
                     : "; pass --sysroot DIR with the riscv64 libraries";
                 throw new ProgramLoadException(
-                    $"{execFn}: program interpreter {interpreterName} not found (tried {string.Join(", ", tried)}){hint}");
+                    $"{execFn}: program interpreter {interpreterName} not found (tried {string.Join(", ", tried)}){hint}", Errno.ENOENT);
             }
             interpreterElf = LoadElf(found);
         }
@@ -234,15 +234,20 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         {
             var layout = ProcessLayout.For(memory);
             ulong bias = elf.Type == ElfType.SharedObject ? layout.DynamicBase - ElfImage.Extent(elf).Low : 0;
-            var program = ElfImage.Map(elf, memory, bias);
+            var program = ElfImage.Map(elf, memory, bias, layout.TaskSize);
             ElfImage? interpreter = null;
             if (interpreterElf is not null)
             {
+                // Linux answers an interpreter's impossible segments with ENOMEM (load_elf_interp).
                 var (low, high) = ElfImage.Extent(interpreterElf);
                 ulong at = memory.FindFree(high - low, layout.MmapTop);
-                if (at == 0) throw new ProgramLoadException($"{interpreterElf.Path}: no room for the program interpreter");
-                interpreter = ElfImage.Map(interpreterElf, memory, at - low);
+                if (at == 0) throw new ProgramLoadException($"{interpreterElf.Path}: no room for the program interpreter", Errno.ENOMEM);
+                interpreter = ElfImage.Map(interpreterElf, memory, at - low, layout.TaskSize, Errno.ENOMEM);
             }
+            // As Linux, only the entry point the hart jumps to must lie in the task's space (EINVAL).
+            var entered = interpreter ?? program;
+            if (entered.Entry >= layout.TaskSize)
+                throw new ProgramLoadException($"{entered.File.Path}: entry point 0x{entered.Entry:x} lies outside the guest address space", Errno.EINVAL);
             ulong brkStart = GuestAddressSpace.PageUp(program.End);
             ulong trampoline = MapTrampoline(memory, layout.MmapTop);
 
@@ -378,9 +383,9 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         {
             image = Load(programFd, execFn, argv, envp, Paths, Root);
         }
-        catch (ProgramLoadException)
+        catch (ProgramLoadException e)
         {
-            return -Errno.ENOEXEC;
+            return -e.Errno;
         }
         catch (InsufficientMemoryException)
         {
@@ -416,8 +421,12 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         fixed (byte* at = bytes) return Libc.Check(Libc.openat(cwd, at, Libc.ORdonly | Libc.OCloexec, 0));
     }
 
-    /// <summary>The ELF file open at host descriptor <paramref name="fd"/>, and its host path.</summary>
-    private static (ElfFile Elf, string HostPath) ReadProgram(int fd)
+    /// <summary>
+    /// The ELF file open at host descriptor <paramref name="fd"/>, and its host path. A file that is
+    /// not one gets Linux's errno: ENOEXEC for malformed headers, EIO for a short file, EINVAL for
+    /// impossible segments, and ELIBBAD for any fault of a program interpreter's.
+    /// </summary>
+    private static (ElfFile Elf, string HostPath) ReadProgram(int fd, bool interpreter = false)
     {
         string magic = $"/proc/self/fd/{fd}";
         string hostPath = new FileInfo(magic).LinkTarget ?? magic;
@@ -427,24 +436,32 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ProgramLoadException($"{hostPath}: {e.Message}");
+            throw new ProgramLoadException($"{hostPath}: {e.Message}", Errno.EIO);
         }
         catch (ElfFormatException e)
         {
-            throw new ProgramLoadException(e.Message);
+            throw new ProgramLoadException(e.Message, interpreter ? Errno.ELIBBAD : ErrnoOf(e.Problem));
         }
     }
 
+    private static int ErrnoOf(ElfProblem problem) => problem switch
+    {
+        ElfProblem.Truncated => Errno.EIO,
+        ElfProblem.BadLayout => Errno.EINVAL,
+        _ => Errno.ENOEXEC,
+    };
+
+    /// <summary>A program interpreter found through the sysroot.</summary>
     private static ElfFile LoadElf(string path)
     {
-        if (!File.Exists(path)) throw new ProgramLoadException($"{path}: no such file");
+        if (!File.Exists(path)) throw new ProgramLoadException($"{path}: no such file", Errno.ENOENT);
         try
         {
             return ElfFile.Load(path);
         }
         catch (ElfFormatException e)
         {
-            throw new ProgramLoadException(e.Message);
+            throw new ProgramLoadException(e.Message, Errno.ELIBBAD);
         }
     }
 

@@ -83,6 +83,9 @@ public sealed class BareMachine : IDisposable
 
     private unsafe void LoadSegments()
     {
+        // Without a loadable segment the hart would run RAM's zeros (illegal instructions) for ever.
+        if (!Elf.Segments.Any(s => s.Type == ElfSegment.Load && s.MemorySize != 0))
+            throw new MachineConfigurationException($"{Elf.Path}: no loadable segments");
         foreach (var s in Elf.Segments)
         {
             if (s.Type != ElfSegment.Load || s.MemorySize == 0) continue;
@@ -111,8 +114,23 @@ public sealed class BareMachine : IDisposable
             if (b == '\n') _console.Flush();
         };
         _htif.Unsupported += message => { _unsupported = message; Hart.RequestStop(); };
-        if (Elf.TryGetSymbol("tohost", out var toHost)) Bus.AddDevice(toHost.Value, _htif.ToHostWindow);
-        if (Elf.TryGetSymbol("fromhost", out var fromHost)) Bus.AddDevice(fromHost.Value, _htif.FromHostWindow);
+        if (Elf.TryGetSymbol("tohost", out var toHost)) AddHtifWindow("tohost", toHost.Value, _htif.ToHostWindow);
+        if (Elf.TryGetSymbol("fromhost", out var fromHost)) AddHtifWindow("fromhost", fromHost.Value, _htif.FromHostWindow);
+    }
+
+    private void AddHtifWindow(string symbol, ulong address, IMmioDevice window)
+    {
+        // A crafted symbol table can put the window at the top of the address space or over the CLINT.
+        if (address > ulong.MaxValue - window.Size)
+            throw new MachineConfigurationException($"{Elf.Path}: symbol {symbol} at 0x{address:x} lies at the end of the address space");
+        try
+        {
+            Bus.AddDevice(address, window);
+        }
+        catch (ArgumentException e)
+        {
+            throw new MachineConfigurationException($"{Elf.Path}: symbol {symbol}: {e.Message}");
+        }
     }
 
     /// <summary>Runs the program until it exits through HTIF, hits the instruction limit, or can never wake.</summary>
@@ -164,6 +182,8 @@ public sealed class BareMachine : IDisposable
             throw new MachineConfigurationException($"{Elf.Path}: no begin_signature/end_signature symbols");
         if (end.Value < begin.Value || !Ram.Contains(begin.Value, end.Value - begin.Value))
             throw new MachineConfigurationException($"{Elf.Path}: the signature region lies outside RAM");
+        if (end.Value - begin.Value > int.MaxValue)
+            throw new MachineConfigurationException($"{Elf.Path}: the signature region is larger than 2 GiB");
         var bytes = Ram.Span(begin.Value, (int)(end.Value - begin.Value));
         var words = new uint[bytes.Length / 4];
         for (int i = 0; i < words.Length; i++) words[i] = BitConverter.ToUInt32(bytes.Slice(i * 4, 4));

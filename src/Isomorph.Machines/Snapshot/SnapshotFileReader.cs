@@ -96,10 +96,20 @@ public sealed class SnapshotFileReader : IDisposable
         string name = Encoding.ASCII.GetString(buffer[..nameLength]);
         long length = BinaryPrimitives.ReadInt64LittleEndian(buffer[nameLength..]);
         if (name != expected)
-            throw new SnapshotException($"expected section '{expected}', found '{name}': the snapshot's machine differs from its configuration");
+            throw new SnapshotException($"expected section '{expected}', found '{Printable(buffer[..nameLength])}': the snapshot's machine differs from its configuration");
         if (length < 0 || length > maxLength || length > _end - _file.Position)
             throw new SnapshotException($"section '{expected}': {length} bytes is too large");
         return length;
+    }
+
+    /// <summary>A section name for a one-line message: bytes outside printable ASCII as \xNN.</summary>
+    private static string Printable(ReadOnlySpan<byte> name)
+    {
+        var text = new StringBuilder(name.Length);
+        foreach (byte b in name)
+            if (b is >= 0x20 and < 0x7F and not (byte)'\\') text.Append((char)b);
+            else text.Append($"\\x{b:x2}");
+        return text.ToString();
     }
 
     /// <summary>Reads exactly <paramref name="into"/>.Length payload bytes.</summary>
