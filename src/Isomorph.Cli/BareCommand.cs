@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text;
+using Isomorph.Devices.HostIo;
 using Isomorph.Elf;
 using Isomorph.Machines;
 using Isomorph.Machines.Bare;
@@ -38,7 +39,11 @@ public static class BareCommand
         if (!IsomorphCommand.TryParseSize(memoryText, out ulong memory) || memory % 4096 != 0)
             return Fail($"invalid --memory '{memoryText}': expected a size such as 128M or 1G, a multiple of 4 KiB");
         if (maxInstructions < 0) return Fail("--max-instructions must not be negative");
-        if (!file.Exists) return Fail($"{file.FullName}: no such file");
+        if (HostFile.Kind(file.FullName) == HostFileKind.Missing) return Fail($"{file.FullName}: no such file");
+        if (HostFile.NotRegular(file.FullName, "program") is { } notRegular) return Fail(notRegular);
+        // The signature is renamed into place, which would replace a FIFO or a device (/dev/null) with a regular file.
+        if (signature is not null && HostFile.Kind(signature.FullName) is not (HostFileKind.Regular or HostFileKind.Missing) and var kind)
+            return Fail($"{signature.FullName} is {HostFile.Describe(kind)}: --signature replaces only a regular file, or writes one where none exists");
         using var stdout = Console.OpenStandardOutput();
         var traceWriter = trace ? new StreamWriter(Console.OpenStandardError(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false } : null;
         BareResult result;

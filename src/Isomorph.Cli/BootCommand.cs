@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Isomorph.Devices.HostIo;
 using Isomorph.Devices.State;
 using Isomorph.Machines;
 using Isomorph.Machines.Virt;
@@ -98,9 +99,14 @@ public static class BootCommand
             }
         }
         string path = Path.GetFullPath(parts[0]);
-        if (parts[0].Length == 0 || !File.Exists(path))
+        if (parts[0].Length == 0 || HostFile.Kind(path) == HostFileKind.Missing)
         {
             error = $"{path}: no such disk image";
+            return null;
+        }
+        if (HostFile.NotRegular(path, "disk image") is { } notRegular)
+        {
+            error = notRegular;
             return null;
         }
         return new VirtDisk(path, readOnly);
@@ -166,13 +172,17 @@ public static class BootCommand
             kernel = new FileInfo(images.Kernel);
             initrd ??= new FileInfo(images.Initrd);
         }
-        if (!kernel.Exists) return Fail($"{kernel.FullName}: no such kernel file");
-        if (initrd is { Exists: false }) return Fail($"{initrd.FullName}: no such initrd file");
+        if (HostFile.Kind(kernel.FullName) == HostFileKind.Missing) return Fail($"{kernel.FullName}: no such kernel file");
+        if (initrd is not null && HostFile.Kind(initrd.FullName) == HostFileKind.Missing) return Fail($"{initrd.FullName}: no such initrd file");
         string? firmwarePath = firmware == "none" ? null : Path.GetFullPath(firmware);
-        if (firmwarePath is not null && !File.Exists(firmwarePath))
+        if (firmwarePath is not null && HostFile.Kind(firmwarePath) == HostFileKind.Missing)
             return Fail(firmware == VirtOptions.DefaultFirmware
                 ? $"{firmwarePath}: no such firmware (install Debian's opensbi package, or give --firmware)"
                 : $"{firmwarePath}: no such firmware file");
+
+        // Each image is checked before anything is opened: a FIFO or a device would block or never end.
+        foreach (var (image, what) in new[] { (kernel.FullName, "kernel"), (initrd?.FullName, "initrd"), (firmwarePath, "firmware") })
+            if (image is not null && HostFile.NotRegular(image, what) is { } notRegular) return Fail(notRegular);
 
         if (!TryOpenVirtioConsole(virtioConsole, out var hvc, out string? hvcError)) return Fail(hvcError!);
         using var hvcOutput = hvc;
@@ -211,16 +221,8 @@ public static class BootCommand
     {
         (stream, error) = (null, null);
         if (file is null) return true;
-        try
-        {
-            stream = new FileStream(file.FullName, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
-            return true;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            error = $"{file.FullName}: cannot open the virtio-console output: {e.Message}";
-            return false;
-        }
+        stream = HostFile.OpenOutput(file.FullName, "virtio-console output", out error);
+        return stream is not null;
     }
 
     /// <summary><c>isomorph boot --restore FILE</c>: the machine in a snapshot, resumed.</summary>

@@ -133,17 +133,8 @@ public sealed partial class VirtMachine
         }
     }
 
-    private static FileStream OpenVirtioConsole(string path)
-    {
-        try
-        {
-            return new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new MachineConfigurationException($"{path}: cannot open the virtio-console output: {e.Message}");
-        }
-    }
+    private static FileStream OpenVirtioConsole(string path) =>
+        HostFile.OpenOutput(path, "virtio-console output", out string? error) ?? throw new MachineConfigurationException(error!);
 
     /// <summary>Every component with state, by section name, in the order they are saved and restored.</summary>
     private IEnumerable<(string Name, ISnapshotState Component)> Components()
