@@ -94,7 +94,7 @@ public static unsafe partial class HostFile
         }
         // From here writes block as on any file: a slow reader slows the writer, as a pipe does.
         Fcntl(fd, FSetfl, OWronly | OAppend);
-        return new FileStream(handle, FileAccess.Write, bufferSize: 0);
+        return new FileStream(handle, FileAccess.Write, bufferSize: 4096); // buffered as before: the machine flushes its consoles
     }
 
     private static HostFileKind FromMode(ushort mode) => (mode & 0xF000) switch
