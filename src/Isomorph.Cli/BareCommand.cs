@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text;
+using Isomorph.Devices.HostIo;
 using Isomorph.Elf;
 using Isomorph.Machines;
 using Isomorph.Machines.Bare;
@@ -17,8 +18,8 @@ public static class BareCommand
     public static Command Create()
     {
         var file = new Argument<FileInfo>("FILE") { Description = "a RISC-V ELF program linked at 0x80000000 with tohost/fromhost symbols" };
-        var memory = new Option<string>("--memory") { Description = "RAM size, e.g. 128M, 1G", DefaultValueFactory = _ => "128M" };
-        var maxInstructions = new Option<long>("--max-instructions") { Description = "stop with an error after N instructions" };
+        var memory = new Option<string>("--memory") { Description = "RAM size, e.g. 128M, 1G (at most 1T)", DefaultValueFactory = _ => "128M" };
+        var maxInstructions = new Option<long?>("--max-instructions") { Description = "stop with an error after N (at least 1) instructions; without it there is no limit" };
         var trace = new Option<bool>("--trace") { Description = "print pc, encoding, disassembly and the register written for each instruction (stderr)" };
         var stats = new Option<bool>("--stats") { Description = "print instructions retired, MIPS and traps by cause (stderr)" };
         var signature = new Option<FileInfo?>("--signature") { Description = "write the words between begin_signature and end_signature to FILE, one per line in hex" };
@@ -33,12 +34,15 @@ public static class BareCommand
         return command;
     }
 
-    private static int Execute(FileInfo file, string memoryText, long maxInstructions, bool trace, bool stats, FileInfo? signature)
+    private static int Execute(FileInfo file, string memoryText, long? maxInstructions, bool trace, bool stats, FileInfo? signature)
     {
-        if (!IsomorphCommand.TryParseSize(memoryText, out ulong memory) || memory % 4096 != 0)
-            return Fail($"invalid --memory '{memoryText}': expected a size such as 128M or 1G, a multiple of 4 KiB");
-        if (maxInstructions < 0) return Fail("--max-instructions must not be negative");
-        if (!file.Exists) return Fail($"{file.FullName}: no such file");
+        if (IsomorphCommand.ParseMemory(memoryText, "128M or 1G", out ulong memory) is { } memoryError) return Fail(memoryError);
+        if (maxInstructions is < 1) return Fail($"invalid --max-instructions {maxInstructions}: give 1 or more (without the option there is no limit)");
+        if (HostFile.Kind(file.FullName) == HostFileKind.Missing) return Fail($"{file.FullName}: no such file");
+        if (HostFile.NotRegular(file.FullName, "program") is { } notRegular) return Fail(notRegular);
+        // The signature is renamed into place, which would replace a FIFO or a device (/dev/null) with a regular file.
+        if (signature is not null && HostFile.Kind(signature.FullName) is not (HostFileKind.Regular or HostFileKind.Missing) and var kind)
+            return Fail($"{signature.FullName} is {HostFile.Describe(kind)}: --signature replaces only a regular file, or writes one where none exists");
         using var stdout = Console.OpenStandardOutput();
         var traceWriter = trace ? new StreamWriter(Console.OpenStandardError(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false } : null;
         BareResult result;
@@ -47,7 +51,7 @@ public static class BareCommand
             using var machine = new BareMachine(ElfFile.Load(file.FullName), new BareOptions
             {
                 MemorySize = memory,
-                MaxInstructions = maxInstructions,
+                MaxInstructions = maxInstructions ?? 0,
                 Trace = traceWriter,
                 Console = stdout,
             });

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Isomorph.Devices.HostIo;
 using Isomorph.Devices.State;
 using Isomorph.Machines;
 using Isomorph.Machines.Virt;
@@ -21,7 +22,7 @@ public static class BootCommand
         };
         var initrd = new Option<FileInfo?>("--initrd") { Description = "an initial RAM disk (e.g. a gzipped cpio initramfs)" };
         var append = new Option<string>("--append") { Description = "the kernel command line", DefaultValueFactory = _ => "console=ttyS0" };
-        var memory = new Option<string>("--memory") { Description = "RAM size, e.g. 256M, 1G", DefaultValueFactory = _ => "256M" };
+        var memory = new Option<string>("--memory") { Description = "RAM size, e.g. 256M, 1G (at most 1T)", DefaultValueFactory = _ => "256M" };
         var firmware = new Option<string>("--firmware")
         {
             Description = $"M-mode firmware loaded at RAM base (default {VirtOptions.DefaultFirmware}), or 'none' to enter the kernel in M-mode",
@@ -33,7 +34,7 @@ public static class BootCommand
             Description = "host threads running the harts: 1 multiplexes every hart on one thread, deterministically; up to --cpus runs them in parallel",
             DefaultValueFactory = _ => 1,
         };
-        var maxInstructions = new Option<long>("--max-instructions") { Description = "stop after N instructions on a hart" };
+        var maxInstructions = new Option<long?>("--max-instructions") { Description = "stop after N (at least 1) instructions on a hart; without it there is no limit" };
         var stats = new Option<bool>("--stats") { Description = "print instructions, wall time, MIPS, traps by cause and privilege, interrupts, SBI calls by extension and MMIO accesses per device on stderr at the end" };
         var disks = new Option<string[]>("--disk")
         {
@@ -98,9 +99,14 @@ public static class BootCommand
             }
         }
         string path = Path.GetFullPath(parts[0]);
-        if (parts[0].Length == 0 || !File.Exists(path))
+        if (parts[0].Length == 0 || HostFile.Kind(path) == HostFileKind.Missing)
         {
             error = $"{path}: no such disk image";
+            return null;
+        }
+        if (HostFile.NotRegular(path, "disk image") is { } notRegular)
+        {
+            error = notRegular;
             return null;
         }
         return new VirtDisk(path, readOnly);
@@ -138,7 +144,7 @@ public static class BootCommand
     }
 
     private static int Execute(FileInfo? kernel, FileInfo? initrd, string append, string memoryText, string firmware,
-        int cpus, int hostThreads, long maxInstructions, bool stats, string[] diskTexts, string[] netTexts, bool rng, FileInfo? virtioConsole, string serialText, string? apiSock)
+        int cpus, int hostThreads, long? maxInstructions, bool stats, string[] diskTexts, string[] netTexts, bool rng, FileInfo? virtioConsole, string serialText, string? apiSock)
     {
         var disks = new List<VirtDisk>();
         foreach (var text in diskTexts)
@@ -155,24 +161,27 @@ public static class BootCommand
         if (disks.Count + nics.Count + (rng ? 1 : 0) + (virtioConsole is null ? 0 : 1) > VirtMemoryMap.VirtioSlots)
             return Fail($"too many virtio devices: a virt machine has {VirtMemoryMap.VirtioSlots} slots");
 
-        if (!IsomorphCommand.TryParseSize(memoryText, out ulong memory) || memory % 4096 != 0)
-            return Fail($"invalid --memory '{memoryText}': expected a size such as 256M or 1G, a multiple of 4 KiB");
+        if (IsomorphCommand.ParseMemory(memoryText, "256M or 1G", out ulong memory) is { } memoryError) return Fail(memoryError);
         if (cpus < 1 || cpus > VirtMachine.MaxHarts) return Fail($"invalid --cpus {cpus}: a virt machine has 1 to {VirtMachine.MaxHarts} harts");
         if (hostThreads < 1 || hostThreads > cpus) return Fail($"invalid --host-threads {hostThreads}: give 1 to --cpus ({cpus})");
-        if (maxInstructions < 0) return Fail("--max-instructions must not be negative");
+        if (maxInstructions is < 1) return Fail($"invalid --max-instructions {maxInstructions}: give 1 or more (without the option there is no limit)");
         if (kernel is null)
         {
             if (GuestImages.Resolve(out string? error) is not { } images) return Fail(error!);
             kernel = new FileInfo(images.Kernel);
             initrd ??= new FileInfo(images.Initrd);
         }
-        if (!kernel.Exists) return Fail($"{kernel.FullName}: no such kernel file");
-        if (initrd is { Exists: false }) return Fail($"{initrd.FullName}: no such initrd file");
+        if (HostFile.Kind(kernel.FullName) == HostFileKind.Missing) return Fail($"{kernel.FullName}: no such kernel file");
+        if (initrd is not null && HostFile.Kind(initrd.FullName) == HostFileKind.Missing) return Fail($"{initrd.FullName}: no such initrd file");
         string? firmwarePath = firmware == "none" ? null : Path.GetFullPath(firmware);
-        if (firmwarePath is not null && !File.Exists(firmwarePath))
+        if (firmwarePath is not null && HostFile.Kind(firmwarePath) == HostFileKind.Missing)
             return Fail(firmware == VirtOptions.DefaultFirmware
                 ? $"{firmwarePath}: no such firmware (install Debian's opensbi package, or give --firmware)"
                 : $"{firmwarePath}: no such firmware file");
+
+        // Each image is checked before anything is opened: a FIFO or a device would block or never end.
+        foreach (var (image, what) in new[] { (kernel.FullName, "kernel"), (initrd?.FullName, "initrd"), (firmwarePath, "firmware") })
+            if (image is not null && HostFile.NotRegular(image, what) is { } notRegular) return Fail(notRegular);
 
         if (!TryOpenVirtioConsole(virtioConsole, out var hvc, out string? hvcError)) return Fail(hvcError!);
         using var hvcOutput = hvc;
@@ -188,7 +197,7 @@ public static class BootCommand
             Initrd = initrd?.FullName,
             BootArgs = append,
             Console = serial.Output,
-            MaxInstructions = maxInstructions,
+            MaxInstructions = maxInstructions ?? 0,
             Disks = disks,
             Nics = nics,
             Rng = rng,
@@ -211,22 +220,14 @@ public static class BootCommand
     {
         (stream, error) = (null, null);
         if (file is null) return true;
-        try
-        {
-            stream = new FileStream(file.FullName, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
-            return true;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            error = $"{file.FullName}: cannot open the virtio-console output: {e.Message}";
-            return false;
-        }
+        stream = HostFile.OpenOutput(file.FullName, "virtio-console output", out error);
+        return stream is not null;
     }
 
     /// <summary><c>isomorph boot --restore FILE</c>: the machine in a snapshot, resumed.</summary>
-    private static int Restore(FileInfo snapshot, int hostThreads, long maxInstructions, bool stats, FileInfo? virtioConsole, string serialText, string? apiSock)
+    private static int Restore(FileInfo snapshot, int hostThreads, long? maxInstructions, bool stats, FileInfo? virtioConsole, string serialText, string? apiSock)
     {
-        if (maxInstructions < 0) return Fail("--max-instructions must not be negative");
+        if (maxInstructions is < 1) return Fail($"invalid --max-instructions {maxInstructions}: give 1 or more (without the option there is no limit)");
         if (hostThreads < 1) return Fail($"invalid --host-threads {hostThreads}: give 1 to the snapshot's number of harts");
         if (!TryOpenVirtioConsole(virtioConsole, out var hvc, out string? hvcError)) return Fail(hvcError!);
         using var hvcOutput = hvc;
@@ -237,7 +238,7 @@ public static class BootCommand
         {
             machine = VirtMachine.Restore(snapshot.FullName, new VirtRestoreOptions
             {
-                Console = serial.Output, VirtioConsole = hvc, MaxInstructions = maxInstructions, HostThreads = hostThreads,
+                Console = serial.Output, VirtioConsole = hvc, MaxInstructions = maxInstructions ?? 0, HostThreads = hostThreads,
             });
         }
         catch (Exception e) when (e is MachineConfigurationException or SnapshotException)

@@ -29,23 +29,35 @@ public static class IsomorphCommand
         return parse.Invoke();
     }
 
-    /// <summary>Parses sizes like 256M, 1G, 64MiB, 4096 (bytes).</summary>
-    public static bool TryParseSize(string text, out ulong bytes)
+    /// <summary>
+    /// The most RAM a machine is given: 1 TiB. RAM is reserved, not committed, so a large machine
+    /// costs only what its guest touches; past 1 TiB a typo (1024T) is likelier than a need.
+    /// </summary>
+    public const ulong MaxMemory = 1ul << 40;
+
+    /// <summary>
+    /// Parses --memory: 256M, 1G, 1T, 64MiB, 4096 (bytes); a positive multiple of 4 KiB up to
+    /// <see cref="MaxMemory"/>. Null, or one line saying what is wrong.
+    /// </summary>
+    public static string? ParseMemory(string text, string example, out ulong bytes)
     {
         bytes = 0;
         var t = text.Trim();
         ulong scale = 1;
-        string[] suffixes = ["KiB", "MiB", "GiB", "K", "M", "G", "KB", "MB", "GB"];
+        string[] suffixes = ["KiB", "MiB", "GiB", "TiB", "KB", "MB", "GB", "TB", "K", "M", "G", "T"];
         foreach (var s in suffixes)
         {
             if (!t.EndsWith(s, StringComparison.OrdinalIgnoreCase)) continue;
-            scale = char.ToUpperInvariant(s[0]) switch { 'K' => 1ul << 10, 'M' => 1ul << 20, _ => 1ul << 30 };
+            scale = char.ToUpperInvariant(s[0]) switch { 'K' => 1ul << 10, 'M' => 1ul << 20, 'G' => 1ul << 30, _ => 1ul << 40 };
             t = t[..^s.Length];
             break;
         }
-        if (!ulong.TryParse(t, out ulong n) || n == 0 || n > (1ul << 46) / scale) return false;
+        if (t.Length == 0 || !t.All(char.IsAsciiDigit) || t.TrimStart('0').Length == 0)
+            return $"invalid --memory '{text}': expected a size such as {example}";
+        if (!ulong.TryParse(t, out ulong n) || n > MaxMemory / scale)
+            return $"invalid --memory '{text}': at most {MaxMemory >> 40} TiB";
         bytes = n * scale;
-        return true;
+        return bytes % 4096 == 0 ? null : $"invalid --memory '{text}': not a multiple of 4 KiB";
     }
 
     /// <summary>Writes a file atomically: a temporary file beside it, then a rename.</summary>

@@ -1,3 +1,4 @@
+using Isomorph.Devices.HostIo;
 using Isomorph.Devices.Bus;
 using Isomorph.Elf;
 using Isomorph.Linux.FileSystem;
@@ -163,7 +164,12 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         {
             // The command line's program is a host path, or under --root a path inside the root.
             long fd = OpenProgram(root, new PathResolver(null), root?.Descriptor ?? Libc.AtFdCwd, program);
-            if (fd < 0) throw new ProgramLoadException($"{program}: {(fd == -Errno.ENOENT ? "no such file" : Errno.Name(-fd))}{(root is null ? "" : $" in {root.HostPath}")}");
+            if (fd < 0) throw new ProgramLoadException($"{program}: {fd switch
+            {
+                -Errno.ENOENT => "no such file",
+                -Errno.EACCES => "not a regular file, or not readable (EACCES)",
+                _ => Errno.Name(-fd),
+            }}{(root is null ? "" : $" in {root.HostPath}")}");
             try
             {
                 image = Load((int)fd, program, argv, options.Environment ?? HostEnvironment(), paths, root);
@@ -411,14 +417,25 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     /// </summary>
     public static long OpenProgram(GuestRoot? root, PathResolver paths, int cwd, string guestPath)
     {
+        long fd;
         if (root is not null)
         {
             var absolute = root.Absolute(cwd, guestPath);
-            return absolute is null ? -Errno.ENOENT : root.Open(absolute, Libc.ORdonly, 0);
+            fd = absolute is null ? -Errno.ENOENT : root.Open(absolute, Libc.ORdonly | Libc.ONonblock, 0);
         }
-        string host = guestPath.StartsWith('/') ? paths.Resolve(guestPath) : guestPath;
-        var bytes = System.Text.Encoding.UTF8.GetBytes(host + "\0");
-        fixed (byte* at = bytes) return Libc.Check(Libc.openat(cwd, at, Libc.ORdonly | Libc.OCloexec, 0));
+        else
+        {
+            string host = guestPath.StartsWith('/') ? paths.Resolve(guestPath) : guestPath;
+            var bytes = System.Text.Encoding.UTF8.GetBytes(host + "\0");
+            // Non-blocking: opening a FIFO would wait for a writer; it is refused below instead.
+            fixed (byte* at = bytes) fd = Libc.Check(Libc.openat(cwd, at, Libc.ORdonly | Libc.OCloexec | Libc.ONonblock, 0));
+        }
+        if (fd >= 0 && HostFile.Kind((int)fd) != HostFileKind.Regular)
+        {
+            Libc.close((int)fd);
+            return -Errno.EACCES; // as execve(2) answers for anything but a regular file
+        }
+        return fd;
     }
 
     /// <summary>

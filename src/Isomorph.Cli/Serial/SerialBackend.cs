@@ -1,3 +1,5 @@
+using Isomorph.Devices.HostIo;
+
 namespace Isomorph.Cli.Serial;
 
 /// <summary>
@@ -40,15 +42,7 @@ public abstract class SerialBackend : IDisposable
             return null;
         }
         file = Path.GetFullPath(file);
-        try
-        {
-            return new FileSerial(new FileStream(file, FileMode.Append, FileAccess.Write, FileShare.ReadWrite));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            error = $"{file}: cannot open the serial output: {e.Message}";
-            return null;
-        }
+        return HostFile.OpenOutput(file, "serial output", out error) is { } stream ? new FileSerial(stream) : null;
     }
 }
 

@@ -41,7 +41,11 @@ public sealed class ApiServer : IAsyncDisposable
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.ListenUnixSocket(path));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.ListenUnixSocket(path);
+            k.Limits.MaxRequestBodySize = MaxBodyBytes;
+        });
         var app = builder.Build();
         var server = new ApiServer(app, path, machine);
         server.Map(app);
@@ -57,8 +61,29 @@ public sealed class ApiServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>The largest request body served: a snapshot request is a path; more is refused with 413.</summary>
+    public const int MaxBodyBytes = 64 << 10;
+
     private void Map(WebApplication app)
     {
+        // Whatever goes wrong inside an endpoint is a JSON answer too, never an empty body.
+        app.Use(async (context, next) =>
+        {
+            try
+            {
+                await next(context);
+            }
+            catch (BadHttpRequestException e) when (!context.Response.HasStarted)
+            {
+                await Write(context, e.StatusCode, new ApiError(e.StatusCode == StatusCodes.Status413PayloadTooLarge
+                    ? $"the request body is larger than {MaxBodyBytes} bytes"
+                    : $"bad request: {e.Message}"));
+            }
+            catch (Exception e) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
+            {
+                await Write(context, StatusCodes.Status500InternalServerError, new ApiError($"internal error: {e.GetType().Name}: {e.Message}"));
+            }
+        });
         // Errors from routing itself (no such endpoint, wrong method) are JSON too.
         app.UseStatusCodePages(context => Write(context.HttpContext, context.HttpContext.Response.StatusCode,
             new ApiError(context.HttpContext.Response.StatusCode switch
@@ -112,6 +137,11 @@ public sealed class ApiServer : IAsyncDisposable
         if (request?.Path is not { Length: > 0 } path)
         {
             await Write(context, 400, new ApiError("the body names no \"path\" to write the snapshot to"));
+            return;
+        }
+        if (path.Contains('\0'))
+        {
+            await Write(context, 400, new ApiError("the snapshot path holds a NUL byte"));
             return;
         }
         if (!Path.IsPathFullyQualified(path))

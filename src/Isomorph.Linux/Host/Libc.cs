@@ -18,7 +18,7 @@ internal static unsafe partial class Libc
     public const uint MfdCloexec = 1;
     public const int MadvDontNeed = 4;
     public const int AtFdCwd = -100;
-    public const int OCloexec = 0x80000, OPath = 0x200000;
+    public const int OCloexec = 0x80000, OPath = 0x200000, ONonblock = 0x800;
     public const int FDupfdCloexec = 1030;
     public const int ORdonly = 0;
     /// <summary>openat2's number, the same on every architecture (it postdates the unified numbering).</summary>

@@ -1,3 +1,4 @@
+using Isomorph.Devices.HostIo;
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Text;
@@ -24,7 +25,8 @@ public sealed class SnapshotFileReader : IDisposable
     /// <summary>Opens and verifies a snapshot; throws <see cref="SnapshotException"/> (without the path) when it is unusable.</summary>
     public static SnapshotFileReader Open(string path)
     {
-        if (Directory.Exists(path)) throw new SnapshotException("a directory, not a snapshot");
+        var kind = HostFile.Kind(path);
+        if (kind is not (HostFileKind.Regular or HostFileKind.Missing)) throw new SnapshotException($"{HostFile.Describe(kind)}, not a snapshot");
         var info = new FileInfo(path);
         if (!info.Exists) throw new SnapshotException("no such snapshot file");
         // Too short to hold the magic: refused before it is opened, so a FIFO (length 0) cannot hang the reader.

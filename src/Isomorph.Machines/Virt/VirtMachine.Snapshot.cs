@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Isomorph.Devices.HostIo;
 using Isomorph.Devices.State;
 using Isomorph.Devices.Virtio;
 using Isomorph.Machines.Snapshot;
@@ -48,6 +49,11 @@ public sealed partial class VirtMachine
         if (_running && !IsPaused)
             throw new InvalidOperationException("a snapshot can be taken only while the machine is stopped or paused");
         if (_halt is { Stop: VirtStop.PowerOff or VirtStop.Reset }) throw new InvalidOperationException("the machine has powered off or reset");
+        // The rename would put a regular file in the place of whatever is there, /dev/null included.
+        if (path.Contains('\0')) throw new SnapshotException($"{path.Replace('\0', '?')}: a path cannot hold a NUL byte");
+        var kind = HostFile.Kind(path);
+        if (kind is not (HostFileKind.Regular or HostFileKind.Missing))
+            throw new SnapshotException($"{path} is {HostFile.Describe(kind)}: a snapshot replaces only a regular file, or is written where none exists");
         var sw = Stopwatch.StartNew();
         // The interrupt lines as of the moment time stopped, so that a restore, which re-derives them, finds the same.
         _clint.Update();
@@ -127,17 +133,8 @@ public sealed partial class VirtMachine
         }
     }
 
-    private static FileStream OpenVirtioConsole(string path)
-    {
-        try
-        {
-            return new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new MachineConfigurationException($"{path}: cannot open the virtio-console output: {e.Message}");
-        }
-    }
+    private static FileStream OpenVirtioConsole(string path) =>
+        HostFile.OpenOutput(path, "virtio-console output", out string? error) ?? throw new MachineConfigurationException(error!);
 
     /// <summary>Every component with state, by section name, in the order they are saved and restored.</summary>
     private IEnumerable<(string Name, ISnapshotState Component)> Components()

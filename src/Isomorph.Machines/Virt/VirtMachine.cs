@@ -1,3 +1,4 @@
+using Isomorph.Devices.HostIo;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Diagnostics;
@@ -209,6 +210,7 @@ public sealed partial class VirtMachine : IDisposable
         {
             foreach (var disk in _options.Disks)
             {
+                if (HostFile.NotRegular(disk.Path, "disk image") is { } notRegular) throw new MachineConfigurationException(notRegular);
                 try
                 {
                     var block = VirtioBlock.Open(disk.Path, disk.ReadOnly);
@@ -405,6 +407,7 @@ public sealed partial class VirtMachine : IDisposable
 
     private static byte[] ReadFile(string path, string what)
     {
+        if (HostFile.NotRegular(path, what) is { } notRegular) throw new MachineConfigurationException(notRegular);
         try
         {
             var bytes = File.ReadAllBytes(path);

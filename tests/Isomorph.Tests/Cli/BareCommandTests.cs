@@ -82,6 +82,24 @@ public sealed class BareCommandTests() : CliTest("isomorph-cli")
         Assert.Single(r.Stderr.TrimEnd('\n').Split('\n'));
     }
 
+    [Theory]
+    [InlineData("--max-instructions", "0", "invalid --max-instructions 0: give 1 or more (without the option there is no limit)")]
+    [InlineData("--memory", "2T", "invalid --memory '2T': at most 1 TiB")]
+    [InlineData("--memory", "1025G", "invalid --memory '1025G': at most 1 TiB")]
+    [InlineData("--memory", "99999999999999999999999", "at most 1 TiB")]
+    [InlineData("--memory", "6K", "invalid --memory '6K': not a multiple of 4 KiB")]
+    [InlineData("--memory", "1X", "invalid --memory '1X': expected a size such as 128M or 1G")]
+    public void BadLimits_NameTheRightReason(string flag, string value, string message) =>
+        AssertBadInput(Repository.Isomorph("bare", flag, value, Hello), message);
+
+    [Fact]
+    public void OneTebibyteOfRam_IsAccepted() // reserved, not committed: only what the guest touches costs
+    {
+        var r = Repository.Isomorph("bare", "--memory", "1T", Hello);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.StartsWith("Hello from Isomorph!", r.Stdout);
+    }
+
     [Fact]
     public void StopsAtTheInstructionLimit()
     {

@@ -37,6 +37,8 @@ public sealed class BootCommandTests() : CliTest("isomorph-boot")
         AssertBadInput(Repository.Isomorph("boot", "--kernel", Path.Combine(Temp.FullName, "missing")), "no such kernel file");
         AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--memory", "12Q"), "invalid --memory");
         AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--memory", "4M"), "at least 16 MiB");
+        AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--memory", "2T"), "invalid --memory '2T': at most 1 TiB");
+        AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--max-instructions", "0"), "invalid --max-instructions 0: give 1 or more");
         AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--cpus", "0"), "invalid --cpus");
         AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--cpus", "2", "--host-threads", "3"), "invalid --host-threads");
         AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--host-threads", "0"), "invalid --host-threads");

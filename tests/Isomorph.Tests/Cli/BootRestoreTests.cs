@@ -87,7 +87,7 @@ public sealed class BootRestoreTests() : CliTest("isomorph-restore")
         AssertBadInput(Repository.Isomorph("boot", "--restore", Temp.FullName), "a directory, not a snapshot");
         string fifo = Path.Combine(Temp.FullName, "fifo.snap");
         Assert.Equal(0, Repository.Run("mkfifo", [fifo], TimeSpan.FromSeconds(10)).ExitCode);
-        AssertBadInput(Repository.Isomorph("boot", "--restore", fifo), "not an Isomorph snapshot"); // refused, not read (which would wait for a writer)
+        AssertBadInput(Repository.Isomorph("boot", "--restore", fifo), "fifo.snap: a FIFO, not a snapshot"); // refused, not read (which would wait for a writer)
         AssertBadInput(Repository.Isomorph("boot", "--restore", Variant("truncated.snap", bytes[..(bytes.Length / 2)])), "checksum mismatch");
         AssertBadInput(Repository.Isomorph("boot", "--restore", Variant("short.snap", bytes[..12])), "truncated snapshot");
         var flipped = bytes.ToArray();
