@@ -40,7 +40,7 @@ fi
 
 # --- Cached guests (~/.cache/isomorph or $ISOMORPH_CACHE) ----------------------------------------
 # Built here, once, before any test starts: the Linux kernel and its BusyBox initramfs (the same
-# BusyBox the process VM's tests run) and esbuild from npm. The scripts take a lock and stamp what
+# BusyBox the process VM's tests run), esbuild and Dart Sass from npm. The scripts take a lock and stamp what
 # they built, so a test or an `isomorph boot` that asks again only waits for them or reuses them.
 echo "== building cached guests (the first run on a machine builds a kernel: several minutes)"
 if ! guests/linux/build-kernel.sh >/tmp/isomorph-kernel.log 2>&1; then
@@ -50,6 +50,10 @@ fi
 if ! guests/linux/esbuild.sh >/tmp/isomorph-esbuild.log 2>&1; then
   tail -5 /tmp/isomorph-esbuild.log
   echo "guests/linux/esbuild.sh failed: the esbuild tests will fail"
+fi
+if ! guests/linux/dart-sass.sh >/tmp/isomorph-dart-sass.log 2>&1; then
+  tail -5 /tmp/isomorph-dart-sass.log
+  echo "guests/linux/dart-sass.sh failed: the Dart Sass tests will fail"
 fi
 
 # The Linux Test Project's fast subset (its source is not in Debian: built only where one is at
