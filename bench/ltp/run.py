@@ -39,7 +39,7 @@ KCONFIG = None
 
 # System calls whose tests change the host (both emulators pass them to the host kernel as root).
 HOST_CHANGING = re.compile(
-    r"^(reboot|swapon|swapoff|mount|umount|umount2|fsmount|fsopen|fspick|fsconfig|move_mount|open_tree|"
+    r"^(reboot|leapsec|swapon|swapoff|mount|umount|umount2|fsmount|fsopen|fspick|fsconfig|move_mount|open_tree|"
     r"mount_setattr|pivot_root|settimeofday|stime|clock_settime|clock_adjtime|adjtimex|sethostname|"
     r"setdomainname|init_module|finit_module|delete_module|acct|quotactl|syslog|ioperm|iopl|vhangup|"
     r"kexec_load|kexec_file_load|bpf|perf_event_open|fanotify|sysctl|ustat|cacheflush|"

@@ -265,6 +265,7 @@ internal static unsafe class Files
     {
         int fd = p.Files.Host(a.Int(0));
         if (fd < 0) return -Errno.EBADF;
+        if ((Libc.fcntl(fd, FGetfl, 0) & Libc.OPath) != 0) return -Errno.EBADF; // O_PATH: no operations on the file itself
         ulong request = a.A1 & 0xFFFF_FFFF;
         ulong size = request switch
         {
