@@ -720,7 +720,11 @@ public class VirtioMachineTests
             Assert.Equal(["virtio-blk", "virtio-rng"], machine.Virtio.Select(v => v.Name));
             Assert.True(machine.Bus.TryRead(0x1000_1000 + 0x008, 4, out ulong id) && id == 2);
             Assert.True(machine.Bus.TryRead(0x1000_2000 + 0x008, 4, out id) && id == 4);
-            Assert.False(machine.Bus.TryFindDevice(0x1000_3000, out _));
+            // An unused slot answers as QEMU's do: the magic value, version 2, QEMU's vendor id, device id 0.
+            Assert.True(machine.Bus.TryRead(0x1000_3000, 4, out ulong magic) && magic == 0x74726976);
+            Assert.True(machine.Bus.TryRead(0x1000_8000 + 0x008, 4, out id) && id == 0);
+            Assert.True(machine.Bus.TryRead(0x1000_8000 + 0x00c, 4, out ulong vendor) && vendor == 0x554d4551);
+            Assert.False(machine.Bus.TryFindDevice(0x1000_9000, out _));
 
             // A DMA write over a page with decoded code resets its slots.
             var code = machine.Harts[0].Code;
