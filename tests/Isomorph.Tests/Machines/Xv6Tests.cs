@@ -107,9 +107,13 @@ public sealed partial class Xv6Tests() : CliTest("isomorph-xv6")
         Assert.Equal(qemu, iso);
     }
 
-    /// <summary>A few of xv6's own kernel tests (usertests NAME runs one): system calls, copyin/copyout, pipes, fork, sbrk, the file system.</summary>
-    private static readonly string[] QuickUsertests =
-        ["copyin", "copyout", "copyinstr1", "truncate1", "pipe1", "exitwait", "forkfork", "sbrkbasic", "sbrkmuch", "bigwrite", "createdelete", "rwsbrk"];
+    /// <summary>
+    /// A few of xv6's own kernel tests (usertests NAME runs one): copyin/copyout of bad pointers,
+    /// pipes, fork and wait, sbrk, file truncation. Each run also counts the free pages before and
+    /// after (allocating all of RAM page by page), which costs more than the test itself; the whole
+    /// `usertests -q` takes several minutes even on QEMU, too long for the suite.
+    /// </summary>
+    private static readonly string[] QuickUsertests = ["copyin", "truncate1", "pipe1", "exitwait", "sbrkbasic"];
 
     [Xv6Fact]
     public void Xv6_Usertests_Pass_OnIsomorph_AsOnQemu()
