@@ -33,13 +33,14 @@ public static class VirtioQueuesExtensions
 {
     /// <summary>
     /// Drains a driver-to-device queue (transmit, output): hands the bytes of every available chain
-    /// to <paramref name="consume"/>, returns each chain with nothing written, and interrupts the
+    /// (at most <paramref name="limit"/> of them, and the chain's full readable length) to
+    /// <paramref name="consume"/>, returns each chain with nothing written, and interrupts the
     /// driver once if it wants to know.
     /// </summary>
-    public static void DrainOutgoing(this IVirtioQueues queues, int queue, Action<byte[]> consume) =>
+    public static void DrainOutgoing(this IVirtioQueues queues, int queue, int limit, Action<byte[], long> consume) =>
         queues.ServeAll(queue, chain =>
         {
-            consume(chain.ReadAll(queues.Memory));
+            consume(chain.ReadAll(queues.Memory, 0, limit), chain.ReadableLength);
             return 0;
         });
 

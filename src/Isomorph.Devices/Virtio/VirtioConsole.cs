@@ -11,6 +11,8 @@ namespace Isomorph.Devices.Virtio;
 public sealed class VirtioConsole : IVirtioDevice, ISnapshotState
 {
     private const int ReceiveQueue = 0, TransmitQueue = 1;
+    /// <summary>The most bytes of one output buffer passed on; the rest of a larger one is dropped.</summary>
+    private const int MaxOutput = 1 << 20;
     private readonly ConcurrentQueue<byte[]> _input = new();
     private byte[]? _partial;
     private int _partialAt;
@@ -48,7 +50,7 @@ public sealed class VirtioConsole : IVirtioDevice, ISnapshotState
     }
 
     private void Transmit() =>
-        _queues?.DrainOutgoing(TransmitQueue, bytes =>
+        _queues?.DrainOutgoing(TransmitQueue, MaxOutput, (bytes, _) =>
         {
             if (bytes.Length > 0) Output?.Invoke(bytes);
         });

@@ -19,7 +19,11 @@ public sealed class VirtioMmio : IMmioDevice, IVirtioQueues, ISnapshotState, IDi
     public const ulong WindowSize = 0x1000;
     public const uint MagicValue = 0x74726976; // "virt"
     public const uint VersionModern = 2;
-    public const uint IsomorphVendorId = 0x4d4f5349; // "ISOM"
+    /// <summary>
+    /// The vendor id QEMU's virtio-mmio devices present ("QEMU"): operating systems written for
+    /// QEMU's virt board (MIT's xv6) refuse a device with another one, and Linux ignores it.
+    /// </summary>
+    public const uint VendorId = 0x554d4551;
 
     private const int RegMagic = 0x000, RegVersion = 0x004, RegDeviceId = 0x008, RegVendorId = 0x00c,
         RegDeviceFeatures = 0x010, RegDeviceFeaturesSel = 0x014, RegDriverFeatures = 0x020, RegDriverFeaturesSel = 0x024,
@@ -90,7 +94,7 @@ public sealed class VirtioMmio : IMmioDevice, IVirtioQueues, ISnapshotState, IDi
             RegMagic => MagicValue,
             RegVersion => VersionModern,
             RegDeviceId => (uint)_device.DeviceId,
-            RegVendorId => IsomorphVendorId,
+            RegVendorId => VendorId,
             RegDeviceFeatures => _deviceFeaturesSel switch
             {
                 0 => (uint)DeviceFeatures,
@@ -169,8 +173,10 @@ public sealed class VirtioMmio : IMmioDevice, IVirtioQueues, ISnapshotState, IDi
         }
         if ((v & StatusFeaturesOk) != 0 && (_status & StatusFeaturesOk) == 0)
         {
-            // Accept only a subset of what was offered, and only the modern interface.
-            bool acceptable = (_driverFeatures & ~DeviceFeatures) == 0 && (_driverFeatures & VirtioFeatures.Version1) != 0;
+            // Accept only a subset of what was offered. A driver that never writes the high word
+            // (xv6 writes only the low 32 bits) has not accepted VIRTIO_F_VERSION_1; the spec lets
+            // a device refuse it, but QEMU serves it with the modern interface, and so does this one.
+            bool acceptable = (_driverFeatures & ~DeviceFeatures) == 0;
             if (!acceptable) v &= ~StatusFeaturesOk;
         }
         bool activate = (v & StatusDriverOk) != 0 && (_status & StatusDriverOk) == 0 && (v & StatusFeaturesOk) != 0;

@@ -82,9 +82,10 @@ public sealed class VirtioNet : IVirtioDevice
     }
 
     private void Transmit() =>
-        _queues?.DrainOutgoing(TransmitQueue, packet =>
+        _queues?.DrainOutgoing(TransmitQueue, HeaderSize + MaxFrame, (packet, length) =>
         {
-            if (packet.Length > HeaderSize) _backend.Send(packet.AsSpan(HeaderSize));
+            // A frame larger than any the backends carry is dropped, as a wire would.
+            if (packet.Length > HeaderSize && length == packet.Length) _backend.Send(packet.AsSpan(HeaderSize));
         });
 
     /// <summary>Moves waiting frames into the receive buffers the driver offered.</summary>

@@ -27,10 +27,13 @@ public sealed class DescriptorChain(ushort head, List<VirtqBuffer> buffers)
     /// <summary>Copies <paramref name="source"/> into the writable bytes at <paramref name="offset"/>; returns the count copied.</summary>
     public int Write(IGuestMemory memory, long offset, ReadOnlySpan<byte> source) => Copy(memory, true, offset, default, source);
 
-    /// <summary>All readable bytes from <paramref name="offset"/> on.</summary>
-    public byte[] ReadAll(IGuestMemory memory, long offset = 0)
+    /// <summary>
+    /// The readable bytes from <paramref name="offset"/> on, at most <paramref name="limit"/> of them
+    /// (a driver may describe gigabytes: only what the device takes is copied).
+    /// </summary>
+    public byte[] ReadAll(IGuestMemory memory, long offset = 0, int limit = int.MaxValue)
     {
-        var bytes = new byte[Math.Max(0, ReadableLength - offset)];
+        var bytes = new byte[Math.Clamp(ReadableLength - offset, 0, Math.Min(limit, Array.MaxLength))];
         Read(memory, offset, bytes);
         return bytes;
     }
@@ -69,6 +72,13 @@ public sealed class Virtqueue(IGuestMemory memory, ushort maxSize)
     public const ushort DescNext = 1, DescWrite = 2, DescIndirect = 4;
     public const ushort AvailNoInterrupt = 1;
     private const int DescriptorSize = 16;
+    /// <summary>
+    /// The most descriptors one chain may have, indirect ones included: the queue size, which the
+    /// spec says a chain must not exceed, or 1,024 (QEMU's VIRTQUEUE_MAX_SIZE, which Linux's
+    /// indirect tables stay within) if larger. A longer chain, however large its indirect table
+    /// claims to be, puts the device in DEVICE_NEEDS_RESET.
+    /// </summary>
+    public int MaxChainLength => Math.Max(Size, (ushort)1024);
 
     private ushort _nextAvail, _nextUsed, _signalledUsed;
 
@@ -187,6 +197,7 @@ public sealed class Virtqueue(IGuestMemory memory, ushort maxSize)
                 count = -1;
                 continue;
             }
+            if (buffers.Count >= MaxChainLength) throw new VirtioException($"descriptor chain from {head} is longer than {MaxChainLength}");
             buffers.Add(new VirtqBuffer(addr, len, (flags & DescWrite) != 0));
             if ((flags & DescNext) == 0) break;
             index = next;

@@ -260,6 +260,8 @@ public sealed partial class VirtMachine : IDisposable
             _virtio.Add(transport);
             Bus.AddDevice(VirtioBase + (ulong)i * VirtioStride, transport);
         }
+        // Unused slots answer as QEMU's do (device id 0); the device tree lists only filled ones.
+        for (int i = devices.Count; i < VirtioSlots; i++) Bus.AddDevice(VirtioBase + (ulong)i * VirtioStride, new VirtioMmioEmptySlot());
     }
 
     private void RaiseExternal(Hart hart, InterruptCause cause, bool on)

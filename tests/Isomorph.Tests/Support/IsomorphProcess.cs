@@ -13,9 +13,14 @@ public sealed class IsomorphProcess : IDisposable
     private readonly Process _process;
     private readonly StringBuilder _stdout = new(), _stderr = new();
 
-    public IsomorphProcess(params string[] args)
+    public IsomorphProcess(params string[] args) : this("dotnet", [Repository.CliDll, .. args])
     {
-        var psi = new ProcessStartInfo("dotnet")
+    }
+
+    /// <summary>Any program (an oracle such as qemu-system-riscv64), run the same way.</summary>
+    public IsomorphProcess(string file, IEnumerable<string> args)
+    {
+        var psi = new ProcessStartInfo(file)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -23,7 +28,6 @@ public sealed class IsomorphProcess : IDisposable
             UseShellExecute = false,
             WorkingDirectory = Repository.Root,
         };
-        psi.ArgumentList.Add(Repository.CliDll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         _process = Process.Start(psi)!;
         _process.OutputDataReceived += (_, e) => { lock (_stdout) _stdout.AppendLine(e.Data); };
