@@ -257,9 +257,11 @@ internal static unsafe class Files
     }
 
     private const ulong Tcgets = 0x5401, Tcsets = 0x5402, Tcsetsw = 0x5403, Tcsetsf = 0x5404, Tiocgpgrp = 0x540F,
-        Tiocspgrp = 0x5410, Tiocgwinsz = 0x5413, Tiocswinsz = 0x5414, Fionread = 0x541B;
+        Tiocspgrp = 0x5410, Tiocgwinsz = 0x5413, Tiocswinsz = 0x5414, Fionread = 0x541B, Fionbio = 0x5421;
+    /// <summary>The inode flags (chattr's): declared with a long, read and written as an int by every file system.</summary>
+    private const ulong FsIocGetflags = 0x8008_6601, FsIocSetflags = 0x4008_6602;
 
-    /// <summary>Terminal ioctls, whose structures (termios, winsize) are the same on riscv64 and the host.</summary>
+    /// <summary>Terminal ioctls, whose structures (termios, winsize) are the same on riscv64 and the host; FIONREAD, FIONBIO and the inode flags.</summary>
     [Syscall(29, "ioctl", "dxx")]
     private static long Ioctl(LinuxProcess p, in SyscallArgs a)
     {
@@ -271,7 +273,7 @@ internal static unsafe class Files
         {
             Tcgets or Tcsets or Tcsetsw or Tcsetsf => 36,
             Tiocgwinsz or Tiocswinsz => 8,
-            Tiocgpgrp or Tiocspgrp or Fionread => 4,
+            Tiocgpgrp or Tiocspgrp or Fionread or Fionbio or FsIocGetflags or FsIocSetflags => 4,
             _ => 0,
         };
         if (size == 0)
@@ -280,7 +282,7 @@ internal static unsafe class Files
             return -Errno.ENOTTY;
         }
         // Terminal requests on anything else are ENOTTY before Linux looks at the argument.
-        if (request != Fionread && Libc.isatty(fd) == 0) return -Errno.ENOTTY;
+        if (request is not (Fionread or Fionbio or FsIocGetflags or FsIocSetflags) && Libc.isatty(fd) == 0) return -Errno.ENOTTY;
         byte* argument = Guest.Writable(p, a.A2, size);
         if (argument == null) return -Errno.EFAULT;
         if (request is Tiocgpgrp or Tiocspgrp)
