@@ -23,17 +23,18 @@ public static class BareCommand
         var stats = new Option<bool>("--stats") { Description = "print instructions retired, MIPS and traps by cause (stderr)" };
         var signature = new Option<FileInfo?>("--signature") { Description = "write the words between begin_signature and end_signature to FILE, one per line in hex" };
 
+        var engine = IsomorphCommand.EngineOption();
         var command = new Command("bare", "Run a bare-metal RISC-V program (Spike-style HTIF) in M-mode")
         {
-            file, memory, maxInstructions, trace, stats, signature,
+            file, memory, maxInstructions, trace, stats, signature, engine,
         };
         command.SetAction(parse => Execute(
             parse.GetValue(file)!, parse.GetValue(memory)!, parse.GetValue(maxInstructions),
-            parse.GetValue(trace), parse.GetValue(stats), parse.GetValue(signature)));
+            parse.GetValue(trace), parse.GetValue(stats), parse.GetValue(signature), IsomorphCommand.Engine(parse.GetValue(engine))));
         return command;
     }
 
-    private static int Execute(FileInfo file, string memoryText, long maxInstructions, bool trace, bool stats, FileInfo? signature)
+    private static int Execute(FileInfo file, string memoryText, long maxInstructions, bool trace, bool stats, FileInfo? signature, Riscv.Execution.IExecutionEngine? engine)
     {
         if (!IsomorphCommand.TryParseSize(memoryText, out ulong memory) || memory % 4096 != 0)
             return Fail($"invalid --memory '{memoryText}': expected a size such as 128M or 1G, a multiple of 4 KiB");
@@ -50,6 +51,7 @@ public static class BareCommand
                 MaxInstructions = maxInstructions,
                 Trace = traceWriter,
                 Console = stdout,
+                Engine = engine,
             });
             result = machine.Run();
             traceWriter?.Flush();

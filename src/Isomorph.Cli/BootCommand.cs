@@ -61,9 +61,10 @@ public static class BootCommand
             Description = "resume the machine saved in a snapshot FILE where it stopped; the snapshot holds the machine's configuration (disk images are reopened by path)",
         };
 
+        var engine = IsomorphCommand.EngineOption();
         var command = new Command("boot", "Boot a RISC-V virt machine: OpenSBI, then Linux")
         {
-            kernel, initrd, append, memory, firmware, cpus, hostThreads, maxInstructions, stats, disks, nets, rng, virtioConsole, serial, apiSock, restore,
+            kernel, initrd, append, memory, firmware, cpus, hostThreads, maxInstructions, stats, disks, nets, rng, virtioConsole, serial, apiSock, restore, engine,
         };
         Option[] machineShape = [kernel, initrd, append, memory, firmware, cpus, disks, nets, rng];
         command.SetAction(parse =>
@@ -72,9 +73,9 @@ public static class BootCommand
             {
                 if (machineShape.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } given)
                     return Fail($"{given.Name} cannot be given with --restore: the snapshot holds the machine's configuration");
-                return Restore(snapshot, parse.GetValue(hostThreads), parse.GetValue(maxInstructions), parse.GetValue(stats), parse.GetValue(virtioConsole), parse.GetValue(serial)!, parse.GetValue(apiSock));
+                return Restore(snapshot, IsomorphCommand.Engine(parse.GetValue(engine)), parse.GetValue(hostThreads), parse.GetValue(maxInstructions), parse.GetValue(stats), parse.GetValue(virtioConsole), parse.GetValue(serial)!, parse.GetValue(apiSock));
             }
-            return Execute(
+            return Execute(IsomorphCommand.Engine(parse.GetValue(engine)),
                 parse.GetValue(kernel), parse.GetValue(initrd), parse.GetValue(append)!, parse.GetValue(memory)!,
                 parse.GetValue(firmware)!, parse.GetValue(cpus), parse.GetValue(hostThreads), parse.GetValue(maxInstructions), parse.GetValue(stats),
                 parse.GetValue(disks) ?? [], parse.GetValue(nets) ?? [], parse.GetValue(rng), parse.GetValue(virtioConsole), parse.GetValue(serial)!, parse.GetValue(apiSock));
@@ -137,7 +138,7 @@ public static class BootCommand
         return socket ? VirtNic.Socket(Path.GetFullPath(target), mac) : VirtNic.Tap(target, mac);
     }
 
-    private static int Execute(FileInfo? kernel, FileInfo? initrd, string append, string memoryText, string firmware,
+    private static int Execute(Riscv.Execution.IExecutionEngine? engine, FileInfo? kernel, FileInfo? initrd, string append, string memoryText, string firmware,
         int cpus, int hostThreads, long maxInstructions, bool stats, string[] diskTexts, string[] netTexts, bool rng, FileInfo? virtioConsole, string serialText, string? apiSock)
     {
         var disks = new List<VirtDisk>();
@@ -194,6 +195,7 @@ public static class BootCommand
             Rng = rng,
             VirtioConsole = hvc,
             VirtioConsolePath = virtioConsole?.FullName,
+            Engine = engine,
         };
         VirtMachine machine;
         try
@@ -224,7 +226,7 @@ public static class BootCommand
     }
 
     /// <summary><c>isomorph boot --restore FILE</c>: the machine in a snapshot, resumed.</summary>
-    private static int Restore(FileInfo snapshot, int hostThreads, long maxInstructions, bool stats, FileInfo? virtioConsole, string serialText, string? apiSock)
+    private static int Restore(FileInfo snapshot, Riscv.Execution.IExecutionEngine? engine, int hostThreads, long maxInstructions, bool stats, FileInfo? virtioConsole, string serialText, string? apiSock)
     {
         if (maxInstructions < 0) return Fail("--max-instructions must not be negative");
         if (hostThreads < 1) return Fail($"invalid --host-threads {hostThreads}: give 1 to the snapshot's number of harts");
@@ -237,7 +239,7 @@ public static class BootCommand
         {
             machine = VirtMachine.Restore(snapshot.FullName, new VirtRestoreOptions
             {
-                Console = serial.Output, VirtioConsole = hvc, MaxInstructions = maxInstructions, HostThreads = hostThreads,
+                Console = serial.Output, VirtioConsole = hvc, MaxInstructions = maxInstructions, HostThreads = hostThreads, Engine = engine,
             });
         }
         catch (Exception e) when (e is MachineConfigurationException or SnapshotException)
