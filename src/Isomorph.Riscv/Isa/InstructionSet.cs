@@ -63,6 +63,8 @@ public static unsafe class InstructionSet
                         Syntax = new OperandSyntax(attr.Operands),
                         Exec = (delegate*<Hart, ref Insn, int, int>)method.MethodHandle.GetFunctionPointer(),
                         Overrides = attr.Overrides,
+                        Flow = attr.Flow,
+                        Semantics = method,
                     });
                 }
             }
@@ -84,6 +86,8 @@ public static unsafe class InstructionSet
                 Form = c.Form,
                 Expands = c.Expands,
                 Overrides = c.Overrides,
+                Flow = target.Flow,
+                Semantics = target.Semantics,
             });
         }
         // Most specific encodings first, so that a declared specialisation wins over the general form.

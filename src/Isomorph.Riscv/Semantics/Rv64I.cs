@@ -19,7 +19,7 @@ internal static unsafe class Rv64I
     private static int Auipc(Hart h, ref Insn i, int idx) { h.X[i.Rd] = h.PcOf(idx) + (ulong)i.Imm; return Next(ref i, idx); }
 
     // Jumps and branches
-    [Instruction("jal", "....................  ..... 1101111", "xd, jimm")]
+    [Instruction("jal", "....................  ..... 1101111", "xd, jimm", Flow = ControlFlow.Jump)]
     private static int Jal(Hart h, ref Insn i, int idx)
     {
         ulong pc = h.PcOf(idx);
@@ -27,7 +27,7 @@ internal static unsafe class Rv64I
         return h.JumpTo(pc + (ulong)i.Imm);
     }
 
-    [Instruction("jalr", "............ ..... 000 ..... 1100111", "xd, imm(xs1)")]
+    [Instruction("jalr", "............ ..... 000 ..... 1100111", "xd, imm(xs1)", Flow = ControlFlow.IndirectJump)]
     private static int Jalr(Hart h, ref Insn i, int idx)
     {
         ulong target = (h.X[i.Rs1] + (ulong)i.Imm) & ~1ul;
@@ -38,22 +38,22 @@ internal static unsafe class Rv64I
     private static int Branch(Hart h, ref Insn i, int idx, bool taken) =>
         taken ? h.JumpTo(h.PcOf(idx) + (ulong)i.Imm) : Next(ref i, idx);
 
-    [Instruction("beq", "....... ..... ..... 000 ..... 1100011", "xs1, xs2, bimm")]
+    [Instruction("beq", "....... ..... ..... 000 ..... 1100011", "xs1, xs2, bimm", Flow = ControlFlow.Branch)]
     private static int Beq(Hart h, ref Insn i, int idx) => Branch(h, ref i, idx, h.X[i.Rs1] == h.X[i.Rs2]);
 
-    [Instruction("bne", "....... ..... ..... 001 ..... 1100011", "xs1, xs2, bimm")]
+    [Instruction("bne", "....... ..... ..... 001 ..... 1100011", "xs1, xs2, bimm", Flow = ControlFlow.Branch)]
     private static int Bne(Hart h, ref Insn i, int idx) => Branch(h, ref i, idx, h.X[i.Rs1] != h.X[i.Rs2]);
 
-    [Instruction("blt", "....... ..... ..... 100 ..... 1100011", "xs1, xs2, bimm")]
+    [Instruction("blt", "....... ..... ..... 100 ..... 1100011", "xs1, xs2, bimm", Flow = ControlFlow.Branch)]
     private static int Blt(Hart h, ref Insn i, int idx) => Branch(h, ref i, idx, (long)h.X[i.Rs1] < (long)h.X[i.Rs2]);
 
-    [Instruction("bge", "....... ..... ..... 101 ..... 1100011", "xs1, xs2, bimm")]
+    [Instruction("bge", "....... ..... ..... 101 ..... 1100011", "xs1, xs2, bimm", Flow = ControlFlow.Branch)]
     private static int Bge(Hart h, ref Insn i, int idx) => Branch(h, ref i, idx, (long)h.X[i.Rs1] >= (long)h.X[i.Rs2]);
 
-    [Instruction("bltu", "....... ..... ..... 110 ..... 1100011", "xs1, xs2, bimm")]
+    [Instruction("bltu", "....... ..... ..... 110 ..... 1100011", "xs1, xs2, bimm", Flow = ControlFlow.Branch)]
     private static int Bltu(Hart h, ref Insn i, int idx) => Branch(h, ref i, idx, h.X[i.Rs1] < h.X[i.Rs2]);
 
-    [Instruction("bgeu", "....... ..... ..... 111 ..... 1100011", "xs1, xs2, bimm")]
+    [Instruction("bgeu", "....... ..... ..... 111 ..... 1100011", "xs1, xs2, bimm", Flow = ControlFlow.Branch)]
     private static int Bgeu(Hart h, ref Insn i, int idx) => Branch(h, ref i, idx, h.X[i.Rs1] >= h.X[i.Rs2]);
 
     // Loads and stores: loads sign- or zero-extend by the type they read.
@@ -69,37 +69,37 @@ internal static unsafe class Rv64I
     private static int Store<T>(Hart h, ref Insn i, int idx) where T : unmanaged, IBinaryInteger<T> =>
         h.Store(h.X[i.Rs1] + (ulong)i.Imm, T.CreateTruncating(h.X[i.Rs2])) ? Next(ref i, idx) : h.RaisePending(idx);
 
-    [Instruction("lb", "............ ..... 000 ..... 0000011", "xd, imm(xs1)")]
+    [Instruction("lb", "............ ..... 000 ..... 0000011", "xd, imm(xs1)", Flow = ControlFlow.MayTrap)]
     private static int Lb(Hart h, ref Insn i, int idx) => Load<sbyte>(h, ref i, idx);
 
-    [Instruction("lh", "............ ..... 001 ..... 0000011", "xd, imm(xs1)")]
+    [Instruction("lh", "............ ..... 001 ..... 0000011", "xd, imm(xs1)", Flow = ControlFlow.MayTrap)]
     private static int Lh(Hart h, ref Insn i, int idx) => Load<short>(h, ref i, idx);
 
-    [Instruction("lw", "............ ..... 010 ..... 0000011", "xd, imm(xs1)")]
+    [Instruction("lw", "............ ..... 010 ..... 0000011", "xd, imm(xs1)", Flow = ControlFlow.MayTrap)]
     private static int Lw(Hart h, ref Insn i, int idx) => Load<int>(h, ref i, idx);
 
-    [Instruction("ld", "............ ..... 011 ..... 0000011", "xd, imm(xs1)")]
+    [Instruction("ld", "............ ..... 011 ..... 0000011", "xd, imm(xs1)", Flow = ControlFlow.MayTrap)]
     private static int Ld(Hart h, ref Insn i, int idx) => Load<long>(h, ref i, idx);
 
-    [Instruction("lbu", "............ ..... 100 ..... 0000011", "xd, imm(xs1)")]
+    [Instruction("lbu", "............ ..... 100 ..... 0000011", "xd, imm(xs1)", Flow = ControlFlow.MayTrap)]
     private static int Lbu(Hart h, ref Insn i, int idx) => Load<byte>(h, ref i, idx);
 
-    [Instruction("lhu", "............ ..... 101 ..... 0000011", "xd, imm(xs1)")]
+    [Instruction("lhu", "............ ..... 101 ..... 0000011", "xd, imm(xs1)", Flow = ControlFlow.MayTrap)]
     private static int Lhu(Hart h, ref Insn i, int idx) => Load<ushort>(h, ref i, idx);
 
-    [Instruction("lwu", "............ ..... 110 ..... 0000011", "xd, imm(xs1)")]
+    [Instruction("lwu", "............ ..... 110 ..... 0000011", "xd, imm(xs1)", Flow = ControlFlow.MayTrap)]
     private static int Lwu(Hart h, ref Insn i, int idx) => Load<uint>(h, ref i, idx);
 
-    [Instruction("sb", "....... ..... ..... 000 ..... 0100011", "xs2, simm(xs1)")]
+    [Instruction("sb", "....... ..... ..... 000 ..... 0100011", "xs2, simm(xs1)", Flow = ControlFlow.MayTrap)]
     private static int Sb(Hart h, ref Insn i, int idx) => Store<byte>(h, ref i, idx);
 
-    [Instruction("sh", "....... ..... ..... 001 ..... 0100011", "xs2, simm(xs1)")]
+    [Instruction("sh", "....... ..... ..... 001 ..... 0100011", "xs2, simm(xs1)", Flow = ControlFlow.MayTrap)]
     private static int Sh(Hart h, ref Insn i, int idx) => Store<ushort>(h, ref i, idx);
 
-    [Instruction("sw", "....... ..... ..... 010 ..... 0100011", "xs2, simm(xs1)")]
+    [Instruction("sw", "....... ..... ..... 010 ..... 0100011", "xs2, simm(xs1)", Flow = ControlFlow.MayTrap)]
     private static int Sw(Hart h, ref Insn i, int idx) => Store<uint>(h, ref i, idx);
 
-    [Instruction("sd", "....... ..... ..... 011 ..... 0100011", "xs2, simm(xs1)")]
+    [Instruction("sd", "....... ..... ..... 011 ..... 0100011", "xs2, simm(xs1)", Flow = ControlFlow.MayTrap)]
     private static int Sd(Hart h, ref Insn i, int idx) => Store<ulong>(h, ref i, idx);
 
     // Register-immediate
