@@ -24,6 +24,8 @@ public sealed unsafe class InstructionDefinition
     public ControlFlow Flow { get; init; }
     /// <summary>The semantics method (<see cref="Exec"/>'s target), which translated code calls for instructions without an emitter.</summary>
     public required System.Reflection.MethodInfo Semantics { get; init; }
+    /// <summary>The IL emitter declared beside the semantics (<see cref="EmitterAttribute"/>), or null: translated code calls <see cref="Semantics"/>.</summary>
+    public InstructionEmitter? Emitter { get; internal set; }
     public ushort Id { get; set; }
 
     public bool Matches(uint raw) => (raw & Mask) == Match;
