@@ -64,7 +64,7 @@ public static class BareCommand
                     foreach (var word in words) w.WriteLine(word.ToString("x8"));
                 });
             }
-            if (stats) PrintStats(machine, result);
+            if (stats) PrintStats(machine, result, engine ?? Riscv.Execution.ExecutionEngines.Default);
         }
         catch (ElfFormatException e)
         {
@@ -90,11 +90,12 @@ public static class BareCommand
         return IsomorphCommand.UsageError;
     }
 
-    private static void PrintStats(BareMachine machine, BareResult result)
+    private static void PrintStats(BareMachine machine, BareResult result, Riscv.Execution.IExecutionEngine engine)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         console.WriteLine($"instructions retired: {result.Instructions:N0}");
         console.WriteLine($"time: {result.Elapsed.TotalSeconds:F3} s, {result.Mips:F1} MIPS");
+        if (engine is Riscv.Translation.TranslatingEngine jit) console.WriteLine(jit.Describe());
         var report = TrapStatistics.Sum([machine.Hart.Statistics]);
         if (report.Traps.Count == 0)
         {

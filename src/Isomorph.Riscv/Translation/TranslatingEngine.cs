@@ -20,12 +20,12 @@ public sealed class TranslatingEngine : IExecutionEngine
     public const string SynchronousVariable = "ISOMORPH_JIT_SYNC";
 
     public static TranslatingEngine Shared { get; } = new(
-        int.TryParse(Environment.GetEnvironmentVariable(ThresholdVariable), out int t) && t > 0 ? t : 2000,
+        int.TryParse(Environment.GetEnvironmentVariable(ThresholdVariable), out int t) && t >= 0 ? t : 2000,
         Environment.GetEnvironmentVariable(SynchronousVariable) != "1");
 
     public string Name => "jit";
 
-    /// <summary>Executions of a block start before it is translated (at most 65,534).</summary>
+    /// <summary>Executions of a block start before it is translated (0: before its first; at most 65,534).</summary>
     public int Threshold { get; }
 
     /// <summary>Whether regions are compiled on a background thread (else at once, on the hart's thread).</summary>
@@ -40,7 +40,7 @@ public sealed class TranslatingEngine : IExecutionEngine
 
     public TranslatingEngine(int threshold, bool background)
     {
-        Threshold = Math.Clamp(threshold, 1, PageTranslations.Queued - 1);
+        Threshold = Math.Clamp(threshold, 0, PageTranslations.Queued - 1);
         Background = background;
     }
 
@@ -82,7 +82,11 @@ public sealed class TranslatingEngine : IExecutionEngine
                 {
                     table.Counts[idx] = PageTranslations.Queued;
                     if (Background) Enqueue(page, table, idx);
-                    else Translate(page, table, idx);
+                    else
+                    {
+                        Translate(page, table, idx);
+                        continue; // run it now
+                    }
                 }
             }
             hart.InterpretBlock(page, pc);
