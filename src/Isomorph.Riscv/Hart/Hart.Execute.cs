@@ -212,26 +212,31 @@ public sealed unsafe partial class Hart
     }
 
     /// <summary>
-    /// Interprets from <paramref name="pc"/> on <paramref name="page"/> up to and including the first
-    /// instruction that does not continue with the next one (a taken branch, a jump, a trap), the end
-    /// of the chunk or of the page: the translator's tier 0, one basic block at a time.
+    /// Interprets from <paramref name="pc"/> on <paramref name="page"/> (the translator's tier 0)
+    /// until the chunk or the page ends, an instruction leaves the page or traps, or a taken branch
+    /// reaches a block start that has a region in <paramref name="table"/> or has run
+    /// <paramref name="threshold"/> times; other block starts reached are counted on the way.
     /// </summary>
-    internal void InterpretBlock(DecodedPage page, ulong pc)
+    internal void InterpretBlock(DecodedPage page, ulong pc, Translation.PageTranslations table, int threshold)
     {
         CurrentPage = page;
         ulong pageBase = pc & ~0xFFFul;
         CurrentPageBase = pageBase;
         ref Insn slots = ref MemoryMarshal.GetArrayDataReference(page.Slots);
         int idx = (int)(pc & 0xFFF) >> 1;
-        bool sequential;
-        do
+        while (true)
         {
             ref Insn insn = ref Unsafe.Add(ref slots, idx);
             int next = insn.Exec(this, ref insn, idx);
-            sequential = next == idx + insn.Slots;
+            bool sequential = next == idx + insn.Slots;
             idx = next;
+            if (++Instret >= _stopAt || (uint)idx >= (uint)DecodedPage.SlotCount) break;
+            if (!sequential)
+            {
+                if (table.Regions[idx] is not null || table.Counts[idx] >= threshold) break;
+                table.Counts[idx]++;
+            }
         }
-        while (++Instret < _stopAt && sequential && (uint)idx < (uint)DecodedPage.SlotCount);
         if (idx >= 0) Pc = pageBase + (ulong)idx * 2;
     }
 

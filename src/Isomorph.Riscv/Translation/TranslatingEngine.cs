@@ -5,8 +5,8 @@ using Isomorph.Riscv.Execution;
 namespace Isomorph.Riscv.Translation;
 
 /// <summary>
-/// The translating engine: interprets a block at a time (tier 0) and counts how often each block
-/// start runs; a start that reaches <see cref="Threshold"/> is translated to a region of IL
+/// The translating engine: interprets (tier 0) and counts how often each block start runs, in the
+/// dispatcher and on in-page branches inside the interpreter's loop; a start that reaches <see cref="Threshold"/> is translated to a region of IL
 /// (<see cref="RegionTranslator"/>) on a background thread, so a short program never waits for the
 /// JIT; once a region is there, its start runs translated. Regions are kept per physical page
 /// (<see cref="DecodedPage.Translations"/>), so satp writes and sfence.vma need nothing, and every
@@ -20,7 +20,7 @@ public sealed class TranslatingEngine : IExecutionEngine
     public const string SynchronousVariable = "ISOMORPH_JIT_SYNC";
 
     public static TranslatingEngine Shared { get; } = new(
-        int.TryParse(Environment.GetEnvironmentVariable(ThresholdVariable), out int t) && t >= 0 ? t : 2000,
+        int.TryParse(Environment.GetEnvironmentVariable(ThresholdVariable), out int t) && t >= 0 ? t : 20_000,
         Environment.GetEnvironmentVariable(SynchronousVariable) != "1");
 
     public string Name => "jit";
@@ -89,7 +89,7 @@ public sealed class TranslatingEngine : IExecutionEngine
                     }
                 }
             }
-            hart.InterpretBlock(page, pc);
+            hart.InterpretBlock(page, pc, table, Threshold);
         }
     }
 
