@@ -20,7 +20,7 @@ seconds() { # COMMAND...: wall seconds of one run
   timeout "${BENCH_TIMEOUT:-600}" "$@" >"$out/last.log" 2>&1 || { echo "failed: $*" >&2; cat "$out/last.log" >&2; echo 0; return; }
   end=$(date +%s.%N); echo "$end - $start" | bc -l
 }
-row() { printf "| %s | %.2f s | %s |\n" "$1" "$2" "$3"; }
+row() { if [ "$2" = 0 ]; then printf "| %s | (failed or timed out) | - |\n" "$1"; else printf "| %s | %.2f s | %s |\n" "$1" "$2" "$3"; fi; }
 
 echo "CoreMark-like kernels (bench/jit/kernels.c, $iterations iterations, -O2; riscv64 static under the process VM)"
 echo "| engine | time | vs interp |"
@@ -36,7 +36,7 @@ echo "Integer loop (guests/bench/intloop.S, 1.6 G instructions, isomorph bare)"
 echo "| engine | time | guest MIPS |"
 echo "|---|---|---|"
 for e in interp jit; do t=$(seconds $iso bare --engine $e guests/build/bench/intloop.elf); row "isomorph $e" "$t" "$(echo "1600 / $t" | bc -l | xargs printf '%.0f')"; done
-t=$(BENCH_TIMEOUT=60 seconds qemu-system-riscv64 -M spike -nographic -bios none -monitor none -serial stdio -kernel guests/build/bench/intloop.elf); row "qemu-system-riscv64 -M spike" "$t" "$(echo "1600 / $t" | bc -l | xargs printf '%.0f')"
+t=$(BENCH_TIMEOUT=60 seconds qemu-system-riscv64 -M spike -nographic -bios none -monitor none -serial stdio -kernel guests/build/bench/intloop.elf); row "qemu-system-riscv64 -M spike" "$t" "$([ "$t" = 0 ] || echo "1600 / $t" | bc -l | xargs printf '%.0f')"
 t=$(seconds "$out/loop-native"); row "native x86-64 loop" "$t" "$(echo "1600 / $t" | bc -l | xargs printf '%.0f')"
 
 if [ "${1:-}" != "--no-boot" ]; then
