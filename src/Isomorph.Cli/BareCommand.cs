@@ -24,17 +24,18 @@ public static class BareCommand
         var stats = new Option<bool>("--stats") { Description = "print instructions retired, MIPS and traps by cause (stderr)" };
         var signature = new Option<FileInfo?>("--signature") { Description = "write the words between begin_signature and end_signature to FILE, one per line in hex" };
 
+        var engine = IsomorphCommand.EngineOption();
         var command = new Command("bare", "Run a bare-metal RISC-V program (Spike-style HTIF) in M-mode")
         {
-            file, memory, maxInstructions, trace, stats, signature,
+            file, memory, maxInstructions, trace, stats, signature, engine,
         };
         command.SetAction(parse => Execute(
             parse.GetValue(file)!, parse.GetValue(memory)!, parse.GetValue(maxInstructions),
-            parse.GetValue(trace), parse.GetValue(stats), parse.GetValue(signature)));
+            parse.GetValue(trace), parse.GetValue(stats), parse.GetValue(signature), IsomorphCommand.Engine(parse.GetValue(engine))));
         return command;
     }
 
-    private static int Execute(FileInfo file, string memoryText, long? maxInstructions, bool trace, bool stats, FileInfo? signature)
+    private static int Execute(FileInfo file, string memoryText, long? maxInstructions, bool trace, bool stats, FileInfo? signature, Riscv.Execution.IExecutionEngine? engine)
     {
         if (IsomorphCommand.ParseMemory(memoryText, "128M or 1G", out ulong memory) is { } memoryError) return Fail(memoryError);
         if (maxInstructions is < 1) return Fail($"invalid --max-instructions {maxInstructions}: give 1 or more (without the option there is no limit)");
@@ -54,6 +55,7 @@ public static class BareCommand
                 MaxInstructions = maxInstructions ?? 0,
                 Trace = traceWriter,
                 Console = stdout,
+                Engine = engine,
             });
             result = machine.Run();
             traceWriter?.Flush();
@@ -66,7 +68,7 @@ public static class BareCommand
                     foreach (var word in words) w.WriteLine(word.ToString("x8"));
                 });
             }
-            if (stats) PrintStats(machine, result);
+            if (stats) PrintStats(machine, result, engine ?? Riscv.Execution.ExecutionEngines.Default);
         }
         catch (ElfFormatException e)
         {
@@ -92,11 +94,12 @@ public static class BareCommand
         return IsomorphCommand.UsageError;
     }
 
-    private static void PrintStats(BareMachine machine, BareResult result)
+    private static void PrintStats(BareMachine machine, BareResult result, Riscv.Execution.IExecutionEngine engine)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         console.WriteLine($"instructions retired: {result.Instructions:N0}");
         console.WriteLine($"time: {result.Elapsed.TotalSeconds:F3} s, {result.Mips:F1} MIPS");
+        if (engine is Riscv.Translation.TranslatingEngine jit) console.WriteLine(jit.Describe());
         var report = TrapStatistics.Sum([machine.Hart.Statistics]);
         if (report.Traps.Count == 0)
         {

@@ -62,9 +62,10 @@ public static class BootCommand
             Description = "resume the machine saved in a snapshot FILE where it stopped; the snapshot holds the machine's configuration (disk images are reopened by path)",
         };
 
+        var engine = IsomorphCommand.EngineOption();
         var command = new Command("boot", "Boot a RISC-V virt machine: OpenSBI, then Linux")
         {
-            kernel, initrd, append, memory, firmware, cpus, hostThreads, maxInstructions, stats, disks, nets, rng, virtioConsole, serial, apiSock, restore,
+            kernel, initrd, append, memory, firmware, cpus, hostThreads, maxInstructions, stats, disks, nets, rng, virtioConsole, serial, apiSock, restore, engine,
         };
         Option[] machineShape = [kernel, initrd, append, memory, firmware, cpus, disks, nets, rng];
         command.SetAction(parse =>
@@ -73,9 +74,9 @@ public static class BootCommand
             {
                 if (machineShape.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } given)
                     return Fail($"{given.Name} cannot be given with --restore: the snapshot holds the machine's configuration");
-                return Restore(snapshot, parse.GetValue(hostThreads), parse.GetValue(maxInstructions), parse.GetValue(stats), parse.GetValue(virtioConsole), parse.GetValue(serial)!, parse.GetValue(apiSock));
+                return Restore(snapshot, IsomorphCommand.Engine(parse.GetValue(engine)), parse.GetValue(hostThreads), parse.GetValue(maxInstructions), parse.GetValue(stats), parse.GetValue(virtioConsole), parse.GetValue(serial)!, parse.GetValue(apiSock));
             }
-            return Execute(
+            return Execute(IsomorphCommand.Engine(parse.GetValue(engine)),
                 parse.GetValue(kernel), parse.GetValue(initrd), parse.GetValue(append)!, parse.GetValue(memory)!,
                 parse.GetValue(firmware)!, parse.GetValue(cpus), parse.GetValue(hostThreads), parse.GetValue(maxInstructions), parse.GetValue(stats),
                 parse.GetValue(disks) ?? [], parse.GetValue(nets) ?? [], parse.GetValue(rng), parse.GetValue(virtioConsole), parse.GetValue(serial)!, parse.GetValue(apiSock));
@@ -143,7 +144,7 @@ public static class BootCommand
         return socket ? VirtNic.Socket(Path.GetFullPath(target), mac) : VirtNic.Tap(target, mac);
     }
 
-    private static int Execute(FileInfo? kernel, FileInfo? initrd, string append, string memoryText, string firmware,
+    private static int Execute(Riscv.Execution.IExecutionEngine? engine, FileInfo? kernel, FileInfo? initrd, string append, string memoryText, string firmware,
         int cpus, int hostThreads, long? maxInstructions, bool stats, string[] diskTexts, string[] netTexts, bool rng, FileInfo? virtioConsole, string serialText, string? apiSock)
     {
         var disks = new List<VirtDisk>();
@@ -203,6 +204,7 @@ public static class BootCommand
             Rng = rng,
             VirtioConsole = hvc,
             VirtioConsolePath = virtioConsole?.FullName,
+            Engine = engine,
         };
         VirtMachine machine;
         try
@@ -225,7 +227,7 @@ public static class BootCommand
     }
 
     /// <summary><c>isomorph boot --restore FILE</c>: the machine in a snapshot, resumed.</summary>
-    private static int Restore(FileInfo snapshot, int hostThreads, long? maxInstructions, bool stats, FileInfo? virtioConsole, string serialText, string? apiSock)
+    private static int Restore(FileInfo snapshot, Riscv.Execution.IExecutionEngine? engine, int hostThreads, long? maxInstructions, bool stats, FileInfo? virtioConsole, string serialText, string? apiSock)
     {
         if (maxInstructions is < 1) return Fail($"invalid --max-instructions {maxInstructions}: give 1 or more (without the option there is no limit)");
         if (hostThreads < 1) return Fail($"invalid --host-threads {hostThreads}: give 1 to the snapshot's number of harts");
@@ -238,7 +240,7 @@ public static class BootCommand
         {
             machine = VirtMachine.Restore(snapshot.FullName, new VirtRestoreOptions
             {
-                Console = serial.Output, VirtioConsole = hvc, MaxInstructions = maxInstructions ?? 0, HostThreads = hostThreads,
+                Console = serial.Output, VirtioConsole = hvc, MaxInstructions = maxInstructions ?? 0, HostThreads = hostThreads, Engine = engine,
             });
         }
         catch (Exception e) when (e is MachineConfigurationException or SnapshotException)

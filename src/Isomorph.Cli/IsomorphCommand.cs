@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using Isomorph.Riscv.Execution;
 
 namespace Isomorph.Cli;
 
@@ -28,6 +29,16 @@ public static class IsomorphCommand
         }
         return parse.Invoke();
     }
+
+    /// <summary>The <c>--engine interp|jit</c> option of run, bare and boot (default: ISOMORPH_ENGINE's, else interp).</summary>
+    public static Option<string?> EngineOption() => new("--engine")
+    {
+        Description = $"the execution engine: {string.Join(" or ", ExecutionEngines.Names)} (default: ${ExecutionEngines.EnvironmentVariable}, else interp)",
+        Validators = { r => { if (r.GetValueOrDefault<string?>() is { } n && ExecutionEngines.FromName(n) is null) r.AddError($"invalid --engine '{n}': expected {string.Join(" or ", ExecutionEngines.Names)}"); } },
+    };
+
+    /// <summary>The engine an <see cref="EngineOption"/> names, or null for the default.</summary>
+    public static IExecutionEngine? Engine(string? name) => name is null ? null : ExecutionEngines.FromName(name);
 
     /// <summary>
     /// The most RAM a machine is given: 1 TiB. RAM is reserved, not committed, so a large machine

@@ -8,7 +8,7 @@ namespace Isomorph.Cli;
 /// <summary><c>isomorph run [OPTIONS] PROGRAM [ARGS...]</c>: runs a riscv64 Linux program on the host (a process VM).</summary>
 public static class RunCommand
 {
-    private static readonly string[] OptionsWithValues = ["--sysroot", "-L", "--env", "-E", "--root"];
+    private static readonly string[] OptionsWithValues = ["--sysroot", "-L", "--env", "-E", "--root", "--engine"];
 
     public static Command Create()
     {
@@ -25,9 +25,10 @@ public static class RunCommand
         var strace = new Option<bool>("--strace") { Description = "print each system call with its arguments and result (stderr)" };
         var env = new Option<string[]>("--env", "-E") { Description = "set NAME=VALUE in the guest's environment (repeatable)" };
 
-        var command = new Command("run", "Run a riscv64 Linux program (like qemu-user)") { sysroot, root, strace, env, program, arguments };
+        var engine = IsomorphCommand.EngineOption();
+        var command = new Command("run", "Run a riscv64 Linux program (like qemu-user)") { sysroot, root, strace, env, engine, program, arguments };
         command.SetAction(parse => Execute(parse.GetValue(program)!, parse.GetValue(arguments) ?? [],
-            parse.GetValue(sysroot), parse.GetValue(root), parse.GetValue(strace), parse.GetValue(env) ?? []));
+            parse.GetValue(sysroot), parse.GetValue(root), parse.GetValue(strace), parse.GetValue(env) ?? [], IsomorphCommand.Engine(parse.GetValue(engine))));
         return command;
     }
 
@@ -49,7 +50,7 @@ public static class RunCommand
         return args;
     }
 
-    private static int Execute(string program, string[] arguments, string? sysroot, string? root, bool strace, string[] env)
+    private static int Execute(string program, string[] arguments, string? sysroot, string? root, bool strace, string[] env, Riscv.Execution.IExecutionEngine? engine)
     {
         if (sysroot is not null && !Directory.Exists(sysroot)) return Fail($"--sysroot {sysroot}: no such directory");
         if (root is not null && !Directory.Exists(root)) return Fail($"--root {root}: no such directory");
@@ -65,6 +66,7 @@ public static class RunCommand
             Strace = strace ? stderr : null,
             Diagnostics = stderr,
             Environment = env.Length == 0 ? null : WithOverrides(env),
+            Engine = engine,
         };
         try
         {

@@ -10,6 +10,7 @@ using Isomorph.Linux.Signals;
 using Isomorph.Linux.Syscalls;
 using Isomorph.Linux.Threads;
 using Isomorph.Riscv;
+using Isomorph.Riscv.Execution;
 using Isomorph.Riscv.Isa;
 
 namespace Isomorph.Linux;
@@ -30,6 +31,8 @@ public sealed record LinuxOptions
     public TextWriter? Strace { get; init; }
     /// <summary>Where warnings and fatal-signal reports go.</summary>
     public TextWriter Diagnostics { get; init; } = TextWriter.Null;
+    /// <summary>The engine that runs the guest's harts (null: <see cref="ExecutionEngines.Default"/>).</summary>
+    public IExecutionEngine? Engine { get; init; }
 }
 
 /// <summary>How a guest process ended: an exit status, or the signal that killed it.</summary>
@@ -553,7 +556,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         {
             // A bounded slice, so that a signal another thread sends is seen even if its stop request was missed.
             t.RunningGuest = true;
-            var stop = t.Hart.Run(1L << 26);
+            var stop = (Options.Engine ?? ExecutionEngines.Default).Run(t.Hart, 1L << 26);
             t.RunningGuest = false;
             if (_pendingImage is { } next && t == _execThread)
             {

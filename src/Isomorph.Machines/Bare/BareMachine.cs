@@ -4,6 +4,7 @@ using Isomorph.Devices.Clint;
 using Isomorph.Devices.Htif;
 using Isomorph.Elf;
 using Isomorph.Riscv;
+using Isomorph.Riscv.Execution;
 using Isomorph.Riscv.Isa;
 
 namespace Isomorph.Machines.Bare;
@@ -18,6 +19,8 @@ public sealed record BareOptions
     public TextWriter? Trace { get; init; }
     /// <summary>Where the guest's HTIF console output goes.</summary>
     public Stream? Console { get; init; }
+    /// <summary>The engine that runs the hart (null: <see cref="ExecutionEngines.Default"/>).</summary>
+    public IExecutionEngine? Engine { get; init; }
 }
 
 public enum BareStop { Exited, InstructionLimit, Deadlock, UnsupportedHtif }
@@ -148,7 +151,7 @@ public sealed class BareMachine : IDisposable
                 long remaining = limit - Hart.Steps;
                 if (remaining <= 0)
                     return Result(BareStop.InstructionLimit, 0, $"instruction limit of {limit} reached at pc 0x{Hart.Pc:x}");
-                var stop = tracer is null ? Hart.Run(Math.Min(remaining, Chunk)) : tracer.Step();
+                var stop = tracer is null ? (_options.Engine ?? ExecutionEngines.Default).Run(Hart, Math.Min(remaining, Chunk)) : tracer.Step();
                 _clint.Update();
                 if (stop == HartStop.WaitingForInterrupt && !SkipIdleTime())
                     return Result(BareStop.Deadlock, 0, $"the hart waits (wfi at pc 0x{Hart.Pc - 4:x}) for an interrupt that can never arrive");

@@ -20,6 +20,8 @@ public sealed record VirtRestoreOptions
     public long MaxInstructions { get; init; }
     /// <summary>Host threads to run the restored harts on (how the machine runs, not what it is: not in the snapshot).</summary>
     public int HostThreads { get; init; } = 1;
+    /// <summary>The engine that runs the harts (null: <see cref="Riscv.Execution.ExecutionEngines.Default"/>).</summary>
+    public Riscv.Execution.IExecutionEngine? Engine { get; init; }
 }
 
 /// <summary>Timings of the last <see cref="VirtMachine.SaveSnapshot"/> or <see cref="VirtMachine.Restore"/>.</summary>
@@ -103,7 +105,7 @@ public sealed partial class VirtMachine
             try
             {
                 var saved = ReadConfiguration(file.ReadSection(MachineSection));
-                var options = saved.Options with { Console = overrides.Console, MaxInstructions = overrides.MaxInstructions, HostThreads = overrides.HostThreads };
+                var options = saved.Options with { Console = overrides.Console, MaxInstructions = overrides.MaxInstructions, HostThreads = overrides.HostThreads, Engine = overrides.Engine };
                 if (saved.HasVirtioConsole)
                 {
                     var stream = overrides.VirtioConsole;

@@ -11,6 +11,7 @@ using Isomorph.Devices.Uart;
 using Isomorph.Devices.Virtio;
 using Isomorph.Elf;
 using Isomorph.Riscv;
+using Isomorph.Riscv.Execution;
 using static Isomorph.Machines.Virt.VirtMemoryMap;
 using PlicDevice = Isomorph.Devices.Plic.Plic;
 
@@ -45,6 +46,8 @@ public sealed record VirtOptions
     public Stream? VirtioConsole { get; init; }
     /// <summary>The file <see cref="VirtioConsole"/> writes to, if any: a snapshot records it so that a restored machine appends there again.</summary>
     public string? VirtioConsolePath { get; init; }
+    /// <summary>The engine that runs the harts (null: <see cref="ExecutionEngines.Default"/>).</summary>
+    public IExecutionEngine? Engine { get; init; }
 }
 
 /// <summary>A raw disk image for virtio-blk.</summary>
@@ -654,6 +657,7 @@ public sealed partial class VirtMachine : IDisposable
         try
         {
             var harts = worker.Harts;
+            var engine = _options.Engine ?? ExecutionEngines.Default;
             while (true)
             {
                 ParkIfPaused();
@@ -671,7 +675,7 @@ public sealed partial class VirtMachine : IDisposable
                 bool allWaiting = true;
                 int yielded = 0;
                 foreach (var hart in harts)
-                    switch (hart.Run(Quantum))
+                    switch (engine.Run(hart, Quantum))
                     {
                         case HartStop.WaitingForInterrupt: break;
                         case HartStop.Yielded: yielded++; allWaiting = false; break;

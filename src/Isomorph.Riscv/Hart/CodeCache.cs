@@ -39,9 +39,20 @@ public sealed unsafe class DecodedPage
         Reset(0, SlotCount);
     }
 
-    /// <summary>Sends slots back to the decoder (their next execution decodes them afresh).</summary>
+    /// <summary>
+    /// Bumped whenever slots are reset (a store to the page, retirement, a cache clear): translated
+    /// regions of the page carry the generation they were made from and stop at a mismatch.
+    /// </summary>
+    internal int Generation;
+
+    /// <summary>The page's translated regions and execution counters (Translation/), dropped with every reset.</summary>
+    internal volatile Translation.PageTranslations? Translations;
+
+    /// <summary>Sends slots back to the decoder (their next execution decodes them afresh), and drops the page's translations.</summary>
     public void Reset(int first, int count)
     {
+        Interlocked.Increment(ref Generation);
+        Translations = null;
         for (int i = first; i < first + count; i++) SetExec(ref Slots[i], &CodeCache.DecodeSlot);
     }
 

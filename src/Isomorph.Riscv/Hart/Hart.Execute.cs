@@ -42,7 +42,8 @@ public sealed unsafe partial class Hart
     /// <summary>What <see cref="Run"/>'s budget counts: instructions retired plus exceptions taken, so trap loops end too.</summary>
     public long Steps => Instret + ExceptionsTaken;
 
-    private long _stopAt;
+    /// <summary>The Instret at which the run loop next checks for stops and interrupts (0: at once).</summary>
+    internal long _stopAt;
     private volatile bool _stopRequested;
     private bool _yielded;
 
@@ -139,38 +140,11 @@ public sealed unsafe partial class Hart
             // The checks run when the chunk is spent or something cut it short (_stopAt = 0: a stop,
             // flush or interrupt-check request, an exception, a CSR write, xRET, WFI, PAUSE). A jump
             // off the page in the middle of a chunk only needs the next page.
-            if (Instret >= _stopAt)
-            {
-                if (_stopRequested)
-                {
-                    _stopRequested = false;
-                    return HartStop.Requested;
-                }
-                if (_yielded)
-                {
-                    _yielded = false;
-                    return HartStop.Yielded;
-                }
-                if (Volatile.Read(ref _pendingFlush) != 0) ServeFlushRequests();
-                if (CheckInterrupts()) WaitingForInterrupt = false;
-                if (WaitingForInterrupt) return HartStop.WaitingForInterrupt;
-                long left = end - Steps;
-                if (left <= 0) return HartStop.Budget;
-                _stopAt = Instret + Math.Min(left, InterruptCheckInterval);
-            }
+            if (Instret >= _stopAt && EndOfChunk(end, out var stop)) return stop;
 
             ulong pc = Pc;
-            ulong vpn = pc >> 12;
-            ref FetchEntry fe = ref _fetchTlb[vpn & (FetchTlbSize - 1)];
-            DecodedPage? page = fe.Tag == (vpn | _tlbContext) ? fe.Page : null;
-            if (page is null)
-            {
-                page = FetchPageSlow(pc);
-                if (page is null) continue; // the fetch trapped; Pc is at the handler
-                fe.Tag = vpn | _tlbContext;
-                fe.Page = page;
-                fe.Level = _leafLevel; // FetchPageSlow's translation
-            }
+            var page = FetchPage(pc);
+            if (page is null) continue; // the fetch trapped; Pc is at the handler
             CurrentPage = page;
             ulong pageBase = pc & ~0xFFFul;
             CurrentPageBase = pageBase;
@@ -184,6 +158,86 @@ public sealed unsafe partial class Hart
             while (++Instret < _stopAt && (uint)idx < (uint)DecodedPage.SlotCount);
             if (idx >= 0) Pc = pageBase + (ulong)idx * 2;
         }
+    }
+
+    /// <summary>
+    /// The checks between chunks of a run: stop and yield requests, TLB flush requests, interrupts,
+    /// WFI and the budget. True (with the reason) when the run ends; otherwise the next chunk is set.
+    /// </summary>
+    internal bool EndOfChunk(long end, out HartStop stop)
+    {
+        stop = default;
+        if (_stopRequested)
+        {
+            _stopRequested = false;
+            stop = HartStop.Requested;
+            return true;
+        }
+        if (_yielded)
+        {
+            _yielded = false;
+            stop = HartStop.Yielded;
+            return true;
+        }
+        if (Volatile.Read(ref _pendingFlush) != 0) ServeFlushRequests();
+        if (CheckInterrupts()) WaitingForInterrupt = false;
+        if (WaitingForInterrupt)
+        {
+            stop = HartStop.WaitingForInterrupt;
+            return true;
+        }
+        long left = end - Steps;
+        if (left <= 0)
+        {
+            stop = HartStop.Budget;
+            return true;
+        }
+        _stopAt = Instret + Math.Min(left, InterruptCheckInterval);
+        return false;
+    }
+
+    /// <summary>The decoded page holding <paramref name="pc"/>, through the fetch TLB; null when the fetch trapped (Pc is at the handler).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal DecodedPage? FetchPage(ulong pc)
+    {
+        ulong vpn = pc >> 12;
+        ref FetchEntry fe = ref _fetchTlb[vpn & (FetchTlbSize - 1)];
+        if (fe.Tag == (vpn | _tlbContext)) return fe.Page;
+        var page = FetchPageSlow(pc);
+        if (page is null) return null;
+        fe.Tag = vpn | _tlbContext;
+        fe.Page = page;
+        fe.Level = _leafLevel; // FetchPageSlow's translation
+        return page;
+    }
+
+    /// <summary>
+    /// Interprets from <paramref name="pc"/> on <paramref name="page"/> (the translator's tier 0)
+    /// until the chunk or the page ends, an instruction leaves the page or traps, or a taken branch
+    /// reaches a block start that has a region in <paramref name="table"/> or has run
+    /// <paramref name="threshold"/> times; other block starts reached are counted on the way.
+    /// </summary>
+    internal void InterpretBlock(DecodedPage page, ulong pc, Translation.PageTranslations table, int threshold)
+    {
+        CurrentPage = page;
+        ulong pageBase = pc & ~0xFFFul;
+        CurrentPageBase = pageBase;
+        ref Insn slots = ref MemoryMarshal.GetArrayDataReference(page.Slots);
+        int idx = (int)(pc & 0xFFF) >> 1;
+        while (true)
+        {
+            ref Insn insn = ref Unsafe.Add(ref slots, idx);
+            int next = insn.Exec(this, ref insn, idx);
+            bool sequential = next == idx + insn.Slots;
+            idx = next;
+            if (++Instret >= _stopAt || (uint)idx >= (uint)DecodedPage.SlotCount) break;
+            if (!sequential)
+            {
+                if (table.Regions[idx] is not null || table.Counts[idx] >= threshold) break;
+                table.Counts[idx]++;
+            }
+        }
+        if (idx >= 0) Pc = pageBase + (ulong)idx * 2;
     }
 
     /// <summary>Runs exactly one instruction (for tracing and tests); false when it trapped.</summary>

@@ -20,6 +20,9 @@ public sealed class InstructionAttribute(string name, string encoding, string op
 
     /// <summary>Instructions whose encodings this one specialises (a hint carved out of a more general form, e.g. pause out of fence).</summary>
     public string[] Overrides { get; init; } = [];
+
+    /// <summary>What the instruction does to control flow (by default it always continues with the next one).</summary>
+    public ControlFlow Flow { get; init; } = ControlFlow.Next;
 }
 
 /// <summary>Names the ISA extension that the instructions of a semantics class belong to.</summary>

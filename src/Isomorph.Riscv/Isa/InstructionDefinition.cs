@@ -20,6 +20,12 @@ public sealed unsafe class InstructionDefinition
     public string? Expands { get; init; }
     /// <summary>More general encodings this one takes precedence over (e.g. c.addi16sp over c.lui).</summary>
     public IReadOnlyList<string> Overrides { get; init; } = [];
+    /// <summary>What the instruction does to control flow (a compressed one: that of the instruction it expands to).</summary>
+    public ControlFlow Flow { get; init; }
+    /// <summary>The semantics method (<see cref="Exec"/>'s target), which translated code calls for instructions without an emitter.</summary>
+    public required System.Reflection.MethodInfo Semantics { get; init; }
+    /// <summary>The IL emitter declared beside the semantics (<see cref="EmitterAttribute"/>), or null: translated code calls <see cref="Semantics"/>.</summary>
+    public InstructionEmitter? Emitter { get; internal set; }
     public ushort Id { get; set; }
 
     public bool Matches(uint raw) => (raw & Mask) == Match;

@@ -63,11 +63,25 @@ public static unsafe class InstructionSet
                         Syntax = new OperandSyntax(attr.Operands),
                         Exec = (delegate*<Hart, ref Insn, int, int>)method.MethodHandle.GetFunctionPointer(),
                         Overrides = attr.Overrides,
+                        Flow = attr.Flow,
+                        Semantics = method,
                     });
                 }
             }
         }
         var bases = list.ToDictionary(d => d.Name);
+        foreach (var type in typeof(InstructionSet).Assembly.GetTypes())
+        {
+            if (type.GetCustomAttribute<IsaExtensionAttribute>() is null) continue;
+            foreach (var method in type.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic))
+                foreach (var attr in method.GetCustomAttributes<EmitterAttribute>())
+                {
+                    if (!bases.TryGetValue(attr.Name, out var d) || d.Extension != type.GetCustomAttribute<IsaExtensionAttribute>()!.Name)
+                        throw new InvalidOperationException($"{type.Name}.{method.Name}: [Emitter(\"{attr.Name}\")] names no instruction of its class's extension");
+                    if (d.Emitter is not null) throw new InvalidOperationException($"{attr.Name}: two emitters");
+                    d.Emitter = method.CreateDelegate<InstructionEmitter>();
+                }
+        }
         foreach (var c in Rv64C.Table)
         {
             var (match, mask) = ParsePattern(c.Encoding, 16);
@@ -84,6 +98,9 @@ public static unsafe class InstructionSet
                 Form = c.Form,
                 Expands = c.Expands,
                 Overrides = c.Overrides,
+                Flow = target.Flow,
+                Semantics = target.Semantics,
+                Emitter = target.Emitter,
             });
         }
         // Most specific encodings first, so that a declared specialisation wins over the general form.

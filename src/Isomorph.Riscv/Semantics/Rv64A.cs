@@ -12,16 +12,16 @@ internal static unsafe class Rv64A
     private static int Next(ref Insn i, int idx) => idx + i.Slots;
 
     // Load-reserved / store-conditional
-    [Instruction("lr.w", "00010 .. 00000 ..... 010 ..... 0101111", "xd, (xs1), aqrl")]
+    [Instruction("lr.w", "00010 .. 00000 ..... 010 ..... 0101111", "xd, (xs1), aqrl", Flow = ControlFlow.MayTrap)]
     private static int LrW(Hart h, ref Insn i, int idx) => LoadReserved(h, ref i, idx, 4);
 
-    [Instruction("lr.d", "00010 .. 00000 ..... 011 ..... 0101111", "xd, (xs1), aqrl")]
+    [Instruction("lr.d", "00010 .. 00000 ..... 011 ..... 0101111", "xd, (xs1), aqrl", Flow = ControlFlow.MayTrap)]
     private static int LrD(Hart h, ref Insn i, int idx) => LoadReserved(h, ref i, idx, 8);
 
-    [Instruction("sc.w", "00011 .. ..... ..... 010 ..... 0101111", "xd, xs2, (xs1), aqrl")]
+    [Instruction("sc.w", "00011 .. ..... ..... 010 ..... 0101111", "xd, xs2, (xs1), aqrl", Flow = ControlFlow.MayTrap)]
     private static int ScW(Hart h, ref Insn i, int idx) => StoreConditional(h, ref i, idx, 4);
 
-    [Instruction("sc.d", "00011 .. ..... ..... 011 ..... 0101111", "xd, xs2, (xs1), aqrl")]
+    [Instruction("sc.d", "00011 .. ..... ..... 011 ..... 0101111", "xd, xs2, (xs1), aqrl", Flow = ControlFlow.MayTrap)]
     private static int ScD(Hart h, ref Insn i, int idx) => StoreConditional(h, ref i, idx, 8);
 
     private static int LoadReserved(Hart h, ref Insn i, int idx, int size)
@@ -75,41 +75,41 @@ internal static unsafe class Rv64A
         return Next(ref i, idx);
     }
 
-    [Instruction("amoswap.w", "00001 .. ..... ..... 010 ..... 0101111", "xd, xs2, (xs1), aqrl")]
+    [Instruction("amoswap.w", "00001 .. ..... ..... 010 ..... 0101111", "xd, xs2, (xs1), aqrl", Flow = ControlFlow.MayTrap)]
     private static int AmoswapW(Hart h, ref Insn i, int idx) => Amo32(h, ref i, idx, static (_, b) => b);
-    [Instruction("amoadd.w", "00000 .. ..... ..... 010 ..... 0101111", "xd, xs2, (xs1), aqrl")]
+    [Instruction("amoadd.w", "00000 .. ..... ..... 010 ..... 0101111", "xd, xs2, (xs1), aqrl", Flow = ControlFlow.MayTrap)]
     private static int AmoaddW(Hart h, ref Insn i, int idx) => Amo32(h, ref i, idx, static (a, b) => a + b);
-    [Instruction("amoxor.w", "00100 .. ..... ..... 010 ..... 0101111", "xd, xs2, (xs1), aqrl")]
+    [Instruction("amoxor.w", "00100 .. ..... ..... 010 ..... 0101111", "xd, xs2, (xs1), aqrl", Flow = ControlFlow.MayTrap)]
     private static int AmoxorW(Hart h, ref Insn i, int idx) => Amo32(h, ref i, idx, static (a, b) => a ^ b);
-    [Instruction("amoand.w", "01100 .. ..... ..... 010 ..... 0101111", "xd, xs2, (xs1), aqrl")]
+    [Instruction("amoand.w", "01100 .. ..... ..... 010 ..... 0101111", "xd, xs2, (xs1), aqrl", Flow = ControlFlow.MayTrap)]
     private static int AmoandW(Hart h, ref Insn i, int idx) => Amo32(h, ref i, idx, static (a, b) => a & b);
-    [Instruction("amoor.w", "01000 .. ..... ..... 010 ..... 0101111", "xd, xs2, (xs1), aqrl")]
+    [Instruction("amoor.w", "01000 .. ..... ..... 010 ..... 0101111", "xd, xs2, (xs1), aqrl", Flow = ControlFlow.MayTrap)]
     private static int AmoorW(Hart h, ref Insn i, int idx) => Amo32(h, ref i, idx, static (a, b) => a | b);
-    [Instruction("amomin.w", "10000 .. ..... ..... 010 ..... 0101111", "xd, xs2, (xs1), aqrl")]
+    [Instruction("amomin.w", "10000 .. ..... ..... 010 ..... 0101111", "xd, xs2, (xs1), aqrl", Flow = ControlFlow.MayTrap)]
     private static int AmominW(Hart h, ref Insn i, int idx) => Amo32(h, ref i, idx, static (a, b) => Math.Min(a, b));
-    [Instruction("amomax.w", "10100 .. ..... ..... 010 ..... 0101111", "xd, xs2, (xs1), aqrl")]
+    [Instruction("amomax.w", "10100 .. ..... ..... 010 ..... 0101111", "xd, xs2, (xs1), aqrl", Flow = ControlFlow.MayTrap)]
     private static int AmomaxW(Hart h, ref Insn i, int idx) => Amo32(h, ref i, idx, static (a, b) => Math.Max(a, b));
-    [Instruction("amominu.w", "11000 .. ..... ..... 010 ..... 0101111", "xd, xs2, (xs1), aqrl")]
+    [Instruction("amominu.w", "11000 .. ..... ..... 010 ..... 0101111", "xd, xs2, (xs1), aqrl", Flow = ControlFlow.MayTrap)]
     private static int AmominuW(Hart h, ref Insn i, int idx) => Amo32(h, ref i, idx, static (a, b) => (int)Math.Min((uint)a, (uint)b));
-    [Instruction("amomaxu.w", "11100 .. ..... ..... 010 ..... 0101111", "xd, xs2, (xs1), aqrl")]
+    [Instruction("amomaxu.w", "11100 .. ..... ..... 010 ..... 0101111", "xd, xs2, (xs1), aqrl", Flow = ControlFlow.MayTrap)]
     private static int AmomaxuW(Hart h, ref Insn i, int idx) => Amo32(h, ref i, idx, static (a, b) => (int)Math.Max((uint)a, (uint)b));
 
-    [Instruction("amoswap.d", "00001 .. ..... ..... 011 ..... 0101111", "xd, xs2, (xs1), aqrl")]
+    [Instruction("amoswap.d", "00001 .. ..... ..... 011 ..... 0101111", "xd, xs2, (xs1), aqrl", Flow = ControlFlow.MayTrap)]
     private static int AmoswapD(Hart h, ref Insn i, int idx) => Amo64(h, ref i, idx, static (_, b) => b);
-    [Instruction("amoadd.d", "00000 .. ..... ..... 011 ..... 0101111", "xd, xs2, (xs1), aqrl")]
+    [Instruction("amoadd.d", "00000 .. ..... ..... 011 ..... 0101111", "xd, xs2, (xs1), aqrl", Flow = ControlFlow.MayTrap)]
     private static int AmoaddD(Hart h, ref Insn i, int idx) => Amo64(h, ref i, idx, static (a, b) => a + b);
-    [Instruction("amoxor.d", "00100 .. ..... ..... 011 ..... 0101111", "xd, xs2, (xs1), aqrl")]
+    [Instruction("amoxor.d", "00100 .. ..... ..... 011 ..... 0101111", "xd, xs2, (xs1), aqrl", Flow = ControlFlow.MayTrap)]
     private static int AmoxorD(Hart h, ref Insn i, int idx) => Amo64(h, ref i, idx, static (a, b) => a ^ b);
-    [Instruction("amoand.d", "01100 .. ..... ..... 011 ..... 0101111", "xd, xs2, (xs1), aqrl")]
+    [Instruction("amoand.d", "01100 .. ..... ..... 011 ..... 0101111", "xd, xs2, (xs1), aqrl", Flow = ControlFlow.MayTrap)]
     private static int AmoandD(Hart h, ref Insn i, int idx) => Amo64(h, ref i, idx, static (a, b) => a & b);
-    [Instruction("amoor.d", "01000 .. ..... ..... 011 ..... 0101111", "xd, xs2, (xs1), aqrl")]
+    [Instruction("amoor.d", "01000 .. ..... ..... 011 ..... 0101111", "xd, xs2, (xs1), aqrl", Flow = ControlFlow.MayTrap)]
     private static int AmoorD(Hart h, ref Insn i, int idx) => Amo64(h, ref i, idx, static (a, b) => a | b);
-    [Instruction("amomin.d", "10000 .. ..... ..... 011 ..... 0101111", "xd, xs2, (xs1), aqrl")]
+    [Instruction("amomin.d", "10000 .. ..... ..... 011 ..... 0101111", "xd, xs2, (xs1), aqrl", Flow = ControlFlow.MayTrap)]
     private static int AmominD(Hart h, ref Insn i, int idx) => Amo64(h, ref i, idx, static (a, b) => Math.Min(a, b));
-    [Instruction("amomax.d", "10100 .. ..... ..... 011 ..... 0101111", "xd, xs2, (xs1), aqrl")]
+    [Instruction("amomax.d", "10100 .. ..... ..... 011 ..... 0101111", "xd, xs2, (xs1), aqrl", Flow = ControlFlow.MayTrap)]
     private static int AmomaxD(Hart h, ref Insn i, int idx) => Amo64(h, ref i, idx, static (a, b) => Math.Max(a, b));
-    [Instruction("amominu.d", "11000 .. ..... ..... 011 ..... 0101111", "xd, xs2, (xs1), aqrl")]
+    [Instruction("amominu.d", "11000 .. ..... ..... 011 ..... 0101111", "xd, xs2, (xs1), aqrl", Flow = ControlFlow.MayTrap)]
     private static int AmominuD(Hart h, ref Insn i, int idx) => Amo64(h, ref i, idx, static (a, b) => (long)Math.Min((ulong)a, (ulong)b));
-    [Instruction("amomaxu.d", "11100 .. ..... ..... 011 ..... 0101111", "xd, xs2, (xs1), aqrl")]
+    [Instruction("amomaxu.d", "11100 .. ..... ..... 011 ..... 0101111", "xd, xs2, (xs1), aqrl", Flow = ControlFlow.MayTrap)]
     private static int AmomaxuD(Hart h, ref Insn i, int idx) => Amo64(h, ref i, idx, static (a, b) => (long)Math.Max((ulong)a, (ulong)b));
 }

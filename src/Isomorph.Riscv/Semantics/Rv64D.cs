@@ -63,7 +63,7 @@ internal static unsafe class Rv64D
     }
 
     // Loads and stores move raw bits.
-    [Instruction("fld", "............ ..... 011 ..... 0000111", "fd, imm(xs1)")]
+    [Instruction("fld", "............ ..... 011 ..... 0000111", "fd, imm(xs1)", Flow = ControlFlow.MayTrap)]
     private static int Fld(Hart h, ref Insn i, int idx)
     {
         if (!Begin(h)) return Illegal(h, ref i, idx);
@@ -72,32 +72,32 @@ internal static unsafe class Rv64D
         return End(h, ref i, idx, 0);
     }
 
-    [Instruction("fsd", "....... ..... ..... 011 ..... 0100111", "fs2, simm(xs1)")]
+    [Instruction("fsd", "....... ..... ..... 011 ..... 0100111", "fs2, simm(xs1)", Flow = ControlFlow.MayTrap)]
     private static int Fsd(Hart h, ref Insn i, int idx)
     {
         if (!Begin(h)) return Illegal(h, ref i, idx);
         return h.Store(h.X[i.Rs1] + (ulong)i.Imm, h.F[i.Rs2]) ? idx + i.Slots : h.RaisePending(idx);
     }
 
-    [Instruction("fmadd.d", "..... 01 ..... ..... ... ..... 1000011", "fd, fs1, fs2, fs3, rm")]
+    [Instruction("fmadd.d", "..... 01 ..... ..... ... ..... 1000011", "fd, fs1, fs2, fs3, rm", Flow = ControlFlow.MayTrap)]
     private static int FmaddD(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, 0, 0);
-    [Instruction("fmsub.d", "..... 01 ..... ..... ... ..... 1000111", "fd, fs1, fs2, fs3, rm")]
+    [Instruction("fmsub.d", "..... 01 ..... ..... ... ..... 1000111", "fd, fs1, fs2, fs3, rm", Flow = ControlFlow.MayTrap)]
     private static int FmsubD(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, 0, Sign);
-    [Instruction("fnmsub.d", "..... 01 ..... ..... ... ..... 1001011", "fd, fs1, fs2, fs3, rm")]
+    [Instruction("fnmsub.d", "..... 01 ..... ..... ... ..... 1001011", "fd, fs1, fs2, fs3, rm", Flow = ControlFlow.MayTrap)]
     private static int FnmsubD(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, Sign, 0);
-    [Instruction("fnmadd.d", "..... 01 ..... ..... ... ..... 1001111", "fd, fs1, fs2, fs3, rm")]
+    [Instruction("fnmadd.d", "..... 01 ..... ..... ... ..... 1001111", "fd, fs1, fs2, fs3, rm", Flow = ControlFlow.MayTrap)]
     private static int FnmaddD(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, Sign, Sign);
 
-    [Instruction("fadd.d", "0000001 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm")]
+    [Instruction("fadd.d", "0000001 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm", Flow = ControlFlow.MayTrap)]
     private static int FaddD(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Add);
-    [Instruction("fsub.d", "0000101 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm")]
+    [Instruction("fsub.d", "0000101 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm", Flow = ControlFlow.MayTrap)]
     private static int FsubD(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Sub);
-    [Instruction("fmul.d", "0001001 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm")]
+    [Instruction("fmul.d", "0001001 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm", Flow = ControlFlow.MayTrap)]
     private static int FmulD(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Mul);
-    [Instruction("fdiv.d", "0001101 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm")]
+    [Instruction("fdiv.d", "0001101 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm", Flow = ControlFlow.MayTrap)]
     private static int FdivD(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Div);
 
-    [Instruction("fsqrt.d", "0101101 00000 ..... ... ..... 1010011", "fd, fs1, rm")]
+    [Instruction("fsqrt.d", "0101101 00000 ..... ... ..... 1010011", "fd, fs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FsqrtD(Hart h, ref Insn i, int idx)
     {
         if (!Begin(h, ref i, out var rm)) return Illegal(h, ref i, idx);
@@ -106,14 +106,14 @@ internal static unsafe class Rv64D
         return End(h, ref i, idx, flags);
     }
 
-    [Instruction("fsgnj.d", "0010001 ..... ..... 000 ..... 1010011", "fd, fs1, fs2")]
+    [Instruction("fsgnj.d", "0010001 ..... ..... 000 ..... 1010011", "fd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FsgnjD(Hart h, ref Insn i, int idx) => SignInject(h, ref i, idx, static (_, b) => b);
-    [Instruction("fsgnjn.d", "0010001 ..... ..... 001 ..... 1010011", "fd, fs1, fs2")]
+    [Instruction("fsgnjn.d", "0010001 ..... ..... 001 ..... 1010011", "fd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FsgnjnD(Hart h, ref Insn i, int idx) => SignInject(h, ref i, idx, static (_, b) => ~b);
-    [Instruction("fsgnjx.d", "0010001 ..... ..... 010 ..... 1010011", "fd, fs1, fs2")]
+    [Instruction("fsgnjx.d", "0010001 ..... ..... 010 ..... 1010011", "fd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FsgnjxD(Hart h, ref Insn i, int idx) => SignInject(h, ref i, idx, static (a, b) => a ^ b);
 
-    [Instruction("fmin.d", "0010101 ..... ..... 000 ..... 1010011", "fd, fs1, fs2")]
+    [Instruction("fmin.d", "0010101 ..... ..... 000 ..... 1010011", "fd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FminD(Hart h, ref Insn i, int idx)
     {
         if (!Begin(h)) return Illegal(h, ref i, idx);
@@ -122,7 +122,7 @@ internal static unsafe class Rv64D
         return End(h, ref i, idx, flags);
     }
 
-    [Instruction("fmax.d", "0010101 ..... ..... 001 ..... 1010011", "fd, fs1, fs2")]
+    [Instruction("fmax.d", "0010101 ..... ..... 001 ..... 1010011", "fd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FmaxD(Hart h, ref Insn i, int idx)
     {
         if (!Begin(h)) return Illegal(h, ref i, idx);
@@ -131,7 +131,7 @@ internal static unsafe class Rv64D
         return End(h, ref i, idx, flags);
     }
 
-    [Instruction("fcvt.s.d", "0100000 00001 ..... ... ..... 1010011", "fd, fs1, rm")]
+    [Instruction("fcvt.s.d", "0100000 00001 ..... ... ..... 1010011", "fd, fs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtSD(Hart h, ref Insn i, int idx)
     {
         if (!Begin(h, ref i, out var rm)) return Illegal(h, ref i, idx);
@@ -140,7 +140,7 @@ internal static unsafe class Rv64D
         return End(h, ref i, idx, flags);
     }
 
-    [Instruction("fcvt.d.s", "0100001 00000 ..... ... ..... 1010011", "fd, fs1, rm")]
+    [Instruction("fcvt.d.s", "0100001 00000 ..... ... ..... 1010011", "fd, fs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtDS(Hart h, ref Insn i, int idx)
     {
         if (!Begin(h, ref i, out _)) return Illegal(h, ref i, idx);
@@ -149,14 +149,14 @@ internal static unsafe class Rv64D
         return End(h, ref i, idx, flags);
     }
 
-    [Instruction("feq.d", "1010001 ..... ..... 010 ..... 1010011", "xd, fs1, fs2")]
+    [Instruction("feq.d", "1010001 ..... ..... 010 ..... 1010011", "xd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FeqD(Hart h, ref Insn i, int idx) => Compare(h, ref i, idx, &SoftFloat.Eq);
-    [Instruction("flt.d", "1010001 ..... ..... 001 ..... 1010011", "xd, fs1, fs2")]
+    [Instruction("flt.d", "1010001 ..... ..... 001 ..... 1010011", "xd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FltD(Hart h, ref Insn i, int idx) => Compare(h, ref i, idx, &SoftFloat.Lt);
-    [Instruction("fle.d", "1010001 ..... ..... 000 ..... 1010011", "xd, fs1, fs2")]
+    [Instruction("fle.d", "1010001 ..... ..... 000 ..... 1010011", "xd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FleD(Hart h, ref Insn i, int idx) => Compare(h, ref i, idx, &SoftFloat.Le);
 
-    [Instruction("fclass.d", "1110001 00000 ..... 001 ..... 1010011", "xd, fs1")]
+    [Instruction("fclass.d", "1110001 00000 ..... 001 ..... 1010011", "xd, fs1", Flow = ControlFlow.MayTrap)]
     private static int FclassD(Hart h, ref Insn i, int idx)
     {
         if (!Begin(h)) return Illegal(h, ref i, idx);
@@ -173,25 +173,25 @@ internal static unsafe class Rv64D
     private static ulong FromL(ulong a, RoundingMode rm, ref FFlags f) => SoftFloat.I64ToF64((long)a, rm, ref f);
     private static ulong FromLu(ulong a, RoundingMode rm, ref FFlags f) => SoftFloat.U64ToF64(a, rm, ref f);
 
-    [Instruction("fcvt.w.d", "1100001 00000 ..... ... ..... 1010011", "xd, fs1, rm")]
+    [Instruction("fcvt.w.d", "1100001 00000 ..... ... ..... 1010011", "xd, fs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtWD(Hart h, ref Insn i, int idx) => ToInteger(h, ref i, idx, &ToW);
-    [Instruction("fcvt.wu.d", "1100001 00001 ..... ... ..... 1010011", "xd, fs1, rm")]
+    [Instruction("fcvt.wu.d", "1100001 00001 ..... ... ..... 1010011", "xd, fs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtWuD(Hart h, ref Insn i, int idx) => ToInteger(h, ref i, idx, &ToWu);
-    [Instruction("fcvt.l.d", "1100001 00010 ..... ... ..... 1010011", "xd, fs1, rm")]
+    [Instruction("fcvt.l.d", "1100001 00010 ..... ... ..... 1010011", "xd, fs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtLD(Hart h, ref Insn i, int idx) => ToInteger(h, ref i, idx, &ToL);
-    [Instruction("fcvt.lu.d", "1100001 00011 ..... ... ..... 1010011", "xd, fs1, rm")]
+    [Instruction("fcvt.lu.d", "1100001 00011 ..... ... ..... 1010011", "xd, fs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtLuD(Hart h, ref Insn i, int idx) => ToInteger(h, ref i, idx, &ToLu);
 
-    [Instruction("fcvt.d.w", "1101001 00000 ..... ... ..... 1010011", "fd, xs1, rm")]
+    [Instruction("fcvt.d.w", "1101001 00000 ..... ... ..... 1010011", "fd, xs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtDW(Hart h, ref Insn i, int idx) => FromInteger(h, ref i, idx, &FromW);
-    [Instruction("fcvt.d.wu", "1101001 00001 ..... ... ..... 1010011", "fd, xs1, rm")]
+    [Instruction("fcvt.d.wu", "1101001 00001 ..... ... ..... 1010011", "fd, xs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtDWu(Hart h, ref Insn i, int idx) => FromInteger(h, ref i, idx, &FromWu);
-    [Instruction("fcvt.d.l", "1101001 00010 ..... ... ..... 1010011", "fd, xs1, rm")]
+    [Instruction("fcvt.d.l", "1101001 00010 ..... ... ..... 1010011", "fd, xs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtDL(Hart h, ref Insn i, int idx) => FromInteger(h, ref i, idx, &FromL);
-    [Instruction("fcvt.d.lu", "1101001 00011 ..... ... ..... 1010011", "fd, xs1, rm")]
+    [Instruction("fcvt.d.lu", "1101001 00011 ..... ... ..... 1010011", "fd, xs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtDLu(Hart h, ref Insn i, int idx) => FromInteger(h, ref i, idx, &FromLu);
 
-    [Instruction("fmv.x.d", "1110001 00000 ..... 000 ..... 1010011", "xd, fs1")]
+    [Instruction("fmv.x.d", "1110001 00000 ..... 000 ..... 1010011", "xd, fs1", Flow = ControlFlow.MayTrap)]
     private static int FmvXD(Hart h, ref Insn i, int idx)
     {
         if (!Begin(h)) return Illegal(h, ref i, idx);
@@ -199,7 +199,7 @@ internal static unsafe class Rv64D
         return idx + i.Slots;
     }
 
-    [Instruction("fmv.d.x", "1111001 00000 ..... 000 ..... 1010011", "fd, xs1")]
+    [Instruction("fmv.d.x", "1111001 00000 ..... 000 ..... 1010011", "fd, xs1", Flow = ControlFlow.MayTrap)]
     private static int FmvDX(Hart h, ref Insn i, int idx)
     {
         if (!Begin(h)) return Illegal(h, ref i, idx);

@@ -66,7 +66,7 @@ internal static unsafe class Rv64F
         return End(h, ref i, idx, 0);
     }
 
-    [Instruction("flw", "............ ..... 010 ..... 0000111", "fd, imm(xs1)")]
+    [Instruction("flw", "............ ..... 010 ..... 0000111", "fd, imm(xs1)", Flow = ControlFlow.MayTrap)]
     private static int Flw(Hart h, ref Insn i, int idx)
     {
         if (!Begin(h)) return Illegal(h, ref i, idx);
@@ -75,32 +75,32 @@ internal static unsafe class Rv64F
         return End(h, ref i, idx, 0);
     }
 
-    [Instruction("fsw", "....... ..... ..... 010 ..... 0100111", "fs2, simm(xs1)")]
+    [Instruction("fsw", "....... ..... ..... 010 ..... 0100111", "fs2, simm(xs1)", Flow = ControlFlow.MayTrap)]
     private static int Fsw(Hart h, ref Insn i, int idx)
     {
         if (!Begin(h)) return Illegal(h, ref i, idx);
         return h.Store(h.X[i.Rs1] + (ulong)i.Imm, (uint)h.F[i.Rs2]) ? idx + i.Slots : h.RaisePending(idx);
     }
 
-    [Instruction("fmadd.s", "..... 00 ..... ..... ... ..... 1000011", "fd, fs1, fs2, fs3, rm")]
+    [Instruction("fmadd.s", "..... 00 ..... ..... ... ..... 1000011", "fd, fs1, fs2, fs3, rm", Flow = ControlFlow.MayTrap)]
     private static int FmaddS(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, 0, 0);
-    [Instruction("fmsub.s", "..... 00 ..... ..... ... ..... 1000111", "fd, fs1, fs2, fs3, rm")]
+    [Instruction("fmsub.s", "..... 00 ..... ..... ... ..... 1000111", "fd, fs1, fs2, fs3, rm", Flow = ControlFlow.MayTrap)]
     private static int FmsubS(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, 0, Sign);
-    [Instruction("fnmsub.s", "..... 00 ..... ..... ... ..... 1001011", "fd, fs1, fs2, fs3, rm")]
+    [Instruction("fnmsub.s", "..... 00 ..... ..... ... ..... 1001011", "fd, fs1, fs2, fs3, rm", Flow = ControlFlow.MayTrap)]
     private static int FnmsubS(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, Sign, 0);
-    [Instruction("fnmadd.s", "..... 00 ..... ..... ... ..... 1001111", "fd, fs1, fs2, fs3, rm")]
+    [Instruction("fnmadd.s", "..... 00 ..... ..... ... ..... 1001111", "fd, fs1, fs2, fs3, rm", Flow = ControlFlow.MayTrap)]
     private static int FnmaddS(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, Sign, Sign);
 
-    [Instruction("fadd.s", "0000000 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm")]
+    [Instruction("fadd.s", "0000000 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm", Flow = ControlFlow.MayTrap)]
     private static int FaddS(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Add);
-    [Instruction("fsub.s", "0000100 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm")]
+    [Instruction("fsub.s", "0000100 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm", Flow = ControlFlow.MayTrap)]
     private static int FsubS(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Sub);
-    [Instruction("fmul.s", "0001000 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm")]
+    [Instruction("fmul.s", "0001000 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm", Flow = ControlFlow.MayTrap)]
     private static int FmulS(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Mul);
-    [Instruction("fdiv.s", "0001100 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm")]
+    [Instruction("fdiv.s", "0001100 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm", Flow = ControlFlow.MayTrap)]
     private static int FdivS(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Div);
 
-    [Instruction("fsqrt.s", "0101100 00000 ..... ... ..... 1010011", "fd, fs1, rm")]
+    [Instruction("fsqrt.s", "0101100 00000 ..... ... ..... 1010011", "fd, fs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FsqrtS(Hart h, ref Insn i, int idx)
     {
         if (!Begin(h, ref i, out var rm)) return Illegal(h, ref i, idx);
@@ -109,14 +109,14 @@ internal static unsafe class Rv64F
         return End(h, ref i, idx, flags);
     }
 
-    [Instruction("fsgnj.s", "0010000 ..... ..... 000 ..... 1010011", "fd, fs1, fs2")]
+    [Instruction("fsgnj.s", "0010000 ..... ..... 000 ..... 1010011", "fd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FsgnjS(Hart h, ref Insn i, int idx) => SignInject(h, ref i, idx, static (_, b) => b);
-    [Instruction("fsgnjn.s", "0010000 ..... ..... 001 ..... 1010011", "fd, fs1, fs2")]
+    [Instruction("fsgnjn.s", "0010000 ..... ..... 001 ..... 1010011", "fd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FsgnjnS(Hart h, ref Insn i, int idx) => SignInject(h, ref i, idx, static (_, b) => ~b);
-    [Instruction("fsgnjx.s", "0010000 ..... ..... 010 ..... 1010011", "fd, fs1, fs2")]
+    [Instruction("fsgnjx.s", "0010000 ..... ..... 010 ..... 1010011", "fd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FsgnjxS(Hart h, ref Insn i, int idx) => SignInject(h, ref i, idx, static (a, b) => a ^ b);
 
-    [Instruction("fmin.s", "0010100 ..... ..... 000 ..... 1010011", "fd, fs1, fs2")]
+    [Instruction("fmin.s", "0010100 ..... ..... 000 ..... 1010011", "fd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FminS(Hart h, ref Insn i, int idx)
     {
         if (!Begin(h)) return Illegal(h, ref i, idx);
@@ -125,7 +125,7 @@ internal static unsafe class Rv64F
         return End(h, ref i, idx, flags);
     }
 
-    [Instruction("fmax.s", "0010100 ..... ..... 001 ..... 1010011", "fd, fs1, fs2")]
+    [Instruction("fmax.s", "0010100 ..... ..... 001 ..... 1010011", "fd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FmaxS(Hart h, ref Insn i, int idx)
     {
         if (!Begin(h)) return Illegal(h, ref i, idx);
@@ -134,14 +134,14 @@ internal static unsafe class Rv64F
         return End(h, ref i, idx, flags);
     }
 
-    [Instruction("feq.s", "1010000 ..... ..... 010 ..... 1010011", "xd, fs1, fs2")]
+    [Instruction("feq.s", "1010000 ..... ..... 010 ..... 1010011", "xd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FeqS(Hart h, ref Insn i, int idx) => Compare(h, ref i, idx, &SoftFloat.Eq);
-    [Instruction("flt.s", "1010000 ..... ..... 001 ..... 1010011", "xd, fs1, fs2")]
+    [Instruction("flt.s", "1010000 ..... ..... 001 ..... 1010011", "xd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FltS(Hart h, ref Insn i, int idx) => Compare(h, ref i, idx, &SoftFloat.Lt);
-    [Instruction("fle.s", "1010000 ..... ..... 000 ..... 1010011", "xd, fs1, fs2")]
+    [Instruction("fle.s", "1010000 ..... ..... 000 ..... 1010011", "xd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FleS(Hart h, ref Insn i, int idx) => Compare(h, ref i, idx, &SoftFloat.Le);
 
-    [Instruction("fclass.s", "1110000 00000 ..... 001 ..... 1010011", "xd, fs1")]
+    [Instruction("fclass.s", "1110000 00000 ..... 001 ..... 1010011", "xd, fs1", Flow = ControlFlow.MayTrap)]
     private static int FclassS(Hart h, ref Insn i, int idx)
     {
         if (!Begin(h)) return Illegal(h, ref i, idx);
@@ -158,26 +158,26 @@ internal static unsafe class Rv64F
     private static uint FromL(ulong a, RoundingMode rm, ref FFlags f) => SoftFloat.I64ToF32((long)a, rm, ref f);
     private static uint FromLu(ulong a, RoundingMode rm, ref FFlags f) => SoftFloat.U64ToF32(a, rm, ref f);
 
-    [Instruction("fcvt.w.s", "1100000 00000 ..... ... ..... 1010011", "xd, fs1, rm")]
+    [Instruction("fcvt.w.s", "1100000 00000 ..... ... ..... 1010011", "xd, fs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtWS(Hart h, ref Insn i, int idx) => ToInteger(h, ref i, idx, &ToW);
-    [Instruction("fcvt.wu.s", "1100000 00001 ..... ... ..... 1010011", "xd, fs1, rm")]
+    [Instruction("fcvt.wu.s", "1100000 00001 ..... ... ..... 1010011", "xd, fs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtWuS(Hart h, ref Insn i, int idx) => ToInteger(h, ref i, idx, &ToWu);
-    [Instruction("fcvt.l.s", "1100000 00010 ..... ... ..... 1010011", "xd, fs1, rm")]
+    [Instruction("fcvt.l.s", "1100000 00010 ..... ... ..... 1010011", "xd, fs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtLS(Hart h, ref Insn i, int idx) => ToInteger(h, ref i, idx, &ToL);
-    [Instruction("fcvt.lu.s", "1100000 00011 ..... ... ..... 1010011", "xd, fs1, rm")]
+    [Instruction("fcvt.lu.s", "1100000 00011 ..... ... ..... 1010011", "xd, fs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtLuS(Hart h, ref Insn i, int idx) => ToInteger(h, ref i, idx, &ToLu);
 
-    [Instruction("fcvt.s.w", "1101000 00000 ..... ... ..... 1010011", "fd, xs1, rm")]
+    [Instruction("fcvt.s.w", "1101000 00000 ..... ... ..... 1010011", "fd, xs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtSW(Hart h, ref Insn i, int idx) => FromInteger(h, ref i, idx, &FromW);
-    [Instruction("fcvt.s.wu", "1101000 00001 ..... ... ..... 1010011", "fd, xs1, rm")]
+    [Instruction("fcvt.s.wu", "1101000 00001 ..... ... ..... 1010011", "fd, xs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtSWu(Hart h, ref Insn i, int idx) => FromInteger(h, ref i, idx, &FromWu);
-    [Instruction("fcvt.s.l", "1101000 00010 ..... ... ..... 1010011", "fd, xs1, rm")]
+    [Instruction("fcvt.s.l", "1101000 00010 ..... ... ..... 1010011", "fd, xs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtSL(Hart h, ref Insn i, int idx) => FromInteger(h, ref i, idx, &FromL);
-    [Instruction("fcvt.s.lu", "1101000 00011 ..... ... ..... 1010011", "fd, xs1, rm")]
+    [Instruction("fcvt.s.lu", "1101000 00011 ..... ... ..... 1010011", "fd, xs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtSLu(Hart h, ref Insn i, int idx) => FromInteger(h, ref i, idx, &FromLu);
 
     /// <summary>fmv.x.w moves the low 32 bits, sign-extended, whatever the boxing.</summary>
-    [Instruction("fmv.x.w", "1110000 00000 ..... 000 ..... 1010011", "xd, fs1")]
+    [Instruction("fmv.x.w", "1110000 00000 ..... 000 ..... 1010011", "xd, fs1", Flow = ControlFlow.MayTrap)]
     private static int FmvXW(Hart h, ref Insn i, int idx)
     {
         if (!Begin(h)) return Illegal(h, ref i, idx);
@@ -185,7 +185,7 @@ internal static unsafe class Rv64F
         return idx + i.Slots;
     }
 
-    [Instruction("fmv.w.x", "1111000 00000 ..... 000 ..... 1010011", "fd, xs1")]
+    [Instruction("fmv.w.x", "1111000 00000 ..... 000 ..... 1010011", "fd, xs1", Flow = ControlFlow.MayTrap)]
     private static int FmvWX(Hart h, ref Insn i, int idx)
     {
         if (!Begin(h)) return Illegal(h, ref i, idx);

@@ -29,6 +29,26 @@ public sealed class InstructionSetTests(ITestOutputHelper output)
         Assert.Empty(problems);
     }
 
+    [Theory]
+    [InlineData("add", ControlFlow.Next)]
+    [InlineData("c.add", ControlFlow.Next)]
+    [InlineData("ld", ControlFlow.MayTrap)]
+    [InlineData("c.sdsp", ControlFlow.MayTrap)]
+    [InlineData("amoadd.w", ControlFlow.MayTrap)]
+    [InlineData("fadd.d", ControlFlow.MayTrap)]
+    [InlineData("bne", ControlFlow.Branch)]
+    [InlineData("c.beqz", ControlFlow.Branch)]
+    [InlineData("jal", ControlFlow.Jump)]
+    [InlineData("c.j", ControlFlow.Jump)]
+    [InlineData("jalr", ControlFlow.IndirectJump)]
+    [InlineData("c.jr", ControlFlow.IndirectJump)]
+    [InlineData("ecall", ControlFlow.EndsRegion)]
+    [InlineData("csrrw", ControlFlow.EndsRegion)]
+    [InlineData("fence.i", ControlFlow.EndsRegion)]
+    [InlineData("sfence.vma", ControlFlow.EndsRegion)]
+    public void EachDefinitionDeclaresItsControlFlow(string name, ControlFlow flow) =>
+        Assert.Equal(flow, InstructionSet.Get(name).Flow);
+
     [Fact]
     public void EveryNameIsUnique() =>
         Assert.Equal(InstructionSet.Definitions.Count, InstructionSet.Definitions.Select(d => d.Name).Distinct().Count());

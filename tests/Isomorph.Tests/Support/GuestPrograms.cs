@@ -21,10 +21,10 @@ public static class GuestPrograms
 
     public static string Path(string relative) => System.IO.Path.Combine(BuildDirectory, relative);
 
-    /// <summary>The self-checking test programs (guests/isa, guests/priv) by relative path, e.g. "isa/rv64i.elf".</summary>
+    /// <summary>The self-checking test programs (guests/isa, guests/priv, guests/jit) by relative path, e.g. "isa/rv64i.elf".</summary>
     public static IEnumerable<string> TestNames()
     {
-        foreach (var dir in new[] { "isa", "priv" })
+        foreach (var dir in new[] { "isa", "priv", "jit" })
             foreach (var src in Directory.EnumerateFiles(System.IO.Path.Combine(Repository.Guests, dir))
                          .Where(f => f.EndsWith(".c") || f.EndsWith(".S")).Order())
                 yield return $"{dir}/{System.IO.Path.GetFileNameWithoutExtension(src)}.elf";

@@ -1,0 +1,42 @@
+using Isomorph.Riscv.Isa;
+
+namespace Isomorph.Riscv.Translation;
+
+/// <summary>
+/// One translated region: up to <see cref="RegionTranslator.MaxInstructions"/> instructions of one
+/// physical code page, from <see cref="Start"/> on, compiled to a .NET method. It runs with
+/// <see cref="Hart.CurrentPageBase"/> set to the virtual page it is entered through, and leaves
+/// <see cref="Hart.Pc"/>, <see cref="Hart.Instret"/> and the registers exactly as the interpreter
+/// would after the same instructions. Immutable once made, so harts on several threads share it.
+/// </summary>
+public sealed class Region
+{
+    /// <summary>The page, and its generation when the region was read from it: a store that changes it ends the region.</summary>
+    internal DecodedPage Page { get; init; } = null!;
+    internal int Generation { get; init; }
+    /// <summary>The slot (halfword index within the page) of the first instruction.</summary>
+    public required int Start { get; init; }
+    /// <summary>How many instructions the region holds: the most it runs between two budget checks.</summary>
+    public required int Length { get; init; }
+    /// <summary>The decoded instructions, in order (the operands that calls to semantics read).</summary>
+    internal Insn[] Insns = [];
+    /// <summary>How many of the instructions have an emitter (the rest are calls to semantics).</summary>
+    public int Emitted { get; init; }
+    /// <summary>The compiled code.</summary>
+    internal Action<Hart> Run = null!;
+}
+
+/// <summary>
+/// A code page's translation state, made afresh after every reset of the page
+/// (<see cref="DecodedPage.Reset"/>): its regions by start slot, and how often each block start ran.
+/// Read and written by several harts without locks: a lost count only delays a translation.
+/// </summary>
+internal sealed class PageTranslations(int generation)
+{
+    public readonly int Generation = generation;
+    public readonly Region?[] Regions = new Region?[DecodedPage.SlotCount];
+    /// <summary>Executions of each block start; <see cref="Queued"/> once it has been sent to the translator.</summary>
+    public readonly ushort[] Counts = new ushort[DecodedPage.SlotCount];
+
+    public const ushort Queued = ushort.MaxValue;
+}

@@ -1,0 +1,144 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Isomorph.Riscv.Execution;
+
+namespace Isomorph.Riscv.Translation;
+
+/// <summary>
+/// The translating engine: interprets (tier 0) and counts how often each block start runs, in the
+/// dispatcher and on in-page branches inside the interpreter's loop; a start that reaches <see cref="Threshold"/> is translated to a region of IL
+/// (<see cref="RegionTranslator"/>) on a background thread, so a short program never waits for the
+/// JIT; once a region is there, its start runs translated. Regions are kept per physical page
+/// (<see cref="DecodedPage.Translations"/>), so satp writes and sfence.vma need nothing, and every
+/// reset of a page's decoded slots (a store to it, retirement, a cache clear) drops them.
+/// </summary>
+public sealed class TranslatingEngine : IExecutionEngine
+{
+    /// <summary>ISOMORPH_JIT_THRESHOLD: executions of a block start before it is translated.</summary>
+    public const string ThresholdVariable = "ISOMORPH_JIT_THRESHOLD";
+    /// <summary>ISOMORPH_JIT_SYNC=1: translate on the hart's thread as soon as the threshold is reached (tests).</summary>
+    public const string SynchronousVariable = "ISOMORPH_JIT_SYNC";
+
+    public static TranslatingEngine Shared { get; } = new(
+        int.TryParse(Environment.GetEnvironmentVariable(ThresholdVariable), out int t) && t >= 0 ? t : 20_000,
+        Environment.GetEnvironmentVariable(SynchronousVariable) != "1");
+
+    public string Name => "jit";
+
+    /// <summary>Executions of a block start before it is translated (0: before its first; at most 65,534).</summary>
+    public int Threshold { get; }
+
+    /// <summary>Whether regions are compiled on a background thread (else at once, on the hart's thread).</summary>
+    public bool Background { get; }
+
+    private readonly BlockingCollection<(DecodedPage Page, PageTranslations Table, int Start)> _queue = new();
+    private Thread? _worker;
+    private readonly Lock _start = new();
+
+    /// <summary>What the engine did so far (all harts).</summary>
+    public long RegionsTranslated, CompileTicks, TranslatedRuns, TranslatedInstructions;
+
+    public TranslatingEngine(int threshold, bool background)
+    {
+        Threshold = Math.Clamp(threshold, 0, PageTranslations.Queued - 1);
+        Background = background;
+    }
+
+    public HartStop Run(Hart hart, long maxInstructions)
+    {
+        long end = hart.Steps + maxInstructions;
+        hart._stopAt = 0;
+        while (true)
+        {
+            if (hart.Instret >= hart._stopAt && hart.EndOfChunk(end, out var stop)) return stop;
+            ulong pc = hart.Pc;
+            var page = hart.FetchPage(pc);
+            if (page is null) continue;
+            int idx = (int)(pc & 0xFFF) >> 1;
+            var table = page.Translations;
+            if (table is null || table.Generation != Volatile.Read(ref page.Generation))
+            {
+                table = new PageTranslations(Volatile.Read(ref page.Generation));
+                page.Translations = table;
+            }
+            if (table.Regions[idx] is { } region)
+            {
+                if (hart.Instret + region.Length <= hart._stopAt)
+                {
+                    hart.CurrentPage = page;
+                    hart.CurrentPageBase = pc & ~0xFFFul;
+                    long before = hart.Instret;
+                    region.Run(hart);
+                    TranslatedRuns++;
+                    TranslatedInstructions += hart.Instret - before;
+                    continue;
+                }
+            }
+            else
+            {
+                ushort count = table.Counts[idx];
+                if (count < Threshold) table.Counts[idx] = (ushort)(count + 1);
+                else if (count != PageTranslations.Queued)
+                {
+                    table.Counts[idx] = PageTranslations.Queued;
+                    if (Background) Enqueue(page, table, idx);
+                    else
+                    {
+                        Translate(page, table, idx);
+                        continue; // run it now
+                    }
+                }
+            }
+            hart.InterpretBlock(page, pc, table, Threshold);
+        }
+    }
+
+    private void Enqueue(DecodedPage page, PageTranslations table, int start)
+    {
+        if (_worker is null)
+            lock (_start)
+                if (_worker is null)
+                {
+                    _worker = new Thread(Work) { IsBackground = true, Name = "isomorph translator", Priority = ThreadPriority.BelowNormal };
+                    _worker.Start();
+                }
+        _queue.Add((page, table, start));
+    }
+
+    private void Work()
+    {
+        foreach (var (page, table, start) in _queue.GetConsumingEnumerable())
+        {
+            // A page reset since the request: its translations are gone and the code may be different.
+            if (table.Generation != Volatile.Read(ref page.Generation)) continue;
+            Translate(page, table, start);
+        }
+    }
+
+    private void Translate(DecodedPage page, PageTranslations table, int start)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        Region? region;
+        try
+        {
+            region = RegionTranslator.Translate(page, start, table.Generation);
+        }
+        catch (Exception e) when (e is InvalidProgramException or InvalidOperationException or NotSupportedException)
+        {
+            Console.Error.WriteLine($"isomorph: translating 0x{page.PhysicalBase + (ulong)start * 2:x} failed: {e.Message}");
+            return;
+        }
+        Interlocked.Add(ref CompileTicks, Stopwatch.GetTimestamp() - t0);
+        if (region is null) return;
+        // Read at table.Generation: installed only if no store changed the page meanwhile (a reset
+        // bumps the generation before the new bytes land, so a region read from old bytes never matches).
+        if (!page.Active || table.Generation != Volatile.Read(ref page.Generation)) return;
+        table.Regions[start] = region;
+        Interlocked.Increment(ref RegionsTranslated);
+    }
+
+    /// <summary>A line for --stats.</summary>
+    public string Describe() =>
+        $"jit: {RegionsTranslated:N0} regions translated in {Stopwatch.GetElapsedTime(0, CompileTicks).TotalMilliseconds:F0} ms, " +
+        $"{TranslatedRuns:N0} region runs, {TranslatedInstructions:N0} instructions run translated";
+}

@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Text;
+using Isomorph.Elf;
+using Isomorph.Machines.Bare;
+using Isomorph.Riscv.Execution;
+using Isomorph.Riscv.Translation;
+using Isomorph.Tests.Differential;
+using Isomorph.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Isomorph.Tests.Translation;
+
+/// <summary>
+/// The translator against the interpreter, its reference: the same programs under both engines
+/// must end in the same architectural state (pc, x and f registers, instret, console, exit).
+/// The translating engines here compile on the hart's thread, so which code runs translated does
+/// not depend on timing: with threshold 0 every block runs translated from its first execution,
+/// with a small threshold the first runs are interpreted and the rest translated.
+/// </summary>
+public sealed class TranslatorTests(ITestOutputHelper output)
+{
+    private static readonly TranslatingEngine Eager = new(threshold: 0, background: false);
+    private static readonly TranslatingEngine Warm = new(threshold: 3, background: false);
+
+    private sealed record Outcome(BareStop Stop, int ExitCode, string Console, long Instret, ulong Pc, ulong[] X, ulong[] F);
+
+    private static unsafe Outcome RunBare(string elf, IExecutionEngine engine, long maxInstructions = 200_000_000)
+    {
+        var console = new MemoryStream();
+        using var machine = new BareMachine(ElfFile.Load(elf), new BareOptions { Console = console, MaxInstructions = maxInstructions, Engine = engine });
+        var result = machine.Run();
+        var h = machine.Hart;
+        var x = new ulong[32];
+        var f = new ulong[32];
+        for (int i = 0; i < 32; i++) (x[i], f[i]) = (h.X[i], h.F[i]);
+        return new Outcome(result.Stop, result.ExitCode, Encoding.UTF8.GetString(console.ToArray()), h.Instret, h.Pc, x, f);
+    }
+
+    private static void AssertSame(Outcome expected, Outcome actual, string what)
+    {
+        Assert.True(expected.Console == actual.Console, $"{what}: console differs:\n--- interp\n{expected.Console}\n--- jit\n{actual.Console}");
+        Assert.Equal((expected.Stop, expected.ExitCode), (actual.Stop, actual.ExitCode));
+        Assert.Equal(expected.Instret, actual.Instret);
+        Assert.Equal(expected.Pc, actual.Pc);
+        Assert.Equal(expected.X, actual.X);
+        Assert.Equal(expected.F, actual.F);
+    }
+
+    public static TheoryData<string> Programs() => new(GuestPrograms.TestNames().Append("samples/hello.elf").Append("bench/intloop.elf"));
+
+    [Theory]
+    [MemberData(nameof(Programs))]
+    public void GuestProgramsEndAsUnderTheInterpreter(string program)
+    {
+        string elf = GuestPrograms.Path(program);
+        // intloop runs 1.6 G instructions: a prefix of it, cut at the same instruction by both engines.
+        long limit = program.StartsWith("bench/", StringComparison.Ordinal) ? 3_000_000 : 200_000_000;
+        var reference = RunBare(elf, InterpreterEngine.Instance, limit);
+        if (!program.StartsWith("bench/", StringComparison.Ordinal)) Assert.Equal((BareStop.Exited, 0), (reference.Stop, reference.ExitCode));
+        AssertSame(reference, RunBare(elf, Eager, limit), $"{program}, translated from the first run");
+        AssertSame(reference, RunBare(elf, Warm, limit), $"{program}, translated after 3 runs");
+    }
+
+    [Fact]
+    public void InstructionBudgetsEndAtTheSameInstruction()
+    {
+        // Runs cut at odd places: inside regions, inside loops, between a trap and its handler.
+        string elf = GuestPrograms.Path("jit/translation.elf");
+        foreach (long limit in new long[] { 1, 17, 1_001, 54_321, 123_457, 300_001 })
+            AssertSame(RunBare(elf, InterpreterEngine.Instance, limit), RunBare(elf, Eager, limit), $"limit {limit}");
+    }
+
+    [Fact]
+    public void SelfModifyingCodeRetranslates()
+    {
+        var engine = new TranslatingEngine(threshold: 10, background: false);
+        var outcome = RunBare(GuestPrograms.Path("jit/translation.elf"), engine);
+        Assert.True((outcome.Stop, outcome.ExitCode) == (BareStop.Exited, 0), outcome.Console);
+        output.WriteLine(engine.Describe());
+        Assert.True(engine.RegionsTranslated > 10, engine.Describe());
+        Assert.True(engine.TranslatedInstructions > outcome.Instret / 2, engine.Describe());
+    }
+
+    [Fact]
+    public void BackgroundTranslationGivesTheSameResult()
+    {
+        var engine = new TranslatingEngine(threshold: 50, background: true);
+        string elf = GuestPrograms.Path("jit/translation.elf");
+        AssertSame(RunBare(elf, InterpreterEngine.Instance), RunBare(elf, engine), "background");
+    }
+
+    /// <summary>Fixed-seed random instruction streams (the differential suite's), interp as the oracle and the jit as the system under test.</summary>
+    [Fact]
+    public void RandomStreamsAgreeWithTheInterpreter()
+    {
+        Toolchain.EnsureAvailable();
+        var work = Path.Combine(Path.GetTempPath(), "isomorph-diff", $"jit-{Environment.ProcessId}-{DateTime.UtcNow.Ticks}");
+        var engine = new DifferentialEngine(new InProcessRunner(InterpreterEngine.Instance, "interp"), new InProcessRunner(Eager, "jit"),
+            new RandomStreamGenerator(new GeneratorOptions()), work);
+        var result = Campaign.Run(engine, Enumerable.Range(1, 24).Select(i => (long)i).ToList());
+        output.WriteLine($"{result.Streams} streams in {result.Elapsed.TotalSeconds:F1} s");
+        foreach (var m in result.Mismatches) output.WriteLine(engine.Explain(m, shrink: false, out _));
+        Assert.True(result.Mismatches.Count == 0 && result.HarnessErrors.Count == 0 && result.BuildErrors.Count == 0,
+            $"{result.Mismatches.Count} mismatches, {result.HarnessErrors.Count} harness errors, {result.BuildErrors.Count} build errors (work dir {work})");
+        try { Directory.Delete(work, true); } catch (IOException) { }
+    }
+
+    /// <summary>Runs a bare-metal ELF in this process on the given engine (the differential harness's runner interface).</summary>
+    private sealed class InProcessRunner(IExecutionEngine engine, string name) : IEmulatorRunner
+    {
+        public string Name => name;
+
+        public RunResult Run(string elfPath, TimeSpan timeout)
+        {
+            var clock = Stopwatch.StartNew();
+            var console = new MemoryStream();
+            using var machine = new BareMachine(ElfFile.Load(elfPath), new BareOptions { Console = console, MaxInstructions = 100_000_000, Engine = engine });
+            var result = machine.Run();
+            int code = result.Stop == BareStop.Exited ? result.ExitCode : 3;
+            return new RunResult(Encoding.UTF8.GetString(console.ToArray()), result.Message ?? "", code, false, clock.Elapsed);
+        }
+    }
+}
