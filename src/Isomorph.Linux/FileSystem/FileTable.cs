@@ -73,7 +73,37 @@ public sealed class FileTable
             for (int fd = 0; fd < 3; fd++) _entries[fd] = new Entry(fd, false);
     }
 
-    /// <summary>A forked child's table: every descriptor duplicated (sharing offsets and status flags, as fork does).</summary>
+    /// <summary>
+    /// Host descriptors held by more than one table (a forked child's and its parent's), and how
+    /// many tables beyond the first hold each. A fork shares the open file descriptions, which is
+    /// exactly what one host descriptor in both tables gives (the close-on-exec flag is the table's
+    /// own); duplicating every descriptor instead would double the host descriptors a fork costs,
+    /// and a guest holding many could exhaust the host process's limit, the VM's own included.
+    /// </summary>
+    private static readonly Dictionary<int, int> s_sharers = [];
+    private static readonly Lock s_sharersLock = new();
+
+    private static void Share(int hostFd)
+    {
+        lock (s_sharersLock) s_sharers[hostFd] = s_sharers.GetValueOrDefault(hostFd) + 1;
+    }
+
+    /// <summary>A table lets go of a host descriptor: closed when no other table holds it.</summary>
+    private static long Release(int hostFd)
+    {
+        lock (s_sharersLock)
+        {
+            if (s_sharers.TryGetValue(hostFd, out int others))
+            {
+                if (others == 1) s_sharers.Remove(hostFd);
+                else s_sharers[hostFd] = others - 1;
+                return 0;
+            }
+        }
+        return Libc.Check(Libc.close(hostFd));
+    }
+
+    /// <summary>A forked child's table: every descriptor shared with the parent's (the same open file descriptions, as fork gives).</summary>
     public FileTable Clone()
     {
         lock (_sync)
@@ -81,8 +111,8 @@ public sealed class FileTable
             var copy = new FileTable(Libc.fcntl(WorkingDirectory, Libc.FDupfdCloexec, 0), standardStreams: false) { Limits = Limits };
             foreach (var (fd, e) in _entries)
             {
-                int host = Libc.fcntl(e.HostFd, Libc.FDupfdCloexec, 0);
-                if (host >= 0) copy._entries[fd] = e with { HostFd = host };
+                Share(e.HostFd);
+                copy._entries[fd] = e;
             }
             return copy;
         }
@@ -179,7 +209,7 @@ public sealed class FileTable
         }
         lock (_sync)
         {
-            if (_entries.TryGetValue(fd, out var old)) Libc.close(old.HostFd);
+            if (_entries.TryGetValue(fd, out var old)) Release(old.HostFd);
             _entries[fd] = new Entry(hostFd, closeOnExec);
         }
         return fd;
@@ -193,7 +223,7 @@ public sealed class FileTable
             if (fd is < 0 or >= MaxDescriptors || !_entries.Remove((int)fd, out e)) return -Errno.EBADF;
             _lowestFree = Math.Min(_lowestFree, (int)fd);
         }
-        return Libc.Check(Libc.close(e.HostFd));
+        return Release(e.HostFd);
     }
 
     public bool? CloseOnExec(long fd)

@@ -10,7 +10,7 @@ namespace Isomorph.Linux.Syscalls;
 /// </summary>
 internal static unsafe class MemorySyscalls
 {
-    private const ulong MapShared = 0x01, MapSharedValidate = 0x03, MapTypeMask = 0x0F, MapFixed = 0x10, MapAnonymous = 0x20, MapFixedNoReplace = 0x100000;
+    private const ulong MapShared = 0x01, MapPrivate = 0x02, MapSharedValidate = 0x03, MapTypeMask = 0x0F, MapFixed = 0x10, MapAnonymous = 0x20, MapFixedNoReplace = 0x100000;
     private const ulong MremapMayMove = 1, MremapFixed = 2;
     private const int MadvDontNeed = 4, MadvFree = 8;
     private const ulong PageMask = GuestAddressSpace.PageSize - 1;
@@ -45,6 +45,8 @@ internal static unsafe class MemorySyscalls
         ulong size = GuestAddressSpace.PageUp(length);
         if (size < length) return -Errno.ENOMEM;
         bool anonymous = (flags & MapAnonymous) != 0;
+        // The mapping type first: neither MAP_SHARED, MAP_PRIVATE nor MAP_SHARED_VALIDATE is EINVAL, before the file's access is looked at.
+        if ((flags & MapTypeMask) is not (MapShared or MapPrivate or MapSharedValidate)) return -Errno.EINVAL;
         bool shared = (flags & MapTypeMask) is MapShared or MapSharedValidate;
         int hostFd = -1;
         bool writableFile = false;
