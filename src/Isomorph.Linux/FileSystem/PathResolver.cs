@@ -18,7 +18,9 @@ public sealed class PathResolver(string? sysroot)
     public string Resolve(string guestPath)
     {
         if (Sysroot is null || !guestPath.StartsWith('/') || guestPath == "/") return guestPath;
-        string candidate = Sysroot + guestPath;
+        // Runs of slashes are one slash to Linux: collapsed here, so that the sysroot's prefix does
+        // not push a path the kernel would accept past PATH_MAX.
+        string candidate = Sysroot + (guestPath.Contains("//", StringComparison.Ordinal) ? CollapseSlashes(guestPath) : guestPath);
         return Exists(candidate) ? candidate : guestPath;
     }
 
@@ -27,6 +29,14 @@ public sealed class PathResolver(string? sysroot)
     {
         if (Sysroot is not null && guestPath.StartsWith('/')) yield return Sysroot + guestPath;
         yield return guestPath;
+    }
+
+    private static string CollapseSlashes(string path)
+    {
+        var sb = new System.Text.StringBuilder(path.Length);
+        foreach (char c in path)
+            if (c != '/' || sb.Length == 0 || sb[^1] != '/') sb.Append(c);
+        return sb.ToString();
     }
 
     private static bool Exists(string path)
