@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Reflection.Emit;
 using System.Runtime.CompilerServices;
@@ -17,18 +18,34 @@ public static class RegionTranslator
     /// <summary>Instructions per region: well under RyuJIT's limits for full optimisation (see docs/translator.md).</summary>
     public const int MaxInstructions = 128;
 
-    /// <summary>Translates the region starting at <paramref name="start"/> of <paramref name="page"/>, read at <paramref name="generation"/>; null when there is nothing to translate.</summary>
-    internal static unsafe Region? Translate(DecodedPage page, int start, int generation)
+    /// <summary>
+    /// Copies the bytes a region starting at <paramref name="start"/> may read, on the hart's thread,
+    /// where the page is known to be mapped: a background translation must never read guest memory
+    /// itself, which may be unmapped (munmap, a process's exit) by the time it runs.
+    /// </summary>
+    internal static unsafe byte[] CopyCode(DecodedPage page, int start)
+    {
+        int length = Math.Min(DecodedPage.SlotCount - start, MaxInstructions * 2) * 2;
+        return new ReadOnlySpan<byte>(page.Host + start * 2, length).ToArray();
+    }
+
+    /// <summary>
+    /// Translates the region starting at slot <paramref name="start"/> of <paramref name="page"/>
+    /// from <paramref name="bytes"/> (<see cref="CopyCode"/>, read at <paramref name="generation"/>);
+    /// null when there is nothing to translate.
+    /// </summary>
+    internal static Region? Translate(DecodedPage page, int start, ReadOnlySpan<byte> bytes, int generation)
     {
         var code = new List<(int, Insn, InstructionDefinition)>();
-        int idx = start, emitted = 0;
-        while (code.Count < MaxInstructions && idx < DecodedPage.SlotCount)
+        int idx = start, emitted = 0, end = start + bytes.Length / 2;
+        while (code.Count < MaxInstructions && idx < end)
         {
-            uint raw = Unsafe.ReadUnaligned<ushort>(page.Host + idx * 2);
+            int at = (idx - start) * 2;
+            uint raw = BinaryPrimitives.ReadUInt16LittleEndian(bytes[at..]);
             if (Decoder.IsWide(raw))
             {
-                if (idx == DecodedPage.SlotCount - 1) break; // straddles the page: the interpreter fetches it
-                raw = Unsafe.ReadUnaligned<uint>(page.Host + idx * 2);
+                if (idx == end - 1) break; // straddles the page (or the copy): the interpreter fetches it
+                raw = BinaryPrimitives.ReadUInt32LittleEndian(bytes[at..]);
             }
             var insn = default(Insn);
             Decoder.Decode(raw, ref insn);

@@ -31,7 +31,7 @@ public sealed class TranslatingEngine : IExecutionEngine
     /// <summary>Whether regions are compiled on a background thread (else at once, on the hart's thread).</summary>
     public bool Background { get; }
 
-    private readonly BlockingCollection<(DecodedPage Page, PageTranslations Table, int Start)> _queue = new();
+    private readonly BlockingCollection<(DecodedPage Page, PageTranslations Table, int Start, byte[] Code)> _queue = new();
     private Thread? _worker;
     private readonly Lock _start = new();
 
@@ -84,7 +84,7 @@ public sealed class TranslatingEngine : IExecutionEngine
                     if (Background) Enqueue(page, table, idx);
                     else
                     {
-                        Translate(page, table, idx);
+                        Translate(page, table, idx, RegionTranslator.CopyCode(page, idx));
                         continue; // run it now
                     }
                 }
@@ -102,26 +102,26 @@ public sealed class TranslatingEngine : IExecutionEngine
                     _worker = new Thread(Work) { IsBackground = true, Name = "isomorph translator", Priority = ThreadPriority.BelowNormal };
                     _worker.Start();
                 }
-        _queue.Add((page, table, start));
+        _queue.Add((page, table, start, RegionTranslator.CopyCode(page, start)));
     }
 
     private void Work()
     {
-        foreach (var (page, table, start) in _queue.GetConsumingEnumerable())
+        foreach (var (page, table, start, code) in _queue.GetConsumingEnumerable())
         {
             // A page reset since the request: its translations are gone and the code may be different.
             if (table.Generation != Volatile.Read(ref page.Generation)) continue;
-            Translate(page, table, start);
+            Translate(page, table, start, code);
         }
     }
 
-    private void Translate(DecodedPage page, PageTranslations table, int start)
+    private void Translate(DecodedPage page, PageTranslations table, int start, byte[] code)
     {
         long t0 = Stopwatch.GetTimestamp();
         Region? region;
         try
         {
-            region = RegionTranslator.Translate(page, start, table.Generation);
+            region = RegionTranslator.Translate(page, start, code, table.Generation);
         }
         catch (Exception e) when (e is InvalidProgramException or InvalidOperationException or NotSupportedException)
         {

@@ -47,10 +47,16 @@ public sealed class ChrootTests : IDisposable
     [RootUserFact]
     public void WithoutCapSysChrootItIsEperm()
     {
-        foreach (var path in new[] { _temp.FullName, Path.GetDirectoryName(_busybox)!, _busybox })
+        // nobody may not be able to reach the checkout (a clone in a 0700 mktemp directory): it runs
+        // a copy of the CLI from the test's own directory, which it can read.
+        var cli = _temp.CreateSubdirectory("cli").FullName;
+        foreach (var file in Directory.EnumerateFiles(AppContext.BaseDirectory))
+            File.Copy(file, Path.Combine(cli, Path.GetFileName(file)));
+        foreach (var path in new[] { _temp.FullName, cli, Path.GetDirectoryName(_busybox)!, _busybox })
             File.SetUnixFileMode(path, (UnixFileMode)0b111_101_101);
         var r = Repository.Run("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "env", $"HOME={_temp.FullName}",
-            $"DOTNET_CLI_HOME={_temp.FullName}", "dotnet", Repository.CliDll, "run", _busybox, "chroot", _newRoot, "/busybox", "true"],
+            $"DOTNET_CLI_HOME={_temp.FullName}", "dotnet", Path.Combine(cli, Path.GetFileName(Repository.CliDll)),
+            "run", _busybox, "chroot", _newRoot, "/busybox", "true"],
             TimeSpan.FromSeconds(120), _temp.FullName);
         Assert.Contains($"chroot: can't change root directory to '{_newRoot}': Operation not permitted", r.Stderr);
         Assert.Equal(1, r.ExitCode);

@@ -89,6 +89,23 @@ public sealed class TranslatorTests(ITestOutputHelper output)
         AssertSame(RunBare(elf, InterpreterEngine.Instance), RunBare(elf, engine), "background");
     }
 
+    /// <summary>
+    /// The background translator works from a copy of the code taken on the hart's thread, never
+    /// from guest memory, which a guest's munmap or a process's exit may have taken away meanwhile
+    /// (it once read a page that was gone and brought the host process down). Here the page's host
+    /// address is one no process maps.
+    /// </summary>
+    [Fact]
+    public unsafe void TranslationReadsACopy_NotGuestMemoryThatMayBeGone()
+    {
+        var code = new byte[256];
+        for (int i = 0; i < 64; i++) BitConverter.GetBytes(0x00150513u).CopyTo(code, i * 4); // addi a0, a0, 1
+        var page = new Isomorph.Riscv.DecodedPage(0x8000_0000, (byte*)0x10);
+        var region = RegionTranslator.Translate(page, 0, code, page.Generation);
+        Assert.NotNull(region);
+        Assert.Equal(64, region.Length);
+    }
+
     /// <summary>Fixed-seed random instruction streams (the differential suite's), interp as the oracle and the jit as the system under test.</summary>
     [Fact]
     public void RandomStreamsAgreeWithTheInterpreter()
