@@ -8,7 +8,7 @@ namespace Isomorph.Cli;
 /// <summary><c>isomorph run [OPTIONS] PROGRAM [ARGS...]</c>: runs a riscv64 Linux program on the host (a process VM).</summary>
 public static class RunCommand
 {
-    private static readonly string[] OptionsWithValues = ["--sysroot", "-L", "--env", "-E", "--root", "--engine"];
+    private static readonly string[] OptionsWithValues = ["--sysroot", "-L", "--env", "-E", "--root", "--engine", "--argv0", "-0"];
 
     public static Command Create()
     {
@@ -24,11 +24,17 @@ public static class RunCommand
         };
         var strace = new Option<bool>("--strace") { Description = "print each system call with its arguments and result (stderr)" };
         var env = new Option<string[]>("--env", "-E") { Description = "set NAME=VALUE in the guest's environment (repeatable)" };
+        var allowHostExec = new Option<bool>("--allow-host-exec")
+        {
+            Description = "under --root, let the guest execve host programs (which see the host's files); without --root they always run",
+        };
+        var argv0 = new Option<string?>("--argv0", "-0") { Description = "the guest's argv[0] (default: PROGRAM), as qemu-user's -0" };
 
         var engine = IsomorphCommand.EngineOption();
-        var command = new Command("run", "Run a riscv64 Linux program (like qemu-user)") { sysroot, root, strace, env, engine, program, arguments };
+        var command = new Command("run", "Run a riscv64 Linux program (like qemu-user)") { sysroot, root, strace, env, allowHostExec, argv0, engine, program, arguments };
         command.SetAction(parse => Execute(parse.GetValue(program)!, parse.GetValue(arguments) ?? [],
-            parse.GetValue(sysroot), parse.GetValue(root), parse.GetValue(strace), parse.GetValue(env) ?? [], IsomorphCommand.Engine(parse.GetValue(engine))));
+            parse.GetValue(sysroot), parse.GetValue(root), parse.GetValue(strace), parse.GetValue(env) ?? [], IsomorphCommand.Engine(parse.GetValue(engine)),
+            parse.GetValue(allowHostExec), parse.GetValue(argv0)));
         return command;
     }
 
@@ -50,7 +56,8 @@ public static class RunCommand
         return args;
     }
 
-    private static int Execute(string program, string[] arguments, string? sysroot, string? root, bool strace, string[] env, Riscv.Execution.IExecutionEngine? engine)
+    private static int Execute(string program, string[] arguments, string? sysroot, string? root, bool strace, string[] env,
+        Riscv.Execution.IExecutionEngine? engine, bool allowHostExec, string? argv0)
     {
         if (sysroot is not null && !Directory.Exists(sysroot)) return Fail($"--sysroot {sysroot}: no such directory");
         if (root is not null && !Directory.Exists(root)) return Fail($"--root {root}: no such directory");
@@ -67,10 +74,11 @@ public static class RunCommand
             Diagnostics = stderr,
             Environment = env.Length == 0 ? null : WithOverrides(env),
             Engine = engine,
+            AllowHostExec = allowHostExec,
         };
         try
         {
-            using var process = LinuxProcess.Start(program, [program, .. arguments], options);
+            using var process = LinuxProcess.Start(program, [argv0 ?? program, .. arguments], options);
             return process.Run().ShellStatus;
         }
         catch (ProgramLoadException e)

@@ -31,6 +31,11 @@ public sealed record LinuxOptions
     public TextWriter? Strace { get; init; }
     /// <summary>Where warnings and fatal-signal reports go.</summary>
     public TextWriter Diagnostics { get; init; } = TextWriter.Null;
+    /// <summary>
+    /// Whether a guest confined with --root may execve a host program (which sees the host's files,
+    /// not the root's). Without --root host programs always run, as under qemu-user.
+    /// </summary>
+    public bool AllowHostExec { get; init; }
     /// <summary>The engine that runs the guest's harts (null: <see cref="ExecutionEngines.Default"/>).</summary>
     public IExecutionEngine? Engine { get; init; }
 }

@@ -163,6 +163,12 @@ public sealed class FileTable
         foreach (var fd in marked) Close(fd);
     }
 
+    /// <summary>What a new program inherits across execve: every descriptor not marked close-on-exec, with its host descriptor.</summary>
+    public List<(int Fd, int HostFd)> Inherited()
+    {
+        lock (_sync) return [.. _entries.Where(e => !e.Value.CloseOnExec).Select(e => (e.Key, e.Value.HostFd))];
+    }
+
     /// <summary>Process exit: closes every descriptor, so pipe readers see end of file.</summary>
     public void CloseAll()
     {
