@@ -79,7 +79,9 @@ public static class RunCommand
         try
         {
             using var process = LinuxProcess.Start(program, [argv0 ?? program, .. arguments], options);
-            return process.Run().ShellStatus;
+            var exit = process.Run();
+            // Killed by a signal: so is isomorph, so that its parent sees what a native program's would.
+            return exit.Signal != 0 ? Linux.Host.HostProcess.DieOf(exit.Signal) : exit.ShellStatus;
         }
         catch (ProgramLoadException e)
         {

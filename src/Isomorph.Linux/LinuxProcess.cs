@@ -194,6 +194,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         }
         // Under --root the guest starts in the root, as chroot(1) leaves it.
         var files = root is null ? new FileTable() : new FileTable(Libc.fcntl(root.Descriptor, Libc.FDupfdCloexec, 0), standardStreams: true);
+        files.InheritFromHost();
         var process = new LinuxProcess(options, new ProcessTable(Environment.ProcessId) { Root = root }, files, null);
         process.IsFirst = true;
         process.Umask = Libc.umask(0);

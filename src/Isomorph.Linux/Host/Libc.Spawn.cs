@@ -35,4 +35,5 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)] public static partial int waitid(int idType, int id, byte* info, int options);
     [LibraryImport(Lib, SetLastError = true)] public static partial int kill(int pid, int signal);
     [LibraryImport(Lib, SetLastError = true)] public static partial int sigaction(int signal, byte* action, byte* old);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int sigprocmask(int how, byte* set, byte* old);
 }
