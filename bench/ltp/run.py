@@ -35,7 +35,6 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SYSROOT = "/usr/riscv64-linux-gnu"
-KCONFIG = None
 
 # System calls whose tests change the host (both emulators pass them to the host kernel as root).
 HOST_CHANGING = re.compile(
@@ -106,22 +105,6 @@ def kill_strays(tmp):
             pass
 
 
-def host_kernel_config():
-    """The host kernel's configuration as a file, for LTP's KCONFIG_PATH: its own lookup runs `zcat
-    /proc/config.gz` through popen, which needs a host program under either emulator. The system
-    calls both emulators make are the host kernel's, so its configuration is the one that applies."""
-    try:
-        import gzip
-        with gzip.open("/proc/config.gz") as f:
-            text = f.read()
-    except OSError:
-        return None
-    fd, path = tempfile.mkstemp(prefix="ltp-kconfig-")
-    with os.fdopen(fd, "wb") as f:
-        f.write(text)
-    return path
-
-
 def run_test(name, argv, bin_dir, ltp_dir, isomorph_dll, timeout):
     results = {}
     for emulator in ("isomorph", "qemu"):
@@ -129,8 +112,6 @@ def run_test(name, argv, bin_dir, ltp_dir, isomorph_dll, timeout):
         env = dict(os.environ)
         env.update({"LTPROOT": ltp_dir, "TMPDIR": tmp, "PATH": f"{bin_dir}:/usr/bin:/bin",
                     "LTP_TIMEOUT_MUL": "4", "LTP_COLORIZE_OUTPUT": "0"})
-        if KCONFIG:
-            env["KCONFIG_PATH"] = KCONFIG
         program = os.path.join(bin_dir, argv[0])
         if emulator == "isomorph":
             command = ["dotnet", isomorph_dll, "run", program, *argv[1:]]
@@ -174,8 +155,6 @@ def main():
     isomorph_dll = os.path.join(ROOT, "artifacts", "cli", "isomorph.dll")
     subprocess.run([os.path.join(ROOT, "isomorph"), "--help"], stdout=subprocess.DEVNULL, check=True)
 
-    global KCONFIG
-    KCONFIG = host_kernel_config()
     entries = runtest_entries(ltp_dir)
     if wanted:
         entries = [e for e in entries if e[0] in wanted]
@@ -202,8 +181,6 @@ def main():
                     with open(os.path.join(args.logs, f"{name}.{emulator}.log"), "w") as log:
                         log.write(results[emulator][3])
     rows.sort()
-    if KCONFIG:
-        os.unlink(KCONFIG)
 
     os.makedirs(os.path.dirname(os.path.abspath(args.tsv)), exist_ok=True)
     write_atomically(args.tsv, "".join(
