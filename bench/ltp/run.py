@@ -24,6 +24,7 @@ Writes one line per test to --tsv and a Markdown report (totals, then counts by 
 """
 import argparse
 import concurrent.futures
+import glob
 import os
 import re
 import shutil
@@ -31,6 +32,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -105,7 +107,43 @@ def kill_strays(tmp):
             pass
 
 
-def run_test(name, argv, bin_dir, ltp_dir, isomorph_dll, timeout):
+DEVICE_LOCK = threading.Lock()
+DEVICE_FIELDS = (".needs_device", ".mount_device", ".all_filesystems", ".format_device", ".needs_rofs")
+
+
+def device_tests(ltp_dir):
+    """Tests that take a loop device (their tst_test asks for one): LTP finds a free one and then
+    binds it without retrying, so two such tests at once may pick the same device; they run one
+    at a time."""
+    found = set()
+    for top, _, files in os.walk(os.path.join(ltp_dir, "testcases", "kernel", "syscalls")):
+        for name in files:
+            if not name.endswith(".c"):
+                continue
+            try:
+                with open(os.path.join(top, name), errors="replace") as f:
+                    text = f.read()
+                if any(field in text for field in DEVICE_FIELDS):
+                    found.add(name[:-2])
+            except OSError:
+                pass
+    return found
+
+
+def wait_for_loop_devices(limit=10.0):
+    """Waits (a few seconds at most) until no loop device is bound: the kernel releases one that a
+    test detached asynchronously, after the test has ended, and the next test must not find it busy."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if not glob.glob("/sys/block/loop*/loop/backing_file"):
+            return
+        time.sleep(0.1)
+
+
+def run_test(name, argv, bin_dir, ltp_dir, isomorph_dll, timeout, needs_device=False):
+    if needs_device:
+        with DEVICE_LOCK:
+            return run_test(name, argv, bin_dir, ltp_dir, isomorph_dll, timeout)
     results = {}
     for emulator in ("isomorph", "qemu"):
         tmp = tempfile.mkdtemp(prefix=f"ltp-{emulator}-{name}-")
@@ -113,6 +151,8 @@ def run_test(name, argv, bin_dir, ltp_dir, isomorph_dll, timeout):
         env.update({"LTPROOT": ltp_dir, "TMPDIR": tmp, "PATH": f"{bin_dir}:/usr/bin:/bin",
                     "LTP_TIMEOUT_MUL": "4", "LTP_COLORIZE_OUTPUT": "0"})
         program = os.path.join(bin_dir, argv[0])
+        if DEVICE_LOCK.locked():
+            wait_for_loop_devices()
         if emulator == "isomorph":
             command = ["dotnet", isomorph_dll, "run", program, *argv[1:]]
         else:
@@ -168,7 +208,8 @@ def main():
 
     rows = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(run_test, n, a, bin_dir, ltp_dir, isomorph_dll, args.timeout) for n, a in runnable]
+        devices = device_tests(ltp_dir)
+        futures = [pool.submit(run_test, n, a, bin_dir, ltp_dir, isomorph_dll, args.timeout, a[0] in devices) for n, a in runnable]
         for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
             name, results = future.result()
             rows.append((name, results))
