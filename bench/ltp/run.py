@@ -3,6 +3,7 @@
 side by side in one run, on the same riscv64 binaries (cross-built by guests/linux/ltp.sh).
 
 Usage: bench/ltp/run.py [--subset FILE] [--build-only] [--timeout SECONDS] [--jobs N] [--tsv FILE] [--report FILE]
+                        [--merge TSV]
 
 Every test named by LTP's runtest/syscalls file runs under both emulators (unless --subset names a
 file listing the tests to run, one per line), each run in an empty directory of its own, with the
@@ -20,7 +21,8 @@ Tests that change the host itself (its clock, its mounts, swap, modules, the reb
 never run: both emulators hand such system calls to the host kernel.
 
 Writes one line per test to --tsv and a Markdown report (totals, then counts by system call) to
---report. Exit status 0 when no test crashed or hung Isomorph's host process, 1 otherwise.
+--report. With --merge TSV (an earlier run's lines), the tests run now replace theirs there and
+the TSV and report cover both: a few tests rerun after a change update the whole report. Exit status 0 when no test crashed or hung Isomorph's host process, 1 otherwise.
 """
 import argparse
 import concurrent.futures
@@ -176,6 +178,7 @@ def main():
     parser.add_argument("--report", default=os.path.join(ROOT, "docs", "conformance", "ltp.md"))
     parser.add_argument("--build-only", action="store_true", help="build the tests (guests/linux/ltp.sh) and run none")
     parser.add_argument("--logs", help="a directory to write each run's output to")
+    parser.add_argument("--merge", help="an earlier run's TSV: its tests not run now are kept in the TSV and the report")
     args = parser.parse_args()
 
     wanted = None
@@ -221,13 +224,18 @@ def main():
                 for emulator in ("isomorph", "qemu"):
                     with open(os.path.join(args.logs, f"{name}.{emulator}.log"), "w") as log:
                         log.write(results[emulator][3])
+    listed = len(entries)
+    if args.merge:
+        ran = {name for name, _ in rows}
+        rows += [row for row in read_rows(args.merge) if row[0] not in ran]
+        listed, not_built = len(rows), []
     rows.sort()
 
     os.makedirs(os.path.dirname(os.path.abspath(args.tsv)), exist_ok=True)
     write_atomically(args.tsv, "".join(
         f"{name}\t{syscall_of(name)}\t{r['isomorph'][0]}\t{r['isomorph'][1]}\t{r['qemu'][0]}\t{r['qemu'][1]}\n"
         for name, r in rows))
-    report = make_report(rows, len(entries), not_built, args)
+    report = make_report(rows, listed, not_built, args)
     os.makedirs(os.path.dirname(os.path.abspath(args.report)), exist_ok=True)
     write_atomically(args.report, report)
 
@@ -242,10 +250,24 @@ def main():
     return 1 if host_failures else 0
 
 
+def read_rows(tsv):
+    """An earlier run's lines, as rows (without times or output)."""
+    rows = []
+    with open(tsv) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 6:
+                continue
+            status = lambda s: s if s == "timeout" else int(s)
+            rows.append((parts[0], {"isomorph": (parts[2], status(parts[3]), 0.0, ""), "qemu": (parts[4], status(parts[5]), 0.0, "")}))
+    return rows
+
+
 def make_report(rows, listed, not_built, args):
     kinds = ("pass", "fail", "broken", "skip", "timeout", "crash")
     lines = ["# Linux Test Project: system-call tests, Isomorph against qemu-user", "",
-             f"Made by `bench/ltp/run.py` ({'subset ' + os.path.basename(args.subset) if args.subset else 'the whole of runtest/syscalls'},"
+             f"Made by `bench/ltp/run.py` ({'subset ' + os.path.basename(args.subset) if args.subset else 'the whole of runtest/syscalls'}"
+             f"{', merged into the earlier ' + os.path.basename(args.merge) if args.merge else ''},"
              f" {args.timeout:g} s per run) on {time.strftime('%Y-%m-%d')}: each test under `isomorph run` and under Debian's"
              " `qemu-riscv64` (QEMU 7.2), the same riscv64 binaries. Classes as in the script's header.", "",
              f"{listed} tests listed, {len(not_built)} not built for riscv64 here, {len(rows)} run"
