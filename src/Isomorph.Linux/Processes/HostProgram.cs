@@ -1,12 +1,13 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
 using Isomorph.Linux.Host;
 
 namespace Isomorph.Linux.Processes;
 
 /// <summary>
-/// A guest's execve of a host executable: an ELF for another machine than RISC-V (or a script
-/// whose interpreter is one) is handed to the host kernel, as qemu-user does, and runs natively
+/// A guest's execve of a host executable: an ELF for the host's machine (or a script whose
+/// interpreter is one) is handed to the host kernel, as qemu-user does, and runs natively
 /// as a host child process that stands in for the guest process (<see cref="LinuxProcess.ExecHost"/>).
 /// What Linux's execve carries over, the child gets: the descriptors not marked close-on-exec at
 /// the same numbers (and no others), the working directory, the environment the guest passed,
@@ -16,8 +17,18 @@ namespace Isomorph.Linux.Processes;
 /// </summary>
 internal static unsafe class HostProgram
 {
-    /// <summary>e_machine of a RISC-V ELF: every other machine is the host kernel's to run or refuse.</summary>
-    public const ushort RiscvMachine = 243;
+    /// <summary>
+    /// The e_machine values of programs the host kernel may run: its own machine's and, where the
+    /// kernel has compat support for it, the 32-bit one (i386 on x86-64, Arm on ARM64; the kernel
+    /// answers ENOEXEC itself when it has none). Any other foreign machine is ENOEXEC at once, as
+    /// binfmt_elf answers, and is not a host program (which matters under --root).
+    /// </summary>
+    private static readonly ushort[] HostMachines = RuntimeInformation.ProcessArchitecture switch
+    {
+        Architecture.X64 => [62 /* EM_X86_64 */, 3 /* EM_386 */],
+        Architecture.Arm64 => [183 /* EM_AARCH64 */, 40 /* EM_ARM */],
+        _ => [],
+    };
 
     /// <summary>
     /// The signals whose host disposition is briefly set to SIG_IGN while a program is started, when
@@ -30,12 +41,12 @@ internal static unsafe class HostProgram
     /// <summary>One program started at a time: the host umask and signal dispositions are the process's, set for the start and put back.</summary>
     private static readonly Lock s_spawning = new();
 
-    /// <summary>Whether the first bytes of a file are an ELF header for another machine than RISC-V.</summary>
-    public static bool IsForeignElf(ReadOnlySpan<byte> head)
+    /// <summary>Whether the first bytes of a file are an ELF header for a machine the host runs.</summary>
+    public static bool IsHostElf(ReadOnlySpan<byte> head)
     {
         if (head.Length < 20 || !head.StartsWith("\x7F"u8 + "ELF"u8)) return false;
         ushort machine = head[5] == 2 ? BinaryPrimitives.ReadUInt16BigEndian(head[18..]) : BinaryPrimitives.ReadUInt16LittleEndian(head[18..]);
-        return machine != RiscvMachine;
+        return HostMachines.Contains(machine);
     }
 
     /// <summary>

@@ -162,12 +162,12 @@ internal static unsafe class ProcessLifecycle
             return Exec(p, interpreter, scriptArgv, envp, interpreterDepth + 1);
         }
         if (n < 4 || head[0] != 0x7F || head[1] != (byte)'E' || head[2] != (byte)'L' || head[3] != (byte)'F') return -Errno.ENOEXEC;
-        if (HostProgram.IsForeignElf(head)) return ExecHost(p, fd, argv, envp);
+        if (HostProgram.IsHostElf(head)) return ExecHost(p, fd, argv, envp);
         return p.Exec(fd, guestPath, argv, envp);
     }
 
     /// <summary>
-    /// An ELF for another machine (the host's): the host kernel runs it, as under qemu-user
+    /// An ELF for the host's machine: the host kernel runs it, as under qemu-user
     /// (<see cref="HostProgram"/>). Under --root only with --allow-host-exec, since a host program
     /// sees the host's files, not the root's.
     /// </summary>
