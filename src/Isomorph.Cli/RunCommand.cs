@@ -8,7 +8,7 @@ namespace Isomorph.Cli;
 /// <summary><c>isomorph run [OPTIONS] PROGRAM [ARGS...]</c>: runs a riscv64 Linux program on the host (a process VM).</summary>
 public static class RunCommand
 {
-    private static readonly string[] OptionsWithValues = ["--sysroot", "-L", "--env", "-E", "--root", "--engine"];
+    private static readonly string[] OptionsWithValues = ["--sysroot", "-L", "--env", "-E", "--root", "--engine", "-g"];
 
     public static Command Create()
     {
@@ -25,10 +25,13 @@ public static class RunCommand
         var strace = new Option<bool>("--strace") { Description = "print each system call with its arguments and result (stderr)" };
         var env = new Option<string[]>("--env", "-E") { Description = "set NAME=VALUE in the guest's environment (repeatable)" };
 
+        var gdb = new Option<string?>("-g") { Description = "wait for gdb on TCP port PORT (localhost) before the first instruction, as qemu-user's -g" };
+
         var engine = IsomorphCommand.EngineOption();
-        var command = new Command("run", "Run a riscv64 Linux program (like qemu-user)") { sysroot, root, strace, env, engine, program, arguments };
+        var command = new Command("run", "Run a riscv64 Linux program (like qemu-user)") { sysroot, root, strace, env, engine, gdb, program, arguments };
         command.SetAction(parse => Execute(parse.GetValue(program)!, parse.GetValue(arguments) ?? [],
-            parse.GetValue(sysroot), parse.GetValue(root), parse.GetValue(strace), parse.GetValue(env) ?? [], IsomorphCommand.Engine(parse.GetValue(engine))));
+            parse.GetValue(sysroot), parse.GetValue(root), parse.GetValue(strace), parse.GetValue(env) ?? [], IsomorphCommand.Engine(parse.GetValue(engine)),
+            parse.GetValue(gdb)));
         return command;
     }
 
@@ -50,8 +53,11 @@ public static class RunCommand
         return args;
     }
 
-    private static int Execute(string program, string[] arguments, string? sysroot, string? root, bool strace, string[] env, Riscv.Execution.IExecutionEngine? engine)
+    private static int Execute(string program, string[] arguments, string? sysroot, string? root, bool strace, string[] env, Riscv.Execution.IExecutionEngine? engine, string? gdbPort)
     {
+        GdbOption? gdb = null;
+        if (gdbPort is not null && (!int.TryParse(gdbPort, out _) || (gdb = GdbOption.Create(gdbPort, engine, wait: true, out var gdbError)) is null))
+            return Fail($"-g {gdbPort}: expected a TCP port number");
         if (sysroot is not null && !Directory.Exists(sysroot)) return Fail($"--sysroot {sysroot}: no such directory");
         if (root is not null && !Directory.Exists(root)) return Fail($"--root {root}: no such directory");
         if (root is not null && sysroot is not null) return Fail("--root and --sysroot exclude each other: the root's own /lib serves the interpreter");
@@ -66,16 +72,23 @@ public static class RunCommand
             Strace = strace ? stderr : null,
             Diagnostics = stderr,
             Environment = env.Length == 0 ? null : WithOverrides(env),
-            Engine = engine,
+            Engine = (Riscv.Execution.IExecutionEngine?)gdb?.Control ?? engine,
         };
         try
         {
             using var process = LinuxProcess.Start(program, [program, .. arguments], options);
-            return process.Run().ShellStatus;
+            if (gdb?.Start(new Linux.Debugging.ProcessDebugTarget(process)) is { } listenError) return Fail(listenError);
+            var exit = process.Run();
+            gdb?.Ended(exit.Status, exit.Signal);
+            return exit.ShellStatus;
         }
         catch (ProgramLoadException e)
         {
             return Fail(e.Message);
+        }
+        finally
+        {
+            gdb?.Dispose();
         }
     }
 
