@@ -73,6 +73,7 @@ public static class RunCommand
             Diagnostics = stderr,
             Environment = env.Length == 0 ? null : WithOverrides(env),
             Engine = (Riscv.Execution.IExecutionEngine?)gdb?.Control ?? engine,
+            SignalStop = gdb is null ? null : gdb.Control.StopForSignal,
         };
         try
         {

@@ -44,6 +44,7 @@ public sealed class ExecutionControl : IExecutionEngine
     private ResumeAction _defaultAction = ResumeAction.Continue;
     private int _running;
     private bool _released;
+    private Dictionary<Hart, int> _resumeSignals = [];
 
     // Copied on change, read without the lock by running harts.
     private volatile Dictionary<ulong, BreakpointKind> _breakpoints = [];
@@ -175,6 +176,33 @@ public sealed class ExecutionControl : IExecutionEngine
         }
     }
 
+    /// <summary>
+    /// A guest signal about to act on <paramref name="hart"/> (the process VM's faults): stops the
+    /// target and reports it, as qemu-user does, and waits for gdb. Returns the signal gdb resumed
+    /// this thread with (C/S/vCont;C): 0 when gdb discards it.
+    /// </summary>
+    public int StopForSignal(Hart hart, int signal)
+    {
+        if (_target is not { } target || _released || !target.Owns(hart)) return signal;
+        while (true)
+        {
+            bool reported;
+            lock (_lock) reported = !_halted && !_released;
+            if (reported) Report(new StopEvent(StopKind.Signal, hart, signal));
+            lock (_lock)
+            {
+                bool ours = _event?.Hart == hart && _event.Code == signal && _event.Kind == StopKind.Signal;
+                // Called from inside Run (a trap): this hart counts as parked while it waits.
+                _running--;
+                Monitor.PulseAll(_lock);
+                while (!_released && _halted) Monitor.Wait(_lock);
+                _running++;
+                if (_released) return signal;
+                if (ours) return _resumeSignals.GetValueOrDefault(hart);
+            }
+        }
+    }
+
     /// <summary>Ctrl-C: stops the running target with SIGINT.</summary>
     public void Interrupt() => Report(new StopEvent(StopKind.Signal, null, StopEvent.Sigint));
 
@@ -221,10 +249,11 @@ public sealed class ExecutionControl : IExecutionEngine
     }
 
     /// <summary>Resumes the target: each hart as <paramref name="actions"/> says, the others as <paramref name="otherwise"/>.</summary>
-    public void Resume(IReadOnlyDictionary<Hart, ResumeAction> actions, ResumeAction otherwise)
+    public void Resume(IReadOnlyDictionary<Hart, ResumeAction> actions, ResumeAction otherwise, IReadOnlyDictionary<Hart, int>? signals = null)
     {
         lock (_lock)
         {
+            _resumeSignals = signals is null ? [] : new Dictionary<Hart, int>(signals);
             if (_event?.Kind is StopKind.Exited or StopKind.Terminated) return;
             _actions = new Dictionary<Hart, ResumeAction>(actions);
             _defaultAction = otherwise;

@@ -183,7 +183,9 @@ public sealed class GdbStub
                 // The signal is not delivered to the guest (as qemu's system mode); an address may follow it.
                 int semicolon = p.IndexOf(';');
                 if (semicolon > 0 && !SetPc(p[(semicolon + 1)..])) { Send("E01"); return true; }
-                return Resume(p[0] == 'S' ? [(ResumeAction.Step, CurrentHart)] : [], ResumeAction.Continue);
+                if (!Hex.TryParseNumber(semicolon > 0 ? p[1..semicolon] : p[1..], out ulong signal)) { Send("E01"); return true; }
+                return Resume(p[0] == 'S' ? [(ResumeAction.Step, CurrentHart)] : [], ResumeAction.Continue,
+                    new Dictionary<Hart, int> { [CurrentHart] = (int)Math.Min(signal, 64) });
             case 'H':
                 Send(SetThread(p));
                 return true;
@@ -395,7 +397,7 @@ public sealed class GdbStub
     // --- Running --------------------------------------------------------------------------------
 
     /// <summary>Resumes the target and reports its next stop; false when that stop is its end.</summary>
-    private bool Resume(List<(ResumeAction Action, Hart Hart)> actions, ResumeAction otherwise)
+    private bool Resume(List<(ResumeAction Action, Hart Hart)> actions, ResumeAction otherwise, Dictionary<Hart, int>? signals = null)
     {
         var map = new Dictionary<Hart, ResumeAction>();
         foreach (var (action, hart) in actions) map[hart] = action;
@@ -404,7 +406,7 @@ public sealed class GdbStub
             Send(StopReply(_control.CurrentStop));
             return false;
         }
-        _control.Resume(map, otherwise);
+        _control.Resume(map, otherwise, signals);
         var stop = _control.WaitForStop(TimeSpan.FromSeconds(1), () => _packets.IsCompleted);
         if (stop is null) return false;
         Send(StopReply(stop));
@@ -421,6 +423,7 @@ public sealed class GdbStub
         if (p.StartsWith("vCont;", StringComparison.Ordinal))
         {
             var actions = new List<(ResumeAction, Hart)>();
+            var signals = new Dictionary<Hart, int>();
             var otherwise = ResumeAction.Stay;
             foreach (var item in p[6..].Split(';'))
             {
@@ -435,10 +438,12 @@ public sealed class GdbStub
                 }
                 else if (FindThread(item[(colon + 1)..]) is { } thread)
                 {
-                    if (!actions.Any(a => a.Item2 == thread.Hart)) actions.Add((action.Value, thread.Hart));
+                    if (actions.Any(a => a.Item2 == thread.Hart)) continue;
+                    actions.Add((action.Value, thread.Hart));
+                    if (verb[0] is 'C' or 'S' && Hex.TryParseNumber(verb[1..], out ulong signal)) signals[thread.Hart] = (int)Math.Min(signal, 64);
                 }
             }
-            return Resume(actions, otherwise);
+            return Resume(actions, otherwise, signals);
         }
         if (p.StartsWith("vKill", StringComparison.Ordinal))
         {
