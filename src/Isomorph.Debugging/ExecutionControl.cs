@@ -28,7 +28,8 @@ public readonly record struct Watchpoint(ulong Address, ulong Length, WatchKind 
 /// and a breakpoint stops it before the instruction at its address executes.</item>
 /// <item>With only watchpoints, the hart runs under the interpreter in whole chunks: watched pages
 /// stay out of its TLBs (<see cref="Hart.Watch"/>), so an access to them reaches the slow path,
-/// which reports it here; the hart stops after the accessing instruction.</item>
+/// which reports it here; the hart halts before the accessing instruction (gdb's RISC-V target
+/// takes watchpoints as firing before the access, and steps over the instruction itself).</item>
 /// </list>
 /// </summary>
 public sealed class ExecutionControl : IExecutionEngine
@@ -330,7 +331,7 @@ public sealed class ExecutionControl : IExecutionEngine
 
         public bool WatchesPage(ulong va) => _pages.Contains(va >> 12);
 
-        public void Accessed(Hart hart, ulong va, int size, AccessType access)
+        public bool Accessed(Hart hart, ulong va, int size, AccessType access)
         {
             foreach (var p in Points)
             {
@@ -345,8 +346,9 @@ public sealed class ExecutionControl : IExecutionEngine
                 if (kind is null) continue;
                 t_watchHit ??= new StopEvent(kind.Value, hart, StopEvent.Sigtrap, Math.Max(va, p.Address));
                 hart.RequestStop();
-                return;
+                return true; // gdb expects RISC-V watchpoints to fire before the access, and steps over it
             }
+            return false;
         }
     }
 }

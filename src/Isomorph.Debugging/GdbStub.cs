@@ -40,6 +40,8 @@ public sealed class GdbStub
     /// <summary>Serves the connection until gdb detaches, kills, disconnects, or the program ends and that has been reported.</summary>
     public void Serve()
     {
+        // gdb attaching to a running target stops it, as QEMU's stub does.
+        _control.Report(new StopEvent(StopKind.Signal, null, StopEvent.Sigtrap));
         var reader = new Thread(ReadLoop) { IsBackground = true, Name = "gdb stub reader" };
         reader.Start();
         try
@@ -153,7 +155,7 @@ public sealed class GdbStub
         switch (p[0])
         {
             case '?':
-                Send(StopReply(_control.CurrentStop ?? new StopEvent(StopKind.Signal, null)));
+                Send(StopReply(_control.WaitForStop(TimeSpan.FromSeconds(1))!));
                 return true;
             case 'g':
                 Send(ReadAllRegisters());

@@ -13,13 +13,22 @@ public interface IAccessWatch
     /// <summary>
     /// A load or store of <paramref name="size"/> bytes at <paramref name="va"/> on a watched page,
     /// reported before it happens, on the hart's own thread (AMOs and SC report <see cref="AccessType.Write"/>).
+    /// True to halt the hart before the instruction: it does not execute, its pc stays on it, and
+    /// no trap is taken (as the debug specification's triggers with timing "before"); the watch
+    /// then asks the hart to stop (<see cref="Hart.RequestStop"/>).
     /// </summary>
-    void Accessed(Hart hart, ulong va, int size, AccessType access);
+    bool Accessed(Hart hart, ulong va, int size, AccessType access);
 }
 
 public sealed partial class Hart
 {
     private IAccessWatch? _watch;
+
+    /// <summary>
+    /// The pending "cause" of an access a watch halted before: not an exception. RaisePending leaves
+    /// the instruction unexecuted, with the pc on it, and takes no trap.
+    /// </summary>
+    public const ulong DebugHaltCause = ulong.MaxValue;
 
     /// <summary>
     /// The watchpoints the slow paths report to, or null (the default: nothing is watched). Setting
@@ -36,11 +45,16 @@ public sealed partial class Hart
         }
     }
 
-    /// <summary>Reports an access to the watch when its page is watched; true when it is (the page must not be cached).</summary>
-    private bool Watched(ulong va, int size, AccessType access)
+    /// <summary>
+    /// Reports an access to the watch when its page is watched (then the page must not be cached).
+    /// True when the watch halts the hart before the access: <see cref="DebugHaltCause"/> is pending.
+    /// </summary>
+    private bool Watched(ulong va, int size, AccessType access, out bool halt)
     {
+        halt = false;
         if (_watch is not { } watch || !watch.WatchesPage(va)) return false;
-        watch.Accessed(this, va, size, access);
+        halt = watch.Accessed(this, va, size, access);
+        if (halt) SetPending((ExceptionCause)DebugHaltCause, va);
         return true;
     }
 }
