@@ -305,6 +305,7 @@ public sealed class GdbStub
     private bool WriteAllRegisters(string data)
     {
         var hart = CurrentHart;
+        if (data.Length == 0 || data.Length % 16 != 0) return false;
         int count = Math.Min(data.Length / 16, Registers.GPacketCount);
         for (int i = 0; i < count; i++)
         {
