@@ -90,6 +90,14 @@ public sealed class ExecutionControl : IExecutionEngine
                 Monitor.PulseAll(_lock);
                 return HartStop.Requested; // the machine looks at its own state again, then calls back
             }
+            if ((_actions.TryGetValue(hart, out var own) ? own : _defaultAction) == ResumeAction.Stay)
+            {
+                // Told to stay while others step: give the host thread back (a machine may run other harts on it).
+                _running--;
+                Monitor.PulseAll(_lock);
+                Thread.Yield();
+                return HartStop.Yielded;
+            }
         }
         try
         {
@@ -114,11 +122,11 @@ public sealed class ExecutionControl : IExecutionEngine
         lock (_lock) return _actions.TryGetValue(hart, out var a) ? a : _defaultAction;
     }
 
-    /// <summary>Waits while the target is halted or this hart is told to stay; true when it waited.</summary>
+    /// <summary>Waits while the target is halted; true when it waited.</summary>
     private bool Park(Hart hart)
     {
         bool parked = false;
-        while (!_released && (_halted || (_actions.TryGetValue(hart, out var a) ? a : _defaultAction) == ResumeAction.Stay))
+        while (!_released && _halted)
         {
             if (!parked)
             {
