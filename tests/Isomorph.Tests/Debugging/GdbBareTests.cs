@@ -46,3 +46,41 @@ public sealed class GdbBareTests(ITestOutputHelper output)
         }
     }
 }
+
+/// <summary>
+/// gdb-multiarch against <c>isomorph boot --gdb unix:PATH --wait-gdb</c> with four harts
+/// (guests/virt/smp-atomics.S, --firmware none): each hart is a thread, all-stop, stepping one
+/// hart while the others run, a breakpoint hit by one of them, and the machine's end as W.
+/// </summary>
+public sealed class GdbVirtTests(ITestOutputHelper output)
+{
+    [GdbTheory]
+    [InlineData("interp")]
+    [InlineData("jit")]
+    public void FourHartsAreFourThreads(string engine)
+    {
+        string elf = GuestPrograms.Path("virt/smp-atomics.elf");
+        string socket = Path.Combine(Path.GetTempPath(), $"isomorph-gdb-{Guid.NewGuid():N}.sock");
+        using var server = new IsomorphProcess("boot", "--engine", engine, "--firmware", "none", "--kernel", elf, "--cpus", "4", "--serial", "none",
+            "--gdb", $"unix:{socket}", "--wait-gdb");
+        try
+        {
+            GdbHarness.WaitForSocket(socket, server);
+            var s = GdbHarness.Drive(server, elf, socket,
+                ["info threads", "stepi", "p/x $a0", "thread 3", "p/x $mhartid", "p $priv", "break loop", "continue", "delete", "continue"]);
+            output.WriteLine(s.Gdb + s.GdbErrors);
+            for (int hart = 0; hart < 4; hart++) Assert.Contains($"Thread {hart + 1} \"hart {hart}\" _start () at virt/smp-atomics.S:16", s.Gdb);
+            Assert.Contains("$1 = 0x0", s.Gdb);   // hart 0 read its mhartid
+            Assert.Contains("$2 = 0x2", s.Gdb);   // thread 3 is hart 2
+            Assert.Contains("$3 = 3", s.Gdb);     // in M-mode
+            Assert.Contains("hit Breakpoint 1, loop () at virt/smp-atomics.S:", s.Gdb);
+            Assert.Contains("exited normally", s.Gdb);
+            Assert.Equal(0, s.ServerExit);
+        }
+        finally
+        {
+            server.Dispose();
+            File.Delete(socket);
+        }
+    }
+}
