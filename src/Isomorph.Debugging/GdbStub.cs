@@ -468,6 +468,7 @@ public sealed class GdbStub
             _swbreak = p.Contains("swbreak+");
             _hwbreak = p.Contains("hwbreak+");
             return $"PacketSize={PacketSize:x};qXfer:features:read+;qXfer:threads:read+;QStartNoAckMode+;vContSupported+"
+                + (_target.AuxiliaryVector is null ? "" : ";qXfer:auxv:read+")
                 + (_swbreak ? ";swbreak+" : "") + (_hwbreak ? ";hwbreak+" : "");
         }
         if (p == "qAttached" || p.StartsWith("qAttached:", StringComparison.Ordinal)) return "1";
@@ -482,6 +483,8 @@ public sealed class GdbStub
             if (rest[..colon] != "target.xml") return "E00";
             return Transfer(Registers.TargetXml(_target.IsMachine), rest[(colon + 1)..]);
         }
+        if (p.StartsWith("qXfer:auxv:read::", StringComparison.Ordinal))
+            return _target.AuxiliaryVector is { } auxv ? Transfer(auxv, p["qXfer:auxv:read::".Length..]) : "E00";
         if (p.StartsWith("qXfer:threads:read::", StringComparison.Ordinal))
         {
             var xml = new StringBuilder("<?xml version=\"1.0\"?>\n<threads>\n");
@@ -503,10 +506,11 @@ public sealed class GdbStub
     }
 
     /// <summary>A qXfer answer: "m" and a piece of <paramref name="document"/> at OFFSET,LENGTH, or "l" and the last piece.</summary>
-    private static string Transfer(string document, string range)
+    private static string Transfer(string document, string range) => Transfer(Encoding.UTF8.GetBytes(document), range);
+
+    private static string Transfer(byte[] bytes, string range)
     {
         if (!TryParseWide(range, out ulong offset, out int length)) return "E01";
-        var bytes = Encoding.UTF8.GetBytes(document);
         if (offset >= (ulong)bytes.Length) return "l";
         int take = (int)Math.Min((ulong)length, (ulong)bytes.Length - offset);
         string piece = Encoding.Latin1.GetString(bytes, (int)offset, take);

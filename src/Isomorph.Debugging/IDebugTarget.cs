@@ -29,6 +29,12 @@ public interface IDebugTarget
     /// <summary>Writes memory as <paramref name="hart"/> sees it (ignoring write protection, as ptrace does); false when some byte is unmapped.</summary>
     bool WriteMemory(Hart hart, ulong address, ReadOnlySpan<byte> data);
 
+    /// <summary>
+    /// The program's auxiliary vector as the kernel gave it (qXfer:auxv:read: gdb finds a PIE
+    /// program's load address and the dynamic linker from it), or null on a machine.
+    /// </summary>
+    byte[]? AuxiliaryVector { get; }
+
     /// <summary>Ends the debugged program (gdb's kill).</summary>
     void Kill();
 

@@ -11,6 +11,25 @@ namespace Isomorph.Linux.Debugging;
 /// </summary>
 public sealed class ProcessDebugTarget(LinuxProcess process) : IDebugTarget
 {
+    /// <summary>Read from the initial stack before the program runs: argc, argv, envp, then the (type, value) pairs up to AT_NULL.</summary>
+    public byte[]? AuxiliaryVector { get; } = ReadAuxv(process.Memory, process.MainThread.Hart.GetX(2));
+
+    private static byte[]? ReadAuxv(GuestAddressSpace memory, ulong sp)
+    {
+        ulong at = sp;
+        if (!memory.TryReadUInt64(at, out ulong argc)) return null;
+        at += 8 * (argc + 2); // argc, argv[], NULL
+        for (int i = 0; i < 100_000; i++, at += 8)
+        {
+            if (!memory.TryReadUInt64(at, out ulong env)) return null;
+            if (env == 0) break;
+        }
+        ulong start = at + 8;
+        for (at = start; memory.TryReadUInt64(at, out ulong type); at += 16)
+            if (type == 0) return memory.Span(start, (int)(at + 16 - start)).ToArray();
+        return null;
+    }
+
     public IReadOnlyList<DebugThread> Threads
     {
         get

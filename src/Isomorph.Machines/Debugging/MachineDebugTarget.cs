@@ -68,6 +68,8 @@ public sealed class MachineDebugTarget(IReadOnlyList<Hart> harts, Action kill) :
         return true;
     }
 
+    public byte[]? AuxiliaryVector => null;
+
     public void Kill() => kill();
 
     public string? Monitor(Hart hart, string command)

@@ -129,6 +129,26 @@ public sealed class GdbProcessTests(ITestOutputHelper output)
         SameAsQemu("interp", "exit", ["continue"], "exited with code 07");
     }
 
+    /// <summary>
+    /// A dynamic PIE program: gdb relocates it and finds the dynamic linker and libc from the
+    /// auxiliary vector (qXfer:auxv:read). Load addresses differ from qemu's, so they are masked.
+    /// </summary>
+    [GdbFact]
+    public void DynamicProgramWithSharedLibraries()
+    {
+        string program = Linux.LinuxGuests.Program("debuggee", "dynamic");
+        string[] setup = ["set sysroot " + Linux.LinuxGuests.Sysroot];
+        string[] commands = ["break leaf", "continue", "bt", "info sharedlibrary", "continue"];
+        var ours = GdbHarness.RunTcp(GdbHarness.Isomorph("interp", program, "calls"), program, commands, setup: setup);
+        var oracle = GdbHarness.RunTcp(port => new IsomorphProcess("qemu-riscv64", ["-L", Linux.LinuxGuests.Sysroot, "-g", port.ToString(), program, "calls"]),
+            program, commands, setup: setup);
+        output.WriteLine(ours.Gdb + "\n---\n" + oracle.Gdb);
+        Assert.Contains("Breakpoint 1, leaf (x=6) at debuggee.c:", ours.Gdb);
+        Assert.Contains("/libc.so.6", ours.Gdb);
+        static string Masked(string s) => System.Text.RegularExpressions.Regex.Replace(GdbHarness.Normalize(s), "0x([0-9a-f]+|STACK)", "ADDR");
+        Assert.Equal(Masked(oracle.Gdb), Masked(ours.Gdb));
+    }
+
     /// <summary>monitor commands: help, registers.</summary>
     [GdbFact]
     public void MonitorCommands()
