@@ -52,6 +52,12 @@ public sealed class GdbProcessTests(ITestOutputHelper output)
         ["break bump", "continue", "watch counter", "continue", "continue", "continue"],
         "Hardware watchpoint 2: counter", "Old value = 0\nNew value = 1", "Old value = 1\nNew value = 11", "exited normally");
 
+    /// <summary>hbreak (Z1), tbreak, set var on a local and a global (register and memory writes), x.</summary>
+    [GdbFact]
+    public void HardwareAndTemporaryBreakpointsAndWrites() => SameAsQemu("interp", "calls",
+        ["hbreak middle", "tbreak bump", "continue", "set var x = 7", "print x", "continue", "set var counter = 100", "print counter", "x/2xg &counter", "continue"],
+        "Hardware assisted breakpoint 1", "Temporary breakpoint 2, bump ()", "exited normally");
+
     /// <summary>rwatch and awatch (qemu-user cannot: compared with what the program does).</summary>
     [GdbFact]
     public void ReadAndAccessWatchpoints()
