@@ -47,8 +47,7 @@ public sealed class GdbOption : IDisposable
             return $"gdb {Endpoint.Text}: {e.Message}";
         }
         Console.Error.WriteLine($"isomorph: gdb stub listening on {Endpoint.Text}{(Wait ? ", waiting for gdb" : "")}");
-        if (Wait) _server.AcceptAndServe();
-        else new Thread(_server.AcceptAndServe) { IsBackground = true, Name = "gdb accept" }.Start();
+        _server.Start(waitForFirst: Wait);
         return null;
     }
 

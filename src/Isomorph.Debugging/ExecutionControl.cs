@@ -273,6 +273,12 @@ public sealed class ExecutionControl : IExecutionEngine
         }
     }
 
+    /// <summary>A debugger connected: harts stop again when told to (after an earlier <see cref="Release"/>).</summary>
+    public void BeginSession()
+    {
+        lock (_lock) _released = false;
+    }
+
     /// <summary>Forgets every breakpoint and watchpoint and lets the target run on without the debugger (detach, kill, a lost connection).</summary>
     public void Release()
     {

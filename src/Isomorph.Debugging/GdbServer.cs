@@ -92,19 +92,47 @@ public sealed class GdbServer : IDisposable
     /// <summary>The TCP port listened on (useful after binding port 0), or 0 for a Unix socket.</summary>
     public int Port => (_listener.LocalEndPoint as IPEndPoint)?.Port ?? 0;
 
-    /// <summary>Waits for gdb to connect, then serves it on a background thread.</summary>
-    public void AcceptAndServe()
+    /// <summary>
+    /// Serves gdb on a background thread, one connection after another (gdb may detach and come
+    /// back, as with QEMU). With <paramref name="waitForFirst"/>, returns only once the first has connected.
+    /// </summary>
+    public void Start(bool waitForFirst)
     {
-        var connection = _listener.Accept();
-        if (connection.AddressFamily != AddressFamily.Unix) connection.NoDelay = true;
-        var stream = new NetworkStream(connection, ownsSocket: true);
-        var stub = new GdbStub(_control, _target, stream, _log);
-        _thread = new Thread(stub.Serve) { IsBackground = true, Name = "gdb stub" };
+        Socket? first = waitForFirst ? _listener.Accept() : null;
+        if (first is not null) _idle.Reset();
+        _thread = new Thread(() => AcceptLoop(first)) { IsBackground = true, Name = "gdb stub" };
         _thread.Start();
     }
 
-    /// <summary>Waits (at most <paramref name="timeout"/>) for the session to end, after the program's end was reported.</summary>
-    public void WaitForSession(TimeSpan timeout) => _thread?.Join(timeout);
+    private readonly ManualResetEventSlim _idle = new(true);
+
+    private void AcceptLoop(Socket? connection)
+    {
+        try
+        {
+            while (true)
+            {
+                connection ??= _listener.Accept();
+                _idle.Reset();
+                try
+                {
+                    if (connection.AddressFamily != AddressFamily.Unix) connection.NoDelay = true;
+                    using var stream = new NetworkStream(connection, ownsSocket: true);
+                    new GdbStub(_control, _target, stream, _log).Serve();
+                }
+                finally
+                {
+                    _idle.Set();
+                }
+                connection = null;
+                if (_control.CurrentStop?.Kind is StopKind.Exited or StopKind.Terminated) return;
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException) { }
+    }
+
+    /// <summary>Waits (at most <paramref name="timeout"/>) for the session in progress to end, after the program's end was reported.</summary>
+    public void WaitForSession(TimeSpan timeout) => _idle.Wait(timeout);
 
     public void Dispose()
     {

@@ -41,6 +41,7 @@ public sealed class GdbStub
     public void Serve()
     {
         // gdb attaching to a running target stops it, as QEMU's stub does.
+        _control.BeginSession();
         _control.Report(new StopEvent(StopKind.Signal, null, StopEvent.Sigtrap));
         var reader = new Thread(ReadLoop) { IsBackground = true, Name = "gdb stub reader" };
         reader.Start();
@@ -99,7 +100,7 @@ public sealed class GdbStub
                 }
             }
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException) { }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException) { }
         finally
         {
             _packets.CompleteAdding();
@@ -138,8 +139,10 @@ public sealed class GdbStub
         {
             return Dispatch(p, raw);
         }
-        catch (Exception e) when (e is FormatException or OverflowException or ArgumentException or IndexOutOfRangeException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
+            // A packet the parsing above did not foresee: an error reply, never the VM's end.
+            _log?.WriteLine($"gdb stub: {p}: {e.GetType().Name}: {e.Message}");
             Send("E01");
             return true;
         }

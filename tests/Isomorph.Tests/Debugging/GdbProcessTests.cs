@@ -114,6 +114,23 @@ public sealed class GdbProcessTests(ITestOutputHelper output)
         Assert.Equal(137, ours.ServerExit); // killed, as by SIGKILL
     }
 
+    /// <summary>gdb detaches from a running guest and another attaches: the second stops it where it spins.</summary>
+    [GdbFact]
+    public void DetachAndAttachAgain()
+    {
+        int port = GdbHarness.FreePort();
+        using var server = new IsomorphProcess("run", "-g", port.ToString(), GdbHarness.Debuggee, "spin");
+        GdbHarness.WaitForListener(port, server);
+        var args = new[] { "-batch", "-nx", "-ex", $"file {GdbHarness.Debuggee}", "-ex", $"target remote :{port}" };
+        var first = Repository.Run("gdb-multiarch", [.. args, "-ex", "break main", "-ex", "continue", "-ex", "detach"], TimeSpan.FromSeconds(60));
+        Assert.Contains("detached", first.Stdout);
+        var second = GdbHarness.Drive(server, GdbHarness.Debuggee, $":{port}", ["bt 1", "print counter > 0", "kill"]);
+        output.WriteLine(first.Stdout + second.Gdb);
+        Assert.Contains("in main (argc=2", second.Gdb);
+        Assert.Contains("$1 = 1", second.Gdb);
+        Assert.Equal(137, second.ServerExit);
+    }
+
     /// <summary>Detach: the guest runs on to its end without the debugger.</summary>
     [GdbFact]
     public void DetachLetsTheGuestFinish()
