@@ -24,8 +24,10 @@ public readonly record struct Watchpoint(ulong Address, ulong Length, WatchKind 
 /// <list type="bullet">
 /// <item>With nothing installed (no breakpoint, watchpoint or step) a hart runs under the wrapped
 /// engine — interpreter or translator — at full speed: the cost is a few field reads per call.</item>
-/// <item>With breakpoints or a step, the hart runs under the interpreter one instruction at a time,
-/// and a breakpoint stops it before the instruction at its address executes.</item>
+/// <item>With breakpoints, the hart runs under the interpreter a page at a time
+/// (<see cref="Hart.RunInPage"/>): on a page holding breakpoints the interpreter's loop also stops
+/// at their slots, so a breakpoint stops the hart before the instruction at its address executes;
+/// control leaving the page returns here, where the pc is checked. A step is one instruction.</item>
 /// <item>With only watchpoints, the hart runs under the interpreter in whole chunks: watched pages
 /// stay out of its TLBs (<see cref="Hart.Watch"/>), so an access to them reaches the slow path,
 /// which reports it here; the hart halts before the accessing instruction (gdb's RISC-V target
@@ -49,6 +51,8 @@ public sealed class ExecutionControl : IExecutionEngine
 
     // Copied on change, read without the lock by running harts.
     private volatile Dictionary<ulong, BreakpointKind> _breakpoints = [];
+    /// <summary>The virtual pages holding a breakpoint, each with a bitmap of its breakpoints' two-byte slots (replaced with <see cref="_breakpoints"/>).</summary>
+    private volatile Dictionary<ulong, ulong[]> _breakpointPages = [];
     private volatile WatchSet? _watches;
     private volatile bool _stepping;
 
@@ -154,7 +158,11 @@ public sealed class ExecutionControl : IExecutionEngine
             }
             long before = hart.Steps;
             t_watchHit = null;
-            var stop = hart.Run(step || breakpoints.Count > 0 ? 1 : Math.Max(1, end - before));
+            long budget = Math.Max(1, end - before);
+            // Breakpoints: a page at a time, stopping before a breakpoint's slot on it; the next page is checked here.
+            var stop = step ? hart.Run(1)
+                : breakpoints.Count == 0 ? hart.Run(budget)
+                : hart.RunInPage(budget, _breakpointPages.GetValueOrDefault(hart.Pc >> 12));
             if (t_watchHit is { } hit)
             {
                 t_watchHit = null;
@@ -284,7 +292,7 @@ public sealed class ExecutionControl : IExecutionEngine
     {
         lock (_lock)
         {
-            _breakpoints = [];
+            SetBreakpoints([]);
             _watches = null;
             _stepping = false;
             _released = true;
@@ -296,7 +304,7 @@ public sealed class ExecutionControl : IExecutionEngine
 
     public bool InsertBreakpoint(ulong address, BreakpointKind kind)
     {
-        lock (_lock) _breakpoints = new Dictionary<ulong, BreakpointKind>(_breakpoints) { [address] = kind };
+        lock (_lock) SetBreakpoints(new Dictionary<ulong, BreakpointKind>(_breakpoints) { [address] = kind });
         return true;
     }
 
@@ -306,9 +314,24 @@ public sealed class ExecutionControl : IExecutionEngine
         {
             var copy = new Dictionary<ulong, BreakpointKind>(_breakpoints);
             copy.Remove(address);
-            _breakpoints = copy;
+            SetBreakpoints(copy);
         }
         return true;
+    }
+
+    private void SetBreakpoints(Dictionary<ulong, BreakpointKind> breakpoints)
+    {
+        // The pages first: a hart that sees the new breakpoints sees their pages too. A 4-byte
+        // instruction may start on the page before its last parcel; its breakpoint is its start.
+        var pages = new Dictionary<ulong, ulong[]>();
+        foreach (ulong address in breakpoints.Keys)
+        {
+            if (!pages.TryGetValue(address >> 12, out var slots)) pages[address >> 12] = slots = new ulong[DecodedPage.SlotCount / 64];
+            int slot = (int)(address & 0xFFF) >> 1;
+            slots[slot >> 6] |= 1ul << slot;
+        }
+        _breakpointPages = pages;
+        _breakpoints = breakpoints;
     }
 
     public bool InsertWatchpoint(Watchpoint watchpoint)

@@ -446,7 +446,7 @@ public sealed class GdbStub
                 {
                     if (actions.Any(a => a.Item2 == thread.Hart)) continue;
                     actions.Add((action.Value, thread.Hart));
-                    if (verb[0] is 'C' or 'S' && Hex.TryParseNumber(verb[1..], out ulong signal)) signals[thread.Hart] = (int)Math.Min(signal, 64);
+                    if (verb[0] is 'C' or 'S' && Hex.TryParseNumber(verb.AsSpan(1), out ulong signal)) signals[thread.Hart] = (int)Math.Min(signal, 64);
                 }
             }
             return Resume(actions, otherwise, signals);
