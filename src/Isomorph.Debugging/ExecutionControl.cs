@@ -1,5 +1,6 @@
 using Isomorph.Riscv;
 using Isomorph.Riscv.Execution;
+using Isomorph.Riscv.Translation;
 
 namespace Isomorph.Debugging;
 
@@ -24,10 +25,12 @@ public readonly record struct Watchpoint(ulong Address, ulong Length, WatchKind 
 /// <list type="bullet">
 /// <item>With nothing installed (no breakpoint, watchpoint or step) a hart runs under the wrapped
 /// engine — interpreter or translator — at full speed: the cost is a few field reads per call.</item>
-/// <item>With breakpoints, the hart runs under the interpreter a page at a time
-/// (<see cref="Hart.RunInPage"/>): on a page holding breakpoints the interpreter's loop also stops
-/// at their slots, so a breakpoint stops the hart before the instruction at its address executes;
-/// control leaving the page returns here, where the pc is checked. A step is one instruction.</item>
+/// <item>With breakpoints, a page holding breakpoints runs under the interpreter
+/// (<see cref="Hart.RunInPage"/>), whose loop also stops at their slots, so a breakpoint stops the
+/// hart before the instruction at its address executes; control leaving the page returns here.
+/// Other pages run under the translator when it is the engine
+/// (<see cref="TranslatingEngine.RunOutside"/>, which returns on reaching a page with
+/// breakpoints), else under the interpreter a page at a time. A step is one instruction.</item>
 /// <item>With only watchpoints, the hart runs under the interpreter in whole chunks: watched pages
 /// stay out of its TLBs (<see cref="Hart.Watch"/>), so an access to them reaches the slow path,
 /// which reports it here; the hart halts before the accessing instruction (gdb's RISC-V target
@@ -160,9 +163,13 @@ public sealed class ExecutionControl : IExecutionEngine
             t_watchHit = null;
             long budget = Math.Max(1, end - before);
             // Breakpoints: a page at a time, stopping before a breakpoint's slot on it; the next page is checked here.
+            var pages = _breakpointPages;
             var stop = step ? hart.Run(1)
                 : breakpoints.Count == 0 ? hart.Run(budget)
-                : hart.RunInPage(budget, _breakpointPages.GetValueOrDefault(hart.Pc >> 12));
+                : pages.TryGetValue(hart.Pc >> 12, out var slots) ? hart.RunInPage(budget, slots)
+                // Pages without breakpoints: the translator when it is the engine (not with watchpoints: its regions check stops only at their exits).
+                : _inner is TranslatingEngine jit && _watches is null ? jit.RunOutside(hart, budget, pages)
+                : hart.RunInPage(budget);
             if (t_watchHit is { } hit)
             {
                 t_watchHit = null;
