@@ -3,6 +3,7 @@
 side by side in one run, on the same riscv64 binaries (cross-built by guests/linux/ltp.sh).
 
 Usage: bench/ltp/run.py [--subset FILE] [--build-only] [--timeout SECONDS] [--jobs N] [--tsv FILE] [--report FILE]
+                        [--merge TSV]
 
 Every test named by LTP's runtest/syscalls file runs under both emulators (unless --subset names a
 file listing the tests to run, one per line), each run in an empty directory of its own, with the
@@ -20,10 +21,12 @@ Tests that change the host itself (its clock, its mounts, swap, modules, the reb
 never run: both emulators hand such system calls to the host kernel.
 
 Writes one line per test to --tsv and a Markdown report (totals, then counts by system call) to
---report. Exit status 0 when no test crashed or hung Isomorph's host process, 1 otherwise.
+--report. With --merge TSV (an earlier run's lines), the tests run now replace theirs there and
+the TSV and report cover both: a few tests rerun after a change update the whole report. Exit status 0 when no test crashed or hung Isomorph's host process, 1 otherwise.
 """
 import argparse
 import concurrent.futures
+import glob
 import os
 import re
 import shutil
@@ -31,11 +34,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SYSROOT = "/usr/riscv64-linux-gnu"
-KCONFIG = None
 
 # System calls whose tests change the host (both emulators pass them to the host kernel as root).
 HOST_CHANGING = re.compile(
@@ -106,32 +109,52 @@ def kill_strays(tmp):
             pass
 
 
-def host_kernel_config():
-    """The host kernel's configuration as a file, for LTP's KCONFIG_PATH: its own lookup runs `zcat
-    /proc/config.gz` through popen, which needs a host program under either emulator. The system
-    calls both emulators make are the host kernel's, so its configuration is the one that applies."""
-    try:
-        import gzip
-        with gzip.open("/proc/config.gz") as f:
-            text = f.read()
-    except OSError:
-        return None
-    fd, path = tempfile.mkstemp(prefix="ltp-kconfig-")
-    with os.fdopen(fd, "wb") as f:
-        f.write(text)
-    return path
+DEVICE_LOCK = threading.Lock()
+DEVICE_FIELDS = (".needs_device", ".mount_device", ".all_filesystems", ".format_device", ".needs_rofs")
 
 
-def run_test(name, argv, bin_dir, ltp_dir, isomorph_dll, timeout):
+def device_tests(ltp_dir):
+    """Tests that take a loop device (their tst_test asks for one): LTP finds a free one and then
+    binds it without retrying, so two such tests at once may pick the same device; they run one
+    at a time."""
+    found = set()
+    for top, _, files in os.walk(os.path.join(ltp_dir, "testcases", "kernel", "syscalls")):
+        for name in files:
+            if not name.endswith(".c"):
+                continue
+            try:
+                with open(os.path.join(top, name), errors="replace") as f:
+                    text = f.read()
+                if any(field in text for field in DEVICE_FIELDS):
+                    found.add(name[:-2])
+            except OSError:
+                pass
+    return found
+
+
+def wait_for_loop_devices(limit=10.0):
+    """Waits (a few seconds at most) until no loop device is bound: the kernel releases one that a
+    test detached asynchronously, after the test has ended, and the next test must not find it busy."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if not glob.glob("/sys/block/loop*/loop/backing_file"):
+            return
+        time.sleep(0.1)
+
+
+def run_test(name, argv, bin_dir, ltp_dir, isomorph_dll, timeout, needs_device=False):
+    if needs_device:
+        with DEVICE_LOCK:
+            return run_test(name, argv, bin_dir, ltp_dir, isomorph_dll, timeout)
     results = {}
     for emulator in ("isomorph", "qemu"):
         tmp = tempfile.mkdtemp(prefix=f"ltp-{emulator}-{name}-")
         env = dict(os.environ)
         env.update({"LTPROOT": ltp_dir, "TMPDIR": tmp, "PATH": f"{bin_dir}:/usr/bin:/bin",
                     "LTP_TIMEOUT_MUL": "4", "LTP_COLORIZE_OUTPUT": "0"})
-        if KCONFIG:
-            env["KCONFIG_PATH"] = KCONFIG
         program = os.path.join(bin_dir, argv[0])
+        if DEVICE_LOCK.locked():
+            wait_for_loop_devices()
         if emulator == "isomorph":
             command = ["dotnet", isomorph_dll, "run", program, *argv[1:]]
         else:
@@ -155,6 +178,7 @@ def main():
     parser.add_argument("--report", default=os.path.join(ROOT, "docs", "conformance", "ltp.md"))
     parser.add_argument("--build-only", action="store_true", help="build the tests (guests/linux/ltp.sh) and run none")
     parser.add_argument("--logs", help="a directory to write each run's output to")
+    parser.add_argument("--merge", help="an earlier run's TSV: its tests not run now are kept in the TSV and the report")
     args = parser.parse_args()
 
     wanted = None
@@ -174,8 +198,6 @@ def main():
     isomorph_dll = os.path.join(ROOT, "artifacts", "cli", "isomorph.dll")
     subprocess.run([os.path.join(ROOT, "isomorph"), "--help"], stdout=subprocess.DEVNULL, check=True)
 
-    global KCONFIG
-    KCONFIG = host_kernel_config()
     entries = runtest_entries(ltp_dir)
     if wanted:
         entries = [e for e in entries if e[0] in wanted]
@@ -189,7 +211,8 @@ def main():
 
     rows = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(run_test, n, a, bin_dir, ltp_dir, isomorph_dll, args.timeout) for n, a in runnable]
+        devices = device_tests(ltp_dir)
+        futures = [pool.submit(run_test, n, a, bin_dir, ltp_dir, isomorph_dll, args.timeout, a[0] in devices) for n, a in runnable]
         for done, future in enumerate(concurrent.futures.as_completed(futures), 1):
             name, results = future.result()
             rows.append((name, results))
@@ -201,15 +224,18 @@ def main():
                 for emulator in ("isomorph", "qemu"):
                     with open(os.path.join(args.logs, f"{name}.{emulator}.log"), "w") as log:
                         log.write(results[emulator][3])
+    listed = len(entries)
+    if args.merge:
+        ran = {name for name, _ in rows}
+        rows += [row for row in read_rows(args.merge) if row[0] not in ran]
+        listed, not_built = len(rows), []
     rows.sort()
-    if KCONFIG:
-        os.unlink(KCONFIG)
 
     os.makedirs(os.path.dirname(os.path.abspath(args.tsv)), exist_ok=True)
     write_atomically(args.tsv, "".join(
         f"{name}\t{syscall_of(name)}\t{r['isomorph'][0]}\t{r['isomorph'][1]}\t{r['qemu'][0]}\t{r['qemu'][1]}\n"
         for name, r in rows))
-    report = make_report(rows, len(entries), not_built, args)
+    report = make_report(rows, listed, not_built, args)
     os.makedirs(os.path.dirname(os.path.abspath(args.report)), exist_ok=True)
     write_atomically(args.report, report)
 
@@ -224,10 +250,24 @@ def main():
     return 1 if host_failures else 0
 
 
+def read_rows(tsv):
+    """An earlier run's lines, as rows (without times or output)."""
+    rows = []
+    with open(tsv) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 6:
+                continue
+            status = lambda s: s if s == "timeout" else int(s)
+            rows.append((parts[0], {"isomorph": (parts[2], status(parts[3]), 0.0, ""), "qemu": (parts[4], status(parts[5]), 0.0, "")}))
+    return rows
+
+
 def make_report(rows, listed, not_built, args):
     kinds = ("pass", "fail", "broken", "skip", "timeout", "crash")
     lines = ["# Linux Test Project: system-call tests, Isomorph against qemu-user", "",
-             f"Made by `bench/ltp/run.py` ({'subset ' + os.path.basename(args.subset) if args.subset else 'the whole of runtest/syscalls'},"
+             f"Made by `bench/ltp/run.py` ({'subset ' + os.path.basename(args.subset) if args.subset else 'the whole of runtest/syscalls'}"
+             f"{', merged into the earlier ' + os.path.basename(args.merge) if args.merge else ''},"
              f" {args.timeout:g} s per run) on {time.strftime('%Y-%m-%d')}: each test under `isomorph run` and under Debian's"
              " `qemu-riscv64` (QEMU 7.2), the same riscv64 binaries. Classes as in the script's header.", "",
              f"{listed} tests listed, {len(not_built)} not built for riscv64 here, {len(rows)} run"

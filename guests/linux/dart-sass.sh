@@ -10,31 +10,14 @@ set -euo pipefail
 version="${1:-1.105.0}"
 cache="${ISOMORPH_CACHE:-$HOME/.cache/isomorph}/dart-sass"
 dir="$cache/$version"
-step() { echo "== $*" >&2; }
 mkdir -p "$cache"
 exec 9>"$cache/.fetch.lock"
 flock 9
 
-fetch() {  # fetch ARCH: unpacks sass-embedded-linux-ARCH@version into $dir/ARCH
-  local arch="$1" target="$dir/$1"
-  [ -x "$target/dart-sass/src/dart" ] && return 0
-  command -v npm >/dev/null || { echo "dart-sass.sh: npm is needed (Debian package npm)" >&2; exit 2; }
-  local tmp
-  tmp="$(mktemp -d "$cache/.fetch-XXXXXX")"
-  step "npm pack sass-embedded-linux-$arch@$version"
-  if ! (cd "$tmp" && npm pack --silent "sass-embedded-linux-$arch@$version" >pack.log 2>&1); then
-    echo "dart-sass.sh: npm pack sass-embedded-linux-$arch@$version failed (is the npm registry reachable?):" >&2
-    tail -5 "$tmp/pack.log" >&2
-    rm -rf "$tmp"
-    exit 3
-  fi
-  mkdir -p "$tmp/unpacked"
-  tar -xzf "$tmp"/sass-embedded-linux-"$arch"-"$version".tgz -C "$tmp/unpacked"
-  [ -x "$tmp/unpacked/package/dart-sass/src/dart" ] || { echo "dart-sass.sh: no dart-sass/src/dart in the $arch package" >&2; rm -rf "$tmp"; exit 2; }
-  mkdir -p "$dir"
-  rm -rf "$target"
-  mv "$tmp/unpacked/package" "$target"   # atomic: a half-unpacked package is never at $target
-  rm -rf "$tmp"
+. "$(dirname "${BASH_SOURCE[0]}")/npm-package.sh"
+fetch() {  # fetch ARCH: sass-embedded-linux-$arch@version into $dir/ARCH
+  local arch="$1"
+  npm_package dart-sass.sh "sass-embedded-linux-$arch" "$version" "sass-embedded-linux-$arch-$version.tgz" "$dir/$arch" dart-sass/src/dart
 }
 
 fetch riscv64

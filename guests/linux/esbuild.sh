@@ -8,32 +8,14 @@ set -euo pipefail
 version="${1:-0.28.2}"
 cache="${ISOMORPH_CACHE:-$HOME/.cache/isomorph}/esbuild"
 dir="$cache/$version"
-step() { echo "== $*" >&2; }
 mkdir -p "$cache"
 exec 9>"$cache/.fetch.lock"
 flock 9
 
-fetch() {  # fetch ARCH: unpacks @esbuild/linux-ARCH@version into $dir/ARCH
-  local arch="$1" target="$dir/$1"
-  [ -x "$target/bin/esbuild" ] && return 0
-  command -v npm >/dev/null || { echo "esbuild.sh: npm is needed (Debian package npm)" >&2; exit 2; }
-  mkdir -p "$cache"
-  local tmp
-  tmp="$(mktemp -d "$cache/.fetch-XXXXXX")"
-  step "npm pack @esbuild/linux-$arch@$version"
-  if ! (cd "$tmp" && npm pack --silent "@esbuild/linux-$arch@$version" >pack.log 2>&1); then
-    echo "esbuild.sh: npm pack @esbuild/linux-$arch@$version failed (is the npm registry reachable?):" >&2
-    tail -5 "$tmp/pack.log" >&2
-    rm -rf "$tmp"
-    exit 3
-  fi
-  mkdir -p "$tmp/unpacked"
-  tar -xzf "$tmp"/esbuild-linux-"$arch"-"$version".tgz -C "$tmp/unpacked"
-  [ -x "$tmp/unpacked/package/bin/esbuild" ] || { echo "esbuild.sh: no bin/esbuild in the $arch package" >&2; rm -rf "$tmp"; exit 2; }
-  mkdir -p "$dir"
-  rm -rf "$target"
-  mv "$tmp/unpacked/package" "$target"   # atomic: a half-unpacked package is never at $target
-  rm -rf "$tmp"
+. "$(dirname "${BASH_SOURCE[0]}")/npm-package.sh"
+fetch() {  # fetch ARCH: @esbuild/linux-$arch@version into $dir/ARCH
+  local arch="$1"
+  npm_package esbuild.sh "@esbuild/linux-$arch" "$version" "esbuild-linux-$arch-$version.tgz" "$dir/$arch" bin/esbuild
 }
 
 fetch riscv64

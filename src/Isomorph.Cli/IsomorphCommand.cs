@@ -19,6 +19,7 @@ public static class IsomorphCommand
         root.Subcommands.Add(BootCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(Vm.VmCommand.Create());
+        root.Subcommands.Add(BinfmtCommand.Create());
         var parse = root.Parse(RunCommand.SeparateGuestArguments(args));
         if (parse.Errors.Count > 0)
         {

@@ -8,7 +8,7 @@ namespace Isomorph.Cli;
 /// <summary><c>isomorph run [OPTIONS] PROGRAM [ARGS...]</c>: runs a riscv64 Linux program on the host (a process VM).</summary>
 public static class RunCommand
 {
-    private static readonly string[] OptionsWithValues = ["--sysroot", "-L", "--env", "-E", "--root", "--engine", "-g"];
+    private static readonly string[] OptionsWithValues = ["--sysroot", "-L", "--env", "-E", "--root", "--engine", "--argv0", "-0", "-g"];
 
     public static Command Create()
     {
@@ -24,14 +24,19 @@ public static class RunCommand
         };
         var strace = new Option<bool>("--strace") { Description = "print each system call with its arguments and result (stderr)" };
         var env = new Option<string[]>("--env", "-E") { Description = "set NAME=VALUE in the guest's environment (repeatable)" };
+        var allowHostExec = new Option<bool>("--allow-host-exec")
+        {
+            Description = "under --root, let the guest execve host programs (which see the host's files); without --root they always run",
+        };
+        var argv0 = new Option<string?>("--argv0", "-0") { Description = "the guest's argv[0] (default: PROGRAM), as qemu-user's -0" };
 
         var gdb = new Option<string?>("-g") { Description = "wait for gdb on TCP port PORT (localhost) before the first instruction, as qemu-user's -g" };
 
         var engine = IsomorphCommand.EngineOption();
-        var command = new Command("run", "Run a riscv64 Linux program (like qemu-user)") { sysroot, root, strace, env, engine, gdb, program, arguments };
+        var command = new Command("run", "Run a riscv64 Linux program (like qemu-user)") { sysroot, root, strace, env, allowHostExec, argv0, engine, gdb, program, arguments };
         command.SetAction(parse => Execute(parse.GetValue(program)!, parse.GetValue(arguments) ?? [],
             parse.GetValue(sysroot), parse.GetValue(root), parse.GetValue(strace), parse.GetValue(env) ?? [], IsomorphCommand.Engine(parse.GetValue(engine)),
-            parse.GetValue(gdb)));
+            parse.GetValue(allowHostExec), parse.GetValue(argv0), parse.GetValue(gdb)));
         return command;
     }
 
@@ -53,7 +58,8 @@ public static class RunCommand
         return args;
     }
 
-    private static int Execute(string program, string[] arguments, string? sysroot, string? root, bool strace, string[] env, Riscv.Execution.IExecutionEngine? engine, string? gdbPort)
+    private static int Execute(string program, string[] arguments, string? sysroot, string? root, bool strace, string[] env,
+        Riscv.Execution.IExecutionEngine? engine, bool allowHostExec, string? argv0, string? gdbPort)
     {
         GdbOption? gdb = null;
         if (gdbPort is not null && (!int.TryParse(gdbPort, out _) || (gdb = GdbOption.Create(gdbPort, engine, wait: true, out var gdbError)) is null))
@@ -74,14 +80,16 @@ public static class RunCommand
             Environment = env.Length == 0 ? null : WithOverrides(env),
             Engine = (Riscv.Execution.IExecutionEngine?)gdb?.Control ?? engine,
             SignalStop = gdb is null ? null : gdb.Control.StopForSignal,
+            AllowHostExec = allowHostExec,
         };
         try
         {
-            using var process = LinuxProcess.Start(program, [program, .. arguments], options);
+            using var process = LinuxProcess.Start(program, [argv0 ?? program, .. arguments], options);
             if (gdb?.Start(new Linux.Debugging.ProcessDebugTarget(process)) is { } listenError) return Fail(listenError);
             var exit = process.Run();
             gdb?.Ended(exit.Status, exit.Signal);
-            return exit.ShellStatus;
+            // Killed by a signal: so is isomorph, so that its parent sees what a native program's would.
+            return exit.Signal != 0 ? Linux.Host.HostProcess.DieOf(exit.Signal) : exit.ShellStatus;
         }
         catch (ProgramLoadException e)
         {

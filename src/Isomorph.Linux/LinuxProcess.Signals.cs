@@ -107,6 +107,7 @@ public sealed unsafe partial class LinuxProcess
     public void SendSignal(int signal, SignalInfo? info = null)
     {
         if (signal is < 1 or > 64) return;
+        if (ForwardToHostChild(signal)) return;
         if (signal == Sigkill)
         {
             Terminate(Sigkill);
@@ -139,6 +140,7 @@ public sealed unsafe partial class LinuxProcess
     public void SendThreadSignal(GuestThread t, int signal, SignalInfo info)
     {
         if (signal is < 1 or > 64) return;
+        if (ForwardToHostChild(signal)) return;
         if (signal == Sigkill)
         {
             Terminate(Sigkill);

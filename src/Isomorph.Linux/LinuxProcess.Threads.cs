@@ -79,7 +79,7 @@ public sealed unsafe partial class LinuxProcess
         if (stack != 0) hart.X[2] = stack;
         if (tls is { } tp) hart.X[4] = tp;
         PrepareHart(hart);
-        var t = new GuestThread(this, Table.NextId(), hart) { BlockedSignals = caller.BlockedSignals };
+        var t = new GuestThread(this, Table.NextId(), hart) { BlockedSignals = caller.BlockedSignals, Name = caller.Name };
         Affinity.Inherit(caller, t);
         AddThread(t);
         return t;

@@ -31,6 +31,11 @@ public sealed record LinuxOptions
     public TextWriter? Strace { get; init; }
     /// <summary>Where warnings and fatal-signal reports go.</summary>
     public TextWriter Diagnostics { get; init; } = TextWriter.Null;
+    /// <summary>
+    /// Whether a guest confined with --root may execve a host program (which sees the host's files,
+    /// not the root's). Without --root host programs always run, as under qemu-user.
+    /// </summary>
+    public bool AllowHostExec { get; init; }
     /// <summary>The engine that runs the guest's harts (null: <see cref="ExecutionEngines.Default"/>).</summary>
     public IExecutionEngine? Engine { get; init; }
     /// <summary>
@@ -136,6 +141,12 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     /// <summary>What this process used, its own and its reaped children's, taken as it ends; its parent adds it up when reaping it.</summary>
     public byte[] FinalUsage { get; } = new byte[Syscalls.ResourceUsage.RusageSize];
 
+    /// <summary>prctl PR_SET_DUMPABLE: whether the process may be core-dumped and ptraced (set again by execve).</summary>
+    public bool Dumpable { get; set; } = true;
+
+    /// <summary>prctl PR_SET_PDEATHSIG: the signal this process gets when its parent ends (0: none; not inherited by a fork).</summary>
+    public int ParentDeathSignal { get; set; }
+
     /// <summary>The signal the parent gets when this process ends (clone's CSIGNAL bits; SIGCHLD for fork).</summary>
     public int ExitSignal { get; set; } = Sigchld;
     /// <summary>True for the process the run started with, whose parent is outside the VM.</summary>
@@ -194,6 +205,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         }
         // Under --root the guest starts in the root, as chroot(1) leaves it.
         var files = root is null ? new FileTable() : new FileTable(Libc.fcntl(root.Descriptor, Libc.FDupfdCloexec, 0), standardStreams: true);
+        files.InheritFromHost();
         var process = new LinuxProcess(options, new ProcessTable(Environment.ProcessId) { Root = root }, files, null);
         process.IsFirst = true;
         process.Umask = Libc.umask(0);
@@ -324,6 +336,9 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         BrkStart = Brk = image.BrkStart;
         ExecutablePath = image.ExecutablePath;
         SigreturnTrampoline = image.SigreturnTrampoline;
+        // As execve sets comm: the program file's name, at most 15 bytes; a fork keeps its parent's.
+        (thread ?? MainThread).Name = Syscalls.Prctl.CommOf(Path.GetFileName(image.ExecutablePath));
+        Dumpable = true;
         PrepareHart(image.Hart);
         Memory.ProtectionReduced += ForgetTranslations;
         Memory.WrittenByHost += InvalidateCode;
@@ -367,6 +382,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         if (tls is { } tp) hart.X[4] = tp;
         child.Install(new Image(memory, hart, Layout, Program, Interpreter, BrkStart, ExecutablePath, SigreturnTrampoline));
         child.MainThread.BlockedSignals = caller.BlockedSignals;
+        child.MainThread.Name = caller.Name;
         child.MainThread.AltStack = caller.AltStack;
         Affinity.Inherit(caller, child.MainThread);
         child.Brk = Brk;

@@ -16,6 +16,7 @@
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -675,6 +676,91 @@ static int procvm_section(void)
     return 0;
 }
 
+static volatile sig_atomic_t got_pdeath;
+static void on_pdeath(int signal) { got_pdeath = signal; }
+
+static void *named_thread(void *unused)
+{
+    char name[32] = { 0 };
+    prctl(PR_GET_NAME, name);
+    printf("a new thread starts with its creator's name: \"%s\"\n", name);
+    prctl(PR_SET_NAME, "worker");
+    prctl(PR_GET_NAME, name);
+    printf("the thread renamed itself: \"%s\"\n", name);
+    return NULL;
+}
+
+/* prctl: names, the parent-death signal, dumpable, and the per-thread options the host keeps. */
+static int prctl_section(const char *argv0)
+{
+    char name[32] = { 0 };
+    const char *base = strrchr(argv0, '/');
+    base = base ? base + 1 : argv0;
+    printf("get name: %s\n", res(prctl(PR_GET_NAME, name)));
+    printf("the first name is the program's file name: %s\n", strncmp(name, base, 15) == 0 ? "yes" : name);
+    printf("set a 20-byte name: %s\n", res(prctl(PR_SET_NAME, "abcdefghijklmnopqrst")));
+    prctl(PR_GET_NAME, name);
+    printf("name now \"%s\"\n", name);
+    pthread_t thread;
+    pthread_create(&thread, NULL, named_thread, NULL);
+    pthread_join(thread, NULL);
+    prctl(PR_GET_NAME, name);
+    printf("the main thread keeps \"%s\"\n", name);
+    printf("get name into a bad address: %s\n", res(prctl(PR_GET_NAME, (char *)8)));
+    printf("set name from a bad address: %s\n", res(prctl(PR_SET_NAME, (char *)8)));
+
+    int sig = -1;
+    const char *got = res(prctl(PR_GET_PDEATHSIG, &sig));
+    printf("get pdeathsig: %s, %d\n", got, sig);
+    printf("set pdeathsig 65: %s\n", res(prctl(PR_SET_PDEATHSIG, 65)));
+    /* A grandchild asks for SIGUSR1 when its parent ends; the parent then exits. */
+    int ready[2], told[2];
+    if (pipe(ready) || pipe(told)) return 1;
+    fflush(stdout);
+    pid_t middle = fork();
+    if (middle == 0) {
+        pid_t grandchild = fork();
+        if (grandchild == 0) {
+            sigset_t block, old;
+            sigemptyset(&block);
+            sigaddset(&block, SIGUSR1);
+            sigprocmask(SIG_BLOCK, &block, &old);
+            signal(SIGUSR1, on_pdeath);
+            int inherited = -1;
+            prctl(PR_GET_PDEATHSIG, &inherited);
+            prctl(PR_SET_PDEATHSIG, SIGUSR1);
+            write(ready[1], &inherited, sizeof inherited);
+            while (!got_pdeath) sigsuspend(&old);
+            write(told[1], (const void *)&got_pdeath, sizeof(int));
+            _exit(0);
+        }
+        int inherited;
+        read(ready[0], &inherited, sizeof inherited);
+        write(told[1], &inherited, sizeof inherited);
+        _exit(0);
+    }
+    int inherited = -1, delivered = -1;
+    read(told[0], &inherited, sizeof inherited);
+    waitpid(middle, NULL, 0);
+    read(told[0], &delivered, sizeof delivered);
+    printf("a forked child's pdeathsig: %d; the signal it got when its parent ended: %d\n", inherited, delivered);
+
+    printf("dumpable: %d\n", prctl(PR_GET_DUMPABLE));
+    got = res(prctl(PR_SET_DUMPABLE, 0));
+    printf("set dumpable 0: %s, now %d\n", got, prctl(PR_GET_DUMPABLE));
+    printf("set dumpable 2: %s\n", res(prctl(PR_SET_DUMPABLE, 2)));
+    prctl(PR_SET_DUMPABLE, 1);
+    printf("no_new_privs: %d\n", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+    printf("set no_new_privs with a stray argument: %s\n", res(prctl(PR_SET_NO_NEW_PRIVS, 1, 1, 0, 0)));
+    got = res(prctl(PR_SET_TIMERSLACK, 100000));
+    printf("set timerslack: %s, now %d\n", got, prctl(PR_GET_TIMERSLACK));
+    printf("capability bounding set has CAP_CHOWN: %d\n", prctl(PR_CAPBSET_READ, 0));
+    printf("capability 1000: %s\n", res(prctl(PR_CAPBSET_READ, 1000)));
+    printf("seccomp mode: %d\n", prctl(PR_GET_SECCOMP));
+    printf("an unknown option: %s\n", res(prctl(12345, 0, 0, 0, 0)));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -692,6 +778,7 @@ int main(int argc, char **argv)
     if (!strcmp(s, "affinity")) return affinity_section();
     if (!strcmp(s, "inotify")) return inotify_section();
     if (!strcmp(s, "procvm")) return procvm_section();
+    if (!strcmp(s, "prctl")) return prctl_section(argv[0]);
     if (!strcmp(s, "exec-child")) return exec_child(argc, argv);
     fprintf(stderr, "newsys: unknown section %s\n", s);
     return 2;

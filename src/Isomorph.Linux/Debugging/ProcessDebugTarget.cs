@@ -35,9 +35,8 @@ public sealed class ProcessDebugTarget(LinuxProcess process) : IDebugTarget
         get
         {
             if (process.Exited) return [];
-            string name = Path.GetFileName(process.ExecutablePath);
-            if (name.Length > 15) name = name[..15]; // as Linux's comm
-            var threads = process.Threads.Where(t => !t.Exiting).Select(t => new DebugThread(t.Tid, name, t.Hart)).ToList();
+            // Each thread's comm (prctl PR_SET_NAME), as /proc/PID/task/TID/comm shows it.
+            var threads = process.Threads.Where(t => !t.Exiting).Select(t => new DebugThread(t.Tid, t.Name, t.Hart)).ToList();
             // The main thread first, so that stops without a thread are reported on it.
             threads.Sort((a, b) => a.Id.CompareTo(b.Id));
             return threads;

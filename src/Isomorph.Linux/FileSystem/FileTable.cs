@@ -74,6 +74,24 @@ public sealed class FileTable
     }
 
     /// <summary>
+    /// The first process of a run inherits what the host process was given beyond the standard
+    /// streams, as a program does across execve: every host descriptor above 2 not marked
+    /// close-on-exec (a shell's redirection, a make jobserver's pipe), at the same number. The
+    /// runtime's own descriptors are all close-on-exec.
+    /// </summary>
+    public void InheritFromHost()
+    {
+        const int FGetfd = 1, FdCloexec = 1;
+        foreach (var entry in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        {
+            if (!int.TryParse(Path.GetFileName(entry), out int fd) || fd <= 2) continue;
+            int flags = Libc.fcntl(fd, FGetfd, 0);
+            if (flags < 0 || (flags & FdCloexec) != 0) continue;
+            lock (_sync) _entries.TryAdd(fd, new Entry(fd, false));
+        }
+    }
+
+    /// <summary>
     /// Host descriptors held by more than one table (a forked child's and its parent's), and how
     /// many tables beyond the first hold each. A fork shares the open file descriptions, which is
     /// exactly what one host descriptor in both tables gives (the close-on-exec flag is the table's
@@ -161,6 +179,12 @@ public sealed class FileTable
         List<int> marked;
         lock (_sync) marked = _entries.Where(e => e.Value.CloseOnExec).Select(e => e.Key).ToList();
         foreach (var fd in marked) Close(fd);
+    }
+
+    /// <summary>What a new program inherits across execve: every descriptor not marked close-on-exec, with its host descriptor.</summary>
+    public List<(int Fd, int HostFd)> Inherited()
+    {
+        lock (_sync) return [.. _entries.Where(e => !e.Value.CloseOnExec).Select(e => (e.Key, e.Value.HostFd))];
     }
 
     /// <summary>Process exit: closes every descriptor, so pipe readers see end of file.</summary>

@@ -115,6 +115,9 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)] public static partial int uname(byte* buffer);
     [LibraryImport(Lib, SetLastError = true)] public static partial int prlimit(int pid, int resource, byte* newLimit, byte* oldLimit);
     [LibraryImport(Lib, SetLastError = true)] public static partial int getpid();
+    [LibraryImport(Lib, SetLastError = true)] public static partial int prctl(int option, ulong a2, ulong a3, ulong a4, ulong a5);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int mount(byte* source, byte* target, byte* type, ulong flags, byte* data);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int umount2(byte* target, int flags);
     [LibraryImport(Lib, SetLastError = true)] public static partial int getppid();
     [LibraryImport(Lib, SetLastError = true)] public static partial uint getuid();
     [LibraryImport(Lib, SetLastError = true)] public static partial uint geteuid();

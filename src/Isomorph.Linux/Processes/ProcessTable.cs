@@ -101,6 +101,8 @@ public sealed class ProcessTable
             {
                 child.Parent = null;
                 if (child.IsZombie) _processes.Remove(child.Pid);
+                // prctl(PR_SET_PDEATHSIG): the orphan is told its parent has ended.
+                else if (child.ParentDeathSignal != 0) child.SendSignal(child.ParentDeathSignal, new Signals.SignalInfo(child.ParentDeathSignal, Signals.SignalInfo.SiUser, process.Pid));
             }
             process.Children.Clear();
             if (process.Parent is null) _processes.Remove(process.Pid);

@@ -269,6 +269,7 @@ internal static unsafe class Files
         if (fd < 0) return -Errno.EBADF;
         if ((Libc.fcntl(fd, FGetfl, 0) & Libc.OPath) != 0) return -Errno.EBADF; // O_PATH: no operations on the file itself
         ulong request = a.A1 & 0xFFFF_FFFF;
+        if (LoopAndBlockIoctl(p, fd, request, a.A2) is { } done) return done;
         ulong size = request switch
         {
             Tcgets or Tcsets or Tcsetsw or Tcsetsf => 36,
@@ -301,6 +302,110 @@ internal static unsafe class Files
         long r = Libc.Check(Libc.ioctl(fd, request, argument));
         if (r >= 0) p.Memory.NoteWritten(a.A2, size);
         return r;
+    }
+
+    private const ulong LoopSetFd = 0x4C00, LoopClrFd = 0x4C01, LoopSetStatus = 0x4C02, LoopGetStatus = 0x4C03, LoopSetStatus64 = 0x4C04, LoopGetStatus64 = 0x4C05,
+        LoopSetCapacity = 0x4C07, LoopSetDirectIo = 0x4C08, LoopSetBlockSize = 0x4C09, LoopConfigure = 0x4C0A,
+        LoopCtlAdd = 0x4C80, LoopCtlRemove = 0x4C81, LoopCtlGetFree = 0x4C82,
+        Blkflsbuf = 0x1261, Blksszget = 0x1268, Blkgetsize64 = 0x8008_1272;
+    /// <summary>struct loop_info64: fixed-size fields, the same on riscv64 and the host.</summary>
+    private const int LoopInfo64Size = 232;
+    /// <summary>
+    /// The old struct loop_info as riscv64 lays it out (asm-generic: a 4-byte dev_t): lo_number at 0,
+    /// lo_device 4, lo_inode 8, lo_rdevice 16, lo_offset 20, lo_encrypt_type 24, lo_encrypt_key_size 28,
+    /// lo_flags 32, lo_name 36, lo_encrypt_key 100, lo_init 136, reserved 152. x86-64's differs
+    /// (an 8-byte dev_t), so it goes to the host as loop_info64, as Linux converts it itself.
+    /// </summary>
+    private const int LoopInfoSize = 160;
+    /// <summary>struct loop_config: the backing descriptor, the block size, a loop_info64 and 64 reserved bytes.</summary>
+    private const int LoopConfigSize = 8 + LoopInfo64Size + 64;
+
+    /// <summary>
+    /// Loop devices (/dev/loop-control and /dev/loopN) and a block device's size, as test suites
+    /// and image tools use them (LTP formats a loop device for its file-system tests); null for any
+    /// other request. Descriptors in the arguments (LOOP_SET_FD, LOOP_CONFIGURE) are the guest's,
+    /// given to the host as its own.
+    /// </summary>
+    private static long? LoopAndBlockIoctl(LinuxProcess p, int fd, ulong request, ulong argument)
+    {
+        switch (request)
+        {
+            case LoopClrFd or LoopSetCapacity or Blkflsbuf:
+                return Libc.Check(Libc.ioctl(fd, request, (byte*)null));
+            case LoopSetDirectIo or LoopSetBlockSize or LoopCtlAdd or LoopCtlRemove or LoopCtlGetFree:
+                return Libc.Check(Libc.ioctl(fd, request, (byte*)argument));
+            case LoopSetFd:
+            {
+                int backing = p.Files.Host((long)argument);
+                return backing < 0 ? -Errno.EBADF : Libc.Check(Libc.ioctl(fd, request, (byte*)backing));
+            }
+            case LoopSetStatus64 or LoopGetStatus64 or Blksszget or Blkgetsize64:
+            {
+                ulong size = request switch { Blksszget => 4, Blkgetsize64 => 8, _ => LoopInfo64Size };
+                byte* at = Guest.Writable(p, argument, size);
+                if (at == null) return -Errno.EFAULT;
+                long r = Libc.Check(Libc.ioctl(fd, request, at));
+                if (r >= 0 && request != LoopSetStatus64) p.Memory.NoteWritten(argument, size);
+                return r;
+            }
+            case LoopSetStatus or LoopGetStatus:
+                return OldLoopStatus(p, fd, request == LoopSetStatus, argument);
+            case LoopConfigure:
+            {
+                byte* at = Guest.Readable(p, argument, LoopConfigSize);
+                if (at == null) return -Errno.EFAULT;
+                byte* config = stackalloc byte[LoopConfigSize];
+                new ReadOnlySpan<byte>(at, LoopConfigSize).CopyTo(new Span<byte>(config, LoopConfigSize));
+                int backing = p.Files.Host(*(uint*)config);
+                if (backing < 0) return -Errno.EBADF;
+                *(uint*)config = (uint)backing;
+                return Libc.Check(Libc.ioctl(fd, request, config));
+            }
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>LOOP_SET_STATUS and LOOP_GET_STATUS through their 64-bit forms, with Linux's own conversions (EOVERFLOW where a value does not fit).</summary>
+    private static long OldLoopStatus(LinuxProcess p, int fd, bool set, ulong argument)
+    {
+        byte* old = Guest.Writable(p, argument, LoopInfoSize);
+        if (old == null) return -Errno.EFAULT;
+        byte* info = stackalloc byte[LoopInfo64Size];
+        new Span<byte>(info, LoopInfo64Size).Clear();
+        if (set)
+        {
+            *(ulong*)(info + 0) = *(uint*)(old + 4);
+            *(ulong*)(info + 8) = *(ulong*)(old + 8);
+            *(ulong*)(info + 16) = *(uint*)(old + 16);
+            *(ulong*)(info + 24) = (ulong)*(int*)(old + 20);
+            *(uint*)(info + 40) = *(uint*)(old + 0);
+            *(uint*)(info + 44) = *(uint*)(old + 24);
+            *(uint*)(info + 48) = *(uint*)(old + 28);
+            *(uint*)(info + 52) = *(uint*)(old + 32);
+            new ReadOnlySpan<byte>(old + 36, 64).CopyTo(new Span<byte>(info + 56, 64));
+            new ReadOnlySpan<byte>(old + 100, 32).CopyTo(new Span<byte>(info + 184, 32));
+            new ReadOnlySpan<byte>(old + 136, 16).CopyTo(new Span<byte>(info + 216, 16));
+            return Libc.Check(Libc.ioctl(fd, LoopSetStatus64, info));
+        }
+        long r = Libc.Check(Libc.ioctl(fd, LoopGetStatus64, info));
+        if (r < 0) return r;
+        ulong device = *(ulong*)(info + 0), rdevice = *(ulong*)(info + 16), offset = *(ulong*)(info + 24);
+        if (device > uint.MaxValue || rdevice > uint.MaxValue || offset > int.MaxValue) return -Errno.EOVERFLOW;
+        new Span<byte>(old, LoopInfoSize).Clear();
+        *(uint*)(old + 0) = *(uint*)(info + 40);
+        *(uint*)(old + 4) = (uint)device;
+        *(ulong*)(old + 8) = *(ulong*)(info + 8);
+        *(uint*)(old + 16) = (uint)rdevice;
+        *(int*)(old + 20) = (int)offset;
+        *(uint*)(old + 24) = *(uint*)(info + 44);
+        *(uint*)(old + 28) = *(uint*)(info + 48);
+        *(uint*)(old + 32) = *(uint*)(info + 52);
+        new ReadOnlySpan<byte>(info + 56, 64).CopyTo(new Span<byte>(old + 36, 64));
+        new ReadOnlySpan<byte>(info + 184, 32).CopyTo(new Span<byte>(old + 100, 32));
+        new ReadOnlySpan<byte>(info + 216, 16).CopyTo(new Span<byte>(old + 136, 16));
+        p.Memory.NoteWritten(argument, LoopInfoSize);
+        return 0;
     }
 
     [Syscall(59, "pipe2", "xc")]

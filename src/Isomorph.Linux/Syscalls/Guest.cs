@@ -37,8 +37,56 @@ internal static unsafe class Guest
     {
         error = ReadPath(p, address, out guestPath);
         if (guestPath is null) return null;
-        string host = guestPath == "/proc/self/exe" ? p.ExecutablePath : p.Paths.Resolve(guestPath);
-        return Encoding.UTF8.GetBytes(host + "\0");
+        return Encoding.UTF8.GetBytes(HostPathWithoutRoot(p, guestPath) + "\0");
+    }
+
+    /// <summary>
+    /// The host path for a path a guest names when it is not confined (no --root): the links a
+    /// process has to itself lead to the guest's objects, not the host process's — /proc/self/exe
+    /// is the program; /proc/self/fd/N, /proc/PID/fd/N of the run's processes, /dev/fd/N and
+    /// /dev/stdin, /dev/stdout, /dev/stderr name guest descriptor N (host descriptor M:
+    /// /proc/self/fd/M); /proc/self/cwd the working directory. Any other absolute path goes
+    /// through the sysroot; a relative one is unchanged.
+    /// </summary>
+    public static string HostPathWithoutRoot(LinuxProcess p, string guestPath)
+    {
+        if (!guestPath.StartsWith('/')) return guestPath;
+        if (guestPath == "/proc/self/exe" || guestPath == $"/proc/{p.Pid}/exe") return p.ExecutablePath;
+        if (DescriptorPath(p, guestPath) is { } descriptor) return descriptor;
+        return p.Paths.Resolve(guestPath);
+    }
+
+    /// <summary>/proc/self/fd/M[/rest] for a path that names one of a guest process's descriptors or its working directory; else null.</summary>
+    private static string? DescriptorPath(LinuxProcess p, string path)
+    {
+        LinuxProcess? owner = p;
+        string rest;
+        int fd;
+        switch (path)
+        {
+            case "/dev/stdin": (fd, rest) = (0, ""); break;
+            case "/dev/stdout": (fd, rest) = (1, ""); break;
+            case "/dev/stderr": (fd, rest) = (2, ""); break;
+            default:
+                string[] parts;
+                if (path.StartsWith("/dev/fd/", StringComparison.Ordinal)) parts = ["self", "fd", .. path[8..].Split('/', 2)];
+                else if (path.StartsWith("/proc/", StringComparison.Ordinal)) parts = path[6..].Split('/', 4);
+                else return null;
+                if (parts.Length < 2) return null;
+                owner = parts[0] is "self" or "thread-self" ? p : int.TryParse(parts[0], out int pid) ? p.Table.Find(pid) : null;
+                if (owner is null) return null;
+                if (parts[1] == "cwd")
+                {
+                    rest = parts.Length > 2 ? "/" + string.Join('/', parts[2..]) : "";
+                    return $"/proc/self/fd/{owner.Files.WorkingDirectory}{rest}";
+                }
+                if (parts[1] != "fd" || parts.Length < 3 || !int.TryParse(parts[2], out fd) || fd < 0) return null;
+                rest = parts.Length > 3 ? "/" + parts[3] : "";
+                break;
+        }
+        int host = owner.Files.Host(fd);
+        // A descriptor the process does not have names nothing, as on Linux (ENOENT).
+        return host < 0 ? "/proc/self/fd/-1" : $"/proc/self/fd/{host}{rest}";
     }
 
     public static byte[]? HostPath(LinuxProcess p, ulong address) => HostPath(p, address, out _, out _);
@@ -61,7 +109,7 @@ internal static unsafe class Guest
         if (guestPath is null) return new HostTarget(read);
         if (p.Root is not { } root)
         {
-            var host = Encoding.UTF8.GetBytes((guestPath == "/proc/self/exe" ? p.ExecutablePath : p.Paths.Resolve(guestPath)) + "\0");
+            var host = Encoding.UTF8.GetBytes(HostPathWithoutRoot(p, guestPath) + "\0");
             if (guestPath.StartsWith('/')) return new HostTarget(Libc.AtFdCwd, host, -1);
             int dir = p.Files.HostDirectory((int)dirfd);
             return dir == -1 ? new HostTarget(-Errno.EBADF) : new HostTarget(dir, host, -1);

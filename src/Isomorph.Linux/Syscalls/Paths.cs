@@ -333,9 +333,26 @@ internal static unsafe class Paths
         {
             long fd = Libc.Check(Libc.openat(t.Dir, at, Libc.OPath | Libc.ODirectory | Libc.OCloexec, 0));
             if (fd < 0) return fd;
+            long search = SearchPermission((int)fd);
+            if (search < 0)
+            {
+                Libc.close((int)fd);
+                return search;
+            }
             p.Files.ChangeDirectory((int)fd);
             return 0;
         }
+    }
+
+    /// <summary>
+    /// chdir's and fchdir's check: search (execute) permission on the directory for the effective
+    /// user, which opening it with O_PATH does not ask for.
+    /// </summary>
+    private static long SearchPermission(int fd)
+    {
+        const int AtEaccess = 0x200;
+        var self = Encoding.UTF8.GetBytes($"/proc/self/fd/{fd}\0");
+        fixed (byte* at = self) return Libc.Check(Libc.faccessat(Libc.AtFdCwd, at, 1 /* X_OK */, AtEaccess));
     }
 
     /// <summary>
@@ -377,6 +394,12 @@ internal static unsafe class Paths
         byte* dot = stackalloc byte[2] { (byte)'.', 0 };
         long copy = Libc.Check(Libc.openat(fd, dot, Libc.OPath | Libc.ODirectory | Libc.OCloexec, 0));
         if (copy < 0) return copy;
+        long search = SearchPermission((int)copy);
+        if (search < 0)
+        {
+            Libc.close((int)copy);
+            return search;
+        }
         p.Files.ChangeDirectory((int)copy);
         return 0;
     }

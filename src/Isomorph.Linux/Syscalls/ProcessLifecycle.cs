@@ -1,5 +1,6 @@
 using System.Text;
 using Isomorph.Linux.Host;
+using Isomorph.Linux.Processes;
 
 namespace Isomorph.Linux.Syscalls;
 
@@ -161,7 +162,25 @@ internal static unsafe class ProcessLifecycle
             return Exec(p, interpreter, scriptArgv, envp, interpreterDepth + 1);
         }
         if (n < 4 || head[0] != 0x7F || head[1] != (byte)'E' || head[2] != (byte)'L' || head[3] != (byte)'F') return -Errno.ENOEXEC;
+        if (HostProgram.IsForeignElf(head)) return ExecHost(p, fd, argv, envp);
         return p.Exec(fd, guestPath, argv, envp);
+    }
+
+    /// <summary>
+    /// An ELF for another machine (the host's): the host kernel runs it, as under qemu-user
+    /// (<see cref="HostProgram"/>). Under --root only with --allow-host-exec, since a host program
+    /// sees the host's files, not the root's.
+    /// </summary>
+    private static long ExecHost(LinuxProcess p, int fd, List<string> argv, List<string> envp)
+    {
+        string hostPath = new FileInfo($"/proc/self/fd/{fd}").LinkTarget ?? $"/proc/self/fd/{fd}";
+        if (p.Root is not null && !p.Options.AllowHostExec)
+        {
+            p.Options.Strace?.WriteLine($"{Threads.GuestThread.Current?.Tid} --- host program {hostPath} refused under --root (--allow-host-exec lets it run) ---");
+            p.WarnOnce(221_000_000, $"{hostPath} is a host program, which would leave --root: refused with EACCES (--allow-host-exec lets it run)");
+            return -Errno.EACCES;
+        }
+        return p.ExecHost(hostPath, argv, envp);
     }
 
     /// <summary>

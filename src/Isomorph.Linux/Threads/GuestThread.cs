@@ -55,6 +55,9 @@ public sealed unsafe class GuestThread
     /// <summary>The alternate signal stack (sigaltstack): base, flags (SS_DISABLE when none), size.</summary>
     public (ulong Base, int Flags, ulong Size) AltStack { get; set; } = (0, LinuxProcess.SsDisable, 0);
 
+    /// <summary>The thread's name (comm: prctl PR_SET_NAME/PR_GET_NAME), at most 15 bytes: the program's file name after execve, its creator's for a new thread.</summary>
+    public string Name { get; set; } = "";
+
     /// <summary>set_tid_address / CLONE_CHILD_CLEARTID: the word zeroed and futex-woken when the thread ends.</summary>
     public ulong ClearChildTid { get; set; }
 

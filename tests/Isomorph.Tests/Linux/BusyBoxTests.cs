@@ -75,6 +75,20 @@ public sealed class BusyBoxTests : IDisposable
         Assert.Equal(0, r.ExitCode);
     }
 
+    /// <summary>
+    /// /dev/fd/N, /proc/self/fd/N, /proc/PID/fd/N and /dev/stdin name the guest's descriptors, not
+    /// the host process's of the same number (LTP open14 links an O_TMPFILE through /proc/self/fd/N).
+    /// </summary>
+    [Fact]
+    public void DescriptorPathsNameTheGuestsDescriptors()
+    {
+        string work = Work("fdpaths");
+        File.WriteAllText(Path.Combine(work, "five"), "through descriptor 5\n");
+        var r = Isomorph(work, "sh", "-c",
+            "exec 5<five; cat /dev/fd/5; cat /proc/self/fd/5; cat /proc/$$/fd/5; echo piped | cat /dev/stdin; cat /dev/fd/9 2>&1 | sed 's/.*: //'");
+        Assert.Equal(("through descriptor 5\nthrough descriptor 5\nthrough descriptor 5\npiped\nNo such file or directory\n", ""), (r.Stdout, r.Stderr));
+    }
+
     [Fact]
     public void ExitStatusOfTheShellIsIsomorphs()
     {

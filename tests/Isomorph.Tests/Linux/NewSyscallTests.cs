@@ -14,7 +14,7 @@ public sealed class NewSyscallTests : IDisposable
     public static TheoryData<string, string> SectionsAndLinkages()
     {
         var data = new TheoryData<string, string>();
-        foreach (var section in new[] { "timerfd", "signalfd", "memfd", "pidfd", "execveat", "affinity", "inotify", "procvm" })
+        foreach (var section in new[] { "timerfd", "signalfd", "memfd", "pidfd", "execveat", "affinity", "inotify", "procvm", "prctl" })
             foreach (var linkage in LinuxGuests.Linkages)
                 data.Add(section, linkage);
         return data;
