@@ -25,18 +25,26 @@ public static class BareCommand
         var signature = new Option<FileInfo?>("--signature") { Description = "write the words between begin_signature and end_signature to FILE, one per line in hex" };
 
         var engine = IsomorphCommand.EngineOption();
+        var (gdb, waitGdb) = IsomorphCommand.GdbOptions();
         var command = new Command("bare", "Run a bare-metal RISC-V program (Spike-style HTIF) in M-mode")
         {
-            file, memory, maxInstructions, trace, stats, signature, engine,
+            file, memory, maxInstructions, trace, stats, signature, engine, gdb, waitGdb,
         };
         command.SetAction(parse => Execute(
             parse.GetValue(file)!, parse.GetValue(memory)!, parse.GetValue(maxInstructions),
-            parse.GetValue(trace), parse.GetValue(stats), parse.GetValue(signature), IsomorphCommand.Engine(parse.GetValue(engine))));
+            parse.GetValue(trace), parse.GetValue(stats), parse.GetValue(signature), IsomorphCommand.Engine(parse.GetValue(engine)),
+            parse.GetValue(gdb), parse.GetValue(waitGdb)));
         return command;
     }
 
-    private static int Execute(FileInfo file, string memoryText, long? maxInstructions, bool trace, bool stats, FileInfo? signature, Riscv.Execution.IExecutionEngine? engine)
+    private static int Execute(FileInfo file, string memoryText, long? maxInstructions, bool trace, bool stats, FileInfo? signature, Riscv.Execution.IExecutionEngine? engine,
+        string? gdbSpec, bool waitGdb)
     {
+        if (waitGdb && gdbSpec is null) return Fail("--wait-gdb needs --gdb tcp:[HOST]:PORT or unix:PATH");
+        if (gdbSpec is not null && trace) return Fail("--gdb and --trace exclude each other");
+        GdbOption? gdb = null;
+        if (gdbSpec is not null && (gdb = GdbOption.Create(gdbSpec, engine, waitGdb, out var gdbError)) is null) return Fail($"--gdb {gdbError}");
+        using var gdbScope = gdb;
         if (IsomorphCommand.ParseMemory(memoryText, "128M or 1G", out ulong memory) is { } memoryError) return Fail(memoryError);
         if (maxInstructions is < 1) return Fail($"invalid --max-instructions {maxInstructions}: give 1 or more (without the option there is no limit)");
         if (HostFile.Kind(file.FullName) == HostFileKind.Missing) return Fail($"{file.FullName}: no such file");
@@ -55,9 +63,12 @@ public static class BareCommand
                 MaxInstructions = maxInstructions ?? 0,
                 Trace = traceWriter,
                 Console = stdout,
-                Engine = engine,
+                Engine = (Riscv.Execution.IExecutionEngine?)gdb?.Control ?? engine,
             });
+            if (gdb?.Start(new Machines.Debugging.MachineDebugTarget([machine.Hart], machine.Kill)) is { } listenError) return Fail(listenError);
             result = machine.Run();
+            if (result.Stop == BareStop.Exited) gdb?.Ended(result.ExitCode, 0);
+            else gdb?.Ended(0, 9);
             traceWriter?.Flush();
             if (signature is not null && result.Stop == BareStop.Exited)
             {

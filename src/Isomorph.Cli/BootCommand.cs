@@ -63,26 +63,38 @@ public static class BootCommand
         };
 
         var engine = IsomorphCommand.EngineOption();
+        var (gdb, waitGdb) = IsomorphCommand.GdbOptions();
         var command = new Command("boot", "Boot a RISC-V virt machine: OpenSBI, then Linux")
         {
-            kernel, initrd, append, memory, firmware, cpus, hostThreads, maxInstructions, stats, disks, nets, rng, virtioConsole, serial, apiSock, restore, engine,
+            kernel, initrd, append, memory, firmware, cpus, hostThreads, maxInstructions, stats, disks, nets, rng, virtioConsole, serial, apiSock, restore, engine, gdb, waitGdb,
         };
         Option[] machineShape = [kernel, initrd, append, memory, firmware, cpus, disks, nets, rng];
         command.SetAction(parse =>
         {
+            if (parse.GetValue(waitGdb) && parse.GetValue(gdb) is null) return Fail("--wait-gdb needs --gdb tcp:[HOST]:PORT or unix:PATH");
+            if (parse.GetValue(gdb) is { } gdbSpec)
+            {
+                if (parse.GetValue(restore) is not null) return Fail("--gdb cannot be given with --restore");
+                var option = GdbOption.Create(gdbSpec, IsomorphCommand.Engine(parse.GetValue(engine)), parse.GetValue(waitGdb), out var gdbError);
+                if (option is null) return Fail($"--gdb {gdbError}");
+                s_gdb = option;
+            }
             if (parse.GetValue(restore) is { } snapshot)
             {
                 if (machineShape.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } given)
                     return Fail($"{given.Name} cannot be given with --restore: the snapshot holds the machine's configuration");
                 return Restore(snapshot, IsomorphCommand.Engine(parse.GetValue(engine)), parse.GetValue(hostThreads), parse.GetValue(maxInstructions), parse.GetValue(stats), parse.GetValue(virtioConsole), parse.GetValue(serial)!, parse.GetValue(apiSock));
             }
-            return Execute(IsomorphCommand.Engine(parse.GetValue(engine)),
+            return Execute((Riscv.Execution.IExecutionEngine?)s_gdb?.Control ?? IsomorphCommand.Engine(parse.GetValue(engine)),
                 parse.GetValue(kernel), parse.GetValue(initrd), parse.GetValue(append)!, parse.GetValue(memory)!,
                 parse.GetValue(firmware)!, parse.GetValue(cpus), parse.GetValue(hostThreads), parse.GetValue(maxInstructions), parse.GetValue(stats),
                 parse.GetValue(disks) ?? [], parse.GetValue(nets) ?? [], parse.GetValue(rng), parse.GetValue(virtioConsole), parse.GetValue(serial)!, parse.GetValue(apiSock));
         });
         return command;
     }
+
+    /// <summary>The gdb stub of this boot (--gdb), or null.</summary>
+    private static GdbOption? s_gdb;
 
     /// <summary>Parses PATH[,readonly].</summary>
     internal static VirtDisk? ParseDisk(string text, out string? error)
@@ -268,6 +280,12 @@ public static class BootCommand
             }
         }
         serial.Attach(slot);
+        using var gdb = s_gdb;
+        if (gdb?.Start(new Machines.Debugging.MachineDebugTarget(first.Harts, () => slot.Use(m => m.Stop()))) is { } gdbError)
+        {
+            first.Dispose();
+            return Fail(gdbError);
+        }
         int signal = 0;
         Console.CancelKeyPress += (_, e) =>
         {
@@ -293,6 +311,9 @@ public static class BootCommand
                     result = machine.Run();
                     slot.Retire(); // nobody reaches it once disposed
                     if (stats) PrintStats(machine);
+                    // The debugging session ends with the machine (a reset makes new harts): W or X before they go.
+                    if (gdb is not null && result.Stop != VirtStop.Reset) gdb.Ended(result.ExitCode, result.Stop == VirtStop.PowerOff ? 0 : 9);
+                    else gdb?.Ended(0, 1);
                 }
                 switch (result.Stop)
                 {

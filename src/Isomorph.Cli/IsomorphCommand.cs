@@ -38,6 +38,11 @@ public static class IsomorphCommand
         Validators = { r => { if (r.GetValueOrDefault<string?>() is { } n && ExecutionEngines.FromName(n) is null) r.AddError($"invalid --engine '{n}': expected {string.Join(" or ", ExecutionEngines.Names)}"); } },
     };
 
+    /// <summary>The <c>--gdb tcp:[HOST]:PORT|unix:PATH</c> and <c>--wait-gdb</c> options of bare and boot (QEMU's -gdb and -S).</summary>
+    public static (Option<string?> Gdb, Option<bool> Wait) GdbOptions() => (
+        new Option<string?>("--gdb") { Description = "serve gdb's remote protocol at tcp:[HOST]:PORT (HOST: localhost by default) or unix:PATH" },
+        new Option<bool>("--wait-gdb") { Description = "stop before the first instruction until gdb connects and continues (QEMU's -S)" });
+
     /// <summary>The engine an <see cref="EngineOption"/> names, or null for the default.</summary>
     public static IExecutionEngine? Engine(string? name) => name is null ? null : ExecutionEngines.FromName(name);
 

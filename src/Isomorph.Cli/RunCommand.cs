@@ -8,7 +8,7 @@ namespace Isomorph.Cli;
 /// <summary><c>isomorph run [OPTIONS] PROGRAM [ARGS...]</c>: runs a riscv64 Linux program on the host (a process VM).</summary>
 public static class RunCommand
 {
-    private static readonly string[] OptionsWithValues = ["--sysroot", "-L", "--env", "-E", "--root", "--engine", "--argv0", "-0"];
+    private static readonly string[] OptionsWithValues = ["--sysroot", "-L", "--env", "-E", "--root", "--engine", "--argv0", "-0", "-g"];
 
     public static Command Create()
     {
@@ -30,11 +30,13 @@ public static class RunCommand
         };
         var argv0 = new Option<string?>("--argv0", "-0") { Description = "the guest's argv[0] (default: PROGRAM), as qemu-user's -0" };
 
+        var gdb = new Option<string?>("-g") { Description = "wait for gdb on TCP port PORT (localhost) before the first instruction, as qemu-user's -g" };
+
         var engine = IsomorphCommand.EngineOption();
-        var command = new Command("run", "Run a riscv64 Linux program (like qemu-user)") { sysroot, root, strace, env, allowHostExec, argv0, engine, program, arguments };
+        var command = new Command("run", "Run a riscv64 Linux program (like qemu-user)") { sysroot, root, strace, env, allowHostExec, argv0, engine, gdb, program, arguments };
         command.SetAction(parse => Execute(parse.GetValue(program)!, parse.GetValue(arguments) ?? [],
             parse.GetValue(sysroot), parse.GetValue(root), parse.GetValue(strace), parse.GetValue(env) ?? [], IsomorphCommand.Engine(parse.GetValue(engine)),
-            parse.GetValue(allowHostExec), parse.GetValue(argv0)));
+            parse.GetValue(allowHostExec), parse.GetValue(argv0), parse.GetValue(gdb)));
         return command;
     }
 
@@ -57,8 +59,11 @@ public static class RunCommand
     }
 
     private static int Execute(string program, string[] arguments, string? sysroot, string? root, bool strace, string[] env,
-        Riscv.Execution.IExecutionEngine? engine, bool allowHostExec, string? argv0)
+        Riscv.Execution.IExecutionEngine? engine, bool allowHostExec, string? argv0, string? gdbPort)
     {
+        GdbOption? gdb = null;
+        if (gdbPort is not null && (!int.TryParse(gdbPort, out _) || (gdb = GdbOption.Create(gdbPort, engine, wait: true, out var gdbError)) is null))
+            return Fail($"-g {gdbPort}: expected a TCP port number");
         if (sysroot is not null && !Directory.Exists(sysroot)) return Fail($"--sysroot {sysroot}: no such directory");
         if (root is not null && !Directory.Exists(root)) return Fail($"--root {root}: no such directory");
         if (root is not null && sysroot is not null) return Fail("--root and --sysroot exclude each other: the root's own /lib serves the interpreter");
@@ -73,19 +78,26 @@ public static class RunCommand
             Strace = strace ? stderr : null,
             Diagnostics = stderr,
             Environment = env.Length == 0 ? null : WithOverrides(env),
-            Engine = engine,
+            Engine = (Riscv.Execution.IExecutionEngine?)gdb?.Control ?? engine,
+            SignalStop = gdb is null ? null : gdb.Control.StopForSignal,
             AllowHostExec = allowHostExec,
         };
         try
         {
             using var process = LinuxProcess.Start(program, [argv0 ?? program, .. arguments], options);
+            if (gdb?.Start(new Linux.Debugging.ProcessDebugTarget(process)) is { } listenError) return Fail(listenError);
             var exit = process.Run();
+            gdb?.Ended(exit.Status, exit.Signal);
             // Killed by a signal: so is isomorph, so that its parent sees what a native program's would.
             return exit.Signal != 0 ? Linux.Host.HostProcess.DieOf(exit.Signal) : exit.ShellStatus;
         }
         catch (ProgramLoadException e)
         {
             return Fail(e.Message);
+        }
+        finally
+        {
+            gdb?.Dispose();
         }
     }
 

@@ -250,6 +250,11 @@ public sealed unsafe partial class LinuxProcess
     private void Fault(int signal, int code, ulong address, ulong pc, string why)
     {
         var t = Current;
+        if (Options.SignalStop is { } stop)
+        {
+            t.Hart.Pc = pc;
+            if (stop(t.Hart, signal) == 0) return; // the debugger discarded it: the instruction runs again
+        }
         ulong handler;
         lock (SignalLock) handler = SignalActions.GetValueOrDefault(signal).Handler;
         if (handler <= SigIgn || (t.BlockedSignals & Bit(signal)) != 0)

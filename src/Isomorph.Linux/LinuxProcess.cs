@@ -38,6 +38,11 @@ public sealed record LinuxOptions
     public bool AllowHostExec { get; init; }
     /// <summary>The engine that runs the guest's harts (null: <see cref="ExecutionEngines.Default"/>).</summary>
     public IExecutionEngine? Engine { get; init; }
+    /// <summary>
+    /// Asked before a fault's signal acts on a thread (a debugger reports it and waits): returns the
+    /// signal to go on with, 0 to discard it and run the faulting instruction again. Null: none.
+    /// </summary>
+    public Func<Hart, int, int>? SignalStop { get; init; }
 }
 
 /// <summary>How a guest process ended: an exit status, or the signal that killed it.</summary>

@@ -23,7 +23,7 @@ public sealed record BareOptions
     public IExecutionEngine? Engine { get; init; }
 }
 
-public enum BareStop { Exited, InstructionLimit, Deadlock, UnsupportedHtif }
+public enum BareStop { Exited, InstructionLimit, Deadlock, UnsupportedHtif, Killed }
 
 /// <summary>How a bare-metal run ended.</summary>
 public sealed record BareResult(BareStop Stop, int ExitCode, long Instructions, TimeSpan Elapsed, string? Message)
@@ -136,6 +136,15 @@ public sealed class BareMachine : IDisposable
         }
     }
 
+    private volatile bool _killed;
+
+    /// <summary>Ends <see cref="Run"/> at the hart's next instruction boundary (gdb's kill); thread-safe.</summary>
+    public void Kill()
+    {
+        _killed = true;
+        Hart.RequestStop();
+    }
+
     /// <summary>Runs the program until it exits through HTIF, hits the instruction limit, or can never wake.</summary>
     public BareResult Run()
     {
@@ -148,6 +157,7 @@ public sealed class BareMachine : IDisposable
             {
                 if (_exitCode is { } code) return Result(BareStop.Exited, code, null);
                 if (_unsupported is { } u) return Result(BareStop.UnsupportedHtif, 0, u);
+                if (_killed) return Result(BareStop.Killed, 0, "killed by the debugger");
                 long remaining = limit - Hart.Steps;
                 if (remaining <= 0)
                     return Result(BareStop.InstructionLimit, 0, $"instruction limit of {limit} reached at pc 0x{Hart.Pc:x}");

@@ -116,7 +116,29 @@ public sealed unsafe partial class Hart
     public bool TryReadCsr(int csr, out ulong value)
     {
         value = 0;
-        if (!CsrAccessible(csr, write: false)) return false;
+        return CsrAccessible(csr, write: false) && ReadCsrValue(csr, out value);
+    }
+
+    /// <summary>
+    /// Reads a CSR as an external debugger does: whatever the current privilege and mstatus.FS;
+    /// false only when the CSR does not exist.
+    /// </summary>
+    public bool DebugReadCsr(int csr, out ulong value) => ReadCsrValue(csr, out value);
+
+    /// <summary>Writes a CSR as an external debugger does (see <see cref="DebugReadCsr"/>); false when it does not exist or is read-only.</summary>
+    public bool DebugWriteCsr(int csr, ulong value) => (csr >> 10) != 3 && WriteCsrValue(csr, value);
+
+    /// <summary>Sets the privilege level as an external debugger does (the levels that exist: U, S, M).</summary>
+    public bool DebugSetPrivilege(ulong level)
+    {
+        if (level is not (0 or 1 or 3)) return false;
+        SetPrivilege((PrivilegeLevel)level);
+        return true;
+    }
+
+    private bool ReadCsrValue(int csr, out ulong value)
+    {
+        value = 0;
         switch (csr)
         {
             case CsrNumber.Fflags: value = FpFlags; return true;
@@ -174,9 +196,10 @@ public sealed unsafe partial class Hart
     private ulong SstatusValue() => MstatusValue() & MstatusBits.SstatusView;
 
     /// <summary>Writes a CSR; false when it does not exist, is read-only or may not be accessed.</summary>
-    public bool TryWriteCsr(int csr, ulong value)
+    public bool TryWriteCsr(int csr, ulong value) => CsrAccessible(csr, write: true) && WriteCsrValue(csr, value);
+
+    private bool WriteCsrValue(int csr, ulong value)
     {
-        if (!CsrAccessible(csr, write: true)) return false;
         switch (csr)
         {
             case CsrNumber.Fflags: FpFlags = (uint)value & 0x1F; SetFsDirty(); return true;

@@ -240,6 +240,41 @@ public sealed unsafe partial class Hart
         if (idx >= 0) Pc = pageBase + (ulong)idx * 2;
     }
 
+    /// <summary>
+    /// Interprets from <see cref="Pc"/> without leaving its page, for a debugger: returns when an
+    /// instruction leaves the page (a jump, a trap, the page's end), the chunk or
+    /// <paramref name="maxInstructions"/> ends, a stop is requested, or control reaches a slot set in
+    /// <paramref name="stopSlots"/> (a bitmap of the page's 2048 two-byte slots: its breakpoints),
+    /// which is then not executed. The caller checks the next page before running it.
+    /// </summary>
+    public HartStop RunInPage(long maxInstructions, ulong[]? stopSlots = null)
+    {
+        long end = Steps + maxInstructions;
+        _stopAt = 0;
+        if (EndOfChunk(end, out var stop)) return stop;
+        ulong pc = Pc;
+        var page = FetchPage(pc);
+        if (page is null) return HartStop.Budget; // the fetch trapped; Pc is at the handler
+        CurrentPage = page;
+        ulong pageBase = pc & ~0xFFFul;
+        CurrentPageBase = pageBase;
+        ref Insn slots = ref MemoryMarshal.GetArrayDataReference(page.Slots);
+        int idx = (int)(pc & 0xFFF) >> 1;
+        do
+        {
+            ref Insn insn = ref Unsafe.Add(ref slots, idx);
+            idx = insn.Exec(this, ref insn, idx);
+        }
+        while (++Instret < _stopAt && (uint)idx < (uint)DecodedPage.SlotCount && (stopSlots is null || (stopSlots[idx >> 6] & (1ul << idx)) == 0));
+        if (idx >= 0) Pc = pageBase + (ulong)idx * 2;
+        if (_stopRequested)
+        {
+            _stopRequested = false;
+            return HartStop.Requested;
+        }
+        return HartStop.Budget;
+    }
+
     /// <summary>Runs exactly one instruction (for tracing and tests); false when it trapped.</summary>
     public HartStop Step() => Run(1);
 

@@ -144,6 +144,11 @@ public sealed unsafe partial class Hart
             return true;
         }
         if (!Translate(va, AccessType.Read, out ulong pa, out bool cacheable)) return false;
+        if (_watch is not null && Watched(va, size, AccessType.Read, out bool halt))
+        {
+            if (halt) return false;
+            cacheable = false;
+        }
         if (!Bus.TryFindDevice(pa, out _) && Bus.FindRam(pa) is { } ram && ram.Contains(pa, (ulong)size))
         {
             byte* host = ram.HostAddress(pa);
@@ -181,6 +186,11 @@ public sealed unsafe partial class Hart
             return true;
         }
         if (!Translate(va, AccessType.Write, out ulong pa, out bool cacheable)) return false;
+        if (_watch is not null && Watched(va, size, AccessType.Write, out bool halt))
+        {
+            if (halt) return false;
+            cacheable = false;
+        }
         if (!Bus.TryFindDevice(pa, out _) && Bus.FindRam(pa) is { } ram && ram.Contains(pa, (ulong)size))
         {
             byte* host = ram.HostAddress(pa);
@@ -221,6 +231,11 @@ public sealed unsafe partial class Hart
         TlbEntry* e = _writeTlb + (vpn & (TlbSize - 1));
         if (e->Tag == (vpn | _tlbContext)) return (void*)(e->Addend + (nint)va);
         if (!Translate(va, AccessType.Write, out ulong pa, out bool cacheable)) return null;
+        if (_watch is not null && Watched(va, size, AccessType.Write, out bool halt))
+        {
+            if (halt) return null;
+            cacheable = false;
+        }
         if (Bus.FindRam(pa) is not { } ram || !ram.Contains(pa, (ulong)size) || Bus.TryFindDevice(pa, out _))
         {
             SetPending(ExceptionCause.StoreAccessFault, va);

@@ -54,6 +54,14 @@ public sealed unsafe partial class Hart
     /// <summary>Raises the exception a failed memory access left pending.</summary>
     public int RaisePending(int idx)
     {
+        if (PendingCause == DebugHaltCause)
+        {
+            // A debugger's watchpoint halted the hart before this access: no trap, the pc stays here.
+            Instret--;
+            _stopAt = 0;
+            Pc = PcOf(idx);
+            return Exit;
+        }
         Instret--;
         ExceptionsTaken++;
         _stopAt = 0;

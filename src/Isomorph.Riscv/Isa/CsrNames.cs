@@ -48,5 +48,8 @@ public static class CsrNames
         return d;
     }
 
+    /// <summary>Every CSR the harts implement, by number, with its name (the debugger's target description reads this).</summary>
+    public static IEnumerable<(int Number, string Name)> All => Names.OrderBy(n => n.Key).Select(n => (n.Key, n.Value));
+
     public static string Name(int csr) => Names.TryGetValue(csr, out var n) ? n : $"0x{csr:x3}";
 }

@@ -44,7 +44,34 @@ public sealed class TranslatingEngine : IExecutionEngine
         Background = background;
     }
 
-    public HartStop Run(Hart hart, long maxInstructions)
+    public HartStop Run(Hart hart, long maxInstructions) => Run(hart, maxInstructions, default(AnyPage));
+
+    /// <summary>
+    /// Runs as <see cref="Run(Hart, long)"/> but returns (with <see cref="HartStop.Budget"/>) as soon
+    /// as control reaches a virtual page in <paramref name="avoid"/>, before running anything there:
+    /// a debugger runs those pages itself (its breakpoints are on them) and the rest translated.
+    /// Regions and interpreted blocks never leave their page, so nothing on an avoided page runs here.
+    /// </summary>
+    public HartStop RunOutside(Hart hart, long maxInstructions, IReadOnlyDictionary<ulong, ulong[]> avoid) =>
+        Run(hart, maxInstructions, new AvoidPages(avoid));
+
+    /// <summary>Which pages the dispatcher may run; a struct type argument, so the unfiltered engine pays nothing.</summary>
+    private interface IPageFilter
+    {
+        bool Allows(ulong pc);
+    }
+
+    private readonly struct AnyPage : IPageFilter
+    {
+        public bool Allows(ulong pc) => true;
+    }
+
+    private readonly struct AvoidPages(IReadOnlyDictionary<ulong, ulong[]> pages) : IPageFilter
+    {
+        public bool Allows(ulong pc) => !pages.ContainsKey(pc >> 12);
+    }
+
+    private HartStop Run<TFilter>(Hart hart, long maxInstructions, TFilter filter) where TFilter : struct, IPageFilter
     {
         long end = hart.Steps + maxInstructions;
         hart._stopAt = 0;
@@ -52,6 +79,7 @@ public sealed class TranslatingEngine : IExecutionEngine
         {
             if (hart.Instret >= hart._stopAt && hart.EndOfChunk(end, out var stop)) return stop;
             ulong pc = hart.Pc;
+            if (!filter.Allows(pc)) return HartStop.Budget;
             var page = hart.FetchPage(pc);
             if (page is null) continue;
             int idx = (int)(pc & 0xFFF) >> 1;

@@ -49,6 +49,9 @@ public sealed class IsomorphProcess : IDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Sends SIGINT (as Ctrl-C at a terminal would).</summary>
+    public void Interrupt() => Process.Start("kill", ["-INT", _process.Id.ToString()])!.WaitForExit();
+
     /// <summary>Sends SIGTERM.</summary>
     public void Terminate() => Process.Start("kill", ["-TERM", _process.Id.ToString()])!.WaitForExit();
 
@@ -77,8 +80,12 @@ public sealed class IsomorphProcess : IDisposable
         }
     }
 
+    private bool _disposed;
+
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         if (!_process.HasExited)
         {
             try { _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
