@@ -65,7 +65,9 @@ static void expect(const char *name, int expected, void (*damage)(unsigned char 
 #define DATA phdr(b, find(b, PT_LOAD, 1))
 #define CASE(name, body) static void name(unsigned char *b, size_t *size) { (void)size; body; }
 CASE(bad_magic, b[1] = 'X')
-CASE(machine, ehdr(b)->e_machine = EM_X86_64)
+CASE(machine, ehdr(b)->e_machine = EM_SPARCV9)
+/* An x86-64 header: a host program on an x86-64 host, which --root refuses (EACCES). */
+CASE(host_machine, ehdr(b)->e_machine = EM_X86_64)
 CASE(phentsize, ehdr(b)->e_phentsize = 64)
 CASE(phnum_zero, ehdr(b)->e_phnum = 0)
 CASE(phoff_wraps, ehdr(b)->e_phoff = UINT64_MAX - 7)
@@ -114,6 +116,7 @@ int main(int argc, char **argv)
 
     expect("bad-magic", ENOEXEC, bad_magic);
     expect("machine", ENOEXEC, machine);
+    expect("host-machine", EACCES, host_machine);
     expect("phentsize", ENOEXEC, phentsize);
     expect("phnum-zero", ENOEXEC, phnum_zero);
     expect("phoff-wraps", EIO, phoff_wraps);
