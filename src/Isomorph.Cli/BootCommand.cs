@@ -349,8 +349,12 @@ public static class BootCommand
     private static IAsyncDisposable? StartApi(string path, MachineSlot machine, out string? error) =>
         Vm.ApiServer.Start(path, machine, out error);
 
-    private static void PrintStats(VirtMachine machine) =>
+    private static void PrintStats(VirtMachine machine)
+    {
         Vm.StatsView.Write(Vm.StatsView.ConsoleOn(Console.Error), Vm.StatsInfo.From(machine.Statistics()));
+        if ((machine.Options.Engine ?? Riscv.Execution.ExecutionEngines.Default) is Riscv.Translation.TranslatingEngine jit)
+            Console.Error.WriteLine($"isomorph: {jit.Describe()}");
+    }
 
     private static int Fail(string message)
     {

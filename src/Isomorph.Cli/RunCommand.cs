@@ -30,13 +30,14 @@ public static class RunCommand
         };
         var argv0 = new Option<string?>("--argv0", "-0") { Description = "the guest's argv[0] (default: PROGRAM), as qemu-user's -0" };
 
+        var stats = new Option<bool>("--stats") { Description = "print the wall time and the execution engine's work on stderr at the end" };
         var gdb = new Option<string?>("-g") { Description = "wait for gdb on TCP port PORT (localhost) before the first instruction, as qemu-user's -g" };
 
         var engine = IsomorphCommand.EngineOption();
-        var command = new Command("run", "Run a riscv64 Linux program (like qemu-user)") { sysroot, root, strace, env, allowHostExec, argv0, engine, gdb, program, arguments };
+        var command = new Command("run", "Run a riscv64 Linux program (like qemu-user)") { sysroot, root, strace, env, allowHostExec, argv0, engine, stats, gdb, program, arguments };
         command.SetAction(parse => Execute(parse.GetValue(program)!, parse.GetValue(arguments) ?? [],
             parse.GetValue(sysroot), parse.GetValue(root), parse.GetValue(strace), parse.GetValue(env) ?? [], IsomorphCommand.Engine(parse.GetValue(engine)),
-            parse.GetValue(allowHostExec), parse.GetValue(argv0), parse.GetValue(gdb)));
+            parse.GetValue(allowHostExec), parse.GetValue(argv0), parse.GetValue(gdb), parse.GetValue(stats)));
         return command;
     }
 
@@ -59,8 +60,9 @@ public static class RunCommand
     }
 
     private static int Execute(string program, string[] arguments, string? sysroot, string? root, bool strace, string[] env,
-        Riscv.Execution.IExecutionEngine? engine, bool allowHostExec, string? argv0, string? gdbPort)
+        Riscv.Execution.IExecutionEngine? engine, bool allowHostExec, string? argv0, string? gdbPort, bool stats)
     {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         GdbOption? gdb = null;
         if (gdbPort is not null && (!int.TryParse(gdbPort, out _) || (gdb = GdbOption.Create(gdbPort, engine, wait: true, out var gdbError)) is null))
             return Fail($"-g {gdbPort}: expected a TCP port number");
@@ -88,6 +90,11 @@ public static class RunCommand
             if (gdb?.Start(new Linux.Debugging.ProcessDebugTarget(process)) is { } listenError) return Fail(listenError);
             var exit = process.Run();
             gdb?.Ended(exit.Status, exit.Signal);
+            if (stats)
+            {
+                stderr.WriteLine($"isomorph: {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds:F3} s wall, engine {(engine ?? Riscv.Execution.ExecutionEngines.Default).Name}");
+                if ((engine ?? Riscv.Execution.ExecutionEngines.Default) is Riscv.Translation.TranslatingEngine jit) stderr.WriteLine($"isomorph: {jit.Describe()}");
+            }
             // Killed by a signal: so is isomorph, so that its parent sees what a native program's would.
             return exit.Signal != 0 ? Linux.Host.HostProcess.DieOf(exit.Signal) : exit.ShellStatus;
         }

@@ -211,6 +211,22 @@ public sealed unsafe partial class Hart
         return page;
     }
 
+    /// <summary>Set by translated code that left before an instruction for the interpreter to run (a memory access off the TLB's fast path).</summary>
+    internal bool InterpretNext;
+
+    /// <summary>Interprets the one instruction at <paramref name="pc"/> on <paramref name="page"/>, as the run loop would.</summary>
+    internal void InterpretOne(DecodedPage page, ulong pc)
+    {
+        CurrentPage = page;
+        ulong pageBase = pc & ~0xFFFul;
+        CurrentPageBase = pageBase;
+        int idx = (int)(pc & 0xFFF) >> 1;
+        ref Insn insn = ref page.Slots[idx];
+        idx = insn.Exec(this, ref insn, idx);
+        Instret++;
+        if (idx >= 0) Pc = pageBase + (ulong)idx * 2;
+    }
+
     /// <summary>
     /// Interprets from <paramref name="pc"/> on <paramref name="page"/> (the translator's tier 0)
     /// until the chunk or the page ends, an instruction leaves the page or traps, or a taken branch

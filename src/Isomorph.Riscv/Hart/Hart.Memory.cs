@@ -24,6 +24,9 @@ public sealed unsafe partial class Hart
     }
 
     private const int TlbSize = 256;
+    /// <summary>The TLBs' shape, for the translator's inline lookups.</summary>
+    internal const int TlbEntries = TlbSize;
+    internal static readonly int TlbEntrySize = sizeof(TlbEntry);
     private readonly TlbEntry* _readTlb;
     private readonly TlbEntry* _writeTlb;
 

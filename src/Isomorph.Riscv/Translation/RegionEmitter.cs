@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Reflection.Emit;
 using Isomorph.Riscv.Isa;
 
@@ -27,20 +28,28 @@ public sealed class RegionEmitter
     private static readonly FieldInfo InsnsField = typeof(Region).GetField(nameof(Region.Insns), BindingFlags.Instance | BindingFlags.NonPublic)!;
     private static readonly FieldInfo GenerationField = typeof(DecodedPage).GetField(nameof(DecodedPage.Generation), BindingFlags.Instance | BindingFlags.NonPublic)!;
     private static readonly MethodInfo PageGetter = typeof(Region).GetProperty(nameof(Region.Page), BindingFlags.Instance | BindingFlags.NonPublic)!.GetMethod!;
-    private static readonly MethodInfo RaisePendingMethod = typeof(Hart).GetMethod(nameof(Hart.RaisePending))!;
-    private static readonly MethodInfo LoadMethod = typeof(Hart).GetMethods().Single(m => m.Name == nameof(Hart.Load) && m.IsGenericMethod);
-    private static readonly MethodInfo StoreMethod = typeof(Hart).GetMethods().Single(m => m.Name == nameof(Hart.Store) && m.IsGenericMethod);
+    private static readonly FieldInfo ReadTlbField = typeof(Hart).GetField("_readTlb", BindingFlags.Instance | BindingFlags.NonPublic)!;
+    private static readonly FieldInfo WriteTlbField = typeof(Hart).GetField("_writeTlb", BindingFlags.Instance | BindingFlags.NonPublic)!;
+    private static readonly FieldInfo TlbContextField = typeof(Hart).GetField("_tlbContext", BindingFlags.Instance | BindingFlags.NonPublic)!;
+    private static readonly FieldInfo InterpretNextField = typeof(Hart).GetField(nameof(Hart.InterpretNext), BindingFlags.Instance | BindingFlags.NonPublic)!;
+
+    /// <summary>
+    /// How many guest registers a region holds in IL locals: the most used ones (a use in a loop of
+    /// the region counts <see cref="LoopWeight"/> times for each level of nesting). More than the host has registers and RyuJIT
+    /// spills them, loop counters included; the rest are read and written in <see cref="Hart.X"/>.
+    /// </summary>
+    public static readonly int CachedRegisters = int.TryParse(Environment.GetEnvironmentVariable("ISOMORPH_JIT_REGS"), out int n) ? n : 10;
+    private const int LoopWeight = 16;
 
     private readonly ILGenerator _il;
     private readonly (int Idx, Insn Insn, InstructionDefinition Def)[] _code;
     private readonly int _generation;
     private readonly uint _used, _written;
     private readonly LocalBuilder?[] _x = new LocalBuilder?[32];
-    private readonly LocalBuilder _xBase, _n, _entry, _pageBase, _nextPc, _trapCount, _trapIdx, _result;
-    private readonly Dictionary<Type, LocalBuilder> _temps = [];
+    private readonly LocalBuilder _xBase, _n, _entry, _pageBase, _nextPc, _result, _address, _tlbEntry, _spill;
     private readonly Dictionary<int, Label> _labels = [];
     private readonly List<Action> _stubs = [];
-    private readonly Label _exit, _trapExit, _body, _prologue;
+    private readonly Label _exit, _body, _prologue;
     private int _pending;
     private int _k;
 
@@ -55,29 +64,46 @@ public sealed class RegionEmitter
         _il = il;
         _code = code;
         _generation = generation;
-        foreach (var (idx, insn, def) in code)
+        // Loops: a branch or jump back to an instruction of the region makes everything from there to it a loop body, one level deeper.
+        var loopDepth = new int[code.Length];
+        for (int k = 0; k < code.Length; k++)
         {
-            if (def.Emitter is null) continue;
-            _used |= Bit(insn.Rs1) | Bit(insn.Rs2) | Bit(insn.Rd);
-            _written |= Bit(insn.Rd);
-            if (def.Flow is ControlFlow.Branch or ControlFlow.Jump)
-            {
-                int target = idx + (int)(insn.Imm >> 1);
-                if (Array.FindIndex(code, c => c.Idx == target) >= 0) _labels.TryAdd(target, il.DefineLabel());
-            }
+            var (idx, insn, def) = code[k];
+            if (def.Emitter is null || def.Flow is not (ControlFlow.Branch or ControlFlow.Jump)) continue;
+            int target = idx + (int)(insn.Imm >> 1);
+            int at = Array.FindIndex(code, c => c.Idx == target);
+            if (at < 0) continue;
+            _labels.TryAdd(target, il.DefineLabel());
+            if (at <= k) for (int j = at; j <= k; j++) loopDepth[j]++;
         }
-        for (int r = 1; r < 32; r++)
-            if ((_used & (1u << r)) != 0) _x[r] = il.DeclareLocal(typeof(ulong));
+        var weight = new long[32];
+        for (int k = 0; k < code.Length; k++)
+        {
+            var (_, insn, def) = code[k];
+            if (def.Emitter is null) continue;
+            long w = 1;
+            for (int d = 0; d < Math.Min(loopDepth[k], 4); d++) w *= LoopWeight;
+            foreach (int r in (ReadOnlySpan<int>)[insn.Rs1, insn.Rs2, insn.Rd])
+                if (Bit(r) != 0) weight[r] += w;
+        }
+        // The most used registers live in locals (ties to the lower number, so a region's choice is reproducible).
+        foreach (int r in Enumerable.Range(1, 31).Where(r => weight[r] > 1).OrderByDescending(r => weight[r]).ThenBy(r => r).Take(CachedRegisters))
+        {
+            _used |= 1u << r;
+            _x[r] = il.DeclareLocal(typeof(ulong));
+        }
+        foreach (var (_, insn, def) in code)
+            if (def.Emitter is not null) _written |= Bit(insn.Rd) & _used;
         _xBase = il.DeclareLocal(typeof(ulong*));
         _n = il.DeclareLocal(typeof(int));
         _entry = il.DeclareLocal(typeof(long));
         _pageBase = il.DeclareLocal(typeof(ulong));
         _nextPc = il.DeclareLocal(typeof(ulong));
-        _trapCount = il.DeclareLocal(typeof(int));
-        _trapIdx = il.DeclareLocal(typeof(int));
         _result = il.DeclareLocal(typeof(int));
+        _address = il.DeclareLocal(typeof(ulong));
+        _tlbEntry = il.DeclareLocal(typeof(nint));
+        _spill = il.DeclareLocal(typeof(ulong));
         _exit = il.DefineLabel();
-        _trapExit = il.DefineLabel();
         _body = il.DefineLabel();
         _prologue = il.DefineLabel();
     }
@@ -104,25 +130,37 @@ public sealed class RegionEmitter
         // Falling off the end: continue after the last instruction.
         var last = _code[^1];
         ExitTo(last.Idx + last.Insn.Slots, _pending);
-        foreach (var stub in _stubs) stub();
-        EmitExitAndTrapPaths();
+        for (int s = 0; s < _stubs.Count; s++) _stubs[s](); // a stub may add more
+        EmitExitPath();
         EmitPrologue();
     }
 
     // ---- Registers ----
 
-    /// <summary>Pushes x<paramref name="r"/> (an unsigned 64-bit value; x0 reads zero).</summary>
+    /// <summary>Pushes x<paramref name="r"/> (an unsigned 64-bit value; x0 reads zero): its local, or the hart's register file.</summary>
     public void LoadX(int r)
     {
         if (r is 0 or Hart.ZeroSink) _il.Emit(OpCodes.Ldc_I8, 0L);
-        else _il.Emit(OpCodes.Ldloc, _x[r] ?? throw new InvalidOperationException($"x{r} was not declared as used"));
+        else if (_x[r] is { } local) _il.Emit(OpCodes.Ldloc, local);
+        else
+        {
+            XAddress(r);
+            _il.Emit(OpCodes.Ldind_I8);
+        }
     }
 
     /// <summary>Pops the value on the stack into x<paramref name="rd"/> (discarded for x0).</summary>
     public void StoreX(int rd)
     {
         if (rd is 0 or Hart.ZeroSink) _il.Emit(OpCodes.Pop);
-        else _il.Emit(OpCodes.Stloc, _x[rd] ?? throw new InvalidOperationException($"x{rd} was not declared as written"));
+        else if (_x[rd] is { } local) _il.Emit(OpCodes.Stloc, local);
+        else
+        {
+            _il.Emit(OpCodes.Stloc, _spill);
+            XAddress(rd);
+            _il.Emit(OpCodes.Ldloc, _spill);
+            _il.Emit(OpCodes.Stind_I8);
+        }
     }
 
     /// <summary>Pushes a 64-bit constant.</summary>
@@ -273,46 +311,123 @@ public sealed class RegionEmitter
 
     // ---- Memory ----
 
-    /// <summary>rd = the <typeparamref name="T"/> at rs1 + imm, sign- or zero-extended by T; a fault traps precisely.</summary>
+    /// <summary>
+    /// rd = the <typeparamref name="T"/> at rs1 + imm, sign- or zero-extended by T: inline, the read
+    /// TLB's compare and a host load (as <see cref="Hart.Load{T}"/> does). Anything else — a TLB
+    /// miss, a device, an access that straddles a page, a fault — leaves the region before the
+    /// instruction for the interpreter to run it (<see cref="SlowAccessExit"/>), so a region calls
+    /// nothing on its memory paths and RyuJIT keeps the guest's registers in host registers.
+    /// </summary>
     public void Load<T>(in Insn i) where T : unmanaged
     {
-        var value = Temp(typeof(T));
-        _il.Emit(OpCodes.Ldarg_1);
-        Address(in i);
-        _il.Emit(OpCodes.Ldloca, value);
-        _il.Emit(OpCodes.Call, LoadMethod.MakeGenericMethod(typeof(T)));
-        _il.Emit(OpCodes.Brfalse, TrapPath());
-        _il.Emit(OpCodes.Ldloc, value);
+        TlbLookup<T>(in i, ReadTlbField, SlowAccessExit());
+        HostAddress();
+        _il.Emit(OpCodes.Unaligned, (byte)1);
+        _il.Emit(OpCodes.Ldobj, typeof(T));
         bool signed = typeof(T) == typeof(sbyte) || typeof(T) == typeof(short) || typeof(T) == typeof(int) || typeof(T) == typeof(long);
         _il.Emit(signed ? OpCodes.Conv_I8 : OpCodes.Conv_U8);
         StoreX(i.Rd);
     }
 
-    /// <summary>Stores rs2's low <typeparamref name="T"/> at rs1 + imm; a fault traps precisely; a store into this region's page ends the region after it.</summary>
+    /// <summary>
+    /// Stores rs2's low <typeparamref name="T"/> at rs1 + imm: inline, the write TLB's compare and
+    /// a host store. Pages in the write TLB are plain RAM without decoded code, so the store can
+    /// neither change code nor reach a device; anything else leaves the region before the
+    /// instruction for the interpreter (<see cref="SlowAccessExit"/>).
+    /// </summary>
     public void Store<T>(in Insn i) where T : unmanaged
     {
-        _il.Emit(OpCodes.Ldarg_1);
-        Address(in i);
-        LoadX(i.Rs2);
+        TlbLookup<T>(in i, WriteTlbField, SlowAccessExit());
+        HostAddress();
+        StoreValue<T>(i.Rs2);
+        _il.Emit(OpCodes.Unaligned, (byte)1);
+        _il.Emit(OpCodes.Stobj, typeof(T));
+    }
+
+    /// <summary>Pushes the host address of the access: the TLB entry's addend plus the guest address.</summary>
+    private void HostAddress()
+    {
+        _il.Emit(OpCodes.Ldloc, _tlbEntry);
+        _il.Emit(OpCodes.Ldc_I4_8);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Ldind_I);
+        _il.Emit(OpCodes.Ldloc, _address);
+        _il.Emit(OpCodes.Conv_I);
+        _il.Emit(OpCodes.Add);
+    }
+
+    /// <summary>
+    /// A path that leaves the region before the current instruction with <see cref="Hart.InterpretNext"/>
+    /// set: the engine interprets that one instruction (the full access path, with its traps,
+    /// devices and code invalidation) and goes on.
+    /// </summary>
+    private Label SlowAccessExit()
+    {
+        int idx = Idx, count = _pending;
+        return Stub(() =>
+        {
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldc_I4_1);
+            _il.Emit(OpCodes.Stfld, InterpretNextField);
+            ExitTo(idx, count);
+        });
+    }
+
+    private void StoreValue<T>(int rs2)
+    {
+        LoadX(rs2);
         if (typeof(T) == typeof(byte)) _il.Emit(OpCodes.Conv_U1);
         else if (typeof(T) == typeof(ushort)) _il.Emit(OpCodes.Conv_U2);
         else if (typeof(T) == typeof(uint)) _il.Emit(OpCodes.Conv_U4);
-        _il.Emit(OpCodes.Call, StoreMethod.MakeGenericMethod(typeof(T)));
-        _il.Emit(OpCodes.Brfalse, TrapPath());
-        CheckAfterStore();
     }
 
-    private void Address(in Insn i)
+    /// <summary>
+    /// address = rs1 + imm; tlbEntry = the entry of its page in <paramref name="tlb"/>; branches to
+    /// <paramref name="slow"/> unless that entry holds, in the current context, the page of the
+    /// access's last byte too (one compare: an access that straddles into the next page never
+    /// matches, since that page's entry sits in the next slot).
+    /// </summary>
+    private void TlbLookup<T>(in Insn i, FieldInfo tlb, Label slow) where T : unmanaged
     {
         LoadX(i.Rs1);
         Constant(i.Imm);
         _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Stloc, _address);
+        // tlbEntry = tlb + (address >> 12 & (entries - 1)) * entrySize, as one shift and mask
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, tlb);
+        _il.Emit(OpCodes.Ldloc, _address);
+        _il.Emit(OpCodes.Ldc_I4, 12 - TlbEntryShift);
+        _il.Emit(OpCodes.Shr_Un);
+        _il.Emit(OpCodes.Ldc_I8, (long)(Hart.TlbEntries - 1) << TlbEntryShift);
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Conv_I);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Stloc, _tlbEntry);
+        // entry.Tag == ((address + size - 1) >> 12 | context)
+        _il.Emit(OpCodes.Ldloc, _tlbEntry);
+        _il.Emit(OpCodes.Ldind_I8);
+        _il.Emit(OpCodes.Ldloc, _address);
+        if (Unsafe.SizeOf<T>() > 1)
+        {
+            _il.Emit(OpCodes.Ldc_I8, (long)Unsafe.SizeOf<T>() - 1);
+            _il.Emit(OpCodes.Add);
+        }
+        _il.Emit(OpCodes.Ldc_I4, 12);
+        _il.Emit(OpCodes.Shr_Un);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, TlbContextField);
+        _il.Emit(OpCodes.Or);
+        _il.Emit(OpCodes.Bne_Un, slow);
     }
 
-    /// <summary>After a store: leave (after this instruction) when the page's code changed or someone asked the hart to stop or check interrupts.</summary>
-    private void CheckAfterStore()
+    /// <summary>log2 of a TLB entry's size.</summary>
+    private static readonly int TlbEntryShift = System.Numerics.BitOperations.Log2((uint)Hart.TlbEntrySize);
+
+    /// <summary>After a store by instruction <paramref name="k"/> (with <paramref name="pending"/> uncounted before it): leave, after it, when the page's code changed or someone asked the hart to stop or check interrupts.</summary>
+    private void CheckAfterStore(int k, int pending)
     {
-        int next = Idx + _code[_k].Insn.Slots, count = _pending + 1;
+        int next = _code[k].Idx + _code[k].Insn.Slots, count = pending + 1;
         var leave = Stub(() => ExitTo(next, count));
         _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Call, PageGetter);
@@ -322,20 +437,6 @@ public sealed class RegionEmitter
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldfld, StopAtField);
         _il.Emit(OpCodes.Brfalse, leave);
-    }
-
-    /// <summary>A path that raises the exception a failed access left pending, for the current instruction.</summary>
-    private Label TrapPath()
-    {
-        int count = _pending, idx = Idx;
-        return Stub(() =>
-        {
-            _il.Emit(OpCodes.Ldc_I4, count);
-            _il.Emit(OpCodes.Stloc, _trapCount);
-            _il.Emit(OpCodes.Ldc_I4, idx);
-            _il.Emit(OpCodes.Stloc, _trapIdx);
-            _il.Emit(OpCodes.Br, _trapExit);
-        });
     }
 
     // ---- Instructions without an emitter: a call to their semantics ----
@@ -387,7 +488,7 @@ public sealed class RegionEmitter
         _il.Emit(OpCodes.Stloc, _n);
         _pending = -1;
         LoadRegisters(_used);
-        if (def.Flow == ControlFlow.MayTrap) CheckAfterStore(); // atomics and FP stores write memory too
+        if (def.Flow == ControlFlow.MayTrap) CheckAfterStore(_k, _pending); // atomics and FP stores write memory too
     }
 
     // ---- Counting, exits, prologue ----
@@ -429,12 +530,6 @@ public sealed class RegionEmitter
         return label;
     }
 
-    private LocalBuilder Temp(Type type)
-    {
-        if (!_temps.TryGetValue(type, out var local)) _temps[type] = local = _il.DeclareLocal(type);
-        return local;
-    }
-
     private void SetInstret()
     {
         _il.Emit(OpCodes.Ldarg_1);
@@ -474,7 +569,7 @@ public sealed class RegionEmitter
         _il.Emit(OpCodes.Add);
     }
 
-    private void EmitExitAndTrapPaths()
+    private void EmitExitPath()
     {
         // exit: registers back, instret, pc.
         _il.MarkLabel(_exit);
@@ -483,29 +578,6 @@ public sealed class RegionEmitter
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldloc, _nextPc);
         _il.Emit(OpCodes.Stfld, PcField);
-        _il.Emit(OpCodes.Ret);
-
-        // trap: instret as the interpreter has it during the instruction; Raise takes one off and the loop's ++ puts it back.
-        _il.MarkLabel(_trapExit);
-        WriteBack();
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldloc, _entry);
-        _il.Emit(OpCodes.Ldloc, _n);
-        _il.Emit(OpCodes.Ldloc, _trapCount);
-        _il.Emit(OpCodes.Add);
-        _il.Emit(OpCodes.Conv_I8);
-        _il.Emit(OpCodes.Add);
-        _il.Emit(OpCodes.Stfld, InstretField);
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldloc, _trapIdx);
-        _il.Emit(OpCodes.Call, RaisePendingMethod);
-        _il.Emit(OpCodes.Pop);
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldfld, InstretField);
-        _il.Emit(OpCodes.Ldc_I8, 1L);
-        _il.Emit(OpCodes.Add);
-        _il.Emit(OpCodes.Stfld, InstretField);
         _il.Emit(OpCodes.Ret);
     }
 

@@ -36,7 +36,7 @@ public sealed class TranslatingEngine : IExecutionEngine
     private readonly Lock _start = new();
 
     /// <summary>What the engine did so far (all harts).</summary>
-    public long RegionsTranslated, CompileTicks, TranslatedRuns, TranslatedInstructions;
+    public long RegionsTranslated, CompileTicks, TranslatedRuns, TranslatedInstructions, SlowAccesses;
 
     public TranslatingEngine(int threshold, bool background)
     {
@@ -99,6 +99,13 @@ public sealed class TranslatingEngine : IExecutionEngine
                     region.Run(hart);
                     TranslatedRuns++;
                     TranslatedInstructions += hart.Instret - before;
+                    if (hart.InterpretNext)
+                    {
+                        // The region stopped before an access off its inline fast path: that one runs interpreted.
+                        hart.InterpretNext = false;
+                        SlowAccesses++;
+                        hart.InterpretOne(page, hart.Pc);
+                    }
                     continue;
                 }
             }
@@ -168,5 +175,6 @@ public sealed class TranslatingEngine : IExecutionEngine
     /// <summary>A line for --stats.</summary>
     public string Describe() =>
         $"jit: {RegionsTranslated:N0} regions translated in {Stopwatch.GetElapsedTime(0, CompileTicks).TotalMilliseconds:F0} ms, " +
-        $"{TranslatedRuns:N0} region runs, {TranslatedInstructions:N0} instructions run translated";
+        $"{TranslatedRuns:N0} region runs, {TranslatedInstructions:N0} instructions run translated, " +
+        $"{SlowAccesses:N0} accesses off the inline fast path";
 }
