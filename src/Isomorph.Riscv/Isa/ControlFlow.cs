@@ -14,11 +14,12 @@ public enum ControlFlow : byte
     Branch,
     /// <summary>Continues at pc + imm (jal).</summary>
     Jump,
-    /// <summary>Continues at an address computed from a register (jalr): ends a region.</summary>
+    /// <summary>Continues at an address computed from a register (jalr): translated code leaves there.</summary>
     IndirectJump,
     /// <summary>
-    /// Changes state that code runs under (privilege, CSRs, TLBs, WFI, environment calls) or may
-    /// continue anywhere: the last instruction of a region.
+    /// May change state that code runs under (privilege, CSRs, TLBs, WFI, environment calls) or
+    /// continue anywhere: translated code calls its semantics and leaves unless they continue at
+    /// the next instruction.
     /// </summary>
-    EndsRegion,
+    ChangesState,
 }

@@ -10,7 +10,7 @@ internal static unsafe class Privileged
     internal static int IllegalInstruction(Hart h, ref Insn i, int idx) =>
         h.Raise(ExceptionCause.IllegalInstruction, i.Raw, idx);
 
-    [Instruction("ecall", "000000000000 00000 000 00000 1110011", "", Flow = ControlFlow.EndsRegion)]
+    [Instruction("ecall", "000000000000 00000 000 00000 1110011", "", Flow = ControlFlow.ChangesState)]
     private static int Ecall(Hart h, ref Insn i, int idx) => h.Raise(h.Privilege switch
     {
         PrivilegeLevel.User => ExceptionCause.EnvironmentCallFromU,
@@ -18,10 +18,10 @@ internal static unsafe class Privileged
         _ => ExceptionCause.EnvironmentCallFromM,
     }, 0, idx);
 
-    [Instruction("ebreak", "000000000001 00000 000 00000 1110011", "", Flow = ControlFlow.EndsRegion)]
+    [Instruction("ebreak", "000000000001 00000 000 00000 1110011", "", Flow = ControlFlow.ChangesState)]
     private static int Ebreak(Hart h, ref Insn i, int idx) => h.Raise(ExceptionCause.Breakpoint, h.PcOf(idx), idx);
 
-    [Instruction("mret", "0011000 00010 00000 000 00000 1110011", "", Flow = ControlFlow.EndsRegion)]
+    [Instruction("mret", "0011000 00010 00000 000 00000 1110011", "", Flow = ControlFlow.ChangesState)]
     private static int Mret(Hart h, ref Insn i, int idx)
     {
         if (h.Privilege != PrivilegeLevel.Machine) return IllegalInstruction(h, ref i, idx);
@@ -31,7 +31,7 @@ internal static unsafe class Privileged
         return Hart.Exit;
     }
 
-    [Instruction("sret", "0001000 00010 00000 000 00000 1110011", "", Flow = ControlFlow.EndsRegion)]
+    [Instruction("sret", "0001000 00010 00000 000 00000 1110011", "", Flow = ControlFlow.ChangesState)]
     private static int Sret(Hart h, ref Insn i, int idx)
     {
         if (h.Privilege < PrivilegeLevel.Supervisor
@@ -43,7 +43,7 @@ internal static unsafe class Privileged
         return Hart.Exit;
     }
 
-    [Instruction("wfi", "0001000 00101 00000 000 00000 1110011", "", Flow = ControlFlow.EndsRegion)]
+    [Instruction("wfi", "0001000 00101 00000 000 00000 1110011", "", Flow = ControlFlow.ChangesState)]
     private static int Wfi(Hart h, ref Insn i, int idx)
     {
         // TW makes WFI illegal below M-mode; WFI in U-mode is always illegal (no U-mode interrupts).
@@ -57,7 +57,7 @@ internal static unsafe class Privileged
         return h.ExitAfter(ref i, idx);
     }
 
-    [Instruction("sfence.vma", "0001001 ..... ..... 000 00000 1110011", "xs1, xs2", Flow = ControlFlow.EndsRegion)]
+    [Instruction("sfence.vma", "0001001 ..... ..... 000 00000 1110011", "xs1, xs2", Flow = ControlFlow.ChangesState)]
     private static int SfenceVma(Hart h, ref Insn i, int idx)
     {
         if (h.Privilege == PrivilegeLevel.User

@@ -28,22 +28,22 @@ internal static unsafe class Zicsr
         return writes ? h.ExitAfter(ref i, idx) : idx + i.Slots;
     }
 
-    [Instruction("csrrw", "............ ..... 001 ..... 1110011", "xd, csr, xs1", Flow = ControlFlow.EndsRegion)]
+    [Instruction("csrrw", "............ ..... 001 ..... 1110011", "xd, csr, xs1", Flow = ControlFlow.ChangesState)]
     private static int Csrrw(Hart h, ref Insn i, int idx) => Access(h, ref i, idx, Op.Write, h.X[i.Rs1], true);
 
-    [Instruction("csrrs", "............ ..... 010 ..... 1110011", "xd, csr, xs1", Flow = ControlFlow.EndsRegion)]
+    [Instruction("csrrs", "............ ..... 010 ..... 1110011", "xd, csr, xs1", Flow = ControlFlow.ChangesState)]
     private static int Csrrs(Hart h, ref Insn i, int idx) => Access(h, ref i, idx, Op.Set, h.X[i.Rs1], i.Rs1 != 0);
 
-    [Instruction("csrrc", "............ ..... 011 ..... 1110011", "xd, csr, xs1", Flow = ControlFlow.EndsRegion)]
+    [Instruction("csrrc", "............ ..... 011 ..... 1110011", "xd, csr, xs1", Flow = ControlFlow.ChangesState)]
     private static int Csrrc(Hart h, ref Insn i, int idx) => Access(h, ref i, idx, Op.Clear, h.X[i.Rs1], i.Rs1 != 0);
 
-    [Instruction("csrrwi", "............ ..... 101 ..... 1110011", "xd, csr, zimm", Flow = ControlFlow.EndsRegion)]
+    [Instruction("csrrwi", "............ ..... 101 ..... 1110011", "xd, csr, zimm", Flow = ControlFlow.ChangesState)]
     private static int Csrrwi(Hart h, ref Insn i, int idx) => Access(h, ref i, idx, Op.Write, i.Rs1, true);
 
-    [Instruction("csrrsi", "............ ..... 110 ..... 1110011", "xd, csr, zimm", Flow = ControlFlow.EndsRegion)]
+    [Instruction("csrrsi", "............ ..... 110 ..... 1110011", "xd, csr, zimm", Flow = ControlFlow.ChangesState)]
     private static int Csrrsi(Hart h, ref Insn i, int idx) => Access(h, ref i, idx, Op.Set, i.Rs1, i.Rs1 != 0);
 
-    [Instruction("csrrci", "............ ..... 111 ..... 1110011", "xd, csr, zimm", Flow = ControlFlow.EndsRegion)]
+    [Instruction("csrrci", "............ ..... 111 ..... 1110011", "xd, csr, zimm", Flow = ControlFlow.ChangesState)]
     private static int Csrrci(Hart h, ref Insn i, int idx) => Access(h, ref i, idx, Op.Clear, i.Rs1, i.Rs1 != 0);
 }
 
@@ -51,7 +51,7 @@ internal static unsafe class Zicsr
 [IsaExtension("Zifencei")]
 internal static unsafe class Zifencei
 {
-    [Instruction("fence.i", "............ ..... 001 ..... 0001111", "", Flow = ControlFlow.EndsRegion)]
+    [Instruction("fence.i", "............ ..... 001 ..... 0001111", "", Flow = ControlFlow.ChangesState)]
     private static int FenceI(Hart h, ref Insn i, int idx)
     {
         Interlocked.MemoryBarrier();

@@ -10,7 +10,7 @@ namespace Isomorph.Riscv.Semantics;
 [IsaExtension("Zihintpause")]
 internal static class Zihintpause
 {
-    [Instruction("pause", "0000 0001 0000 00000 000 00000 0001111", "", Overrides = ["fence"], Flow = ControlFlow.EndsRegion)]
+    [Instruction("pause", "0000 0001 0000 00000 000 00000 0001111", "", Overrides = ["fence"], Flow = ControlFlow.ChangesState)]
     private static int Pause(Hart h, ref Insn i, int idx)
     {
         if (!h.YieldOnPause) return idx + i.Slots;

@@ -38,7 +38,7 @@ public sealed class RegionEmitter
     /// the region counts <see cref="LoopWeight"/> times for each level of nesting). More than the host has registers and RyuJIT
     /// spills them, loop counters included; the rest are read and written in <see cref="Hart.X"/>.
     /// </summary>
-    public static readonly int CachedRegisters = int.TryParse(Environment.GetEnvironmentVariable("ISOMORPH_JIT_REGS"), out int n) ? n : 10;
+    public const int CachedRegisters = 10;
     private const int LoopWeight = 16;
 
     private readonly ILGenerator _il;

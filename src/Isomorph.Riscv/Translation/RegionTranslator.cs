@@ -8,9 +8,9 @@ namespace Isomorph.Riscv.Translation;
 
 /// <summary>
 /// Reads a region from a code page and compiles it: from a start slot, instructions in address
-/// order until <see cref="MaxInstructions"/>, the end of the page, an instruction whose
-/// <see cref="ControlFlow"/> ends a region (kept as the last one), or an encoding that is not an
-/// instruction (left to the interpreter). Branches and jumps to instructions of the region become
+/// order until <see cref="MaxInstructions"/>, the end of the page, an instruction that does not
+/// fall through (<see cref="ControlFlow"/>: a jump, a return, a state change) with no branch of the
+/// region leading further, or an encoding that is not an instruction (left to the interpreter). Branches and jumps to instructions of the region become
 /// IL branches, so loops inside a page run without leaving translated code.
 /// </summary>
 public static class RegionTranslator
@@ -38,6 +38,7 @@ public static class RegionTranslator
     {
         var code = new List<(int, Insn, InstructionDefinition)>();
         int idx = start, emitted = 0, end = start + bytes.Length / 2;
+        int furthestTarget = -1; // the furthest slot ahead that a branch or jump of the region goes to
         while (code.Count < MaxInstructions && idx < end)
         {
             int at = (idx - start) * 2;
@@ -53,8 +54,11 @@ public static class RegionTranslator
             var def = InstructionSet.Definitions[insn.Id];
             code.Add((idx, insn, def));
             if (def.Emitter is not null) emitted++;
+            if (def.Flow is ControlFlow.Branch or ControlFlow.Jump) furthestTarget = Math.Max(furthestTarget, idx + (int)(insn.Imm >> 1));
             idx += insn.Slots;
-            if (def.Flow is ControlFlow.IndirectJump or ControlFlow.EndsRegion) break;
+            // After an instruction that does not simply fall through, the code that follows belongs to
+            // the region only if a branch of the region leads there (a loop's tail placed after a return).
+            if (def.Flow is ControlFlow.Jump or ControlFlow.IndirectJump or ControlFlow.ChangesState && furthestTarget < idx) break;
         }
         if (code.Count == 0) return null;
 

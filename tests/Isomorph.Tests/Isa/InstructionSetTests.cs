@@ -42,10 +42,10 @@ public sealed class InstructionSetTests(ITestOutputHelper output)
     [InlineData("c.j", ControlFlow.Jump)]
     [InlineData("jalr", ControlFlow.IndirectJump)]
     [InlineData("c.jr", ControlFlow.IndirectJump)]
-    [InlineData("ecall", ControlFlow.EndsRegion)]
-    [InlineData("csrrw", ControlFlow.EndsRegion)]
-    [InlineData("fence.i", ControlFlow.EndsRegion)]
-    [InlineData("sfence.vma", ControlFlow.EndsRegion)]
+    [InlineData("ecall", ControlFlow.ChangesState)]
+    [InlineData("csrrw", ControlFlow.ChangesState)]
+    [InlineData("fence.i", ControlFlow.ChangesState)]
+    [InlineData("sfence.vma", ControlFlow.ChangesState)]
     public void EachDefinitionDeclaresItsControlFlow(string name, ControlFlow flow) =>
         Assert.Equal(flow, InstructionSet.Get(name).Flow);
 
