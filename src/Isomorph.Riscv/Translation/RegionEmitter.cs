@@ -51,6 +51,8 @@ public sealed class RegionEmitter
     private readonly List<Action> _stubs = [];
     private readonly Label _exit, _body, _prologue;
     private int _pending;
+    /// <summary>Registers whose locals may differ from the hart's register file at this point of the emission.</summary>
+    private uint _dirty;
     private int _k;
 
     /// <summary>The IL generator, for emitters that need more than the helpers.</summary>
@@ -122,6 +124,7 @@ public sealed class RegionEmitter
             {
                 FlushCount(0);
                 _il.MarkLabel(label);
+                _dirty = _written; // control may come here from anywhere in the region
             }
             if (def.Emitter is { } emit) emit(this, in insn);
             else EmitCall();
@@ -153,7 +156,11 @@ public sealed class RegionEmitter
     public void StoreX(int rd)
     {
         if (rd is 0 or Hart.ZeroSink) _il.Emit(OpCodes.Pop);
-        else if (_x[rd] is { } local) _il.Emit(OpCodes.Stloc, local);
+        else if (_x[rd] is { } local)
+        {
+            _il.Emit(OpCodes.Stloc, local);
+            _dirty |= 1u << rd;
+        }
         else
         {
             _il.Emit(OpCodes.Stloc, _spill);
@@ -445,7 +452,9 @@ public sealed class RegionEmitter
     {
         var (idx, insn, def) = _code[_k];
         FlushCount(0);
-        WriteBack();
+        // The semantics (and a trap they raise, which a host handler may serve at once) see the register file.
+        WriteBack(_dirty);
+        _dirty = 0;
         SetInstret();
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldarg_0);
@@ -487,8 +496,11 @@ public sealed class RegionEmitter
         _il.Emit(OpCodes.Add);
         _il.Emit(OpCodes.Stloc, _n);
         _pending = -1;
-        LoadRegisters(_used);
-        if (def.Flow == ControlFlow.MayTrap) CheckAfterStore(_k, _pending); // atomics and FP stores write memory too
+        // Continuing here, the instruction did not trap: it changed only what it names, unless it may change state.
+        if (def.Flow == ControlFlow.ChangesState) LoadRegisters(_used);
+        else if (def.Syntax.WritesX) LoadRegisters(_used & Bit(insn.Rd));
+        // Atomics and FP stores write memory too.
+        if (def.Syntax.Operands.Any(o => o is Operand.MemImm or Operand.MemSImm or Operand.MemReg)) CheckAfterStore(_k, _pending);
     }
 
     // ---- Counting, exits, prologue ----
@@ -540,11 +552,13 @@ public sealed class RegionEmitter
         _il.Emit(OpCodes.Stfld, InstretField);
     }
 
-    private void WriteBack()
+    private void WriteBack() => WriteBack(_written);
+
+    private void WriteBack(uint set)
     {
         for (int r = 1; r < 32; r++)
         {
-            if ((_written & (1u << r)) == 0) continue;
+            if ((set & _written & (1u << r)) == 0) continue;
             XAddress(r);
             _il.Emit(OpCodes.Ldloc, _x[r]!);
             _il.Emit(OpCodes.Stind_I8);
