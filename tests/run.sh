@@ -72,26 +72,39 @@ if guests/linux/ltp.sh --check-source 2>/dev/null; then
 fi
 
 # --- .NET test suites ------------------------------------------------------------------------------
-results="$(mktemp -d)"
-echo "== dotnet test (seed for fresh differential streams: ${ISOMORPH_DIFF_SEED:-chosen by the run})"
-dotnet test tests/Isomorph.Tests/Isomorph.Tests.csproj -c Release --nologo \
-  --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" --results-directory "$results" 2>&1 \
-  | grep -vE '^\s*$|warning (CS|NU|MSB)' 
-status=${PIPESTATUS[0]}
-
+# Everything under the default engine (the translator), then the suites that exercise the core and
+# the process and system VMs again under the interpreter, the reference: every instruction stream
+# and guest those suites run is checked under both engines. The translator's own tests compare the
+# two engines instruction for instruction.
+interp_suites="FullyQualifiedName~Isomorph.Tests.Isa|FullyQualifiedName~Isomorph.Tests.Differential|FullyQualifiedName~Isomorph.Tests.Guests|FullyQualifiedName~Isomorph.Tests.Float|FullyQualifiedName~Isomorph.Tests.Riscv|FullyQualifiedName~Isomorph.Tests.Linux.ThreadTests|FullyQualifiedName~Isomorph.Tests.Linux.RunCommandTests|FullyQualifiedName~Isomorph.Tests.Machines.LinuxBootTests|FullyQualifiedName~Isomorph.Tests.Machines.SmpTests"
 passed=0; failed=0; skipped=0
-if [ -f "$results/results.trx" ]; then
-  counters="$(grep -o '<Counters [^>]*>' "$results/results.trx" | head -1)"
-  get() { echo "$counters" | grep -o "$1=\"[0-9]*\"" | grep -o '[0-9]*'; }
-  passed=$(get passed); failed=$(get failed)
-  total=$(get total); executed=$(get executed)
-  skipped=$(( ${total:-0} - ${executed:-0} ))
-  notexec=$(get notExecuted); [ -n "$notexec" ] && [ "$notexec" -gt "$skipped" ] && skipped=$notexec
-else
-  failed=1
-fi
-[ "$status" -ne 0 ] && [ "${failed:-0}" -eq 0 ] && failed=1
-rm -rf "$results"
+# suite NAME [dotnet test arguments...]: runs the tests and adds their counts to the totals.
+suite() {
+  local name="$1"; shift
+  local results status counters
+  results="$(mktemp -d)"
+  echo "== dotnet test: $name (seed for fresh differential streams: ${ISOMORPH_DIFF_SEED:-chosen by the run})"
+  dotnet test tests/Isomorph.Tests/Isomorph.Tests.csproj -c Release --nologo "$@" \
+    --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" --results-directory "$results" 2>&1 \
+    | grep -vE '^\s*$|warning (CS|NU|MSB)'
+  status=${PIPESTATUS[0]}
+  if [ -f "$results/results.trx" ]; then
+    counters="$(grep -o '<Counters [^>]*>' "$results/results.trx" | head -1)"
+    get() { echo "$counters" | grep -o "$1=\"[0-9]*\"" | grep -o '[0-9]*'; }
+    local p f total executed notexec skip
+    p=$(get passed); f=$(get failed); total=$(get total); executed=$(get executed)
+    skip=$(( ${total:-0} - ${executed:-0} ))
+    notexec=$(get notExecuted); [ -n "$notexec" ] && [ "$notexec" -gt "$skip" ] && skip=$notexec
+    [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ] && f=1
+    passed=$(( passed + ${p:-0} )); failed=$(( failed + ${f:-0} )); skipped=$(( skipped + skip ))
+  else
+    failed=$(( failed + 1 ))
+  fi
+  rm -rf "$results"
+}
+suite "every suite, default engine (jit)"
+ISOMORPH_ENGINE=interp suite "the core, process-VM and system-VM suites again under the interpreter" --no-build --filter "$interp_suites"
+
 if [ "${skipped:-0}" -gt 0 ]; then
   echo "${passed:-0} passed, ${failed:-0} failed, ${skipped} skipped"
 else

@@ -10,6 +10,8 @@ iterations=${KERNEL_ITERATIONS:-10000}
 make -s -C guests build/bench/intloop.elf >/dev/null
 gcc -O2 -o "$out/kernels-native" bench/jit/kernels.c
 riscv64-linux-gnu-gcc -O2 -static -o "$out/kernels-rv" bench/jit/kernels.c
+gcc -O2 -o "$out/float-native" bench/jit/float.c -lm
+riscv64-linux-gnu-gcc -O2 -static -o "$out/float-rv" bench/jit/float.c -lm
 gcc -O2 -o "$out/loop-native" bench/intloop/loop-x86_64.S
 ./isomorph --help >/dev/null
 iso="dotnet artifacts/cli/isomorph.dll"
@@ -29,6 +31,17 @@ t_interp=$(seconds $iso run --engine interp "$out/kernels-rv" "$iterations"); cp
 t_jit=$(seconds $iso run --engine jit "$out/kernels-rv" "$iterations"); cmp -s "$out/last.log" "$out/interp.log" || echo "jit output differs!"
 t_qemu=$(seconds qemu-riscv64 "$out/kernels-rv" "$iterations")
 t_native=$(seconds "$out/kernels-native" "$iterations")
+for n in interp jit qemu native; do v=t_$n; row "$n" "${!v}" "$(echo "$t_interp / ${!v}" | bc -l | xargs printf '%.2fx')"; done
+
+echo
+float_iterations=${FLOAT_ITERATIONS:-2000}
+echo "Floating-point kernels (bench/jit/float.c, $float_iterations iterations, -O2; riscv64 static under the process VM)"
+echo "| engine | time | vs interp |"
+echo "|---|---|---|"
+t_interp=$(seconds $iso run --engine interp "$out/float-rv" "$float_iterations"); cp "$out/last.log" "$out/interp.log"
+t_jit=$(seconds $iso run --engine jit "$out/float-rv" "$float_iterations"); cmp -s "$out/last.log" "$out/interp.log" || echo "jit output differs!"
+t_qemu=$(seconds qemu-riscv64 "$out/float-rv" "$float_iterations")
+t_native=$(seconds "$out/float-native" "$float_iterations")
 for n in interp jit qemu native; do v=t_$n; row "$n" "${!v}" "$(echo "$t_interp / ${!v}" | bc -l | xargs printf '%.2fx')"; done
 
 echo

@@ -31,10 +31,10 @@ public static class IsomorphCommand
         return parse.Invoke();
     }
 
-    /// <summary>The <c>--engine interp|jit</c> option of run, bare and boot (default: ISOMORPH_ENGINE's, else interp).</summary>
+    /// <summary>The <c>--engine interp|jit</c> option of run, bare and boot (default: ISOMORPH_ENGINE's, else jit).</summary>
     public static Option<string?> EngineOption() => new("--engine")
     {
-        Description = $"the execution engine: {string.Join(" or ", ExecutionEngines.Names)} (default: ${ExecutionEngines.EnvironmentVariable}, else interp)",
+        Description = $"the execution engine: {string.Join(" or ", ExecutionEngines.Names)} (default: ${ExecutionEngines.EnvironmentVariable}, else jit)",
         Validators = { r => { if (r.GetValueOrDefault<string?>() is { } n && ExecutionEngines.FromName(n) is null) r.AddError($"invalid --engine '{n}': expected {string.Join(" or ", ExecutionEngines.Names)}"); } },
     };
 

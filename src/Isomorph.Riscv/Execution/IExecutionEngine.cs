@@ -29,7 +29,7 @@ public sealed class InterpreterEngine : IExecutionEngine
     public HartStop Run(Hart hart, long maxInstructions) => hart.Run(maxInstructions);
 }
 
-/// <summary>The engines by name, and the default one (the environment variable ISOMORPH_ENGINE, else the interpreter).</summary>
+/// <summary>The engines by name, and the default one (the environment variable ISOMORPH_ENGINE, else the translator).</summary>
 public static class ExecutionEngines
 {
     public const string EnvironmentVariable = "ISOMORPH_ENGINE";
@@ -44,9 +44,9 @@ public static class ExecutionEngines
         _ => null,
     };
 
-    /// <summary>The engine machines use when their options name none: ISOMORPH_ENGINE's, else the interpreter.</summary>
+    /// <summary>The engine machines use when their options name none: ISOMORPH_ENGINE's, else the translator (which interprets code until it is hot).</summary>
     public static IExecutionEngine Default { get; } =
         Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } name
             ? FromName(name) ?? throw new InvalidOperationException($"{EnvironmentVariable}={name}: expected one of {string.Join(", ", Names)}")
-            : InterpreterEngine.Instance;
+            : Translation.TranslatingEngine.Shared;
 }
