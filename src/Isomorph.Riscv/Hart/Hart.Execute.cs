@@ -229,9 +229,11 @@ public sealed unsafe partial class Hart
 
     /// <summary>
     /// Interprets from <paramref name="pc"/> on <paramref name="page"/> (the translator's tier 0)
-    /// until the chunk or the page ends, an instruction leaves the page or traps, or a taken branch
-    /// reaches a block start that has a region in <paramref name="table"/> or has run
-    /// <paramref name="threshold"/> times; other block starts reached are counted on the way.
+    /// until the chunk or the page ends, an instruction leaves the page or traps, or a branch back
+    /// (a loop) reaches a block start that has a region in <paramref name="table"/> or has run
+    /// <paramref name="threshold"/> times; the loop starts reached on the way are counted. Only
+    /// backward targets are looked at, so straight-line code and forward branches cost what they
+    /// cost in <see cref="Run"/>: hot code is found at its loops and, by the engine, at page entries.
     /// </summary>
     internal void InterpretBlock(DecodedPage page, ulong pc, Translation.PageTranslations table, int threshold)
     {
@@ -239,19 +241,29 @@ public sealed unsafe partial class Hart
         ulong pageBase = pc & ~0xFFFul;
         CurrentPageBase = pageBase;
         ref Insn slots = ref MemoryMarshal.GetArrayDataReference(page.Slots);
+        ref Translation.Region? regions = ref MemoryMarshal.GetArrayDataReference(table.Regions);
+        ref ushort counts = ref MemoryMarshal.GetArrayDataReference(table.Counts);
         int idx = (int)(pc & 0xFFF) >> 1;
         while (true)
         {
             ref Insn insn = ref Unsafe.Add(ref slots, idx);
             int next = insn.Exec(this, ref insn, idx);
-            bool sequential = next == idx + insn.Slots;
-            idx = next;
-            if (++Instret >= _stopAt || (uint)idx >= (uint)DecodedPage.SlotCount) break;
-            if (!sequential)
+            if (++Instret >= _stopAt || (uint)next >= (uint)DecodedPage.SlotCount)
             {
-                if (table.Regions[idx] is not null || table.Counts[idx] >= threshold) break;
-                table.Counts[idx]++;
+                idx = next;
+                break;
             }
+            if (next <= idx)
+            {
+                ref ushort count = ref Unsafe.Add(ref counts, next);
+                if (Unsafe.Add(ref regions, next) is not null || count >= threshold)
+                {
+                    idx = next;
+                    break;
+                }
+                count++;
+            }
+            idx = next;
         }
         if (idx >= 0) Pc = pageBase + (ulong)idx * 2;
     }
