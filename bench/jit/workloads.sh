@@ -14,7 +14,7 @@ cache="${ISOMORPH_CACHE:-$HOME/.cache/isomorph}"
 ./isomorph --help >/dev/null   # build the CLI before timing
 make -s -C guests/linux/user all >/dev/null
 gcc -O2 -o "$out/hello-native" guests/linux/user/hello.c
-iso="dotnet artifacts/cli/isomorph.dll run"
+iso="dotnet $root/artifacts/cli/isomorph.dll run"
 busybox="$cache/linux/busybox"
 [ -x "$busybox" ] || guests/linux/build-kernel.sh >/dev/null
 mapfile -t esbuild < <(guests/linux/esbuild.sh | tail -2)

@@ -18,6 +18,9 @@ public static class RegionTranslator
     /// <summary>Instructions per region: well under RyuJIT's limits for full optimisation (see docs/translator.md).</summary>
     public const int MaxInstructions = 128;
 
+    /// <summary>Time spent in RyuJIT compiling regions (all engines, wall time of the compiling thread), for --stats.</summary>
+    public static long JitTicks;
+
     /// <summary>
     /// Copies the bytes a region starting at <paramref name="start"/> may read, on the hart's thread,
     /// where the page is known to be mapped: a background translation must never read guest memory
@@ -83,7 +86,9 @@ public static class RegionTranslator
             Emitted = emitted,
         };
         region.Run = method.CreateDelegate<Action<Hart>>(region);
+        long t0 = Stopwatch.GetTimestamp();
         region.Run(null!); // compile now
+        Interlocked.Add(ref JitTicks, Stopwatch.GetTimestamp() - t0);
         return region;
     }
 }

@@ -75,11 +75,22 @@ public sealed class TranslatingEngine : IExecutionEngine
     {
         long end = hart.Steps + maxInstructions;
         hart._stopAt = 0;
+        // Counted here and added to the engine's totals once per run: harts on several threads
+        // would otherwise write one cache line at every region entry.
+        long runs = 0, translated = 0, slow = 0;
         while (true)
         {
-            if (hart.Instret >= hart._stopAt && hart.EndOfChunk(end, out var stop)) return stop;
+            if (hart.Instret >= hart._stopAt && hart.EndOfChunk(end, out var stop))
+            {
+                AddTotals(runs, translated, slow);
+                return stop;
+            }
             ulong pc = hart.Pc;
-            if (!filter.Allows(pc)) return HartStop.Budget;
+            if (!filter.Allows(pc))
+            {
+                AddTotals(runs, translated, slow);
+                return HartStop.Budget;
+            }
             var page = hart.FetchPage(pc);
             if (page is null) continue;
             int idx = (int)(pc & 0xFFF) >> 1;
@@ -97,13 +108,13 @@ public sealed class TranslatingEngine : IExecutionEngine
                     hart.CurrentPageBase = pc & ~0xFFFul;
                     long before = hart.Instret;
                     region.Run(hart);
-                    TranslatedRuns++;
-                    TranslatedInstructions += hart.Instret - before;
+                    runs++;
+                    translated += hart.Instret - before;
                     if (hart.InterpretNext)
                     {
                         // The region stopped before an access off its inline fast path: that one runs interpreted.
                         hart.InterpretNext = false;
-                        SlowAccesses++;
+                        slow++;
                         hart.InterpretOne(page, hart.Pc);
                     }
                     continue;
@@ -126,6 +137,13 @@ public sealed class TranslatingEngine : IExecutionEngine
             }
             hart.InterpretBlock(page, pc, table, Threshold);
         }
+    }
+
+    private void AddTotals(long runs, long translated, long slow)
+    {
+        Interlocked.Add(ref TranslatedRuns, runs);
+        Interlocked.Add(ref TranslatedInstructions, translated);
+        Interlocked.Add(ref SlowAccesses, slow);
     }
 
     private void Enqueue(DecodedPage page, PageTranslations table, int start)
@@ -174,7 +192,7 @@ public sealed class TranslatingEngine : IExecutionEngine
 
     /// <summary>A line for --stats.</summary>
     public string Describe() =>
-        $"jit: {RegionsTranslated:N0} regions translated in {Stopwatch.GetElapsedTime(0, CompileTicks).TotalMilliseconds:F0} ms, " +
+        $"jit: {RegionsTranslated:N0} regions translated in {Stopwatch.GetElapsedTime(0, CompileTicks).TotalMilliseconds:F0} ms (RyuJIT {Stopwatch.GetElapsedTime(0, RegionTranslator.JitTicks).TotalMilliseconds:F0} ms), " +
         $"{TranslatedRuns:N0} region runs, {TranslatedInstructions:N0} instructions run translated, " +
         $"{SlowAccesses:N0} accesses off the inline fast path";
 }
