@@ -29,6 +29,10 @@ public static class LinuxGuests
     public static Repository.ProcessResult Isomorph(string[] options, string program, params string[] args) =>
         Repository.Run("dotnet", [Repository.CliDll, "run", .. options, program, .. args], TimeSpan.FromSeconds(120));
 
+    /// <summary>Runs a program under <c>isomorph run</c> with <paramref name="environment"/> added to the CLI's environment.</summary>
+    public static Repository.ProcessResult Isomorph(IReadOnlyDictionary<string, string> environment, string program, params string[] args) =>
+        Repository.Run("dotnet", [Repository.CliDll, "run", program, .. args], TimeSpan.FromSeconds(120), environment: environment);
+
     /// <summary>Runs a program under the oracle, <c>qemu-riscv64 -L /usr/riscv64-linux-gnu</c>.</summary>
     public static Repository.ProcessResult Qemu(string[] options, string program, params string[] args)
     {

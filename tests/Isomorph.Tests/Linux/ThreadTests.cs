@@ -50,6 +50,38 @@ public sealed class ThreadTests(ITestOutputHelper output)
     [InlineData("dynamic")]
     public void MembarrierAndFlushIcacheBehaveAsOnLinux(string linkage) => SameAsQemu("riscvprobe", linkage, "barriers");
 
+    /// <summary>
+    /// Code generated at run time and run hot (guests/linux/user/jitcode.c): rewritten by the thread
+    /// that runs it, by another thread while a second one runs it, and run from a page the hot loop
+    /// keeps storing into. The same output as under qemu-riscv64 with the interpreter, with the
+    /// translator at its defaults, and with the translator compiling every block from its first
+    /// execution (threshold 0) or its fourth, on the hart's thread, so that what runs translated
+    /// does not depend on timing.
+    /// </summary>
+    [Theory]
+    [InlineData("static", "interp", null)]
+    [InlineData("dynamic", "jit", null)]
+    [InlineData("static", "jit", "0")]
+    [InlineData("dynamic", "jit", "3")]
+    public void GeneratedCodeRewrittenWhileHotRunsAsUnderQemu(string linkage, string engine, string? threshold)
+    {
+        var path = LinuxGuests.Program("jitcode", linkage);
+        var expected = LinuxGuests.Qemu([], path);
+        Assert.Equal(0, expected.ExitCode);
+        Assert.Contains("the other thread saw 99", expected.Stdout);
+        var environment = new Dictionary<string, string> { ["ISOMORPH_ENGINE"] = engine };
+        if (threshold is not null)
+        {
+            environment["ISOMORPH_JIT_SYNC"] = "1";
+            environment["ISOMORPH_JIT_THRESHOLD"] = threshold;
+        }
+        var r = LinuxGuests.Isomorph(environment, path);
+        Assert.False(r.TimedOut, "isomorph timed out");
+        Assert.Equal("", r.Stderr);
+        Assert.Equal(expected.Stdout, r.Stdout);
+        Assert.Equal(0, r.ExitCode);
+    }
+
     /// <summary>riscv_hwprobe reports the core Isomorph implements (RV64GC + Zba/Zbb/Zbs), and what it reports executes.</summary>
     [Fact]
     public void HwprobeReportsTheImplementedExtensions()
