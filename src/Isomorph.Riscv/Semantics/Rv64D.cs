@@ -10,20 +10,40 @@ internal static unsafe class Rv64D
 {
     private const ulong Sign = 1ul << 63;
 
-    private static int Binary(Hart h, ref Insn i, int idx, delegate*<ulong, ulong, RoundingMode, ref FFlags, ulong> op)
+    /// <summary>An arithmetic operation: on the host's FPU where <see cref="HostFloat"/> shows it exact, else in soft-float.</summary>
+    private static int Binary(Hart h, ref Insn i, int idx, delegate*<ulong, ulong, RoundingMode, ref FFlags, ulong> op, delegate*<double, double, double> host)
     {
         if (!Begin(h, ref i, out var rm)) return Illegal(h, ref i, idx);
+        ulong a = h.F[i.Rs1], b = h.F[i.Rs2];
+        if (HostFloat.Allowed(h.FpFlags, rm) && HostFloat.Finite(a) && HostFloat.Finite(b))
+        {
+            double r = host(BitConverter.UInt64BitsToDouble(a), BitConverter.UInt64BitsToDouble(b));
+            if (HostFloat.Safe(r)) return Result(h, ref i, idx, r);
+        }
         FFlags flags = 0;
-        h.F[i.Rd] = op(h.F[i.Rs1], h.F[i.Rs2], rm, ref flags);
+        h.F[i.Rd] = op(a, b, rm, ref flags);
         return End(h, ref i, idx, flags);
     }
 
     private static int Fused(Hart h, ref Insn i, int idx, ulong negateProduct, ulong negateAddend)
     {
         if (!Begin(h, ref i, out var rm)) return Illegal(h, ref i, idx);
+        ulong a = h.F[i.Rs1] ^ negateProduct, b = h.F[i.Rs2], c = h.F[i.Rs3] ^ negateAddend;
+        if (HostFloat.Allowed(h.FpFlags, rm) && HostFloat.Finite(a) && HostFloat.Finite(b) && HostFloat.Finite(c))
+        {
+            double r = Math.FusedMultiplyAdd(BitConverter.UInt64BitsToDouble(a), BitConverter.UInt64BitsToDouble(b), BitConverter.UInt64BitsToDouble(c));
+            if (HostFloat.Safe(r)) return Result(h, ref i, idx, r);
+        }
         FFlags flags = 0;
-        h.F[i.Rd] = SoftFloat.MulAdd(h.F[i.Rs1] ^ negateProduct, h.F[i.Rs2], h.F[i.Rs3] ^ negateAddend, rm, ref flags);
+        h.F[i.Rd] = SoftFloat.MulAdd(a, b, c, rm, ref flags);
         return End(h, ref i, idx, flags);
+    }
+
+    /// <summary>Writes a result the host computed exactly (no flag to accrue: NX is already set).</summary>
+    private static int Result(Hart h, ref Insn i, int idx, double r)
+    {
+        h.F[i.Rd] = BitConverter.DoubleToUInt64Bits(r);
+        return End(h, ref i, idx, 0);
     }
 
     private static int ToInteger(Hart h, ref Insn i, int idx, delegate*<ulong, RoundingMode, ref FFlags, ulong> op)
@@ -89,20 +109,26 @@ internal static unsafe class Rv64D
     private static int FnmaddD(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, Sign, Sign);
 
     [Instruction("fadd.d", "0000001 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm", Flow = ControlFlow.MayTrap)]
-    private static int FaddD(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Add);
+    private static int FaddD(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Add, &HostFloat.Add);
     [Instruction("fsub.d", "0000101 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm", Flow = ControlFlow.MayTrap)]
-    private static int FsubD(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Sub);
+    private static int FsubD(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Sub, &HostFloat.Sub);
     [Instruction("fmul.d", "0001001 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm", Flow = ControlFlow.MayTrap)]
-    private static int FmulD(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Mul);
+    private static int FmulD(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Mul, &HostFloat.Mul);
     [Instruction("fdiv.d", "0001101 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm", Flow = ControlFlow.MayTrap)]
-    private static int FdivD(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Div);
+    private static int FdivD(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Div, &HostFloat.Div);
 
     [Instruction("fsqrt.d", "0101101 00000 ..... ... ..... 1010011", "fd, fs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FsqrtD(Hart h, ref Insn i, int idx)
     {
         if (!Begin(h, ref i, out var rm)) return Illegal(h, ref i, idx);
+        ulong a = h.F[i.Rs1];
+        if (HostFloat.Allowed(h.FpFlags, rm) && HostFloat.Finite(a))
+        {
+            double r = Math.Sqrt(BitConverter.UInt64BitsToDouble(a));
+            if (HostFloat.Safe(r)) return Result(h, ref i, idx, r);
+        }
         FFlags flags = 0;
-        h.F[i.Rd] = SoftFloat.Sqrt(h.F[i.Rs1], rm, ref flags);
+        h.F[i.Rd] = SoftFloat.Sqrt(a, rm, ref flags);
         return End(h, ref i, idx, flags);
     }
 

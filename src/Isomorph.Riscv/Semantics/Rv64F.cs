@@ -14,20 +14,40 @@ internal static unsafe class Rv64F
 {
     private const uint Sign = 1u << 31;
 
-    private static int Binary(Hart h, ref Insn i, int idx, delegate*<uint, uint, RoundingMode, ref FFlags, uint> op)
+    /// <summary>An arithmetic operation: on the host's FPU where <see cref="HostFloat"/> shows it exact, else in soft-float.</summary>
+    private static int Binary(Hart h, ref Insn i, int idx, delegate*<uint, uint, RoundingMode, ref FFlags, uint> op, delegate*<float, float, float> host)
     {
         if (!Begin(h, ref i, out var rm)) return Illegal(h, ref i, idx);
+        uint a = Unbox(h.F[i.Rs1]), b = Unbox(h.F[i.Rs2]);
+        if (HostFloat.Allowed(h.FpFlags, rm) && HostFloat.Finite(a) && HostFloat.Finite(b))
+        {
+            float r = host(BitConverter.UInt32BitsToSingle(a), BitConverter.UInt32BitsToSingle(b));
+            if (HostFloat.Safe(r)) return Result(h, ref i, idx, r);
+        }
         FFlags flags = 0;
-        h.F[i.Rd] = Box(op(Unbox(h.F[i.Rs1]), Unbox(h.F[i.Rs2]), rm, ref flags));
+        h.F[i.Rd] = Box(op(a, b, rm, ref flags));
         return End(h, ref i, idx, flags);
     }
 
     private static int Fused(Hart h, ref Insn i, int idx, uint negateProduct, uint negateAddend)
     {
         if (!Begin(h, ref i, out var rm)) return Illegal(h, ref i, idx);
+        uint a = Unbox(h.F[i.Rs1]) ^ negateProduct, b = Unbox(h.F[i.Rs2]), c = Unbox(h.F[i.Rs3]) ^ negateAddend;
+        if (HostFloat.Allowed(h.FpFlags, rm) && HostFloat.Finite(a) && HostFloat.Finite(b) && HostFloat.Finite(c))
+        {
+            float r = MathF.FusedMultiplyAdd(BitConverter.UInt32BitsToSingle(a), BitConverter.UInt32BitsToSingle(b), BitConverter.UInt32BitsToSingle(c));
+            if (HostFloat.Safe(r)) return Result(h, ref i, idx, r);
+        }
         FFlags flags = 0;
-        h.F[i.Rd] = Box(SoftFloat.MulAdd(Unbox(h.F[i.Rs1]) ^ negateProduct, Unbox(h.F[i.Rs2]), Unbox(h.F[i.Rs3]) ^ negateAddend, rm, ref flags));
+        h.F[i.Rd] = Box(SoftFloat.MulAdd(a, b, c, rm, ref flags));
         return End(h, ref i, idx, flags);
+    }
+
+    /// <summary>Writes a result the host computed exactly (no flag to accrue: NX is already set).</summary>
+    private static int Result(Hart h, ref Insn i, int idx, float r)
+    {
+        h.F[i.Rd] = Box(BitConverter.SingleToUInt32Bits(r));
+        return End(h, ref i, idx, 0);
     }
 
     private static int ToInteger(Hart h, ref Insn i, int idx, delegate*<uint, RoundingMode, ref FFlags, ulong> op)
@@ -92,20 +112,26 @@ internal static unsafe class Rv64F
     private static int FnmaddS(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, Sign, Sign);
 
     [Instruction("fadd.s", "0000000 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm", Flow = ControlFlow.MayTrap)]
-    private static int FaddS(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Add);
+    private static int FaddS(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Add, &HostFloat.Add);
     [Instruction("fsub.s", "0000100 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm", Flow = ControlFlow.MayTrap)]
-    private static int FsubS(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Sub);
+    private static int FsubS(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Sub, &HostFloat.Sub);
     [Instruction("fmul.s", "0001000 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm", Flow = ControlFlow.MayTrap)]
-    private static int FmulS(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Mul);
+    private static int FmulS(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Mul, &HostFloat.Mul);
     [Instruction("fdiv.s", "0001100 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm", Flow = ControlFlow.MayTrap)]
-    private static int FdivS(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Div);
+    private static int FdivS(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Div, &HostFloat.Div);
 
     [Instruction("fsqrt.s", "0101100 00000 ..... ... ..... 1010011", "fd, fs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FsqrtS(Hart h, ref Insn i, int idx)
     {
         if (!Begin(h, ref i, out var rm)) return Illegal(h, ref i, idx);
+        uint a = Unbox(h.F[i.Rs1]);
+        if (HostFloat.Allowed(h.FpFlags, rm) && HostFloat.Finite(a))
+        {
+            float r = MathF.Sqrt(BitConverter.UInt32BitsToSingle(a));
+            if (HostFloat.Safe(r)) return Result(h, ref i, idx, r);
+        }
         FFlags flags = 0;
-        h.F[i.Rd] = Box(SoftFloat.Sqrt(Unbox(h.F[i.Rs1]), rm, ref flags));
+        h.F[i.Rd] = Box(SoftFloat.Sqrt(a, rm, ref flags));
         return End(h, ref i, idx, flags);
     }
 
