@@ -1,5 +1,7 @@
+using System.Reflection.Emit;
 using Isomorph.Riscv.Float;
 using Isomorph.Riscv.Isa;
+using Isomorph.Riscv.Translation;
 using static Isomorph.Riscv.Semantics.FloatingPoint;
 
 namespace Isomorph.Riscv.Semantics;
@@ -91,6 +93,8 @@ internal static unsafe class Rv64D
         h.F[i.Rd] = v;
         return End(h, ref i, idx, 0);
     }
+    [Emitter("fld")]
+    private static void FldIl(RegionEmitter e, in Insn i) => e.FloatLoad<ulong>(in i);
 
     [Instruction("fsd", "....... ..... ..... 011 ..... 0100111", "fs2, simm(xs1)", Flow = ControlFlow.MayTrap)]
     private static int Fsd(Hart h, ref Insn i, int idx)
@@ -98,24 +102,42 @@ internal static unsafe class Rv64D
         if (!Begin(h)) return Illegal(h, ref i, idx);
         return h.Store(h.X[i.Rs1] + (ulong)i.Imm, h.F[i.Rs2]) ? idx + i.Slots : h.RaisePending(idx);
     }
+    [Emitter("fsd")]
+    private static void FsdIl(RegionEmitter e, in Insn i) => e.FloatStore<ulong>(in i);
 
     [Instruction("fmadd.d", "..... 01 ..... ..... ... ..... 1000011", "fd, fs1, fs2, fs3, rm", Flow = ControlFlow.MayTrap)]
     private static int FmaddD(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, 0, 0);
+    [Emitter("fmadd.d")]
+    private static void FmaddDIl(RegionEmitter e, in Insn i) => e.FloatFused(in i, true, negateProduct: false, negateAddend: false);
     [Instruction("fmsub.d", "..... 01 ..... ..... ... ..... 1000111", "fd, fs1, fs2, fs3, rm", Flow = ControlFlow.MayTrap)]
     private static int FmsubD(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, 0, Sign);
+    [Emitter("fmsub.d")]
+    private static void FmsubDIl(RegionEmitter e, in Insn i) => e.FloatFused(in i, true, negateProduct: false, negateAddend: true);
     [Instruction("fnmsub.d", "..... 01 ..... ..... ... ..... 1001011", "fd, fs1, fs2, fs3, rm", Flow = ControlFlow.MayTrap)]
     private static int FnmsubD(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, Sign, 0);
+    [Emitter("fnmsub.d")]
+    private static void FnmsubDIl(RegionEmitter e, in Insn i) => e.FloatFused(in i, true, negateProduct: true, negateAddend: false);
     [Instruction("fnmadd.d", "..... 01 ..... ..... ... ..... 1001111", "fd, fs1, fs2, fs3, rm", Flow = ControlFlow.MayTrap)]
     private static int FnmaddD(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, Sign, Sign);
+    [Emitter("fnmadd.d")]
+    private static void FnmaddDIl(RegionEmitter e, in Insn i) => e.FloatFused(in i, true, negateProduct: true, negateAddend: true);
 
     [Instruction("fadd.d", "0000001 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm", Flow = ControlFlow.MayTrap)]
     private static int FaddD(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Add, &HostFloat.Add);
+    [Emitter("fadd.d")]
+    private static void FaddDIl(RegionEmitter e, in Insn i) => e.FloatBinary(in i, true, OpCodes.Add);
     [Instruction("fsub.d", "0000101 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm", Flow = ControlFlow.MayTrap)]
     private static int FsubD(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Sub, &HostFloat.Sub);
+    [Emitter("fsub.d")]
+    private static void FsubDIl(RegionEmitter e, in Insn i) => e.FloatBinary(in i, true, OpCodes.Sub);
     [Instruction("fmul.d", "0001001 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm", Flow = ControlFlow.MayTrap)]
     private static int FmulD(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Mul, &HostFloat.Mul);
+    [Emitter("fmul.d")]
+    private static void FmulDIl(RegionEmitter e, in Insn i) => e.FloatBinary(in i, true, OpCodes.Mul);
     [Instruction("fdiv.d", "0001101 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm", Flow = ControlFlow.MayTrap)]
     private static int FdivD(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Div, &HostFloat.Div);
+    [Emitter("fdiv.d")]
+    private static void FdivDIl(RegionEmitter e, in Insn i) => e.FloatBinary(in i, true, OpCodes.Div);
 
     [Instruction("fsqrt.d", "0101101 00000 ..... ... ..... 1010011", "fd, fs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FsqrtD(Hart h, ref Insn i, int idx)
@@ -131,13 +153,21 @@ internal static unsafe class Rv64D
         h.F[i.Rd] = SoftFloat.Sqrt(a, rm, ref flags);
         return End(h, ref i, idx, flags);
     }
+    [Emitter("fsqrt.d")]
+    private static void FsqrtDIl(RegionEmitter e, in Insn i) => e.FloatSqrt(in i, true);
 
     [Instruction("fsgnj.d", "0010001 ..... ..... 000 ..... 1010011", "fd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FsgnjD(Hart h, ref Insn i, int idx) => SignInject(h, ref i, idx, static (_, b) => b);
+    [Emitter("fsgnj.d")]
+    private static void FsgnjDIl(RegionEmitter e, in Insn i) => e.FloatSignInject(in i, 0);
     [Instruction("fsgnjn.d", "0010001 ..... ..... 001 ..... 1010011", "fd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FsgnjnD(Hart h, ref Insn i, int idx) => SignInject(h, ref i, idx, static (_, b) => ~b);
+    [Emitter("fsgnjn.d")]
+    private static void FsgnjnDIl(RegionEmitter e, in Insn i) => e.FloatSignInject(in i, 1);
     [Instruction("fsgnjx.d", "0010001 ..... ..... 010 ..... 1010011", "fd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FsgnjxD(Hart h, ref Insn i, int idx) => SignInject(h, ref i, idx, static (a, b) => a ^ b);
+    [Emitter("fsgnjx.d")]
+    private static void FsgnjxDIl(RegionEmitter e, in Insn i) => e.FloatSignInject(in i, 2);
 
     [Instruction("fmin.d", "0010101 ..... ..... 000 ..... 1010011", "fd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FminD(Hart h, ref Insn i, int idx)

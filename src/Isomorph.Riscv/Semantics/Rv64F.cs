@@ -1,5 +1,7 @@
+using System.Reflection.Emit;
 using Isomorph.Riscv.Float;
 using Isomorph.Riscv.Isa;
+using Isomorph.Riscv.Translation;
 using static Isomorph.Riscv.Semantics.FloatingPoint;
 
 namespace Isomorph.Riscv.Semantics;
@@ -94,6 +96,8 @@ internal static unsafe class Rv64F
         h.F[i.Rd] = Box(v);
         return End(h, ref i, idx, 0);
     }
+    [Emitter("flw")]
+    private static void FlwIl(RegionEmitter e, in Insn i) => e.FloatLoad<uint>(in i);
 
     [Instruction("fsw", "....... ..... ..... 010 ..... 0100111", "fs2, simm(xs1)", Flow = ControlFlow.MayTrap)]
     private static int Fsw(Hart h, ref Insn i, int idx)
@@ -101,24 +105,42 @@ internal static unsafe class Rv64F
         if (!Begin(h)) return Illegal(h, ref i, idx);
         return h.Store(h.X[i.Rs1] + (ulong)i.Imm, (uint)h.F[i.Rs2]) ? idx + i.Slots : h.RaisePending(idx);
     }
+    [Emitter("fsw")]
+    private static void FswIl(RegionEmitter e, in Insn i) => e.FloatStore<uint>(in i);
 
     [Instruction("fmadd.s", "..... 00 ..... ..... ... ..... 1000011", "fd, fs1, fs2, fs3, rm", Flow = ControlFlow.MayTrap)]
     private static int FmaddS(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, 0, 0);
+    [Emitter("fmadd.s")]
+    private static void FmaddSIl(RegionEmitter e, in Insn i) => e.FloatFused(in i, false, negateProduct: false, negateAddend: false);
     [Instruction("fmsub.s", "..... 00 ..... ..... ... ..... 1000111", "fd, fs1, fs2, fs3, rm", Flow = ControlFlow.MayTrap)]
     private static int FmsubS(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, 0, Sign);
+    [Emitter("fmsub.s")]
+    private static void FmsubSIl(RegionEmitter e, in Insn i) => e.FloatFused(in i, false, negateProduct: false, negateAddend: true);
     [Instruction("fnmsub.s", "..... 00 ..... ..... ... ..... 1001011", "fd, fs1, fs2, fs3, rm", Flow = ControlFlow.MayTrap)]
     private static int FnmsubS(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, Sign, 0);
+    [Emitter("fnmsub.s")]
+    private static void FnmsubSIl(RegionEmitter e, in Insn i) => e.FloatFused(in i, false, negateProduct: true, negateAddend: false);
     [Instruction("fnmadd.s", "..... 00 ..... ..... ... ..... 1001111", "fd, fs1, fs2, fs3, rm", Flow = ControlFlow.MayTrap)]
     private static int FnmaddS(Hart h, ref Insn i, int idx) => Fused(h, ref i, idx, Sign, Sign);
+    [Emitter("fnmadd.s")]
+    private static void FnmaddSIl(RegionEmitter e, in Insn i) => e.FloatFused(in i, false, negateProduct: true, negateAddend: true);
 
     [Instruction("fadd.s", "0000000 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm", Flow = ControlFlow.MayTrap)]
     private static int FaddS(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Add, &HostFloat.Add);
+    [Emitter("fadd.s")]
+    private static void FaddSIl(RegionEmitter e, in Insn i) => e.FloatBinary(in i, false, OpCodes.Add);
     [Instruction("fsub.s", "0000100 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm", Flow = ControlFlow.MayTrap)]
     private static int FsubS(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Sub, &HostFloat.Sub);
+    [Emitter("fsub.s")]
+    private static void FsubSIl(RegionEmitter e, in Insn i) => e.FloatBinary(in i, false, OpCodes.Sub);
     [Instruction("fmul.s", "0001000 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm", Flow = ControlFlow.MayTrap)]
     private static int FmulS(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Mul, &HostFloat.Mul);
+    [Emitter("fmul.s")]
+    private static void FmulSIl(RegionEmitter e, in Insn i) => e.FloatBinary(in i, false, OpCodes.Mul);
     [Instruction("fdiv.s", "0001100 ..... ..... ... ..... 1010011", "fd, fs1, fs2, rm", Flow = ControlFlow.MayTrap)]
     private static int FdivS(Hart h, ref Insn i, int idx) => Binary(h, ref i, idx, &SoftFloat.Div, &HostFloat.Div);
+    [Emitter("fdiv.s")]
+    private static void FdivSIl(RegionEmitter e, in Insn i) => e.FloatBinary(in i, false, OpCodes.Div);
 
     [Instruction("fsqrt.s", "0101100 00000 ..... ... ..... 1010011", "fd, fs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FsqrtS(Hart h, ref Insn i, int idx)
@@ -134,6 +156,8 @@ internal static unsafe class Rv64F
         h.F[i.Rd] = Box(SoftFloat.Sqrt(a, rm, ref flags));
         return End(h, ref i, idx, flags);
     }
+    [Emitter("fsqrt.s")]
+    private static void FsqrtSIl(RegionEmitter e, in Insn i) => e.FloatSqrt(in i, false);
 
     [Instruction("fsgnj.s", "0010000 ..... ..... 000 ..... 1010011", "fd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FsgnjS(Hart h, ref Insn i, int idx) => SignInject(h, ref i, idx, static (_, b) => b);

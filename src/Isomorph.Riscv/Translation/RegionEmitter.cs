@@ -46,6 +46,7 @@ public sealed class RegionEmitter
     private readonly int _generation;
     private readonly uint _used, _written;
     private readonly LocalBuilder?[] _x = new LocalBuilder?[32];
+    private readonly LocalBuilder _fBase, _fa, _fb, _fc, _fr64, _fr32;
     private readonly LocalBuilder _xBase, _n, _entry, _pageBase, _nextPc, _result, _address, _tlbEntry, _spill;
     private readonly Dictionary<int, Label> _labels = [];
     private readonly List<Action> _stubs = [];
@@ -85,8 +86,9 @@ public sealed class RegionEmitter
             if (def.Emitter is null) continue;
             long w = 1;
             for (int d = 0; d < Math.Min(loopDepth[k], 4); d++) w *= LoopWeight;
-            foreach (int r in (ReadOnlySpan<int>)[insn.Rs1, insn.Rs2, insn.Rd])
-                if (Bit(r) != 0) weight[r] += w;
+            uint x = IntegerRegisters(def, in insn);
+            for (int r = 1; r < 32; r++)
+                if ((x & (1u << r)) != 0) weight[r] += w;
         }
         // The most used registers live in locals (ties to the lower number, so a region's choice is reproducible).
         foreach (int r in Enumerable.Range(1, 31).Where(r => weight[r] > 1).OrderByDescending(r => weight[r]).ThenBy(r => r).Take(CachedRegisters))
@@ -95,8 +97,14 @@ public sealed class RegionEmitter
             _x[r] = il.DeclareLocal(typeof(ulong));
         }
         foreach (var (_, insn, def) in code)
-            if (def.Emitter is not null) _written |= Bit(insn.Rd) & _used;
+            if (def.Emitter is not null && def.Syntax.WritesX) _written |= Bit(insn.Rd) & _used;
         _xBase = il.DeclareLocal(typeof(ulong*));
+        _fBase = il.DeclareLocal(typeof(ulong*));
+        _fa = il.DeclareLocal(typeof(ulong));
+        _fb = il.DeclareLocal(typeof(ulong));
+        _fc = il.DeclareLocal(typeof(ulong));
+        _fr64 = il.DeclareLocal(typeof(double));
+        _fr32 = il.DeclareLocal(typeof(float));
         _n = il.DeclareLocal(typeof(int));
         _entry = il.DeclareLocal(typeof(long));
         _pageBase = il.DeclareLocal(typeof(ulong));
@@ -111,6 +119,21 @@ public sealed class RegionEmitter
     }
 
     private static uint Bit(int r) => r is > 0 and < 32 ? 1u << r : 0;
+
+    /// <summary>The integer registers an instruction names, by its operand syntax (its rd and rs2 may be FP registers).</summary>
+    private static uint IntegerRegisters(InstructionDefinition def, in Insn insn)
+    {
+        uint set = 0;
+        foreach (var op in def.Syntax.Operands)
+            set |= op switch
+            {
+                Operand.Xd => Bit(insn.Rd),
+                Operand.Xs1 or Operand.MemImm or Operand.MemSImm or Operand.MemReg => Bit(insn.Rs1),
+                Operand.Xs2 => Bit(insn.Rs2),
+                _ => 0,
+            };
+        return set;
+    }
 
     /// <summary>Emits the whole region.</summary>
     internal void EmitRegion()
@@ -322,12 +345,12 @@ public sealed class RegionEmitter
     /// rd = the <typeparamref name="T"/> at rs1 + imm, sign- or zero-extended by T: inline, the read
     /// TLB's compare and a host load (as <see cref="Hart.Load{T}"/> does). Anything else — a TLB
     /// miss, a device, an access that straddles a page, a fault — leaves the region before the
-    /// instruction for the interpreter to run it (<see cref="SlowAccessExit"/>), so a region calls
+    /// instruction for the interpreter to run it (<see cref="InterpretedExit"/>), so a region calls
     /// nothing on its memory paths and RyuJIT keeps the guest's registers in host registers.
     /// </summary>
     public void Load<T>(in Insn i) where T : unmanaged
     {
-        TlbLookup<T>(in i, ReadTlbField, SlowAccessExit());
+        TlbLookup<T>(in i, ReadTlbField, InterpretedExit());
         HostAddress();
         _il.Emit(OpCodes.Unaligned, (byte)1);
         _il.Emit(OpCodes.Ldobj, typeof(T));
@@ -340,11 +363,11 @@ public sealed class RegionEmitter
     /// Stores rs2's low <typeparamref name="T"/> at rs1 + imm: inline, the write TLB's compare and
     /// a host store. Pages in the write TLB are plain RAM without decoded code, so the store can
     /// neither change code nor reach a device; anything else leaves the region before the
-    /// instruction for the interpreter (<see cref="SlowAccessExit"/>).
+    /// instruction for the interpreter (<see cref="InterpretedExit"/>).
     /// </summary>
     public void Store<T>(in Insn i) where T : unmanaged
     {
-        TlbLookup<T>(in i, WriteTlbField, SlowAccessExit());
+        TlbLookup<T>(in i, WriteTlbField, InterpretedExit());
         HostAddress();
         StoreValue<T>(i.Rs2);
         _il.Emit(OpCodes.Unaligned, (byte)1);
@@ -368,7 +391,7 @@ public sealed class RegionEmitter
     /// set: the engine interprets that one instruction (the full access path, with its traps,
     /// devices and code invalidation) and goes on.
     /// </summary>
-    private Label SlowAccessExit()
+    private Label InterpretedExit()
     {
         int idx = Idx, count = _pending;
         return Stub(() =>
@@ -446,7 +469,237 @@ public sealed class RegionEmitter
         _il.Emit(OpCodes.Brfalse, leave);
     }
 
+    // ---- Floating point (F, D) ----
+
+    private static readonly FieldInfo FField = typeof(Hart).GetField(nameof(Hart.F))!;
+    private static readonly FieldInfo MstatusField = typeof(Hart).GetField("_mstatus", BindingFlags.Instance | BindingFlags.NonPublic)!;
+    private static readonly FieldInfo FpFlagsField = typeof(Hart).GetField(nameof(Hart.FpFlags))!;
+    private static readonly FieldInfo FrmField = typeof(Hart).GetField(nameof(Hart.Frm))!;
+    private static readonly MethodInfo BitsToDouble = typeof(BitConverter).GetMethod(nameof(BitConverter.UInt64BitsToDouble))!;
+    private static readonly MethodInfo DoubleToBits = typeof(BitConverter).GetMethod(nameof(BitConverter.DoubleToUInt64Bits))!;
+    private static readonly MethodInfo BitsToSingle = typeof(BitConverter).GetMethod(nameof(BitConverter.UInt32BitsToSingle))!;
+    private static readonly MethodInfo SingleToBits = typeof(BitConverter).GetMethod(nameof(BitConverter.SingleToUInt32Bits))!;
+    private static readonly MethodInfo SafeDouble = typeof(Float.HostFloat).GetMethod(nameof(Float.HostFloat.Safe), [typeof(double)])!;
+    private static readonly MethodInfo SafeSingle = typeof(Float.HostFloat).GetMethod(nameof(Float.HostFloat.Safe), [typeof(float)])!;
+    private static readonly MethodInfo Fma64 = typeof(Math).GetMethod(nameof(Math.FusedMultiplyAdd), [typeof(double), typeof(double), typeof(double)])!;
+    private static readonly MethodInfo Fma32 = typeof(MathF).GetMethod(nameof(MathF.FusedMultiplyAdd), [typeof(float), typeof(float), typeof(float)])!;
+    private static readonly MethodInfo Sqrt64 = typeof(Math).GetMethod(nameof(Math.Sqrt), [typeof(double)])!;
+    private static readonly MethodInfo Sqrt32 = typeof(MathF).GetMethod(nameof(MathF.Sqrt), [typeof(float)])!;
+    private const ulong FsDirty = MstatusBits.Fs | MstatusBits.Sd;
+    private const ulong BoxBits = 0xFFFF_FFFF_0000_0000;
+
+    /// <summary>
+    /// Branches to <paramref name="slow"/> unless mstatus.FS is Dirty (FP enabled, nothing to mark)
+    /// and, for <paramref name="arithmetic"/>, the host's FPU gives the soft-float's result
+    /// (<see cref="Float.HostFloat"/>: NX accrued, RNE). A static rounding mode other than RNE
+    /// never takes the inline path: such instructions are left to <see cref="CallSemantics"/>.
+    /// </summary>
+    private void FloatGuard(in Insn i, bool arithmetic, Label slow)
+    {
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, MstatusField);
+        _il.Emit(OpCodes.Ldc_I8, unchecked((long)FsDirty));
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Ldc_I8, unchecked((long)FsDirty));
+        _il.Emit(OpCodes.Bne_Un, slow);
+        if (!arithmetic) return;
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, FpFlagsField);
+        _il.Emit(OpCodes.Ldc_I4_1); // NX
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Brfalse, slow);
+        if (i.Rm == 7)
+        {
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldfld, FrmField);
+            _il.Emit(OpCodes.Brtrue, slow);
+        }
+    }
+
+    /// <summary>True when an arithmetic instruction's rounding mode may take the inline path (RNE, or dynamic).</summary>
+    public static bool InlineRounding(in Insn i) => i.Rm is 0 or 7;
+
+    private void FAddress(int r)
+    {
+        _il.Emit(OpCodes.Ldloc, _fBase);
+        _il.Emit(OpCodes.Ldc_I4, r * 8);
+        _il.Emit(OpCodes.Add);
+    }
+
+    /// <summary>
+    /// Loads f<paramref name="r"/> into <paramref name="into"/> (for single precision, its low 32
+    /// bits), branching to <paramref name="slow"/> when it is not finite (or, for single precision,
+    /// not NaN-boxed).
+    /// </summary>
+    private void FiniteOperand(int r, bool wide, LocalBuilder into, Label slow)
+    {
+        FAddress(r);
+        _il.Emit(OpCodes.Ldind_I8);
+        _il.Emit(OpCodes.Stloc, into);
+        if (!wide)
+        {
+            _il.Emit(OpCodes.Ldloc, into);
+            _il.Emit(OpCodes.Ldc_I8, unchecked((long)BoxBits));
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Ldc_I8, unchecked((long)BoxBits));
+            _il.Emit(OpCodes.Bne_Un, slow);
+        }
+        long exponent = wide ? 0x7FF0_0000_0000_0000 : 0x7F80_0000;
+        _il.Emit(OpCodes.Ldloc, into);
+        _il.Emit(OpCodes.Ldc_I8, exponent);
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Ldc_I8, exponent);
+        _il.Emit(OpCodes.Beq, slow);
+    }
+
+    private void PushFloat(LocalBuilder bits, bool wide)
+    {
+        _il.Emit(OpCodes.Ldloc, bits);
+        if (wide) _il.Emit(OpCodes.Call, BitsToDouble);
+        else
+        {
+            _il.Emit(OpCodes.Conv_U4);
+            _il.Emit(OpCodes.Call, BitsToSingle);
+        }
+    }
+
+    /// <summary>Pops a host result: unless it is finite and above the smallest normal, to <paramref name="slow"/>; else into fd (NaN-boxed for single precision).</summary>
+    private void FloatResult(int rd, bool wide, Label slow)
+    {
+        var r = wide ? _fr64 : _fr32;
+        _il.Emit(OpCodes.Stloc, r);
+        _il.Emit(OpCodes.Ldloc, r);
+        _il.Emit(OpCodes.Call, wide ? SafeDouble : SafeSingle);
+        _il.Emit(OpCodes.Brfalse, slow);
+        FAddress(rd);
+        _il.Emit(OpCodes.Ldloc, r);
+        if (wide) _il.Emit(OpCodes.Call, DoubleToBits);
+        else
+        {
+            _il.Emit(OpCodes.Call, SingleToBits);
+            _il.Emit(OpCodes.Conv_U8);
+            _il.Emit(OpCodes.Ldc_I8, unchecked((long)BoxBits));
+            _il.Emit(OpCodes.Or);
+        }
+        _il.Emit(OpCodes.Stind_I8);
+    }
+
+    /// <summary>
+    /// fd = fs1 op fs2 (<paramref name="op"/>: add, sub, mul, div) on the host's FPU where that is the
+    /// soft-float's result (<see cref="Float.HostFloat"/>); anything else leaves the region for the
+    /// interpreter to run the instruction (<see cref="InterpretedExit"/>).
+    /// </summary>
+    public void FloatBinary(in Insn i, bool wide, OpCode op)
+    {
+        if (!InlineRounding(in i)) { CallSemantics(); return; }
+        var slow = InterpretedExit();
+        FloatGuard(in i, arithmetic: true, slow);
+        FiniteOperand(i.Rs1, wide, _fa, slow);
+        FiniteOperand(i.Rs2, wide, _fb, slow);
+        PushFloat(_fa, wide);
+        PushFloat(_fb, wide);
+        _il.Emit(op);
+        FloatResult(i.Rd, wide, slow);
+    }
+
+    /// <summary>fd = ±(fs1 × fs2) ± fs3, fused, as <see cref="FloatBinary"/> does.</summary>
+    public void FloatFused(in Insn i, bool wide, bool negateProduct, bool negateAddend)
+    {
+        if (!InlineRounding(in i)) { CallSemantics(); return; }
+        var slow = InterpretedExit();
+        FloatGuard(in i, arithmetic: true, slow);
+        FiniteOperand(i.Rs1, wide, _fa, slow);
+        FiniteOperand(i.Rs2, wide, _fb, slow);
+        FiniteOperand(i.Rs3, wide, _fc, slow);
+        PushFloat(_fa, wide);
+        if (negateProduct) _il.Emit(OpCodes.Neg);
+        PushFloat(_fb, wide);
+        PushFloat(_fc, wide);
+        if (negateAddend) _il.Emit(OpCodes.Neg);
+        _il.Emit(OpCodes.Call, wide ? Fma64 : Fma32);
+        FloatResult(i.Rd, wide, slow);
+    }
+
+    /// <summary>fd = sqrt(fs1), as <see cref="FloatBinary"/> does.</summary>
+    public void FloatSqrt(in Insn i, bool wide)
+    {
+        if (!InlineRounding(in i)) { CallSemantics(); return; }
+        var slow = InterpretedExit();
+        FloatGuard(in i, arithmetic: true, slow);
+        FiniteOperand(i.Rs1, wide, _fa, slow);
+        PushFloat(_fa, wide);
+        _il.Emit(OpCodes.Call, wide ? Sqrt64 : Sqrt32);
+        FloatResult(i.Rd, wide, slow);
+    }
+
+    /// <summary>fd = the <typeparamref name="T"/> (uint: NaN-boxed; ulong) at rs1 + imm, with the read TLB inline as <see cref="Load{T}"/>.</summary>
+    public void FloatLoad<T>(in Insn i) where T : unmanaged
+    {
+        var slow = InterpretedExit();
+        FloatGuard(in i, arithmetic: false, slow);
+        TlbLookup<T>(in i, ReadTlbField, slow);
+        FAddress(i.Rd);
+        HostAddress();
+        _il.Emit(OpCodes.Unaligned, (byte)1);
+        _il.Emit(OpCodes.Ldobj, typeof(T));
+        if (typeof(T) == typeof(uint))
+        {
+            _il.Emit(OpCodes.Conv_U8);
+            _il.Emit(OpCodes.Ldc_I8, unchecked((long)BoxBits));
+            _il.Emit(OpCodes.Or);
+        }
+        _il.Emit(OpCodes.Stind_I8);
+    }
+
+    /// <summary>Stores fs2's low <typeparamref name="T"/> at rs1 + imm, with the write TLB inline as <see cref="Store{T}"/>.</summary>
+    public void FloatStore<T>(in Insn i) where T : unmanaged
+    {
+        var slow = InterpretedExit();
+        FloatGuard(in i, arithmetic: false, slow);
+        TlbLookup<T>(in i, WriteTlbField, slow);
+        HostAddress();
+        FAddress(i.Rs2);
+        _il.Emit(OpCodes.Ldind_I8);
+        if (typeof(T) == typeof(uint)) _il.Emit(OpCodes.Conv_U4);
+        _il.Emit(OpCodes.Unaligned, (byte)1);
+        _il.Emit(OpCodes.Stobj, typeof(T));
+    }
+
+    /// <summary>fsgnj.d, fsgnjn.d, fsgnjx.d: fs1's magnitude with the sign of fs2, of its negation, or of their product.</summary>
+    public void FloatSignInject(in Insn i, int kind)
+    {
+        const long Sign = unchecked((long)0x8000_0000_0000_0000);
+        var slow = InterpretedExit();
+        FloatGuard(in i, arithmetic: false, slow);
+        FAddress(i.Rd);
+        FAddress(i.Rs1);
+        _il.Emit(OpCodes.Ldind_I8);
+        if (kind == 2)
+        {
+            FAddress(i.Rs2);
+            _il.Emit(OpCodes.Ldind_I8);
+            _il.Emit(OpCodes.Ldc_I8, Sign);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Xor);
+        }
+        else
+        {
+            _il.Emit(OpCodes.Ldc_I8, ~Sign);
+            _il.Emit(OpCodes.And);
+            FAddress(i.Rs2);
+            _il.Emit(OpCodes.Ldind_I8);
+            if (kind == 1) _il.Emit(OpCodes.Not);
+            _il.Emit(OpCodes.Ldc_I8, Sign);
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Or);
+        }
+        _il.Emit(OpCodes.Stind_I8);
+    }
+
     // ---- Instructions without an emitter: a call to their semantics ----
+
+    /// <summary>Translates the current instruction as a call to its semantics (for an emitter whose inline path does not apply to these operands).</summary>
+    public void CallSemantics() => EmitCall();
 
     private void EmitCall()
     {
@@ -601,6 +854,9 @@ public sealed class RegionEmitter
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldfld, XField);
         _il.Emit(OpCodes.Stloc, _xBase);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, FField);
+        _il.Emit(OpCodes.Stloc, _fBase);
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldfld, InstretField);
         _il.Emit(OpCodes.Stloc, _entry);
