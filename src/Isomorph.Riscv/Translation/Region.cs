@@ -34,7 +34,20 @@ public sealed class Region
 internal sealed class PageTranslations(int generation)
 {
     public readonly int Generation = generation;
-    public readonly Region?[] Regions = new Region?[DecodedPage.SlotCount];
+    /// <summary>
+    /// The regions by start slot: a shared empty table until the page's first region is installed
+    /// (most code pages never get one, and each table is 16 KiB).
+    /// </summary>
+    public Region?[] Regions = NoRegions;
+
+    private static readonly Region?[] NoRegions = new Region?[DecodedPage.SlotCount];
+
+    /// <summary>Installs <paramref name="region"/> at its start slot, giving the page a table of its own first.</summary>
+    public void Install(Region region)
+    {
+        if (Regions == NoRegions) Interlocked.CompareExchange(ref Regions, new Region?[DecodedPage.SlotCount], NoRegions);
+        Regions[region.Start] = region;
+    }
     /// <summary>Executions of each block start; <see cref="Queued"/> once it has been sent to the translator.</summary>
     public readonly ushort[] Counts = new ushort[DecodedPage.SlotCount];
 

@@ -186,7 +186,7 @@ public sealed class TranslatingEngine : IExecutionEngine
         // Read at table.Generation: installed only if no store changed the page meanwhile (a reset
         // bumps the generation before the new bytes land, so a region read from old bytes never matches).
         if (!page.Active || table.Generation != Volatile.Read(ref page.Generation)) return;
-        table.Regions[start] = region;
+        table.Install(region);
         Interlocked.Increment(ref RegionsTranslated);
     }
 
