@@ -15,4 +15,25 @@ public interface ISnapshotState
 }
 
 /// <summary>A snapshot cannot be written or read: one line for the user, without the file name.</summary>
-public sealed class SnapshotException(string message) : Exception(message);
+public sealed class SnapshotException(string message) : Exception(OneLine(message))
+{
+    /// <summary>
+    /// <paramref name="text"/> on one line: control characters (a newline in a path that a damaged
+    /// snapshot or a user named) written as C escapes.
+    /// </summary>
+    public static string OneLine(string text)
+    {
+        if (!text.Any(char.IsControl)) return text;
+        var b = new System.Text.StringBuilder(text.Length + 8);
+        foreach (char c in text)
+            b.Append(c switch
+            {
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                _ when char.IsControl(c) => $"\\x{(int)c:x2}",
+                _ => c.ToString(),
+            });
+        return b.ToString();
+    }
+}

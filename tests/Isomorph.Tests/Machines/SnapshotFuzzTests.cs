@@ -101,6 +101,17 @@ public sealed class SnapshotFuzzTests() : CliTest("isomorph-snapshot-fuzz")
         }, defaultIterations: 150, describe: d => string.Join("; ", d.Select(x => x.Description)));
     }
 
+    /// <summary>
+    /// Found by the test above (CsCheck seed fTZ6OhpXrpv3): a damaged byte turned the disk path a
+    /// snapshot records into one holding a newline, and the refusal naming it took two lines.
+    /// </summary>
+    [Fact]
+    public void RefusalsNamingDamagedPathsStayOnOneLine()
+    {
+        Assert.Equal("disk /tmp/d\\nsk.img: no such file", new MachineConfigurationException("disk /tmp/d\nsk.img: no such file").Message);
+        Assert.Equal("bad \\x01 byte\\t", new SnapshotException("bad \u0001 byte\t").Message);
+    }
+
     /// <summary>A few damaged snapshots through the command: one line on stderr, status 2.</summary>
     [Fact]
     public void BootRestoreRefusesDamagedSnapshotsInOneLine()
