@@ -24,27 +24,22 @@ seconds() { # COMMAND...: wall seconds of one run
 }
 row() { if [ "$2" = 0 ]; then printf "| %s | (failed or timed out) | - |\n" "$1"; else printf "| %s | %.2f s | %s |\n" "$1" "$2" "$3"; fi; }
 
-echo "CoreMark-like kernels (bench/jit/kernels.c, $iterations iterations, -O2; riscv64 static under the process VM)"
-echo "| engine | time | vs interp |"
-echo "|---|---|---|"
-t_interp=$(seconds $iso run --engine interp "$out/kernels-rv" "$iterations"); cp "$out/last.log" "$out/interp.log"
-t_jit=$(seconds $iso run --engine jit "$out/kernels-rv" "$iterations"); cmp -s "$out/last.log" "$out/interp.log" || echo "jit output differs!"
-t_qemu=$(seconds qemu-riscv64 "$out/kernels-rv" "$iterations")
-t_native=$(seconds "$out/kernels-native" "$iterations")
-for n in interp jit qemu native; do v=t_$n; row "$n" "${!v}" "$(echo "$t_interp / ${!v}" | bc -l | xargs printf '%.2fx')"; done
-
-echo
+# kernels TITLE NAME ITERATIONS: a table of NAME-rv under each engine and qemu-riscv64, and NAME-native.
+kernels() {
+  local title="$1" name="$2" n="$3"
+  echo "$title"
+  echo "| engine | time | vs interp |"
+  echo "|---|---|---|"
+  t_interp=$(seconds $iso run --engine interp "$out/$name-rv" "$n"); cp "$out/last.log" "$out/interp.log"
+  t_jit=$(seconds $iso run --engine jit "$out/$name-rv" "$n"); cmp -s "$out/last.log" "$out/interp.log" || echo "jit output differs!"
+  t_qemu=$(seconds qemu-riscv64 "$out/$name-rv" "$n")
+  t_native=$(seconds "$out/$name-native" "$n")
+  for e in interp jit qemu native; do v=t_$e; row "$e" "${!v}" "$(echo "$t_interp / ${!v}" | bc -l | xargs printf '%.2fx')"; done
+  echo
+}
+kernels "CoreMark-like kernels (bench/jit/kernels.c, $iterations iterations, -O2; riscv64 static under the process VM)" kernels "$iterations"
 float_iterations=${FLOAT_ITERATIONS:-2000}
-echo "Floating-point kernels (bench/jit/float.c, $float_iterations iterations, -O2; riscv64 static under the process VM)"
-echo "| engine | time | vs interp |"
-echo "|---|---|---|"
-t_interp=$(seconds $iso run --engine interp "$out/float-rv" "$float_iterations"); cp "$out/last.log" "$out/interp.log"
-t_jit=$(seconds $iso run --engine jit "$out/float-rv" "$float_iterations"); cmp -s "$out/last.log" "$out/interp.log" || echo "jit output differs!"
-t_qemu=$(seconds qemu-riscv64 "$out/float-rv" "$float_iterations")
-t_native=$(seconds "$out/float-native" "$float_iterations")
-for n in interp jit qemu native; do v=t_$n; row "$n" "${!v}" "$(echo "$t_interp / ${!v}" | bc -l | xargs printf '%.2fx')"; done
-
-echo
+kernels "Floating-point kernels (bench/jit/float.c, $float_iterations iterations, -O2; riscv64 static under the process VM)" float "$float_iterations"
 echo "Integer loop (guests/bench/intloop.S, 1.6 G instructions, isomorph bare)"
 echo "| engine | time | guest MIPS |"
 echo "|---|---|---|"
