@@ -211,7 +211,7 @@ public sealed unsafe partial class Hart
         return page;
     }
 
-    /// <summary>Set by translated code that left before an instruction for the interpreter to run (a memory access off the TLB's fast path).</summary>
+    /// <summary>Set by translated code that left before an instruction for the interpreter to run (an access the TLB does not serve, FP the host cannot do exactly).</summary>
     internal bool InterpretNext;
 
     /// <summary>Interprets the one instruction at <paramref name="pc"/> on <paramref name="page"/>, as the run loop would.</summary>

@@ -36,7 +36,7 @@ public sealed class TranslatingEngine : IExecutionEngine
     private readonly Lock _start = new();
 
     /// <summary>What the engine did so far (all harts).</summary>
-    public long RegionsTranslated, CompileTicks, TranslatedRuns, TranslatedInstructions, SlowAccesses;
+    public long RegionsTranslated, CompileTicks, TranslatedRuns, TranslatedInstructions, HandedToInterpreter;
 
     public TranslatingEngine(int threshold, bool background)
     {
@@ -77,18 +77,18 @@ public sealed class TranslatingEngine : IExecutionEngine
         hart._stopAt = 0;
         // Counted here and added to the engine's totals once per run: harts on several threads
         // would otherwise write one cache line at every region entry.
-        long runs = 0, translated = 0, slow = 0;
+        long runs = 0, translated = 0, handed = 0;
         while (true)
         {
             if (hart.Instret >= hart._stopAt && hart.EndOfChunk(end, out var stop))
             {
-                AddTotals(runs, translated, slow);
+                AddTotals(runs, translated, handed);
                 return stop;
             }
             ulong pc = hart.Pc;
             if (!filter.Allows(pc))
             {
-                AddTotals(runs, translated, slow);
+                AddTotals(runs, translated, handed);
                 return HartStop.Budget;
             }
             var page = hart.FetchPage(pc);
@@ -112,9 +112,9 @@ public sealed class TranslatingEngine : IExecutionEngine
                     translated += hart.Instret - before;
                     if (hart.InterpretNext)
                     {
-                        // The region stopped before an access off its inline fast path: that one runs interpreted.
+                        // The region stopped before an instruction off its inline paths (an access the TLB does not serve, FP it cannot do exactly): that one runs interpreted.
                         hart.InterpretNext = false;
-                        slow++;
+                        handed++;
                         hart.InterpretOne(page, hart.Pc);
                     }
                     continue;
@@ -139,11 +139,11 @@ public sealed class TranslatingEngine : IExecutionEngine
         }
     }
 
-    private void AddTotals(long runs, long translated, long slow)
+    private void AddTotals(long runs, long translated, long handed)
     {
         Interlocked.Add(ref TranslatedRuns, runs);
         Interlocked.Add(ref TranslatedInstructions, translated);
-        Interlocked.Add(ref SlowAccesses, slow);
+        Interlocked.Add(ref HandedToInterpreter, handed);
     }
 
     private void Enqueue(DecodedPage page, PageTranslations table, int start)
@@ -194,5 +194,5 @@ public sealed class TranslatingEngine : IExecutionEngine
     public string Describe() =>
         $"jit: {RegionsTranslated:N0} regions translated in {Stopwatch.GetElapsedTime(0, CompileTicks).TotalMilliseconds:F0} ms (RyuJIT {Stopwatch.GetElapsedTime(0, RegionTranslator.JitTicks).TotalMilliseconds:F0} ms), " +
         $"{TranslatedRuns:N0} region runs, {TranslatedInstructions:N0} instructions run translated, " +
-        $"{SlowAccesses:N0} accesses off the inline fast path";
+        $"{HandedToInterpreter:N0} instructions handed to the interpreter";
 }
