@@ -211,6 +211,27 @@ public sealed unsafe partial class Hart
         return page;
     }
 
+    /// <summary>The translator's jump cache: regions by the virtual pc and context they were entered at; cleared with the fetch TLB.</summary>
+    internal readonly Translation.JumpCache Jumps = new();
+
+    /// <summary>Remembers that <paramref name="region"/> runs at <paramref name="pc"/> in the current context (see <see cref="NextRegion"/>).</summary>
+    internal void RememberRegion(ulong pc, Translation.Region region) => Jumps.Remember(pc, _tlbContext, region);
+
+    /// <summary>
+    /// Called by a region's exit to <paramref name="pc"/> (with <see cref="Instret"/> written): the
+    /// region the jump cache holds for it, when its page has not been reset since it was read and
+    /// its whole length fits in the current chunk (so stop requests, interrupt checks and flushes,
+    /// which set <see cref="_stopAt"/> to 0, refuse it); null sends the engine back to its dispatcher.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal Translation.Region? NextRegion(ulong pc)
+    {
+        var region = Jumps.Find(pc, _tlbContext);
+        if (region is null || Instret + region.Length > _stopAt || region.Generation != region.Page.Generation) return null;
+        CurrentPageBase = pc & ~0xFFFul;
+        return region;
+    }
+
     /// <summary>Set by translated code that left before an instruction for the interpreter to run (an access the TLB does not serve, FP the host cannot do exactly).</summary>
     internal bool InterpretNext;
 
@@ -345,6 +366,7 @@ public sealed unsafe partial class Hart
     private void FlushFetchTlb()
     {
         for (int i = 0; i < FetchTlbSize; i++) _fetchTlb[i] = new FetchEntry { Tag = ulong.MaxValue };
+        Jumps.Clear();
     }
 
     /// <summary>Forgets the fetch translations of page <paramref name="vpn"/> (see <see cref="FlushTlbPage"/>).</summary>
@@ -352,6 +374,7 @@ public sealed unsafe partial class Hart
     {
         for (int i = 0; i < FetchTlbSize; i++)
             if (Covers(_fetchTlb[i].Tag, _fetchTlb[i].Level, vpn)) _fetchTlb[i] = new FetchEntry { Tag = ulong.MaxValue };
+        Jumps.ClearPage(vpn);
     }
 
     /// <summary>The instruction at <paramref name="va"/> (for traces), or null when it cannot be fetched.</summary>

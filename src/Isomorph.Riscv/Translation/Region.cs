@@ -22,8 +22,11 @@ public sealed class Region
     internal Insn[] Insns = [];
     /// <summary>How many of the instructions have an emitter (the rest are calls to semantics).</summary>
     public int Emitted { get; init; }
-    /// <summary>The compiled code.</summary>
-    internal Action<Hart> Run = null!;
+    /// <summary>
+    /// The compiled code: runs the region and returns the region to run next when the hart's jump
+    /// cache holds one for where it left (<see cref="Hart.NextRegion"/>), else null.
+    /// </summary>
+    internal Func<Hart, Region?> Run = null!;
 }
 
 /// <summary>

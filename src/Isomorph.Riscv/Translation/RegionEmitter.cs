@@ -32,6 +32,7 @@ public sealed class RegionEmitter
     private static readonly FieldInfo WriteTlbField = typeof(Hart).GetField("_writeTlb", BindingFlags.Instance | BindingFlags.NonPublic)!;
     private static readonly FieldInfo TlbContextField = typeof(Hart).GetField("_tlbContext", BindingFlags.Instance | BindingFlags.NonPublic)!;
     private static readonly FieldInfo InterpretNextField = typeof(Hart).GetField(nameof(Hart.InterpretNext), BindingFlags.Instance | BindingFlags.NonPublic)!;
+    private static readonly MethodInfo NextRegionMethod = typeof(Hart).GetMethod(nameof(Hart.NextRegion), BindingFlags.Instance | BindingFlags.NonPublic)!;
 
     /// <summary>
     /// How many guest registers a region holds in IL locals: the most used ones (a use in a loop of
@@ -742,6 +743,7 @@ public sealed class RegionEmitter
             _il.Emit(OpCodes.Add);
             _il.Emit(OpCodes.Stfld, PcField);
             _il.MarkLabel(done);
+            _il.Emit(OpCodes.Ldnull);
             _il.Emit(OpCodes.Ret);
         }));
         _il.Emit(OpCodes.Ldloc, _n);
@@ -845,6 +847,17 @@ public sealed class RegionEmitter
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldloc, _nextPc);
         _il.Emit(OpCodes.Stfld, PcField);
+        // Then the region to run next, from the hart's jump cache (none when it left for the interpreter).
+        var toInterpreter = _il.DefineLabel();
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, InterpretNextField);
+        _il.Emit(OpCodes.Brtrue, toInterpreter);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldloc, _nextPc);
+        _il.Emit(OpCodes.Call, NextRegionMethod);
+        _il.Emit(OpCodes.Ret);
+        _il.MarkLabel(toInterpreter);
+        _il.Emit(OpCodes.Ldnull);
         _il.Emit(OpCodes.Ret);
     }
 

@@ -65,13 +65,14 @@ public static class RegionTranslator
         }
         if (code.Count == 0) return null;
 
-        var method = new DynamicMethod($"region_{page.PhysicalBase + (ulong)start * 2:x}", typeof(void),
+        var method = new DynamicMethod($"region_{page.PhysicalBase + (ulong)start * 2:x}", typeof(Region),
             [typeof(Region), typeof(Hart)], typeof(Region).Module, skipVisibility: true);
         var il = method.GetILGenerator();
         // Called with no hart, the method only gets compiled (on the translator's thread, not the hart's).
         var run = il.DefineLabel();
         il.Emit(OpCodes.Ldarg_1);
         il.Emit(OpCodes.Brtrue, run);
+        il.Emit(OpCodes.Ldnull);
         il.Emit(OpCodes.Ret);
         il.MarkLabel(run);
         new RegionEmitter(il, [.. code], generation).EmitRegion();
@@ -85,7 +86,7 @@ public static class RegionTranslator
             Insns = [.. code.Select(c => c.Item2)],
             Emitted = emitted,
         };
-        region.Run = method.CreateDelegate<Action<Hart>>(region);
+        region.Run = method.CreateDelegate<Func<Hart, Region?>>(region);
         long t0 = Stopwatch.GetTimestamp();
         region.Run(null!); // compile now
         Interlocked.Add(ref JitTicks, Stopwatch.GetTimestamp() - t0);

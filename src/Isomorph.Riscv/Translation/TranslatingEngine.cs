@@ -36,7 +36,7 @@ public sealed class TranslatingEngine : IExecutionEngine
     private readonly Lock _start = new();
 
     /// <summary>What the engine did so far (all harts).</summary>
-    public long RegionsTranslated, CompileTicks, TranslatedRuns, TranslatedInstructions, HandedToInterpreter;
+    public long RegionsTranslated, CompileTicks, TranslatedRuns, TranslatedInstructions, InterpretedInstructions, HandedToInterpreter;
 
     public TranslatingEngine(int threshold, bool background)
     {
@@ -77,18 +77,18 @@ public sealed class TranslatingEngine : IExecutionEngine
         hart._stopAt = 0;
         // Counted here and added to the engine's totals once per run: harts on several threads
         // would otherwise write one cache line at every region entry.
-        long runs = 0, translated = 0, handed = 0;
+        long runs = 0, translated = 0, handed = 0, start = hart.Instret;
         while (true)
         {
             if (hart.Instret >= hart._stopAt && hart.EndOfChunk(end, out var stop))
             {
-                AddTotals(runs, translated, handed);
+                AddTotals(runs, translated, hart.Instret - start - translated, handed);
                 return stop;
             }
             ulong pc = hart.Pc;
             if (!filter.Allows(pc))
             {
-                AddTotals(runs, translated, handed);
+                AddTotals(runs, translated, hart.Instret - start - translated, handed);
                 return HartStop.Budget;
             }
             var page = hart.FetchPage(pc);
@@ -104,18 +104,25 @@ public sealed class TranslatingEngine : IExecutionEngine
             {
                 if (hart.Instret + region.Length <= hart._stopAt)
                 {
-                    hart.CurrentPage = page;
+                    hart.RememberRegion(pc, region);
                     hart.CurrentPageBase = pc & ~0xFFFul;
                     long before = hart.Instret;
-                    region.Run(hart);
+                    // Regions run one after another for as long as each finds the next in the jump cache.
+                    var next = region.Run(hart);
                     runs++;
+                    while (next is not null && filter.Allows(hart.Pc))
+                    {
+                        next = next.Run(hart);
+                        runs++;
+                    }
                     translated += hart.Instret - before;
                     if (hart.InterpretNext)
                     {
                         // The region stopped before an instruction off its inline paths (an access the TLB does not serve, FP it cannot do exactly): that one runs interpreted.
+                        // (The last region run may be on another page than the first.)
                         hart.InterpretNext = false;
                         handed++;
-                        hart.InterpretOne(page, hart.Pc);
+                        if (hart.FetchPage(hart.Pc) is { } at) hart.InterpretOne(at, hart.Pc);
                     }
                     continue;
                 }
@@ -139,10 +146,11 @@ public sealed class TranslatingEngine : IExecutionEngine
         }
     }
 
-    private void AddTotals(long runs, long translated, long handed)
+    private void AddTotals(long runs, long translated, long interpreted, long handed)
     {
         Interlocked.Add(ref TranslatedRuns, runs);
         Interlocked.Add(ref TranslatedInstructions, translated);
+        Interlocked.Add(ref InterpretedInstructions, interpreted);
         Interlocked.Add(ref HandedToInterpreter, handed);
     }
 
@@ -194,5 +202,5 @@ public sealed class TranslatingEngine : IExecutionEngine
     public string Describe() =>
         $"jit: {RegionsTranslated:N0} regions translated in {Stopwatch.GetElapsedTime(0, CompileTicks).TotalMilliseconds:F0} ms (RyuJIT {Stopwatch.GetElapsedTime(0, RegionTranslator.JitTicks).TotalMilliseconds:F0} ms), " +
         $"{TranslatedRuns:N0} region runs, {TranslatedInstructions:N0} instructions run translated, " +
-        $"{HandedToInterpreter:N0} instructions handed to the interpreter";
+        $"{InterpretedInstructions:N0} interpreted ({HandedToInterpreter:N0} of them handed over by regions)";
 }

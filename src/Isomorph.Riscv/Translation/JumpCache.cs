@@ -1,0 +1,66 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Isomorph.Riscv.Translation;
+
+/// <summary>
+/// A hart's jump cache (QEMU's tb_jmp_cache): the regions it entered last, by virtual pc and
+/// translation context. A region's exit looks its next pc up here and, on a hit, returns that region
+/// for the engine to run at once, without the dispatcher's fetch-TLB walk and page tables: the way
+/// translated code reaches translated code across jumps, returns and page boundaries. An entry
+/// holds for as long as the fetch translation it was made under: the hart clears the cache with
+/// its fetch TLB (satp writes, sfence.vma, PMP changes, unmapped memory in the process VM); a
+/// region whose page has been reset since (a store to it, retirement) is refused by its generation.
+/// </summary>
+internal sealed class JumpCache
+{
+    /// <summary>Entries are grouped by virtual page (low bits of the page number pick a group) so that a flush of one page clears one group.</summary>
+    private const int PageBits = 5, OffsetBits = 6;
+    private const int GroupSize = 1 << OffsetBits;
+
+    private struct Entry
+    {
+        public ulong Pc;
+        public ulong Context;
+        public Region? Region;
+    }
+
+    private readonly Entry[] _entries = new Entry[1 << (PageBits + OffsetBits)];
+
+    /// <summary>
+    /// Counts whole clears, kept in each entry beside the translation context (which sits in bits 56
+    /// and up, <see cref="Hart"/>'s TLB context): an entry of an earlier epoch never matches, so a
+    /// clear, as frequent as context switches in a system VM's guest, costs nothing.
+    /// </summary>
+    private ulong _epoch = 1;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int IndexOf(ulong pc) =>
+        (int)((pc >> 12) & ((1 << PageBits) - 1)) << OffsetBits | (int)(((pc >> 1) ^ (pc >> (1 + OffsetBits))) & (GroupSize - 1));
+
+    /// <summary>The region remembered for <paramref name="pc"/> in <paramref name="context"/>, if any.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public Region? Find(ulong pc, ulong context)
+    {
+        ref Entry e = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_entries), IndexOf(pc));
+        return e.Pc == pc && e.Context == (context | _epoch) ? e.Region : null;
+    }
+
+    public void Remember(ulong pc, ulong context, Region region)
+    {
+        ref Entry e = ref _entries[IndexOf(pc)];
+        e.Region = region;
+        e.Context = context | _epoch;
+        e.Pc = pc;
+    }
+
+    /// <summary>Forgets everything.</summary>
+    public void Clear() => _epoch++;
+
+    /// <summary>Forgets the entries of virtual page <paramref name="vpn"/> (and of the pages that share its group).</summary>
+    public void ClearPage(ulong vpn)
+    {
+        int first = (int)(vpn & ((1 << PageBits) - 1)) << OffsetBits;
+        Array.Clear(_entries, first, GroupSize);
+    }
+}
