@@ -337,23 +337,29 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
         ulong n = PageUp(length) >> PageShift;
         ulong end = Math.Min(top, Limit) >> PageShift;
         ulong floor = MinimumAddress >> PageShift;
+        // Downwards: the n pages below end, and when one of them is mapped, on below the mapped run
+        // it belongs to. A long mapping (a PROT_NONE reservation of gigabytes) costs one vectorised
+        // scan, not a step per page.
         while (n > 0 && end >= floor + n)
         {
-            ulong start = end - n;
-            long busy = LastMapped(start, n);
-            if (busy < 0) return start << PageShift;
-            end = (ulong)busy;
+            long busy = LastWith(end - n, n, mapped: true);
+            if (busy < 0) return (end - n) << PageShift;
+            long free = LastWith(floor, (ulong)busy - floor, mapped: false);
+            if (free < 0) return 0;
+            end = (ulong)free + 1;
         }
         return 0;
     }
 
-    private long LastMapped(ulong first, ulong count)
+    /// <summary>The last page of [first, first + count) that is mapped (or free, as <paramref name="mapped"/> says); -1 when none is.</summary>
+    private long LastWith(ulong first, ulong count, bool mapped)
     {
         while (count > 0)
         {
             int chunk = (int)Math.Min(count, 1ul << 30);
             ulong chunkStart = first + count - (ulong)chunk;
-            int i = new ReadOnlySpan<byte>(_pages + chunkStart, chunk).LastIndexOfAnyExcept((byte)0);
+            var flags = new ReadOnlySpan<byte>(_pages + chunkStart, chunk);
+            int i = mapped ? flags.LastIndexOfAnyExcept((byte)0) : flags.LastIndexOf((byte)0);
             if (i >= 0) return (long)(chunkStart + (ulong)i);
             count -= (ulong)chunk;
         }

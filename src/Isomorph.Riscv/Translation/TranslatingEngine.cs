@@ -36,7 +36,7 @@ public sealed class TranslatingEngine : IExecutionEngine
     private readonly Lock _start = new();
 
     /// <summary>What the engine did so far (all harts).</summary>
-    public long RegionsTranslated, CompileTicks, TranslatedRuns, TranslatedInstructions, InterpretedInstructions, HandedToInterpreter;
+    public long RegionsTranslated, Dispatches, CompileTicks, TranslatedRuns, TranslatedInstructions, InterpretedInstructions, HandedToInterpreter;
 
     public TranslatingEngine(int threshold, bool background)
     {
@@ -77,21 +77,22 @@ public sealed class TranslatingEngine : IExecutionEngine
         hart._stopAt = 0;
         // Counted here and added to the engine's totals once per run: harts on several threads
         // would otherwise write one cache line at every region entry.
-        long runs = 0, translated = 0, handed = 0, start = hart.Instret;
+        long runs = 0, translated = 0, handed = 0, dispatches = 0, start = hart.Instret;
         while (true)
         {
             if (hart.Instret >= hart._stopAt && hart.EndOfChunk(end, out var stop))
             {
-                AddTotals(runs, translated, hart.Instret - start - translated, handed);
+                AddTotals(runs, dispatches, translated, hart.Instret - start - translated, handed);
                 return stop;
             }
             ulong pc = hart.Pc;
             if (!filter.Allows(pc))
             {
-                AddTotals(runs, translated, hart.Instret - start - translated, handed);
+                AddTotals(runs, dispatches, translated, hart.Instret - start - translated, handed);
                 return HartStop.Budget;
             }
             var page = hart.FetchPage(pc);
+            dispatches++;
             if (page is null) continue;
             int idx = (int)(pc & 0xFFF) >> 1;
             var table = page.Translations;
@@ -146,8 +147,9 @@ public sealed class TranslatingEngine : IExecutionEngine
         }
     }
 
-    private void AddTotals(long runs, long translated, long interpreted, long handed)
+    private void AddTotals(long runs, long dispatches, long translated, long interpreted, long handed)
     {
+        Interlocked.Add(ref Dispatches, dispatches);
         Interlocked.Add(ref TranslatedRuns, runs);
         Interlocked.Add(ref TranslatedInstructions, translated);
         Interlocked.Add(ref InterpretedInstructions, interpreted);
@@ -201,6 +203,6 @@ public sealed class TranslatingEngine : IExecutionEngine
     /// <summary>A line for --stats.</summary>
     public string Describe() =>
         $"jit: {RegionsTranslated:N0} regions translated in {Stopwatch.GetElapsedTime(0, CompileTicks).TotalMilliseconds:F0} ms (RyuJIT {Stopwatch.GetElapsedTime(0, RegionTranslator.JitTicks).TotalMilliseconds:F0} ms), " +
-        $"{TranslatedRuns:N0} region runs, {TranslatedInstructions:N0} instructions run translated, " +
+        $"{Dispatches:N0} dispatcher lookups, {TranslatedRuns:N0} region runs, {TranslatedInstructions:N0} instructions run translated, " +
         $"{InterpretedInstructions:N0} interpreted ({HandedToInterpreter:N0} of them handed over by regions)";
 }

@@ -65,6 +65,20 @@ public sealed class GuestAddressSpaceTests : IDisposable
     }
 
     [Fact]
+    public void FindFreeGoesPastALongReservationAndTooSmallHoles()
+    {
+        // Go reserves gigabytes PROT_NONE; the search below such a mapping is one scan, not a step per page.
+        ulong top = 1ul << 36;
+        ulong reservation = 1ul << 30;
+        Assert.Equal(0, _space.Map(top - reservation, reservation, PageFlags.None));
+        Assert.Equal(0, _space.Map(top - reservation - 3 * Page, 2 * Page, PageFlags.Read)); // two pages below it, with a one-page hole between
+        Assert.Equal(top - reservation - Page, _space.FindFree(Page, top));
+        Assert.Equal(top - reservation - 5 * Page, _space.FindFree(2 * Page, top));
+        Assert.Equal(0, _space.Unmap(top - reservation, reservation));
+        Assert.Equal(top - reservation, _space.FindFree(reservation, top));
+    }
+
+    [Fact]
     public void ChecksWholeBuffersAndStrings()
     {
         _space.Map(0x40000, Page, PageFlags.Read | PageFlags.Write);
