@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using System.Text;
 using Isomorph.Linux.Memory;
 
@@ -13,7 +12,7 @@ namespace Isomorph.Linux.Loading;
 public static class InitialStack
 {
     /// <summary>Writes the initial stack below <paramref name="top"/> and returns the stack pointer (16-byte aligned).</summary>
-    public static ulong Build(GuestAddressSpace space, ulong top, IReadOnlyList<string> argv, IReadOnlyList<string> envp,
+    public static unsafe ulong Build(GuestAddressSpace space, ulong top, IReadOnlyList<string> argv, IReadOnlyList<string> envp,
         string execFn, IReadOnlyList<(ulong Key, ulong Value)> auxv)
     {
         ulong sp = top;
@@ -34,8 +33,11 @@ public static class InitialStack
         var envAddresses = envp.Reverse().Select(PushString).Reverse().ToArray();
         var argAddresses = argv.Reverse().Select(PushString).Reverse().ToArray();
         sp &= ~15ul;
+        // AT_RANDOM's 16 bytes from the host kernel's getrandom, as Linux fills them (the .NET
+        // RandomNumberGenerator would load OpenSSL first: tens of milliseconds at every start).
         Span<byte> random = stackalloc byte[16];
-        RandomNumberGenerator.Fill(random);
+        fixed (byte* bytes = random)
+            if (Host.Libc.getrandom(bytes, 16, 0) != 16) throw new IOException("getrandom failed");
         ulong randomAddress = PushBytes(random);
 
         var vector = new List<(ulong, ulong)>(auxv) { (Auxv.Random, randomAddress), (Auxv.Execfn, execFnAddress), (Auxv.Null, 0) };
