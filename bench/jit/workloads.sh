@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Real programs under the process VM, in one run: isomorph run with each engine, Debian's
 # qemu-riscv64 on the same riscv64 binaries, and the host's build of the same program where there
-# is one. Not a test: prints a markdown table of wall times (best of RUNS) and ratios.
-# usage: bench/jit/workloads.sh [RUNS]   (the cached guests come from tests/run.sh's scripts)
+# is one. Not a test: prints a markdown table of wall times (best of RUNS) and ratios, and draws
+# them as a chart (bench/chart, times relative to qemu's) into PNG.
+# usage: bench/jit/workloads.sh [RUNS] [PNG]   (default 3 and bench/workloads.png; the cached
+# guests come from tests/run.sh's scripts and guests/bench/{lua,sqlite}.sh)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-cd "$root"
 runs=${1:-3}
+png="$(realpath -m "${2:-$root/bench/workloads.png}")"
+cd "$root"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 cache="${ISOMORPH_CACHE:-$HOME/.cache/isomorph}"
@@ -18,6 +21,8 @@ iso="dotnet $root/artifacts/cli/isomorph.dll run"
 busybox="$cache/linux/busybox"
 [ -x "$busybox" ] || guests/linux/build-kernel.sh >/dev/null
 mapfile -t esbuild < <(guests/linux/esbuild.sh | tail -2)
+mapfile -t lua < <(guests/bench/lua.sh | tail -2)          # Lua 5.4 and SQLite's shell, each
+mapfile -t sqlite < <(guests/bench/sqlite.sh | tail -2)    # built for riscv64 and for the host
 
 # Inputs: 32 MiB of text that compresses about as well as source code does, and a TypeScript
 # project of 300 modules that import each other in a chain.
@@ -60,7 +65,9 @@ best() {
 fmt() { [ -n "$1" ] && printf '%.2f s' "$1" || printf 'failed'; }
 ratio() { [ -n "$1" ] && [ -n "$2" ] && printf '%.2fx' "$(echo "$1 / $2" | bc -l)" || printf -- '-'; }
 
-# row NAME NATIVE-COMMAND -- GUEST-COMMAND...: one table row (the guest command runs under each runner).
+# row NAME NATIVE-COMMAND -- GUEST-COMMAND...: one table row (the guest command runs under each
+# runner), and the chart's four rows of times.csv (workload,engine,seconds; empty seconds: failed).
+echo "workload,engine,seconds" >"$out/times.csv"
 row() {
   local name="$1" native="$2"; shift 3
   local ti tj tq tn=""
@@ -68,6 +75,8 @@ row() {
   tj=$(best $iso --engine jit "$@")
   tq=$(best qemu-riscv64 "$@")
   [ -n "$native" ] && tn=$(best bash -c "$native")
+  printf '"%s",interp,%s\n"%s",jit,%s\n"%s",qemu,%s\n' "$name" "$ti" "$name" "$tj" "$name" "$tq" >>"$out/times.csv"
+  [ -n "$native" ] && printf '"%s",native,%s\n' "$name" "$tn" >>"$out/times.csv"
   printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$(fmt "$ti")" "$(fmt "$tj")" "$(fmt "$tq")" \
     "$([ -n "$native" ] && fmt "$tn" || echo -)" "$(ratio "$tq" "$tj")" "$([ -n "$native" ] && ratio "$tn" "$tj" || echo -)"
 }
@@ -82,3 +91,17 @@ row "BusyBox gzip -c, 32 MiB text" "" -- "$busybox" gzip -c data.txt
 row "BusyBox sha256sum, 32 MiB" "" -- "$busybox" sha256sum data.txt
 row "esbuild --bundle --minify, 300 modules" "cd ts && ${esbuild[1]} main.ts --bundle --minify --outfile=../out-native.js --log-level=warning" -- \
   "${esbuild[0]}" ts/main.ts --bundle --minify --outfile=out.js --log-level=warning
+# Lua 5.4 on scripts written for this benchmark (bench/jit/lua/), then SQLite's shell on an
+# in-memory database. lua_row SCRIPT WHAT: one row for bench/jit/lua/SCRIPT.
+lua_row() { row "Lua $1 ($2)" "${lua[1]} $root/bench/jit/lua/$1" -- "${lua[0]}" "$root/bench/jit/lua/$1"; }
+lua_row fib.lua "recursive calls"
+lua_row trees.lua "binary trees, GC"
+lua_row nbody.lua "n-body, floating point"
+lua_row spectral.lua "spectral norm"
+lua_row strings.lua "strings, table.sort"
+sql="$root/bench/jit/sqlite/bench.sql"
+row "SQLite bench.sql, 200k rows in memory" "${sqlite[1]} :memory: '.read $sql'" -- "${sqlite[0]}" :memory: ".read $sql"
+
+echo
+cd "$root"
+dotnet run --project bench/chart -c Release -v q -- "$out/times.csv" "$png"
