@@ -53,6 +53,75 @@ __asm__(
     ".option pop\n"
     ".text\n");
 
+/* Calls a translator follows inside one page: a loop calling a helper with jal (the region goes on
+   into the helper and back after its return), and now and then a helper that returns elsewhere
+   (past the instruction after its call), which the region must notice and leave for. */
+__asm__(
+    ".section .trace_code,\"ax\",@progbits\n"
+    ".balign 4096\n"
+    ".option push\n"
+    ".option norvc\n"
+    /* trace_calls(a0 = n): the sum over i = n..1 of helper(i) = 3i + 1, plus 7 for each i divisible by 4 */
+    ".globl trace_calls\n"
+    "trace_calls:\n"
+    "  addi sp, sp, -16\n"
+    "  sd ra, 8(sp)\n"
+    "  li a2, 0\n"
+    "  mv a3, a0\n"
+    "3:\n"
+    "  mv a0, a3\n"
+    "  jal ra, trace_helper\n"
+    "  add a2, a2, a0\n"
+    "  andi t0, a3, 3\n"
+    "  bnez t0, 4f\n"
+    "  jal ra, trace_skip\n"
+    "  addi a2, a2, 1000\n" /* skipped: trace_skip returns past it */
+    "  addi a2, a2, 7\n"
+    "4:\n"
+    "  addi a3, a3, -1\n"
+    "  bnez a3, 3b\n"
+    "  mv a0, a2\n"
+    "  ld ra, 8(sp)\n"
+    "  addi sp, sp, 16\n"
+    "  ret\n"
+    "trace_helper:\n"
+    "  slli t1, a0, 1\n"
+    "  add a0, a0, t1\n"
+    "  addi a0, a0, 1\n"
+    "  ret\n"
+    "trace_skip:\n"
+    "  addi ra, ra, 4\n"
+    "  ret\n"
+    ".option pop\n"
+    ".text\n");
+
+/* An instruction that straddles two pages, run hot, then its second half rewritten (in the second
+   page, whose code is only the loop's tail): the region holding the first half must see it. */
+__asm__(
+    ".section .straddle_code,\"awx\",@progbits\n"
+    ".option push\n"
+    ".option norvc\n"
+    ".option norelax\n" /* so that .balign pads exactly and .org can place the instruction */
+    ".balign 4096\n"
+    /* straddle_loop(a0 = acc, a1 = n): n times acc += 1 (the straddling addi's immediate) */
+    ".globl straddle_loop\n"
+    "straddle_loop:\n"
+    "  j 5f\n"
+    "  .org 4096 - 10\n"
+    "5:\n"
+    "  addi a1, a1, -1\n"
+    "  nop\n"
+    ".globl straddle_insn\n"
+    "straddle_insn:\n"
+    "  addi a0, a0, 1\n" /* bytes 4094..4097: half in each page */
+    "  bnez a1, 5b\n"
+    "  ret\n"
+    ".option pop\n"
+    ".text\n");
+
+extern uint64_t straddle_loop(uint64_t acc, uint64_t n);
+extern char straddle_insn[];
+extern uint64_t trace_calls(uint64_t n);
 extern uint64_t smc_add(uint64_t);
 extern uint64_t smc_loop(uint64_t acc, uint64_t n, uint64_t m);
 extern uint64_t sum_loads(uint64_t **pointers, uint64_t n);
@@ -81,7 +150,25 @@ int main(void)
     for (int run = 0; run < 3; run++)
         CHECK("loop rewriting itself", smc_loop(0, 20000, 7000 + run), 20000 + 7000 + run);
 
-    /* 3. A fault in the middle of a hot loop: precise pc and tval, the loop continues after it. */
+    /* 3. Calls followed within a page, and a return that goes elsewhere than predicted. */
+    for (uint64_t n = 1000; n <= 3000; n += 1000) {
+        uint64_t sum = 0;
+        for (uint64_t i = 1; i <= n; i++) sum += 3 * i + 1 + (i % 4 == 0 ? 7 : 0);
+        CHECK("calls followed in a region", trace_calls(n), sum);
+    }
+
+    /* 4. An instruction straddling two pages, run hot, then its second half (the immediate) rewritten. */
+    CHECK("straddle at the page end", (uint64_t)straddle_insn & 0xfff, 0xffe);
+    CHECK("straddling instruction run hot", straddle_loop(0, 20000), 20000);
+    CHECK("and again", straddle_loop(5, 20000), 20005);
+    *(volatile uint16_t *)(straddle_insn + 2) = 0x0025; /* addi a0, a0, 2 */
+    __asm__ volatile("fence.i" ::: "memory");
+    CHECK("second half rewritten", straddle_loop(0, 20000), 40000);
+    *(volatile uint16_t *)(straddle_insn + 2) = 0x0015;
+    __asm__ volatile("fence.i" ::: "memory");
+    CHECK("and restored", straddle_loop(0, 20000), 20000);
+
+    /* 5. A fault in the middle of a hot loop: precise pc and tval, the loop continues after it. */
     uint64_t expected = 0;
     for (int i = 0; i < N_POINTERS; i++) {
         values[i] = (uint64_t)i * 3 + 1;

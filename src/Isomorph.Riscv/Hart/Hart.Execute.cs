@@ -232,6 +232,20 @@ public sealed unsafe partial class Hart
         return region;
     }
 
+    /// <summary>
+    /// The 16-bit parcel at <paramref name="va"/> when the fetch TLB already holds its page
+    /// (executable, in the current context), else -1. Never walks page tables or traps: translated
+    /// code checks with it that the second half of an instruction straddling into the next page
+    /// is still what it was translated from.
+    /// </summary>
+    internal int PeekParcel(ulong va)
+    {
+        ulong vpn = va >> 12;
+        ref FetchEntry fe = ref _fetchTlb[vpn & (FetchTlbSize - 1)];
+        if (fe.Tag != (vpn | _tlbContext) || fe.Page is not { } page) return -1;
+        return Unsafe.ReadUnaligned<ushort>(page.Host + (va & 0xFFF));
+    }
+
     /// <summary>Set by translated code that left before an instruction for the interpreter to run (an access the TLB does not serve, FP the host cannot do exactly).</summary>
     internal bool InterpretNext;
 

@@ -14,9 +14,8 @@ namespace Isomorph.Riscv.Translation;
 /// </summary>
 internal sealed class JumpCache
 {
-    /// <summary>Entries are grouped by virtual page (low bits of the page number pick a group) so that a flush of one page clears one group.</summary>
-    private const int PageBits = 5, OffsetBits = 6;
-    private const int GroupSize = 1 << OffsetBits;
+    /// <summary>log2 of the number of entries: 4096, enough for the entry points of an interpreter's dispatch loop and the functions it calls.</summary>
+    private const int Bits = 12;
 
     private struct Entry
     {
@@ -25,7 +24,7 @@ internal sealed class JumpCache
         public Region? Region;
     }
 
-    private readonly Entry[] _entries = new Entry[1 << (PageBits + OffsetBits)];
+    private readonly Entry[] _entries = new Entry[1 << Bits];
 
     /// <summary>
     /// Counts whole clears, kept in each entry beside the translation context (which sits in bits 56
@@ -35,8 +34,7 @@ internal sealed class JumpCache
     private ulong _epoch = 1;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int IndexOf(ulong pc) =>
-        (int)((pc >> 12) & ((1 << PageBits) - 1)) << OffsetBits | (int)(((pc >> 1) ^ (pc >> (1 + OffsetBits))) & (GroupSize - 1));
+    private static int IndexOf(ulong pc) => (int)(((pc >> 1) ^ (pc >> (1 + Bits))) & ((1 << Bits) - 1));
 
     /// <summary>The region remembered for <paramref name="pc"/> in <paramref name="context"/>, if any.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -57,10 +55,9 @@ internal sealed class JumpCache
     /// <summary>Forgets everything.</summary>
     public void Clear() => _epoch++;
 
-    /// <summary>Forgets the entries of virtual page <paramref name="vpn"/> (and of the pages that share its group).</summary>
-    public void ClearPage(ulong vpn)
-    {
-        int first = (int)(vpn & ((1 << PageBits) - 1)) << OffsetBits;
-        Array.Clear(_entries, first, GroupSize);
-    }
+    /// <summary>
+    /// Forgets the entries of virtual page <paramref name="vpn"/>: all of them, as a clear costs
+    /// nothing and entries are spread over the cache by address, not grouped by page.
+    /// </summary>
+    public void ClearPage(ulong vpn) => Clear();
 }

@@ -44,7 +44,14 @@ public sealed class RegionEmitter
 
     private readonly ILGenerator _il;
     private readonly (int Idx, Insn Insn, InstructionDefinition Def)[] _code;
+    /// <summary>The slots after the region's calls (jal with a link register) that are in the region: where a return may come back to (<see cref="JumpIndirect"/>).</summary>
+    private readonly int[] _returnPoints;
+    /// <summary>Where each slot of the region sits in <see cref="_code"/> (its order of emission).</summary>
+    private readonly Dictionary<int, int> _position = [];
     private readonly int _generation;
+    /// <summary>The first parcel of the next virtual page the region was read with (-1: unknown), the second half of an instruction in the page's last slot.</summary>
+    private readonly int _nextParcel;
+    private static readonly MethodInfo PeekParcelMethod = typeof(Hart).GetMethod(nameof(Hart.PeekParcel), BindingFlags.Instance | BindingFlags.NonPublic)!;
     private readonly uint _used, _written;
     private readonly LocalBuilder?[] _x = new LocalBuilder?[32];
     private readonly LocalBuilder _fBase, _fa, _fb, _fc, _fr64, _fr32;
@@ -63,22 +70,32 @@ public sealed class RegionEmitter
     /// <summary>The slot (halfword index within the page) of the instruction being emitted.</summary>
     public int Idx => _code[_k].Idx;
 
-    internal RegionEmitter(ILGenerator il, (int Idx, Insn Insn, InstructionDefinition Def)[] code, int generation)
+    internal RegionEmitter(ILGenerator il, (int Idx, Insn Insn, InstructionDefinition Def)[] code, int generation, int nextParcel = -1)
     {
         _il = il;
+        _nextParcel = nextParcel;
         _code = code;
         _generation = generation;
-        // Loops: a branch or jump back to an instruction of the region makes everything from there to it a loop body, one level deeper.
+        for (int k = 0; k < code.Length; k++) _position[code[k].Idx] = k;
+        _returnPoints = [.. code.Where(c => c.Def.Emitter is not null && c.Def.Flow == ControlFlow.Jump && c.Insn.Rd != 0)
+            .Select(c => c.Idx + c.Insn.Slots).Where(_position.ContainsKey).Distinct()];
+        // Loops: a branch, jump or fall-through back to an instruction of the region makes everything
+        // from there to it a loop body, one level deeper.
         var loopDepth = new int[code.Length];
         for (int k = 0; k < code.Length; k++)
         {
             var (idx, insn, def) = code[k];
-            if (def.Emitter is null || def.Flow is not (ControlFlow.Branch or ControlFlow.Jump)) continue;
-            int target = idx + (int)(insn.Imm >> 1);
-            int at = Array.FindIndex(code, c => c.Idx == target);
-            if (at < 0) continue;
-            _labels.TryAdd(target, il.DefineLabel());
-            if (at <= k) for (int j = at; j <= k; j++) loopDepth[j]++;
+            var targets = new List<int>(2);
+            if (def.Emitter is not null && def.Flow is ControlFlow.Branch or ControlFlow.Jump)
+                targets.Add(idx + (int)(insn.Imm >> 1));
+            if (IsReturn(def, in insn)) targets.AddRange(_returnPoints);
+            if (FallThrough(k) is int glued) targets.Add(glued);
+            foreach (int target in targets)
+            {
+                if (!_position.TryGetValue(target, out int at)) continue;
+                _labels.TryAdd(target, il.DefineLabel());
+                if (at <= k) for (int j = at; j <= k; j++) loopDepth[j]++;
+            }
         }
         var weight = new long[32];
         for (int k = 0; k < code.Length; k++)
@@ -121,6 +138,39 @@ public sealed class RegionEmitter
 
     private static uint Bit(int r) => r is > 0 and < 32 ? 1u << r : 0;
 
+    /// <summary>
+    /// Before an instruction in the page's last slot that straddles into the next virtual page:
+    /// leaves for the interpreter (which fetches through the MMU, with its traps) unless the
+    /// fetch TLB holds the next page and its first parcel is still the one the region was read with.
+    /// </summary>
+    private void StraddleGuard()
+    {
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldloc, _pageBase);
+        _il.Emit(OpCodes.Ldc_I8, 4096L);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Call, PeekParcelMethod);
+        _il.Emit(OpCodes.Ldc_I4, _nextParcel);
+        _il.Emit(OpCodes.Bne_Un, InterpretedExit());
+    }
+
+    /// <summary>A return: jalr x0, 0(ra), as compilers emit it (ret, c.jr ra).</summary>
+    private static bool IsReturn(InstructionDefinition def, in Insn insn) =>
+        def.Emitter is not null && def.Flow == ControlFlow.IndirectJump && insn.Rd == 0 && insn.Rs1 == 1 && insn.Imm == 0;
+
+    /// <summary>
+    /// The slot instruction <paramref name="k"/> falls through to when that is not the next
+    /// instruction of the region (the region's last one, or one before a followed jump's target);
+    /// null when it falls through to the next one or does not fall through at all.
+    /// </summary>
+    private int? FallThrough(int k)
+    {
+        var (idx, insn, def) = _code[k];
+        if (def.Flow is ControlFlow.Jump or ControlFlow.IndirectJump) return null;
+        int next = idx + insn.Slots;
+        return k + 1 < _code.Length && _code[k + 1].Idx == next ? null : next;
+    }
+
     /// <summary>The integer registers an instruction names, by its operand syntax (its rd and rs2 may be FP registers).</summary>
     private static uint IntegerRegisters(InstructionDefinition def, in Insn insn)
     {
@@ -150,13 +200,22 @@ public sealed class RegionEmitter
                 _il.MarkLabel(label);
                 _dirty = _written; // control may come here from anywhere in the region
             }
+            if (idx == DecodedPage.SlotCount - 1 && insn.Slots == 2) StraddleGuard();
             if (def.Emitter is { } emit) emit(this, in insn);
             else EmitCall();
             _pending++;
+            // Falling through to an instruction that is not the next one here: to it, or out of the region.
+            if (FallThrough(_k) is int next)
+            {
+                if (_labels.ContainsKey(next))
+                {
+                    FlushCount(0);
+                    _il.Emit(OpCodes.Br, TakenPath(next));
+                }
+                else ExitTo(next, _pending);
+                _pending = 0;
+            }
         }
-        // Falling off the end: continue after the last instruction.
-        var last = _code[^1];
-        ExitTo(last.Idx + last.Insn.Slots, _pending);
         for (int s = 0; s < _stubs.Count; s++) _stubs[s](); // a stub may add more
         EmitExitPath();
         EmitPrologue();
@@ -298,6 +357,10 @@ public sealed class RegionEmitter
     }
 
     /// <summary>jalr: continue at (rs1 + imm) &amp; ~1 (computed before rd = pc + length is written), leaving the region.</summary>
+    /// <remarks>
+    /// A return (<c>ret</c>) goes on in the region when it comes back after one of the region's
+    /// calls to a function the region holds: its target is compared with each such return point.
+    /// </remarks>
     public void JumpIndirect(in Insn i)
     {
         LoadX(i.Rs1);
@@ -311,6 +374,13 @@ public sealed class RegionEmitter
         _il.Emit(OpCodes.Add);
         StoreX(i.Rd);
         FlushCount(1);
+        if (IsReturn(_code[_k].Def, in i))
+            foreach (int point in _returnPoints)
+            {
+                _il.Emit(OpCodes.Ldloc, _nextPc);
+                PcAt(point);
+                _il.Emit(OpCodes.Beq, TakenPath(point));
+            }
         _il.Emit(OpCodes.Br, _exit);
         _pending = -1;
     }
@@ -322,7 +392,7 @@ public sealed class RegionEmitter
     private Label TakenPath(int target)
     {
         if (!_labels.TryGetValue(target, out var label)) return Stub(() => ExitTo(target, 0));
-        if (target > Idx) return label;
+        if (_position[target] > _k) return label;
         return Stub(() =>
         {
             // A back edge: another pass may run up to the region's length; stop first if the budget

@@ -22,14 +22,19 @@ public static class RegionTranslator
     public static long JitTicks;
 
     /// <summary>
-    /// Copies the bytes a region starting at <paramref name="start"/> may read, on the hart's thread,
+    /// Copies the page a region starting at <paramref name="start"/> may read, on the hart's thread,
     /// where the page is known to be mapped: a background translation must never read guest memory
-    /// itself, which may be unmapped (munmap, a process's exit) by the time it runs.
+    /// itself, which may be unmapped (munmap, a process's exit) by the time it runs. The whole page,
+    /// as a region follows jumps and calls anywhere in it, and then <paramref name="nextParcel"/>
+    /// (the first parcel of the virtual page after it, <see cref="Hart.PeekParcel"/>) when known,
+    /// for an instruction that straddles into that page.
     /// </summary>
-    internal static unsafe byte[] CopyCode(DecodedPage page, int start)
+    internal static unsafe byte[] CopyCode(DecodedPage page, int start, int nextParcel)
     {
-        int length = Math.Min(DecodedPage.SlotCount - start, MaxInstructions * 2) * 2;
-        return new ReadOnlySpan<byte>(page.Host + start * 2, length).ToArray();
+        var bytes = new byte[DecodedPage.SlotCount * 2 + (nextParcel >= 0 ? 2 : 0)];
+        new ReadOnlySpan<byte>(page.Host, DecodedPage.SlotCount * 2).CopyTo(bytes);
+        if (nextParcel >= 0) BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(DecodedPage.SlotCount * 2), (ushort)nextParcel);
+        return bytes;
     }
 
     /// <summary>
@@ -37,33 +42,56 @@ public static class RegionTranslator
     /// from <paramref name="bytes"/> (<see cref="CopyCode"/>, read at <paramref name="generation"/>);
     /// null when there is nothing to translate.
     /// </summary>
+    /// <remarks>
+    /// The region is the code of the page reachable from its start, gathered breadth first in
+    /// straight-line runs: a run goes in address order until an instruction that does not fall
+    /// through (a jump, a return, a state change), an instruction already in the region, or an
+    /// encoding that is not an instruction; then the next run starts at a target of the region's
+    /// branches and jumps in the page not yet in it (a loop's tail placed after a return, the other
+    /// side of an if, a function called with jal and the code after the call, to which its return
+    /// comes back: <see cref="RegionEmitter.JumpIndirect"/>), until <see cref="MaxInstructions"/>.
+    /// Every slot appears once.
+    /// </remarks>
     internal static Region? Translate(DecodedPage page, int start, ReadOnlySpan<byte> bytes, int generation)
     {
         var code = new List<(int, Insn, InstructionDefinition)>();
-        int idx = start, emitted = 0, end = start + bytes.Length / 2;
-        int furthestTarget = -1; // the furthest slot ahead that a branch or jump of the region goes to
-        while (code.Count < MaxInstructions && idx < end)
+        var inRegion = new HashSet<int>();
+        var wanted = new Queue<int>();
+        int emitted = 0, end = Math.Min(bytes.Length / 2, DecodedPage.SlotCount);
+        bool nextParcelKnown = bytes.Length / 2 > DecodedPage.SlotCount;
+        wanted.Enqueue(start);
+        while (code.Count < MaxInstructions && wanted.TryDequeue(out int idx))
         {
-            int at = (idx - start) * 2;
-            uint raw = BinaryPrimitives.ReadUInt16LittleEndian(bytes[at..]);
-            if (Decoder.IsWide(raw))
+            while (code.Count < MaxInstructions && idx < end && !inRegion.Contains(idx))
             {
-                if (idx == end - 1) break; // straddles the page (or the copy): the interpreter fetches it
-                raw = BinaryPrimitives.ReadUInt32LittleEndian(bytes[at..]);
+                int at = idx * 2;
+                uint raw = BinaryPrimitives.ReadUInt16LittleEndian(bytes[at..]);
+                if (Decoder.IsWide(raw))
+                {
+                    // One that straddles into the next page joins the region only with that page's
+                    // parcel known; the region checks it before running it (RegionEmitter.StraddleGuard).
+                    if (idx == end - 1 && !nextParcelKnown) break;
+                    raw = BinaryPrimitives.ReadUInt32LittleEndian(bytes[at..]);
+                }
+                var insn = default(Insn);
+                Decoder.Decode(raw, ref insn);
+                if (insn.Id == ushort.MaxValue) break;
+                var def = InstructionSet.Definitions[insn.Id];
+                code.Add((idx, insn, def));
+                inRegion.Add(idx);
+                if (def.Emitter is not null) emitted++;
+                int next = idx + insn.Slots;
+                if (def.Emitter is not null && def.Flow is ControlFlow.Branch or ControlFlow.Jump)
+                {
+                    int target = idx + (int)(insn.Imm >> 1);
+                    if (target >= 0 && target < end) wanted.Enqueue(target);
+                    if (def.Flow == ControlFlow.Jump && insn.Rd != 0) wanted.Enqueue(next); // where the call returns
+                }
+                if (def.Flow is ControlFlow.Jump or ControlFlow.IndirectJump or ControlFlow.ChangesState) break;
+                idx = next;
             }
-            var insn = default(Insn);
-            Decoder.Decode(raw, ref insn);
-            if (insn.Id == ushort.MaxValue) break;
-            var def = InstructionSet.Definitions[insn.Id];
-            code.Add((idx, insn, def));
-            if (def.Emitter is not null) emitted++;
-            if (def.Flow is ControlFlow.Branch or ControlFlow.Jump) furthestTarget = Math.Max(furthestTarget, idx + (int)(insn.Imm >> 1));
-            idx += insn.Slots;
-            // After an instruction that does not simply fall through, the code that follows belongs to
-            // the region only if a branch of the region leads there (a loop's tail placed after a return).
-            if (def.Flow is ControlFlow.Jump or ControlFlow.IndirectJump or ControlFlow.ChangesState && furthestTarget < idx) break;
+            if (code.Count == 0) return null; // the start itself is not an instruction
         }
-        if (code.Count == 0) return null;
 
         var method = new DynamicMethod($"region_{page.PhysicalBase + (ulong)start * 2:x}", typeof(Region),
             [typeof(Region), typeof(Hart)], typeof(Region).Module, skipVisibility: true);
@@ -75,7 +103,8 @@ public static class RegionTranslator
         il.Emit(OpCodes.Ldnull);
         il.Emit(OpCodes.Ret);
         il.MarkLabel(run);
-        new RegionEmitter(il, [.. code], generation).EmitRegion();
+        int straddle = nextParcelKnown ? BinaryPrimitives.ReadUInt16LittleEndian(bytes[(DecodedPage.SlotCount * 2)..]) : -1;
+        new RegionEmitter(il, [.. code], generation, straddle).EmitRegion();
 
         var region = new Region
         {

@@ -135,10 +135,10 @@ public sealed class TranslatingEngine : IExecutionEngine
                 else if (count != PageTranslations.Queued)
                 {
                     table.Counts[idx] = PageTranslations.Queued;
-                    if (Background) Enqueue(page, table, idx);
+                    if (Background) Enqueue(page, table, idx, hart.PeekParcel((pc | 0xFFF) + 1));
                     else
                     {
-                        Translate(page, table, idx, RegionTranslator.CopyCode(page, idx));
+                        Translate(page, table, idx, RegionTranslator.CopyCode(page, idx, hart.PeekParcel((pc | 0xFFF) + 1)));
                         continue; // run it now
                     }
                 }
@@ -156,7 +156,7 @@ public sealed class TranslatingEngine : IExecutionEngine
         Interlocked.Add(ref HandedToInterpreter, handed);
     }
 
-    private void Enqueue(DecodedPage page, PageTranslations table, int start)
+    private void Enqueue(DecodedPage page, PageTranslations table, int start, int nextParcel)
     {
         if (_worker is null)
             lock (_start)
@@ -165,7 +165,7 @@ public sealed class TranslatingEngine : IExecutionEngine
                     _worker = new Thread(Work) { IsBackground = true, Name = "isomorph translator", Priority = ThreadPriority.BelowNormal };
                     _worker.Start();
                 }
-        _queue.Add((page, table, start, RegionTranslator.CopyCode(page, start)));
+        _queue.Add((page, table, start, RegionTranslator.CopyCode(page, start, nextParcel)));
     }
 
     private void Work()
