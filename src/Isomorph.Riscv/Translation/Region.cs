@@ -4,7 +4,8 @@ namespace Isomorph.Riscv.Translation;
 
 /// <summary>
 /// One translated region: up to <see cref="RegionTranslator.MaxInstructions"/> instructions of one
-/// physical code page, from <see cref="Start"/> on, compiled to a .NET method. It runs with
+/// physical code page reachable from <see cref="Start"/>, where it is entered, compiled to a .NET
+/// method (and, behind a check, the second half of an instruction straddling into the next page). It runs with
 /// <see cref="Hart.CurrentPageBase"/> set to the virtual page it is entered through, and leaves
 /// <see cref="Hart.Pc"/>, <see cref="Hart.Instret"/> and the registers exactly as the interpreter
 /// would after the same instructions. Immutable once made, so harts on several threads share it.

@@ -7,11 +7,10 @@ using Isomorph.Riscv.Isa;
 namespace Isomorph.Riscv.Translation;
 
 /// <summary>
-/// Reads a region from a code page and compiles it: from a start slot, instructions in address
-/// order until <see cref="MaxInstructions"/>, the end of the page, an instruction that does not
-/// fall through (<see cref="ControlFlow"/>: a jump, a return, a state change) with no branch of the
-/// region leading further, or an encoding that is not an instruction (left to the interpreter). Branches and jumps to instructions of the region become
-/// IL branches, so loops inside a page run without leaving translated code.
+/// Reads a region from a code page and compiles it: the page's code reachable from a start slot,
+/// gathered breadth first in straight-line runs (see <see cref="Translate"/>), up to
+/// <see cref="MaxInstructions"/>. Branches, jumps and returns to instructions of the region become
+/// IL branches, so loops and calls inside a page run without leaving translated code.
 /// </summary>
 public static class RegionTranslator
 {
