@@ -388,7 +388,7 @@ public sealed unsafe partial class Hart
     {
         for (int i = 0; i < FetchTlbSize; i++)
             if (Covers(_fetchTlb[i].Tag, _fetchTlb[i].Level, vpn)) _fetchTlb[i] = new FetchEntry { Tag = ulong.MaxValue };
-        Jumps.ClearPage(vpn);
+        Jumps.Clear(); // its entries are spread by address, not grouped by page, and a clear is free
     }
 
     /// <summary>The instruction at <paramref name="va"/> (for traces), or null when it cannot be fetched.</summary>

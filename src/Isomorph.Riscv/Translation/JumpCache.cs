@@ -54,10 +54,4 @@ internal sealed class JumpCache
 
     /// <summary>Forgets everything.</summary>
     public void Clear() => _epoch++;
-
-    /// <summary>
-    /// Forgets the entries of virtual page <paramref name="vpn"/>: all of them, as a clear costs
-    /// nothing and entries are spread over the cache by address, not grouped by page.
-    /// </summary>
-    public void ClearPage(ulong vpn) => Clear();
 }

@@ -21,14 +21,14 @@ public static class RegionTranslator
     public static long JitTicks;
 
     /// <summary>
-    /// Copies the page a region starting at <paramref name="start"/> may read, on the hart's thread,
+    /// Copies the page a region of <paramref name="page"/> may read, on the hart's thread,
     /// where the page is known to be mapped: a background translation must never read guest memory
     /// itself, which may be unmapped (munmap, a process's exit) by the time it runs. The whole page,
     /// as a region follows jumps and calls anywhere in it, and then <paramref name="nextParcel"/>
     /// (the first parcel of the virtual page after it, <see cref="Hart.PeekParcel"/>) when known,
     /// for an instruction that straddles into that page.
     /// </summary>
-    internal static unsafe byte[] CopyCode(DecodedPage page, int start, int nextParcel)
+    internal static unsafe byte[] CopyCode(DecodedPage page, int nextParcel)
     {
         var bytes = new byte[DecodedPage.SlotCount * 2 + (nextParcel >= 0 ? 2 : 0)];
         new ReadOnlySpan<byte>(page.Host, DecodedPage.SlotCount * 2).CopyTo(bytes);

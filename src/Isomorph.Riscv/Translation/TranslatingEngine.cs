@@ -135,10 +135,12 @@ public sealed class TranslatingEngine : IExecutionEngine
                 else if (count != PageTranslations.Queued)
                 {
                     table.Counts[idx] = PageTranslations.Queued;
-                    if (Background) Enqueue(page, table, idx, hart.PeekParcel((pc | 0xFFF) + 1));
+                    // The code to translate is copied here, on the hart's thread, with the next page's first parcel if the fetch TLB holds it.
+                    var code = RegionTranslator.CopyCode(page, hart.PeekParcel((pc | 0xFFF) + 1));
+                    if (Background) Enqueue(page, table, idx, code);
                     else
                     {
-                        Translate(page, table, idx, RegionTranslator.CopyCode(page, idx, hart.PeekParcel((pc | 0xFFF) + 1)));
+                        Translate(page, table, idx, code);
                         continue; // run it now
                     }
                 }
@@ -156,7 +158,7 @@ public sealed class TranslatingEngine : IExecutionEngine
         Interlocked.Add(ref HandedToInterpreter, handed);
     }
 
-    private void Enqueue(DecodedPage page, PageTranslations table, int start, int nextParcel)
+    private void Enqueue(DecodedPage page, PageTranslations table, int start, byte[] code)
     {
         if (_worker is null)
             lock (_start)
@@ -165,7 +167,7 @@ public sealed class TranslatingEngine : IExecutionEngine
                     _worker = new Thread(Work) { IsBackground = true, Name = "isomorph translator", Priority = ThreadPriority.BelowNormal };
                     _worker.Start();
                 }
-        _queue.Add((page, table, start, RegionTranslator.CopyCode(page, start, nextParcel)));
+        _queue.Add((page, table, start, code));
     }
 
     private void Work()
