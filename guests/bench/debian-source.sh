@@ -3,6 +3,14 @@
 sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
 step() { echo "== $*" >&2; }
 
+# lock_cache DIR: makes the cache directory DIR and holds its build lock (descriptor 9) until the
+# script ends, so that runs started together build once: the others wait, then find the binaries.
+lock_cache() {
+  mkdir -p "$1"
+  exec 9>"$1/.build.lock"
+  flock 9
+}
+
 # need_tools COMMAND=PACKAGE...: installs from Debian the packages whose command is missing, along
 # with both compilers, riscv64's libc and dpkg-source (for apt-get source).
 need_tools() {

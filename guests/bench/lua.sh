@@ -7,9 +7,7 @@
 set -euo pipefail
 dir="${ISOMORPH_CACHE:-$HOME/.cache/isomorph}/bench/lua"
 . "$(dirname "${BASH_SOURCE[0]}")/debian-source.sh"
-mkdir -p "$dir"
-exec 9>"$dir/.build.lock"
-flock 9
+lock_cache "$dir"
 
 if [ ! -x "$dir/riscv64/lua" ] || [ ! -x "$dir/x64/lua" ]; then
   need_tools

@@ -12,9 +12,7 @@
 set -euo pipefail
 dir="${ISOMORPH_CACHE:-$HOME/.cache/isomorph}/bench/sqlite"
 . "$(dirname "${BASH_SOURCE[0]}")/debian-source.sh"
-mkdir -p "$dir"
-exec 9>"$dir/.build.lock"
-flock 9
+lock_cache "$dir"
 
 if [ ! -x "$dir/riscv64/sqlite3" ] || [ ! -x "$dir/x64/sqlite3" ]; then
   need_tools make=make tclsh=tcl
