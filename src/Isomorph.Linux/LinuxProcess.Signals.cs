@@ -182,6 +182,19 @@ public sealed unsafe partial class LinuxProcess
     /// <summary>The signals pending for the calling thread (rt_sigpending reports those it blocks).</summary>
     public ulong PendingSignals => PendingFor(Current);
 
+    /// <summary>A thread's signal masks as /proc/PID/status shows them: pending (its own, the process's), blocked, ignored and caught.</summary>
+    public (ulong Pending, ulong SharedPending, ulong Blocked, ulong Ignored, ulong Caught) SignalMasks(GuestThread t)
+    {
+        ulong ignored = 0, caught = 0;
+        lock (SignalLock)
+            foreach (var (signal, action) in SignalActions)
+            {
+                if (action.Handler == SigIgn) ignored |= Bit(signal);
+                else if (action.Handler != SigDfl) caught |= Bit(signal);
+            }
+        return (Volatile.Read(ref t.Pending), Volatile.Read(ref _sharedPending), t.BlockedSignals, ignored, caught);
+    }
+
     /// <summary>Takes a pending signal out of <paramref name="set"/> (rt_sigtimedwait), the thread's own first; 0 when none is.</summary>
     public int DequeueSignal(ulong set, out SignalInfo info) => Dequeue(Current, set, out info);
 
@@ -214,6 +227,7 @@ public sealed unsafe partial class LinuxProcess
         var t = Current;
         t.MaskAfterSuspend = t.BlockedSignals;
         t.BlockedSignals = mask & ~Unblockable;
+        using var asleep = t.Asleep();
         while (!HasDeliverableSignal(t)) t.SignalArrived.WaitOne(200);
     }
 

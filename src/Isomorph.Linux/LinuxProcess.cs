@@ -45,9 +45,12 @@ public sealed record LinuxOptions
     public Func<Hart, int, int>? SignalStop { get; init; }
 }
 
-/// <summary>How a guest process ended: an exit status, or the signal that killed it.</summary>
-public readonly record struct ProcessExit(int Status, int Signal)
+/// <summary>How a guest process ended: an exit status, or the signal that killed it (and whether it dumped core).</summary>
+public readonly record struct ProcessExit(int Status, int Signal, bool CoreDumped = false)
 {
+    /// <summary>The status word wait4 stores: the exit status in bits 8-15, or the signal with WCOREDUMP's bit 0x80.</summary>
+    public int WaitStatus => Signal != 0 ? Signal | (CoreDumped ? 0x80 : 0) : (Status & 0xFF) << 8;
+
     /// <summary>The status a shell reports: the exit status, or 128 + the signal number.</summary>
     public int ShellStatus => Signal != 0 ? 128 + Signal : Status & 0xFF;
 }
@@ -72,6 +75,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     private readonly HashSet<long> _warned = [];
     private readonly object _warnLock = new();
     private volatile object? _exit;
+    private Signals.CoreDump.Registers? _dying;
     private Image? _pendingImage;
     /// <summary>The thread whose execve loaded <see cref="_pendingImage"/>: it runs the new image.</summary>
     private GuestThread? _execThread;
@@ -544,6 +548,9 @@ public sealed unsafe partial class LinuxProcess : IDisposable
             main.Stopped = true;
             WaitForOtherThreads(main);
             SetExit(new ProcessExit(MainThread.ExitCode & 0xFF, 0)); // the leader's, which another thread's execve may have made it
+            if (_exit is ProcessExit { Signal: not 0 } killed && _dying is { } registers && Dumpable
+                && Signals.CoreDump.Write(this, killed.Signal, registers))
+                _exit = killed with { CoreDumped = true };
             fixed (byte* usage = FinalUsage) Libc.getrusage(1 /* RUSAGE_THREAD */, usage);
             Syscalls.ResourceUsage.Accumulate(FinalUsage, ChildrenUsage);
             SetRealTimer(TimeSpan.Zero, TimeSpan.Zero);
@@ -562,7 +569,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
             {
                 if (ExitSignal == 0) return;
                 var end = (ProcessExit)_exit!;
-                parent.SendSignal(ExitSignal, new SignalInfo(ExitSignal, end.Signal != 0 ? SignalInfo.CldKilled : SignalInfo.CldExited,
+                parent.SendSignal(ExitSignal, new SignalInfo(ExitSignal, end.CoreDumped ? SignalInfo.CldDumped : end.Signal != 0 ? SignalInfo.CldKilled : SignalInfo.CldExited,
                     Pid, Libc.getuid(), Status: end.Signal != 0 ? end.Signal : end.Status));
             });
             NotifyPidFds();
@@ -624,6 +631,9 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     /// <summary>Ends the process as killed by <paramref name="signal"/> without a message (a signal's default action).</summary>
     public void Terminate(int signal)
     {
+        // A signal that dumps core: the registers of the thread it ends the process on, as they are now.
+        if (_exit is null && Signals.CoreDump.DumpsCore(signal) && GuestThread.Current is { } t && t.Process == this)
+            _dying ??= Signals.CoreDump.Registers.Of(t.Hart, t.Tid);
         SetExit(new ProcessExit(0, signal));
         StopAllThreads();
     }
@@ -681,12 +691,27 @@ public sealed unsafe partial class LinuxProcess : IDisposable
             case ExceptionCause.LoadPageFault or ExceptionCause.LoadAccessFault
                 or ExceptionCause.StorePageFault or ExceptionCause.StoreAccessFault:
                 bool store = cause is (ulong)ExceptionCause.StorePageFault or (ulong)ExceptionCause.StoreAccessFault;
-                Fault(Sigsegv, SegvCode(tval), tval, epc, $"invalid {(store ? "write to" : "read of")} 0x{tval:x} at pc 0x{epc:x}");
+                GuestAddressSpace.Fault fault;
+                lock (MapLock) fault = Memory.FaultIn(tval, StackLimit());
+                if (fault == GuestAddressSpace.Fault.Retry)
+                    hart.Pc = epc;
+                else if (fault == GuestAddressSpace.Fault.Bus)
+                    Fault(Sigbus, SignalInfo.BusAdrerr, tval, epc, $"{(store ? "write to" : "read of")} 0x{tval:x} past the end of its file at pc 0x{epc:x}");
+                else
+                    Fault(Sigsegv, SegvCode(tval), tval, epc, $"invalid {(store ? "write to" : "read of")} 0x{tval:x} at pc 0x{epc:x}");
                 return true;
             default:
                 Kill(Sigill, $"unexpected trap cause {cause} at pc 0x{epc:x}");
                 return true;
         }
+    }
+
+    /// <summary>RLIMIT_STACK (the host's, which the VM's processes share): how far a MAP_GROWSDOWN stack may grow.</summary>
+    private static unsafe ulong StackLimit()
+    {
+        const int RlimitStack = 3;
+        ulong* limit = stackalloc ulong[2];
+        return Libc.prlimit(0, RlimitStack, null, (byte*)limit) == 0 ? limit[0] : 8 << 20;
     }
 
     /// <summary>SEGV_MAPERR for an address nothing is mapped at, SEGV_ACCERR for one the protection forbids.</summary>
@@ -723,7 +748,8 @@ public sealed unsafe partial class LinuxProcess : IDisposable
 
     /// <summary>The system calls that change the address space, which the threads make one at a time (<see cref="MapLock"/>).</summary>
     private static bool ChangesAddressSpace(long number) =>
-        number is 214 /* brk */ or 215 /* munmap */ or 216 /* mremap */ or 222 /* mmap */ or 226 /* mprotect */ or 233 /* madvise */;
+        number is 214 /* brk */ or 215 /* munmap */ or 216 /* mremap */ or 222 /* mmap */ or 226 /* mprotect */ or 233 /* madvise */
+            or 196 /* shmat */ or 197 /* shmdt */ or (>= 228 and <= 231) /* mlock, munlock, mlockall, munlockall */ or 284 /* mlock2 */;
 
     /// <summary>
     /// After an unmap or protection change: every thread's TLBs forget the pages (the others' before

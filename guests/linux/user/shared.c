@@ -2,10 +2,13 @@
  * whose stores reach the file (after msync, munmap and exit) and show what write() put there.
  * argv[1] is a directory for the files; the last file, "left", is checked by the caller after exit.
  * With a second argument it also grows a shared anonymous mapping with mremap (which qemu-user 7.2
- * gets wrong: the grown pages raise SIGBUS there, where Linux extends the shared memory). */
+ * gets wrong: the grown pages raise SIGBUS there, where Linux extends the shared memory). Pages past
+ * the end of a mapped file raise SIGBUS until the file grows over them. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -18,6 +21,33 @@ static const char *in(const char *dir, const char *name)
 {
     snprintf(path_buf, sizeof path_buf, "%s/%s", dir, name);
     return path_buf;
+}
+
+static sigjmp_buf bus_jump;
+static volatile void *bus_address;
+static volatile int bus_code;
+
+static void on_bus(int signal, siginfo_t *info, void *context)
+{
+    bus_address = info->si_addr;
+    bus_code = info->si_code;
+    siglongjmp(bus_jump, 1);
+}
+
+/* Reads (or writes, with store) the byte at p and says what happened. */
+static void touch(const char *what, volatile char *p, int store)
+{
+    bus_address = NULL;
+    if (sigsetjmp(bus_jump, 1) == 0) {
+        if (store) {
+            *p = 'w';
+            printf("%s: stored\n", what);
+        } else {
+            printf("%s: reads %d\n", what, *p);
+        }
+    } else {
+        printf("%s: SIGBUS code %d at %s\n", what, bus_code, bus_address == (void *)p ? "the address" : "another address");
+    }
 }
 
 static void file_text(const char *what, int fd, off_t at)
@@ -116,22 +146,36 @@ int main(int argc, char **argv)
     }
     waitpid(child, NULL, 0);
     printf("after mremap: \"%s\", \"%s\"\n", grow, grow + 2 * 4096);
-
-    /* A file shrinking under its shared mapping: Linux raises SIGBUS on the pages past the end;
-     * isomorph reads zeros there, but must not fall over itself. */
-    int t = open(in(dir, "shrinks"), O_RDWR | O_CREAT | O_TRUNC, 0644);
-    ftruncate(t, 3 * 4096);
-    char *s = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, t, 0);
-    s[2 * 4096] = 'x';
-    ftruncate(t, 100);
-    printf("past the end after ftruncate reads %d\n", s[2 * 4096]);
-    s[0] = 'y';
-    file_text("the first page still reaches the file", t, 0);
-    close(open(in(dir, "shrinks"), O_RDWR | O_TRUNC));
-    printf("after O_TRUNC: %d\n", s[0]);
     }
 
-    /* 8. Left for the caller to read after exit: stores never synced or unmapped. */
+    /* 8. Past the end of the file: a page wholly beyond it raises SIGBUS (BUS_ADRERR, at the
+     * address), shared or private, until the file grows to cover it; a file shrinking under its
+     * mapping takes its pages away again. */
+    struct sigaction bus = { .sa_sigaction = on_bus, .sa_flags = SA_SIGINFO };
+    sigaction(SIGBUS, &bus, NULL);
+    int t = open(in(dir, "shrinks"), O_RDWR | O_CREAT | O_TRUNC, 0644);
+    ftruncate(t, 100);
+    char *s = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, t, 0);
+    char *q = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, t, 0);
+    s[0] = 'a';
+    printf("in the last page, past the end: %d\n", s[200]);
+    touch("shared, a page past the end", s + 4096 + 8, 0);
+    touch("private, a page past the end", q + 4096, 0);
+    touch("write past the end", s + 2 * 4096, 1);
+    ftruncate(t, 3 * 4096);
+    touch("shared, after the file grew", s + 4096 + 8, 1);
+    touch("private, after the file grew", q + 4096, 0);
+    file_text("the grown page reaches the file", t, 4096 + 8);
+    ftruncate(t, 100);
+    touch("shared, after ftruncate shrank it", s + 4096 + 8, 0);
+    s[1] = 'y';
+    file_text("the first page still reaches the file", t, 0);
+    close(open(in(dir, "shrinks"), O_RDWR | O_TRUNC));
+    touch("the first page after O_TRUNC", s, 0);
+    close(t);
+
+    /* 9. Left for the caller to read after exit: stores never synced or unmapped. */
+
     fd = open(in(dir, "left"), O_RDWR | O_CREAT | O_TRUNC, 0644);
     ftruncate(fd, 64);
     char *left = mmap(NULL, 64, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

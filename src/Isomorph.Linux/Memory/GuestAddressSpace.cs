@@ -14,7 +14,10 @@ namespace Isomorph.Linux.Memory;
 /// system calls) may fill them; guest accesses are checked in software and never fault on the host.
 /// MAP_SHARED mappings are the host's own: the file's (or a memfd's) pages mapped with
 /// MAP_SHARED|MAP_FIXED into the reservation, so stores reach the file and every other mapper at
-/// once, and a fork maps the same pages into the child rather than copying them.
+/// once, and a fork maps the same pages into the child rather than copying them. Pages of a file
+/// mapping wholly past the end of the file are never the host's file pages (the host would raise
+/// SIGBUS in the VM itself): they are <see cref="PageFlags.BeyondFile"/>, which the guest gets SIGBUS
+/// for until the file grows (<see cref="FaultIn"/>).
 /// </summary>
 public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
 {
@@ -28,17 +31,35 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
     private readonly ulong _pageCount;
 
     /// <summary>
-    /// A MAP_SHARED mapping of [Start, Start + Length): host descriptor <paramref name="Fd"/> (the
+    /// A file mapping of [Start, Start + Length): host descriptor <paramref name="Fd"/> (the
     /// region's own duplicate) from <paramref name="Offset"/>; <paramref name="Anonymous"/> for a
-    /// memfd standing in for MAP_SHARED|MAP_ANONYMOUS memory.
+    /// memfd standing in for MAP_SHARED|MAP_ANONYMOUS memory; <paramref name="Shared"/> for
+    /// MAP_SHARED (a region past the end of its file may be private). A System V shared memory
+    /// attachment has no descriptor: <paramref name="ShmId"/> names the host's segment, and
+    /// <paramref name="Offset"/> is the region's offset in it.
     /// </summary>
-    private sealed record SharedRegion(ulong Start, ulong Length, int Fd, long Offset, bool Writable, bool Anonymous, FileIdentity File)
+    private sealed record FileRegion(ulong Start, ulong Length, int Fd, long Offset, bool Writable, bool Anonymous, FileIdentity File, bool Shared, int ShmId = -1)
     {
         public ulong End => Start + Length;
     }
 
     /// <summary>The shared mappings, whose pages carry <see cref="PageFlags.Shared"/> (guarded by its own lock).</summary>
-    private readonly List<SharedRegion> _shared = [];
+    private readonly List<FileRegion> _shared = [];
+
+    /// <summary>
+    /// The parts of file mappings (shared or private) past the end of their files, whose pages carry
+    /// <see cref="PageFlags.BeyondFile"/> (guarded by <see cref="_shared"/>'s lock).
+    /// </summary>
+    private readonly List<FileRegion> _beyondFile = [];
+
+    /// <summary>How many pages carry <see cref="PageFlags.Locked"/>.</summary>
+    private long _lockedPages;
+
+    /// <summary>Bytes locked in memory (MAP_LOCKED, mlock): /proc/PID/status's VmLck.</summary>
+    public ulong LockedBytes => (ulong)Interlocked.Read(ref _lockedPages) << PageShift;
+
+    /// <summary>mlockall(MCL_FUTURE) is in force: new mappings are locked.</summary>
+    public bool LockFuture { get; set; }
 
     /// <summary>Guest addresses are below this (a power of two).</summary>
     public ulong Limit { get; }
@@ -98,17 +119,22 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
     {
         if (address >= Limit) return false;
         var need = access switch { AccessType.Read => PageFlags.Read, AccessType.Write => PageFlags.Write, _ => PageFlags.Execute };
-        return (_pages[address >> PageShift] & (byte)need) != 0;
+        byte flags = _pages[address >> PageShift];
+        return (flags & (byte)need) != 0 && (flags & (byte)PageFlags.BeyondFile) == 0;
     }
 
-    /// <summary>True when every page of [start, start + length) is mapped with all of <paramref name="need"/>.</summary>
+    /// <summary>
+    /// True when every page of [start, start + length) is mapped with all of <paramref name="need"/>
+    /// (and, when it needs any access, none lies past the end of its file).
+    /// </summary>
     public bool Check(ulong start, ulong length, PageFlags need)
     {
         if (length == 0) return true;
         if (!InRange(start, length)) return false;
         byte mask = (byte)(need | PageFlags.Mapped);
+        byte refused = need == PageFlags.None ? (byte)0 : (byte)PageFlags.BeyondFile;
         for (ulong p = start >> PageShift, last = (start + length - 1) >> PageShift; p <= last; p++)
-            if ((_pages[p] & mask) != mask) return false;
+            if ((_pages[p] & mask) != mask || (_pages[p] & refused) != 0) return false;
         return true;
     }
 
@@ -123,7 +149,9 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
 
     /// <summary>
     /// Maps fresh zero-filled pages over [start, start + length) (page-aligned), replacing whatever
-    /// was there, as mmap with MAP_FIXED does. Returns 0 or -errno.
+    /// was there, as mmap with MAP_FIXED does. <paramref name="protection"/> may carry
+    /// <see cref="PageFlags.GrowsDown"/> and <see cref="PageFlags.Locked"/> besides the guest
+    /// protections (every mapping is locked after mlockall(MCL_FUTURE)). Returns 0 or -errno.
     /// </summary>
     public long Map(ulong start, ulong length, PageFlags protection)
     {
@@ -131,11 +159,14 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
         bool replaced = !IsFree(start, length);
         if (replaced)
         {
-            DetachShared(start, length);
+            Detach(start, length);
+            Interlocked.Add(ref _lockedPages, -CountLocked(start, length));
             Libc.madvise((nint)(_host + start), (nuint)length, Libc.MadvDontNeed);
         }
         if (Libc.mprotect((nint)(_host + start), (nuint)length, Libc.ProtRead | Libc.ProtWrite) != 0) return -Errno.ENOMEM;
-        SetFlags(start, length, (protection & PageFlags.Access) | PageFlags.Mapped);
+        if (LockFuture) protection |= PageFlags.Locked;
+        SetFlags(start, length, (protection & (PageFlags.Access | PageFlags.GrowsDown | PageFlags.Locked)) | PageFlags.Mapped);
+        if ((protection & PageFlags.Locked) != 0) Interlocked.Add(ref _lockedPages, (long)(length >> PageShift));
         if (replaced) ProtectionReduced?.Invoke(start, length);
         return 0;
     }
@@ -146,7 +177,8 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
         if (start % PageSize != 0 || length == 0 || !InRange(start, PageUp(length))) return -Errno.EINVAL;
         length = PageUp(length);
         if (IsFree(start, length)) return 0;
-        DetachShared(start, length);
+        Detach(start, length);
+        Interlocked.Add(ref _lockedPages, -CountLocked(start, length));
         // The host pages are released but stay accessible (reading zeros): another thread's hart may
         // still hold them in its TLB for an instant, or a system call may be copying into them.
         Libc.madvise((nint)(_host + start), (nuint)length, Libc.MadvDontNeed);
@@ -164,9 +196,9 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
         if (!Check(start, length, PageFlags.None)) return -Errno.ENOMEM;
         protection &= PageFlags.Access;
         if ((protection & PageFlags.Write) != 0 && HasReadOnlyShared(start, length)) return -Errno.EACCES;
-        // Shared pages stay shared.
+        // Shared pages stay shared, locked ones locked, a stack a stack.
         for (ulong p = start >> PageShift, end = (start + length) >> PageShift; p < end; p++)
-            _pages[p] = (byte)((_pages[p] & (byte)PageFlags.Shared) | (byte)(protection | PageFlags.Mapped));
+            _pages[p] = (byte)((_pages[p] & (byte)PageFlags.Kept) | (byte)(protection | PageFlags.Mapped));
         ProtectionReduced?.Invoke(start, length);
         return 0;
     }
@@ -177,31 +209,185 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
     /// Maps [start, start + length) onto host descriptor <paramref name="fd"/>'s pages from
     /// <paramref name="offset"/>, shared, replacing whatever was there (mmap MAP_SHARED|MAP_FIXED).
     /// Unless <paramref name="writable"/> (the descriptor is open for writing) the guest may never
-    /// make it writable. Pages wholly past the end of a
-    /// regular file are private zero pages instead: a host access there would raise SIGBUS in the
-    /// VM itself (a file truncated under a live mapping still does). 0 or -errno.
+    /// make it writable. Pages wholly past the end of a regular file are
+    /// <see cref="PageFlags.BeyondFile"/>: SIGBUS for the guest, as on Linux, until the file grows. 0 or -errno.
     /// </summary>
     public long MapShared(ulong start, ulong length, PageFlags protection, int fd, long offset, bool writable, bool anonymous = false)
     {
         if ((start | length) % PageSize != 0 || length == 0 || !InRange(start, length) || offset < 0) return -Errno.EINVAL;
         if ((protection & PageFlags.Write) != 0 && !writable) return -Errno.EACCES;
         var file = FileIdentity.Of(fd);
-        long fileSize = file.Regular ? file.Size : -1;
-        ulong covered = fileSize < 0 ? length
-            : (ulong)fileSize <= (ulong)offset ? 0 : Math.Min(length, PageUp((ulong)fileSize - (ulong)offset));
+        ulong covered = Covered(file, offset, length);
         long status = Map(start, length, protection);
-        if (status != 0 || covered == 0) return status;
+        if (status != 0) return status;
+        var region = new FileRegion(start, length, -1, offset, writable, anonymous, file, Shared: true);
+        status = covered == 0 ? 0 : AttachShared(region with { Length = covered }, fd);
+        if (status == 0 && covered < length) status = AddBeyondFile(region, covered, fd);
+        if (status != 0) Unmap(start, length);
+        return status;
+    }
+
+    /// <summary>
+    /// A private file mapping of [start, start + length) from <paramref name="offset"/>, whose
+    /// pages the caller has filled with the file's bytes: the pages wholly past the end of a regular
+    /// file become <see cref="PageFlags.BeyondFile"/>. 0 or -errno.
+    /// </summary>
+    public long MarkBeyondFile(ulong start, ulong length, int fd, long offset)
+    {
+        var file = FileIdentity.Of(fd);
+        ulong covered = Covered(file, offset, length);
+        return covered >= length ? 0 : AddBeyondFile(new FileRegion(start, length, -1, offset, false, false, file, Shared: false), covered, fd);
+    }
+
+    /// <summary>How much of a mapping of <paramref name="length"/> bytes from <paramref name="offset"/> the file covers, in whole pages (all of it for anything but a regular file).</summary>
+    private static ulong Covered(FileIdentity file, long offset, ulong length) =>
+        !file.Regular ? length
+        : (ulong)file.Size <= (ulong)offset ? 0 : Math.Min(length, PageUp((ulong)file.Size - (ulong)offset));
+
+    /// <summary>Maps <paramref name="region"/>'s pages onto the file's, shared, through a duplicate of <paramref name="fd"/> the region keeps. 0 or -errno.</summary>
+    private long AttachShared(FileRegion region, int fd)
+    {
         int own = Libc.fcntl(fd, Libc.FDupfdCloexec, 0);
-        long error = 0;
-        if (own < 0 || !MapHost(start, covered, own, offset, writable, out error))
+        if (own < 0) return -Errno.EMFILE;
+        if (!MapHost(region.Start, region.Length, own, region.Offset, region.Writable, out long error))
         {
-            if (own >= 0) Libc.close(own);
-            Unmap(start, length);
-            return own < 0 ? -Errno.EMFILE : error;
+            Libc.close(own);
+            return error;
         }
-        lock (_shared) _shared.Add(new SharedRegion(start, covered, own, offset, writable, anonymous, file));
-        for (ulong p = start >> PageShift, end = (start + covered) >> PageShift; p < end; p++) _pages[p] |= (byte)PageFlags.Shared;
+        lock (_shared) _shared.Add(region with { Fd = own });
+        for (ulong p = region.Start >> PageShift, end = region.End >> PageShift; p < end; p++)
+            _pages[p] = (byte)((_pages[p] | (byte)PageFlags.Shared) & ~(byte)PageFlags.BeyondFile);
         return 0;
+    }
+
+    /// <summary>Marks the pages of <paramref name="region"/> from <paramref name="covered"/> on as past the end of the file, remembering the file (a duplicate of <paramref name="fd"/>) for when it grows. 0 or -errno.</summary>
+    private long AddBeyondFile(FileRegion region, ulong covered, int fd)
+    {
+        int own = Libc.fcntl(fd, Libc.FDupfdCloexec, 0);
+        if (own < 0) return -Errno.EMFILE;
+        var tail = region with { Start = region.Start + covered, Length = region.Length - covered, Offset = region.Offset + (long)covered, Fd = own };
+        lock (_shared) _beyondFile.Add(tail);
+        for (ulong p = tail.Start >> PageShift, end = tail.End >> PageShift; p < end; p++) _pages[p] |= (byte)PageFlags.BeyondFile;
+        return 0;
+    }
+
+    /// <summary>What a page fault at a mapped or growable address comes to (<see cref="FaultIn"/>).</summary>
+    public enum Fault
+    {
+        /// <summary>Nothing to do: the access is a SIGSEGV.</summary>
+        Segv,
+        /// <summary>The page is there now (the file grew, the stack grew down): run the instruction again.</summary>
+        Retry,
+        /// <summary>The page lies past the end of its file: SIGBUS.</summary>
+        Bus,
+    }
+
+    /// <summary>
+    /// A guest access to <paramref name="address"/> faulted: when the page lies past the end of its
+    /// file and the file has since grown to cover it, the mapping catches up (and the access is tried
+    /// again); otherwise it is SIGBUS. An unmapped address just below a MAP_GROWSDOWN mapping grows it
+    /// down, as Linux grows a stack: not closer than <paramref name="guardGap"/> bytes to an accessible
+    /// mapping below it, and not past <paramref name="stackLimit"/> bytes (RLIMIT_STACK).
+    /// </summary>
+    public Fault FaultIn(ulong address, ulong stackLimit, ulong guardGap = 256 * PageSize)
+    {
+        if (address >= Limit) return Fault.Segv;
+        byte flags = _pages[address >> PageShift];
+        if ((flags & (byte)PageFlags.BeyondFile) != 0) return FileGrew(address) ? Fault.Retry : Fault.Bus;
+        return flags == 0 && GrowDown(address, stackLimit, guardGap) ? Fault.Retry : Fault.Segv;
+    }
+
+    private bool FileGrew(ulong address)
+    {
+        lock (_shared)
+        {
+            int i = _beyondFile.FindIndex(r => address >= r.Start && address < r.End);
+            if (i < 0) return false;
+            var tail = _beyondFile[i];
+            ulong covered = Covered(FileIdentity.Of(tail.Fd), tail.Offset, tail.Length);
+            if (address >= tail.Start + covered) return false;
+            var now = tail with { Length = covered };
+            if (tail.Shared)
+            {
+                if (AttachShared(now, tail.Fd) != 0) return false;
+            }
+            else
+            {
+                for (ulong done = 0; done < covered;)
+                {
+                    long n = Libc.pread(tail.Fd, _host + tail.Start + done, (nuint)(covered - done), tail.Offset + (long)done);
+                    if (n <= 0) break;
+                    done += (ulong)n;
+                }
+                for (ulong p = now.Start >> PageShift; p < now.End >> PageShift; p++) _pages[p] &= unchecked((byte)~PageFlags.BeyondFile);
+                NoteWritten(now.Start, covered);
+            }
+            if (covered == tail.Length)
+            {
+                Libc.close(tail.Fd);
+                _beyondFile.RemoveAt(i);
+            }
+            else
+            {
+                _beyondFile[i] = tail with { Start = tail.Start + covered, Length = tail.Length - covered, Offset = tail.Offset + (long)covered };
+            }
+            return true;
+        }
+    }
+
+    /// <summary>Grows the MAP_GROWSDOWN mapping just above unmapped <paramref name="address"/> down to its page (<see cref="FaultIn"/>).</summary>
+    private bool GrowDown(ulong address, ulong stackLimit, ulong guardGap)
+    {
+        // An unlimited stack still grows by at most 256 MiB at a time (a scan of 64 KiB of page table).
+        ulong page = address >> PageShift, limitPages = Math.Min(stackLimit, 256ul << 20) >> PageShift;
+        if (address < MinimumAddress) return false;
+        // The mapping above: the first mapped page over the hole, which must be a growable stack's lowest.
+        int hole = new ReadOnlySpan<byte>(_pages + page, (int)Math.Min(limitPages + 1, _pageCount - page)).IndexOfAnyExcept((byte)0);
+        if (hole < 0) return false;
+        ulong above = page + (ulong)hole;
+        if ((_pages[above] & (byte)PageFlags.GrowsDown) == 0) return false;
+        ulong top = above;
+        while (top < _pageCount && (_pages[top] & (byte)PageFlags.GrowsDown) != 0) top++;
+        if (top - page > stackLimit >> PageShift) return false;
+        // Linux's stack guard gap: no accessible mapping (other than another stack) within the gap below the new start.
+        ulong gapPages = guardGap >> PageShift;
+        for (ulong p = page > gapPages ? page - gapPages : 0; p < page; p++)
+            if ((_pages[p] & (byte)PageFlags.Access) != 0 && (_pages[p] & (byte)PageFlags.GrowsDown) == 0) return false;
+        var flags = (PageFlags)_pages[above] & (PageFlags.Access | PageFlags.GrowsDown | PageFlags.Locked);
+        return Map(page << PageShift, (above - page) << PageShift, flags) == 0;
+    }
+
+    // --- mlock ----------------------------------------------------------------------------------------
+
+    /// <summary>mlock and munlock: marks the mapped pages of [start, start + length) locked or not. -ENOMEM when a page is unmapped.</summary>
+    public long Lock(ulong start, ulong length, bool locked)
+    {
+        ulong end = PageUp(start + length);
+        start = PageDown(start);
+        if (end < start || !InRange(start, end - start)) return -Errno.ENOMEM;
+        if (!Check(start, end - start, PageFlags.None)) return -Errno.ENOMEM;
+        for (ulong p = start >> PageShift; p < end >> PageShift; p++)
+        {
+            bool was = (_pages[p] & (byte)PageFlags.Locked) != 0;
+            if (was == locked) continue;
+            _pages[p] ^= (byte)PageFlags.Locked;
+            Interlocked.Add(ref _lockedPages, locked ? 1 : -1);
+        }
+        return 0;
+    }
+
+    /// <summary>mlockall(MCL_CURRENT) and munlockall: every mapped page locked, or none.</summary>
+    public void LockAll(bool locked)
+    {
+        foreach (var (start, end, _) in Mappings()) Lock(start, end - start, locked);
+    }
+
+    private long CountLocked(ulong start, ulong length)
+    {
+        long n = 0;
+        for (ulong p = start >> PageShift, end = (start + length) >> PageShift; p < end; p++)
+            if ((_pages[p] & (byte)PageFlags.Locked) != 0) n++;
+        return n;
     }
 
     /// <summary>
@@ -230,13 +416,71 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
         {
             foreach (var r in _shared)
             {
-                if (address < r.Start || address >= r.End) continue;
+                if (address < r.Start || address >= r.End || r.ShmId >= 0) continue;
                 (fd, offset, writable, anonymous, end) = (r.Fd, r.Offset + (long)(address - r.Start), r.Writable, r.Anonymous, r.End);
                 return true;
             }
         }
         (fd, offset, writable, anonymous, end) = (-1, 0, false, false, 0);
         return false;
+    }
+
+    /// <summary>The System V segment attached around <paramref name="address"/> and the address's offset in it; false when none is.</summary>
+    public bool SysVAt(ulong address, out int shmId, out long offset)
+    {
+        lock (_shared)
+            foreach (var r in _shared)
+                if (r.ShmId >= 0 && address >= r.Start && address < r.End)
+                {
+                    (shmId, offset) = (r.ShmId, r.Offset + (long)(address - r.Start));
+                    return true;
+                }
+        (shmId, offset) = (-1, 0);
+        return false;
+    }
+
+    /// <summary>
+    /// shmat: attaches the host's System V segment <paramref name="shmId"/> of <paramref name="length"/>
+    /// bytes at [start, start + length), replacing whatever was there. Read-only attachments stay so
+    /// (mprotect cannot add write). 0 or -errno.
+    /// </summary>
+    public long AttachSysV(ulong start, ulong length, int shmId, PageFlags protection)
+    {
+        const int ShmRdonly = 0x1000, ShmRemap = 0x4000;
+        if ((start | length) % PageSize != 0 || length == 0 || !InRange(start, length)) return -Errno.EINVAL;
+        bool writable = (protection & PageFlags.Write) != 0;
+        long status = Map(start, length, protection);
+        if (status != 0) return status;
+        long at = Libc.syscall(HostShmat, shmId, (nint)(_host + start), ShmRemap | (writable ? 0 : ShmRdonly), 0, 0);
+        if (at == -1)
+        {
+            long error = Libc.Check(-1);
+            Unmap(start, length);
+            return error;
+        }
+        lock (_shared) _shared.Add(new FileRegion(start, length, -1, 0, writable, false, default, Shared: true, ShmId: shmId));
+        for (ulong p = start >> PageShift, end = (start + length) >> PageShift; p < end; p++) _pages[p] |= (byte)PageFlags.Shared;
+        return 0;
+    }
+
+    /// <summary>shmdt: unmaps every part of the System V attachment that was made at <paramref name="address"/>. 0, or -EINVAL when none was.</summary>
+    public long DetachSysV(ulong address)
+    {
+        List<(ulong, ulong)> parts;
+        lock (_shared) parts = [.. _shared.Where(r => r.ShmId >= 0 && r.Start - (ulong)r.Offset == address).Select(r => (r.Start, r.Length))];
+        foreach (var (start, length) in parts) Unmap(start, length);
+        return parts.Count == 0 ? -Errno.EINVAL : 0;
+    }
+
+    /// <summary>x86-64's shmat and shmctl.</summary>
+    private const long HostShmat = 30, HostShmctl = 31;
+
+    /// <summary>The size of the host's System V segment <paramref name="shmId"/> (shm_segsz), 0 when it cannot be asked.</summary>
+    public static ulong SegmentSize(int shmId)
+    {
+        const int IpcStat = 2;
+        byte* info = stackalloc byte[112]; // struct shmid64_ds, the same on x86-64 and riscv64
+        return Libc.syscall(HostShmctl, shmId, IpcStat, (nint)info, 0, 0) == 0 ? *(ulong*)(info + 48) : 0;
     }
 
     /// <summary>msync: writes the shared pages of [start, start + length) back to their files (MS_SYNC waits). 0 or -errno.</summary>
@@ -274,28 +518,36 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
 
     /// <summary>
     /// Turns the shared pages in [start, start + length) back into private anonymous pages of the
-    /// reservation; the regions that extend beyond the range keep their remainders.
+    /// reservation and forgets the file behind pages past the end of theirs; the regions that extend
+    /// beyond the range keep their remainders.
     /// </summary>
-    private void DetachShared(ulong start, ulong length)
+    private void Detach(ulong start, ulong length)
     {
-        ulong end = start + length;
         lock (_shared)
         {
-            for (int i = _shared.Count - 1; i >= 0; i--)
-            {
-                var r = _shared[i];
-                ulong from = Math.Max(start, r.Start), to = Math.Min(end, r.End);
-                if (from >= to) continue;
+            Detach(_shared, start, length, PageFlags.Shared);
+            Detach(_beyondFile, start, length, PageFlags.BeyondFile);
+        }
+    }
+
+    private void Detach(List<FileRegion> regions, ulong start, ulong length, PageFlags flag)
+    {
+        ulong end = start + length;
+        for (int i = regions.Count - 1; i >= 0; i--)
+        {
+            var r = regions[i];
+            ulong from = Math.Max(start, r.Start), to = Math.Min(end, r.End);
+            if (from >= to) continue;
+            if (flag == PageFlags.Shared)
                 Libc.mmap((nint)(_host + from), (nuint)(to - from), Libc.ProtRead | Libc.ProtWrite,
                     Libc.MapPrivate | Libc.MapAnonymous | Libc.MapFixed | Libc.MapNoReserve, -1, 0);
-                for (ulong p = from >> PageShift; p < to >> PageShift; p++) _pages[p] &= unchecked((byte)~PageFlags.Shared);
-                _shared.RemoveAt(i);
-                if (r.Start < from)
-                    _shared.Add(r with { Length = from - r.Start, Fd = Libc.fcntl(r.Fd, Libc.FDupfdCloexec, 0) });
-                if (to < r.End)
-                    _shared.Add(r with { Start = to, Length = r.End - to, Offset = r.Offset + (long)(to - r.Start), Fd = Libc.fcntl(r.Fd, Libc.FDupfdCloexec, 0) });
-                Libc.close(r.Fd);
-            }
+            for (ulong p = from >> PageShift; p < to >> PageShift; p++) _pages[p] &= unchecked((byte)~flag);
+            regions.RemoveAt(i);
+            if (r.Start < from)
+                regions.Add(r with { Length = from - r.Start, Fd = Libc.fcntl(r.Fd, Libc.FDupfdCloexec, 0) });
+            if (to < r.End)
+                regions.Add(r with { Start = to, Length = r.End - to, Offset = r.Offset + (long)(to - r.Start), Fd = Libc.fcntl(r.Fd, Libc.FDupfdCloexec, 0) });
+            Libc.close(r.Fd);
         }
     }
 
@@ -306,23 +558,31 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
 
     /// <summary>
     /// A file is about to shrink to <paramref name="size"/> bytes (ftruncate, open with O_TRUNC):
-    /// the pages of its shared mappings wholly past the new end become private zero pages, so that
-    /// no access reaches file pages that no longer exist (the host would raise SIGBUS in the VM).
-    /// Linux would raise SIGBUS in the guest on such an access; here it reads zeros.
+    /// the pages of its shared mappings wholly past the new end are let go of, so that no access
+    /// reaches file pages that no longer exist (the host would raise SIGBUS in the VM), and become
+    /// <see cref="PageFlags.BeyondFile"/>: SIGBUS for the guest, as on Linux, until the file grows again.
     /// </summary>
     public void Shrinking(FileIdentity file, long size)
     {
-        List<(ulong, ulong)> gone = [];
         lock (_shared)
         {
+            List<(FileRegion Region, ulong Keep)> gone = [];
             foreach (var r in _shared)
             {
                 if (r.File.Device != file.Device || r.File.Inode != file.Inode) continue;
                 ulong keep = size <= r.Offset ? 0 : PageUp((ulong)(size - r.Offset));
-                if (keep < r.Length) gone.Add((r.Start + keep, r.Length - keep));
+                if (keep < r.Length) gone.Add((r, keep));
+            }
+            foreach (var (r, keep) in gone)
+            {
+                int fd = Libc.fcntl(r.Fd, Libc.FDupfdCloexec, 0);
+                Detach(_shared, r.Start + keep, r.Length - keep, PageFlags.Shared);
+                if (fd < 0) continue;
+                AddBeyondFile(r, keep, fd);
+                Libc.close(fd);
+                ProtectionReduced?.Invoke(r.Start + keep, r.Length - keep);
             }
         }
-        foreach (var (start, length) in gone) DetachShared(start, length);
     }
 
     private void SetFlags(ulong start, ulong length, PageFlags flags) =>
@@ -444,6 +704,11 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
         {
             foreach (var r in _shared)
             {
+                if (r.ShmId >= 0)
+                {
+                    child.ForkSysV(this, r);
+                    continue;
+                }
                 int own = Libc.fcntl(r.Fd, Libc.FDupfdCloexec, 0);
                 if (own < 0 || !child.MapHost(r.Start, r.Length, own, r.Offset, r.Writable, out _))
                 {
@@ -453,15 +718,37 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
                 }
                 lock (child._shared) child._shared.Add(r with { Fd = own });
             }
+            foreach (var r in _beyondFile)
+            {
+                int own = Libc.fcntl(r.Fd, Libc.FDupfdCloexec, 0);
+                if (own >= 0) lock (child._shared) child._beyondFile.Add(r with { Fd = own });
+            }
         }
         return child;
+    }
+
+    /// <summary>
+    /// A forked child's copy of a System V attachment: the same segment attached at the same place
+    /// (the host counts the attachment); a part left of one by a partial munmap becomes a private copy.
+    /// </summary>
+    private void ForkSysV(GuestAddressSpace parent, FileRegion r)
+    {
+        const int ShmRdonly = 0x1000, ShmRemap = 0x4000;
+        if (r.Offset == 0 && PageUp(SegmentSize(r.ShmId)) == r.Length
+            && Libc.syscall(HostShmat, r.ShmId, (nint)(_host + r.Start), ShmRemap | (r.Writable ? 0 : ShmRdonly), 0, 0) != -1)
+        {
+            lock (_shared) _shared.Add(r);
+            return;
+        }
+        Buffer.MemoryCopy(parent._host + r.Start, _host + r.Start, r.Length, r.Length);
+        for (ulong p = r.Start >> PageShift; p < r.End >> PageShift; p++) _pages[p] &= unchecked((byte)~PageFlags.Shared);
     }
 
     /// <summary>Maps [start, start + length) with <paramref name="flags"/> and copies the pages <paramref name="from"/> holds.</summary>
     private void CopyPages(GuestAddressSpace from, ulong start, ulong length, PageFlags flags, HostPagePresence presence)
     {
         Libc.mprotect((nint)(_host + start), (nuint)length, Libc.ProtRead | Libc.ProtWrite);
-        SetFlags(start, length, flags);
+        SetFlags(start, length, flags & ~PageFlags.Locked); // memory locks are not inherited across fork
         if ((flags & PageFlags.Shared) != 0) return; // mapped from the same host pages afterwards
         const ulong Batch = 512;
         for (ulong chunk = start; chunk < start + length; chunk += PageSize * Batch)
@@ -529,8 +816,9 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
         if (_host == null) return;
         lock (_shared)
         {
-            foreach (var r in _shared) Libc.close(r.Fd);
+            foreach (var r in _shared.Concat(_beyondFile)) Libc.close(r.Fd);
             _shared.Clear();
+            _beyondFile.Clear();
         }
         Libc.munmap((nint)_host, (nuint)Limit);
         Libc.munmap((nint)_pages, (nuint)_pageCount);

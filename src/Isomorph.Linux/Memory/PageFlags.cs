@@ -12,8 +12,20 @@ public enum PageFlags : byte
     Mapped = 8,
     /// <summary>The page belongs to a MAP_SHARED mapping: host file (or memfd) pages, shared with whoever else maps them.</summary>
     Shared = 16,
+    /// <summary>
+    /// The page lies wholly past the end of the file its mapping maps: Linux raises SIGBUS on an
+    /// access, until the file grows to cover it (<see cref="GuestAddressSpace.FaultIn"/>). Its host
+    /// page is private and zero, never the file's.
+    /// </summary>
+    BeyondFile = 32,
+    /// <summary>The page belongs to a MAP_GROWSDOWN mapping (a stack), which a fault just below it extends.</summary>
+    GrowsDown = 64,
+    /// <summary>The page is locked in memory (MAP_LOCKED, mlock): counted in /proc/PID/status's VmLck.</summary>
+    Locked = 128,
     /// <summary>The guest protections, the bits mmap and mprotect set.</summary>
     Access = Read | Write | Execute,
+    /// <summary>What a page keeps when its protection changes (mprotect): everything but the guest protections.</summary>
+    Kept = Mapped | Shared | BeyondFile | GrowsDown | Locked,
 }
 
 public static class Protection

@@ -144,7 +144,7 @@ public sealed class ProcessTable
                 if (!any) return (null, -Errno.ECHILD);
                 if (noHang) return (null, 0);
                 if (interrupted()) return (null, -Errno.EINTR);
-                Monitor.Wait(_sync, 100);
+                using (parent.Current.Asleep()) Monitor.Wait(_sync, 100);
             }
         }
     }

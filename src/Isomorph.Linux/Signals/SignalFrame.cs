@@ -7,7 +7,7 @@ namespace Isomorph.Linux.Signals;
 public readonly record struct SignalInfo(int Signal, int Code, int Pid = 0, uint Uid = 0, ulong Address = 0, int Status = 0)
 {
     public const int SiUser = 0, SiTkill = -6;
-    public const int SegvMaperr = 1, SegvAccerr = 2, BusAdraln = 1, IllIllopc = 1, TrapBrkpt = 1, CldExited = 1, CldKilled = 2;
+    public const int SegvMaperr = 1, SegvAccerr = 2, BusAdraln = 1, BusAdrerr = 2, IllIllopc = 1, TrapBrkpt = 1, CldExited = 1, CldKilled = 2, CldDumped = 3;
     public const int Size = 128;
 
     /// <summary>siginfo_t as riscv64 (and every 64-bit Linux) lays it out: signo, errno, code, then the union at 16.</summary>

@@ -30,7 +30,8 @@ internal static unsafe class Blocking
             if (p.HasDeliverableSignal()) return -Errno.EINTR;
             polls[0].Revents = 0;
             polls[1] = new HostPollfd { Fd = p.WakeupFd, Events = PollIn };
-            int n = Libc.ppoll(polls, 2, null, null);
+            int n;
+            using (p.Current.Asleep()) n = Libc.ppoll(polls, 2, null, null);
             if (n < 0 || polls[0].Revents != 0) return 0;
             if (polls[1].Revents != 0) p.DrainWakeup();
         }

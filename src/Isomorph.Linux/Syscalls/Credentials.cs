@@ -80,6 +80,38 @@ internal static unsafe class Credentials
     }
 
     /// <summary>An ID argument is a 32-bit uid_t/gid_t (-1 means "unchanged" in the set*id calls).</summary>
+    /// <summary>
+    /// Whether the calling thread may send <paramref name="signal"/> to <paramref name="target"/>'s
+    /// process, as Linux decides (kill_ok_by_cred): its real or effective user ID is the target's
+    /// real or saved one, or it has CAP_KILL, or the signal is SIGCONT within its session.
+    /// </summary>
+    public static bool MaySignal(LinuxProcess p, LinuxProcess target, int signal)
+    {
+        const int CapKill = 5, Sigcont = 18;
+        if (target == p || (signal == Sigcont && target.Session == p.Session) || Capabilities.Effective(CapKill)) return true;
+        var thread = target.Threads.FirstOrDefault();
+        if (thread is null || thread.HostTid == 0 || UserIds(thread.HostTid) is not { } theirs) return true; // ended or not started: nothing to refuse
+        uint* ours = stackalloc uint[3];
+        if (Libc.syscall(HostGetresuid, (nint)ours, (nint)(ours + 1), (nint)(ours + 2), 0, 0) != 0) return true;
+        return ours[0] == theirs.Real || ours[0] == theirs.Saved || ours[1] == theirs.Real || ours[1] == theirs.Saved;
+    }
+
+    /// <summary>A host thread's real, effective and saved user IDs, from /proc.</summary>
+    private static (uint Real, uint Effective, uint Saved)? UserIds(int hostTid)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/self/task/{hostTid}/status"))
+            {
+                if (!line.StartsWith("Uid:", StringComparison.Ordinal)) continue;
+                var f = line[4..].Split('\t', StringSplitOptions.RemoveEmptyEntries);
+                return (uint.Parse(f[0]), uint.Parse(f[1]), uint.Parse(f[2]));
+            }
+        }
+        catch (IOException) { }
+        return null;
+    }
+
     private static long Host(int call, ulong a0, ulong a1 = 0, ulong a2 = 0) =>
         Libc.Check(Libc.syscall(call, (nint)(uint)a0, (nint)(uint)a1, (nint)(uint)a2, 0, 0));
 

@@ -76,7 +76,8 @@ internal static unsafe class Epoll
             polls[0] = new HostPollfd { Fd = epfd, Events = Blocking.PollIn };
             polls[1] = new HostPollfd { Fd = p.WakeupFd, Events = Blocking.PollIn };
             var wait = new HostTimespec { Seconds = left / 1000, Nanoseconds = left % 1000 * 1_000_000 };
-            long r = Libc.Check(Libc.ppoll(polls, 2, left < 0 ? null : &wait, null));
+            long r;
+            using (p.Current.Asleep()) r = Libc.Check(Libc.ppoll(polls, 2, left < 0 ? null : &wait, null));
             if (r < 0) return r;
             if (polls[1].Revents != 0) p.DrainWakeup();
         }

@@ -123,6 +123,8 @@ internal static unsafe class FutexSyscalls
     {
         var t = p.Current;
         if (table.Enqueue(t, key, word, expected, bitset) == FutexTable.EnqueueResult.ValueChanged) return -Errno.EAGAIN;
+        // Asleep once queued, not before: a waker that watches for the sleep (/proc/PID/stat) finds it queued.
+        using var asleep = t.Asleep();
         while (true)
         {
             if (table.WasWoken(t)) return 0;

@@ -10,7 +10,8 @@ namespace Isomorph.Linux.Syscalls;
 /// </summary>
 internal static unsafe class MemorySyscalls
 {
-    private const ulong MapShared = 0x01, MapPrivate = 0x02, MapSharedValidate = 0x03, MapTypeMask = 0x0F, MapFixed = 0x10, MapAnonymous = 0x20, MapFixedNoReplace = 0x100000;
+    private const ulong MapShared = 0x01, MapPrivate = 0x02, MapSharedValidate = 0x03, MapTypeMask = 0x0F, MapFixed = 0x10, MapAnonymous = 0x20, MapGrowsDown = 0x100,
+        MapLocked = 0x2000, MapFixedNoReplace = 0x100000;
     private const ulong MremapMayMove = 1, MremapFixed = 2;
     private const int MadvDontNeed = 4, MadvFree = 8;
     private const ulong PageMask = GuestAddressSpace.PageSize - 1;
@@ -40,13 +41,15 @@ internal static unsafe class MemorySyscalls
     private static long Mmap(LinuxProcess p, in SyscallArgs a)
     {
         ulong address = a.A0, length = a.A1, flags = a.A3, offset = a.A5;
-        var protection = Protection.FromProt(a.A2);
+        var protection = Protection.FromProt(a.A2)
+            | ((flags & MapGrowsDown) != 0 ? PageFlags.GrowsDown : 0) | ((flags & MapLocked) != 0 ? PageFlags.Locked : 0);
         if (length == 0 || (offset & PageMask) != 0) return -Errno.EINVAL;
         ulong size = GuestAddressSpace.PageUp(length);
         if (size < length) return -Errno.ENOMEM;
         bool anonymous = (flags & MapAnonymous) != 0;
         // The mapping type first: neither MAP_SHARED, MAP_PRIVATE nor MAP_SHARED_VALIDATE is EINVAL, before the file's access is looked at.
         if ((flags & MapTypeMask) is not (MapShared or MapPrivate or MapSharedValidate)) return -Errno.EINVAL;
+        if ((flags & MapLocked) != 0 && MayLock(p, size) is var allowed && allowed != 0) return allowed;
         bool shared = (flags & MapTypeMask) is MapShared or MapSharedValidate;
         int hostFd = -1;
         bool writableFile = false;
@@ -92,6 +95,13 @@ internal static unsafe class MemorySyscalls
                 done += (ulong)n;
             }
             p.Memory.NoteWritten(address, done);
+            // Pages wholly past the end of the file: SIGBUS, as on Linux.
+            status = p.Memory.MarkBeyondFile(address, size, hostFd, (long)offset);
+            if (status != 0)
+            {
+                p.Memory.Unmap(address, size);
+                return status;
+            }
         }
         return (long)address;
     }
@@ -109,6 +119,61 @@ internal static unsafe class MemorySyscalls
         ulong length = GuestAddressSpace.PageUp(a.A1);
         if (length == 0 || !p.Memory.InRange(a.A0, length)) return -Errno.ENOMEM;
         return p.Memory.Protect(a.A0, length, Protection.FromProt(a.A2));
+    }
+
+    /// <summary>mlock, munlock, mlock2: pages locked in memory are only counted (VmLck); the host keeps the VM's memory as it sees fit.</summary>
+    [Syscall(228, "mlock", "pu")]
+    private static long Mlock(LinuxProcess p, in SyscallArgs a)
+    {
+        long allowed = MayLock(p, a.A1);
+        if (allowed != 0) return allowed == -Errno.EAGAIN ? -Errno.ENOMEM : allowed;
+        return a.A1 == 0 ? 0 : p.Memory.Lock(a.A0, a.A1, locked: true);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="bytes"/> more may be locked, as Linux decides: without CAP_IPC_LOCK,
+    /// not at all under an RLIMIT_MEMLOCK of 0 (EPERM) and not past it (EAGAIN; mlock says ENOMEM).
+    /// </summary>
+    private static long MayLock(LinuxProcess p, ulong bytes)
+    {
+        const int RlimitMemlock = 8, CapIpcLock = 14;
+        if (Capabilities.Effective(CapIpcLock)) return 0;
+        ulong* limit = stackalloc ulong[2];
+        if (Libc.prlimit(0, RlimitMemlock, null, (byte*)limit) != 0) return 0;
+        if (limit[0] == 0) return -Errno.EPERM;
+        return p.Memory.LockedBytes + GuestAddressSpace.PageUp(bytes) > limit[0] ? -Errno.EAGAIN : 0;
+    }
+
+    [Syscall(229, "munlock", "pu")]
+    private static long Munlock(LinuxProcess p, in SyscallArgs a) => a.A1 == 0 ? 0 : p.Memory.Lock(a.A0, a.A1, locked: false);
+
+    [Syscall(284, "mlock2", "pux")]
+    private static long Mlock2(LinuxProcess p, in SyscallArgs a)
+    {
+        const ulong MlockOnFault = 1;
+        return (a.A2 & ~MlockOnFault) != 0 ? -Errno.EINVAL : Mlock(p, a);
+    }
+
+    [Syscall(230, "mlockall", "x")]
+    private static long Mlockall(LinuxProcess p, in SyscallArgs a)
+    {
+        const ulong McCurrent = 1, McFuture = 2, McOnFault = 4;
+        ulong flags = a.A0;
+        if (flags == 0 || (flags & ~(McCurrent | McFuture | McOnFault)) != 0 || flags == McOnFault) return -Errno.EINVAL;
+        const int RlimitMemlock = 8, CapIpcLock = 14;
+        ulong* limit = stackalloc ulong[2];
+        if (!Capabilities.Effective(CapIpcLock) && Libc.prlimit(0, RlimitMemlock, null, (byte*)limit) == 0 && limit[0] == 0) return -Errno.EPERM;
+        if ((flags & McCurrent) != 0) p.Memory.LockAll(true);
+        p.Memory.LockFuture = (flags & McFuture) != 0;
+        return 0;
+    }
+
+    [Syscall(231, "munlockall", "")]
+    private static long Munlockall(LinuxProcess p, in SyscallArgs a)
+    {
+        p.Memory.LockAll(false);
+        p.Memory.LockFuture = false;
+        return 0;
     }
 
     [Syscall(233, "madvise", "pud")]

@@ -104,7 +104,8 @@ internal static unsafe class Polling
                     long remaining = Math.Max(0, limit - (long)clock.Elapsed.TotalNanoseconds);
                     left = new HostTimespec { Seconds = remaining / 1_000_000_000, Nanoseconds = remaining % 1_000_000_000 };
                 }
-                long n = Libc.Check(Libc.ppoll(h, (nuint)count + 1, limit >= 0 ? &left : null, null));
+                long n;
+                using (p.Current.Asleep()) n = Libc.Check(Libc.ppoll(h, (nuint)count + 1, limit >= 0 ? &left : null, null));
                 if (n < 0) return n;
                 bool woken = h[count].Revents != 0;
                 if (woken) p.DrainWakeup();

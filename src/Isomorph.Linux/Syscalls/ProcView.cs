@@ -8,8 +8,9 @@ namespace Isomorph.Linux.Syscalls;
 /// cannot be followed). Every other path under /proc is looked up in the root like any other, so a
 /// root that carries no /proc has none. Opening /proc/self/fd/N reopens the descriptor's own object.
 /// A few files programs read are written by the VM, with or without --root (<see cref="Synthesized"/>):
-/// /proc/self/maps (the guest's own mappings, not the host process's), /proc/cpuinfo (riscv64's
-/// fields) and, under --root, /proc/meminfo (the host's).
+/// /proc/self/maps (the guest's own mappings, not the host process's), /proc/PID/stat and
+/// /proc/PID/status of the VM's processes, /proc/cpuinfo (riscv64's fields) and, under --root,
+/// /proc/meminfo (the host's).
 /// </summary>
 internal static class ProcView
 {
@@ -22,7 +23,7 @@ internal static class ProcView
         if (absolute == "/proc/cpuinfo") return CpuInfo();
         if (absolute == "/proc/meminfo" && p.Root is not null) return File.ReadAllText("/proc/meminfo");
         if (absolute == "/proc/self/maps" || absolute == $"/proc/{p.Pid}/maps") return Maps(p);
-        return TaskStat(p, absolute);
+        return TaskStat(p, absolute) ?? TaskStatus(p, absolute);
     }
 
     /// <summary>
@@ -33,19 +34,9 @@ internal static class ProcView
     /// </summary>
     private static string? TaskStat(LinuxProcess p, string absolute)
     {
-        if (!absolute.StartsWith("/proc/", StringComparison.Ordinal) || !absolute.EndsWith("/stat", StringComparison.Ordinal)) return null;
-        var parts = absolute[6..^5].Split('/');
-        GuestThreadRef? target = parts switch
-        {
-            ["thread-self"] => new(p, p.Current),
-            [var pid] => ProcessOf(p, pid) is { } process ? new(process, process.Threads.FirstOrDefault()) : null,
-            [var pid, "task", var tid] => ProcessOf(p, pid) is { } process && int.TryParse(tid, out int id)
-                && process.Threads.FirstOrDefault(t => t.Tid == id) is { } thread ? new(process, thread) : null,
-            _ => null,
-        };
-        if (target is not { } r) return null;
+        if (Task(p, absolute, "stat") is not { } r) return null;
         var (q, th) = (r.Process, r.Thread);
-        char state = q.IsZombie || th is null ? 'Z' : th.InSystemCall ? 'S' : 'R';
+        char state = State(q, th);
         string comm = Path.GetFileName(q.GuestExecutablePath);
         if (comm.Length > 15) comm = comm[..15];
         int id2 = th?.Tid ?? q.Pid;
@@ -77,6 +68,88 @@ internal static class ProcView
                 return new(dots);
             default:
                 return null;
+        }
+    }
+
+    /// <summary>A thread's state as /proc shows it: S asleep in a system call's wait, R otherwise, Z ended and not reaped.</summary>
+    private static char State(LinuxProcess q, Threads.GuestThread? th) =>
+        q.IsZombie || th is null ? 'Z' : th.Sleeping ? 'S' : 'R';
+
+    /// <summary>The thread a /proc/PID[/task/TID]/NAME path names (PID also self, /proc/thread-self/NAME), or null.</summary>
+    private static GuestThreadRef? Task(LinuxProcess p, string absolute, string name)
+    {
+        if (!absolute.StartsWith("/proc/", StringComparison.Ordinal) || !absolute.EndsWith("/" + name, StringComparison.Ordinal)) return null;
+        var parts = absolute[6..^(name.Length + 1)].Split('/');
+        return parts switch
+        {
+            ["thread-self"] => new(p, p.Current),
+            [var pid] => ProcessOf(p, pid) is { } process ? new(process, process.Threads.FirstOrDefault()) : null,
+            [var pid, "task", var tid] => ProcessOf(p, pid) is { } process && int.TryParse(tid, out int id)
+                && process.Threads.FirstOrDefault(t => t.Tid == id) is { } thread ? new(process, thread) : null,
+            _ => null,
+        };
+    }
+
+    /// <summary>
+    /// /proc/PID/status (and a task's) of the VM's own processes: ids, credentials, the address
+    /// space's sizes from the guest's mappings (VmLck from MAP_LOCKED and mlock, VmRSS from the pages
+    /// the host holds), threads and signal masks. Counters the VM does not keep read 0.
+    /// </summary>
+    private static unsafe string? TaskStatus(LinuxProcess p, string absolute)
+    {
+        if (Task(p, absolute, "status") is not { } r) return null;
+        var (q, th) = (r.Process, r.Thread);
+        string comm = Path.GetFileName(q.GuestExecutablePath);
+        if (comm.Length > 15) comm = comm[..15];
+        string state = State(q, th) switch { 'Z' => "Z (zombie)", 'S' => "S (sleeping)", _ => "R (running)" };
+        ulong size = 0, data = 0, resident = 0, locked = 0;
+        if (q.Memory is { } memory)
+        {
+            using var presence = new Memory.HostPagePresence();
+            foreach (var (start, end, flags) in memory.Mappings())
+            {
+                size += end - start;
+                bool stack = start < q.Layout.StackTop && end > q.Layout.StackBottom;
+                if ((flags & Memory.PageFlags.Write) != 0 && (flags & Memory.PageFlags.Shared) == 0 && !stack) data += end - start;
+                if ((flags & Memory.PageFlags.Access) == 0) continue; // a reservation: never resident
+                for (ulong at = start; at < end; at += 512 * Memory.GuestAddressSpace.PageSize)
+                {
+                    ulong pages = Math.Min(512, (end - at) >> Memory.GuestAddressSpace.PageShift);
+                    foreach (bool held in presence.Present(memory.HostAddress(at), pages))
+                        if (held) resident += Memory.GuestAddressSpace.PageSize;
+                }
+            }
+            locked = memory.LockedBytes;
+        }
+        ulong stackSize = q.Layout.StackTop - q.Layout.StackBottom;
+        var masks = th is null ? default : q.SignalMasks(th);
+        static string Kb(ulong bytes) => $"{bytes / 1024,8} kB";
+        uint uid = Host.Libc.getuid(), gid = Host.Libc.getgid(), euid = Host.Libc.geteuid(), egid = Host.Libc.getegid();
+        int tid = th?.Tid ?? q.Pid;
+        int cpus = Environment.ProcessorCount;
+        return $"Name:\t{comm}\nUmask:\t{Convert.ToString(q.Umask, 8).PadLeft(4, '0')}\nState:\t{state}\nTgid:\t{q.Pid}\nNgid:\t0\nPid:\t{tid}\nPPid:\t{q.ParentPid}\nTracerPid:\t0\n"
+             + $"Uid:\t{uid}\t{euid}\t{euid}\t{euid}\nGid:\t{gid}\t{egid}\t{egid}\t{egid}\nFDSize:\t64\nGroups:\t\n"
+             + $"NStgid:\t{q.Pid}\nNSpid:\t{tid}\nNSpgid:\t{q.ProcessGroup}\nNSsid:\t{q.Session}\nKthread:\t0\n"
+             + $"VmPeak:\t{Kb(size)}\nVmSize:\t{Kb(size)}\nVmLck:\t{Kb(locked)}\nVmPin:\t{Kb(0)}\nVmHWM:\t{Kb(resident)}\nVmRSS:\t{Kb(resident)}\n"
+             + $"RssAnon:\t{Kb(resident)}\nRssFile:\t{Kb(0)}\nRssShmem:\t{Kb(0)}\nVmData:\t{Kb(data)}\nVmStk:\t{Kb(stackSize)}\n"
+             + $"VmExe:\t{Kb(0)}\nVmLib:\t{Kb(0)}\nVmPTE:\t{Kb(0)}\nVmSwap:\t{Kb(0)}\nHugetlbPages:\t{Kb(0)}\nCoreDumping:\t0\nTHP_enabled:\t1\n"
+             + $"Threads:\t{Math.Max(1, q.Threads.Count)}\nSigQ:\t0/31574\nSigPnd:\t{masks.Pending:x16}\nShdPnd:\t{masks.SharedPending:x16}\n"
+             + $"SigBlk:\t{masks.Blocked:x16}\nSigIgn:\t{masks.Ignored:x16}\nSigCgt:\t{masks.Caught:x16}\n"
+             + HostLines("Cap", "NoNewPrivs:", "Seccomp")
+             + $"Cpus_allowed:\t{(1ul << cpus) - 1:x}\nCpus_allowed_list:\t0-{cpus - 1}\n"
+             + "Mems_allowed:\t1\nMems_allowed_list:\t0\nvoluntary_ctxt_switches:\t0\nnonvoluntary_ctxt_switches:\t0\n";
+    }
+
+    /// <summary>The lines of the calling host thread's own status that start with one of <paramref name="prefixes"/>: its capabilities and seccomp state are the guest thread's.</summary>
+    private static string HostLines(params string[] prefixes)
+    {
+        try
+        {
+            return string.Concat(File.ReadLines("/proc/thread-self/status").Where(l => prefixes.Any(x => l.StartsWith(x, StringComparison.Ordinal))).Select(l => l + "\n"));
+        }
+        catch (IOException)
+        {
+            return "";
         }
     }
 

@@ -11,7 +11,7 @@ internal static unsafe class ProcessLifecycle
         CloneParentSettid = 0x100000, CloneChildCleartid = 0x200000, CloneChildSettid = 0x1000000, CloneSignalMask = 0xFF;
     private const int WNoHang = 1, WExited = 4, WNoWait = 0x0100_0000;
     private const int PAll = 0, PPid = 1, PPgid = 2, PPidfd = 3;
-    private const int CldExited = 1, CldKilled = 2;
+    private const int CldExited = 1, CldKilled = 2, CldDumped = 3;
     private const int MaxArguments = 0x20000;
 
     private const ulong ClonePidfd = 0x1000;
@@ -240,7 +240,7 @@ internal static unsafe class ProcessLifecycle
         if (child is null) return error;
         ResourceUsage.Accumulate(p.ChildrenUsage, child.FinalUsage);
         var exit = child.ExitStatus!.Value;
-        int status = exit.Signal != 0 ? exit.Signal : (exit.Status & 0xFF) << 8;
+        int status = exit.WaitStatus;
         if (a.A1 != 0 && !Guest.Put(p, a.A1, status)) return -Errno.EFAULT;
         if (a.A3 != 0) PutRusage(p, a.A3, child.FinalUsage);
         return child.Pid;
@@ -277,7 +277,7 @@ internal static unsafe class ProcessLifecycle
             {
                 var exit = child.ExitStatus!.Value;
                 *(int*)info = LinuxProcess.Sigchld;
-                *(int*)(info + 8) = exit.Signal != 0 ? CldKilled : CldExited;
+                *(int*)(info + 8) = exit.CoreDumped ? CldDumped : exit.Signal != 0 ? CldKilled : CldExited;
                 *(int*)(info + 16) = child.Pid;
                 *(uint*)(info + 20) = Libc.getuid();
                 *(int*)(info + 24) = exit.Signal != 0 ? exit.Signal : exit.Status;

@@ -54,7 +54,8 @@ internal sealed unsafe class SignalFdFile : ServedFile
             long ready = Blocking.WaitReady(p, hostFd, Blocking.PollIn);
             if (ready < 0) return ready;
             // Readiness counts signals pending for any thread; one for another thread is not this one's to take.
-            if (idle > 0) p.SignalArrived.WaitOne(20);
+            if (idle > 0)
+                using (p.Current.Asleep()) p.SignalArrived.WaitOne(20);
         }
     }
 

@@ -101,7 +101,7 @@ internal static unsafe class SignalSyscalls
             if ((p.PendingSignals & ~p.BlockedSignals & ~set) != 0 || p.Exited) return -Errno.EINTR;
             var left = deadline - p.Table.Clock.Elapsed;
             if (left <= TimeSpan.Zero) return -Errno.EAGAIN;
-            p.SignalArrived.WaitOne(left < TimeSpan.FromMilliseconds(200) ? left : TimeSpan.FromMilliseconds(200));
+            using (p.Current.Asleep()) p.SignalArrived.WaitOne(left < TimeSpan.FromMilliseconds(200) ? left : TimeSpan.FromMilliseconds(200));
         }
     }
 
@@ -147,6 +147,9 @@ internal static unsafe class SignalSyscalls
             _ => p.Table.Group(-pid),
         };
         if (targets.Count == 0) return -Errno.ESRCH;
+        // Only the processes it may signal get it; EPERM when that is none of them (except for -1, as on Linux).
+        targets = targets.Where(t => Credentials.MaySignal(p, t, signal)).ToList();
+        if (targets.Count == 0) return pid == -1 ? 0 : -Errno.EPERM;
         if (signal != 0)
             foreach (var t in targets) t.SendSignal(signal, new SignalInfo(signal, SignalInfo.SiUser, p.Pid, Libc.getuid()));
         return 0;
@@ -164,6 +167,7 @@ internal static unsafe class SignalSyscalls
         if (signal is < 0 or > 64 || tid <= 0 || tgid < 0) return -Errno.EINVAL;
         var target = p.Table.FindThread(tid);
         if (target is null || target.Exiting || target.Process.IsZombie || (tgid != 0 && target.Process.Pid != tgid)) return -Errno.ESRCH;
+        if (!Credentials.MaySignal(p, target.Process, signal)) return -Errno.EPERM;
         if (signal != 0) target.Process.SendThreadSignal(target, signal, new SignalInfo(signal, SignalInfo.SiTkill, p.Pid, Libc.getuid()));
         return 0;
     }

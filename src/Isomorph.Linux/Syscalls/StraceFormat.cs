@@ -43,10 +43,11 @@ public static class StraceFormat
 
     private static readonly (ulong Bit, string Name)[] ProtFlags = [(4, "PROT_EXEC"), (1, "PROT_READ"), (2, "PROT_WRITE")];
 
+    /// <summary>mmap's flags after the mapping type, in the order qemu-user 7.2 prints them (then those it does not know).</summary>
     private static readonly (ulong Bit, string Name)[] MapFlags =
     [
-        (0x20, "MAP_ANONYMOUS"), (0x100, "MAP_GROWSDOWN"), (0x800, "MAP_DENYWRITE"), (0x1000, "MAP_EXECUTABLE"), (0x2000, "MAP_LOCKED"),
-        (0x4000, "MAP_NORESERVE"), (0x10, "MAP_FIXED"), (0x8000, "MAP_POPULATE"), (0x10000, "MAP_NONBLOCK"), (0x20000, "MAP_STACK"),
+        (0x20, "MAP_ANONYMOUS"), (0x800, "MAP_DENYWRITE"), (0x10, "MAP_FIXED"), (0x100, "MAP_GROWSDOWN"), (0x1000, "MAP_EXECUTABLE"),
+        (0x2000, "MAP_LOCKED"), (0x10000, "MAP_NONBLOCK"), (0x4000, "MAP_NORESERVE"), (0x8000, "MAP_POPULATE"), (0x20000, "MAP_STACK"),
         (0x40000, "MAP_HUGETLB"), (0x100000, "MAP_FIXED_NOREPLACE"),
     ];
 

@@ -94,7 +94,7 @@ internal static unsafe class TimeSyscalls
                     Guest.Put(p, remaining, new HostTimespec { Seconds = left / 1_000_000_000, Nanoseconds = left % 1_000_000_000 });
                 return -Errno.EINTR;
             }
-            p.SignalArrived.WaitOne(TimeSpan.FromTicks(Math.Max(1, Math.Min(left / 100, TimeSpan.TicksPerSecond / 5))));
+            using (p.Current.Asleep()) p.SignalArrived.WaitOne(TimeSpan.FromTicks(Math.Max(1, Math.Min(left / 100, TimeSpan.TicksPerSecond / 5))));
         }
     }
 }

@@ -32,6 +32,26 @@ public sealed unsafe class GuestThread
     /// <summary>In a system call (which may sleep): /proc's task state reads S then, R when running guest code.</summary>
     public volatile bool InSystemCall;
 
+    /// <summary>
+    /// Asleep in a system call: in a wait that a wake, a signal or a timeout ends ('S' in /proc;
+    /// a thread in any other part of a system call is running, 'R', as on Linux).
+    /// </summary>
+    public bool Sleeping => Volatile.Read(ref _sleeping) != 0;
+
+    private int _sleeping;
+
+    /// <summary>Marks the thread asleep until the scope ends: <c>using (t.Asleep()) wait…</c>.</summary>
+    public SleepScope Asleep()
+    {
+        Interlocked.Increment(ref _sleeping);
+        return new SleepScope(this);
+    }
+
+    public readonly ref struct SleepScope(GuestThread thread)
+    {
+        public void Dispose() => Interlocked.Decrement(ref thread._sleeping);
+    }
+
     /// <summary>The signals this thread blocks (rt_sigprocmask).</summary>
     public ulong BlockedSignals;
     /// <summary>Signals sent to this thread alone (tgkill, faults), with what was said about each.</summary>
@@ -81,7 +101,14 @@ public sealed unsafe class GuestThread
     internal readonly FutexWaiter Waiter;
 
     /// <summary>Makes this the calling host thread's guest thread.</summary>
-    internal void Enter() => t_current = this;
+    internal void Enter()
+    {
+        t_current = this;
+        HostTid = (int)Libc.syscall(186 /* x86-64 gettid */, 0, 0, 0, 0, 0);
+    }
+
+    /// <summary>The host thread's id (its credentials are the guest thread's); 0 before it first ran.</summary>
+    public int HostTid { get; private set; }
 
     /// <summary>Wakes whatever this thread is blocked in (a sleep, a futex, a host ppoll).</summary>
     public void WakeUp()

@@ -153,4 +153,39 @@ public sealed class GuestAddressSpaceTests : IDisposable
         f.Position = at;
         return f.ReadByte();
     }
+
+    [Fact]
+    public void LockedPagesAreCountedUntilUnlockedUnmappedOrReplacedAndAForkedChildHasNone()
+    {
+        Assert.Equal(0, _space.Map(0x40000, 4 * Page, PageFlags.Read | PageFlags.Write | PageFlags.Locked));
+        Assert.Equal(4 * Page, _space.LockedBytes);
+        Assert.Equal(0, _space.Map(0x50000, 4 * Page, PageFlags.Read));
+        Assert.Equal(0, _space.Lock(0x50000 + 100, Page, locked: true)); // two pages: the range's
+        Assert.Equal(6 * Page, _space.LockedBytes);
+        Assert.Equal(0, _space.Protect(0x40000, 4 * Page, PageFlags.Read)); // mprotect keeps the lock
+        Assert.Equal(6 * Page, _space.LockedBytes);
+        Assert.Equal(0, _space.Lock(0x40000, Page, locked: false));
+        Assert.Equal(0, _space.Unmap(0x41000, Page));
+        Assert.Equal(0, _space.Map(0x50000, Page, PageFlags.Read)); // replaced: a fresh mapping is not locked
+        Assert.Equal(3 * Page, _space.LockedBytes);
+        Assert.Equal(-Errno.ENOMEM, _space.Lock(0x60000, Page, locked: true));
+        using var child = _space.Fork();
+        Assert.Equal(0ul, child.LockedBytes);
+    }
+
+    [Fact]
+    public void AGrowsDownMappingGrowsToAFaultBelowItButNotWithinTheGuardGapOfAnother()
+    {
+        ulong top = 0x4000000;
+        Assert.Equal(0, _space.Map(top - Page, Page, PageFlags.Read | PageFlags.Write | PageFlags.GrowsDown));
+        Assert.Equal(GuestAddressSpace.Fault.Retry, _space.FaultIn(top - 10 * Page + 8, stackLimit: 8 << 20));
+        Assert.True(_space.Permits(top - 10 * Page, AccessType.Write));
+        Assert.True((_space.FlagsAt(top - 10 * Page) & PageFlags.GrowsDown) != 0);
+        // Past RLIMIT_STACK, or with a mapping in the gap below: no growth.
+        Assert.Equal(GuestAddressSpace.Fault.Segv, _space.FaultIn(top - 40 * Page, stackLimit: 16 * Page));
+        Assert.Equal(0, _space.Map(top - 100 * Page, Page, PageFlags.Read));
+        Assert.Equal(GuestAddressSpace.Fault.Segv, _space.FaultIn(top - 20 * Page, stackLimit: 8 << 20));
+        // An unmapped page with no stack above it is just unmapped.
+        Assert.Equal(GuestAddressSpace.Fault.Segv, _space.FaultIn(0x30000, stackLimit: 8 << 20));
+    }
 }

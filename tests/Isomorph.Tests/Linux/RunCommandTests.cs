@@ -15,7 +15,7 @@ public sealed class RunCommandTests : IDisposable
     public static TheoryData<string, string> ProgramsAndLinkages()
     {
         var data = new TheoryData<string, string>();
-        foreach (var program in new[] { "hello", "files", "memory", "timeenv", "signals", "sysmisc", "sockets" })
+        foreach (var program in new[] { "hello", "files", "memory", "timeenv", "signals", "sysmisc", "sockets", "sysv" })
             foreach (var linkage in LinuxGuests.Linkages)
                 data.Add(program, linkage);
         return data;
@@ -28,6 +28,7 @@ public sealed class RunCommandTests : IDisposable
         "sysmisc" => [Path.Combine(_temp.FullName, $"sysmisc-{runner}")],
         "sockets" => [_temp.CreateSubdirectory($"sockets-{runner}").FullName],
         "timeenv" => ["alpha", "-beta", "--gamma=1"],
+        "memory" => ["locked"],
         _ => [],
     };
 
