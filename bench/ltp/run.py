@@ -38,6 +38,15 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# Tests Isomorph does not pass, and why, for the report (checked by hand; a test that starts passing drops out).
+KNOWN = {
+    "futex_cmp_requeue01": "its last case forks 1000 waiting processes at once; every guest process of a run lives in the one"
+                           " host process with an address space of its own, 2^38 bytes at least (Sv39's user space), and the host's"
+                           " 2^47 holds about 500 of them: the fork past that fails with ENOMEM. qemu-user runs each as a host process.",
+    "fork13": "forks a million processes one after another (pid recycling): longer than the 60 s a run gets, under both emulators.",
+    "fork14": "maps 16 TiB of address space a gigabyte at a time, forking as it goes: longer than the 60 s a run gets, under both emulators.",
+}
 SYSROOT = "/usr/riscv64-linux-gnu"
 
 # System calls whose tests change the host (both emulators pass them to the host kernel as root).
@@ -279,8 +288,11 @@ def make_report(rows, listed, not_built, args):
     worse = [n for n, r in rows if r["qemu"][0] == "pass" and r["isomorph"][0] != "pass"]
     better = [n for n, r in rows if r["isomorph"][0] == "pass" and r["qemu"][0] != "pass"]
     lines += ["", f"Passing under qemu-user only ({len(worse)}): " + (" ".join(f"`{n}`" for n in worse) or "none") + ".",
-              "", f"Passing under Isomorph only ({len(better)}): " + (" ".join(f"`{n}`" for n in better) or "none") + ".",
-              "", "## By system call (pass/fail/broken/skip/timeout/crash)", "",
+              "", f"Passing under Isomorph only ({len(better)}): " + (" ".join(f"`{n}`" for n in better) or "none") + "."]
+    known = [(n, KNOWN[n]) for n, r in rows if n in KNOWN and r["isomorph"][0] != "pass"]
+    if known:
+        lines += ["", "Why Isomorph does not pass these:", ""] + [f"- `{n}`: {why}" for n, why in known]
+    lines += ["", "## By system call (pass/fail/broken/skip/timeout/crash)", "",
               "| system call | tests | isomorph | qemu-user |", "|---|---:|---|---|"]
     by_call = {}
     for name, r in rows:

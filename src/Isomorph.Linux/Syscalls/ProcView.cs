@@ -29,8 +29,8 @@ internal static class ProcView
     /// <summary>
     /// /proc/PID/stat and /proc/PID/task/TID/stat (PID also self, /proc/thread-self/stat) of the
     /// VM's own processes and threads, whose ids are the VM's and not the host's: state (R running
-    /// guest code, S in a system call, Z ended and not reaped), parent, group, session, thread
-    /// count; the counters the VM does not keep read 0. Null for anything else.
+    /// guest code, S asleep in a system call, Z ended and not reaped), parent, group, session, CPU
+    /// time, thread count; the counters the VM does not keep read 0. Null for anything else.
     /// </summary>
     private static string? TaskStat(LinuxProcess p, string absolute)
     {
@@ -43,7 +43,9 @@ internal static class ProcView
         // Fields 1-52 of proc(5): pid comm state ppid pgrp session tty_nr tpgid flags minflt cminflt
         // majflt cmajflt utime stime cutime cstime priority nice num_threads itrealvalue starttime
         // vsize rss rsslim, then addresses, signal masks, wchan..., exit_signal 17 (SIGCHLD), the rest 0.
-        return $"{id2} ({comm}) {state} {q.ParentPid} {q.ProcessGroup} {q.Session} 0 -1 0 0 0 0 0 0 0 0 0 20 0 {Math.Max(1, q.Threads.Count)} 0 0 0 0 "
+        bool oneThread = absolute.Contains("/task/", StringComparison.Ordinal) || absolute.StartsWith("/proc/thread-self/", StringComparison.Ordinal);
+        var (user, system) = CpuTicks(oneThread && th is not null ? [th] : q.Threads);
+        return $"{id2} ({comm}) {state} {q.ParentPid} {q.ProcessGroup} {q.Session} 0 -1 0 0 0 0 0 {user} {system} 0 0 20 0 {Math.Max(1, q.Threads.Count)} 0 0 0 0 "
              + "18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
     }
 
@@ -69,6 +71,28 @@ internal static class ProcView
             default:
                 return null;
         }
+    }
+
+    /// <summary>
+    /// The user and system CPU time of guest threads, in clock ticks (utime and stime): their host
+    /// threads' own, from the host's /proc (a thread that has ended no longer counts).
+    /// </summary>
+    private static (ulong User, ulong System) CpuTicks(IEnumerable<Threads.GuestThread> threads)
+    {
+        ulong user = 0, system = 0;
+        foreach (var t in threads)
+        {
+            if (t.HostTid == 0) continue;
+            try
+            {
+                string text = File.ReadAllText($"/proc/self/task/{t.HostTid}/stat");
+                var fields = text[(text.LastIndexOf(')') + 2)..].Split(' '); // fields[0] is field 3, the state
+                user += ulong.Parse(fields[14 - 3]);
+                system += ulong.Parse(fields[15 - 3]);
+            }
+            catch (IOException) { } // the host thread ended just now
+        }
+        return (user, system);
     }
 
     /// <summary>A thread's state as /proc shows it: S asleep in a system call's wait, R otherwise, Z ended and not reaped.</summary>
