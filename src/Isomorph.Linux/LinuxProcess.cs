@@ -43,7 +43,27 @@ public sealed record LinuxOptions
     /// signal to go on with, 0 to discard it and run the faulting instruction again. Null: none.
     /// </summary>
     public Func<Hart, int, int>? SignalStop { get; init; }
+    /// <summary>
+    /// Host descriptors the guest gets as its standard input, output and error (duplicated; the
+    /// caller keeps its own). Null: the host process's own 0, 1 and 2, and every other descriptor it
+    /// was given that is not close-on-exec, as a program keeps them across execve.
+    /// </summary>
+    public (int Input, int Output, int Error)? StandardStreams { get; init; }
+    /// <summary>System calls the embedder serves itself, by riscv64 number: asked before the VM's own (and instead of them).</summary>
+    public IReadOnlyDictionary<long, SystemCallHandler>? SystemCalls { get; init; }
+    /// <summary>
+    /// The only system calls the guest may make, by riscv64 number (custom ones included); any
+    /// other ends its process with SIGSYS, as seccomp's SECCOMP_RET_KILL_PROCESS does. Null: every one.
+    /// </summary>
+    public IReadOnlySet<long>? AllowedSystemCalls { get; init; }
+    /// <summary>The most instructions a process (all its threads) may run; then it ends with SIGXCPU, as past RLIMIT_CPU. Null: no limit.</summary>
+    public long? MaxInstructions { get; init; }
+    /// <summary>The most memory a process may map, in bytes (RLIMIT_AS): past it mmap, brk and the stack's growth fail with ENOMEM. Null: no limit.</summary>
+    public ulong? MaxMemory { get; init; }
 }
+
+/// <summary>A system call the embedder serves: the result, or -errno.</summary>
+public delegate long SystemCallHandler(LinuxProcess process, in SyscallArgs args);
 
 /// <summary>How a guest process ended: an exit status, or the signal that killed it (and whether it dumped core).</summary>
 public readonly record struct ProcessExit(int Status, int Signal, bool CoreDumped = false)
@@ -66,7 +86,7 @@ public readonly record struct ProcessExit(int Status, int Signal, bool CoreDumpe
 /// </summary>
 public sealed unsafe partial class LinuxProcess : IDisposable
 {
-    public const int Sigill = 4, Sigtrap = 5, Sigbus = 7, Sigkill = 9, Sigsegv = 11, Sigpipe = 13, Sigchld = 17;
+    public const int Sigill = 4, Sigtrap = 5, Sigbus = 7, Sigkill = 9, Sigsegv = 11, Sigpipe = 13, Sigchld = 17, Sigxcpu = 24, Sigsys = 31;
 
     /// <summary>Host stack of the threads that run child processes (the interpreter recurses little, but glibc-sized margins are cheap).</summary>
     private const int HostThreadStack = 16 << 20;
@@ -75,6 +95,10 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     private readonly HashSet<long> _warned = [];
     private readonly object _warnLock = new();
     private volatile object? _exit;
+    private long _instructions;
+
+    /// <summary>The instructions the process's threads have run (counted between slices of each thread's run).</summary>
+    public long Instructions => Interlocked.Read(ref _instructions);
     private Signals.CoreDump.Registers? _dying;
     private Image? _pendingImage;
     /// <summary>The thread whose execve loaded <see cref="_pendingImage"/>: it runs the new image.</summary>
@@ -208,8 +232,20 @@ public sealed unsafe partial class LinuxProcess : IDisposable
             throw;
         }
         // Under --root the guest starts in the root, as chroot(1) leaves it.
-        var files = root is null ? new FileTable() : new FileTable(Libc.fcntl(root.Descriptor, Libc.FDupfdCloexec, 0), standardStreams: true);
-        files.InheritFromHost();
+        FileTable files;
+        if (options.StandardStreams is { } streams)
+        {
+            // An embedder's streams, and nothing else of the host process's descriptors.
+            files = new FileTable(root is null ? Libc.OpenDirectory(Libc.AtFdCwd, ".") : Libc.fcntl(root.Descriptor, Libc.FDupfdCloexec, 0), standardStreams: false);
+            files.Replace(0, Libc.fcntl(streams.Input, Libc.FDupfdCloexec, 3), closeOnExec: false);
+            files.Replace(1, Libc.fcntl(streams.Output, Libc.FDupfdCloexec, 3), closeOnExec: false);
+            files.Replace(2, Libc.fcntl(streams.Error, Libc.FDupfdCloexec, 3), closeOnExec: false);
+        }
+        else
+        {
+            files = root is null ? new FileTable() : new FileTable(Libc.fcntl(root.Descriptor, Libc.FDupfdCloexec, 0), standardStreams: true);
+            files.InheritFromHost();
+        }
         var process = new LinuxProcess(options, new ProcessTable(Environment.ProcessId) { Root = root }, files, null);
         process.IsFirst = true;
         process.Umask = Libc.umask(0);
@@ -323,6 +359,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         {
             if (Memory is not null) Release(Memory);
             Memory = image.Memory;
+            Memory.MappedLimit = Options.MaxMemory;
         }
         if (MainThread is null)
         {
@@ -527,14 +564,23 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     /// Runs the process's main thread until the process exits or a signal kills it; then, once its
     /// other threads have ended, closes its descriptors and tells its parent.
     /// </summary>
-    public ProcessExit Run()
+    public ProcessExit Run() => Continue(pausable: false)!.Value;
+
+    /// <summary>
+    /// Runs the process's main thread as <see cref="Run"/> does, or, when <paramref name="pausable"/>,
+    /// until an embedder's system call handler asks for a pause (<see cref="RequestPause"/>): null
+    /// then, and the process may be called into (<see cref="Call"/>) and continued. Its other
+    /// threads run on through a pause.
+    /// </summary>
+    public ProcessExit? Continue(bool pausable)
     {
         var main = MainThread;
         main.Enter();
         main.HostThread ??= Thread.CurrentThread;
+        bool paused = false;
         try
         {
-            RunGuest(main);
+            paused = RunGuest(main, pausable);
         }
         catch (Exception e)
         {
@@ -542,6 +588,79 @@ public sealed unsafe partial class LinuxProcess : IDisposable
             Terminate(Sigkill);
         }
         finally
+        {
+            if (!paused) Finish(main);
+        }
+        return paused ? null : (ProcessExit)_exit!;
+    }
+
+    /// <summary>Asks the calling thread's run to pause once the system call being made returns (<see cref="Continue"/>).</summary>
+    public void RequestPause()
+    {
+        Volatile.Write(ref _pauseRequested, 1);
+        Current.Hart.RequestStop();
+    }
+
+    private int _pauseRequested;
+
+    /// <summary>The system call number of the return from a function the host called (li a7, -1 in the trampoline).</summary>
+    private const long CallReturnNumber = -1;
+    private int _callDepth;
+    private bool _callReturned;
+
+    /// <summary>
+    /// Calls the guest function at <paramref name="function"/> on the paused main thread with up to
+    /// eight integer <paramref name="arguments"/> (a0-a7, as the RISC-V calling convention passes
+    /// them) and returns a0. The thread's registers are the same afterwards; its stack below the
+    /// stack pointer is the function's to use. Returns null when the process ended during the call
+    /// (a fault, an exit, a limit), or the call ran <paramref name="maxInstructions"/> steps.
+    /// </summary>
+    public unsafe ulong? Call(ulong function, ReadOnlySpan<ulong> arguments, long maxInstructions = long.MaxValue)
+    {
+        if (arguments.Length > 8) throw new ArgumentException("at most eight arguments go in registers", nameof(arguments));
+        if (_exit is not null) return null;
+        var t = MainThread;
+        t.Enter();
+        var hart = t.Hart;
+        var saved = new ulong[32];
+        new ReadOnlySpan<ulong>(hart.X, 32).CopyTo(saved);
+        ulong pc = hart.Pc;
+        for (int i = 0; i < arguments.Length; i++) hart.X[10 + i] = arguments[i];
+        hart.X[1] = SigreturnTrampoline + SignalFrame.CallReturnOffset;
+        hart.X[2] &= ~15ul;
+        hart.Pc = function;
+        _callDepth++;
+        bool returned;
+        try
+        {
+            var engine = Options.Engine ?? ExecutionEngines.Default;
+            _callReturned = false;
+            long left = maxInstructions;
+            while (!_callReturned && _exit is null && left > 0)
+            {
+                long before = hart.Instret;
+                var stop = engine.Run(hart, Math.Min(left, 1L << 26));
+                long ran = hart.Instret - before;
+                left -= Math.Max(ran, 1);
+                Interlocked.Add(ref _instructions, ran);
+                if (stop == HartStop.WaitingForInterrupt && _exit is null) Kill(Sigill, "wfi with nothing to wake it");
+                if (!_callReturned && SignalsPending(t)) DeliverPendingSignals(t);
+            }
+            returned = _callReturned;
+        }
+        finally
+        {
+            _callDepth--;
+        }
+        ulong result = hart.X[10];
+        saved.CopyTo(new Span<ulong>(hart.X, 32));
+        hart.Pc = pc;
+        return returned && _exit is null ? result : null;
+    }
+
+    /// <summary>The process has ended (or its main thread has): once its other threads have, closes its descriptors and tells its parent.</summary>
+    private void Finish(GuestThread main)
+    {
         {
             // The main thread may end alone (exit, not exit_group): the process lives on in its other threads.
             ThreadEnds(main);
@@ -574,18 +693,33 @@ public sealed unsafe partial class LinuxProcess : IDisposable
             });
             NotifyPidFds();
         }
-        return (ProcessExit)_exit!;
     }
 
-    /// <summary>Runs guest thread <paramref name="t"/> until it or its process ends, taking in a new image after execve and delivering signals.</summary>
-    private void RunGuest(GuestThread t)
+    /// <summary>
+    /// Runs guest thread <paramref name="t"/> until it or its process ends, taking in a new image
+    /// after execve and delivering signals; true when it stopped instead for a pause (<paramref name="pausable"/>).
+    /// </summary>
+    private bool RunGuest(GuestThread t, bool pausable = false)
     {
         while (_exit is null && !t.Exiting)
         {
             // A bounded slice, so that a signal another thread sends is seen even if its stop request was missed.
+            long slice = 1L << 26;
+            if (Options.MaxInstructions is { } most)
+            {
+                long left = most - Interlocked.Read(ref _instructions);
+                if (left <= 0)
+                {
+                    Kill(Sigxcpu, $"the limit of {most} instructions is reached");
+                    break;
+                }
+                slice = Math.Min(slice, left);
+            }
             t.RunningGuest = true;
-            var stop = (Options.Engine ?? ExecutionEngines.Default).Run(t.Hart, 1L << 26);
+            long before = t.Hart.Instret;
+            var stop = (Options.Engine ?? ExecutionEngines.Default).Run(t.Hart, slice);
             t.RunningGuest = false;
+            Interlocked.Add(ref _instructions, t.Hart.Instret - before);
             if (_pendingImage is { } next && t == _execThread)
             {
                 _pendingImage = null;
@@ -601,7 +735,9 @@ public sealed unsafe partial class LinuxProcess : IDisposable
             if (stop == HartStop.WaitingForInterrupt && _exit is null)
                 Kill(Sigill, "wfi with nothing to wake it");
             if (SignalsPending(t)) DeliverPendingSignals(t);
+            if (t == MainThread && Interlocked.Exchange(ref _pauseRequested, 0) != 0 && pausable && _exit is null && !t.Exiting) return true;
         }
+        return false;
     }
 
     public bool Exited => _exit is not null;
@@ -726,7 +862,26 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         var entry = _syscalls.Find(number);
         long result;
         t.InSystemCall = true;
-        if (entry is null)
+        if (number == CallReturnNumber && _callDepth > 0 && t == MainThread)
+        {
+            // A function the host called has returned (Call): its result stays in a0.
+            t.InSystemCall = false;
+            _callReturned = true;
+            t.Hart.RequestStop();
+            return;
+        }
+        if (Options.AllowedSystemCalls is { } allowed && !allowed.Contains(number))
+        {
+            t.InSystemCall = false;
+            Options.Strace?.WriteLine($"{t.Tid} {_syscalls.Format(this, number, args, null)}");
+            Kill(Sigsys, $"system call {number} ({_syscalls.NameOf(number)}) is not allowed");
+            return;
+        }
+        if (Options.SystemCalls is { } custom && custom.TryGetValue(number, out var handler))
+        {
+            result = handler(this, args);
+        }
+        else if (entry is null)
         {
             WarnOnce(number, $"unsupported system call {number} ({_syscalls.NameOf(number)}); returning ENOSYS");
             result = -Errno.ENOSYS;

@@ -52,6 +52,15 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
     /// </summary>
     private readonly List<FileRegion> _beyondFile = [];
 
+    /// <summary>How many pages are mapped.</summary>
+    private long _mappedPages;
+
+    /// <summary>Bytes mapped (VmSize).</summary>
+    public ulong MappedBytes => (ulong)Interlocked.Read(ref _mappedPages) << PageShift;
+
+    /// <summary>The most bytes that may be mapped (RLIMIT_AS): a mapping past it is ENOMEM. Null: no limit. A forked child keeps it.</summary>
+    public ulong? MappedLimit { get; set; }
+
     /// <summary>How many pages carry <see cref="PageFlags.Locked"/>.</summary>
     private long _lockedPages;
 
@@ -157,6 +166,9 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
     {
         if ((start | length) % PageSize != 0 || length == 0 || !InRange(start, length)) return -Errno.EINVAL;
         bool replaced = !IsFree(start, length);
+        long added = (long)(length >> PageShift) - (replaced ? CountMapped(start, length) : 0);
+        if (MappedLimit is { } most && MappedBytes + ((ulong)added << PageShift) > most) return -Errno.ENOMEM;
+        Interlocked.Add(ref _mappedPages, added);
         if (replaced)
         {
             Detach(start, length);
@@ -179,6 +191,7 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
         if (IsFree(start, length)) return 0;
         Detach(start, length);
         Interlocked.Add(ref _lockedPages, -CountLocked(start, length));
+        Interlocked.Add(ref _mappedPages, -CountMapped(start, length));
         // The host pages are released but stay accessible (reading zeros): another thread's hart may
         // still hold them in its TLB for an instant, or a system call may be copying into them.
         Libc.madvise((nint)(_host + start), (nuint)length, Libc.MadvDontNeed);
@@ -380,6 +393,14 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
     public void LockAll(bool locked)
     {
         foreach (var (start, end, _) in Mappings()) Lock(start, end - start, locked);
+    }
+
+    private long CountMapped(ulong start, ulong length)
+    {
+        long n = 0;
+        for (ulong p = start >> PageShift, end = (start + length) >> PageShift; p < end; p++)
+            if (_pages[p] != 0) n++;
+        return n;
     }
 
     private long CountLocked(ulong start, ulong length)
@@ -675,8 +696,27 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
     /// </summary>
     public GuestAddressSpace Fork()
     {
+        // The parent's size when the host has room for it, else down to Sv39's 2^38 bytes (the
+        // host's 2^47 holds a hundred 2^40 spaces, a few hundred more of 2^38): the fork fails only
+        // when the parent has pages above the child's top.
         int bits = System.Numerics.BitOperations.Log2(Limit);
-        var child = Reserve(bits, bits);
+        var child = Reserve(bits, Math.Min(bits, 38));
+        child.MappedLimit = MappedLimit;
+        child._mappedPages = Interlocked.Read(ref _mappedPages);
+        try
+        {
+            CopyInto(child);
+        }
+        catch
+        {
+            child.Dispose();
+            throw;
+        }
+        return child;
+    }
+
+    private void CopyInto(GuestAddressSpace child)
+    {
         using var presence = new HostPagePresence();
         const ulong Batch = 512;
         for (ulong table = 0; table < _pageCount; table += PageSize * Batch)
@@ -694,6 +734,7 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
                     if (flags == 0) { page++; continue; }
                     ulong run = page;
                     while (run < end && _pages[run] == flags) run++;
+                    if (run > child._pageCount) throw new InsufficientMemoryException("no room on the host for a forked child's address space");
                     child.CopyPages(this, page << PageShift, (run - page) << PageShift, (PageFlags)flags, presence);
                     page = run;
                 }
@@ -709,11 +750,10 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
                     child.ForkSysV(this, r);
                     continue;
                 }
-                int own = Libc.fcntl(r.Fd, Libc.FDupfdCloexec, 0);
+                int own = r.End <= child.Limit ? Libc.fcntl(r.Fd, Libc.FDupfdCloexec, 0) : -1;
                 if (own < 0 || !child.MapHost(r.Start, r.Length, own, r.Offset, r.Writable, out _))
                 {
                     if (own >= 0) Libc.close(own);
-                    child.Dispose();
                     throw new InsufficientMemoryException("cannot map a shared mapping into a forked child");
                 }
                 lock (child._shared) child._shared.Add(r with { Fd = own });
@@ -724,7 +764,6 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
                 if (own >= 0) lock (child._shared) child._beyondFile.Add(r with { Fd = own });
             }
         }
-        return child;
     }
 
     /// <summary>

@@ -47,6 +47,13 @@ public static class SignalFrame
     public const ulong FpStateSize = 528;
     public const ulong Size = FpRegs + FpStateSize;
 
-    /// <summary>The trampoline handlers return through: li a7, 139 (rt_sigreturn); ecall — the instructions unwinders recognise.</summary>
-    public static readonly uint[] Trampoline = [0x08b0_0893, 0x0000_0073];
+    /// <summary>
+    /// The trampoline handlers return through: li a7, 139 (rt_sigreturn); ecall — the instructions
+    /// unwinders recognise. At <see cref="CallReturnOffset"/>, where a guest function the host
+    /// called returns: li a7, -1; ecall (<see cref="LinuxProcess.Call"/>).
+    /// </summary>
+    public static readonly uint[] Trampoline = [0x08b0_0893, 0x0000_0073, 0, 0, 0xfff0_0893, 0x0000_0073];
+
+    /// <summary>Where in the trampoline page a function called by the host returns to.</summary>
+    public const ulong CallReturnOffset = 16;
 }
