@@ -4,6 +4,8 @@ namespace Isomorph.Debugging;
 
 /// <summary>A thread as the debugger shows it: a guest thread of the process VM, or a hart of a machine.</summary>
 /// <param name="Id">The thread id gdb sees (positive): the guest's tid, or the hart id + 1.</param>
+/// <param name="Name">The name gdb shows for it (qXfer:threads:read).</param>
+/// <param name="Hart">The hart whose registers and memory view it has.</param>
 public sealed record DebugThread(int Id, string Name, Hart Hart);
 
 /// <summary>

@@ -443,7 +443,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     }
 
     /// <summary>
-    /// execve: loads <paramref name="hostPath"/> into a new image, which replaces the current one
+    /// execve: loads the program open as <paramref name="programFd"/> into a new image, which replaces the current one
     /// when the system call returns (the current hart is still running it). Returns 0 or -errno;
     /// on failure the process carries on unchanged.
     /// </summary>
@@ -622,7 +622,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         var t = MainThread;
         t.Enter();
         var hart = t.Hart;
-        var saved = new ulong[32];
+        Span<ulong> saved = stackalloc ulong[32];
         new ReadOnlySpan<ulong>(hart.X, 32).CopyTo(saved);
         ulong pc = hart.Pc;
         for (int i = 0; i < arguments.Length; i++) hart.X[10 + i] = arguments[i];

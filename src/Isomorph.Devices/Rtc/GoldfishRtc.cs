@@ -21,6 +21,7 @@ public sealed class GoldfishRtc : IMmioDevice, ISnapshotState
     private uint _alarmHighPending;
     private bool _irqEnabled, _alarmArmed, _interrupt;
 
+    /// <param name="irq">The interrupt line its alarm raises (none: no alarm interrupt).</param>
     /// <param name="nanoseconds">The host's wall clock in nanoseconds since the epoch (default: the system clock).</param>
     public GoldfishRtc(IInterruptLine? irq = null, Func<ulong>? nanoseconds = null)
     {

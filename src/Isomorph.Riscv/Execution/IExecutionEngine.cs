@@ -4,7 +4,7 @@ namespace Isomorph.Riscv.Execution;
 /// What runs a hart's instructions. The machines (the process VM, bare, virt) call
 /// <see cref="Run"/> and nothing else to make a hart progress; the interpreter is one engine, the
 /// translator to .NET IL (<see cref="Translation.TranslatingEngine"/>) another. Every engine has the
-/// contract of <see cref="Hart.Run"/>: it returns after at most <paramref name="maxInstructions"/>
+/// contract of <see cref="Hart.Run"/>: it returns after at most maxInstructions
 /// steps (retired instructions plus exceptions taken), at a stop request, or when the hart waits
 /// for an interrupt, with the same architectural state the interpreter would have reached.
 /// </summary>

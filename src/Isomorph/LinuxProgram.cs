@@ -1,0 +1,364 @@
+using System.IO.Pipes;
+using Isomorph.Linux;
+using Isomorph.Linux.Loading;
+using Isomorph.Linux.Syscalls;
+using Isomorph.Riscv.Execution;
+
+namespace Isomorph;
+
+/// <summary>Which engine runs the guest's instructions.</summary>
+public enum ExecutionEngine
+{
+    /// <summary>The translator to .NET IL, with the interpreter as its first tier (the default).</summary>
+    Translator,
+    /// <summary>The interpreter alone: the reference, slower.</summary>
+    Interpreter,
+}
+
+/// <summary>
+/// A riscv64 Linux program (an ELF file: static, static-PIE or dynamic) to run in a process VM on
+/// this host: its arguments and environment, its standard streams as .NET streams, the directory
+/// that confines it, its limits and the system calls it may make or that the host serves itself.
+/// Set what it needs, then <see cref="Run"/> it (or <see cref="Start"/> a session to call into it).
+/// </summary>
+/// <example>
+/// <code>
+/// var exit = new LinuxProgram("hello", "world") { StandardOutput = Console.OpenStandardOutput() }.Run();
+/// </code>
+/// </example>
+public sealed class LinuxProgram
+{
+    /// <summary>A program at host path <paramref name="path"/> (under <see cref="Root"/>, a path inside the root) with its arguments.</summary>
+    public LinuxProgram(string path, params IEnumerable<string> arguments)
+    {
+        Path = path;
+        Arguments = [.. arguments];
+    }
+
+    /// <summary>The program's path: a host path, or with <see cref="Root"/> a path inside the root.</summary>
+    public string Path { get; }
+
+    /// <summary>Its arguments, after argv[0].</summary>
+    public IReadOnlyList<string> Arguments { get; }
+
+    /// <summary>Its argv[0] (default: <see cref="Path"/>).</summary>
+    public string? ArgumentZero { get; init; }
+
+    /// <summary>Its environment (default: empty; nothing of the host's leaks in).</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>What it reads on standard input (default: nothing, end of file at once).</summary>
+    public Stream? StandardInput { get; init; }
+
+    /// <summary>Where its standard output goes (default: nowhere).</summary>
+    public Stream? StandardOutput { get; init; }
+
+    /// <summary>Where its standard error goes (default: nowhere).</summary>
+    public Stream? StandardError { get; init; }
+
+    /// <summary>
+    /// A host directory that is its whole file system, as after chroot: every path it names
+    /// resolves inside (device nodes and the host's abstract sockets refused). Default: the host's
+    /// file system, with dynamic programs' libraries from Debian's riscv64 cross sysroot when installed.
+    /// </summary>
+    public string? Root { get; init; }
+
+    /// <summary>The most instructions it may run (it ends with SIGXCPU, <see cref="GuestEnd.InstructionLimit"/>). Default: no limit.</summary>
+    public long? MaxInstructions { get; init; }
+
+    /// <summary>The most memory it may map, in bytes (mmap and brk fail with ENOMEM past it, as past RLIMIT_AS). Default: no limit.</summary>
+    public ulong? MaxMemory { get; init; }
+
+    /// <summary>How long it may run (then it is killed: <see cref="GuestEnd.TimedOut"/>). Default: no limit.</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>
+    /// The only Linux system calls it may make, by name ("read", "write", "exit_group"…) — with the
+    /// numbers of <see cref="SystemCalls"/>, which are always allowed. Any other ends it with SIGSYS
+    /// (<see cref="GuestEnd.SystemCallRefused"/>), as a seccomp filter that kills would. Default: all.
+    /// </summary>
+    public IReadOnlyCollection<string>? AllowedSystemCalls { get; init; }
+
+    /// <summary>System calls the host serves itself, by riscv64 number: asked before Linux's (and instead of them).</summary>
+    public IDictionary<long, SystemCallHandler> SystemCalls { get; } = new Dictionary<long, SystemCallHandler>();
+
+    /// <summary>The engine that runs it.</summary>
+    public ExecutionEngine Engine { get; init; }
+
+    /// <summary>Runs the program to its end on the calling thread.</summary>
+    /// <exception cref="InvalidProgramException">The program cannot be loaded (no such file, not a riscv64 ELF program, no interpreter).</exception>
+    public GuestExit Run(CancellationToken cancellationToken = default)
+    {
+        using var session = Start();
+        return session.RunToEnd(cancellationToken);
+    }
+
+    /// <summary>Runs the program to its end on a thread of its own.</summary>
+    /// <exception cref="InvalidProgramException">The program cannot be loaded.</exception>
+    public Task<GuestExit> RunAsync(CancellationToken cancellationToken = default)
+    {
+        var done = new TaskCompletionSource<GuestExit>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                done.SetResult(Run(cancellationToken));
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        }, LinuxSession.HostStack) { IsBackground = true, Name = $"isomorph {System.IO.Path.GetFileName(Path)}" };
+        thread.Start();
+        return done.Task;
+    }
+
+    /// <summary>Loads the program and returns a session that runs it, until a pause or its end, and calls into it.</summary>
+    /// <exception cref="InvalidProgramException">The program cannot be loaded.</exception>
+    public LinuxSession Start() => new(this);
+
+    internal LinuxOptions Options(HostStreams streams, Func<LinuxProcess, SyscallArgs, long, long> serve)
+    {
+        var custom = SystemCalls.ToDictionary(kv => kv.Key, kv => (Linux.SystemCallHandler)((LinuxProcess p, in SyscallArgs a) => serve(p, a, kv.Key)));
+        HashSet<long>? allowed = null;
+        if (AllowedSystemCalls is not null)
+        {
+            var byName = SyscallNames.Riscv64.ToDictionary(kv => kv.Value, kv => kv.Key);
+            allowed = [.. SystemCalls.Keys];
+            foreach (var name in AllowedSystemCalls)
+                allowed.Add(byName.TryGetValue(name, out long number) ? number : throw new ArgumentException($"no Linux system call is called {name}", nameof(AllowedSystemCalls)));
+        }
+        return new LinuxOptions
+        {
+            Root = Root,
+            Environment = [.. Environment.Select(kv => $"{kv.Key}={kv.Value}")],
+            StandardStreams = streams.Descriptors,
+            SystemCalls = custom,
+            AllowedSystemCalls = allowed,
+            MaxInstructions = MaxInstructions,
+            MaxMemory = MaxMemory,
+            Engine = Engine == ExecutionEngine.Interpreter ? InterpreterEngine.Instance : ExecutionEngines.FromName("jit"),
+        };
+    }
+}
+
+/// <summary>
+/// A loaded <see cref="LinuxProgram"/>: runs it until a system call handler pauses it
+/// (<see cref="SystemCall.Pause"/>) or it ends, and calls its functions while it is paused, as
+/// libriscv's vmcalls do: a plugin's main sets itself up, pauses, and the host calls it from then on.
+/// Dispose it to end the program.
+/// </summary>
+public sealed class LinuxSession : IDisposable
+{
+    internal const int HostStack = 16 << 20;
+
+    private readonly LinuxProcess _process;
+    private readonly HostStreams _streams;
+    private readonly LinuxProgram _program;
+    private GuestEnd? _cause;
+    private ProcessExit? _exit;
+
+    internal LinuxSession(LinuxProgram program)
+    {
+        _program = program;
+        _streams = new HostStreams(program.StandardInput, program.StandardOutput, program.StandardError);
+        try
+        {
+            _process = LinuxProcess.Start(program.Path, [program.ArgumentZero ?? program.Path, .. program.Arguments], program.Options(_streams, Serve));
+        }
+        catch (ProgramLoadException e)
+        {
+            _streams.Dispose();
+            throw new InvalidProgramException(e.Message, e);
+        }
+        _streams.GuestHasThem();
+        Memory = new GuestMemory(_process.Memory);
+    }
+
+    /// <summary>The program's memory (its first process's).</summary>
+    public GuestMemory Memory { get; private set; }
+
+    /// <summary>Whether the program has ended.</summary>
+    public bool Ended => _exit is not null;
+
+    private long Serve(LinuxProcess process, SyscallArgs args, long number)
+    {
+        try
+        {
+            return _program.SystemCalls[number](new SystemCall(process, number, args));
+        }
+        catch (GuestMemoryException)
+        {
+            return -Errno.EFAULT;
+        }
+    }
+
+    /// <summary>Runs the program until a system call handler pauses it (true) or it ends (false).</summary>
+    public bool RunUntilPaused(CancellationToken cancellationToken = default) => Continue(pausable: true, cancellationToken);
+
+    /// <summary>Runs the program to its end and says how it ended.</summary>
+    public GuestExit RunToEnd(CancellationToken cancellationToken = default)
+    {
+        Continue(pausable: false, cancellationToken);
+        return Exit!.Value;
+    }
+
+    /// <summary>How the program ended; null while it has not.</summary>
+    public GuestExit? Exit => _exit is { } e
+        ? new GuestExit(_cause ?? (e.Signal switch
+        {
+            0 => GuestEnd.Exited,
+            LinuxProcess.Sigxcpu when _program.MaxInstructions is { } most && _process.Instructions >= most => GuestEnd.InstructionLimit,
+            LinuxProcess.Sigsys when _program.AllowedSystemCalls is not null => GuestEnd.SystemCallRefused,
+            _ => GuestEnd.Killed,
+        }), e.Status, e.Signal, _process.Instructions)
+        : null;
+
+    private bool Continue(bool pausable, CancellationToken cancellationToken)
+    {
+        if (_exit is not null) return false;
+        using var timeout = _program.Timeout is { } limit ? new CancellationTokenSource(limit) : null;
+        using var onTimeout = timeout?.Token.Register(() => End(GuestEnd.TimedOut));
+        using var onCancel = cancellationToken.Register(() => End(GuestEnd.Cancelled));
+        _exit = _process.Continue(pausable);
+        if (_exit is null) return true;
+        _streams.Drain();
+        return false;
+    }
+
+    private void End(GuestEnd cause)
+    {
+        _cause ??= cause;
+        _process.Terminate(LinuxProcess.Sigkill);
+    }
+
+    /// <summary>
+    /// Calls the guest function <paramref name="symbol"/> (a symbol of the program's own ELF
+    /// file) with up to eight integer or pointer arguments, as the RISC-V calling convention passes
+    /// them, and returns what it returns in a0. The program must be paused (<see cref="RunUntilPaused"/>).
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">The program has no such symbol.</exception>
+    /// <exception cref="InvalidOperationException">The program is not paused, or it ended during the call (a fault, an exit, a limit).</exception>
+    public ulong Call(string symbol, params ReadOnlySpan<ulong> arguments) => Call(AddressOf(symbol), arguments);
+
+    /// <summary>The guest address of <paramref name="symbol"/> (a function or a variable of the program's own ELF file).</summary>
+    /// <exception cref="KeyNotFoundException">The program has no such symbol.</exception>
+    public ulong AddressOf(string symbol)
+    {
+        var image = _process.Program;
+        if (!image.File.TryGetSymbol(symbol, out var found)) throw new KeyNotFoundException($"{_program.Path} has no symbol {symbol}");
+        return image.Bias + found.Value;
+    }
+
+    /// <summary>Calls the guest function at <paramref name="address"/>, as <see cref="Call(string, ReadOnlySpan{ulong})"/> does.</summary>
+    /// <exception cref="InvalidOperationException">The program is not paused, or it ended during the call.</exception>
+    public ulong Call(ulong address, params ReadOnlySpan<ulong> arguments)
+    {
+        if (_exit is not null) throw new InvalidOperationException("the program has ended");
+        ulong? result = _process.Call(address, arguments);
+        if (result is { } value) return value;
+        if (_process.Exited) _exit = _process.Continue(pausable: false); // only finishes: the process has ended
+        throw new InvalidOperationException($"the guest function at 0x{address:x} did not return: {Exit?.Reason.ToString() ?? "its instruction budget ran out"}");
+    }
+
+    /// <summary>Ends the program if it is still running, and lets go of its streams.</summary>
+    public void Dispose()
+    {
+        if (_exit is null)
+        {
+            End(GuestEnd.Cancelled);
+            _exit = _process.Continue(pausable: false);
+        }
+        _process.Dispose();
+        _streams.Dispose();
+    }
+}
+
+/// <summary>
+/// The guest's standard streams: a host pipe for each .NET stream the embedder gave (copied on
+/// threads of their own), /dev/null for the others.
+/// </summary>
+internal sealed class HostStreams : IDisposable
+{
+    private readonly List<IDisposable> _owned = [];
+    private readonly List<Thread> _pumps = [];
+
+    public HostStreams(Stream? input, Stream? output, Stream? error)
+    {
+        Descriptors = (Reader(input), Writer(output), Writer(error));
+    }
+
+    public (int Input, int Output, int Error) Descriptors { get; }
+
+    private readonly List<AnonymousPipeServerStream> _pipes = [];
+
+    private int Reader(Stream? source)
+    {
+        if (source is null) return Null(FileAccess.Read);
+        var pipe = new AnonymousPipeServerStream(PipeDirection.Out, HandleInheritability.None);
+        _owned.Add(pipe);
+        _pipes.Add(pipe);
+        Pump(() =>
+        {
+            try
+            {
+                source.CopyTo(pipe);
+            }
+            catch (IOException) { } // the guest closed its end
+            finally
+            {
+                pipe.Dispose();
+            }
+        });
+        return (int)pipe.ClientSafePipeHandle.DangerousGetHandle();
+    }
+
+    private int Writer(Stream? destination)
+    {
+        if (destination is null) return Null(FileAccess.Write);
+        var pipe = new AnonymousPipeServerStream(PipeDirection.In, HandleInheritability.None);
+        _owned.Add(pipe);
+        _pipes.Add(pipe);
+        Pump(() =>
+        {
+            pipe.CopyTo(destination);
+            destination.Flush();
+        });
+        return (int)pipe.ClientSafePipeHandle.DangerousGetHandle();
+    }
+
+    private int Null(FileAccess access)
+    {
+        var file = File.OpenHandle("/dev/null", FileMode.Open, access);
+        _owned.Add(file);
+        return (int)file.DangerousGetHandle();
+    }
+
+    /// <summary>A copy to run once the guest holds its ends (<see cref="GuestHasThem"/>): a pipe's server end closed earlier would take the client's number with it.</summary>
+    private void Pump(Action copy) => _pumps.Add(new Thread(() => copy()) { IsBackground = true, Name = "isomorph stream" });
+
+    /// <summary>The guest holds its own duplicates now: ours go, so that the pipes end when the guest's do, and the copying starts.</summary>
+    public void GuestHasThem()
+    {
+        foreach (var pipe in _pipes) pipe.DisposeLocalCopyOfClientHandle();
+        _pipes.Clear();
+        if (_started) return;
+        _started = true;
+        foreach (var pump in _pumps) pump.Start();
+    }
+
+    private bool _started;
+
+    /// <summary>After the program's end: waits until what it wrote has reached the embedder's streams.</summary>
+    public void Drain()
+    {
+        if (!_started) return;
+        foreach (var pump in _pumps) pump.Join(TimeSpan.FromSeconds(10));
+    }
+
+    public void Dispose()
+    {
+        GuestHasThem();
+        foreach (var o in _owned) o.Dispose();
+    }
+}
