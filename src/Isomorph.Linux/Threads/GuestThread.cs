@@ -104,8 +104,12 @@ public sealed unsafe class GuestThread
     internal void Enter()
     {
         t_current = this;
-        HostTid = (int)Libc.syscall(186 /* x86-64 gettid */, 0, 0, 0, 0, 0);
+        if (t_hostTid == 0) t_hostTid = (int)Libc.syscall(186 /* x86-64 gettid */, 0, 0, 0, 0, 0);
+        HostTid = t_hostTid;
     }
+
+    /// <summary>The calling host thread's id, asked of the kernel once per thread.</summary>
+    [ThreadStatic] private static int t_hostTid;
 
     /// <summary>The host thread's id (its credentials are the guest thread's); 0 before it first ran.</summary>
     public int HostTid { get; private set; }
