@@ -4,7 +4,7 @@ using Isomorph.Tests.Linux;
 namespace Isomorph.Tests.Library;
 
 /// <summary>
-/// The library's process VM (src/Isomorph): a riscv64 program run from .NET with its standard
+/// The library's process VM (src/Isomorph.Library): a riscv64 program run from .NET with its standard
 /// streams as .NET streams, its environment, limits, an allow-list of system calls, system calls
 /// the host serves, and calls into its functions while it is paused (guests/linux/user/embedded.c).
 /// </summary>

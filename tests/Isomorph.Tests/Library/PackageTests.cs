@@ -64,7 +64,7 @@ public sealed class PackageTests : IClassFixture<PackageTests.Feed>
             Assert.Contains($"{id}.0.1.0.snupkg", names);
         }
         using var package = System.IO.Compression.ZipFile.OpenRead(Path.Combine(_feed.Folder, "Isomorph.0.1.0.nupkg"));
-        Assert.Contains(package.Entries, e => e.FullName == "lib/net10.0/Isomorph.xml");
+        Assert.Contains(package.Entries, e => e.FullName == "lib/net10.0/Isomorph.Library.xml");
         var nuspec = new StreamReader(package.Entries.Single(e => e.FullName.EndsWith(".nuspec")).Open()).ReadToEnd();
         Assert.Contains("<dependency id=\"Isomorph.Linux\" version=\"0.1.0\"", nuspec);
     }
