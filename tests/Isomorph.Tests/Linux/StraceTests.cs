@@ -130,7 +130,11 @@ public sealed partial class StraceTests
             var expected = Lines(theirs.Stderr);
             var actual = Lines(ours.Stderr);
             Assert.True(expected.Count > 10, theirs.Stderr);
-            Assert.Equal(expected, actual);
+            // The first line that differs, whole, with the raw traces: collections print truncated.
+            int at = Enumerable.Range(0, Math.Min(expected.Count, actual.Count)).FirstOrDefault(i => expected[i] != actual[i], -1);
+            if (at >= 0 || expected.Count != actual.Count)
+                Assert.Fail($"line {at}: qemu \"{(at >= 0 ? expected[at] : "")}\", isomorph \"{(at >= 0 ? actual[at] : "")}\" ({expected.Count} and {actual.Count} lines)\n"
+                    + $"--- qemu:\n{theirs.Stderr}\n--- isomorph:\n{ours.Stderr}");
         }
         finally
         {
