@@ -33,10 +33,15 @@ public sealed partial class LinuxProcess
     {
         var caller = Current;
         long pid;
+        // The program's pid is known to signal senders from the moment it exists: a signal sent while
+        // it starts (its first output may already have reached the sender) waits for the lock and goes to it.
         lock (SignalLock)
-            pid = HostProgram.Spawn(this, hostPath, argv, envp, caller.BlockedSignals, IgnoredByGuest);
+            lock (_hostChildLock)
+            {
+                pid = HostProgram.Spawn(this, hostPath, argv, envp, caller.BlockedSignals, IgnoredByGuest);
+                if (pid >= 0) _hostChild = (int)pid;
+            }
         if (pid < 0) return pid;
-        lock (_hostChildLock) _hostChild = (int)pid;
         Options.Strace?.WriteLine($"{caller.Tid} --- host program {hostPath} runs as host process {pid} ---");
         EndOtherThreads();
         Files.CloseAll(); // the program holds them now: a pipe's reader sees its end when the program closes it
