@@ -175,13 +175,19 @@ internal static unsafe class SysVIpc
             for (ulong i = 0; i < count; i++) ops[i * 3 + 2] |= IpcNowait;
             int id = a.Int(0);
             long at = (long)ops;
-            long r = Retry(p, deadline, guestNowait, () => Host(HostSemtimedop, id, at, (long)count, 0));
-            if (r == 0)
+            var ids = Of('s', id);
+            // The operation and the record of who made it are one step: another process's operation
+            // cannot come between them and leave the older record last.
+            return Retry(p, deadline, guestNowait, () =>
             {
-                var ids = Of('s', id);
-                for (ulong i = 0; i < count; i++) ids.Semaphores[*(ushort*)(ops + i * 3)] = p.Pid;
-            }
-            return r;
+                lock (ids)
+                {
+                    long r = Host(HostSemtimedop, id, at, (long)count, 0);
+                    if (r == 0)
+                        for (int i = 0; i < (int)count; i++) ids.Semaphores[(ushort)copy[i * 3]] = p.Pid;
+                    return r;
+                }
+            });
         }
     }
 
@@ -286,9 +292,16 @@ internal static unsafe class SysVIpc
         if (message == null) return -Errno.EFAULT;
         int id = a.Int(0), flags = a.Int(3);
         long at = (long)message, length = (long)a.A2;
-        long r = Retry(p, long.MaxValue, (flags & IpcNowait) != 0, () => Host(HostMsgsnd, id, at, length, flags | IpcNowait));
-        if (r == 0) Of('q', id).Last = p.Pid;
-        return r;
+        var ids = Of('q', id);
+        return Retry(p, long.MaxValue, (flags & IpcNowait) != 0, () =>
+        {
+            lock (ids)
+            {
+                long r = Host(HostMsgsnd, id, at, length, flags | IpcNowait);
+                if (r == 0) ids.Last = p.Pid;
+                return r;
+            }
+        });
     }
 
     [Syscall(188, "msgrcv", "dpudx")]
@@ -299,12 +312,17 @@ internal static unsafe class SysVIpc
         if (message == null) return -Errno.EFAULT;
         int id = a.Int(0), flags = a.Int(4);
         long at = (long)message, length = (long)a.A2, type = (long)a.A3;
-        long r = Retry(p, long.MaxValue, (flags & IpcNowait) != 0, () => Host(HostMsgrcv, id, at, length, type, flags | IpcNowait), -Errno.ENOMSG);
-        if (r >= 0)
+        var ids = Of('q', id);
+        long r = Retry(p, long.MaxValue, (flags & IpcNowait) != 0, () =>
         {
-            p.Memory.NoteWritten(a.A1, 8 + (ulong)r);
-            Of('q', id).LastReceiver = p.Pid;
-        }
+            lock (ids)
+            {
+                long got = Host(HostMsgrcv, id, at, length, type, flags | IpcNowait);
+                if (got >= 0) ids.LastReceiver = p.Pid;
+                return got;
+            }
+        }, -Errno.ENOMSG);
+        if (r >= 0) p.Memory.NoteWritten(a.A1, 8 + (ulong)r);
         return r;
     }
 
