@@ -79,6 +79,7 @@ fi
 # state suites. The translator's own tests compare the two engines instruction for instruction.
 interp_suites="(FullyQualifiedName~Isomorph.Tests.Isa|FullyQualifiedName~Isomorph.Tests.Differential|FullyQualifiedName~Isomorph.Tests.Guests|FullyQualifiedName~Isomorph.Tests.Float|FullyQualifiedName~Isomorph.Tests.Riscv|FullyQualifiedName~Isomorph.Tests.Linux.|FullyQualifiedName~Isomorph.Tests.Machines.LinuxBootTests|FullyQualifiedName~Isomorph.Tests.Machines.SmpTests|FullyQualifiedName~Isomorph.Tests.Machines.Virt|FullyQualifiedName~Isomorph.Tests.Machines.SnapshotStateTests|FullyQualifiedName~Isomorph.Tests.Machines.TrapStatisticsTests)&FullyQualifiedName!~LtpTests&FullyQualifiedName!~EsbuildTests&FullyQualifiedName!~DartSassTests&FullyQualifiedName!~ElfLoaderFuzzTests&FullyQualifiedName!~CorruptElfTests"
 passed=0; failed=0; skipped=0
+failures="$(mktemp)"
 # suite NAME [dotnet test arguments...]: runs the tests and adds their counts to the totals.
 suite() {
   local name="$1"; shift
@@ -96,16 +97,29 @@ suite() {
     p=$(get passed); f=$(get failed); total=$(get total); executed=$(get executed)
     skip=$(( ${total:-0} - ${executed:-0} ))
     notexec=$(get notExecuted); [ -n "$notexec" ] && [ "$notexec" -gt "$skip" ] && skip=$notexec
-    [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ] && f=1
+    if [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
+      f=1; echo "FAILED ($name): dotnet test ended with status $status but no test failed (did the test host crash?)" >>"$failures"
+    fi
     passed=$(( passed + ${p:-0} )); failed=$(( failed + ${f:-0} )); skipped=$(( skipped + skip ))
+    # The failed tests' names, kept for the end of the output (a log's tail is what a reader sees first).
+    python3 - "$results/results.trx" "$name" >>"$failures" <<'PY'
+import sys, xml.etree.ElementTree as ET
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for r in ET.parse(sys.argv[1]).getroot().iterfind(".//t:UnitTestResult", ns):
+    if r.get("outcome") == "Failed":
+        message = (r.findtext(".//t:Message", "", ns) or "").strip().splitlines()
+        print(f"FAILED ({sys.argv[2]}): {r.get('testName')}" + (f": {message[0][:300]}" if message else ""))
+PY
   else
     failed=$(( failed + 1 ))
+    echo "FAILED ($name): dotnet test wrote no results (status $status)" >>"$failures"
   fi
   rm -rf "$results"
 }
 suite "every suite, default engine (jit)"
 ISOMORPH_ENGINE=interp suite "the core, process-VM and system-VM suites again under the interpreter" --no-build --filter "$interp_suites"
 
+cat "$failures"; rm -f "$failures"
 if [ "${skipped:-0}" -gt 0 ]; then
   echo "${passed:-0} passed, ${failed:-0} failed, ${skipped} skipped"
 else
