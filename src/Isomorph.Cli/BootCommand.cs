@@ -250,7 +250,7 @@ public static class BootCommand
         VirtMachine machine;
         try
         {
-            machine = VirtMachine.Restore(snapshot.FullName, new VirtRestoreOptions
+            machine = VirtMachine.Restore(snapshot.FullName, new MachineRestoreOptions
             {
                 Console = serial.Output, VirtioConsole = hvc, MaxInstructions = maxInstructions ?? 0, HostThreads = hostThreads, Engine = engine,
             });

@@ -1,4 +1,4 @@
-using Isomorph.Machines.Virt;
+using Isomorph.Machines;
 
 namespace Isomorph.Cli;
 
@@ -8,13 +8,13 @@ namespace Isomorph.Cli;
 /// input, signal handlers, the API — go through <see cref="Use"/>, which keeps the machine from
 /// being retired while they do; after <see cref="Retire"/> they find none.
 /// </summary>
-public sealed class MachineSlot(VirtMachine first)
+public sealed class MachineSlot(IMachine first)
 {
     private readonly Lock _gate = new();
-    private VirtMachine? _current = first;
+    private IMachine? _current = first;
 
     /// <summary>Runs <paramref name="action"/> on the current machine; false (nothing run) when there is none.</summary>
-    public bool Use(Action<VirtMachine> action)
+    public bool Use(Action<IMachine> action)
     {
         lock (_gate)
         {
@@ -31,7 +31,7 @@ public sealed class MachineSlot(VirtMachine first)
     }
 
     /// <summary>Puts a new machine in place (after a reset).</summary>
-    public void Install(VirtMachine machine)
+    public void Install(IMachine machine)
     {
         lock (_gate) _current = machine;
     }

@@ -1,12 +1,12 @@
 using Isomorph.Riscv;
 
-namespace Isomorph.Machines.Virt;
+namespace Isomorph.Machines;
 
 /// <summary>
-/// What a virt machine has done so far, read while it runs or after: instructions and wall time,
+/// What a machine has done so far, read while it runs or after: instructions and wall time,
 /// every hart's traps and SBI calls added up, and MMIO accesses per device.
 /// </summary>
-public sealed record VirtStatistics(
+public sealed record MachineStatistics(
     int Harts,
     long Instructions,
     TimeSpan WallTime,

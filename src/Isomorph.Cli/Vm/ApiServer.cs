@@ -1,7 +1,7 @@
 using Isomorph.Devices.HostIo;
 using System.Text.Json;
 using Isomorph.Devices.State;
-using Isomorph.Machines.Virt;
+using Isomorph.Machines;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -113,7 +113,7 @@ public sealed class ApiServer : IAsyncDisposable
     /// a time (the slot's lock), so a snapshot resumes only a machine it paused itself, and the
     /// machine is not disposed under them.
     /// </summary>
-    private Task Answer(HttpContext context, Func<VirtMachine, (int Status, object Body)> action)
+    private Task Answer(HttpContext context, Func<IMachine, (int Status, object Body)> action)
     {
         (int Status, object Body) answer = (StatusCodes.Status409Conflict, new ApiError("the machine is not running (it is resetting or has stopped)"));
         _machine.Use(machine => answer = action(machine));
@@ -165,7 +165,7 @@ public sealed class ApiServer : IAsyncDisposable
     }
 
     /// <summary>Pauses the machine if it runs, saves it, and lets it run on if it was running.</summary>
-    private static (int Status, object Body) SaveSnapshot(VirtMachine machine, string path)
+    private static (int Status, object Body) SaveSnapshot(IMachine machine, string path)
     {
         bool wasRunning = !machine.IsPaused;
         machine.Pause();
@@ -189,14 +189,15 @@ public sealed class ApiServer : IAsyncDisposable
         return (200, new ActionResult(State(machine), new SnapshotInfo(path, saved.FileBytes, saved.Elapsed.TotalMilliseconds)));
     }
 
-    private static string State(VirtMachine machine) => machine.IsPaused ? "Paused" : "Running";
+    private static string State(IMachine machine) => machine.IsPaused ? "Paused" : "Running";
 
-    private static MachineInfo Info(VirtMachine machine) => new(
-        machine.Harts.Count,
+    private static MachineInfo Info(IMachine machine) => new(
+        machine.Board,
+        machine.HartCount,
         machine.Ram.Size,
         State(machine),
         machine.Instructions,
-        [.. machine.Bus.Devices.Select(d => new DeviceInfo(d.Device.Name, $"0x{d.Base:x}", $"0x{d.Device.Size:x}"))]);
+        [.. machine.Devices.Select(d => new DeviceInfo(d.Device.Name, $"0x{d.Base:x}", $"0x{d.Device.Size:x}"))]);
 
     private static Task Write(HttpContext context, int status, object body)
     {

@@ -42,8 +42,8 @@ public static class StatsView
 
     public static void Write(IAnsiConsole console, MachineInfo m)
     {
-        var summary = new Table().AddColumns("state", "harts", "memory", "instructions");
-        summary.AddRow(m.State, m.Harts.ToString(), $"{m.MemoryBytes >> 20} MiB", m.Instructions.ToString("N0"));
+        var summary = new Table().AddColumns("board", "state", "harts", "memory", "instructions");
+        summary.AddRow(Markup.Escape(m.Board ?? ""), m.State, m.Harts.ToString(), $"{m.MemoryBytes >> 20} MiB", m.Instructions.ToString("N0"));
         console.Write(summary);
         var devices = new Table { Title = new TableTitle("devices") }.AddColumns("device", "base", "size");
         foreach (var d in m.Devices) devices.AddRow(Markup.Escape(d.Name), d.Base, d.Size);

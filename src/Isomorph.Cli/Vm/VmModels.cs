@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Isomorph.Machines;
 using Isomorph.Machines.Virt;
 
 namespace Isomorph.Cli.Vm;
@@ -8,7 +9,7 @@ namespace Isomorph.Cli.Vm;
 // and its client (isomorph vm). JSON names are camelCase.
 
 /// <summary>GET /machine: what the machine is and whether it runs.</summary>
-public sealed record MachineInfo(int Harts, ulong MemoryBytes, string State, long Instructions, IReadOnlyList<DeviceInfo> Devices);
+public sealed record MachineInfo(string Board, int Harts, ulong MemoryBytes, string State, long Instructions, IReadOnlyList<DeviceInfo> Devices);
 
 /// <summary>A device on the machine's bus: its name and its MMIO window.</summary>
 public sealed record DeviceInfo(string Name, string Base, string Size);
@@ -19,7 +20,7 @@ public sealed record StatsInfo(
     IReadOnlyList<TrapInfo> Traps, IReadOnlyList<InterruptInfo> Interrupts,
     IReadOnlyList<SbiCallInfo> SbiCalls, IReadOnlyList<MmioInfo> Mmio)
 {
-    public static StatsInfo From(VirtStatistics s) => new(
+    public static StatsInfo From(MachineStatistics s) => new(
         s.Harts, s.Instructions, s.WallTime.TotalSeconds, s.Mips,
         [.. s.Traps.Traps.Select(t => new TrapInfo(t.IsInterrupt ? "interrupt" : "exception", t.Code, t.Name,
             t.From.ToString(), t.To?.ToString() ?? "host", t.Count))],

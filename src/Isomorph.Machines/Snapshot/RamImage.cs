@@ -39,7 +39,7 @@ public static unsafe class RamImage
     private static ParallelOptions Parallelism => new() { MaxDegreeOfParallelism = Environment.ProcessorCount };
 
     /// <summary>Writes <paramref name="ram"/> as RAM sections (at least one, to record the size).</summary>
-    public static void Write(SnapshotFileWriter writer, Ram ram)
+    public static void Write(SnapshotStreamWriter writer, Ram ram)
     {
         var chunks = NonZeroChunks(ram);
         var buffers = new byte[Math.Min(BatchChunks, chunks.Count)][];
@@ -97,7 +97,7 @@ public static unsafe class RamImage
     }
 
     /// <summary>Reads the RAM sections, up to the end of the file, into <paramref name="ram"/>, which must be zero-filled and of the saved size.</summary>
-    public static void Read(SnapshotFileReader reader, Ram ram)
+    public static void Read(SnapshotStreamReader reader, Ram ram)
     {
         byte[] batch = [];
         var chunks = new (ulong Page, int Count, int Offset, int Packed)[BatchChunks];

@@ -7,23 +7,14 @@ using Isomorph.Devices.State;
 namespace Isomorph.Machines.Snapshot;
 
 /// <summary>
-/// Reads a snapshot file: <see cref="Open"/> checks the magic, the format version and the checksum
-/// over the whole file before anything is read; sections then come in the order the writer wrote
-/// them, each checked against the name the reader expects and capped in size.
+/// Opens a snapshot file: <see cref="Open"/> checks the magic, the format version and the checksum
+/// over the whole file before anything is read, so that a damaged file never half-restores; the
+/// sections are then read as from any stream (<see cref="SnapshotStreamReader"/>).
 /// </summary>
-public sealed class SnapshotFileReader : IDisposable
+public static class SnapshotFileReader
 {
-    private readonly FileStream _file;
-    private readonly long _end; // where the checksum starts
-
-    private SnapshotFileReader(FileStream file, long end)
-    {
-        _file = file;
-        _end = end;
-    }
-
     /// <summary>Opens and verifies a snapshot; throws <see cref="SnapshotException"/> (without the path) when it is unusable.</summary>
-    public static SnapshotFileReader Open(string path)
+    public static SnapshotStreamReader Open(string path)
     {
         var kind = HostFile.Kind(path);
         if (kind is not (HostFileKind.Regular or HostFileKind.Missing)) throw new SnapshotException($"{HostFile.Describe(kind)}, not a snapshot");
@@ -42,8 +33,9 @@ public sealed class SnapshotFileReader : IDisposable
         }
         try
         {
-            var reader = Verify(file);
-            return reader;
+            Verify(file);
+            file.Position = 0;
+            return new SnapshotStreamReader(file, file.Length, ownsStream: true);
         }
         catch
         {
@@ -52,7 +44,7 @@ public sealed class SnapshotFileReader : IDisposable
         }
     }
 
-    private static SnapshotFileReader Verify(FileStream file)
+    private static void Verify(FileStream file)
     {
         long length = file.Length;
         Span<byte> header = stackalloc byte[SnapshotFormat.HeaderSize];
@@ -62,9 +54,7 @@ public sealed class SnapshotFileReader : IDisposable
         if (length < SnapshotFormat.HeaderSize + SnapshotFormat.ChecksumSize)
             throw new SnapshotException($"truncated snapshot ({length} bytes)");
         file.ReadExactly(header[SnapshotFormat.Magic.Length..]);
-        uint version = BinaryPrimitives.ReadUInt32LittleEndian(header[8..]);
-        if (version != SnapshotFormat.Version)
-            throw new SnapshotException($"snapshot format version {version}; this isomorph reads version {SnapshotFormat.Version}");
+        SnapshotStreamReader.CheckHeader(header);
 
         long end = length - SnapshotFormat.ChecksumSize;
         var hash = new XxHash3();
@@ -81,67 +71,5 @@ public sealed class SnapshotFileReader : IDisposable
         file.ReadExactly(sum);
         if (BinaryPrimitives.ReadUInt64LittleEndian(sum) != hash.GetCurrentHashAsUInt64())
             throw new SnapshotException("the snapshot is damaged or truncated (checksum mismatch)");
-        if (BinaryPrimitives.ReadUInt32LittleEndian(header[12..]) != 0)
-            throw new SnapshotException("the snapshot uses features this isomorph does not know (flags)");
-        file.Position = SnapshotFormat.HeaderSize;
-        return new SnapshotFileReader(file, end);
     }
-
-    /// <summary>Reads the next section's name and length, which must be <paramref name="expected"/>.</summary>
-    public long BeginSection(string expected, long maxLength)
-    {
-        int nameLength = _file.ReadByte();
-        if (nameLength <= 0 || _file.Position + nameLength + 8 > _end)
-            throw new SnapshotException($"section '{expected}' is missing");
-        Span<byte> buffer = stackalloc byte[255 + 8];
-        _file.ReadExactly(buffer[..(nameLength + 8)]);
-        string name = Encoding.ASCII.GetString(buffer[..nameLength]);
-        long length = BinaryPrimitives.ReadInt64LittleEndian(buffer[nameLength..]);
-        if (name != expected)
-            throw new SnapshotException($"expected section '{expected}', found '{Printable(buffer[..nameLength])}': the snapshot's machine differs from its configuration");
-        if (length < 0 || length > maxLength || length > _end - _file.Position)
-            throw new SnapshotException($"section '{expected}': {length} bytes is too large");
-        return length;
-    }
-
-    /// <summary>A section name for a one-line message: bytes outside printable ASCII as \xNN.</summary>
-    private static string Printable(ReadOnlySpan<byte> name)
-    {
-        var text = new StringBuilder(name.Length);
-        foreach (byte b in name)
-            if (b is >= 0x20 and < 0x7F and not (byte)'\\') text.Append((char)b);
-            else text.Append($"\\x{b:x2}");
-        return text.ToString();
-    }
-
-    /// <summary>Reads exactly <paramref name="into"/>.Length payload bytes.</summary>
-    public void ReadPayload(Span<byte> into) => _file.ReadExactly(into);
-
-    /// <summary>The next section, whole, for a component to read.</summary>
-    public SnapshotReader ReadSection(string expected)
-    {
-        long length = BeginSection(expected, SnapshotFormat.MaxComponentSection);
-        var data = new byte[length];
-        _file.ReadExactly(data);
-        return new SnapshotReader(expected, data);
-    }
-
-    /// <summary>Restores a component from the next section, which it must read whole.</summary>
-    public void Restore(string name, ISnapshotState component)
-    {
-        var reader = ReadSection(name);
-        component.Restore(reader);
-        reader.ExpectEnd();
-    }
-
-    /// <summary>True when only the checksum follows.</summary>
-    public bool AtEnd => _file.Position == _end;
-
-    /// <summary>Checks that only the checksum follows.</summary>
-    public void ExpectEnd()
-    {
-        if (_file.Position != _end) throw new SnapshotException($"{_end - _file.Position} unexpected bytes after the last section");
-    }
-
-    public void Dispose() => _file.Dispose();
 }

@@ -6,27 +6,6 @@ using Isomorph.Machines.Snapshot;
 
 namespace Isomorph.Machines.Virt;
 
-/// <summary>What a restored machine takes from the process that restores it rather than from the snapshot.</summary>
-public sealed record VirtRestoreOptions
-{
-    /// <summary>Where the UART's output goes.</summary>
-    public Stream? Console { get; init; }
-    /// <summary>
-    /// Where a virtio-console's output goes; null: appended to the file the snapshot names, if any,
-    /// opened for the life of the process (the machines a reset builds from <see cref="VirtMachine.Options"/> write there too).
-    /// </summary>
-    public Stream? VirtioConsole { get; init; }
-    /// <summary>Stop after this many instructions on any hart, counted from boot (0: no limit).</summary>
-    public long MaxInstructions { get; init; }
-    /// <summary>Host threads to run the restored harts on (how the machine runs, not what it is: not in the snapshot).</summary>
-    public int HostThreads { get; init; } = 1;
-    /// <summary>The engine that runs the harts (null: <see cref="Riscv.Execution.ExecutionEngines.Default"/>).</summary>
-    public Riscv.Execution.IExecutionEngine? Engine { get; init; }
-}
-
-/// <summary>Timings of the last <see cref="VirtMachine.SaveSnapshot"/> or <see cref="VirtMachine.Restore"/>.</summary>
-public sealed record SnapshotStats(long FileBytes, ulong RamBytes, TimeSpan Elapsed);
-
 /// <summary>Whole-machine snapshots: one file with the configuration, every component's state and RAM.</summary>
 public sealed partial class VirtMachine
 {
@@ -48,28 +27,18 @@ public sealed partial class VirtMachine
     /// <summary>For tests: a save whose write fails after <paramref name="failAfter"/> bytes.</summary>
     internal void SaveSnapshot(string path, long failAfter)
     {
-        if (_running && !IsPaused)
-            throw new InvalidOperationException("a snapshot can be taken only while the machine is stopped or paused");
-        if (_halt is { Stop: VirtStop.PowerOff or VirtStop.Reset }) throw new InvalidOperationException("the machine has powered off or reset");
+        CheckSavable();
         // The rename would put a regular file in the place of whatever is there, /dev/null included.
         if (path.Contains('\0')) throw new SnapshotException($"{path.Replace('\0', '?')}: a path cannot hold a NUL byte");
         var kind = HostFile.Kind(path);
         if (kind is not (HostFileKind.Regular or HostFileKind.Missing))
             throw new SnapshotException($"{path} is {HostFile.Describe(kind)}: a snapshot replaces only a regular file, or is written where none exists");
         var sw = Stopwatch.StartNew();
-        // The interrupt lines as of the moment time stopped, so that a restore, which re-derives them, finds the same.
-        _clint.Update();
-        var scratch = _scratch ??= new SnapshotWriter();
         try
         {
             using var file = new SnapshotFileWriter(path, failAfter);
-            scratch.Clear();
-            SaveConfiguration(scratch);
-            file.WriteSection(MachineSection, scratch.Written);
-            foreach (var (name, component) in Components()) file.WriteSection(name, component, scratch);
-            RamImage.Write(file, Ram);
-            long bytes = file.Position + SnapshotFormat.ChecksumSize;
-            file.Commit();
+            Write(file.Snapshot);
+            long bytes = file.Commit();
             LastSnapshot = new SnapshotStats(bytes, Ram.Size, sw.Elapsed);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -79,17 +48,53 @@ public sealed partial class VirtMachine
     }
 
     /// <summary>
-    /// Builds a machine from a snapshot, ready to <see cref="Run"/> from where it was saved. The
-    /// configuration comes from the file (disk images are reopened by path, network backends
+    /// Writes the machine as a snapshot to <paramref name="stream"/> (a pipe or a socket as well as
+    /// a file), under the same rules as <see cref="SaveSnapshot(string)"/>; I/O errors are the
+    /// stream's. Returns the bytes written.
+    /// </summary>
+    public long SaveSnapshot(Stream stream)
+    {
+        CheckSavable();
+        var sw = Stopwatch.StartNew();
+        var snapshot = new SnapshotStreamWriter(stream);
+        Write(snapshot);
+        long bytes = snapshot.Finish();
+        LastSnapshot = new SnapshotStats(bytes, Ram.Size, sw.Elapsed);
+        return bytes;
+    }
+
+    private void CheckSavable()
+    {
+        if (_running && !IsPaused)
+            throw new InvalidOperationException("a snapshot can be taken only while the machine is stopped or paused");
+        if (_halt is { Stop: VirtStop.PowerOff or VirtStop.Reset }) throw new InvalidOperationException("the machine has powered off or reset");
+    }
+
+    /// <summary>The configuration, every component, then RAM.</summary>
+    private void Write(SnapshotStreamWriter snapshot)
+    {
+        // The interrupt lines as of the moment time stopped, so that a restore, which re-derives them, finds the same.
+        _clint.Update();
+        var scratch = _scratch ??= new SnapshotWriter();
+        scratch.Clear();
+        SaveConfiguration(scratch);
+        snapshot.WriteSection(MachineSection, scratch.Written);
+        foreach (var (name, component) in Components()) snapshot.WriteSection(name, component, scratch);
+        RamImage.Write(snapshot, Ram);
+    }
+
+    /// <summary>
+    /// Builds a machine from a snapshot file, ready to <see cref="Run"/> from where it was saved.
+    /// The configuration comes from the file (disk images are reopened by path, network backends
     /// reconnect); the consoles from <paramref name="overrides"/>. Throws
     /// <see cref="SnapshotException"/> for a missing, damaged or incompatible snapshot and
     /// <see cref="MachineConfigurationException"/> when its machine cannot be built here (a disk
     /// image gone); both carry one line for the user.
     /// </summary>
-    public static VirtMachine Restore(string path, VirtRestoreOptions overrides)
+    public static VirtMachine Restore(string path, MachineRestoreOptions overrides)
     {
         var sw = Stopwatch.StartNew();
-        SnapshotFileReader file;
+        SnapshotStreamReader file;
         try
         {
             file = SnapshotFileReader.Open(path);
@@ -100,38 +105,70 @@ public sealed partial class VirtMachine
         }
         using (file)
         {
-            VirtMachine? machine = null;
-            Stream? ownedConsole = null;
             try
             {
-                var saved = ReadConfiguration(file.ReadSection(MachineSection));
-                var options = saved.Options with { Console = overrides.Console, MaxInstructions = overrides.MaxInstructions, HostThreads = overrides.HostThreads, Engine = overrides.Engine };
-                if (saved.HasVirtioConsole)
-                {
-                    var stream = overrides.VirtioConsole;
-                    if (stream is null && options.VirtioConsolePath is { } consolePath)
-                        stream = ownedConsole = OpenVirtioConsole(consolePath);
-                    options = options with { VirtioConsole = stream ?? Stream.Null };
-                }
-                machine = new VirtMachine(options, loadImages: false);
-                (machine.KernelAddress, machine.DtbAddress, machine.FwDynamicInfoAddress, machine.InitrdRange) =
-                    (saved.KernelAddress, saved.DtbAddress, saved.FwDynamicInfoAddress, saved.InitrdRange);
-                foreach (var (name, component) in machine.Components()) file.Restore(name, component);
-                RamImage.Read(file, machine.Ram);
-                file.ExpectEnd();
-                machine._instretBeforeRestore = machine._harts.Sum(h => h.Instret);
+                var machine = Restore(file, overrides);
                 machine.LastSnapshot = new SnapshotStats(new FileInfo(path).Length, machine.Ram.Size, sw.Elapsed);
                 return machine;
             }
-            catch (Exception e)
+            catch (Exception e) when (e is SnapshotException or IOException)
             {
-                machine?.Dispose();
-                ownedConsole?.Dispose();
-                if (e is SnapshotException) throw new SnapshotException($"{path}: {e.Message}");
-                if (e is EndOfStreamException) throw new SnapshotException($"{path}: the snapshot ends in the middle of a section");
-                if (e is IOException) throw new SnapshotException($"{path}: cannot read the snapshot: {e.Message}");
-                throw;
+                throw new SnapshotException($"{path}: {(e is SnapshotException ? "" : "cannot read the snapshot: ")}{e.Message}");
             }
+        }
+    }
+
+    /// <summary>
+    /// Builds a machine from a snapshot read from a stream; the machine is returned only once the
+    /// snapshot's checksum matched (<see cref="SnapshotStreamReader.Finish"/>). Errors as
+    /// <see cref="Restore(string, MachineRestoreOptions)"/>, without a file name.
+    /// </summary>
+    public static VirtMachine Restore(SnapshotStreamReader snapshot, MachineRestoreOptions overrides)
+    {
+        var sw = Stopwatch.StartNew();
+        var machine = FromConfiguration(snapshot.ReadSection(MachineSection), overrides, out var ownedConsole);
+        try
+        {
+            foreach (var (name, component) in machine.Components()) snapshot.Restore(name, component);
+            RamImage.Read(snapshot, machine.Ram);
+            snapshot.Finish();
+            machine._instretBeforeRestore = machine._harts.Sum(h => h.Instret);
+            machine.LastSnapshot = new SnapshotStats(0, machine.Ram.Size, sw.Elapsed);
+            return machine;
+        }
+        catch (Exception e)
+        {
+            machine.Dispose();
+            ownedConsole?.Dispose();
+            if (e is EndOfStreamException) throw new SnapshotException("the snapshot ends in the middle of a section");
+            throw;
+        }
+    }
+
+    /// <summary>A machine built from a saved configuration, its RAM zero and its harts at reset, for a snapshot's or a migration's state to fill.</summary>
+    private static VirtMachine FromConfiguration(SnapshotReader section, MachineRestoreOptions overrides, out Stream? ownedConsole)
+    {
+        ownedConsole = null;
+        var saved = ReadConfiguration(section);
+        var options = saved.Options with { Console = overrides.Console, MaxInstructions = overrides.MaxInstructions, HostThreads = overrides.HostThreads, Engine = overrides.Engine };
+        if (saved.HasVirtioConsole)
+        {
+            var stream = overrides.VirtioConsole;
+            if (stream is null && options.VirtioConsolePath is { } consolePath)
+                stream = ownedConsole = OpenVirtioConsole(consolePath);
+            options = options with { VirtioConsole = stream ?? Stream.Null };
+        }
+        try
+        {
+            var machine = new VirtMachine(options, loadImages: false);
+            (machine.KernelAddress, machine.DtbAddress, machine.FwDynamicInfoAddress, machine.InitrdRange) =
+                (saved.KernelAddress, saved.DtbAddress, saved.FwDynamicInfoAddress, saved.InitrdRange);
+            return machine;
+        }
+        catch
+        {
+            ownedConsole?.Dispose();
+            throw;
         }
     }
 

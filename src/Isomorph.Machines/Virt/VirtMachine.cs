@@ -95,7 +95,7 @@ public sealed record VirtResult(VirtStop Stop, int ExitCode, long Instructions, 
 /// mtime runs at 10 MHz from the host's clock. All harts run round-robin on the calling thread;
 /// when every hart waits in WFI the thread sleeps until the next timer deadline or device input.
 /// </summary>
-public sealed partial class VirtMachine : IDisposable
+public sealed partial class VirtMachine : IMachine
 {
     /// <summary>
     /// Instructions a hart runs before the others get their turn and devices are polled. Short, so
@@ -125,6 +125,9 @@ public sealed partial class VirtMachine : IDisposable
     private bool _consoleDirty;
 
     public PhysicalBus Bus { get; } = new();
+    public string Board => "virt";
+    public int HartCount => _harts.Length;
+    public IReadOnlyList<PhysicalBus.Mapping> Devices => Bus.Devices;
     public Ram Ram { get; }
     public IReadOnlyList<Hart> Harts => _harts;
     public ulong KernelAddress { get; private set; }
@@ -522,7 +525,7 @@ public sealed partial class VirtMachine : IDisposable
     public TimeSpan Elapsed => _wall.Elapsed;
 
     /// <summary>Instructions, wall time, traps and SBI calls of every hart added up, MMIO accesses per device (thread-safe; counts may be a quantum old).</summary>
-    public VirtStatistics Statistics() => new(
+    public MachineStatistics Statistics() => new(
         _harts.Length,
         Instructions,
         _wall.Elapsed,

@@ -174,7 +174,7 @@ public sealed class BootRestoreTests() : CliTest("isomorph-restore")
             File.WriteAllBytes(path, m.Length > SnapshotFormat.HeaderSize + SnapshotFormat.ChecksumSize ? WithValidChecksum(m) : m);
             try
             {
-                using var machine = VirtMachine.Restore(path, new VirtRestoreOptions());
+                using var machine = VirtMachine.Restore(path, new MachineRestoreOptions());
             }
             catch (Exception e) when (e is SnapshotException or MachineConfigurationException)
             {

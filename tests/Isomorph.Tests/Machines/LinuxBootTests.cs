@@ -1,4 +1,5 @@
 using System.Text;
+using Isomorph.Machines;
 using Isomorph.Machines.Virt;
 using Isomorph.Tests.Support;
 
@@ -71,7 +72,7 @@ public class LinuxBootTests
     /// What any Linux boot on OpenSBI does: timer events through SBI TIME, system calls from
     /// user space into the kernel, timer interrupts; with a second hart, HSM to start it and IPIs.
     /// </summary>
-    private static void AssertStatisticsShowTheBoot(VirtStatistics stats, int harts)
+    private static void AssertStatisticsShowTheBoot(MachineStatistics stats, int harts)
     {
         var sbi = stats.Traps.SbiCalls.ToDictionary(c => c.Extension.Name, c => c.Count);
         Assert.True(sbi.GetValueOrDefault("TIME") > 0, "no SBI TIME calls: " + string.Join(", ", sbi));

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text;
 using Isomorph.Devices.State;
+using Isomorph.Machines;
+using Isomorph.Machines.Snapshot;
 using Isomorph.Machines.Virt;
 using Isomorph.Tests.Support;
 using Xunit.Abstractions;
@@ -101,13 +103,25 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
     {
         var (command, answer) = Sum(SumTo);
         string first = Path.Combine(_temp.FullName, "first.snap"), second = Path.Combine(_temp.FullName, "second.snap");
+        byte[] streamed;
         using (var guest = new LinuxGuest(LinuxGuest.Options(new ConsoleCapture()) with { Harts = harts }))
         {
             StopInTheMiddleOfTheSum(guest, answer, command);
             guest.Machine.SaveSnapshot(first);
+            var stream = new MemoryStream();
+            Assert.Equal(new FileInfo(first).Length, guest.Machine.SaveSnapshot(stream));
+            streamed = stream.ToArray();
         }
+        // A snapshot streamed is the file's bytes, and restores from a stream; a damaged one is refused at its checksum.
+        Assert.Equal(File.ReadAllBytes(first), streamed);
+        var damaged = (byte[])streamed.Clone();
+        damaged[^1] ^= 0x40; // everything parses: only the checksum tells
+        var refused = Assert.Throws<SnapshotException>(() => MachineBoards.Restore(new SnapshotStreamReader(new MemoryStream(damaged), damaged.Length), new MachineRestoreOptions()));
+        Assert.Contains("checksum", refused.Message);
         var console = new ConsoleCapture();
-        var machine = VirtMachine.Restore(first, new VirtRestoreOptions { Console = console });
+        var machine = harts == 1
+            ? VirtMachine.Restore(first, new MachineRestoreOptions { Console = console })
+            : (VirtMachine)MachineBoards.Restore(new SnapshotStreamReader(new MemoryStream(streamed), streamed.Length), new MachineRestoreOptions { Console = console });
         machine.SaveSnapshot(second);
         SnapshotFiles.AssertSame(first, second);
         Assert.Equal(0, machine.Instructions); // statistics count what the restored machine runs, not what came before
@@ -140,7 +154,7 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
         }
 
         var console = new ConsoleCapture();
-        var machine = VirtMachine.Restore(first, new VirtRestoreOptions { Console = console, HostThreads = 2 });
+        var machine = VirtMachine.Restore(first, new MachineRestoreOptions { Console = console, HostThreads = 2 });
         machine.SaveSnapshot(second);
         SnapshotFiles.AssertSame(first, second);
         using var resumed = new LinuxGuest(machine, console);
@@ -164,7 +178,7 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
         } // the image is closed: only the restored machine has it
 
         var console = new ConsoleCapture();
-        using (var resumed = new LinuxGuest(VirtMachine.Restore(snapshot, new VirtRestoreOptions { Console = console }), console))
+        using (var resumed = new LinuxGuest(VirtMachine.Restore(snapshot, new MachineRestoreOptions { Console = console }), console))
         {
             resumed.Run("sync && cat /mnt/before.txt", "written before the snapshot");
             resumed.Run("umount /mnt && echo unmounted$((1+1))", "unmounted2");
@@ -193,7 +207,7 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
         Thread.Sleep(3000); // time the machine spends saved does not pass for the guest
 
         var console = new ConsoleCapture();
-        var machine = VirtMachine.Restore(snapshot, new VirtRestoreOptions { Console = console });
+        var machine = VirtMachine.Restore(snapshot, new MachineRestoreOptions { Console = console });
         Assert.True(machine.Harts[0].WaitingForInterrupt);
         Assert.True(machine.Bus.TryRead(VirtMemoryMap.ClintBase + 0xBFF8, 8, out ulong mtimeAfter));
         Assert.Equal(mtimeBefore, mtimeAfter);
@@ -223,7 +237,7 @@ public sealed class SnapshotBootTests(ITestOutputHelper output) : IDisposable
 
         var console = new ConsoleCapture();
         var hvc = new ConsoleCapture();
-        using var resumed = new LinuxGuest(VirtMachine.Restore(snapshot, new VirtRestoreOptions { Console = console, VirtioConsole = hvc }), console);
+        using var resumed = new LinuxGuest(VirtMachine.Restore(snapshot, new MachineRestoreOptions { Console = console, VirtioConsole = hvc }), console);
         resumed.Run("cat /sys/class/net/eth0/address", mac); // the NIC given no MAC keeps the one chosen at first
         resumed.Run("ping -c 3 10.0.2.1", "3 packets received");
         resumed.Run("head -c 16 /dev/hwrng | wc -c", "16");

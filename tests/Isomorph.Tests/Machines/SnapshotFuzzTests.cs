@@ -92,7 +92,7 @@ public sealed class SnapshotFuzzTests() : CliTest("isomorph-snapshot-fuzz")
             File.WriteAllBytes(path, Apply(good, damages));
             try
             {
-                using var machine = VirtMachine.Restore(path, new VirtRestoreOptions());
+                using var machine = VirtMachine.Restore(path, new MachineRestoreOptions());
             }
             catch (Exception e) when (e is SnapshotException or MachineConfigurationException)
             {
