@@ -56,6 +56,36 @@ public interface IMachine : IDisposable
 
     /// <summary>Writes the machine to a file atomically (<see cref="SnapshotFileWriter"/>); paused or stopped only.</summary>
     void SaveSnapshot(string path);
+
+    // ---- What a live migration needs besides: RAM copied page by page while the machine runs ----
+
+    /// <summary>What the machine is built from (its shape, files and backends), for <see cref="MachineBoards.FromConfiguration"/> on another host.</summary>
+    byte[] SaveConfiguration();
+
+    /// <summary>Writes the harts' and devices' state, without RAM, as a snapshot to <paramref name="stream"/>; paused or stopped only. Returns the bytes written.</summary>
+    long SaveState(Stream stream);
+
+    /// <summary>Restores the harts' and devices' state written by <see cref="SaveState"/> into a machine built by <see cref="MachineBoards.FromConfiguration"/> and not yet run.</summary>
+    void RestoreState(SnapshotStreamReader state);
+
+    /// <summary>Starts logging the RAM pages written (every page marked to begin with).</summary>
+    void StartDirtyLog();
+
+    /// <summary>Stops logging written pages.</summary>
+    void StopDirtyLog();
+
+    /// <summary>
+    /// Moves the pages written since the last collection into <paramref name="bitmap"/> (bit p: RAM
+    /// page p) and returns their number. A running machine is paused for the instant this takes
+    /// (the harts' write TLBs are flushed, so that a page written afterwards is logged again).
+    /// </summary>
+    long CollectDirtyPages(ulong[] bitmap);
+
+    /// <summary>
+    /// The share of time, in percent (0 to 99), that the harts are held back: a migration whose guest
+    /// writes memory faster than the link carries it slows the guest down until it converges.
+    /// </summary>
+    int Throttle { get; set; }
 }
 
 /// <summary>Size and time of a snapshot saved or restored.</summary>

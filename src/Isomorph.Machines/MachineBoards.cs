@@ -33,4 +33,16 @@ public static class MachineBoards
     /// or <see cref="MachineConfigurationException"/> with one line for the user.
     /// </summary>
     public static IMachine Restore(SnapshotStreamReader snapshot, MachineRestoreOptions options) => VirtMachine.Restore(snapshot, options);
+
+    /// <summary>
+    /// Builds a machine of <paramref name="board"/> from a configuration another machine saved
+    /// (<see cref="IMachine.SaveConfiguration"/>): RAM zero, harts at reset, for a migration to fill.
+    /// Throws <see cref="Devices.State.SnapshotException"/> for an unknown board or a damaged
+    /// configuration and <see cref="MachineConfigurationException"/> when it cannot be built here.
+    /// </summary>
+    public static IMachine FromConfiguration(string board, byte[] configuration, MachineRestoreOptions options) => board switch
+    {
+        "virt" => VirtMachine.FromConfiguration(configuration, options),
+        _ => throw new Devices.State.SnapshotException($"unknown board '{board}' (this isomorph builds: virt)"),
+    };
 }

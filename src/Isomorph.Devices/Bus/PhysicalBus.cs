@@ -157,6 +157,7 @@ public sealed class PhysicalBus
                 case 4: *(uint*)p = (uint)value; break;
                 default: *(ulong*)p = value; break;
             }
+            ram.MarkWritten(address, (ulong)size);
             return true;
         }
         return false;

@@ -55,6 +55,28 @@ public sealed unsafe partial class Ram : IDisposable
 
     public ulong End => Base + Size;
 
+    /// <summary>The pages written since they were last collected, while a log is kept (<see cref="StartDirtyLog"/>); null otherwise.</summary>
+    public DirtyLog? Dirty { get; private set; }
+
+    /// <summary>Starts a dirty log with every page marked; whoever writes RAM marks from now on (see <see cref="DirtyLog"/>).</summary>
+    public DirtyLog StartDirtyLog()
+    {
+        var log = new DirtyLog(Size >> PageShift);
+        log.MarkAll();
+        Dirty = log;
+        return log;
+    }
+
+    /// <summary>Stops keeping the dirty log.</summary>
+    public void StopDirtyLog() => Dirty = null;
+
+    /// <summary>Marks [address, address + length) as written, when a dirty log is kept (a guest physical address inside this RAM).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public void MarkWritten(ulong address, ulong length)
+    {
+        if (Dirty is { } log) log.Mark(address - Base, length);
+    }
+
     public bool Contains(ulong address) => address - Base < Size;
 
     /// <summary>True when [address, address + length) lies inside this RAM.</summary>

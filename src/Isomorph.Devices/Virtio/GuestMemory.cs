@@ -81,6 +81,7 @@ public sealed unsafe class BusGuestMemory(PhysicalBus bus, Action<ulong, int>? w
     {
         if (bus.FindRam(address) is not { } ram || !ram.Contains(address, (ulong)source.Length)) return false;
         source.CopyTo(new Span<byte>(ram.HostAddress(address), source.Length));
+        ram.MarkWritten(address, (ulong)source.Length); // after the copy: a collection in between sends the page again
         if (source.Length > 0) written?.Invoke(address, source.Length);
         return true;
     }

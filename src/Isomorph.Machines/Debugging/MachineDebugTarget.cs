@@ -64,6 +64,7 @@ public sealed class MachineDebugTarget(IReadOnlyList<Hart> harts, Action kill) :
             return true;
         }
         buffer.CopyTo(host);
+        ram.MarkWritten(pa, (ulong)buffer.Length);
         if (hart.Code.IsCode(pa)) hart.Code.InvalidateStore(pa, buffer.Length);
         return true;
     }

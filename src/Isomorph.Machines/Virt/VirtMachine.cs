@@ -661,8 +661,10 @@ public sealed partial class VirtMachine : IMachine
         {
             var harts = worker.Harts;
             var engine = _options.Engine ?? ExecutionEngines.Default;
+            long runningSince = System.Diagnostics.Stopwatch.GetTimestamp();
             while (true)
             {
+                ThrottleWorker(worker, ref runningSince);
                 ParkIfPaused();
                 worker.Wake.Reset();
                 if (Halted) return;

@@ -71,7 +71,12 @@ public sealed unsafe partial class Hart
         FlushFetchTlb();
     }
 
-    internal void FlushWriteTlb()
+    /// <summary>
+    /// Forgets the write TLB, so that the next store to each page takes the slow path (which marks a
+    /// dirty log, and invalidates decoded code). Only from the thread that runs the hart, or while it
+    /// does not run; other threads use <see cref="RequestWriteTlbFlush"/>.
+    /// </summary>
+    public void FlushWriteTlb()
     {
         for (int i = 0; i < TlbSize; i++) _writeTlb[i].Tag = ulong.MaxValue;
     }
@@ -197,6 +202,7 @@ public sealed unsafe partial class Hart
         if (!Bus.TryFindDevice(pa, out _) && Bus.FindRam(pa) is { } ram && ram.Contains(pa, (ulong)size))
         {
             byte* host = ram.HostAddress(pa);
+            ram.MarkWritten(pa, (ulong)size); // also when the page enters the write TLB: later stores through it are not marked
             if (Code.IsCode(pa))
                 Code.InvalidateStore(pa, size);
             else if (cacheable && Bus.IsPlainRamPage(pa & ~0xFFFul))
@@ -245,6 +251,7 @@ public sealed unsafe partial class Hart
             return null;
         }
         byte* host = ram.HostAddress(pa);
+        ram.MarkWritten(pa, (ulong)size);
         if (Code.IsCode(pa))
             Code.InvalidateStore(pa, size);
         else if (cacheable && Bus.IsPlainRamPage(pa & ~0xFFFul))

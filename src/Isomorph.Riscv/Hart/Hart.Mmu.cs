@@ -120,6 +120,7 @@ public sealed unsafe partial class Hart
                     level++;
                     continue; // the PTE changed under us: walk this level again
                 }
+                ram.MarkWritten(pteAddress, 8);
             }
             pa = ((ppn & ~lowerMask) << 12) | (va & ((lowerMask << 12) | 0xFFF));
             _leafLevel = (byte)level;
