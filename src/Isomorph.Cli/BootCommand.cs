@@ -230,7 +230,7 @@ public static class BootCommand
         return Run(machine, stats, serial, apiSock);
     }
 
-    private static bool TryOpenVirtioConsole(FileInfo? file, out FileStream? stream, out string? error)
+    internal static bool TryOpenVirtioConsole(FileInfo? file, out FileStream? stream, out string? error)
     {
         (stream, error) = (null, null);
         if (file is null) return true;
@@ -265,7 +265,7 @@ public static class BootCommand
     }
 
     /// <summary>Runs a machine with the console on <paramref name="serial"/> until it powers off or stops; a reset builds it anew from the same files.</summary>
-    private static int Run(VirtMachine first, bool stats, Serial.SerialBackend serial, string? apiSock)
+    internal static int Run(VirtMachine first, bool stats, Serial.SerialBackend serial, string? apiSock)
     {
         var options = first.Options;
         var slot = new MachineSlot(first);
@@ -356,7 +356,7 @@ public static class BootCommand
             Console.Error.WriteLine($"isomorph: {jit.Describe()}");
     }
 
-    private static int Fail(string message)
+    internal static int Fail(string message)
     {
         Console.Error.WriteLine($"isomorph: {message}");
         return IsomorphCommand.UsageError;

@@ -18,6 +18,7 @@ public static class IsomorphCommand
         var root = new RootCommand("Isomorph: a RISC-V virtualization toolkit");
         root.Subcommands.Add(BareCommand.Create());
         root.Subcommands.Add(BootCommand.Create());
+        root.Subcommands.Add(ReceiveCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
         root.Subcommands.Add(Vm.VmCommand.Create());
         root.Subcommands.Add(BinfmtCommand.Create());

@@ -2,6 +2,7 @@ using Isomorph.Devices.HostIo;
 using System.Text.Json;
 using Isomorph.Devices.State;
 using Isomorph.Machines;
+using Isomorph.Machines.Migration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -95,17 +96,94 @@ public sealed class ApiServer : IAsyncDisposable
 
         app.MapGet("/machine", context => Answer(context, machine => (200, Info(machine))));
         app.MapGet("/machine/stats", context => Answer(context, machine => (200, StatsInfo.From(machine.Statistics()))));
-        app.MapPost("/machine/pause", context => Answer(context, machine =>
+        app.MapPost("/machine/pause", context => Volatile.Read(ref _operation) == Migrating ? MigrationUnderWay(context) : Answer(context, machine =>
         {
             machine.Pause();
             return (200, new ActionResult(State(machine)));
         }));
-        app.MapPost("/machine/resume", context => Answer(context, machine =>
+        app.MapPost("/machine/resume", context => Volatile.Read(ref _operation) == Migrating ? MigrationUnderWay(context) : Answer(context, machine =>
         {
             machine.Resume();
             return (200, new ActionResult(State(machine)));
         }));
         app.MapPost("/machine/snapshot", Snapshot);
+        app.MapPost("/machine/migrate", Migrate);
+        app.MapGet("/machine/migration", context => _migration is { } m
+            ? Write(context, 200, MigrationInfo.From(m.Progress))
+            : Write(context, 404, new ApiError("no migration has been started")));
+    }
+
+    private volatile MigrationSource? _migration;
+
+    private static Task MigrationUnderWay(HttpContext context) => Write(context, 409, new ApiError("a migration is under way: it pauses and resumes the machine itself"));
+    /// <summary>What holds the machine's pause for itself: nothing, a snapshot or a migration (one at a time; a pause or resume waits its turn as a 409).</summary>
+    private int _operation;
+    private const int NoOperation = 0, Snapshotting = 1, Migrating = 2;
+
+    /// <summary>Takes the machine's pause for <paramref name="operation"/>; null, or the 409 answer's message when another has it.</summary>
+    private string? Begin(int operation) => Interlocked.CompareExchange(ref _operation, operation, NoOperation) switch
+    {
+        NoOperation => null,
+        Snapshotting => "a snapshot is being taken",
+        _ => "a migration is under way",
+    };
+
+    private void End() => Volatile.Write(ref _operation, NoOperation);
+
+    /// <summary>
+    /// Migrates the machine to another isomorph (docs/migration.md) and answers with the outcome
+    /// once it is over: 200 whether it succeeded, failed (the machine runs on here) or is undecided
+    /// (paused here); the phase says which. After a success the machine stops, and boot exits 0.
+    /// </summary>
+    private async Task Migrate(HttpContext context)
+    {
+        MigrationRequest? request;
+        try
+        {
+            request = await JsonSerializer.DeserializeAsync<MigrationRequest>(context.Request.Body, VmJson.Options);
+        }
+        catch (JsonException e)
+        {
+            await Write(context, 400, new ApiError($"the body is not a JSON migration request {{\"to\": \"HOST:PORT\"}}: {e.Message}"));
+            return;
+        }
+        if (request?.To is not { Length: > 0 } to || MigrationEndpoint.Parse(to, out _) is null)
+        {
+            MigrationEndpoint.Parse(request?.To ?? "", out string? error);
+            await Write(context, 400, new ApiError(request?.To is null ? "the body names no \"to\" (HOST:PORT) to migrate to" : error!));
+            return;
+        }
+        if (request.MaxDowntimeMs is { } ms && (double.IsNaN(ms) || ms < 1 || ms > 600_000)
+            || request.TimeoutMs is { } t && (double.IsNaN(t) || t < 100 || t > 3_600_000))
+        {
+            await Write(context, 400, new ApiError("maxDowntimeMs must be 1 to 600000, timeoutMs 100 to 3600000"));
+            return;
+        }
+        var options = new MigrationOptions();
+        if (request.MaxDowntimeMs is { } downtime) options = options with { MaxDowntime = TimeSpan.FromMilliseconds(downtime) };
+        if (request.TimeoutMs is { } timeout) options = options with { Timeout = TimeSpan.FromMilliseconds(timeout) };
+        if (Begin(Migrating) is { } busy)
+        {
+            await Write(context, 409, new ApiError(busy));
+            return;
+        }
+        try
+        {
+            var outcome = await Task.Run(() => _machine.Lease<MigrationProgress?>(machine =>
+            {
+                var source = new MigrationSource(machine, to, options);
+                _migration = source;
+                var result = source.Run();
+                if (result.Phase == MigrationPhase.Succeeded) machine.Stop(); // it runs there now: this process ends
+                return result;
+            }, null));
+            if (outcome is null) await Write(context, 409, new ApiError("the machine is not running (it is resetting or has stopped)"));
+            else await Write(context, 200, MigrationInfo.From(outcome));
+        }
+        finally
+        {
+            End();
+        }
     }
 
     /// <summary>
@@ -119,8 +197,6 @@ public sealed class ApiServer : IAsyncDisposable
         _machine.Use(machine => answer = action(machine));
         return Write(context, answer.Status, answer.Body);
     }
-
-    private int _snapshotting;
 
     private async Task Snapshot(HttpContext context)
     {
@@ -149,9 +225,9 @@ public sealed class ApiServer : IAsyncDisposable
             await Write(context, 400, new ApiError($"{path}: the snapshot path must be absolute (the machine's working directory is not the client's)"));
             return;
         }
-        if (Interlocked.Exchange(ref _snapshotting, 1) != 0)
+        if (Begin(Snapshotting) is { } busy)
         {
-            await Write(context, 409, new ApiError("a snapshot is being taken"));
+            await Write(context, 409, new ApiError(busy));
             return;
         }
         try
@@ -160,7 +236,7 @@ public sealed class ApiServer : IAsyncDisposable
         }
         finally
         {
-            Volatile.Write(ref _snapshotting, 0);
+            End();
         }
     }
 

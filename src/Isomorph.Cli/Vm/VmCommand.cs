@@ -7,7 +7,7 @@ using Spectre.Console;
 namespace Isomorph.Cli.Vm;
 
 /// <summary>
-/// <c>isomorph vm info|stats|pause|resume|snapshot FILE --sock PATH</c>: the client of a running machine's API
+/// <c>isomorph vm info|stats|pause|resume|snapshot FILE|migrate --to HOST:PORT --sock PATH</c>: the client of a running machine's API
 /// (<c>isomorph boot --api-sock PATH</c>, docs/api.md). Prints tables, or the API's JSON with
 /// --json. A socket nobody serves is one line and status 2; a request the machine refuses prints
 /// its error and exits with status 1.
@@ -32,7 +32,127 @@ public static class VmCommand
         snapshot.SetAction(parse => Request(parse.GetValue(sock)!, HttpMethod.Post, "/machine/snapshot",
             new SnapshotRequest(Path.GetFullPath(parse.GetValue(file)!)), parse.GetValue(json), ShowAction));
         command.Subcommands.Add(snapshot);
+        command.Subcommands.Add(MigrateCommand());
         return command;
+    }
+
+    /// <summary>The exit status of a migration whose handover is undecided (the link failed after the commit was sent).</summary>
+    public const int Undecided = 3;
+
+    private static Command MigrateCommand()
+    {
+        var (sock, json) = CommonOptions();
+        var to = new Option<string>("--to") { Description = "where the VM goes: HOST:PORT, where isomorph receive --listen waits", Required = true };
+        var maxDowntime = new Option<double>("--max-downtime")
+        {
+            Description = "the longest the VM may stand still, in milliseconds: RAM is copied while it runs until the rest fits",
+            DefaultValueFactory = _ => 300,
+        };
+        var timeout = new Option<double>("--timeout") { Description = "seconds either side waits for the other before it gives up", DefaultValueFactory = _ => 10 };
+        var command = new Command("migrate", "move the running VM to another isomorph (live: it runs on while its memory is copied); the source process ends once the VM runs there")
+        {
+            sock, to, maxDowntime, timeout, json,
+        };
+        command.SetAction(parse =>
+        {
+            string destination = parse.GetValue(to)!;
+            if (Machines.Migration.MigrationEndpoint.Parse(destination, out string? error) is null) return Usage($"--to {error}");
+            double ms = parse.GetValue(maxDowntime), seconds = parse.GetValue(timeout);
+            if (double.IsNaN(ms) || ms < 1 || ms > 600_000) return Usage($"invalid --max-downtime {ms}: give 1 to 600000 milliseconds");
+            if (double.IsNaN(seconds) || seconds < 0.1 || seconds > 3600) return Usage($"invalid --timeout {seconds}: give 0.1 to 3600 seconds");
+            return Migrate(parse.GetValue(sock)!, new MigrationRequest(destination, ms, seconds * 1000), parse.GetValue(json));
+        });
+        return command;
+    }
+
+    private static int Usage(string message)
+    {
+        Console.Error.WriteLine($"isomorph: {message}");
+        return IsomorphCommand.UsageError;
+    }
+
+    /// <summary>
+    /// Asks the machine to migrate, shows the progress (GET /machine/migration) on a terminal while
+    /// it runs, and prints one summary line: exit 0 once the destination runs the VM, 1 when the
+    /// migration failed (the VM runs on at the source), <see cref="Undecided"/> when the handover is undecided.
+    /// </summary>
+    private static int Migrate(string socketPath, MigrationRequest request, bool json)
+    {
+        string full = Path.GetFullPath(socketPath);
+        if (!File.Exists(full)) return Usage($"{full}: no such socket (is a machine running with --api-sock {full}?)");
+        using var client = Client(full, Timeout.InfiniteTimeSpan);
+        using var body = new StringContent(JsonSerializer.Serialize(request, VmJson.Options), Encoding.UTF8, "application/json");
+        var post = client.PostAsync("/machine/migrate", body);
+        if (!json && !Console.IsErrorRedirected) ShowProgress(full, post);
+        string text;
+        HttpResponseMessage response;
+        try
+        {
+            response = post.GetAwaiter().GetResult();
+            text = response.Content.ReadAsStringAsync().GetAwaiter().GetResult();
+        }
+        catch (HttpRequestException e)
+        {
+            return Usage($"{full}: no machine answers on this socket ({(e.InnerException ?? e).Message})");
+        }
+        using (response)
+        {
+            if (!response.IsSuccessStatusCode)
+            {
+                Console.Error.WriteLine($"isomorph: {TryError(text) ?? $"HTTP {(int)response.StatusCode}"} (HTTP {(int)response.StatusCode})");
+                return Refused;
+            }
+            MigrationInfo info;
+            try
+            {
+                info = JsonSerializer.Deserialize<MigrationInfo>(text, VmJson.Options)!;
+            }
+            catch (JsonException e)
+            {
+                return Usage($"{full}: the answer is not the API's JSON: {e.Message}");
+            }
+            if (json) Console.Out.Write(text.EndsWith('\n') ? text : text + "\n");
+            switch (info.Phase)
+            {
+                case nameof(Machines.Migration.MigrationPhase.Succeeded):
+                    if (!json)
+                        Console.Out.WriteLine($"migrated to {info.Destination} in {info.ElapsedMs:F0} ms: downtime {info.DowntimeMs:F0} ms, " +
+                            $"{info.BytesSent:N0} bytes sent in {info.Round} rounds ({info.PagesSent:N0} pages of {info.RamBytes >> 20} MiB" +
+                            (info.Throttle > 0 ? $", the guest throttled to {100 - info.Throttle}%)" : ")"));
+                    return 0;
+                case nameof(Machines.Migration.MigrationPhase.Undecided):
+                    Console.Error.WriteLine($"isomorph: migration to {info.Destination} undecided: {info.Message}");
+                    return Undecided;
+                default:
+                    Console.Error.WriteLine($"isomorph: migration to {info.Destination} failed: {info.Message}; the VM runs on here");
+                    return Refused;
+            }
+        }
+    }
+
+    /// <summary>A progress bar on the terminal while the migration runs: RAM pages sent, the round, the throttle.</summary>
+    private static void ShowProgress(string socketPath, Task done)
+    {
+        using var poll = Client(socketPath, TimeSpan.FromSeconds(5));
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        console.Progress().AutoClear(true).HideCompleted(true).Start(progress =>
+        {
+            var task = progress.AddTask("migrating", maxValue: 1);
+            while (!done.Wait(200))
+            {
+                try
+                {
+                    var info = JsonSerializer.Deserialize<MigrationInfo>(poll.GetStringAsync("/machine/migration").GetAwaiter().GetResult(), VmJson.Options);
+                    if (info is null) continue;
+                    task.MaxValue = Math.Max(1, info.RamBytes >> 12);
+                    task.Value = Math.Min(task.MaxValue, info.PagesSent);
+                    task.Description = $"{info.Phase.ToLowerInvariant()}, round {info.Round}, {info.BytesSent >> 20} MiB sent" + (info.Throttle > 0 ? $", throttle {info.Throttle}%" : "");
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)
+                {
+                }
+            }
+        });
     }
 
     private static Command Post(string name, string description, string path)
@@ -128,7 +248,7 @@ public static class VmCommand
     }
 
     /// <summary>An HttpClient whose every connection is a new connection to the Unix socket at <paramref name="path"/>.</summary>
-    private static HttpClient Client(string path) => new(new SocketsHttpHandler
+    private static HttpClient Client(string path, TimeSpan? timeout = null) => new(new SocketsHttpHandler
     {
         ConnectCallback = async (_, cancel) =>
         {
@@ -147,6 +267,6 @@ public static class VmCommand
     })
     {
         BaseAddress = new Uri("http://isomorph"),
-        Timeout = TimeSpan.FromSeconds(60),
+        Timeout = timeout ?? TimeSpan.FromSeconds(60),
     };
 }

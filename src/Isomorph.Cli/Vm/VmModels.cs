@@ -50,6 +50,19 @@ public sealed record ActionResult(string State, SnapshotInfo? Snapshot = null);
 /// <summary>A snapshot written: where, its size, and how long the machine was paused for it (the save itself).</summary>
 public sealed record SnapshotInfo(string Path, long Bytes, double Milliseconds);
 
+/// <summary>POST /machine/migrate's body: the destination (HOST:PORT, where <c>isomorph receive --listen</c> waits), and optionally the downtime allowed and how long either side waits for the other.</summary>
+public sealed record MigrationRequest(string? To, double? MaxDowntimeMs = null, double? TimeoutMs = null);
+
+/// <summary>A migration's progress (GET /machine/migration) and outcome (POST /machine/migrate); <see cref="Phase"/> is a <see cref="Machines.Migration.MigrationPhase"/>.</summary>
+public sealed record MigrationInfo(
+    string Phase, string Destination, int Round, ulong RamBytes, long PagesSent, long BytesSent, long DirtyPages, int Throttle,
+    double ElapsedMs, double? DowntimeMs, string? Message)
+{
+    public static MigrationInfo From(Machines.Migration.MigrationProgress p) => new(
+        p.Phase.ToString(), p.Destination, p.Round, p.RamBytes, p.PagesSent, p.BytesSent, p.DirtyPages, p.Throttle,
+        p.Elapsed.TotalMilliseconds, p.Downtime?.TotalMilliseconds, p.Message);
+}
+
 /// <summary>Every error: a message for a person.</summary>
 public sealed record ApiError(string Error);
 

@@ -1,0 +1,89 @@
+using Isomorph.Devices.State;
+using Isomorph.Machines.Snapshot;
+
+namespace Isomorph.Machines.Migration;
+
+/// <summary>
+/// The receiving side of a live migration: builds the machine from the source's configuration,
+/// fills its RAM page by page, restores the harts' and devices' state, says it is ready, and hands
+/// the machine out to run only on the source's word (<see cref="MigrationMessage.Go"/>): whatever
+/// fails before that word, the machine is dropped and the VM goes on at the source (docs/migration.md).
+/// </summary>
+public static class MigrationDestination
+{
+    /// <summary>
+    /// Receives one VM over <paramref name="connection"/> (owned). Returns the machine, not yet run,
+    /// once the source has committed; throws <see cref="MigrationException"/> (or
+    /// <see cref="MachineConfigurationException"/> when the machine cannot be built here) otherwise.
+    /// <paramref name="log"/> hears one line per step.
+    /// </summary>
+    public static IMachine Receive(Stream connection, MachineRestoreOptions options, Action<string>? log = null)
+    {
+        using var channel = new MigrationChannel(connection);
+        IMachine? machine = null;
+        try
+        {
+            string board = MigrationEndpoint.CheckHello(channel.Expect(MigrationMessage.Hello));
+            var configuration = channel.Expect(MigrationMessage.Configuration).ToArray();
+            try
+            {
+                machine = MachineBoards.FromConfiguration(board, configuration, options);
+            }
+            catch (SnapshotException e)
+            {
+                throw new MigrationException($"the source's machine cannot be built here: {e.Message}");
+            }
+            catch (MachineConfigurationException e)
+            {
+                channel.TryAbort($"the destination cannot build the machine: {e.Message}");
+                throw;
+            }
+            channel.Send(MigrationMessage.Accepted, []);
+            log?.Invoke($"receiving a {board} machine with {machine.HartCount} harts and {machine.Ram.Size >> 20} MiB of RAM");
+
+            long pages = 0;
+            while (true)
+            {
+                var (type, payload) = channel.Receive();
+                if (type == MigrationMessage.Pages)
+                {
+                    pages += PageBatch.Decode(payload.Span, machine.Ram);
+                    continue;
+                }
+                if (type != MigrationMessage.State) throw new MigrationException($"expected pages or the state, received {type}");
+                using (var state = new SnapshotStreamReader(new MemoryStream(payload.ToArray()), payload.Length))
+                    machine.RestoreState(state);
+                break;
+            }
+            log?.Invoke($"received {pages:N0} pages and the state ({channel.BytesReceived:N0} bytes); waiting for the commit");
+            channel.Send(MigrationMessage.Ready, []);
+            channel.Expect(MigrationMessage.Go);
+            // The VM is ours from here: it runs whether or not the source hears this.
+            try
+            {
+                channel.Send(MigrationMessage.Running, []);
+            }
+            catch (MigrationException)
+            {
+                log?.Invoke("the source did not hear that the VM runs here: it keeps its copy paused (undecided there)");
+            }
+            var received = machine;
+            machine = null;
+            return received;
+        }
+        catch (SnapshotException e)
+        {
+            channel.TryAbort($"the destination refused the state: {e.Message}");
+            throw new MigrationException($"the state does not restore: {e.Message}");
+        }
+        catch (MigrationException e)
+        {
+            channel.TryAbort(e.Message);
+            throw;
+        }
+        finally
+        {
+            machine?.Dispose();
+        }
+    }
+}

@@ -1,0 +1,242 @@
+using System.Diagnostics;
+using System.Text;
+using Isomorph.Devices.Bus;
+using Isomorph.Devices.State;
+
+namespace Isomorph.Machines.Migration;
+
+/// <summary>How a migration goes.</summary>
+public sealed record MigrationOptions
+{
+    /// <summary>The longest the VM may stand still: pre-copy goes on until the rest fits (QEMU's default, 300 ms).</summary>
+    public TimeSpan MaxDowntime { get; init; } = TimeSpan.FromMilliseconds(300);
+
+    /// <summary>Rounds of pre-copy before the machine is stopped whatever remains (the throttle has reached its top long before).</summary>
+    public int MaxRounds { get; init; } = 60;
+
+    /// <summary>How long either side waits for the other before it gives up (connect, each message, the commit).</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Throttles the guest when it writes memory faster than the link carries it (auto-converge).</summary>
+    public bool AutoConverge { get; init; } = true;
+}
+
+/// <summary>Where a migration stands (see docs/migration.md for the handover).</summary>
+public enum MigrationPhase
+{
+    Connecting,
+    /// <summary>Pre-copy: RAM goes while the VM runs here.</summary>
+    Copying,
+    /// <summary>The VM is paused here; the last pages and the state go.</summary>
+    Stopped,
+    /// <summary>The commit was sent; waiting to hear that the VM runs there.</summary>
+    Committing,
+    /// <summary>The destination runs the VM; the source never will again.</summary>
+    Succeeded,
+    /// <summary>The migration failed before the commit: the VM runs here as before.</summary>
+    Failed,
+    /// <summary>
+    /// The commit was sent and the link failed before the destination confirmed it: the source
+    /// cannot know whether the destination runs the VM. The VM stays paused here; the operator
+    /// checks the destination and resumes it here only if it does not run there.
+    /// </summary>
+    Undecided,
+}
+
+/// <summary>A migration's progress and, once it is over, its outcome.</summary>
+public sealed record MigrationProgress(
+    MigrationPhase Phase,
+    string Destination,
+    int Round,
+    ulong RamBytes,
+    long PagesSent,
+    long BytesSent,
+    long DirtyPages,
+    int Throttle,
+    TimeSpan Elapsed,
+    TimeSpan? Downtime,
+    string? Message)
+{
+    public bool Over => Phase is MigrationPhase.Succeeded or MigrationPhase.Failed or MigrationPhase.Undecided;
+}
+
+/// <summary>
+/// The sending side of a live migration: iterative pre-copy of RAM over a dirty log while the VM
+/// runs, throttling a guest that dirties memory faster than the link carries it, then a short stop
+/// to send the rest and the harts' and devices' state, and the handover (docs/migration.md). The
+/// VM runs on here whenever the migration fails before the commit; after the commit it never runs
+/// here again.
+/// </summary>
+public sealed class MigrationSource(IMachine machine, string destination, MigrationOptions options)
+{
+    private readonly Stopwatch _clock = new();
+    private volatile MigrationProgress _progress = new(MigrationPhase.Connecting, destination, 0, machine.Ram.Size, 0, 0, 0, 0, TimeSpan.Zero, null, null);
+    private int _round;
+    private long _pagesSent, _dirty;
+    private MigrationChannel? _channel;
+
+    /// <summary>Where the migration stands now (thread-safe).</summary>
+    public MigrationProgress Progress => _progress;
+
+    private void Report(MigrationPhase phase, TimeSpan? downtime = null, string? message = null) =>
+        _progress = new MigrationProgress(phase, destination, _round, machine.Ram.Size, _pagesSent, _channel?.BytesSent ?? 0,
+            _dirty, machine.Throttle, _clock.Elapsed, downtime, message);
+
+    /// <summary>Connects to <c>HOST:PORT</c> and migrates the machine there; returns the outcome (never throws for a failed migration).</summary>
+    public MigrationProgress Run()
+    {
+        _clock.Start();
+        Stream stream;
+        try
+        {
+            stream = MigrationEndpoint.Connect(destination, options.Timeout);
+        }
+        catch (MigrationException e)
+        {
+            Report(MigrationPhase.Failed, message: e.Message);
+            return _progress;
+        }
+        return Run(stream);
+    }
+
+    /// <summary>Migrates the machine over <paramref name="connection"/> (owned: closed at the end).</summary>
+    public MigrationProgress Run(Stream connection)
+    {
+        _clock.Start();
+        using var channel = _channel = new MigrationChannel(connection);
+        bool wasPaused = machine.IsPaused, committed = false;
+        var stopped = new Stopwatch();
+        try
+        {
+            Handshake(channel);
+            PreCopy(channel);
+
+            // Stop and copy: from here the VM stands still until the destination runs it.
+            stopped.Start();
+            machine.Pause();
+            SendTheRest(channel);
+            var state = new MemoryStream();
+            machine.SaveState(state);
+            channel.Send(MigrationMessage.State, state.GetBuffer().AsSpan(0, (int)state.Length));
+            channel.Expect(MigrationMessage.Ready);
+
+            // The commit point. Sent, it is never taken back: the VM does not run here again.
+            committed = true;
+            Report(MigrationPhase.Committing);
+            channel.Send(MigrationMessage.Go, []);
+            channel.Expect(MigrationMessage.Running);
+            machine.StopDirtyLog();
+            Report(MigrationPhase.Succeeded, stopped.Elapsed);
+        }
+        catch (Exception e) when (e is MigrationException or SnapshotException or InvalidOperationException or IOException)
+        {
+            machine.Throttle = 0;
+            if (committed)
+            {
+                // The destination may or may not have the word: only one who can see both sides may resume the VM.
+                Report(MigrationPhase.Undecided, message:
+                    $"{e.Message} after the commit was sent: the destination may be running the VM. It stays paused here; " +
+                    "if the destination does not run it, resume it here (isomorph vm resume), otherwise stop this process");
+            }
+            else
+            {
+                channel.TryAbort(e.Message);
+                machine.StopDirtyLog();
+                if (!wasPaused) machine.Resume();
+                Report(MigrationPhase.Failed, message: e.Message);
+            }
+        }
+        return _progress;
+    }
+
+    private void Handshake(MigrationChannel channel)
+    {
+        channel.Send(MigrationMessage.Hello, MigrationEndpoint.Hello(machine.Board));
+        channel.Send(MigrationMessage.Configuration, machine.SaveConfiguration());
+        channel.Expect(MigrationMessage.Accepted);
+    }
+
+    private ulong[] _bitmap = [];
+    private readonly uint[] _batch = new uint[PageBatch.MaxPages];
+    private readonly PageBatch.Encoder _encoder = new();
+
+    /// <summary>
+    /// Rounds of copying while the VM runs, until what is left fits in the downtime allowed; returns
+    /// with the pages still to send in <see cref="_bitmap"/>.
+    /// </summary>
+    private void PreCopy(MigrationChannel channel)
+    {
+        machine.StartDirtyLog();
+        int pages = (int)(machine.Ram.Size >> Ram.PageShift);
+        _bitmap = new ulong[(pages + 63) / 64];
+        _dirty = machine.CollectDirtyPages(_bitmap); // every page, to begin with
+        int overrun = 0;
+        for (_round = 1; ; _round++)
+        {
+            Report(MigrationPhase.Copying);
+            var round = Stopwatch.StartNew();
+            long bytesBefore = channel.BytesSent;
+            long sent = SendPages(channel, skipZero: _round == 1); // the destination's RAM starts zero
+            long bytes = channel.BytesSent - bytesBefore;
+            double bytesPerSecond = bytes / Math.Max(round.Elapsed.TotalSeconds, 1e-4);
+            double bytesPerPage = sent == 0 ? Ram.PageSize : (double)bytes / sent;
+
+            _dirty = machine.CollectDirtyPages(_bitmap);
+            double estimate = _dirty * bytesPerPage / Math.Max(bytesPerSecond, 1);
+            if (estimate <= options.MaxDowntime.TotalSeconds || _round >= options.MaxRounds) return;
+
+            // Auto-converge, as QEMU's: the guest dirtied more than half of what a round could send, twice running.
+            if (options.AutoConverge && _round > 1 && _dirty > sent / 2)
+            {
+                if (++overrun >= 2) machine.Throttle = machine.Throttle == 0 ? 20 : Math.Min(99, machine.Throttle + 10);
+            }
+            else overrun = 0;
+        }
+    }
+
+    /// <summary>With the machine paused: the pages written since the last round, added to those pre-copy left, all sent.</summary>
+    private void SendTheRest(MigrationChannel channel)
+    {
+        var more = new ulong[_bitmap.Length];
+        machine.CollectDirtyPages(more);
+        _dirty = 0;
+        for (int i = 0; i < _bitmap.Length; i++)
+        {
+            _bitmap[i] |= more[i];
+            _dirty += System.Numerics.BitOperations.PopCount(_bitmap[i]);
+        }
+        Report(MigrationPhase.Stopped);
+        SendPages(channel, skipZero: false);
+    }
+
+    /// <summary>Sends the pages <see cref="_bitmap"/> names; returns how many went.</summary>
+    private long SendPages(MigrationChannel channel, bool skipZero)
+    {
+        long sent = 0;
+        int n = 0;
+        for (int word = 0; word < _bitmap.Length; word++)
+        {
+            for (ulong bits = _bitmap[word]; bits != 0; bits &= bits - 1)
+            {
+                _batch[n++] = (uint)(word * 64 + System.Numerics.BitOperations.TrailingZeroCount(bits));
+                if (n == _batch.Length)
+                {
+                    sent += SendBatch(channel, n, skipZero);
+                    n = 0;
+                }
+            }
+        }
+        if (n > 0) sent += SendBatch(channel, n, skipZero);
+        return sent;
+    }
+
+    private int SendBatch(MigrationChannel channel, int n, bool skipZero)
+    {
+        var message = _encoder.Encode(machine.Ram, _batch, n, out int zeroPages);
+        if (skipZero && zeroPages == n) return 0;
+        channel.Send(MigrationMessage.Pages, message);
+        _pagesSent += n;
+        if (_pagesSent % (PageBatch.MaxPages * 16) == 0) Report(_progress.Phase);
+        return n;
+    }
+}
