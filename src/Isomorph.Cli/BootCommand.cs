@@ -267,7 +267,6 @@ public static class BootCommand
     /// <summary>Runs a machine with the console on <paramref name="serial"/> until it powers off or stops; a reset builds it anew from the same files.</summary>
     internal static int Run(VirtMachine first, bool stats, Serial.SerialBackend serial, string? apiSock)
     {
-        var options = first.Options;
         var slot = new MachineSlot(first);
         IAsyncDisposable? api = null;
         if (apiSock is not null)
@@ -279,6 +278,13 @@ public static class BootCommand
                 return Fail(error!);
             }
         }
+        return Run(first, stats, serial, slot, api);
+    }
+
+    /// <summary>As above, with the slot holding <paramref name="first"/> and the API (or null) already there (receive starts its API before the VM comes).</summary>
+    internal static int Run(VirtMachine first, bool stats, Serial.SerialBackend serial, MachineSlot slot, IAsyncDisposable? api)
+    {
+        var options = first.Options;
         serial.Attach(slot);
         using var gdb = s_gdb;
         if (gdb?.Start(new Machines.Debugging.MachineDebugTarget(first.Harts, () => slot.Use(m => m.Stop()))) is { } gdbError)
@@ -346,7 +352,7 @@ public static class BootCommand
 
     /// <summary>Starts the API server; a method of its own so that ASP.NET Core is loaded only when --api-sock is given.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static IAsyncDisposable? StartApi(string path, MachineSlot machine, out string? error) =>
+    internal static IAsyncDisposable? StartApi(string path, MachineSlot machine, out string? error) =>
         Vm.ApiServer.Start(path, machine, out error);
 
     private static void PrintStats(VirtMachine machine)

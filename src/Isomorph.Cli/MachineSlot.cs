@@ -10,10 +10,10 @@ namespace Isomorph.Cli;
 /// <see cref="Lease{T}"/>, which does the same without holding up the others; after
 /// <see cref="Retire"/> they find none.
 /// </summary>
-public sealed class MachineSlot(IMachine first)
+public sealed class MachineSlot(IMachine? first)
 {
     private readonly object _gate = new(); // a monitor: Retire waits on it for leases to end
-    private IMachine? _current = first;
+    private IMachine? _current = first; // none yet while receive waits for a VM
     private int _leases;
 
     /// <summary>Runs <paramref name="action"/> on the current machine; false (nothing run) when there is none.</summary>

@@ -54,6 +54,28 @@ public static class ReceiveCommand
         if (serial is null) return BootCommand.Fail(serialError!);
         var listener = MigrationEndpoint.Listen(endpoint, out string? listenError);
         if (listener is null) return BootCommand.Fail(listenError!);
+        // The API answers from the start (409 until the VM is here), and is not started in the VM's downtime.
+        var slot = new MachineSlot(null);
+        IAsyncDisposable? api = null;
+        if (apiSock is not null && (api = BootCommand.StartApi(Path.GetFullPath(apiSock), slot, out string? apiError)) is null)
+        {
+            listener.Stop();
+            return BootCommand.Fail(apiError!);
+        }
+        try
+        {
+            return Receive(listener, slot, api, options, timeout, stats, hvc, serial);
+        }
+        finally
+        {
+            api?.DisposeAsync().AsTask().GetAwaiter().GetResult(); // Run disposes it when the VM ran; twice does no harm
+        }
+    }
+
+    private static int Receive(System.Net.Sockets.TcpListener listener, MachineSlot slot, IAsyncDisposable? api, MachineRestoreOptions options, TimeSpan timeout,
+        bool stats, FileStream? hvc, Serial.SerialBackend serial)
+    {
+        string endpoint = listener.LocalEndpoint.ToString()!;
 
         Socket connection;
         int signal = 0;
@@ -93,7 +115,8 @@ public static class ReceiveCommand
             Console.Error.WriteLine($"isomorph: no VM received: {e.Message}");
             return NotReceived;
         }
+        slot.Install(machine);
         Console.Error.WriteLine("isomorph: the VM runs here");
-        return BootCommand.Run((VirtMachine)machine, stats, serial, apiSock);
+        return BootCommand.Run((VirtMachine)machine, stats, serial, slot, api);
     }
 }

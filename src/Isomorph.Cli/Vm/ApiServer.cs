@@ -177,7 +177,7 @@ public sealed class ApiServer : IAsyncDisposable
                 if (result.Phase == MigrationPhase.Succeeded) machine.Stop(); // it runs there now: this process ends
                 return result;
             }, null));
-            if (outcome is null) await Write(context, 409, new ApiError("the machine is not running (it is resetting or has stopped)"));
+            if (outcome is null) await Write(context, 409, new ApiError("no machine runs here: it is resetting, has stopped, or has not arrived yet (receive)"));
             else await Write(context, 200, MigrationInfo.From(outcome));
         }
         finally
@@ -193,7 +193,7 @@ public sealed class ApiServer : IAsyncDisposable
     /// </summary>
     private Task Answer(HttpContext context, Func<IMachine, (int Status, object Body)> action)
     {
-        (int Status, object Body) answer = (StatusCodes.Status409Conflict, new ApiError("the machine is not running (it is resetting or has stopped)"));
+        (int Status, object Body) answer = (StatusCodes.Status409Conflict, new ApiError("no machine runs here: it is resetting, has stopped, or has not arrived yet (receive)"));
         _machine.Use(machine => answer = action(machine));
         return Write(context, answer.Status, answer.Body);
     }
@@ -282,8 +282,11 @@ public sealed class ApiServer : IAsyncDisposable
         return context.Response.WriteAsync(JsonSerializer.Serialize(body, body.GetType(), VmJson.Options) + "\n");
     }
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         await _app.StopAsync();
         await _app.DisposeAsync();
         UnixSocketPath.Remove(_path);

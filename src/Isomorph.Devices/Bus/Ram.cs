@@ -58,13 +58,44 @@ public sealed unsafe partial class Ram : IDisposable
     /// <summary>The pages written since they were last collected, while a log is kept (<see cref="StartDirtyLog"/>); null otherwise.</summary>
     public DirtyLog? Dirty { get; private set; }
 
-    /// <summary>Starts a dirty log with every page marked; whoever writes RAM marks from now on (see <see cref="DirtyLog"/>).</summary>
+    /// <summary>
+    /// Starts a dirty log with every page marked that may hold a non-zero byte; whoever writes RAM
+    /// marks from now on (see <see cref="DirtyLog"/>). A page the host never backed (neither
+    /// present nor swapped, as /proc/self/pagemap says) was never written and reads as zero, so a
+    /// large, little-used RAM starts with few marks; where pagemap cannot be read, every page is marked.
+    /// </summary>
     public DirtyLog StartDirtyLog()
     {
         var log = new DirtyLog(Size >> PageShift);
-        log.MarkAll();
+        if (_borrowed || !MarkBackedPages(log)) log.MarkAll();
         Dirty = log;
         return log;
+    }
+
+    /// <summary>Marks the pages the host backs (pagemap's present or swapped bit); false when pagemap cannot be read.</summary>
+    private bool MarkBackedPages(DirtyLog log)
+    {
+        const ulong Present = 1ul << 63, Swapped = 1ul << 62;
+        try
+        {
+            using var pagemap = new FileStream("/proc/self/pagemap", FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
+            var entries = new ulong[8192];
+            var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(entries.AsSpan());
+            ulong pages = Size >> PageShift;
+            for (ulong first = 0; first < pages; first += (ulong)entries.Length)
+            {
+                int n = (int)Math.Min((ulong)entries.Length, pages - first);
+                pagemap.Position = (long)(((ulong)Host >> PageShift) + first) * 8;
+                pagemap.ReadExactly(bytes[..(n * 8)]);
+                for (int i = 0; i < n; i++)
+                    if ((entries[i] & (Present | Swapped)) != 0) log.Mark((first + (ulong)i) << PageShift, PageSize);
+            }
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Stops keeping the dirty log.</summary>

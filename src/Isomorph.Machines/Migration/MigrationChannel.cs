@@ -20,10 +20,14 @@ public enum MigrationMessage : byte
     Ready = 6,
     /// <summary>Source to destination: the commit point. From here the destination owns the VM; the source never runs it again.</summary>
     Go = 7,
-    /// <summary>Destination to source: the VM runs here.</summary>
+    /// <summary>Destination to source: the VM runs here; the payload (u64) is the nanoseconds from Go to the VM released to run.</summary>
     Running = 8,
     /// <summary>Either side: the migration is abandoned, with a line saying why.</summary>
     Abort = 9,
+    /// <summary>Source to destination, before the stop: answer once everything sent so far is in place.</summary>
+    Sync = 10,
+    /// <summary>Destination to source: everything before the Sync is in place.</summary>
+    Synced = 11,
 }
 
 /// <summary>A migration stream is broken: the link, a checksum, a message out of order, a timeout, or the other side's abort.</summary>

@@ -38,6 +38,11 @@ public static class MigrationDestination
                 channel.TryAbort($"the destination cannot build the machine: {e.Message}");
                 throw;
             }
+            // The new machine's own state, saved and restored, runs the restore's code once before the stop needs it.
+            var own = new MemoryStream();
+            machine.SaveState(own);
+            own.Position = 0;
+            using (var warm = new SnapshotStreamReader(own, own.Length)) machine.RestoreState(warm);
             channel.Send(MigrationMessage.Accepted, []);
             log?.Invoke($"receiving a {board} machine with {machine.HartCount} harts and {machine.Ram.Size >> 20} MiB of RAM");
 
@@ -50,6 +55,11 @@ public static class MigrationDestination
                     pages += PageBatch.Decode(payload.Span, machine.Ram);
                     continue;
                 }
+                if (type == MigrationMessage.Sync)
+                {
+                    channel.Send(MigrationMessage.Synced, []);
+                    continue;
+                }
                 if (type != MigrationMessage.State) throw new MigrationException($"expected pages or the state, received {type}");
                 using (var state = new SnapshotStreamReader(new MemoryStream(payload.ToArray()), payload.Length))
                     machine.RestoreState(state);
@@ -58,10 +68,13 @@ public static class MigrationDestination
             log?.Invoke($"received {pages:N0} pages and the state ({channel.BytesReceived:N0} bytes); waiting for the commit");
             channel.Send(MigrationMessage.Ready, []);
             channel.Expect(MigrationMessage.Go);
+            var go = System.Diagnostics.Stopwatch.StartNew();
             // The VM is ours from here: it runs whether or not the source hears this.
             try
             {
-                channel.Send(MigrationMessage.Running, []);
+                Span<byte> took = stackalloc byte[8];
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(took, (ulong)(go.Elapsed.Ticks * 100)); // nanoseconds from Go to here
+                channel.Send(MigrationMessage.Running, took);
             }
             catch (MigrationException)
             {
