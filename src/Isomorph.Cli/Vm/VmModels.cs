@@ -56,11 +56,11 @@ public sealed record MigrationRequest(string? To, double? MaxDowntimeMs = null, 
 /// <summary>A migration's progress (GET /machine/migration) and outcome (POST /machine/migrate); <see cref="Phase"/> is a <see cref="Machines.Migration.MigrationPhase"/>.</summary>
 public sealed record MigrationInfo(
     string Phase, string Destination, int Round, ulong RamBytes, long PagesSent, long BytesSent, long DirtyPages, int Throttle,
-    double ElapsedMs, double? DowntimeMs, string? Message)
+    double ElapsedMs, double? DowntimeMs, string? Message, double? StopAndCopyMs = null)
 {
     public static MigrationInfo From(Machines.Migration.MigrationProgress p) => new(
         p.Phase.ToString(), p.Destination, p.Round, p.RamBytes, p.PagesSent, p.BytesSent, p.DirtyPages, p.Throttle,
-        p.Elapsed.TotalMilliseconds, p.Downtime?.TotalMilliseconds, p.Message);
+        p.Elapsed.TotalMilliseconds, p.Downtime?.TotalMilliseconds, p.Message, p.StopAndCopy?.TotalMilliseconds);
 }
 
 /// <summary>Every error: a message for a person.</summary>

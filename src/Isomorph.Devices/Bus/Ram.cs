@@ -122,6 +122,24 @@ public sealed unsafe partial class Ram : IDisposable
         return new Span<byte>(HostAddress(address), length);
     }
 
+    /// <summary>
+    /// Makes [offset, offset + length) of RAM zero (page-aligned). RAM this object mapped gives the
+    /// pages back to the host (madvise MADV_DONTNEED: the next touch finds a fresh zero page), so a
+    /// zero page costs no memory and no write fault; borrowed RAM is cleared.
+    /// </summary>
+    public void Discard(ulong offset, ulong length)
+    {
+        if (offset > Size || length > Size - offset || ((offset | length) & (PageSize - 1)) != 0)
+            throw new ArgumentOutOfRangeException(nameof(offset));
+        if (_borrowed || Madvise(Host + offset, (nuint)length, MadvDontNeed) != 0)
+            new Span<byte>(Host + offset, checked((int)length)).Clear();
+    }
+
+    private const int MadvDontNeed = 4;
+
+    [LibraryImport("libc", EntryPoint = "madvise")]
+    private static partial int Madvise(void* addr, nuint length, int advice);
+
     public void Dispose()
     {
         if (Host != null && !_borrowed) Munmap(Host, (nuint)Size);

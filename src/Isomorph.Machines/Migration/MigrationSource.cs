@@ -58,6 +58,12 @@ public sealed record MigrationProgress(
     TimeSpan? Downtime,
     string? Message)
 {
+    /// <summary>
+    /// From the pause here until the last byte of the VM left (the rest of RAM and the state): what
+    /// QEMU reports as its downtime. <see cref="Downtime"/> goes on until the VM runs at the destination.
+    /// </summary>
+    public TimeSpan? StopAndCopy { get; init; }
+
     public bool Over => Phase is MigrationPhase.Succeeded or MigrationPhase.Failed or MigrationPhase.Undecided;
 }
 
@@ -128,6 +134,7 @@ public sealed class MigrationSource(IMachine machine, string destination, Migrat
             var state = new MemoryStream();
             machine.SaveState(state);
             channel.Send(MigrationMessage.State, state.GetBuffer().AsSpan(0, (int)state.Length));
+            var stopAndCopy = stopped.Elapsed;
             channel.Expect(MigrationMessage.Ready);
 
             // The commit point. Sent, it is never taken back: the VM does not run here again.
@@ -143,6 +150,7 @@ public sealed class MigrationSource(IMachine machine, string destination, Migrat
             // to read it.
             var there = running.Length == 8 ? TimeSpan.FromTicks((long)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(running.Span) / 100, (ulong)TimeSpan.FromMinutes(1).Ticks)) : TimeSpan.Zero;
             Report(MigrationPhase.Succeeded, goSent + oneWay + there);
+            _progress = _progress with { StopAndCopy = stopAndCopy };
         }
         catch (Exception e) when (e is MigrationException or SnapshotException or InvalidOperationException or IOException)
         {
@@ -194,32 +202,40 @@ public sealed class MigrationSource(IMachine machine, string destination, Migrat
     private void PreCopy(MigrationChannel channel)
     {
         machine.StartDirtyLog();
-        int pages = (int)(machine.Ram.Size >> Ram.PageShift);
-        _bitmap = new ulong[(pages + 63) / 64];
-        _dirty = machine.CollectDirtyPages(_bitmap); // every page, to begin with
+        int ramPages = (int)(machine.Ram.Size >> Ram.PageShift);
+        _bitmap = new ulong[(ramPages + 63) / 64];
+        _dirty = machine.CollectDirtyPages(_bitmap); // every page the host backs, to begin with
         int overrun = 0;
+        long previous = long.MaxValue;
         for (_round = 1; ; _round++)
         {
             Report(MigrationPhase.Copying);
             var round = Stopwatch.StartNew();
-            long bytesBefore = channel.BytesSent;
+            long scanned = _dirty;
             long sent = SendPages(channel, skipZero: _round == 1); // the destination's RAM starts zero
-            long bytes = channel.BytesSent - bytesBefore;
-            double bytesPerSecond = bytes / Math.Max(round.Elapsed.TotalSeconds, 1e-4);
-            double bytesPerPage = sent == 0 ? Ram.PageSize : (double)bytes / sent;
+            // What a page costs, scanned, compressed and carried (the link's speed and this host's), from this round.
+            double secondsPerPage = round.Elapsed.TotalSeconds / Math.Max(scanned, 1);
 
             _dirty = machine.CollectDirtyPages(_bitmap);
-            double estimate = _dirty * bytesPerPage / Math.Max(bytesPerSecond, 1);
-            if (estimate <= options.MaxDowntime.TotalSeconds || _round >= options.MaxRounds) return;
+            double estimate = _dirty * secondsPerPage;
+            // Go on while rounds shrink what is left (the guest's working set is what remains); stop once
+            // the rest is next to nothing, or fits in the downtime allowed and no longer shrinks.
+            bool shrinking = _dirty < previous * 3 / 4;
+            previous = _dirty;
+            if (estimate <= MinDowntime.TotalSeconds || _round >= options.MaxRounds
+                || !shrinking && estimate <= options.MaxDowntime.TotalSeconds) return;
 
             // Auto-converge, as QEMU's: the guest dirtied more than half of what a round could send, twice running.
-            if (options.AutoConverge && _round > 1 && _dirty > sent / 2)
+            if (options.AutoConverge && _round > 1 && _dirty > sent / 2 && estimate > options.MaxDowntime.TotalSeconds)
             {
                 if (++overrun >= 2) machine.Throttle = machine.Throttle == 0 ? 20 : Math.Min(99, machine.Throttle + 10);
             }
             else overrun = 0;
         }
     }
+
+    /// <summary>A rest this small is sent in the stop whatever the rounds would still gain.</summary>
+    private static readonly TimeSpan MinDowntime = TimeSpan.FromMilliseconds(1);
 
     /// <summary>With the machine paused: the pages written since the last round, added to those pre-copy left, all sent.</summary>
     private void SendTheRest(MigrationChannel channel)

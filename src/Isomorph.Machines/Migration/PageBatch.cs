@@ -88,7 +88,7 @@ public static unsafe class PageBatch
             var target = new Span<byte>(ram.Host + ((long)index << Ram.PageShift), PageBytes);
             if (kind == Zero)
             {
-                target.Clear();
+                ram.Discard((ulong)index << Ram.PageShift, Ram.PageSize); // no write fault, no memory
                 at += 5;
                 continue;
             }
