@@ -14,6 +14,7 @@ command -v qemu-system-riscv64 >/dev/null || need+=(qemu-system-misc)
 command -v riscv64-linux-gnu-gcc >/dev/null || need+=(gcc-riscv64-linux-gnu)
 [ -f /usr/riscv64-linux-gnu/include/stdio.h ] || need+=(libc6-dev-riscv64-cross)
 command -v qemu-riscv64 >/dev/null || need+=(qemu-user)
+command -v etcd >/dev/null || need+=(etcd-server)   # decides migrations' hand-overs in --ownership etcd: (tests/Isomorph.Tests/Machines/MigrationOwnershipTests.cs)
 command -v gdb-multiarch >/dev/null || need+=(gdb-multiarch)   # drives the gdb stub's tests (tests/Isomorph.Tests/Debugging)
 [ -f /usr/src/linux-source-6.1.tar.xz ] || need+=(linux-source-6.1)   # the guest kernel; its syscalls.h checks --strace
 command -v make >/dev/null || need+=(make)

@@ -64,9 +64,12 @@ public static class BootCommand
 
         var engine = IsomorphCommand.EngineOption();
         var (gdb, waitGdb) = IsomorphCommand.GdbOptions();
+        var ownership = OwnershipOption.StoreOption();
+        var vmName = OwnershipOption.VmNameOption();
         var command = new Command("boot", "Boot a RISC-V virt machine: OpenSBI, then Linux")
         {
             kernel, initrd, append, memory, firmware, cpus, hostThreads, maxInstructions, stats, disks, nets, rng, virtioConsole, serial, apiSock, restore, engine, gdb, waitGdb,
+            ownership, vmName,
         };
         Option[] machineShape = [kernel, initrd, append, memory, firmware, cpus, disks, nets, rng];
         command.SetAction(parse =>
@@ -78,6 +81,23 @@ public static class BootCommand
                 var option = GdbOption.Create(gdbSpec, IsomorphCommand.Engine(parse.GetValue(engine)), parse.GetValue(waitGdb), out var gdbError);
                 if (option is null) return Fail($"--gdb {gdbError}");
                 s_gdb = option;
+            }
+            if (parse.GetValue(vmName) is not null && parse.GetValue(ownership) is null) return Fail("--vm-name names the VM in an --ownership store: give --ownership too");
+            if (parse.GetValue(ownership) is { } store)
+            {
+                string name = parse.GetValue(vmName) ?? $"vm-{Guid.NewGuid().ToString("N")[..8]}";
+                if (OwnershipOption.Connect(store, name, out string? storeError) is not { } owner) return Fail(storeError!);
+                try
+                {
+                    owner.Store.Claim(name);
+                }
+                catch (Machines.Migration.OwnershipException e)
+                {
+                    owner.Dispose();
+                    return Fail(e.Message);
+                }
+                Console.Error.WriteLine($"isomorph: this host owns VM '{name}' in etcd");
+                s_ownership = owner;
             }
             if (parse.GetValue(restore) is { } snapshot)
             {
@@ -285,6 +305,8 @@ public static class BootCommand
     internal static int Run(VirtMachine first, bool stats, Serial.SerialBackend serial, MachineSlot slot, IAsyncDisposable? api)
     {
         var options = first.Options;
+        using var ownership = s_ownership;
+        ownership?.Guard(slot);
         serial.Attach(slot);
         using var gdb = s_gdb;
         if (gdb?.Start(new Machines.Debugging.MachineDebugTarget(first.Harts, () => slot.Use(m => m.Stop()))) is { } gdbError)
@@ -353,7 +375,10 @@ public static class BootCommand
     /// <summary>Starts the API server; a method of its own so that ASP.NET Core is loaded only when --api-sock is given.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal static IAsyncDisposable? StartApi(string path, MachineSlot machine, out string? error) =>
-        Vm.ApiServer.Start(path, machine, out error);
+        Vm.ApiServer.Start(path, machine, () => s_ownership?.Migration ?? new Machines.Migration.MigrationOptions(), out error);
+
+    /// <summary>The VM's owner in etcd (--ownership), or null.</summary>
+    internal static OwnershipOption? s_ownership;
 
     private static void PrintStats(VirtMachine machine)
     {

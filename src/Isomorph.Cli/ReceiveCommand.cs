@@ -26,15 +26,21 @@ public static class ReceiveCommand
         var apiSock = new Option<string?>("--api-sock") { Description = "serve the machine's REST API on a Unix socket at PATH once the VM runs here" };
         var timeout = new Option<double>("--timeout") { Description = "seconds to wait for each message from the source before giving up", DefaultValueFactory = _ => 10 };
         var engine = IsomorphCommand.EngineOption();
+        var ownership = OwnershipOption.StoreOption();
         var command = new Command("receive", "Wait for a VM migrated from another isomorph (isomorph vm migrate) and run it")
         {
-            listen, hostThreads, maxInstructions, stats, virtioConsole, serial, apiSock, timeout, engine,
+            listen, hostThreads, maxInstructions, stats, virtioConsole, serial, apiSock, timeout, engine, ownership,
         };
         command.SetAction(parse =>
         {
             if (parse.GetValue(hostThreads) < 1) return BootCommand.Fail($"invalid --host-threads {parse.GetValue(hostThreads)}: give 1 or more");
             if (parse.GetValue(maxInstructions) is < 1) return BootCommand.Fail($"invalid --max-instructions {parse.GetValue(maxInstructions)}: give 1 or more");
             double seconds = parse.GetValue(timeout);
+            if (parse.GetValue(ownership) is { } store)
+            {
+                if (OwnershipOption.Connect(store, null, out string? storeError) is not { } owner) return BootCommand.Fail(storeError!);
+                BootCommand.s_ownership = owner;
+            }
             if (double.IsNaN(seconds) || seconds < 0.1 || seconds > 3600) return BootCommand.Fail($"invalid --timeout {seconds}: give 0.1 to 3600 seconds");
             return Receive(parse.GetValue(listen)!, new MachineRestoreOptions
             {
@@ -108,11 +114,14 @@ public static class ReceiveCommand
         try
         {
             machine = MigrationDestination.Receive(MigrationEndpoint.Stream(connection, timeout),
-                options with { Console = serial.Output, VirtioConsole = hvc }, line => Console.Error.WriteLine($"isomorph: {line}"));
+                options with { Console = serial.Output, VirtioConsole = hvc }, BootCommand.s_ownership?.Store, out string? vm,
+                line => Console.Error.WriteLine($"isomorph: {line}"));
+            if (BootCommand.s_ownership is { } owner) owner.Vm = vm;
         }
         catch (Exception e) when (e is MigrationException or MachineConfigurationException)
         {
             Console.Error.WriteLine($"isomorph: no VM received: {e.Message}");
+            BootCommand.s_ownership?.Dispose();
             return NotReceived;
         }
         slot.Install(machine);

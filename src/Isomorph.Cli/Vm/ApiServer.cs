@@ -23,15 +23,21 @@ public sealed class ApiServer : IAsyncDisposable
     private readonly string _path;
     private readonly MachineSlot _machine;
 
-    private ApiServer(WebApplication app, string path, MachineSlot machine)
+    private readonly Func<MigrationOptions> _migration;
+
+    private ApiServer(WebApplication app, string path, MachineSlot machine, Func<MigrationOptions> migration)
     {
+        _migration = migration;
         _app = app;
         _path = path;
         _machine = machine;
     }
 
     /// <summary>Listens at <paramref name="path"/>; null with <paramref name="error"/> set when it cannot.</summary>
-    public static ApiServer? Start(string path, MachineSlot machine, out string? error)
+    public static ApiServer? Start(string path, MachineSlot machine, out string? error) => Start(path, machine, () => new MigrationOptions(), out error);
+
+    /// <summary>As above; a migration asked for through the API starts from what <paramref name="migration"/> gives (the ownership store).</summary>
+    public static ApiServer? Start(string path, MachineSlot machine, Func<MigrationOptions> migration, out string? error)
     {
         // The same rules as every socket isomorph listens on; Kestrel then binds the path itself.
         using (var probe = UnixSocketPath.Listen(path, "API socket", out error))
@@ -48,7 +54,7 @@ public sealed class ApiServer : IAsyncDisposable
             k.Limits.MaxRequestBodySize = MaxBodyBytes;
         });
         var app = builder.Build();
-        var server = new ApiServer(app, path, machine);
+        var server = new ApiServer(app, path, machine, migration);
         server.Map(app);
         try
         {
@@ -108,12 +114,12 @@ public sealed class ApiServer : IAsyncDisposable
         }));
         app.MapPost("/machine/snapshot", Snapshot);
         app.MapPost("/machine/migrate", Migrate);
-        app.MapGet("/machine/migration", context => _migration is { } m
+        app.MapGet("/machine/migration", context => _migrating is { } m
             ? Write(context, 200, MigrationInfo.From(m.Progress))
             : Write(context, 404, new ApiError("no migration has been started")));
     }
 
-    private volatile MigrationSource? _migration;
+    private volatile MigrationSource? _migrating;
 
     private static Task MigrationUnderWay(HttpContext context) => Write(context, 409, new ApiError("a migration is under way: it pauses and resumes the machine itself"));
     /// <summary>What holds the machine's pause for itself: nothing, a snapshot or a migration (one at a time; a pause or resume waits its turn as a 409).</summary>
@@ -159,7 +165,7 @@ public sealed class ApiServer : IAsyncDisposable
             await Write(context, 400, new ApiError("maxDowntimeMs must be 1 to 600000, timeoutMs 100 to 3600000"));
             return;
         }
-        var options = new MigrationOptions();
+        var options = _migration();
         if (request.MaxDowntimeMs is { } downtime) options = options with { MaxDowntime = TimeSpan.FromMilliseconds(downtime) };
         if (request.TimeoutMs is { } timeout) options = options with { Timeout = TimeSpan.FromMilliseconds(timeout) };
         if (Begin(Migrating) is { } busy)
@@ -172,7 +178,7 @@ public sealed class ApiServer : IAsyncDisposable
             var outcome = await Task.Run(() => _machine.Lease<MigrationProgress?>(machine =>
             {
                 var source = new MigrationSource(machine, to, options);
-                _migration = source;
+                _migrating = source;
                 var result = source.Run();
                 if (result.Phase == MigrationPhase.Succeeded) machine.Stop(); // it runs there now: this process ends
                 return result;

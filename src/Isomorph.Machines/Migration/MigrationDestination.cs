@@ -17,13 +17,26 @@ public static class MigrationDestination
     /// <see cref="MachineConfigurationException"/> when the machine cannot be built here) otherwise.
     /// <paramref name="log"/> hears one line per step.
     /// </summary>
-    public static IMachine Receive(Stream connection, MachineRestoreOptions options, Action<string>? log = null)
+    public static IMachine Receive(Stream connection, MachineRestoreOptions options, Action<string>? log = null) => Receive(connection, options, null, out _, log);
+
+    /// <summary>
+    /// As above, with the VM's ownership in a store (etcd; <paramref name="vmName"/> is the VM's name there): the hand-over is the store's, and a
+    /// destination holding the whole VM that hears nothing more from the source asks the store
+    /// (<see cref="IOwnership.TakeOverAfterSilence"/>) whether it is now the VM's.
+    /// </summary>
+    public static IMachine Receive(Stream connection, MachineRestoreOptions options, IOwnership? ownership, out string? vmName, Action<string>? log = null)
     {
+        vmName = null;
         using var channel = new MigrationChannel(connection);
         IMachine? machine = null;
         try
         {
-            string board = MigrationEndpoint.CheckHello(channel.Expect(MigrationMessage.Hello));
+            var (board, vm) = MigrationEndpoint.CheckHello(channel.Expect(MigrationMessage.Hello));
+            vmName = vm;
+            if ((vm is null) != (ownership is null))
+                throw new MigrationException(vm is null
+                    ? "the source does not use etcd ownership and this destination does: give both sides the same --ownership"
+                    : $"the source's VM '{vm}' is owned in etcd and this destination has no --ownership: give both sides the same");
             var configuration = channel.Expect(MigrationMessage.Configuration).ToArray();
             try
             {
@@ -43,7 +56,13 @@ public static class MigrationDestination
             machine.SaveState(own);
             own.Position = 0;
             using (var warm = new SnapshotStreamReader(own, own.Length)) machine.RestoreState(warm);
-            channel.Send(MigrationMessage.Accepted, []);
+            var accepted = new SnapshotWriter();
+            if (ownership is not null)
+            {
+                accepted.WriteString(ownership.Holder);
+                accepted.WriteInt64(ownership.Lease);
+            }
+            channel.Send(MigrationMessage.Accepted, accepted.Written);
             log?.Invoke($"receiving a {board} machine with {machine.HartCount} harts and {machine.Ram.Size >> 20} MiB of RAM");
 
             long pages = 0;
@@ -67,7 +86,21 @@ public static class MigrationDestination
             }
             log?.Invoke($"received {pages:N0} pages and the state ({channel.BytesReceived:N0} bytes); waiting for the commit");
             channel.Send(MigrationMessage.Ready, []);
-            channel.Expect(MigrationMessage.Go);
+            try
+            {
+                channel.Expect(MigrationMessage.Go);
+            }
+            catch (MigrationException e) when (ownership is not null)
+            {
+                // The whole VM is here and the source is silent: etcd says whose it is.
+                log?.Invoke($"no word from the source ({e.Message}); asking etcd whose VM '{vm}' is");
+                if (!ownership.TakeOverAfterSilence(vm!, TimeSpan.Zero)) // as long as a dead source's lease can last
+                    throw new MigrationException($"the source did not hand VM '{vm}' over: etcd names another host");
+                log?.Invoke($"etcd gives VM '{vm}' to this host");
+                var taken = machine;
+                machine = null;
+                return taken;
+            }
             var go = System.Diagnostics.Stopwatch.StartNew();
             // The VM is ours from here: it runs whether or not the source hears this.
             try

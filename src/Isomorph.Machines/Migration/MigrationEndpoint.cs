@@ -10,7 +10,7 @@ public static class MigrationEndpoint
     private static ReadOnlySpan<byte> Magic => "ISOMMIGR"u8;
 
     /// <summary>The protocol's version: both sides must speak the same one.</summary>
-    public const uint Version = 1;
+    public const uint Version = 2;
 
     /// <summary>Parses HOST:PORT (an IPv6 address in brackets); null with <paramref name="error"/> when it is not one.</summary>
     public static (string Host, int Port)? Parse(string text, out string? error)
@@ -85,18 +85,19 @@ public static class MigrationEndpoint
         }
     }
 
-    /// <summary>The Hello message: magic, version, board.</summary>
-    internal static byte[] Hello(string board)
+    /// <summary>The Hello message: magic, version, board, the VM's name in the ownership store (or null: no store).</summary>
+    internal static byte[] Hello(string board, string? vm)
     {
         var w = new SnapshotWriter();
         foreach (byte b in Magic) w.WriteByte(b);
         w.WriteUInt32(Version);
         w.WriteString(board);
+        w.WriteString(vm);
         return w.Written.ToArray();
     }
 
-    /// <summary>Checks a Hello; returns the board.</summary>
-    internal static string CheckHello(ReadOnlyMemory<byte> payload)
+    /// <summary>Checks a Hello; returns the board and the VM's name in the ownership store.</summary>
+    internal static (string Board, string? Vm) CheckHello(ReadOnlyMemory<byte> payload)
     {
         try
         {
@@ -107,8 +108,9 @@ public static class MigrationEndpoint
             uint version = r.ReadUInt32();
             if (version != Version) throw new MigrationException($"the source speaks migration protocol {version}; this isomorph speaks {Version}");
             string board = r.ReadString() ?? throw new MigrationException("a Hello without a board");
+            string? vm = r.ReadString();
             r.ExpectEnd();
-            return board;
+            return (board, vm);
         }
         catch (SnapshotException)
         {

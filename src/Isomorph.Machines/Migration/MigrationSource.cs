@@ -20,6 +20,12 @@ public sealed record MigrationOptions
 
     /// <summary>Throttles the guest when it writes memory faster than the link carries it (auto-converge).</summary>
     public bool AutoConverge { get; init; } = true;
+
+    /// <summary>The store that owns the VM (etcd), or null: source and destination decide between themselves.</summary>
+    public IOwnership? Ownership { get; init; }
+
+    /// <summary>The VM's name in <see cref="Ownership"/>.</summary>
+    public string? Vm { get; init; }
 }
 
 /// <summary>Where a migration stands (see docs/migration.md for the handover).</summary>
@@ -137,12 +143,42 @@ public sealed class MigrationSource(IMachine machine, string destination, Migrat
             var stopAndCopy = stopped.Elapsed;
             channel.Expect(MigrationMessage.Ready);
 
-            // The commit point. Sent, it is never taken back: the VM does not run here again.
-            committed = true;
-            Report(MigrationPhase.Committing);
-            channel.Send(MigrationMessage.Go, []);
-            var goSent = stopped.Elapsed;
-            var running = channel.Expect(MigrationMessage.Running);
+            TimeSpan goSent;
+            ReadOnlyMemory<byte> running = default;
+            if (options.Ownership is not { } ownership)
+            {
+                // The commit point. Sent, it is never taken back: the VM does not run here again.
+                committed = true;
+                Report(MigrationPhase.Committing);
+                channel.Send(MigrationMessage.Go, []);
+                goSent = stopped.Elapsed;
+                running = channel.Expect(MigrationMessage.Running);
+            }
+            else
+            {
+                // The commit point is etcd's: the record names the destination, or it does not.
+                Report(MigrationPhase.Committing);
+                switch (ownership.HandOver(options.Vm!, _destinationHolder!, _destinationLease, Patience))
+                {
+                    case HandoverOutcome.StillOurs:
+                        throw new MigrationException($"the hand-over did not happen: etcd still names this host for VM '{options.Vm}'");
+                    case HandoverOutcome.Unknown:
+                        committed = true;
+                        throw new OwnershipUndecided($"etcd could not be asked whether VM '{options.Vm}' was handed over within {Patience.TotalSeconds:F0} s");
+                }
+                committed = true;
+                goSent = stopped.Elapsed;
+                try
+                {
+                    // The destination would learn it from etcd too; Go saves it the wait.
+                    channel.Send(MigrationMessage.Go, []);
+                    goSent = stopped.Elapsed;
+                    running = channel.Expect(MigrationMessage.Running);
+                }
+                catch (MigrationException)
+                {
+                }
+            }
             machine.StopDirtyLog();
             // The downtime is from the pause here to the VM running there: until Go left, Go's way
             // there, and what the destination took from Go to releasing the VM (it says so in Running).
@@ -151,6 +187,13 @@ public sealed class MigrationSource(IMachine machine, string destination, Migrat
             var there = running.Length == 8 ? TimeSpan.FromTicks((long)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(running.Span) / 100, (ulong)TimeSpan.FromMinutes(1).Ticks)) : TimeSpan.Zero;
             Report(MigrationPhase.Succeeded, goSent + oneWay + there);
             _progress = _progress with { StopAndCopy = stopAndCopy };
+        }
+        catch (OwnershipUndecided e)
+        {
+            machine.Throttle = 0;
+            Report(MigrationPhase.Undecided, message:
+                $"{e.Message}: the VM stays paused here and runs nowhere until etcd answers; then it runs where /isomorph/vms/{options.Vm}/owner says " +
+                "(resume it here with isomorph vm resume only if that record names this host)");
         }
         catch (Exception e) when (e is MigrationException or SnapshotException or InvalidOperationException or IOException)
         {
@@ -173,6 +216,14 @@ public sealed class MigrationSource(IMachine machine, string destination, Migrat
         return _progress;
     }
 
+    /// <summary>How long the source waits for etcd to settle a hand-over, and the destination for it to say who owns the VM.</summary>
+    internal static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    private sealed class OwnershipUndecided(string message) : Exception(message);
+
+    private string? _destinationHolder;
+    private long _destinationLease;
+
     private void Handshake(MigrationChannel channel)
     {
         // The state is saved once to nowhere first (paused for the instant), so that the stop does not wait for code run the first time.
@@ -186,9 +237,24 @@ public sealed class MigrationSource(IMachine machine, string destination, Migrat
         {
             if (running) machine.Resume();
         }
-        channel.Send(MigrationMessage.Hello, MigrationEndpoint.Hello(machine.Board));
+        channel.Send(MigrationMessage.Hello, MigrationEndpoint.Hello(machine.Board, options.Ownership is null ? null : options.Vm));
         channel.Send(MigrationMessage.Configuration, machine.SaveConfiguration());
-        channel.Expect(MigrationMessage.Accepted);
+        var accepted = channel.Expect(MigrationMessage.Accepted);
+        if (options.Ownership is not null)
+        {
+            try
+            {
+                var r = new SnapshotReader("accepted", accepted.ToArray());
+                _destinationHolder = r.ReadString() ?? throw r.Error("no holder");
+                _destinationLease = r.ReadInt64();
+                r.ExpectEnd();
+            }
+            catch (SnapshotException)
+            {
+                throw new MigrationException("the destination does not use etcd ownership: give both sides the same --ownership");
+            }
+            options.Ownership.Prepare(options.Vm!);
+        }
     }
 
     private ulong[] _bitmap = [];
