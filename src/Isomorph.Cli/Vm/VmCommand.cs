@@ -116,7 +116,8 @@ public static class VmCommand
             {
                 case nameof(Machines.Migration.MigrationPhase.Succeeded):
                     if (!json)
-                        Console.Out.WriteLine($"migrated to {info.Destination} in {info.ElapsedMs:F0} ms: downtime {info.DowntimeMs:F0} ms, " +
+                        Console.Out.WriteLine($"migrated to {info.Destination} in {info.ElapsedMs:F0} ms: " +
+                            (info.DowntimeMs is { } downtime ? $"downtime {downtime:F0} ms, " : $"downtime not known here ({info.Message}), ") +
                             $"{info.BytesSent:N0} bytes sent in {info.Round} rounds ({info.PagesSent:N0} pages of {info.RamBytes >> 20} MiB" +
                             (info.Throttle > 0 ? $", the guest throttled to {100 - info.Throttle}%)" : ")"));
                     return 0;

@@ -175,8 +175,14 @@ public sealed class MigrationSource(IMachine machine, string destination, Migrat
                     goSent = stopped.Elapsed;
                     running = channel.Expect(MigrationMessage.Running);
                 }
-                catch (MigrationException)
+                catch (MigrationException e)
                 {
+                    // It is the destination's all the same: it takes the VM from etcd once it hears nothing more.
+                    machine.StopDirtyLog();
+                    Report(MigrationPhase.Succeeded, message:
+                        $"etcd names the destination, which did not confirm ({e.Message}) and takes the VM from etcd");
+                    _progress = _progress with { StopAndCopy = stopAndCopy };
+                    return _progress;
                 }
             }
             machine.StopDirtyLog();

@@ -42,14 +42,14 @@ public sealed partial class MigrationTests(ITestOutputHelper output) : IDisposab
         public readonly string SourceApi, DestinationApi;
         public readonly int Port = FreePort();
 
-        public Pair(MigrationTests test, string[] boot, double timeoutSeconds = 10)
+        public Pair(MigrationTests test, string[] boot, double timeoutSeconds = 10, string[]? receive = null)
         {
             SourceApi = test.Temp("source.api");
             DestinationApi = test.Temp("destination.api");
             string sourceSerial = test.Temp("source.serial"), destinationSerial = test.Temp("destination.serial");
             Source = new IsomorphProcess(["boot", "--append", "console=ttyS0 quiet", "--serial", $"unix:{sourceSerial}", "--api-sock", SourceApi, .. boot]);
-            Destination = new IsomorphProcess("receive", "--listen", $"127.0.0.1:{Port}", "--serial", $"unix:{destinationSerial}",
-                "--api-sock", DestinationApi, "--timeout", timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Destination = new IsomorphProcess(["receive", "--listen", $"127.0.0.1:{Port}", "--serial", $"unix:{destinationSerial}",
+                "--api-sock", DestinationApi, "--timeout", timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), .. receive ?? []]);
             SourceConsole = new SocketConsole(Source.Connect(sourceSerial, BootTimeout));
             DestinationConsole = new SocketConsole(Destination.Connect(destinationSerial, BootTimeout));
             Assert.True(SourceConsole.WaitFor("/ # ", BootTimeout) >= 0, "no shell prompt:\n" + SourceConsole.Text + Source.Stderr);
