@@ -18,6 +18,9 @@ public sealed class EtcdOwnership : IOwnership
     /// <summary>How long a holder that stops renewing keeps its record.</summary>
     public const int LeaseSeconds = 5;
 
+    /// <summary>How long after its last renewal a holder stops running the VM: well before etcd could drop its record.</summary>
+    public const int FenceSeconds = LeaseSeconds - 2;
+
     private static readonly TimeSpan Call = TimeSpan.FromSeconds(2);
     private readonly EtcdClient _client;
     private readonly CancellationTokenSource _stop = new();
@@ -206,7 +209,7 @@ public sealed class EtcdOwnership : IOwnership
     {
         while (!_stop.IsCancellationRequested)
         {
-            if (_stop.Token.WaitHandle.WaitOne(TimeSpan.FromSeconds(LeaseSeconds / 4.0))) return;
+            if (_stop.Token.WaitHandle.WaitOne(TimeSpan.FromSeconds(LeaseSeconds / 5.0))) return;
             long ttl = -1;
             try
             {
@@ -216,10 +219,13 @@ public sealed class EtcdOwnership : IOwnership
             {
             }
             if (ttl > 0) Interlocked.Exchange(ref _renewed, Stopwatch.GetTimestamp());
-            if (ttl == 0 || Stopwatch.GetElapsedTime(Interlocked.Read(ref _renewed)) > TimeSpan.FromSeconds(LeaseSeconds))
+            // This side gives the lease up FenceSeconds after its last renewal, before etcd can drop the record
+            // (a lease after etcd renewed it, which was before the answer came): the VM pauses here before
+            // another host could take it.
+            if (ttl == 0 || Stopwatch.GetElapsedTime(Interlocked.Read(ref _renewed)) > TimeSpan.FromSeconds(FenceSeconds))
             {
                 if (Interlocked.Exchange(ref _lost, 1) == 0)
-                    Lost?.Invoke(ttl == 0 ? "etcd says this host's lease has expired" : $"this host's lease went unrenewed for {LeaseSeconds} s (etcd unreachable)");
+                    Lost?.Invoke(ttl == 0 ? "etcd says this host's lease has expired" : $"this host's lease went unrenewed for {FenceSeconds} s (etcd unreachable)");
             }
         }
     }
