@@ -68,6 +68,12 @@ public interface IMachine : IDisposable
     /// <summary>Restores the harts' and devices' state written by <see cref="SaveState"/> into a machine built by <see cref="MachineBoards.FromConfiguration"/> and not yet run.</summary>
     void RestoreState(SnapshotStreamReader state);
 
+    /// <summary>Makes the disk images durable and gives their locks up (paused only), for a migration's destination to take.</summary>
+    void ReleaseImages();
+
+    /// <summary>Takes the disk images' locks (again); throws <see cref="MachineConfigurationException"/> when another process holds one.</summary>
+    void LockImages();
+
     /// <summary>Starts logging the RAM pages written (every page marked to begin with).</summary>
     void StartDirtyLog();
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Isomorph.Devices.Virtio;
@@ -8,7 +9,7 @@ namespace Isomorph.Devices.Virtio;
 /// virtio-blk over a raw image file: read, write, flush (fsync to the host disk) and get-id. A
 /// read-only disk offers VIRTIO_BLK_F_RO and fails writes. Requests are served synchronously.
 /// </summary>
-public sealed class VirtioBlock : IVirtioDevice
+public sealed partial class VirtioBlock : IVirtioDevice
 {
     public const int SectorSize = 512;
     public const ulong FeatureSegMax = 1ul << 2, FeatureReadOnly = 1ul << 5, FeatureFlush = 1ul << 9;
@@ -32,12 +33,70 @@ public sealed class VirtioBlock : IVirtioDevice
         BinaryPrimitives.WriteUInt32LittleEndian(_config.AsSpan(12), MaxQueueSize - 2u); // seg_max
     }
 
-    /// <summary>Opens a raw image (exclusively when writable) as a disk.</summary>
-    public static VirtioBlock Open(string path, bool readOnly)
+    /// <summary>
+    /// Opens a raw image as a disk, locked (<see cref="Lock"/>) unless <paramref name="locked"/> is
+    /// false: a migration's destination opens the image while the source still holds it, and locks
+    /// it once the VM is its own. Throws <see cref="IOException"/> when the image cannot be opened or locked.
+    /// </summary>
+    public static VirtioBlock Open(string path, bool readOnly, bool locked = true)
     {
-        var file = new FileStream(path, FileMode.Open, readOnly ? FileAccess.Read : FileAccess.ReadWrite,
-            readOnly ? FileShare.Read : FileShare.None, bufferSize: 0);
-        return new VirtioBlock(file, readOnly, Path.GetFileName(path));
+        // Opened through open(2), not FileStream's path constructor, which takes flock itself and cannot leave the image unlocked.
+        int fd = Libc.open(path, (readOnly ? Libc.O_RDONLY : Libc.O_RDWR) | Libc.O_CLOEXEC);
+        if (fd < 0) throw new IOException(new System.ComponentModel.Win32Exception(Marshal.GetLastPInvokeError()).Message);
+        var handle = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: true);
+        var block = new VirtioBlock(new FileStream(handle, readOnly ? FileAccess.Read : FileAccess.ReadWrite, bufferSize: 0), readOnly, Path.GetFileName(path));
+        if (locked && !block.Lock(out string? error))
+        {
+            block.Dispose();
+            throw new IOException(error);
+        }
+        return block;
+    }
+
+    /// <summary>True while this process holds the image's lock.</summary>
+    public bool Locked { get; private set; }
+
+    /// <summary>
+    /// Takes the image's lock (flock: exclusive when writable, shared when read-only), so that no other
+    /// VM writes it meanwhile, and drops any cached pages of it (another host may have written it last).
+    /// False, with one line in <paramref name="error"/>, when another process holds it.
+    /// </summary>
+    public bool Lock(out string? error)
+    {
+        error = null;
+        if (Locked) return true;
+        if (Libc.flock(_file.SafeFileHandle, (ReadOnly ? Libc.LOCK_SH : Libc.LOCK_EX) | Libc.LOCK_NB) != 0)
+        {
+            error = ReadOnly ? "the disk image is being written by another VM" : "the disk image is in use by another VM";
+            return false;
+        }
+        Libc.posix_fadvise(_file.SafeFileHandle, 0, 0, Libc.POSIX_FADV_DONTNEED);
+        Locked = true;
+        return true;
+    }
+
+    /// <summary>Makes the image durable (fsync) and gives its lock up, for another host to take (a migration's stop).</summary>
+    public void Unlock()
+    {
+        if (!Locked) return;
+        if (!ReadOnly) _file.Flush(flushToDisk: true);
+        Libc.flock(_file.SafeFileHandle, Libc.LOCK_UN);
+        Locked = false;
+    }
+
+    private static partial class Libc
+    {
+        public const int O_RDONLY = 0, O_RDWR = 2, O_CLOEXEC = 0x80000;
+        public const int LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8, POSIX_FADV_DONTNEED = 4;
+
+        [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        public static partial int open(string path, int flags);
+
+        [LibraryImport("libc", SetLastError = true)]
+        public static partial int flock(SafeHandle fd, int operation);
+
+        [LibraryImport("libc")]
+        public static partial int posix_fadvise(SafeHandle fd, long offset, long length, int advice);
     }
 
     public bool ReadOnly { get; }

@@ -99,6 +99,7 @@ public static class MigrationDestination
                 log?.Invoke($"etcd gives VM '{vm}' to this host");
                 var taken = machine;
                 machine = null;
+                LockImages(taken, log);
                 return taken;
             }
             var go = System.Diagnostics.Stopwatch.StartNew();
@@ -115,6 +116,7 @@ public static class MigrationDestination
             }
             var received = machine;
             machine = null;
+            LockImages(received, log);
             return received;
         }
         catch (SnapshotException e)
@@ -130,6 +132,19 @@ public static class MigrationDestination
         finally
         {
             machine?.Dispose();
+        }
+    }
+
+    /// <summary>The VM is this process's: its disk images are locked here now (the source gave them up at its stop).</summary>
+    private static void LockImages(IMachine machine, Action<string>? log)
+    {
+        try
+        {
+            machine.LockImages();
+        }
+        catch (MachineConfigurationException e)
+        {
+            log?.Invoke($"the VM runs here, but {e.Message}: nothing keeps another VM from writing the image meanwhile");
         }
     }
 }

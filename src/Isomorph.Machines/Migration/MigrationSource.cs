@@ -117,17 +117,15 @@ public sealed class MigrationSource(IMachine machine, string destination, Migrat
     {
         _clock.Start();
         using var channel = _channel = new MigrationChannel(connection);
-        bool wasPaused = machine.IsPaused, committed = false;
+        bool wasPaused = machine.IsPaused, committed = false, imagesReleased = false;
         var stopped = new Stopwatch();
         try
         {
             Handshake(channel);
             PreCopy(channel);
 
-            // The destination catches up with what pre-copy sent, so that the stop waits only for the rest.
-            channel.Send(MigrationMessage.Sync, []);
-            channel.Expect(MigrationMessage.Synced);
-            // A second exchange, with nothing queued, measures the link's round trip for the downtime below.
+            // An exchange with nothing queued (each round ended with the destination caught up) measures
+            // the link's round trip for the downtime below.
             var roundTrip = Stopwatch.StartNew();
             channel.Send(MigrationMessage.Sync, []);
             channel.Expect(MigrationMessage.Synced);
@@ -136,6 +134,8 @@ public sealed class MigrationSource(IMachine machine, string destination, Migrat
             // Stop and copy: from here the VM stands still until the destination runs it.
             stopped.Start();
             machine.Pause();
+            imagesReleased = true;
+            machine.ReleaseImages(); // durable, and the destination's to lock once the VM is its own
             SendTheRest(channel);
             var state = new MemoryStream();
             machine.SaveState(state);
@@ -215,8 +215,16 @@ public sealed class MigrationSource(IMachine machine, string destination, Migrat
             {
                 channel.TryAbort(e.Message);
                 machine.StopDirtyLog();
-                if (!wasPaused) machine.Resume();
-                Report(MigrationPhase.Failed, message: e.Message);
+                try
+                {
+                    if (imagesReleased) machine.LockImages();
+                    if (!wasPaused) machine.Resume();
+                    Report(MigrationPhase.Failed, message: e.Message);
+                }
+                catch (MachineConfigurationException locked)
+                {
+                    Report(MigrationPhase.Undecided, message: $"{e.Message}; and the VM cannot run on here: {locked.Message}. It stays paused");
+                }
             }
         }
         return _progress;
@@ -283,16 +291,19 @@ public sealed class MigrationSource(IMachine machine, string destination, Migrat
         {
             Report(MigrationPhase.Copying);
             var round = Stopwatch.StartNew();
-            long scanned = _dirty;
             long sent = SendPages(channel, skipZero: _round == 1); // the destination's RAM starts zero
-            // What a page costs, scanned, compressed and carried (the link's speed and this host's), from this round.
-            double secondsPerPage = round.Elapsed.TotalSeconds / Math.Max(scanned, 1);
+            // The round ends when the destination has it all, not when the socket took it (buffers hide a slow link).
+            channel.Send(MigrationMessage.Sync, []);
+            channel.Expect(MigrationMessage.Synced);
+            // What a page sent costs, scanned, compressed and carried (the link's speed and this host's), from
+            // this round; the first round's pages left out as zero cost next to nothing and are not counted.
+            double secondsPerPage = round.Elapsed.TotalSeconds / Math.Max(sent, 1);
 
             _dirty = machine.CollectDirtyPages(_bitmap);
             double estimate = _dirty * secondsPerPage;
             // Go on while rounds shrink what is left (the guest's working set is what remains); stop once
             // the rest is next to nothing, or fits in the downtime allowed and no longer shrinks.
-            bool shrinking = _dirty < previous * 3 / 4;
+            bool shrinking = previous == long.MaxValue || _dirty < previous / 4 * 3;
             previous = _dirty;
             if (estimate <= MinDowntime.TotalSeconds || _round >= options.MaxRounds
                 || !shrinking && estimate <= options.MaxDowntime.TotalSeconds) return;

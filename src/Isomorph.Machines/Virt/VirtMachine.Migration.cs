@@ -13,9 +13,23 @@ public sealed partial class VirtMachine
         return writer.Written.ToArray();
     }
 
-    /// <summary>A machine built from <paramref name="configuration"/> (<see cref="SaveConfiguration()"/>), RAM zero and harts at reset.</summary>
+    /// <summary>
+    /// A machine built from <paramref name="configuration"/> (<see cref="SaveConfiguration()"/>), RAM
+    /// zero and harts at reset, its disk images open but not locked (<see cref="LockImages"/>).
+    /// </summary>
     public static VirtMachine FromConfiguration(byte[] configuration, MachineRestoreOptions options) =>
-        FromConfiguration(new SnapshotReader(MachineSection, configuration), options, out _);
+        FromConfiguration(new SnapshotReader(MachineSection, configuration), options, out _, lockImages: false);
+
+    public void ReleaseImages()
+    {
+        foreach (var block in _virtio.Select(v => v.Device).OfType<Devices.Virtio.VirtioBlock>()) block.Unlock();
+    }
+
+    public void LockImages()
+    {
+        foreach (var (block, disk) in _virtio.Select(v => v.Device).OfType<Devices.Virtio.VirtioBlock>().Zip(_options.Disks))
+            if (!block.Lock(out string? error)) throw new MachineConfigurationException($"{disk.Path}: {error}");
+    }
 
     public long SaveState(Stream stream)
     {

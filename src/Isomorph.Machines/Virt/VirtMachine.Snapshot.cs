@@ -146,7 +146,7 @@ public sealed partial class VirtMachine
     }
 
     /// <summary>A machine built from a saved configuration, its RAM zero and its harts at reset, for a snapshot's or a migration's state to fill.</summary>
-    private static VirtMachine FromConfiguration(SnapshotReader section, MachineRestoreOptions overrides, out Stream? ownedConsole)
+    private static VirtMachine FromConfiguration(SnapshotReader section, MachineRestoreOptions overrides, out Stream? ownedConsole, bool lockImages = true)
     {
         ownedConsole = null;
         var saved = ReadConfiguration(section);
@@ -160,7 +160,7 @@ public sealed partial class VirtMachine
         }
         try
         {
-            var machine = new VirtMachine(options, loadImages: false);
+            var machine = new VirtMachine(options, loadImages: false, lockImages);
             (machine.KernelAddress, machine.DtbAddress, machine.FwDynamicInfoAddress, machine.InitrdRange) =
                 (saved.KernelAddress, saved.DtbAddress, saved.FwDynamicInfoAddress, saved.InitrdRange);
             return machine;

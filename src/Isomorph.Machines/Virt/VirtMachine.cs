@@ -144,8 +144,9 @@ public sealed partial class VirtMachine : IMachine
     }
 
     /// <summary>Builds the machine; without <paramref name="loadImages"/> RAM stays empty and the harts at reset (a snapshot fills them).</summary>
-    private VirtMachine(VirtOptions options, bool loadImages)
+    private VirtMachine(VirtOptions options, bool loadImages, bool lockImages = true)
     {
+        _lockImages = lockImages;
         _options = options;
         _console = options.Console ?? Stream.Null;
         if (options.Harts < 1 || options.Harts > MaxHarts)
@@ -205,6 +206,9 @@ public sealed partial class VirtMachine : IMachine
         }
     }
 
+    /// <summary>False while a migration's destination has the disk images open but not locked (<see cref="LockImages"/>).</summary>
+    private readonly bool _lockImages;
+
     /// <summary>What the machine was built from (after a restore, the snapshot's configuration with this process's streams).</summary>
     public VirtOptions Options => _options;
 
@@ -219,7 +223,7 @@ public sealed partial class VirtMachine : IMachine
                 if (HostFile.NotRegular(disk.Path, "disk image") is { } notRegular) throw new MachineConfigurationException(notRegular);
                 try
                 {
-                    var block = VirtioBlock.Open(disk.Path, disk.ReadOnly);
+                    var block = VirtioBlock.Open(disk.Path, disk.ReadOnly, _lockImages);
                     devices.Add(block);
                     if (block.Capacity == 0) throw new MachineConfigurationException($"{disk.Path}: the disk image is smaller than one 512-byte sector");
                 }

@@ -28,8 +28,9 @@ public sealed class MigrationProxy : IDisposable
     /// Carries one migration to 127.0.0.1:<paramref name="destinationPort"/>. <paramref name="matches"/>
     /// sees each message's type, whether it comes from the source, and how many of that type came before.
     /// </summary>
-    public MigrationProxy(int destinationPort, Func<MigrationMessage, bool, int, bool> matches, Act act, Action? callback = null)
+    public MigrationProxy(int destinationPort, Func<MigrationMessage, bool, int, bool> matches, Act act, Action? callback = null, long bytesPerSecond = 0)
     {
+        _bytesPerSecond = bytesPerSecond;
         _destinationPort = destinationPort;
         (_matches, _act, _callback) = (matches, act, callback);
         _listener.Start(1);
@@ -44,6 +45,9 @@ public sealed class MigrationProxy : IDisposable
     public bool Fired => Volatile.Read(ref _fired) != 0;
 
     private readonly Dictionary<(MigrationMessage, bool), int> _seen = [];
+
+    /// <summary>A slow link: the source's messages pass at this rate at most (0: as fast as loopback).</summary>
+    private readonly long _bytesPerSecond;
 
     private void Serve()
     {
@@ -88,6 +92,7 @@ public sealed class MigrationProxy : IDisposable
                 }
                 to.Send(head);
                 to.Send(rest);
+                if (fromSource && _bytesPerSecond > 0) Pace(head.Length + rest.Length);
                 if (!fire) continue;
                 if (_act == Act.CutAfter)
                 {
@@ -102,6 +107,17 @@ public sealed class MigrationProxy : IDisposable
         {
         }
         Cut();
+    }
+
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+    private long _carried;
+
+    /// <summary>Waits until the bytes carried so far fit the rate.</summary>
+    private void Pace(int bytes)
+    {
+        _carried += bytes;
+        var due = TimeSpan.FromSeconds((double)_carried / _bytesPerSecond);
+        if (due > _clock.Elapsed) Thread.Sleep(due - _clock.Elapsed);
     }
 
     private static bool Fill(Socket socket, byte[] into)

@@ -114,6 +114,56 @@ public sealed partial class MigrationTests(ITestOutputHelper output) : IDisposab
         Assert.Equal(0, pair.Destination.WaitForExit(TimeSpan.FromSeconds(60)));
     }
 
+    [Fact]
+    public void ADiskImage_MovesWithTheVm_ItsLockGoesToTheDestination_AndWritesOnBothSidesAreOnIt()
+    {
+        string image = Temp("disk.img");
+        using (var f = File.Create(image)) f.SetLength(1 << 20);
+        using var pair = new Pair(this, ["--disk", image]);
+        // A second VM may not write the image while the first runs.
+        var second = Repository.Isomorph("boot", "--serial", "none", "--disk", image);
+        Assert.Equal(2, second.ExitCode);
+        Assert.Contains("in use by another VM", second.Stderr);
+
+        pair.SourceConsole.Send("echo written-before | dd of=/dev/vda bs=512 conv=notrunc,sync 2>/dev/null; sync; echo wrote$((1+1))\n");
+        Assert.True(pair.SourceConsole.WaitFor("wrote2", CommandTimeout) >= 0, LinuxGuest.Tail(pair.SourceConsole.Text));
+        var migrated = Migrate(pair, $"127.0.0.1:{pair.Port}");
+        Assert.True(migrated.ExitCode == 0, $"vm migrate: {migrated.ExitCode}\n{migrated.Stdout}{migrated.Stderr}\n{pair.Destination.Stderr}");
+        Assert.Equal(0, pair.Source.WaitForExit(TimeSpan.FromSeconds(30)));
+
+        // The destination reads what the source wrote, writes the next sector, and holds the lock now.
+        pair.DestinationConsole.Send("dd if=/dev/vda bs=512 count=1 2>/dev/null | head -c 14; echo; echo written-after | dd of=/dev/vda bs=512 seek=1 conv=notrunc,sync 2>/dev/null; sync; echo wrote$((2+1))\n");
+        Assert.True(pair.DestinationConsole.WaitFor("wrote3", CommandTimeout) >= 0, LinuxGuest.Tail(pair.DestinationConsole.Text));
+        Assert.Contains("written-before\n", pair.DestinationConsole.Text.Replace("\r", ""));
+        var third = Repository.Isomorph("boot", "--serial", "none", "--disk", image);
+        Assert.Equal(2, third.ExitCode);
+        Assert.Contains("in use by another VM", third.Stderr);
+        pair.DestinationConsole.Send("poweroff\n");
+        Assert.Equal(0, pair.Destination.WaitForExit(TimeSpan.FromSeconds(60)));
+
+        var bytes = File.ReadAllBytes(image);
+        Assert.Equal("written-before\n", System.Text.Encoding.ASCII.GetString(bytes, 0, 15));
+        Assert.Equal("written-after\n", System.Text.Encoding.ASCII.GetString(bytes, 512, 14));
+    }
+
+    [Fact]
+    public void AGuestThatWritesFasterThanTheLinkCarries_IsThrottled_AndTheMigrationEnds()
+    {
+        using var pair = new Pair(this, []);
+        // Random bytes (LZ4 cannot shrink them) rewritten as fast as the guest makes them, over a link of 2 MB/s.
+        pair.SourceConsole.Send("mkdir -p /tmp; while true; do dd if=/dev/urandom of=/tmp/r bs=64k count=32 conv=notrunc 2>/dev/null; done &\n");
+        Thread.Sleep(2000);
+        using var proxy = new MigrationProxy(pair.Port, (_, _, _) => false, MigrationProxy.Act.CallAfter, bytesPerSecond: 2_000_000);
+        var migrated = Migrate(pair, proxy.Endpoint, "--json", "--max-downtime", "300");
+        output.WriteLine(migrated.Stdout + migrated.Stderr);
+        Assert.True(migrated.ExitCode == 0, $"vm migrate: {migrated.ExitCode}\n{migrated.Stdout}{migrated.Stderr}\n{pair.Destination.Stderr}");
+        var info = System.Text.Json.JsonSerializer.Deserialize<Isomorph.Cli.Vm.MigrationInfo>(migrated.Stdout, Isomorph.Cli.Vm.VmJson.Options)!;
+        Assert.Equal("Succeeded", info.Phase);
+        Assert.True(info.Throttle > 0, $"the guest was never throttled: {migrated.Stdout}");
+        Assert.True(info.Round > 2, $"pre-copy stopped after {info.Round} rounds");
+        Assert.True(Answers(pair.DestinationConsole, CommandTimeout), "the destination does not run the VM:\n" + pair.Destination.Stderr);
+    }
+
     /// <summary>Where a fault strikes, and who must run the VM afterwards.</summary>
     public enum Fault
     {
