@@ -143,20 +143,16 @@ public sealed class ApiServer : IAsyncDisposable
     /// </summary>
     private async Task Migrate(HttpContext context)
     {
-        MigrationRequest? request;
-        try
+        var (read, request) = await ReadBody<MigrationRequest>(context, "migration request {\"to\": \"HOST:PORT\"}");
+        if (!read) return;
+        if (request?.To is not { } to)
         {
-            request = await JsonSerializer.DeserializeAsync<MigrationRequest>(context.Request.Body, VmJson.Options);
-        }
-        catch (JsonException e)
-        {
-            await Write(context, 400, new ApiError($"the body is not a JSON migration request {{\"to\": \"HOST:PORT\"}}: {e.Message}"));
+            await Write(context, 400, new ApiError("the body names no \"to\" (HOST:PORT) to migrate to"));
             return;
         }
-        if (request?.To is not { Length: > 0 } to || MigrationEndpoint.Parse(to, out _) is null)
+        if (MigrationEndpoint.Parse(to, out string? badTo) is null)
         {
-            MigrationEndpoint.Parse(request?.To ?? "", out string? error);
-            await Write(context, 400, new ApiError(request?.To is null ? "the body names no \"to\" (HOST:PORT) to migrate to" : error!));
+            await Write(context, 400, new ApiError(badTo!));
             return;
         }
         if (request.MaxDowntimeMs is { } ms && (double.IsNaN(ms) || ms < 1 || ms > 600_000)
@@ -206,16 +202,8 @@ public sealed class ApiServer : IAsyncDisposable
 
     private async Task Snapshot(HttpContext context)
     {
-        SnapshotRequest? request;
-        try
-        {
-            request = await JsonSerializer.DeserializeAsync<SnapshotRequest>(context.Request.Body, VmJson.Options);
-        }
-        catch (JsonException e)
-        {
-            await Write(context, 400, new ApiError($"the body is not a JSON snapshot request {{\"path\": \"/absolute/file\"}}: {e.Message}"));
-            return;
-        }
+        var (read, request) = await ReadBody<SnapshotRequest>(context, "snapshot request {\"path\": \"/absolute/file\"}");
+        if (!read) return;
         if (request?.Path is not { Length: > 0 } path)
         {
             await Write(context, 400, new ApiError("the body names no \"path\" to write the snapshot to"));
@@ -280,6 +268,20 @@ public sealed class ApiServer : IAsyncDisposable
         State(machine),
         machine.Instructions,
         [.. machine.Devices.Select(d => new DeviceInfo(d.Device.Name, $"0x{d.Base:x}", $"0x{d.Device.Size:x}"))]);
+
+    /// <summary>Reads a JSON body; malformed JSON is answered with 400 naming the <paramref name="shape"/> expected, and Ok is false.</summary>
+    private static async Task<(bool Ok, T? Body)> ReadBody<T>(HttpContext context, string shape) where T : class
+    {
+        try
+        {
+            return (true, await JsonSerializer.DeserializeAsync<T>(context.Request.Body, VmJson.Options));
+        }
+        catch (JsonException e)
+        {
+            await Write(context, 400, new ApiError($"the body is not a JSON {shape}: {e.Message}"));
+            return (false, null);
+        }
+    }
 
     private static Task Write(HttpContext context, int status, object body)
     {

@@ -85,7 +85,7 @@ public sealed class MigrationSource(IMachine machine, string destination, Migrat
     private readonly Stopwatch _clock = new();
     private volatile MigrationProgress _progress = new(MigrationPhase.Connecting, destination, 0, machine.Ram.Size, 0, 0, 0, 0, TimeSpan.Zero, null, null);
     private int _round;
-    private long _pagesSent, _dirty;
+    private long _pagesSent, _dirty, _batches;
     private MigrationChannel? _channel;
 
     /// <summary>Where the migration stands now (thread-safe).</summary>
@@ -362,7 +362,8 @@ public sealed class MigrationSource(IMachine machine, string destination, Migrat
         if (skipZero && zeroPages == n) return 0;
         channel.Send(MigrationMessage.Pages, message);
         _pagesSent += n;
-        if (_pagesSent % (PageBatch.MaxPages * 16) == 0) Report(_progress.Phase);
+        if (++_batches % 16 == 0) Report(_progress.Phase); // the progress a client polls, every 4096 pages
+
         return n;
     }
 }

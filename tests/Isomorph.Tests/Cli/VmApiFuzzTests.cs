@@ -38,12 +38,20 @@ public sealed class VmApiFuzzTests() : CliTest("isomorph-api-fuzz")
             Gen.Int[1, 100_000].Select(n => (object?)(Temp.FullName + "/" + new string('a', n))));
         var jsonBody = Gen.Select(pathValue, Gen.Bool, (value, named) =>
             named ? JsonSerializer.Serialize(new Dictionary<string, object?> { ["path"] = value }) : JsonSerializer.Serialize(value));
+        // Migrations to where nothing listens (a refused connection: the VM runs on), or to no valid address.
+        var destination = Gen.OneOf(
+            Pick("127.0.0.1:1", "[::1]:1", "localhost:1", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1", ":80", "", "127.0.0.1:-5"),
+            Gen.String[Gen.Char["az:.[]0-"], 0, 20]).Select(s => (object?)s);
+        var migrationBody = Gen.Select(Gen.OneOf(destination, pathValue), Gen.Double.Select(d => (object?)d), Gen.Int.Select(i => (object?)i),
+            (to, downtime, timeout) => JsonSerializer.Serialize(new Dictionary<string, object?> { ["to"] = to, ["maxDowntimeMs"] = downtime, ["timeoutMs"] = timeout },
+                new JsonSerializerOptions { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         var body = Gen.OneOf(
             jsonBody.Select(s => Encoding.UTF8.GetBytes(s)),
+            migrationBody.Select(s => Encoding.UTF8.GetBytes(s)),
             Gen.Byte.Array[0, 512],
             Gen.Const(Array.Empty<byte>()));
         var target = Gen.OneOf(
-            Pick("/machine", "/machine/stats", "/machine/pause", "/machine/resume", "/machine/snapshot", "/", "/machine/"),
+            Pick("/machine", "/machine/stats", "/machine/pause", "/machine/resume", "/machine/snapshot", "/machine/migrate", "/machine/migration", "/", "/machine/"),
             Gen.String[Gen.Char["abz/%._-0"], 0, 30].Select(s => "/machine/" + s));
         var request = Gen.Select(Pick("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"), target, body,
             Pick("application/json", "text/plain", "application/octet-stream"));

@@ -39,13 +39,8 @@ public static partial class GdbHarness
     /// <summary>What one gdb session printed, and how the debugged VM ended.</summary>
     public sealed record Session(string Gdb, string GdbErrors, string GuestOutput, int? ServerExit);
 
-    /// <summary>A TCP port nobody listens on now (bound to port 0 and released).</summary>
-    public static int FreePort()
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
-    }
+    /// <summary>A TCP port nobody listens on now.</summary>
+    public static int FreePort() => Support.Ports.Free();
 
     /// <summary>Waits until something listens on TCP <paramref name="port"/> (read from /proc/net, so without connecting).</summary>
     public static void WaitForListener(int port, IsomorphProcess server)

@@ -25,14 +25,6 @@ public sealed partial class MigrationTests(ITestOutputHelper output) : IDisposab
 
     private string Temp(string name) => Path.Combine(_temp.FullName, name);
 
-    private static int FreePort()
-    {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        return port;
-    }
 
     /// <summary>A VM booted by one isomorph, and another waiting to receive it; both consoles on Unix sockets.</summary>
     private sealed class Pair : IDisposable
@@ -40,7 +32,7 @@ public sealed partial class MigrationTests(ITestOutputHelper output) : IDisposab
         public readonly IsomorphProcess Source, Destination;
         public readonly SocketConsole SourceConsole, DestinationConsole;
         public readonly string SourceApi, DestinationApi;
-        public readonly int Port = FreePort();
+        public readonly int Port = Ports.Free();
 
         public Pair(MigrationTests test, string[] boot, double timeoutSeconds = 10, string[]? receive = null)
         {

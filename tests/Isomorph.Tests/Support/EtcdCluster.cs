@@ -21,7 +21,7 @@ public sealed class EtcdCluster : IDisposable
         _members = new Process?[members];
         _clientPorts = new int[members];
         var peerPorts = new int[members];
-        for (int i = 0; i < members; i++) (_clientPorts[i], peerPorts[i]) = (FreePort(), FreePort());
+        for (int i = 0; i < members; i++) (_clientPorts[i], peerPorts[i]) = (Ports.Free(), Ports.Free());
         string cluster = string.Join(',', Enumerable.Range(0, members).Select(i => $"m{i}=http://127.0.0.1:{peerPorts[i]}"));
         for (int i = 0; i < members; i++)
         {
@@ -92,14 +92,6 @@ public sealed class EtcdCluster : IDisposable
         return kvs.Count == 0 ? null : kvs[0].Value.ToStringUtf8();
     }
 
-    private static int FreePort()
-    {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        return port;
-    }
 
     public void Dispose()
     {
