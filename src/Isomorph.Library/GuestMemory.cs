@@ -7,9 +7,10 @@ namespace Isomorph;
 /// <summary>
 /// A guest process's memory, as its own accesses would see it: every read and write checks that
 /// the pages are mapped with the permission the access needs, and a write tells the VM (translated
-/// code of the page is dropped). Given to a <see cref="SystemCallHandler"/> and to a <see cref="LinuxSession"/>.
+/// code of the page is dropped). Given to a <see cref="SystemCallHandler"/> and to a <see cref="LinuxSession"/>;
+/// a view over the process, free to copy (a system call handler asking for it allocates nothing).
 /// </summary>
-public sealed unsafe class GuestMemory
+public readonly unsafe struct GuestMemory
 {
     private readonly GuestAddressSpace _space;
 

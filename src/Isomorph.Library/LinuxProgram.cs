@@ -292,38 +292,32 @@ internal sealed class HostStreams : IDisposable
 
     private readonly List<AnonymousPipeServerStream> _pipes = [];
 
-    private int Reader(Stream? source)
+    private int Reader(Stream? source) => source is null ? Null(FileAccess.Read) : Pipe(PipeDirection.Out, pipe =>
     {
-        if (source is null) return Null(FileAccess.Read);
-        var pipe = new AnonymousPipeServerStream(PipeDirection.Out, HandleInheritability.None);
-        _owned.Add(pipe);
-        _pipes.Add(pipe);
-        Pump(() =>
+        try
         {
-            try
-            {
-                source.CopyTo(pipe);
-            }
-            catch (IOException) { } // the guest closed its end
-            finally
-            {
-                pipe.Dispose();
-            }
-        });
-        return (int)pipe.ClientSafePipeHandle.DangerousGetHandle();
-    }
+            source.CopyTo(pipe);
+        }
+        catch (IOException) { } // the guest closed its end
+        finally
+        {
+            pipe.Dispose(); // the guest reads the end of its input
+        }
+    });
 
-    private int Writer(Stream? destination)
+    private int Writer(Stream? destination) => destination is null ? Null(FileAccess.Write) : Pipe(PipeDirection.In, pipe =>
     {
-        if (destination is null) return Null(FileAccess.Write);
-        var pipe = new AnonymousPipeServerStream(PipeDirection.In, HandleInheritability.None);
+        pipe.CopyTo(destination);
+        destination.Flush();
+    });
+
+    /// <summary>A pipe whose server end <paramref name="copy"/> serves once the guest holds the client end; returns the client end's descriptor.</summary>
+    private int Pipe(PipeDirection direction, Action<AnonymousPipeServerStream> copy)
+    {
+        var pipe = new AnonymousPipeServerStream(direction, HandleInheritability.None);
         _owned.Add(pipe);
         _pipes.Add(pipe);
-        Pump(() =>
-        {
-            pipe.CopyTo(destination);
-            destination.Flush();
-        });
+        Pump(() => copy(pipe));
         return (int)pipe.ClientSafePipeHandle.DangerousGetHandle();
     }
 

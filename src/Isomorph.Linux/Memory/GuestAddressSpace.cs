@@ -151,9 +151,27 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
     public bool IsFree(ulong start, ulong length)
     {
         if (!InRange(start, length)) return false;
-        for (ulong p = start >> PageShift, end = (start + length + PageSize - 1) >> PageShift; p < end; p++)
-            if (_pages[p] != 0) return false;
+        ulong first = start >> PageShift, end = (start + length + PageSize - 1) >> PageShift;
+        for (ulong p = first; p < end; p += int.MaxValue)
+            if (Flags(p, Math.Min(end - p, int.MaxValue)).IndexOfAnyExcept((byte)0) >= 0) return false;
         return true;
+    }
+
+    /// <summary>The flag bytes of <paramref name="count"/> (at most int.MaxValue) pages from page <paramref name="first"/>.</summary>
+    private ReadOnlySpan<byte> Flags(ulong first, ulong count) => new(_pages + first, (int)count);
+
+    /// <summary>The pages of [start, start + length) that are mapped, and those of them locked, in one pass.</summary>
+    private (long Mapped, long Locked) Count(ulong start, ulong length)
+    {
+        long mapped = 0, locked = 0;
+        ulong first = start >> PageShift, end = (start + length) >> PageShift;
+        for (ulong p = first; p < end; p += int.MaxValue)
+        {
+            var flags = Flags(p, Math.Min(end - p, int.MaxValue));
+            mapped += flags.Length - flags.Count((byte)0);
+            foreach (byte f in flags) locked += f >> 7; // PageFlags.Locked is the top bit
+        }
+        return (mapped, locked);
     }
 
     /// <summary>
@@ -165,14 +183,15 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
     public long Map(ulong start, ulong length, PageFlags protection)
     {
         if ((start | length) % PageSize != 0 || length == 0 || !InRange(start, length)) return -Errno.EINVAL;
-        bool replaced = !IsFree(start, length);
-        long added = (long)(length >> PageShift) - (replaced ? CountMapped(start, length) : 0);
+        var (mapped, locked) = Count(start, length);
+        bool replaced = mapped > 0;
+        long added = (long)(length >> PageShift) - mapped;
         if (MappedLimit is { } most && MappedBytes + ((ulong)added << PageShift) > most) return -Errno.ENOMEM;
         Interlocked.Add(ref _mappedPages, added);
         if (replaced)
         {
             Detach(start, length);
-            Interlocked.Add(ref _lockedPages, -CountLocked(start, length));
+            Interlocked.Add(ref _lockedPages, -locked);
             Libc.madvise((nint)(_host + start), (nuint)length, Libc.MadvDontNeed);
         }
         if (Libc.mprotect((nint)(_host + start), (nuint)length, Libc.ProtRead | Libc.ProtWrite) != 0) return -Errno.ENOMEM;
@@ -190,8 +209,9 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
         length = PageUp(length);
         if (IsFree(start, length)) return 0;
         Detach(start, length);
-        Interlocked.Add(ref _lockedPages, -CountLocked(start, length));
-        Interlocked.Add(ref _mappedPages, -CountMapped(start, length));
+        var (mapped, locked) = Count(start, length);
+        Interlocked.Add(ref _lockedPages, -locked);
+        Interlocked.Add(ref _mappedPages, -mapped);
         // The host pages are released but stay accessible (reading zeros): another thread's hart may
         // still hold them in its TLB for an instant, or a system call may be copying into them.
         Libc.madvise((nint)(_host + start), (nuint)length, Libc.MadvDontNeed);
@@ -393,22 +413,6 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
     public void LockAll(bool locked)
     {
         foreach (var (start, end, _) in Mappings()) Lock(start, end - start, locked);
-    }
-
-    private long CountMapped(ulong start, ulong length)
-    {
-        long n = 0;
-        for (ulong p = start >> PageShift, end = (start + length) >> PageShift; p < end; p++)
-            if (_pages[p] != 0) n++;
-        return n;
-    }
-
-    private long CountLocked(ulong start, ulong length)
-    {
-        long n = 0;
-        for (ulong p = start >> PageShift, end = (start + length) >> PageShift; p < end; p++)
-            if ((_pages[p] & (byte)PageFlags.Locked) != 0) n++;
-        return n;
     }
 
     /// <summary>

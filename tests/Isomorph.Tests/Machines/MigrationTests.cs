@@ -33,15 +33,25 @@ public sealed partial class MigrationTests(ITestOutputHelper output) : IDisposab
         public readonly SocketConsole SourceConsole, DestinationConsole;
         public readonly string SourceApi, DestinationApi;
         public readonly int Port = Ports.Free();
+        public readonly string Host;
 
-        public Pair(MigrationTests test, string[] boot, double timeoutSeconds = 10, string[]? receive = null)
+        /// <summary>
+        /// <paramref name="destinationHost"/> is where receive listens; <paramref name="destinationIn"/>, when given,
+        /// runs it inside a network namespace (<see cref="NetworkNamespace"/>).
+        /// </summary>
+        public Pair(MigrationTests test, string[] boot, double timeoutSeconds = 10, string[]? receive = null,
+            string destinationHost = "127.0.0.1", NetworkNamespace? destinationIn = null)
         {
+            Host = destinationHost;
             SourceApi = test.Temp("source.api");
             DestinationApi = test.Temp("destination.api");
             string sourceSerial = test.Temp("source.serial"), destinationSerial = test.Temp("destination.serial");
             Source = new IsomorphProcess(["boot", "--append", "console=ttyS0 quiet", "--serial", $"unix:{sourceSerial}", "--api-sock", SourceApi, .. boot]);
-            Destination = new IsomorphProcess(["receive", "--listen", $"127.0.0.1:{Port}", "--serial", $"unix:{destinationSerial}",
-                "--api-sock", DestinationApi, "--timeout", timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), .. receive ?? []]);
+            string[] receiving = ["receive", "--listen", $"{destinationHost}:{Port}", "--serial", $"unix:{destinationSerial}",
+                "--api-sock", DestinationApi, "--timeout", timeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), .. receive ?? []];
+            Destination = destinationIn is null
+                ? new IsomorphProcess(receiving)
+                : new IsomorphProcess("ip", ["netns", "exec", destinationIn.Name, "dotnet", Repository.CliDll, .. receiving]);
             SourceConsole = new SocketConsole(Source.Connect(sourceSerial, BootTimeout));
             DestinationConsole = new SocketConsole(Destination.Connect(destinationSerial, BootTimeout));
             Assert.True(SourceConsole.WaitFor("/ # ", BootTimeout) >= 0, "no shell prompt:\n" + SourceConsole.Text + Source.Stderr);
@@ -104,6 +114,19 @@ public sealed partial class MigrationTests(ITestOutputHelper output) : IDisposab
 
         pair.DestinationConsole.Send("poweroff\n");
         Assert.Equal(0, pair.Destination.WaitForExit(TimeSpan.FromSeconds(60)));
+    }
+
+    [NetworkNamespaceFact]
+    public void BetweenTwoNetworkNamespacesJoinedByAVethPair_TheVmMoves()
+    {
+        using var net = new NetworkNamespace();
+        using var pair = new Pair(this, [], destinationHost: net.InsideAddress, destinationIn: net);
+        var migrated = Migrate(pair, $"{pair.Host}:{pair.Port}");
+        output.WriteLine(migrated.Stdout + migrated.Stderr);
+        Assert.True(migrated.ExitCode == 0, $"vm migrate: {migrated.ExitCode}\n{migrated.Stdout}{migrated.Stderr}\n{pair.Destination.Stderr}");
+        Assert.Matches($@"^migrated to {Regex.Escape(pair.Host)}:\d+ in \d+ ms: downtime \d+ ms", migrated.Stdout);
+        Assert.Equal(0, pair.Source.WaitForExit(TimeSpan.FromSeconds(30)));
+        Assert.True(Answers(pair.DestinationConsole, CommandTimeout), "the destination does not run the VM:\n" + pair.Destination.Stderr);
     }
 
     [Fact]
