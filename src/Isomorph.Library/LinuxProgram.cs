@@ -117,6 +117,10 @@ public sealed class LinuxProgram
     /// <exception cref="InvalidProgramException">The program cannot be loaded.</exception>
     public LinuxSession Start() => new(this);
 
+    /// <summary>The engine an <see cref="ExecutionEngine"/> names.</summary>
+    internal static IExecutionEngine EngineOf(ExecutionEngine engine) =>
+        engine == ExecutionEngine.Interpreter ? InterpreterEngine.Instance : ExecutionEngines.FromName("jit")!;
+
     internal LinuxOptions Options(HostStreams streams, Func<LinuxProcess, SyscallArgs, long, long> serve)
     {
         var custom = SystemCalls.ToDictionary(kv => kv.Key, kv => (Linux.SystemCallHandler)((LinuxProcess p, in SyscallArgs a) => serve(p, a, kv.Key)));
@@ -137,7 +141,7 @@ public sealed class LinuxProgram
             AllowedSystemCalls = allowed,
             MaxInstructions = MaxInstructions,
             MaxMemory = MaxMemory,
-            Engine = Engine == ExecutionEngine.Interpreter ? InterpreterEngine.Instance : ExecutionEngines.FromName("jit"),
+            Engine = EngineOf(Engine),
         };
     }
 }

@@ -58,7 +58,7 @@ public sealed class PackageTests : IClassFixture<PackageTests.Feed>
     public void ThePackagesCarryDocumentationSymbolsAndOneVersion()
     {
         var names = Directory.GetFiles(_feed.Folder).Select(Path.GetFileName).Order().ToList();
-        foreach (var id in new[] { "Isomorph", "Isomorph.Cli", "Isomorph.Linux", "Isomorph.Riscv", "Isomorph.Elf", "Isomorph.Devices", "Isomorph.Debugging" })
+        foreach (var id in new[] { "Isomorph", "Isomorph.Cli", "Isomorph.Linux", "Isomorph.Machines", "Isomorph.Riscv", "Isomorph.Elf", "Isomorph.Devices", "Isomorph.Debugging" })
         {
             Assert.Contains($"{id}.0.1.0.nupkg", names);
             Assert.Contains($"{id}.0.1.0.snupkg", names);
@@ -85,6 +85,17 @@ public sealed class PackageTests : IClassFixture<PackageTests.Feed>
     {
         var run = Dotnet(Sample("Sandbox"), "run", "-c", "Release", "--no-build", "--", LinuxGuests.Program("embedded", "static"), "getpid");
         Assert.Equal("pid ok\nSystemCallRefused: status 0, signal 31\n", run.Stdout);
+    }
+
+    [Fact]
+    public void BootLinuxBootsTheGuestReadsItsConsoleSnapshotsItAndPowersItOff()
+    {
+        var images = Machines.LinuxGuest.Images;
+        var run = Dotnet(Sample("BootLinux"), "run", "-c", "Release", "--no-build", "--", images.Image, images.Initrd);
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+        Assert.Matches(@"the guest answered after [\d,]+ instructions:\nuname -sm; echo \$\(\(6 \* 7\)\)\nLinux riscv64\n42", run.Stdout);
+        Assert.Matches(@"snapshot: [\d,]+ bytes\n", run.Stdout);
+        Assert.EndsWith("the machine ended: PowerOff, exit code 0\n", run.Stdout);
     }
 
     [Fact]

@@ -1,0 +1,72 @@
+// Boots a RISC-V Linux guest in a virt machine built in code, reads its console, types on it, and
+// powers it off. usage: BootLinux KERNEL INITRD (the project's guest: ~/.cache/isomorph/linux/Image
+// and initramfs.cpio.gz, built by guests/linux/build-kernel.sh).
+using System.Text;
+using Isomorph;
+
+if (args.Length != 2)
+{
+    Console.Error.WriteLine("usage: BootLinux KERNEL INITRD");
+    return 2;
+}
+
+var console = new ConsoleText();
+using var vm = new VirtualMachine(args[0])
+{
+    Initrd = args[1],
+    CommandLine = "console=ttyS0 quiet",
+    MemoryBytes = 256ul << 20,
+    Console = console,
+}.Start();
+
+console.WaitFor("/ # ");
+vm.SendConsoleInput("uname -sm; echo $((6 * 7))\n");
+console.WaitFor("42");
+Console.WriteLine($"the guest answered after {vm.Instructions:N0} instructions:");
+Console.WriteLine(console.Text[console.Text.IndexOf("uname", StringComparison.Ordinal)..].Replace("\r", "").TrimEnd());
+
+// A snapshot to a stream, while it runs (paused for the instant the save takes).
+var snapshot = new MemoryStream();
+Console.WriteLine($"snapshot: {vm.SaveSnapshot(snapshot):N0} bytes");
+
+vm.SendConsoleInput("poweroff\n");
+var end = vm.WaitForEnd(TimeSpan.FromMinutes(1));
+Console.WriteLine($"the machine ended: {end?.Reason}, exit code {end?.ExitCode}");
+return end?.Reason == MachineEndReason.PowerOff ? 0 : 1;
+
+/// <summary>The console's output as text: what the guest wrote so far, and waiting for a piece of it.</summary>
+sealed class ConsoleText : Stream
+{
+    private readonly StringBuilder _text = new();
+
+    public string Text
+    {
+        get { lock (_text) return _text.ToString(); }
+    }
+
+    public void WaitFor(string expected)
+    {
+        lock (_text)
+            while (!_text.ToString().Contains(expected, StringComparison.Ordinal))
+                if (!Monitor.Wait(_text, TimeSpan.FromMinutes(2))) throw new TimeoutException($"the guest never wrote {expected}");
+    }
+
+    public override void Write(byte[] buffer, int offset, int count)
+    {
+        lock (_text)
+        {
+            _text.Append(Encoding.UTF8.GetString(buffer, offset, count));
+            Monitor.PulseAll(_text);
+        }
+    }
+
+    public override void Flush() { }
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+}
