@@ -117,6 +117,9 @@ public sealed class LinuxProgram
     /// <exception cref="InvalidProgramException">The program cannot be loaded.</exception>
     public LinuxSession Start() => new(this);
 
+    /// <summary>Hooks on code and memory (none by default: a program without hooks pays nothing for them).</summary>
+    public GuestHooks? Hooks { get; init; }
+
     /// <summary>The engine an <see cref="ExecutionEngine"/> names.</summary>
     internal static IExecutionEngine EngineOf(ExecutionEngine engine) =>
         engine == ExecutionEngine.Interpreter ? InterpreterEngine.Instance : ExecutionEngines.FromName("jit")!;
@@ -141,7 +144,7 @@ public sealed class LinuxProgram
             AllowedSystemCalls = allowed,
             MaxInstructions = MaxInstructions,
             MaxMemory = MaxMemory,
-            Engine = EngineOf(Engine),
+            Engine = Hooks is { Empty: false } ? new HookEngine(EngineOf(Engine)) : EngineOf(Engine),
         };
     }
 }
@@ -177,6 +180,18 @@ public sealed class LinuxSession : IDisposable
         }
         _streams.GuestHasThem();
         Memory = new GuestMemory(_process.Memory);
+        if (_process.Options.Engine is HookEngine hooks)
+        {
+            try
+            {
+                program.Hooks!.Install(hooks, AddressOf, () => _process.Memory);
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
     }
 
     /// <summary>The program's memory (its first process's).</summary>
