@@ -21,3 +21,23 @@ foreach (var engine in new[] { ExecutionEngine.Translator, ExecutionEngine.Inter
         Console.WriteLine($"{engine,-12} round {round}: {clock.Elapsed.TotalNanoseconds / Calls,6:F0} ns a call");
     }
 }
+
+// Hooks (GuestHooks): the plugin's spin loop run for a fixed number of instructions with no hook,
+// with a code hook on a function that never runs, and with a memory hook on a variable the loop
+// never touches: the target is no measurable cost when the hooked address is not executed.
+const long Instructions = 400_000_000;
+foreach (var engine in new[] { ExecutionEngine.Translator, ExecutionEngine.Interpreter })
+{
+    foreach (var (name, hooks) in new (string, GuestHooks?)[]
+    {
+        ("no hook", null),
+        ("code hook, not run", new GuestHooks().OnCode("crash", _ => throw new InvalidOperationException("crash ran"))),
+        ("memory hook, untouched", new GuestHooks().OnMemory("inbox", 256, (_, _, _, _) => throw new InvalidOperationException("inbox touched"))),
+    })
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var exit = new LinuxProgram(plugin, "spin") { Engine = engine, Hooks = hooks, MaxInstructions = Instructions }.Run();
+        if (exit.Reason != GuestEnd.InstructionLimit) throw new InvalidOperationException($"the spin loop ended: {exit.Reason}");
+        Console.WriteLine($"{engine,-12} {name,-24} {exit.Instructions / clock.Elapsed.TotalSeconds / 1e6,7:F0} MIPS");
+    }
+}
