@@ -44,6 +44,12 @@ public delegate void CodeHook(GuestThread thread);
 /// <summary>A hook on memory, called before a load or store of <paramref name="size"/> bytes at <paramref name="address"/>.</summary>
 public delegate void MemoryHook(GuestThread thread, ulong address, int size, bool write);
 
+/// <summary>A hook on system calls, called before each one is served (or refused): the thread and the call.</summary>
+public delegate void SystemCallHook(GuestThread thread, SystemCall call);
+
+/// <summary>A hook on traps: called when a guest instruction faults, before the signal it raises (<paramref name="signal"/>: SIGSEGV, SIGILL, SIGBUS, SIGFPE, SIGTRAP) acts; the thread's pc is the faulting instruction's.</summary>
+public delegate void TrapHook(GuestThread thread, int signal);
+
 /// <summary>
 /// Hooks as Unicorn has them, for a <see cref="LinuxProgram"/>: on an instruction (by address or
 /// symbol) before it executes, and on loads and stores in a range of memory before they happen.
@@ -58,6 +64,38 @@ public sealed class GuestHooks
     private readonly List<(string Symbol, CodeHook Hook)> _bySymbol = [];
     private readonly List<(ulong Start, ulong Length, bool Reads, bool Writes, MemoryHook Hook)> _memory = [];
     private readonly List<(string Symbol, ulong Length, bool Reads, bool Writes, MemoryHook Hook)> _memoryBySymbol = [];
+    private readonly List<SystemCallHook> _systemCalls = [];
+    private readonly List<TrapHook> _traps = [];
+
+    /// <summary>Calls <paramref name="hook"/> before each system call the program makes is served, or refused by the allow-list.</summary>
+    public GuestHooks OnSystemCall(SystemCallHook hook)
+    {
+        _systemCalls.Add(hook);
+        return this;
+    }
+
+    /// <summary>Calls <paramref name="hook"/> when a guest instruction faults, before the signal acts (the handler the program installed, or its end).</summary>
+    public GuestHooks OnTrap(TrapHook hook)
+    {
+        _traps.Add(hook);
+        return this;
+    }
+
+    /// <summary>The process VM's observer for the system call hooks, or null when there are none.</summary>
+    internal Linux.SystemCallObserver? SystemCallObserver => _systemCalls.Count == 0 ? null
+        : (Linux.LinuxProcess process, Riscv.Hart hart, long number, in Linux.Syscalls.SyscallArgs args) =>
+        {
+            var call = new SystemCall(process, number, args);
+            foreach (var hook in _systemCalls) hook(new GuestThread(hart, process.Memory), call);
+        };
+
+    /// <summary>The process VM's fault stop for the trap hooks (the signal goes on unchanged), or null when there are none.</summary>
+    internal Func<Riscv.Hart, int, int>? TrapObserver(Func<GuestAddressSpace> space) => _traps.Count == 0 ? null
+        : (hart, signal) =>
+        {
+            foreach (var hook in _traps) hook(new GuestThread(hart, space()), signal);
+            return signal;
+        };
 
     /// <summary>Calls <paramref name="hook"/> before the instruction at <paramref name="address"/> executes.</summary>
     public GuestHooks OnCode(ulong address, CodeHook hook)
@@ -87,7 +125,8 @@ public sealed class GuestHooks
         return this;
     }
 
-    internal bool Empty => _byAddress.Count == 0 && _bySymbol.Count == 0 && _memory.Count == 0 && _memoryBySymbol.Count == 0;
+    /// <summary>True when no hook needs the hooking engine (code and memory hooks do; system call and trap hooks do not).</summary>
+    internal bool NeedsNoEngine => _byAddress.Count == 0 && _bySymbol.Count == 0 && _memory.Count == 0 && _memoryBySymbol.Count == 0;
 
     /// <summary>Installs the hooks on <paramref name="engine"/> for a loaded program (its symbols resolved with <paramref name="addressOf"/>).</summary>
     internal void Install(HookEngine engine, Func<string, ulong> addressOf, Func<GuestAddressSpace> space)

@@ -124,7 +124,7 @@ public sealed class LinuxProgram
     internal static IExecutionEngine EngineOf(ExecutionEngine engine) =>
         engine == ExecutionEngine.Interpreter ? InterpreterEngine.Instance : ExecutionEngines.FromName("jit")!;
 
-    internal LinuxOptions Options(HostStreams streams, Func<LinuxProcess, SyscallArgs, long, long> serve)
+    internal LinuxOptions Options(HostStreams streams, Func<LinuxProcess, SyscallArgs, long, long> serve, Func<Linux.Memory.GuestAddressSpace?> firstProcess)
     {
         var custom = SystemCalls.ToDictionary(kv => kv.Key, kv => (Linux.SystemCallHandler)((LinuxProcess p, in SyscallArgs a) => serve(p, a, kv.Key)));
         HashSet<long>? allowed = null;
@@ -144,7 +144,9 @@ public sealed class LinuxProgram
             AllowedSystemCalls = allowed,
             MaxInstructions = MaxInstructions,
             MaxMemory = MaxMemory,
-            Engine = Hooks is { Empty: false } ? new HookEngine(EngineOf(Engine)) : EngineOf(Engine),
+            Engine = Hooks is { NeedsNoEngine: false } ? new HookEngine(EngineOf(Engine)) : EngineOf(Engine),
+            SystemCallObserver = Hooks?.SystemCallObserver,
+            SignalStop = Hooks?.TrapObserver(() => firstProcess() ?? throw new InvalidOperationException("no process yet")),
         };
     }
 }
@@ -171,7 +173,7 @@ public sealed class LinuxSession : IDisposable
         _streams = new HostStreams(program.StandardInput, program.StandardOutput, program.StandardError);
         try
         {
-            _process = LinuxProcess.Start(program.Path, [program.ArgumentZero ?? program.Path, .. program.Arguments], program.Options(_streams, Serve));
+            _process = LinuxProcess.Start(program.Path, [program.ArgumentZero ?? program.Path, .. program.Arguments], program.Options(_streams, Serve, () => _process?.Memory));
         }
         catch (ProgramLoadException e)
         {
@@ -180,11 +182,11 @@ public sealed class LinuxSession : IDisposable
         }
         _streams.GuestHasThem();
         Memory = new GuestMemory(_process.Memory);
-        if (_process.Options.Engine is HookEngine hooks)
+        if (_process.Options.Engine is HookEngine hooks && program.Hooks is { } wanted)
         {
             try
             {
-                program.Hooks!.Install(hooks, AddressOf, () => _process.Memory);
+                wanted.Install(hooks, AddressOf, () => _process.Memory);
             }
             catch
             {
@@ -315,7 +317,7 @@ internal sealed class HostStreams : IDisposable
     {
         try
         {
-            source.CopyTo(pipe);
+            Copy(source, pipe);
         }
         catch (IOException) { } // the guest closed its end
         finally
@@ -326,9 +328,49 @@ internal sealed class HostStreams : IDisposable
 
     private int Writer(Stream? destination) => destination is null ? Null(FileAccess.Write) : Pipe(PipeDirection.In, pipe =>
     {
-        pipe.CopyTo(destination);
-        destination.Flush();
+        try
+        {
+            Copy(pipe, destination);
+            destination.Flush();
+        }
+        catch (IOException) { } // the embedder's stream failed: what the guest writes goes nowhere, as to a closed pipe
     });
+
+    /// <summary>
+    /// Copies until the end of <paramref name="from"/>. A read or write that a signal interrupted
+    /// (EINTR: the VM signals its host threads) is tried again; .NET's pipe streams do not retry it.
+    /// </summary>
+    private static void Copy(Stream from, Stream to)
+    {
+        var buffer = new byte[1 << 16];
+        while (true)
+        {
+            int n;
+            try
+            {
+                n = from.Read(buffer, 0, buffer.Length);
+            }
+            catch (IOException e) when (Interrupted(e))
+            {
+                continue;
+            }
+            if (n == 0) return;
+            while (true)
+            {
+                try
+                {
+                    to.Write(buffer, 0, n);
+                    break;
+                }
+                catch (IOException e) when (Interrupted(e))
+                {
+                }
+            }
+        }
+    }
+
+    private static bool Interrupted(IOException e) =>
+        e.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.Interrupted };
 
     /// <summary>A pipe whose server end <paramref name="copy"/> serves once the guest holds the client end; returns the client end's descriptor.</summary>
     private int Pipe(PipeDirection direction, Action<AnonymousPipeServerStream> copy)

@@ -49,6 +49,8 @@ public sealed record LinuxOptions
     /// was given that is not close-on-exec, as a program keeps them across execve.
     /// </summary>
     public (int Input, int Output, int Error)? StandardStreams { get; init; }
+    /// <summary>Told of every system call a guest thread makes, before the allow-list and the handlers see it (a hook's view). Null: none.</summary>
+    public SystemCallObserver? SystemCallObserver { get; init; }
     /// <summary>System calls the embedder serves itself, by riscv64 number: asked before the VM's own (and instead of them).</summary>
     public IReadOnlyDictionary<long, SystemCallHandler>? SystemCalls { get; init; }
     /// <summary>
@@ -61,6 +63,9 @@ public sealed record LinuxOptions
     /// <summary>The most memory a process may map, in bytes (RLIMIT_AS): past it mmap, brk and the stack's growth fail with ENOMEM. Null: no limit.</summary>
     public ulong? MaxMemory { get; init; }
 }
+
+/// <summary>Told of a system call before it is served: the process, the calling thread's hart, the number and the arguments.</summary>
+public delegate void SystemCallObserver(LinuxProcess process, Hart hart, long number, in SyscallArgs args);
 
 /// <summary>A system call the embedder serves: the result, or -errno.</summary>
 public delegate long SystemCallHandler(LinuxProcess process, in SyscallArgs args);
@@ -870,6 +875,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
             t.Hart.RequestStop();
             return;
         }
+        Options.SystemCallObserver?.Invoke(this, t.Hart, number, args);
         if (Options.AllowedSystemCalls is { } allowed && !allowed.Contains(number))
         {
             t.InSystemCall = false;

@@ -63,6 +63,38 @@ public sealed class HookTests
         Assert.False(session.RunUntilPaused());
     }
 
+    [Theory]
+    [InlineData(ExecutionEngine.Translator)]
+    [InlineData(ExecutionEngine.Interpreter)]
+    public void SystemCallAndTrapHooksSeeEachCallAndTheFault(ExecutionEngine engine)
+    {
+        var calls = new List<long>();
+        var traps = new List<(int Signal, ulong Pc)>();
+        var hooks = new GuestHooks()
+            .OnSystemCall((thread, call) => calls.Add(call.Number))
+            .OnTrap((thread, signal) => traps.Add((signal, thread.Pc)));
+        var output = new MemoryStream();
+        var program = new LinuxProgram(Embedded(), "plugin") { Engine = engine, Hooks = hooks, StandardOutput = output };
+        program.SystemCalls[500] = call => 0;
+        program.SystemCalls[501] = call =>
+        {
+            call.Pause();
+            return 0;
+        };
+        using var session = program.Start();
+        Assert.True(session.RunUntilPaused());
+        Assert.Contains(500L, calls); // the custom ones too
+        Assert.Contains(64L, calls); // write: "plugin … ready"
+        Assert.Equal(501L, calls[^1]);
+        Assert.Empty(traps);
+
+        // crash(NULL) loads from address 0: the hook sees SIGSEGV at crash's load, then the signal ends the program.
+        Assert.Throws<InvalidOperationException>(() => session.Call("crash", 0));
+        Assert.Equal(11, Assert.Single(traps).Signal);
+        Assert.InRange(traps[0].Pc, session.AddressOf("crash"), session.AddressOf("crash") + 8);
+        Assert.Equal(11, session.Exit!.Value.Signal);
+    }
+
     [Fact]
     public void AHookOnASymbolThatIsNotThereIsRefused()
     {
