@@ -77,11 +77,14 @@ public sealed class EtcdOwnership : IOwnership
     }
 
     /// <summary>Creates the record naming this process (bound to <paramref name="lease"/>) if there is none; null when it did, otherwise the holder named.</summary>
-    private string? TryCreate(string vm, long lease)
+    private string? TryCreate(string vm, long lease) => TryCreate(vm, Holder, lease);
+
+    /// <summary>Creates the record naming <paramref name="holder"/> (bound to <paramref name="lease"/>) if there is none; null when it did, otherwise the holder named.</summary>
+    private string? TryCreate(string vm, string holder, long lease)
     {
         var txn = new TxnRequest();
         txn.Compare.Add(new Compare { Key = Key(vm), Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
-        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = Key(vm), Value = ByteString.CopyFromUtf8(Holder), Lease = lease } });
+        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = Key(vm), Value = ByteString.CopyFromUtf8(holder), Lease = lease } });
         txn.Failure.Add(new RequestOp { RequestRange = new RangeRequest { Key = Key(vm) } });
         var answer = _client.Transaction(txn, deadline: Deadline(Call));
         if (answer.Succeeded) return null;
@@ -134,7 +137,7 @@ public sealed class EtcdOwnership : IOwnership
                 {
                     // The commit point: the record names the destination, bound to its lease.
                     attempted = true;
-                    bool done = record is { } mine ? Swap(vm, mine.Revision, holder, lease) : TryCreateFor(vm, holder, lease);
+                    bool done = record is { } mine ? Swap(vm, mine.Revision, holder, lease) : TryCreate(vm, holder, lease) is null;
                     if (done) return HandoverOutcome.HandedOver;
                     continue; // the record changed meanwhile: read it again
                 }
@@ -154,14 +157,6 @@ public sealed class EtcdOwnership : IOwnership
             }
         }
         return HandoverOutcome.Unknown;
-    }
-
-    private bool TryCreateFor(string vm, string holder, long lease)
-    {
-        var txn = new TxnRequest();
-        txn.Compare.Add(new Compare { Key = Key(vm), Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
-        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = Key(vm), Value = ByteString.CopyFromUtf8(holder), Lease = lease } });
-        return _client.Transaction(txn, deadline: Deadline(Call)).Succeeded;
     }
 
     public bool TakeOverAfterSilence(string vm, TimeSpan patience)

@@ -26,19 +26,7 @@ public sealed class HookTests
                 if (thread[10] == 1000) thread[11] = 1; // a hook may change what the function sees: add(1000, 7) = 1001
             })
             .OnMemory("inbox", 256, (thread, address, size, write) => inboxAccesses.Add((address, size, write)));
-        var program = new LinuxProgram(Embedded(), "plugin") { Engine = engine, Hooks = hooks };
-        program.SystemCalls[500] = call =>
-        {
-            call.Memory.WriteString(call[0], "kettle");
-            return 6;
-        };
-        program.SystemCalls[501] = call =>
-        {
-            call.Pause();
-            return 0;
-        };
-        program.SystemCalls[502] = _ => 0;
-        using var session = program.Start();
+        using var session = LinuxProgramTests.Plugin(new LinuxProgram(Embedded(), "plugin") { Engine = engine, Hooks = hooks }).Start();
         Assert.True(session.RunUntilPaused());
         Assert.Empty(adds);
         for (int i = 0; i < 300; i++) Assert.Equal((ulong)(2 * i), session.Call("add", (ulong)i, (ulong)i));
@@ -74,14 +62,7 @@ public sealed class HookTests
             .OnSystemCall((thread, call) => calls.Add(call.Number))
             .OnTrap((thread, signal) => traps.Add((signal, thread.Pc)));
         var output = new MemoryStream();
-        var program = new LinuxProgram(Embedded(), "plugin") { Engine = engine, Hooks = hooks, StandardOutput = output };
-        program.SystemCalls[500] = call => 0;
-        program.SystemCalls[501] = call =>
-        {
-            call.Pause();
-            return 0;
-        };
-        using var session = program.Start();
+        using var session = LinuxProgramTests.Plugin(new LinuxProgram(Embedded(), "plugin") { Engine = engine, Hooks = hooks, StandardOutput = output }).Start();
         Assert.True(session.RunUntilPaused());
         Assert.Contains(500L, calls); // the custom ones too
         Assert.Contains(64L, calls); // write: "plugin … ready"

@@ -88,14 +88,12 @@ public sealed class LinuxProgramTests
         Assert.Throws<ArgumentException>(() => new LinuxProgram(Embedded(), "getpid") { AllowedSystemCalls = ["no_such_call"] }.Run());
     }
 
-    [Theory]
-    [InlineData(ExecutionEngine.Translator)]
-    [InlineData(ExecutionEngine.Interpreter)]
-    public void APausedPluginServesCallsIntoItsFunctions(ExecutionEngine engine)
+    /// <summary>
+    /// embedded.c's plugin with the host's side of its system calls: 500 names it "kettle", 501 pauses it
+    /// (ready for calls), 502 logs a line into <paramref name="log"/>.
+    /// </summary>
+    internal static LinuxProgram Plugin(LinuxProgram program, List<string>? log = null)
     {
-        var output = new MemoryStream();
-        var log = new List<string>();
-        var program = new LinuxProgram(Embedded(), "plugin") { StandardOutput = output, Engine = engine };
         program.SystemCalls[500] = call =>
         {
             call.Memory.WriteString(call[0], "kettle");
@@ -108,10 +106,20 @@ public sealed class LinuxProgramTests
         };
         program.SystemCalls[502] = call =>
         {
-            log.Add(Encoding.UTF8.GetString(call.Memory.ReadBytes(call[0], (int)call[1])));
+            log?.Add(Encoding.UTF8.GetString(call.Memory.ReadBytes(call[0], (int)call[1])));
             return 0;
         };
-        using var session = program.Start();
+        return program;
+    }
+
+    [Theory]
+    [InlineData(ExecutionEngine.Translator)]
+    [InlineData(ExecutionEngine.Interpreter)]
+    public void APausedPluginServesCallsIntoItsFunctions(ExecutionEngine engine)
+    {
+        var output = new MemoryStream();
+        var log = new List<string>();
+        using var session = Plugin(new LinuxProgram(Embedded(), "plugin") { StandardOutput = output, Engine = engine }, log).Start();
         Assert.True(session.RunUntilPaused());
         Assert.Equal(5ul, session.Call("add", 2, 3));
         Assert.Equal(unchecked((ulong)-1L), session.Call("add", 1, unchecked((ulong)-2L)));
