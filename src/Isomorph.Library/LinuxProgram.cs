@@ -319,7 +319,7 @@ internal sealed class HostStreams : IDisposable
         {
             Copy(source, pipe);
         }
-        catch (IOException) { } // the guest closed its end
+        catch (Exception e) when (e is IOException or ObjectDisposedException) { } // the guest closed its end, or the session ended
         finally
         {
             pipe.Dispose(); // the guest reads the end of its input
@@ -333,7 +333,9 @@ internal sealed class HostStreams : IDisposable
             Copy(pipe, destination);
             destination.Flush();
         }
-        catch (IOException) { } // the embedder's stream failed: what the guest writes goes nowhere, as to a closed pipe
+        // The embedder's stream failed (what the guest writes goes nowhere, as to a closed pipe), or the
+        // session was disposed while this thread copied: a copying thread never takes the process down.
+        catch (Exception e) when (e is IOException or ObjectDisposedException) { }
     });
 
     /// <summary>
