@@ -484,7 +484,7 @@ public sealed class GdbStub
             int colon = rest.IndexOf(':');
             if (colon < 0) return "E01";
             if (rest[..colon] != "target.xml") return "E00";
-            return Transfer(Registers.TargetXml(_target.IsMachine), rest[(colon + 1)..]);
+            return Transfer(Registers.TargetXml(_target.IsMachine ? Threads[0].Hart : null), rest[(colon + 1)..]);
         }
         if (p.StartsWith("qXfer:auxv:read::", StringComparison.Ordinal))
             return _target.AuxiliaryVector is { } auxv ? Transfer(auxv, p["qXfer:auxv:read::".Length..]) : "E00";

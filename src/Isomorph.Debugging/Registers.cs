@@ -7,7 +7,7 @@ namespace Isomorph.Debugging;
 /// <summary>
 /// gdb's register numbers for RISC-V and the target description that declares them, generated
 /// from the project's own definitions: the ABI names of <see cref="RegisterNames"/> and the CSRs of
-/// <see cref="CsrNames.All"/>. Numbers: x0–x31 are 0–31, pc 32, f0–f31 33–64, a CSR is 65 plus
+/// <see cref="Csrs.All"/> that the hart implements. Numbers: x0–x31 are 0–31, pc 32, f0–f31 33–64, a CSR is 65 plus
 /// its number (fflags 66, frm 67, fcsr 68) and the privilege level 4161, as gdb numbers them.
 /// </summary>
 public static class Registers
@@ -46,8 +46,11 @@ public static class Registers
         return false;
     }
 
-    /// <summary>The target description (target.xml): the cpu and fpu features, and on machines the CSRs and the privilege level.</summary>
-    public static string TargetXml(bool machine)
+    /// <summary>
+    /// The target description (target.xml): the cpu and fpu features, and on machines (given one
+    /// of its harts) the CSRs that hart implements and the privilege level.
+    /// </summary>
+    public static string TargetXml(Hart? machineHart)
     {
         var xml = new StringBuilder();
         xml.Append("<?xml version=\"1.0\"?>\n<!DOCTYPE target SYSTEM \"gdb-target.dtd\">\n<target version=\"1.0\">\n");
@@ -63,13 +66,13 @@ public static class Registers
         xml.Append("</feature>\n<feature name=\"org.gnu.gdb.riscv.fpu\">\n");
         xml.Append("<union id=\"riscv_double\"><field name=\"float\" type=\"ieee_single\"/><field name=\"double\" type=\"ieee_double\"/></union>\n");
         for (int i = 0; i < 32; i++) Reg(xml, RegisterNames.F(i), FirstF + i, "riscv_double");
-        foreach (int csr in FpuCsrs) Reg(xml, CsrNames.Name(csr), FirstCsr + csr, "int", "float");
+        foreach (int csr in FpuCsrs) Reg(xml, Csrs.Name(csr), FirstCsr + csr, "int", "float");
         xml.Append("</feature>\n");
-        if (machine)
+        if (machineHart is not null)
         {
             xml.Append("<feature name=\"org.gnu.gdb.riscv.csr\">\n");
-            foreach (var (number, name) in CsrNames.All)
-                if (!FpuCsrs.Contains(number)) Reg(xml, name, FirstCsr + number, "int", "csr");
+            foreach (var csr in Csrs.All)
+                if (!FpuCsrs.Contains(csr.Number) && machineHart.Implements(csr)) Reg(xml, csr.Name, FirstCsr + csr.Number, "int", "csr");
             xml.Append("</feature>\n<feature name=\"org.gnu.gdb.riscv.virtual\">\n");
             Reg(xml, "priv", Priv, "int", "general");
             xml.Append("</feature>\n");
@@ -97,7 +100,7 @@ public static class Registers
             int[] shown = [CsrNumber.Mstatus, CsrNumber.Mepc, CsrNumber.Mcause, CsrNumber.Mtval, CsrNumber.Mtvec, CsrNumber.Mie, CsrNumber.Mip,
                 CsrNumber.Sstatus, CsrNumber.Sepc, CsrNumber.Scause, CsrNumber.Stval, CsrNumber.Stvec, CsrNumber.Satp];
             foreach (int csr in shown)
-                if (hart.DebugReadCsr(csr, out ulong v)) text.Append($"{CsrNames.Name(csr),-8} 0x{v:x16}\n");
+                if (hart.DebugReadCsr(csr, out ulong v)) text.Append($"{Csrs.Name(csr),-8} 0x{v:x16}\n");
         }
         return text.ToString();
     }

@@ -19,7 +19,7 @@ public static class SnapshotFormat
     /// The version this build writes and the only one it reads. Any change to what a component
     /// saves is a new version (a test pins each component's state size to it).
     /// </summary>
-    public const uint Version = 1;
+    public const uint Version = 2;
 
     public const int HeaderSize = 16, ChecksumSize = 8;
 

@@ -20,7 +20,7 @@ public static class MstatusBits
     public const ulong SstatusWritable = Sie | Spie | Spp | Fs | Sum | Mxr;
 }
 
-/// <summary>The control and status registers: storage, access rules and side effects.</summary>
+/// <summary>The control and status registers: storage, and access through the table of their definitions.</summary>
 public sealed unsafe partial class Hart
 {
     /// <summary>misa: RV64 with I, M, A, F, D, C and the S and U modes.</summary>
@@ -68,36 +68,20 @@ public sealed unsafe partial class Hart
     /// <summary>True when mstatus.FS is Off: FP instructions and CSRs are illegal.</summary>
     public bool FpDisabled => (_mstatus & MstatusBits.Fs) == 0;
 
-    private ulong CounterValue(int index) => index switch
-    {
-        0 => (ulong)(Instret + _cycleOffset),
-        1 => TimeSource?.Invoke() ?? 0,
-        2 => (ulong)(Instret + _instretOffset),
-        _ => 0,
-    };
+    /// <summary>Whether this hart has CSR <paramref name="csr"/> (its extension is present).</summary>
+    public bool Implements(Csr csr) => csr.Extension is not { } letter || (Misa & (1ul << (letter - 'A'))) != 0;
 
     /// <summary>
     /// Whether the current privilege may access <paramref name="csr"/> at all (and write it, when
-    /// <paramref name="write"/>). An access that fails is an illegal instruction.
+    /// <paramref name="write"/>): the privilege its number encodes, read-only numbers, then the
+    /// CSR's own rule.
     /// </summary>
-    private bool CsrAccessible(int csr, bool write)
+    private CsrFault CheckAccess(Csr csr, bool write)
     {
-        int minimum = (csr >> 8) & 3;
-        if ((int)Privilege < minimum) return false;
-        if (write && (csr >> 10) == 3) return false;
-        switch (csr)
-        {
-            case CsrNumber.Fflags or CsrNumber.Frm or CsrNumber.Fcsr:
-                return !FpDisabled;
-            case CsrNumber.Satp:
-                return !(Privilege == PrivilegeLevel.Supervisor && (_mstatus & MstatusBits.Tvm) != 0);
-            case >= CsrNumber.Cycle and <= CsrNumber.HpmCounter31:
-                int bit = csr - CsrNumber.Cycle;
-                if (Privilege < PrivilegeLevel.Machine && ((_mcounteren >> bit) & 1) == 0) return false;
-                if (Privilege < PrivilegeLevel.Supervisor && ((_scounteren >> bit) & 1) == 0) return false;
-                return true;
-        }
-        return true;
+        if (write && csr.ReadOnly) return CsrFault.Illegal;
+        int level = Privilege switch { PrivilegeLevel.Machine => 3, PrivilegeLevel.Supervisor => 1, _ => 0 };
+        if (level < csr.PrivilegeField) return CsrFault.Illegal;
+        return csr.Gate?.Invoke(this, write) ?? CsrFault.None;
     }
 
     /// <summary>
@@ -112,21 +96,54 @@ public sealed unsafe partial class Hart
         return csr == CsrNumber.Mip ? (read & ~seip) | (_mip & seip) : read;
     }
 
-    /// <summary>Reads a CSR; false when it does not exist or may not be accessed (illegal instruction).</summary>
-    public bool TryReadCsr(int csr, out ulong value)
+    /// <summary>The definition of <paramref name="number"/> when this hart implements it.</summary>
+    private Csr? Find(int number) =>
+        (uint)number < 4096 && CsrTable.ByNumber[number] is { } csr && Implements(csr) ? csr : null;
+
+    /// <summary>Reads a CSR as the instruction does; <see cref="CsrFault.Illegal"/> also when it does not exist.</summary>
+    internal CsrFault ReadCsr(int number, out ulong value)
     {
         value = 0;
-        return CsrAccessible(csr, write: false) && ReadCsrValue(csr, out value);
+        if (Find(number) is not { } csr) return CsrFault.Illegal;
+        var fault = CheckAccess(csr, write: false);
+        if (fault == CsrFault.None) value = ReadValue(csr);
+        return fault;
     }
+
+    /// <summary>Writes a CSR as the instruction does (see <see cref="ReadCsr"/>).</summary>
+    internal CsrFault WriteCsr(int number, ulong value)
+    {
+        if (Find(number) is not { } csr) return CsrFault.Illegal;
+        var fault = CheckAccess(csr, write: true);
+        if (fault == CsrFault.None) WriteValue(csr, value);
+        return fault;
+    }
+
+    /// <summary>Reads a CSR; false when it does not exist or may not be accessed (an exception).</summary>
+    public bool TryReadCsr(int csr, out ulong value) => ReadCsr(csr, out value) == CsrFault.None;
+
+    /// <summary>Writes a CSR; false when it does not exist, is read-only or may not be accessed.</summary>
+    public bool TryWriteCsr(int csr, ulong value) => WriteCsr(csr, value) == CsrFault.None;
 
     /// <summary>
     /// Reads a CSR as an external debugger does: whatever the current privilege and mstatus.FS;
     /// false only when the CSR does not exist.
     /// </summary>
-    public bool DebugReadCsr(int csr, out ulong value) => ReadCsrValue(csr, out value);
+    public bool DebugReadCsr(int number, out ulong value)
+    {
+        value = 0;
+        if (Find(number) is not { } csr) return false;
+        value = ReadValue(csr);
+        return true;
+    }
 
     /// <summary>Writes a CSR as an external debugger does (see <see cref="DebugReadCsr"/>); false when it does not exist or is read-only.</summary>
-    public bool DebugWriteCsr(int csr, ulong value) => (csr >> 10) != 3 && WriteCsrValue(csr, value);
+    public bool DebugWriteCsr(int number, ulong value)
+    {
+        if (Find(number) is not { } csr || csr.ReadOnly) return false;
+        WriteValue(csr, value);
+        return true;
+    }
 
     /// <summary>Sets the privilege level as an external debugger does (the levels that exist: U, S, M).</summary>
     public bool DebugSetPrivilege(ulong level)
@@ -136,55 +153,29 @@ public sealed unsafe partial class Hart
         return true;
     }
 
-    private bool ReadCsrValue(int csr, out ulong value)
+    private ulong ReadValue(Csr csr) => csr.Read is { } read ? read(this) : csr.Storage is { } storage ? storage(this) : 0;
+
+    private void WriteValue(Csr csr, ulong value)
     {
-        value = 0;
-        switch (csr)
+        if (csr.Write is { } write)
         {
-            case CsrNumber.Fflags: value = FpFlags; return true;
-            case CsrNumber.Frm: value = Frm; return true;
-            case CsrNumber.Fcsr: value = Frm << 5 | FpFlags; return true;
-            case >= CsrNumber.Cycle and <= CsrNumber.HpmCounter31: value = CounterValue(csr - CsrNumber.Cycle); return true;
-            case CsrNumber.Mcycle: value = CounterValue(0); return true;
-            case CsrNumber.Minstret: value = CounterValue(2); return true;
-            case >= CsrNumber.MhpmCounter3 and <= CsrNumber.MhpmCounter31: return true;
-            case >= CsrNumber.MhpmEvent3 and <= CsrNumber.MhpmEvent31: return true;
-
-            case CsrNumber.Sstatus: value = SstatusValue(); return true;
-            case CsrNumber.Sie: value = _mie & _mideleg; return true;
-            case CsrNumber.Sip: value = Mip & _mideleg; return true;
-            case CsrNumber.Stvec: value = _stvec; return true;
-            case CsrNumber.Scounteren: value = _scounteren; return true;
-            case CsrNumber.Senvcfg: value = _senvcfg; return true;
-            case CsrNumber.Sscratch: value = _sscratch; return true;
-            case CsrNumber.Sepc: value = _sepc; return true;
-            case CsrNumber.Scause: value = _scause; return true;
-            case CsrNumber.Stval: value = _stval; return true;
-            case CsrNumber.Satp: value = _satp; return true;
-
-            case CsrNumber.Mvendorid or CsrNumber.Marchid or CsrNumber.Mimpid or CsrNumber.Mconfigptr: return true;
-            case CsrNumber.Mhartid: value = HartId; return true;
-            case CsrNumber.Mstatus: value = MstatusValue(); return true;
-            case CsrNumber.Misa: value = Misa; return true;
-            case CsrNumber.Medeleg: value = _medeleg; return true;
-            case CsrNumber.Mideleg: value = _mideleg; return true;
-            case CsrNumber.Mie: value = _mie; return true;
-            case CsrNumber.Mip: value = Mip; return true;
-            case CsrNumber.Mtvec: value = _mtvec; return true;
-            case CsrNumber.Mcounteren: value = _mcounteren; return true;
-            case CsrNumber.Menvcfg: value = _menvcfg; return true;
-            case CsrNumber.Mcountinhibit: value = _mcountinhibit; return true;
-            case CsrNumber.Mscratch: value = _mscratch; return true;
-            case CsrNumber.Mepc: value = _mepc; return true;
-            case CsrNumber.Mcause: value = _mcause; return true;
-            case CsrNumber.Mtval: value = _mtval; return true;
-            case >= CsrNumber.Pmpcfg0 and <= CsrNumber.Pmpcfg15: return TryReadPmpcfg(csr - CsrNumber.Pmpcfg0, out value);
-            case >= CsrNumber.Pmpaddr0 and <= CsrNumber.Pmpaddr63: value = ReadPmpaddr(csr - CsrNumber.Pmpaddr0); return true;
-            case CsrNumber.Tselect: value = 0; return true; // no triggers: tselect reads 0, tdata1 0
-            case CsrNumber.Tdata1 or CsrNumber.Tdata2 or CsrNumber.Tdata3: return true;
+            write(this, value);
         }
-        return false;
+        else if (csr.Storage is { } storage)
+        {
+            ref ulong register = ref storage(this);
+            register = (register & ~csr.Writable) | (value & csr.Writable);
+            csr.AfterWrite?.Invoke(this);
+        }
     }
+
+    private ulong CounterValue(int index) => index switch
+    {
+        0 => (ulong)(Instret + _cycleOffset),
+        1 => TimeSource?.Invoke() ?? 0,
+        2 => (ulong)(Instret + _instretOffset),
+        _ => 0,
+    };
 
     private ulong MstatusValue()
     {
@@ -194,60 +185,6 @@ public sealed unsafe partial class Hart
     }
 
     private ulong SstatusValue() => MstatusValue() & MstatusBits.SstatusView;
-
-    /// <summary>Writes a CSR; false when it does not exist, is read-only or may not be accessed.</summary>
-    public bool TryWriteCsr(int csr, ulong value) => CsrAccessible(csr, write: true) && WriteCsrValue(csr, value);
-
-    private bool WriteCsrValue(int csr, ulong value)
-    {
-        switch (csr)
-        {
-            case CsrNumber.Fflags: FpFlags = (uint)value & 0x1F; SetFsDirty(); return true;
-            case CsrNumber.Frm: Frm = (uint)value & 7; SetFsDirty(); return true;
-            case CsrNumber.Fcsr: FpFlags = (uint)value & 0x1F; Frm = (uint)(value >> 5) & 7; SetFsDirty(); return true;
-            case CsrNumber.Mcycle: _cycleOffset = (long)value - Instret - 1; return true;
-            case CsrNumber.Minstret: _instretOffset = (long)value - Instret - 1; return true; // the write itself retires after
-            case >= CsrNumber.MhpmCounter3 and <= CsrNumber.MhpmCounter31: return true;
-            case >= CsrNumber.MhpmEvent3 and <= CsrNumber.MhpmEvent31: return true;
-
-            case CsrNumber.Sstatus:
-                WriteMstatus((_mstatus & ~MstatusBits.SstatusWritable) | (value & MstatusBits.SstatusWritable));
-                return true;
-            case CsrNumber.Sie: _mie = (_mie & ~_mideleg) | (value & _mideleg & SupervisorInterrupts); RequestInterruptCheck(); return true;
-            case CsrNumber.Sip:
-                ulong sw = _mideleg & (1ul << 1);
-                _mip = (_mip & ~sw) | (value & sw);
-                RequestInterruptCheck();
-                return true;
-            case CsrNumber.Stvec: _stvec = LegalTvec(value); return true;
-            case CsrNumber.Scounteren: _scounteren = value & 0xFFFF_FFFF; return true;
-            case CsrNumber.Senvcfg: _senvcfg = value & 1; return true;
-            case CsrNumber.Sscratch: _sscratch = value; return true;
-            case CsrNumber.Sepc: _sepc = value & ~1ul; return true;
-            case CsrNumber.Scause: _scause = value; return true;
-            case CsrNumber.Stval: _stval = value; return true;
-            case CsrNumber.Satp: WriteSatp(value); return true;
-
-            case CsrNumber.Mstatus: WriteMstatus((_mstatus & ~MstatusBits.Writable) | (value & MstatusBits.Writable)); return true;
-            case CsrNumber.Misa: return true; // WARL, fixed
-            case CsrNumber.Medeleg: _medeleg = value & DelegableExceptions; return true;
-            case CsrNumber.Mideleg: _mideleg = value & SupervisorInterrupts; RequestInterruptCheck(); return true;
-            case CsrNumber.Mie: _mie = value & AllInterrupts; RequestInterruptCheck(); return true;
-            case CsrNumber.Mip: _mip = (_mip & ~MipWritable) | (value & MipWritable); RequestInterruptCheck(); return true;
-            case CsrNumber.Mtvec: _mtvec = LegalTvec(value); return true;
-            case CsrNumber.Mcounteren: _mcounteren = value & 0xFFFF_FFFF; return true;
-            case CsrNumber.Menvcfg: _menvcfg = value & 1; return true;
-            case CsrNumber.Mcountinhibit: _mcountinhibit = value & 0xFFFF_FFFD; return true;
-            case CsrNumber.Mscratch: _mscratch = value; return true;
-            case CsrNumber.Mepc: _mepc = value & ~1ul; return true;
-            case CsrNumber.Mcause: _mcause = value; return true;
-            case CsrNumber.Mtval: _mtval = value; return true;
-            case >= CsrNumber.Pmpcfg0 and <= CsrNumber.Pmpcfg15: return TryWritePmpcfg(csr - CsrNumber.Pmpcfg0, value);
-            case >= CsrNumber.Pmpaddr0 and <= CsrNumber.Pmpaddr63: WritePmpaddr(csr - CsrNumber.Pmpaddr0, value); return true;
-            case CsrNumber.Tselect or CsrNumber.Tdata1 or CsrNumber.Tdata2 or CsrNumber.Tdata3: return true;
-        }
-        return false;
-    }
 
     /// <summary>tvec modes 0 (direct) and 1 (vectored) are legal; others keep the base in direct mode.</summary>
     private static ulong LegalTvec(ulong value) => (value & 3) >= 2 ? value & ~3ul : value;
@@ -270,5 +207,160 @@ public sealed unsafe partial class Hart
         if (mode is not (0 or 8 or 9)) return; // unsupported modes leave satp unchanged (WARL)
         _satp = value;
         FlushTlb();
+    }
+
+    // ---- Access rules beyond the privilege field ----
+
+    private static CsrFault FloatingPointGate(Hart h, bool write) => h.FpDisabled ? CsrFault.Illegal : CsrFault.None;
+
+    private static CsrFault SatpGate(Hart h, bool write) =>
+        h.Privilege == PrivilegeLevel.Supervisor && (h._mstatus & MstatusBits.Tvm) != 0 ? CsrFault.Illegal : CsrFault.None;
+
+    /// <summary>cycle, time, instret and hpmcounterN below M-mode: mcounteren, then (in U-mode) scounteren.</summary>
+    private static Func<Hart, bool, CsrFault> CounterGate(int bit) => (h, _) =>
+    {
+        if (h.Privilege < PrivilegeLevel.Machine && ((h._mcounteren >> bit) & 1) == 0) return CsrFault.Illegal;
+        if (h.Privilege < PrivilegeLevel.Supervisor && ((h._scounteren >> bit) & 1) == 0) return CsrFault.Illegal;
+        return CsrFault.None;
+    };
+
+    /// <summary>The table: every CSR's definition, one row each.</summary>
+    internal static class CsrTable
+    {
+        public static readonly Csr?[] ByNumber = new Csr?[4096];
+        public static readonly IReadOnlyList<Csr> All;
+
+        static CsrTable()
+        {
+            var rows = new List<Csr>
+            {
+                // Floating point (F, D): views of fflags and frm, which the snapshot keeps itself.
+                new(CsrNumber.Fflags, "fflags")
+                {
+                    Read = h => h.FpFlags, Gate = FloatingPointGate,
+                    Write = (h, v) => { h.FpFlags = (uint)v & 0x1F; h.SetFsDirty(); },
+                },
+                new(CsrNumber.Frm, "frm")
+                {
+                    Read = h => h.Frm, Gate = FloatingPointGate,
+                    Write = (h, v) => { h.Frm = (uint)v & 7; h.SetFsDirty(); },
+                },
+                new(CsrNumber.Fcsr, "fcsr")
+                {
+                    Read = h => h.Frm << 5 | h.FpFlags, Gate = FloatingPointGate,
+                    Write = (h, v) => { h.FpFlags = (uint)v & 0x1F; h.Frm = (uint)(v >> 5) & 7; h.SetFsDirty(); },
+                },
+
+                // Supervisor.
+                new(CsrNumber.Sstatus, "sstatus")
+                {
+                    Read = h => h.SstatusValue(),
+                    Write = (h, v) => h.WriteMstatus((h._mstatus & ~MstatusBits.SstatusWritable) | (v & MstatusBits.SstatusWritable)),
+                },
+                new(CsrNumber.Sie, "sie")
+                {
+                    Read = h => h._mie & h._mideleg & SupervisorInterrupts,
+                    Write = (h, v) =>
+                    {
+                        ulong visible = h._mideleg & SupervisorInterrupts;
+                        h._mie = (h._mie & ~visible) | (v & visible);
+                        h.RequestInterruptCheck();
+                    },
+                },
+                new(CsrNumber.Stvec, "stvec") { Storage = h => ref h._stvec, Write = (h, v) => h._stvec = LegalTvec(v) },
+                new(CsrNumber.Scounteren, "scounteren") { Storage = h => ref h._scounteren, Writable = 0xFFFF_FFFF },
+                new(CsrNumber.Senvcfg, "senvcfg") { Storage = h => ref h._senvcfg, Writable = 1 },
+                new(CsrNumber.Sscratch, "sscratch") { Storage = h => ref h._sscratch },
+                new(CsrNumber.Sepc, "sepc") { Storage = h => ref h._sepc, Writable = ~1ul },
+                new(CsrNumber.Scause, "scause") { Storage = h => ref h._scause },
+                new(CsrNumber.Stval, "stval") { Storage = h => ref h._stval },
+                new(CsrNumber.Sip, "sip")
+                {
+                    Read = h => h.Mip & h._mideleg & SupervisorInterrupts,
+                    Write = (h, v) =>
+                    {
+                        ulong writable = h._mideleg & (1ul << 1); // SSIP, when delegated
+                        h._mip = (h._mip & ~writable) | (v & writable);
+                        h.RequestInterruptCheck();
+                    },
+                },
+                new(CsrNumber.Satp, "satp") { Storage = h => ref h._satp, Write = (h, v) => h.WriteSatp(v), Gate = SatpGate },
+
+                // Machine information: read-only constants.
+                new(CsrNumber.Mvendorid, "mvendorid"),
+                new(CsrNumber.Marchid, "marchid"),
+                new(CsrNumber.Mimpid, "mimpid"),
+                new(CsrNumber.Mhartid, "mhartid") { Read = h => h.HartId },
+                new(CsrNumber.Mconfigptr, "mconfigptr"),
+
+                // Machine trap setup and handling.
+                new(CsrNumber.Mstatus, "mstatus")
+                {
+                    Storage = h => ref h._mstatus, Read = h => h.MstatusValue(),
+                    Write = (h, v) => h.WriteMstatus((h._mstatus & ~MstatusBits.Writable) | (v & MstatusBits.Writable)),
+                },
+                new(CsrNumber.Misa, "misa") { Read = _ => Misa, Write = (_, _) => { } }, // WARL, fixed
+                new(CsrNumber.Medeleg, "medeleg") { Storage = h => ref h._medeleg, Writable = DelegableExceptions },
+                new(CsrNumber.Mideleg, "mideleg") { Storage = h => ref h._mideleg, Writable = SupervisorInterrupts, AfterWrite = h => h.RequestInterruptCheck() },
+                new(CsrNumber.Mie, "mie") { Storage = h => ref h._mie, Writable = AllInterrupts, AfterWrite = h => h.RequestInterruptCheck() },
+                new(CsrNumber.Mtvec, "mtvec") { Storage = h => ref h._mtvec, Write = (h, v) => h._mtvec = LegalTvec(v) },
+                new(CsrNumber.Mcounteren, "mcounteren") { Storage = h => ref h._mcounteren, Writable = 0xFFFF_FFFF },
+                new(CsrNumber.Menvcfg, "menvcfg") { Storage = h => ref h._menvcfg, Writable = 1 },
+                new(CsrNumber.Mcountinhibit, "mcountinhibit") { Storage = h => ref h._mcountinhibit, Writable = 0xFFFF_FFFD },
+                new(CsrNumber.Mscratch, "mscratch") { Storage = h => ref h._mscratch },
+                new(CsrNumber.Mepc, "mepc") { Storage = h => ref h._mepc, Writable = ~1ul },
+                new(CsrNumber.Mcause, "mcause") { Storage = h => ref h._mcause },
+                new(CsrNumber.Mtval, "mtval") { Storage = h => ref h._mtval },
+                // mip: the bits software wrote are its storage; reads add the lines devices drive.
+                new(CsrNumber.Mip, "mip") { Storage = h => ref h._mip, Read = h => h.Mip, Writable = MipWritable, AfterWrite = h => h.RequestInterruptCheck() },
+
+                // Counters: the offsets are kept by the snapshot itself.
+                new(CsrNumber.Mcycle, "mcycle") { Read = h => h.CounterValue(0), Write = (h, v) => h._cycleOffset = (long)v - h.Instret - 1 },
+                // The write itself retires after: hence the - 1.
+                new(CsrNumber.Minstret, "minstret") { Read = h => h.CounterValue(2), Write = (h, v) => h._instretOffset = (long)v - h.Instret - 1 },
+
+                // Debug triggers: none (tselect reads 0, tdata1 0: no trigger is there).
+                new(CsrNumber.Tselect, "tselect") { Write = (_, _) => { } },
+                new(CsrNumber.Tdata1, "tdata1") { Write = (_, _) => { } },
+                new(CsrNumber.Tdata2, "tdata2") { Write = (_, _) => { } },
+                new(CsrNumber.Tdata3, "tdata3") { Write = (_, _) => { } },
+            };
+            string[] counterNames = ["cycle", "time", "instret"];
+            for (int i = 0; i < 32; i++)
+            {
+                int index = i;
+                rows.Add(new(CsrNumber.Cycle + i, i < 3 ? counterNames[i] : $"hpmcounter{i}")
+                {
+                    Read = h => h.CounterValue(index), Gate = CounterGate(index),
+                });
+            }
+            for (int i = 3; i < 32; i++)
+            {
+                // Hardware performance monitors: none counts (WARL zero).
+                rows.Add(new(CsrNumber.Mcycle + i, $"mhpmcounter{i}") { Write = (_, _) => { } });
+                rows.Add(new(CsrNumber.Mcountinhibit + i, $"mhpmevent{i}") { Write = (_, _) => { } });
+            }
+            // PMP: the unit keeps its own state (Hart.Pmp), saved as a whole.
+            for (int i = 0; i < 16; i += 2) // RV64 has only the even-numbered pmpcfg registers
+            {
+                int index = i;
+                rows.Add(new(CsrNumber.Pmpcfg0 + i, $"pmpcfg{i}")
+                {
+                    Read = h => h.TryReadPmpcfg(index, out ulong v) ? v : 0,
+                    Write = (h, v) => h.TryWritePmpcfg(index, v),
+                });
+            }
+            for (int i = 0; i < 64; i++)
+            {
+                int index = i;
+                rows.Add(new(CsrNumber.Pmpaddr0 + i, $"pmpaddr{i}") { Read = h => h.ReadPmpaddr(index), Write = (h, v) => h.WritePmpaddr(index, v) });
+            }
+            foreach (var row in rows.OrderBy(r => r.Number))
+            {
+                if (ByNumber[row.Number] is not null) throw new InvalidOperationException($"CSR 0x{row.Number:x3} is defined twice");
+                ByNumber[row.Number] = row;
+            }
+            All = rows.OrderBy(r => r.Number).ToArray();
+        }
     }
 }

@@ -18,11 +18,15 @@ public sealed unsafe partial class Hart : ISnapshotState
         for (int i = 0; i < 32; i++) w.WriteUInt64(F[i]);
         w.WriteUInt32(FpFlags);
         w.WriteUInt32(Frm);
-        foreach (ulong csr in (ReadOnlySpan<ulong>)[
-            _mstatus, _medeleg, _mideleg, _mie, _mip, Volatile.Read(ref _mipExternal), _mtvec, _mscratch, _mepc, _mcause, _mtval,
-            _mcounteren, _scounteren, _menvcfg, _senvcfg, _mcountinhibit,
-            _stvec, _sscratch, _sepc, _scause, _stval, _satp])
-            w.WriteUInt64(csr);
+        // Every CSR whose definition has storage, by number: a CSR added to the table is saved with no change here.
+        var saved = CsrTable.All.Where(c => c.Saved && Implements(c)).ToArray();
+        w.WriteInt32(saved.Length);
+        foreach (var csr in saved)
+        {
+            w.WriteUInt16((ushort)csr.Number);
+            w.WriteUInt64(csr.Storage!(this));
+        }
+        w.WriteUInt64(Volatile.Read(ref _mipExternal));
         w.WriteInt64(_cycleOffset);
         w.WriteInt64(_instretOffset);
         w.WriteBytes(_pmpcfg);
@@ -39,6 +43,7 @@ public sealed unsafe partial class Hart : ISnapshotState
     {
         ulong id = r.ReadUInt64();
         if (id != HartId) throw r.Error($"saved for hart {id}, restored into hart {HartId}");
+        ResetCsrs(); // a CSR the snapshot does not hold starts as at reset
         Pc = r.ReadUInt64();
         byte privilege = r.ReadByte();
         if (privilege is not (0 or 1 or 3)) throw r.Error($"privilege level {privilege} does not exist");
@@ -47,28 +52,16 @@ public sealed unsafe partial class Hart : ISnapshotState
         for (int i = 0; i < 32; i++) F[i] = r.ReadUInt64();
         FpFlags = r.ReadUInt32() & 0x1F;
         Frm = r.ReadUInt32() & 7;
-        _mstatus = r.ReadUInt64();
-        _medeleg = r.ReadUInt64();
-        _mideleg = r.ReadUInt64();
-        _mie = r.ReadUInt64();
-        _mip = r.ReadUInt64();
+        int count = r.ReadInt32();
+        if (count is < 0 or > 4096) throw r.Error($"{count} CSRs saved");
+        for (int n = 0; n < count; n++)
+        {
+            int number = r.ReadUInt16();
+            if (Find(number) is not { Saved: true } csr)
+                throw r.Error($"CSR 0x{number:x3} saved, which this hart does not keep");
+            csr.Storage!(this) = r.ReadUInt64();
+        }
         Volatile.Write(ref _mipExternal, r.ReadUInt64());
-        _mtvec = r.ReadUInt64();
-        _mscratch = r.ReadUInt64();
-        _mepc = r.ReadUInt64();
-        _mcause = r.ReadUInt64();
-        _mtval = r.ReadUInt64();
-        _mcounteren = r.ReadUInt64();
-        _scounteren = r.ReadUInt64();
-        _menvcfg = r.ReadUInt64();
-        _senvcfg = r.ReadUInt64();
-        _mcountinhibit = r.ReadUInt64();
-        _stvec = r.ReadUInt64();
-        _sscratch = r.ReadUInt64();
-        _sepc = r.ReadUInt64();
-        _scause = r.ReadUInt64();
-        _stval = r.ReadUInt64();
-        _satp = r.ReadUInt64();
         _cycleOffset = r.ReadInt64();
         _instretOffset = r.ReadInt64();
         var pmpcfg = r.ReadBytes(PmpEntries);

@@ -13,10 +13,15 @@ public enum ExceptionCause : ulong
     StoreAccessFault = 7,
     EnvironmentCallFromU = 8,
     EnvironmentCallFromS = 9,
+    EnvironmentCallFromVS = 10,
     EnvironmentCallFromM = 11,
     InstructionPageFault = 12,
     LoadPageFault = 13,
     StorePageFault = 15,
+    InstructionGuestPageFault = 20,
+    LoadGuestPageFault = 21,
+    VirtualInstruction = 22,
+    StoreGuestPageFault = 23,
 }
 
 /// <summary>Interrupt numbers (mip/mie bit positions; mcause with the interrupt bit set).</summary>

@@ -133,7 +133,7 @@ public sealed class OperandSyntax
                 Operand.BImm or Operand.JImm => "0x" + (pc + (ulong)insn.Imm).ToString("x"),
                 Operand.Shamt or Operand.ShamtW => insn.Imm.ToString(),
                 Operand.Zimm => insn.Rs1.ToString(),
-                Operand.Csr => CsrNames.Name((int)insn.Imm),
+                Operand.Csr => Csrs.Name((int)insn.Imm),
                 Operand.Rm => insn.Rm == 7 ? null : RoundingModes[insn.Rm],
                 Operand.AqRl => null,
                 Operand.Fence => FenceSet((int)insn.Imm >> 4 & 0xF) + "," + FenceSet((int)insn.Imm & 0xF),

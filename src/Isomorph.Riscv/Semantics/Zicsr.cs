@@ -16,17 +16,20 @@ internal static unsafe class Zicsr
         int csr = (int)i.Imm;
         bool reads = op != Op.Write || i.Rd != Hart.ZeroSink;
         ulong old = 0;
-        if (reads && !h.TryReadCsr(csr, out old)) return h.Raise(ExceptionCause.IllegalInstruction, i.Raw, idx);
+        if (reads && h.ReadCsr(csr, out old) is var readFault and not CsrFault.None) return Refuse(h, ref i, idx, readFault);
         if (writes)
         {
             ulong basis = op == Op.Write ? 0 : h.ReadModifyWriteBasis(csr, old);
             ulong value = op switch { Op.Write => operand, Op.Set => basis | operand, _ => basis & ~operand };
-            if (!h.TryWriteCsr(csr, value)) return h.Raise(ExceptionCause.IllegalInstruction, i.Raw, idx);
+            if (h.WriteCsr(csr, value) is var writeFault and not CsrFault.None) return Refuse(h, ref i, idx, writeFault);
         }
         h.X[i.Rd] = old;
         // A CSR write may change translation, interrupt enables or the privilege state: leave the fast loop.
         return writes ? h.ExitAfter(ref i, idx) : idx + i.Slots;
     }
+
+    private static int Refuse(Hart h, ref Insn i, int idx, CsrFault fault) =>
+        h.Raise(fault == CsrFault.Virtual ? ExceptionCause.VirtualInstruction : ExceptionCause.IllegalInstruction, i.Raw, idx);
 
     [Instruction("csrrw", "............ ..... 001 ..... 1110011", "xd, csr, xs1", Flow = ControlFlow.ChangesState)]
     private static int Csrrw(Hart h, ref Insn i, int idx) => Access(h, ref i, idx, Op.Write, h.X[i.Rs1], true);

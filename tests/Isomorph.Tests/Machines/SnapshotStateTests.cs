@@ -65,7 +65,7 @@ public sealed class SnapshotStateTests
             CsrNumber.Senvcfg, CsrNumber.Mcountinhibit, CsrNumber.Stvec, CsrNumber.Sscratch, CsrNumber.Sepc, CsrNumber.Scause,
             CsrNumber.Stval, CsrNumber.Fcsr, CsrNumber.Mcycle, CsrNumber.Minstret, CsrNumber.Pmpaddr0, CsrNumber.Pmpaddr0 + 5,
         ];
-        foreach (int csr in csrs) Assert.True(hart.TryWriteCsr(csr, (ulong)random.NextInt64()), CsrNames.Name(csr));
+        foreach (int csr in csrs) Assert.True(hart.TryWriteCsr(csr, (ulong)random.NextInt64()), Csrs.Name(csr));
         Assert.True(hart.TryWriteCsr(CsrNumber.Pmpcfg0, 0x0F_1F_0B));
         Assert.True(hart.TryWriteCsr(CsrNumber.Satp, 8ul << 60 | 0x80123));
         hart.SetInterruptPending(InterruptCause.MachineTimer, true);
@@ -88,7 +88,7 @@ public sealed class SnapshotStateTests
         {
             bool ok = hart.TryReadCsr(csr, out ulong expected);
             Assert.Equal(ok, restored.TryReadCsr(csr, out ulong actual));
-            Assert.True(expected == actual, $"{CsrNames.Name(csr)}: 0x{expected:x} saved, 0x{actual:x} restored");
+            Assert.True(expected == actual, $"{Csrs.Name(csr)}: 0x{expected:x} saved, 0x{actual:x} restored");
         }
 
         var e = Assert.Throws<SnapshotException>(() => Restore(new Hart(bus, hartId: 1), saved, "hart1"));
