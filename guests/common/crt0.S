@@ -125,7 +125,8 @@ trap_return:
   mret
 
 /* long run_in_mode(int mode, long (*fn)(long), long arg)
-   Runs fn(arg) in privilege `mode` (0=U, 1=S, 3=M) with the current stack and returns its
+   Runs fn(arg) in privilege `mode` (0=U, 1=S, 3=M; with the hypervisor extension 4=VU, 5=VS:
+   bit 2 sets mstatus.MPV) with the current stack and returns its
    return value in M-mode.  fn returns to a stub that issues `ecall` (at run_in_mode_ecall);
    m_trap recognises that pc and resumes via run_in_mode_resume. */
   .globl run_in_mode
@@ -155,6 +156,14 @@ run_in_mode:
   csrs mstatus, t1
   li t0, MSTATUS_MPIE
   csrc mstatus, t0
+  /* mstatus.MPV = mode bit 2 (WARL: stays 0 without the hypervisor extension) */
+  li t0, 1
+  slli t0, t0, 39
+  csrc mstatus, t0
+  andi t1, a0, 4
+  beqz t1, 4f
+  csrs mstatus, t0
+4:
   csrw mepc, a1
   mv a0, a2
   la ra, run_in_mode_stub

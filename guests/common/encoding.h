@@ -22,7 +22,20 @@
 #define MSTATUS_TVM   0x100000
 #define MSTATUS_TW    0x200000
 #define MSTATUS_TSR   0x400000
+#define MSTATUS_GVA   0x4000000000ull
+#define MSTATUS_MPV   0x8000000000ull
 #define MSTATUS_SD    0x8000000000000000
+
+/* The hypervisor extension */
+#define HSTATUS_GVA   0x40
+#define HSTATUS_SPV   0x80
+#define HSTATUS_SPVP  0x100
+#define HSTATUS_HU    0x200
+#define HSTATUS_VTVM  0x100000
+#define HSTATUS_VTW   0x200000
+#define HSTATUS_VTSR  0x400000
+#define MODE_VU 4 /* run_in_mode: U-mode with V=1 */
+#define MODE_VS 5 /* run_in_mode: S-mode with V=1 */
 
 #define MIP_SSIP 0x2
 #define MIP_MSIP 0x8
@@ -41,10 +54,15 @@
 #define CAUSE_STORE_ACCESS 7
 #define CAUSE_USER_ECALL 8
 #define CAUSE_SUPERVISOR_ECALL 9
+#define CAUSE_VIRTUAL_SUPERVISOR_ECALL 10
 #define CAUSE_MACHINE_ECALL 11
 #define CAUSE_FETCH_PAGE_FAULT 12
 #define CAUSE_LOAD_PAGE_FAULT 13
 #define CAUSE_STORE_PAGE_FAULT 15
+#define CAUSE_FETCH_GUEST_PAGE_FAULT 20
+#define CAUSE_LOAD_GUEST_PAGE_FAULT 21
+#define CAUSE_VIRTUAL_INSTRUCTION 22
+#define CAUSE_STORE_GUEST_PAGE_FAULT 23
 
 #define PRV_U 0
 #define PRV_S 1

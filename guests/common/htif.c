@@ -77,6 +77,18 @@ int check_eq(const char *name, uint64_t got, uint64_t exp)
     return 0;
 }
 
+int check_spec(const char *name, uint64_t got, uint64_t spec, uint64_t qemu)
+{
+    if (got == qemu && got != spec) {
+        check_no++;
+        puts_("QEMU-7.2 DEVIATION ");
+        puts_(name);
+        puts_("\n");
+        return 1;
+    }
+    return check_eq(name, got, spec);
+}
+
 int test_result(void)
 {
     if (!fail_count)
@@ -100,11 +112,11 @@ void m_trap(struct trap_frame *f)
 {
     uint64_t cause = read_csr(mcause);
     if ((cause == CAUSE_USER_ECALL || cause == CAUSE_SUPERVISOR_ECALL ||
-         cause == CAUSE_MACHINE_ECALL) &&
+         cause == CAUSE_VIRTUAL_SUPERVISOR_ECALL || cause == CAUSE_MACHINE_ECALL) &&
         (f->x[0] == (uint64_t)run_in_mode_ecall || f->x[0] == (uint64_t)s_forward_ecall)) {
         /* return to run_in_mode's caller in M-mode, a0 preserved; not recorded */
         set_csr(mstatus, MSTATUS_MPP);
-        clear_csr(mstatus, MSTATUS_MPRV);
+        clear_csr(mstatus, MSTATUS_MPRV | MSTATUS_MPV);
         f->x[0] = (uint64_t)run_in_mode_resume;
         return;
     }
@@ -123,7 +135,7 @@ void m_trap(struct trap_frame *f)
         htif_exit(200);
     }
     if (cause == CAUSE_MISALIGNED_FETCH || cause == CAUSE_FETCH_ACCESS ||
-        cause == CAUSE_FETCH_PAGE_FAULT) {
+        cause == CAUSE_FETCH_PAGE_FAULT || cause == CAUSE_FETCH_GUEST_PAGE_FAULT) {
         /* cannot skip: resume at the return address (tests jump via jalr ra) */
         f->x[0] = f->x[1];
         return;

@@ -13,6 +13,8 @@ namespace Isomorph.Machines.Bare;
 public sealed record BareOptions
 {
     public ulong MemorySize { get; init; } = 128ul << 20;
+    /// <summary>Whether the hart has the hypervisor extension (H): on, as on QEMU's default rv64 CPU.</summary>
+    public bool Hypervisor { get; init; } = true;
     /// <summary>Stop with <see cref="BareStop.InstructionLimit"/> after this many instructions (0: no limit).</summary>
     public long MaxInstructions { get; init; }
     /// <summary>Where one line per instruction goes, or null.</summary>
@@ -73,7 +75,7 @@ public sealed class BareMachine : IDisposable
         {
             throw new MachineConfigurationException(e.Message);
         }
-        Hart = new Hart(Bus, 0);
+        Hart = new Hart(Bus, 0, hypervisor: options.Hypervisor);
         _clint = new Clint(1, () => (ulong)(Hart.Instret / InstructionsPerTick) + _idleTicks,
             (_, on) => Hart.SetInterruptPending(InterruptCause.MachineSoftware, on),
             (_, on) => Hart.SetInterruptPending(InterruptCause.MachineTimer, on));

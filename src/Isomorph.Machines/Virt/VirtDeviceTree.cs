@@ -20,6 +20,8 @@ public sealed record VirtDeviceTreeConfig
 public static class VirtDeviceTree
 {
     public const string DefaultIsa = "rv64imafdc_zicsr_zifencei_zihintpause_zba_zbb_zbs";
+    /// <summary>The ISA string of harts with the hypervisor extension (software such as Xvisor and Linux's KVM finds H here).</summary>
+    public const string HypervisorIsa = "rv64imafdch_zicsr_zifencei_zihintpause_zba_zbb_zbs";
     public const string UartPath = "/soc/serial@10000000";
 
     // Interrupt numbers in the harts' local interrupt controllers (mip bits).

@@ -194,6 +194,7 @@ public sealed partial class VirtMachine
     private void SaveConfiguration(SnapshotWriter w)
     {
         w.WriteInt32(_harts.Length);
+        w.WriteBool(_options.Hypervisor);
         w.WriteUInt64(_options.MemorySize);
         w.WriteString(FullPath(_options.Firmware));
         w.WriteString(FullPath(_options.Kernel));
@@ -232,6 +233,7 @@ public sealed partial class VirtMachine
     {
         int harts = r.ReadInt32();
         if (harts < 1 || harts > MaxHarts) throw r.Error($"{harts} harts");
+        bool hypervisor = r.ReadBool();
         ulong memory = r.ReadUInt64();
         string? firmware = ReadPath(r, "firmware");
         string kernel = ReadPath(r, "kernel") ?? throw r.Error("no kernel path");
@@ -256,7 +258,7 @@ public sealed partial class VirtMachine
         r.ExpectEnd();
         var options = new VirtOptions
         {
-            Harts = harts, MemorySize = memory, Firmware = firmware, Kernel = kernel, Initrd = initrd, BootArgs = bootArgs,
+            Harts = harts, Hypervisor = hypervisor, MemorySize = memory, Firmware = firmware, Kernel = kernel, Initrd = initrd, BootArgs = bootArgs,
             Disks = disks, Nics = nics, Rng = rng, VirtioConsolePath = virtioConsolePath,
         };
         return new SavedConfiguration(options, virtioConsole, kernelAddress, dtb, fwInfo, hasInitrd ? initrdRange : null);

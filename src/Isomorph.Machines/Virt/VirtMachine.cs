@@ -25,6 +25,8 @@ public sealed record VirtOptions
 
     public ulong MemorySize { get; init; } = 256ul << 20;
     public int Harts { get; init; } = 1;
+    /// <summary>Whether the harts have the hypervisor extension (H): on, as on QEMU's default rv64 CPU.</summary>
+    public bool Hypervisor { get; init; } = true;
     /// <summary>Host threads running the harts: 1 multiplexes them all deterministically; up to <see cref="Harts"/>, in parallel.</summary>
     public int HostThreads { get; init; } = 1;
     /// <summary>The firmware (ELF or raw, loaded at RAM base), or null to run the kernel in M-mode itself.</summary>
@@ -166,7 +168,7 @@ public sealed partial class VirtMachine : IMachine
 
         var code = new CodeCache(Bus);
         _harts = new Hart[options.Harts];
-        for (int h = 0; h < _harts.Length; h++) _harts[h] = new Hart(Bus, (ulong)h, code);
+        for (int h = 0; h < _harts.Length; h++) _harts[h] = new Hart(Bus, (ulong)h, code, options.Hypervisor);
 
         _clint = new Clint(_harts.Length, () => (ulong)_clock.Elapsed.Ticks, // TimeSpan ticks are 100 ns: 10 MHz
             (h, on) => RaiseLocal(h, InterruptCause.MachineSoftware, on),
@@ -345,6 +347,7 @@ public sealed partial class VirtMachine : IMachine
         DeviceTree = VirtDeviceTree.Build(new VirtDeviceTreeConfig
         {
             Harts = _harts.Length,
+            Isa = _options.Hypervisor ? VirtDeviceTree.HypervisorIsa : VirtDeviceTree.DefaultIsa,
             MemorySize = _options.MemorySize,
             BootArgs = _options.BootArgs,
             Initrd = InitrdRange,

@@ -348,7 +348,7 @@ public sealed unsafe partial class Hart
         {
             ExceptionsTaken++;
             _stopAt = 0;
-            TakeTrap(PendingCause, PendingTval, pc);
+            TakePendingTrap(pc);
             return null;
         }
         var page = Code.GetPage(pa, this);

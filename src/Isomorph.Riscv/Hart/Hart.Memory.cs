@@ -33,31 +33,50 @@ public sealed unsafe partial class Hart
     /// <summary>The leaf level of each entry's translation (<see cref="_leafLevel"/>), for <see cref="FlushTlbPage"/>.</summary>
     private readonly byte[] _readTlbLevel = new byte[TlbSize], _writeTlbLevel = new byte[TlbSize];
 
-    private const ulong TagVpnMask = (1ul << 56) - 1;
+    /// <summary>A virtual page number: a 64-bit address shifted right by 12 leaves 52 bits.</summary>
+    private const ulong TagVpnMask = (1ul << 52) - 1;
 
     /// <summary>
-    /// The translation context, in the tag bits above any virtual page number (bit 56 up): the
-    /// privilege that fetches and the privilege, SUM and MXR that loads and stores are checked
-    /// with. Entries of other contexts never match, so a trap or xRET switches context without a flush.
+    /// The translation context, in the tag bits above any virtual page number (bit 52 up): the
+    /// privilege and virtualization mode that fetch, and the privilege, virtualization mode, SUM and
+    /// MXR (mstatus's, and in V mode vsstatus's) that loads and stores are checked with. Entries of
+    /// other contexts never match, so a trap or xRET — a world switch between V and HS-mode too —
+    /// switches context without a flush.
     /// </summary>
     private ulong _tlbContext;
 
-    /// <summary>Recomputes <see cref="_tlbContext"/> after the privilege or mstatus changed.</summary>
+    /// <summary>Recomputes <see cref="_tlbContext"/> after the privilege, the virtualization mode, mstatus or vsstatus changed.</summary>
     private void UpdateTranslationContext()
     {
+        bool dataVirtualized = EffectiveDataVirtualized;
+        ulong sum = dataVirtualized ? _vsstatus & MstatusBits.Sum : _mstatus & MstatusBits.Sum;
         ulong context = (ulong)Privilege | (ulong)EffectiveDataPrivilege << 2
-            | ((_mstatus & MstatusBits.Sum) != 0 ? 16ul : 0) | ((_mstatus & MstatusBits.Mxr) != 0 ? 32ul : 0);
-        _tlbContext = context << 56;
+            | (sum != 0 ? 1ul << 4 : 0) | ((_mstatus & MstatusBits.Mxr) != 0 ? 1ul << 5 : 0)
+            | (dataVirtualized && (_vsstatus & MstatusBits.Mxr) != 0 ? 1ul << 6 : 0)
+            | (Virtualized ? 1ul << 7 : 0) | (dataVirtualized ? 1ul << 8 : 0);
+        _tlbContext = context << 52;
     }
 
     /// <summary>The exception a failed access or translation reports (set by slow paths).</summary>
     public ulong PendingCause;
     public ulong PendingTval;
 
+    /// <summary>For a guest-page fault: the guest physical address that faulted (htval/mtval2 take it shifted right by 2).</summary>
+    internal ulong PendingGuestPhysical;
+
+    /// <summary>For a guest-page fault in a VS-stage walk: the pseudoinstruction htinst/mtinst take.</summary>
+    internal ulong PendingTinst;
+
+    /// <summary>Whether <see cref="PendingTval"/> is a guest virtual address (two-stage translation): hstatus.GVA, mstatus.GVA.</summary>
+    internal bool PendingGuestVirtual;
+
     internal void SetPending(ExceptionCause cause, ulong tval)
     {
         PendingCause = (ulong)cause;
         PendingTval = tval;
+        PendingGuestPhysical = 0;
+        PendingTinst = 0;
+        PendingGuestVirtual = false;
     }
 
     /// <summary>Forgets all cached translations, in every context (after satp or PMP changes, sfence.vma).</summary>

@@ -14,6 +14,7 @@ public sealed unsafe partial class Hart : ISnapshotState
         w.WriteUInt64(HartId);
         w.WriteUInt64(Pc);
         w.WriteByte((byte)Privilege);
+        w.WriteBool(Virtualized);
         for (int i = 1; i < 32; i++) w.WriteUInt64(X[i]);
         for (int i = 0; i < 32; i++) w.WriteUInt64(F[i]);
         w.WriteUInt32(FpFlags);
@@ -48,6 +49,10 @@ public sealed unsafe partial class Hart : ISnapshotState
         byte privilege = r.ReadByte();
         if (privilege is not (0 or 1 or 3)) throw r.Error($"privilege level {privilege} does not exist");
         Privilege = (PrivilegeLevel)privilege;
+        bool virtualized = r.ReadBool();
+        if (virtualized && (!HasHypervisor || Privilege == PrivilegeLevel.Machine))
+            throw r.Error(HasHypervisor ? "V mode in M-mode" : "saved in V mode, restored into a hart without the hypervisor extension");
+        Virtualized = virtualized;
         for (int i = 1; i < 32; i++) X[i] = r.ReadUInt64();
         for (int i = 0; i < 32; i++) F[i] = r.ReadUInt64();
         FpFlags = r.ReadUInt32() & 0x1F;
@@ -81,6 +86,7 @@ public sealed unsafe partial class Hart : ISnapshotState
         Interlocked.Exchange(ref _pendingFlush, 0);
         PmpChanged(); // recomputes whether PMP is in use and flushes every TLB
         UpdateTranslationContext();
+        UpdateFloatingPointGate();
         RequestInterruptCheck();
     }
 }

@@ -29,7 +29,14 @@ public sealed unsafe partial class Hart : IDisposable
     /// <summary>The program counter. Inside the run loop it is current only at exits; use <see cref="PcOf"/>.</summary>
     public ulong Pc;
 
+    /// <summary>The nominal privilege level: U, S (HS, or VS when <see cref="Virtualized"/>) or M.</summary>
     public PrivilegeLevel Privilege { get; private set; } = PrivilegeLevel.Machine;
+
+    /// <summary>The virtualization mode V of the hypervisor extension: set in VS- and VU-mode.</summary>
+    public bool Virtualized { get; private set; }
+
+    /// <summary>Whether the hart has the hypervisor extension (H, version 1.0): misa.H, the VS and VU modes.</summary>
+    public bool HasHypervisor { get; }
 
     public ulong HartId { get; }
 
@@ -39,10 +46,11 @@ public sealed unsafe partial class Hart : IDisposable
 
     private readonly void* _registerBlock;
 
-    public Hart(PhysicalBus bus, ulong hartId = 0, CodeCache? code = null)
+    public Hart(PhysicalBus bus, ulong hartId = 0, CodeCache? code = null, bool hypervisor = false)
     {
         Bus = bus;
         HartId = hartId;
+        HasHypervisor = hypervisor;
         Code = code ?? new CodeCache(bus);
         Code.Attach(this);
         _registerBlock = NativeMemory.AllocZeroed(64 * sizeof(ulong) + 8);

@@ -10,10 +10,15 @@ internal static unsafe class Privileged
     internal static int IllegalInstruction(Hart h, ref Insn i, int idx) =>
         h.Raise(ExceptionCause.IllegalInstruction, i.Raw, idx);
 
+    /// <summary>An instruction HS-mode allows that V mode may not run: HS-mode emulates it (the H extension).</summary>
+    internal static int VirtualInstruction(Hart h, ref Insn i, int idx) =>
+        h.Raise(ExceptionCause.VirtualInstruction, i.Raw, idx);
+
     [Instruction("ecall", "000000000000 00000 000 00000 1110011", "", Flow = ControlFlow.ChangesState)]
     private static int Ecall(Hart h, ref Insn i, int idx) => h.Raise(h.Privilege switch
     {
         PrivilegeLevel.User => ExceptionCause.EnvironmentCallFromU,
+        PrivilegeLevel.Supervisor when h.Virtualized => ExceptionCause.EnvironmentCallFromVS,
         PrivilegeLevel.Supervisor => ExceptionCause.EnvironmentCallFromS,
         _ => ExceptionCause.EnvironmentCallFromM,
     }, 0, idx);
@@ -34,8 +39,10 @@ internal static unsafe class Privileged
     [Instruction("sret", "0001000 00010 00000 000 00000 1110011", "", Flow = ControlFlow.ChangesState)]
     private static int Sret(Hart h, ref Insn i, int idx)
     {
+        if (h.Virtualized && (h.Privilege == PrivilegeLevel.User || (h.Hstatus & HstatusBits.Vtsr) != 0))
+            return VirtualInstruction(h, ref i, idx);
         if (h.Privilege < PrivilegeLevel.Supervisor
-            || (h.Privilege == PrivilegeLevel.Supervisor && (h.Mstatus & MstatusBits.Tsr) != 0))
+            || (h.Privilege == PrivilegeLevel.Supervisor && !h.Virtualized && (h.Mstatus & MstatusBits.Tsr) != 0))
             return IllegalInstruction(h, ref i, idx);
         h.ClearReservation();
         h.ReturnFromSupervisor();
@@ -47,9 +54,12 @@ internal static unsafe class Privileged
     private static int Wfi(Hart h, ref Insn i, int idx)
     {
         // TW makes WFI illegal below M-mode; WFI in U-mode is always illegal (no U-mode interrupts).
-        if (h.Privilege == PrivilegeLevel.User
-            || (h.Privilege == PrivilegeLevel.Supervisor && (h.Mstatus & MstatusBits.Tw) != 0))
-            return IllegalInstruction(h, ref i, idx);
+        // In V mode, with TW clear, VU-mode's WFI and VS-mode's under hstatus.VTW are HS-mode's to emulate.
+        bool tw = (h.Mstatus & MstatusBits.Tw) != 0;
+        if (h.Privilege < PrivilegeLevel.Machine && tw) return IllegalInstruction(h, ref i, idx);
+        if (h.Virtualized && (h.Privilege == PrivilegeLevel.User || (h.Hstatus & HstatusBits.Vtw) != 0))
+            return VirtualInstruction(h, ref i, idx);
+        if (h.Privilege == PrivilegeLevel.User) return IllegalInstruction(h, ref i, idx);
         h.WaitingForInterrupt = true;
         // A WFI whose interrupt is already pending does not wait, and software loops on it (OpenSBI
         // 1.1 waits for HSM hart_start that way with an IPI still pending): hand the thread on.
@@ -60,10 +70,14 @@ internal static unsafe class Privileged
     [Instruction("sfence.vma", "0001001 ..... ..... 000 00000 1110011", "xs1, xs2", Flow = ControlFlow.ChangesState)]
     private static int SfenceVma(Hart h, ref Insn i, int idx)
     {
+        if (h.Virtualized && (h.Privilege == PrivilegeLevel.User || (h.Hstatus & HstatusBits.Vtvm) != 0))
+            return VirtualInstruction(h, ref i, idx);
         if (h.Privilege == PrivilegeLevel.User
-            || (h.Privilege == PrivilegeLevel.Supervisor && (h.Mstatus & MstatusBits.Tvm) != 0))
+            || (h.Privilege == PrivilegeLevel.Supervisor && !h.Virtualized && (h.Mstatus & MstatusBits.Tvm) != 0))
             return IllegalInstruction(h, ref i, idx);
-        // With an address, only that page's translations (in every address space: the TLBs keep no ASIDs).
+        // With an address, only that page's translations (in every address space and mode: the TLBs
+        // keep no ASIDs or VMIDs; in V mode the address is a guest virtual one, and the entries of a
+        // V-mode translation are kept by its VS-stage page size).
         if (i.Rs1 != 0) h.FlushTlbPage(h.X[i.Rs1]);
         else h.FlushTlb();
         return h.ExitAfter(ref i, idx);

@@ -546,7 +546,7 @@ public sealed class RegionEmitter
     // ---- Floating point (F, D) ----
 
     private static readonly FieldInfo FField = typeof(Hart).GetField(nameof(Hart.F))!;
-    private static readonly FieldInfo MstatusField = typeof(Hart).GetField("_mstatus", BindingFlags.Instance | BindingFlags.NonPublic)!;
+    private static readonly FieldInfo FloatingPointGateField = typeof(Hart).GetField("_floatingPointGate", BindingFlags.Instance | BindingFlags.NonPublic)!;
     private static readonly FieldInfo FpFlagsField = typeof(Hart).GetField(nameof(Hart.FpFlags))!;
     private static readonly FieldInfo FrmField = typeof(Hart).GetField(nameof(Hart.Frm))!;
     private static readonly MethodInfo BitsToDouble = typeof(BitConverter).GetMethod(nameof(BitConverter.UInt64BitsToDouble))!;
@@ -559,11 +559,10 @@ public sealed class RegionEmitter
     private static readonly MethodInfo Fma32 = typeof(MathF).GetMethod(nameof(MathF.FusedMultiplyAdd), [typeof(float), typeof(float), typeof(float)])!;
     private static readonly MethodInfo Sqrt64 = typeof(Math).GetMethod(nameof(Math.Sqrt), [typeof(double)])!;
     private static readonly MethodInfo Sqrt32 = typeof(MathF).GetMethod(nameof(MathF.Sqrt), [typeof(float)])!;
-    private const ulong FsDirty = MstatusBits.Fs | MstatusBits.Sd;
     private const ulong BoxBits = 0xFFFF_FFFF_0000_0000;
 
     /// <summary>
-    /// Branches to <paramref name="slow"/> unless mstatus.FS is Dirty (FP enabled, nothing to mark)
+    /// Branches to <paramref name="slow"/> unless mstatus.FS (and in V mode vsstatus.FS) is Dirty (FP enabled, nothing to mark)
     /// and, for <paramref name="arithmetic"/>, the host's FPU gives the soft-float's result
     /// (<see cref="Float.HostFloat"/>: NX accrued, RNE). A static rounding mode other than RNE
     /// never takes the inline path: such instructions are left to <see cref="CallSemantics"/>.
@@ -571,11 +570,8 @@ public sealed class RegionEmitter
     private void FloatGuard(in Insn i, bool arithmetic, Label slow)
     {
         _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldfld, MstatusField);
-        _il.Emit(OpCodes.Ldc_I8, unchecked((long)FsDirty));
-        _il.Emit(OpCodes.And);
-        _il.Emit(OpCodes.Ldc_I8, unchecked((long)FsDirty));
-        _il.Emit(OpCodes.Bne_Un, slow);
+        _il.Emit(OpCodes.Ldfld, FloatingPointGateField);
+        _il.Emit(OpCodes.Brfalse, slow);
         if (!arithmetic) return;
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldfld, FpFlagsField);

@@ -146,7 +146,7 @@ public sealed class InstructionSetTests(ITestOutputHelper output)
             var asm = new StringBuilder();
             foreach (var c in cases) asm.AppendLine($".insn {c.Length}, 0x{c.Raw:x}");
             File.WriteAllText(Path.Combine(dir.FullName, "t.s"), asm.ToString());
-            var a = Repository.Run("riscv64-unknown-elf-as", ["-march=rv64gc_zihintpause_zba_zbb_zbs", "-o", "t.o", "t.s"], TimeSpan.FromMinutes(1), dir.FullName);
+            var a = Repository.Run("riscv64-unknown-elf-as", ["-march=rv64gc_h_zihintpause_zba_zbb_zbs", "-o", "t.o", "t.s"], TimeSpan.FromMinutes(1), dir.FullName);
             Assert.True(a.ExitCode == 0, a.Stderr);
             var d = Repository.Run("riscv64-unknown-elf-objdump", ["-d", "-M", "no-aliases", "t.o"], TimeSpan.FromMinutes(1), dir.FullName);
             var lines = d.Stdout.Split('\n').Where(l => l.Length > 0 && l.StartsWith(' ') && l.Contains(":\t")).ToList();

@@ -24,7 +24,7 @@ public static class GuestPrograms
     /// <summary>The self-checking test programs (guests/isa, guests/priv, guests/jit) by relative path, e.g. "isa/rv64i.elf".</summary>
     public static IEnumerable<string> TestNames()
     {
-        foreach (var dir in new[] { "isa", "priv", "jit" })
+        foreach (var dir in new[] { "isa", "priv", "jit", "hyp" })
             foreach (var src in Directory.EnumerateFiles(System.IO.Path.Combine(Repository.Guests, dir))
                          .Where(f => f.EndsWith(".c") || f.EndsWith(".S")).Order())
                 yield return $"{dir}/{System.IO.Path.GetFileNameWithoutExtension(src)}.elf";
