@@ -47,52 +47,56 @@ public sealed class SnapshotStateTests
         public void Set(bool asserted) => Level = asserted;
     }
 
+    /// <summary>
+    /// Every CSR the table defines and the hart implements (the hypervisor extension's too) is
+    /// written with a random value, the hart put in VS-mode, saved and restored: every CSR reads
+    /// back the same, and so do the registers, the mode and the reservation.
+    /// </summary>
     [Fact]
-    public unsafe void Hart_RoundTrip_KeepsEveryCsrRegisterAndThePrivilege()
+    public unsafe void Hart_RoundTrip_KeepsEveryCsrRegisterAndTheMode()
     {
         var bus = new PhysicalBus();
         using var ram = bus.AddRam(0x8000_0000, 1 << 20);
-        using var hart = new Hart(bus, hartId: 3);
+        using var hart = new Hart(bus, hartId: 3, hypervisor: true);
         var random = new Random(4);
         for (int i = 1; i < 32; i++) hart.SetX(i, (ulong)random.NextInt64());
         for (int i = 0; i < 32; i++) hart.F[i] = (ulong)random.NextInt64();
         hart.Pc = 0x8000_1234;
         hart.Instret = 123_456;
-        int[] csrs =
-        [
-            CsrNumber.Mstatus, CsrNumber.Medeleg, CsrNumber.Mideleg, CsrNumber.Mie, CsrNumber.Mip, CsrNumber.Mtvec, CsrNumber.Mscratch,
-            CsrNumber.Mepc, CsrNumber.Mcause, CsrNumber.Mtval, CsrNumber.Mcounteren, CsrNumber.Scounteren, CsrNumber.Menvcfg,
-            CsrNumber.Senvcfg, CsrNumber.Mcountinhibit, CsrNumber.Stvec, CsrNumber.Sscratch, CsrNumber.Sepc, CsrNumber.Scause,
-            CsrNumber.Stval, CsrNumber.Fcsr, CsrNumber.Mcycle, CsrNumber.Minstret, CsrNumber.Pmpaddr0, CsrNumber.Pmpaddr0 + 5,
-        ];
-        foreach (int csr in csrs) Assert.True(hart.TryWriteCsr(csr, (ulong)random.NextInt64()), Csrs.Name(csr));
-        Assert.True(hart.TryWriteCsr(CsrNumber.Pmpcfg0, 0x0F_1F_0B));
+        int written = 0;
+        foreach (var csr in Csrs.All.Where(c => hart.Implements(c) && !c.ReadOnly))
+            if (hart.DebugWriteCsr(csr.Number, (ulong)random.NextInt64())) written++;
+        Assert.True(written > 150, $"{written} CSRs written");
         Assert.True(hart.TryWriteCsr(CsrNumber.Satp, 8ul << 60 | 0x80123));
+        Assert.True(hart.TryWriteCsr(CsrNumber.Vsatp, 9ul << 60 | 0x80456));
+        Assert.True(hart.TryWriteCsr(CsrNumber.Hgatp, 8ul << 60 | 0x80800));
         hart.SetInterruptPending(InterruptCause.MachineTimer, true);
         hart.Reserve(0x8000_0040, 77, 8);
-        hart.SetPrivilege(PrivilegeLevel.Supervisor);
+        hart.SetMode(PrivilegeLevel.Supervisor, virtualized: true);
         hart.WaitingForInterrupt = true;
         byte[] saved = Save(hart);
 
-        AssertRoundTrip(saved, () => new Hart(bus, hartId: 3));
-        using var restored = new Hart(bus, hartId: 3);
+        AssertRoundTrip(saved, () => new Hart(bus, hartId: 3, hypervisor: true));
+        using var restored = new Hart(bus, hartId: 3, hypervisor: true);
         Restore(restored, saved);
         Assert.Equal(PrivilegeLevel.Supervisor, restored.Privilege);
+        Assert.True(restored.Virtualized);
         Assert.True(restored.WaitingForInterrupt);
         Assert.Equal(hart.Pc, restored.Pc);
         for (int i = 0; i < 32; i++) Assert.Equal(hart.GetX(i), restored.GetX(i));
         for (int i = 0; i < 32; i++) Assert.Equal(hart.F[i], restored.F[i]);
-        hart.SetPrivilege(PrivilegeLevel.Machine);
-        restored.SetPrivilege(PrivilegeLevel.Machine);
-        for (int csr = 0; csr < 0x1000; csr++)
+        foreach (var csr in Csrs.All)
         {
-            bool ok = hart.TryReadCsr(csr, out ulong expected);
-            Assert.Equal(ok, restored.TryReadCsr(csr, out ulong actual));
-            Assert.True(expected == actual, $"{Csrs.Name(csr)}: 0x{expected:x} saved, 0x{actual:x} restored");
+            bool ok = hart.DebugReadCsr(csr.Number, out ulong expected);
+            Assert.Equal(ok, restored.DebugReadCsr(csr.Number, out ulong actual));
+            Assert.True(expected == actual, $"{csr.Name}: 0x{expected:x} saved, 0x{actual:x} restored");
         }
 
         var e = Assert.Throws<SnapshotException>(() => Restore(new Hart(bus, hartId: 1), saved, "hart1"));
         Assert.Contains("hart 3", e.Message);
+        // V mode into a hart without the extension: one clear message, not a hart in a mode it has not got.
+        e = Assert.Throws<SnapshotException>(() => Restore(new Hart(bus, hartId: 3), saved));
+        Assert.Contains("hypervisor", e.Message);
     }
 
     [Fact]
