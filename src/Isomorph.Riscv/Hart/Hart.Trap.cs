@@ -93,9 +93,10 @@ public sealed unsafe partial class Hart
     {
         var from = Privilege;
         bool fromVirtual = Virtualized;
+        var fromMode = Mode;
         if (TrapHook is not null && TrapHook(this, cause, epc))
         {
-            Statistics.CountHostHandled(cause, from);
+            Statistics.CountHostHandled(cause, fromMode);
             return;
         }
 
@@ -111,7 +112,7 @@ public sealed unsafe partial class Hart
                 // Into VS-mode: the guest's own trap, through the VS CSRs. A VS interrupt shows there
                 // as the supervisor interrupt one below it (VSEI as SEI).
                 int guestCode = interrupt ? code - 1 : code;
-                Statistics.CountTrap(cause, from, PrivilegeLevel.Supervisor);
+                Statistics.CountTrap(cause, fromMode, PrivilegeMode.VirtualSupervisor);
                 _vscause = interrupt ? InterruptBit | (ulong)guestCode : cause;
                 _vsepc = epc;
                 _vstval = tval;
@@ -120,7 +121,7 @@ public sealed unsafe partial class Hart
                 Pc = Vector(_vstvec, interrupt, guestCode);
                 return;
             }
-            Statistics.CountTrap(cause, from, PrivilegeLevel.Supervisor);
+            Statistics.CountTrap(cause, fromMode, PrivilegeMode.Supervisor);
             _scause = cause;
             _sepc = epc;
             _stval = tval;
@@ -139,7 +140,7 @@ public sealed unsafe partial class Hart
         }
         else
         {
-            Statistics.CountTrap(cause, from, PrivilegeLevel.Machine);
+            Statistics.CountTrap(cause, fromMode, PrivilegeMode.Machine);
             // An ecall from S-mode that reaches M-mode is a call into the SBI; a7 holds the extension id.
             if (cause == (ulong)ExceptionCause.EnvironmentCallFromS) Statistics.CountSbiCall(X[17]);
             _mcause = cause;

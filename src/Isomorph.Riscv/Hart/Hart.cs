@@ -35,6 +35,9 @@ public sealed unsafe partial class Hart : IDisposable
     /// <summary>The virtualization mode V of the hypervisor extension: set in VS- and VU-mode.</summary>
     public bool Virtualized { get; private set; }
 
+    /// <summary>The mode: the privilege level, and whether V is set (VS, VU).</summary>
+    public PrivilegeMode Mode => (PrivilegeMode)((int)Privilege | (Virtualized ? 4 : 0));
+
     /// <summary>Whether the hart has the hypervisor extension (H, version 1.0): misa.H, the VS and VU modes.</summary>
     public bool HasHypervisor { get; }
 

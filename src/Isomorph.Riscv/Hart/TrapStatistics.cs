@@ -1,8 +1,15 @@
 namespace Isomorph.Riscv;
 
 /// <summary>
+/// The modes a hart runs in: the privilege levels U, S and M, and with the hypervisor extension the
+/// virtualized VU and VS (the privilege level, plus 4 when V is set). S is HS-mode where H exists.
+/// </summary>
+public enum PrivilegeMode : byte { User = 0, Supervisor = 1, Machine = 3, VirtualUser = 4, VirtualSupervisor = 5 }
+
+/// <summary>
 /// The cost of trap-and-emulate made visible: one hart's traps counted by cause and by the
-/// privilege they were taken from and to, and its SBI calls (ecalls from S-mode into M-mode) by
+/// mode they were taken from and to (V modes included: a trap from VS or VU into HS- or M-mode is a
+/// hypervisor exit), and its SBI calls (ecalls from S-mode into M-mode) by
 /// extension. Plain counters in arrays sized at construction: counting is an increment and never
 /// allocates. Only the hart's own thread writes them; readers on other threads see values at most
 /// a few increments old. <see cref="Sum"/> adds several harts' counters into a report.
@@ -10,8 +17,8 @@ namespace Isomorph.Riscv;
 public sealed class TrapStatistics
 {
     // A row per cause: exception codes 0–63, then interrupt codes 0–63. A column per (from, to)
-    // privilege pair, each encoded in two bits as the privileged spec encodes them.
-    private const int Rows = 128, Levels = 4;
+    // mode pair, each a PrivilegeMode.
+    private const int Rows = 128, Levels = 8;
     private readonly long[] _traps = new long[Rows * Levels * Levels];
     private readonly long[] _hostHandled = new long[Rows * Levels];
     private readonly long[] _sbiCalls = new long[SbiExtensions.Count];
@@ -22,14 +29,14 @@ public sealed class TrapStatistics
     private static int Row(ulong cause) => ((cause & Hart.InterruptBit) != 0 ? 64 : 0) + (int)(cause & 63);
 
     /// <summary>A trap entering <paramref name="to"/> from <paramref name="from"/>.</summary>
-    public void CountTrap(ulong cause, PrivilegeLevel from, PrivilegeLevel to)
+    public void CountTrap(ulong cause, PrivilegeMode from, PrivilegeMode to)
     {
         _traps[(Row(cause) * Levels + (int)from) * Levels + (int)to]++;
         Total++;
     }
 
     /// <summary>A trap the host handled in place of the guest's trap handler (the process VM's system calls).</summary>
-    public void CountHostHandled(ulong cause, PrivilegeLevel from)
+    public void CountHostHandled(ulong cause, PrivilegeMode from)
     {
         _hostHandled[Row(cause) * Levels + (int)from]++;
         Total++;
@@ -39,7 +46,7 @@ public sealed class TrapStatistics
     public void CountSbiCall(ulong extensionId) => _sbiCalls[SbiExtensions.IndexOf(extensionId)]++;
 
     /// <summary>The count of traps with <paramref name="cause"/> from one privilege to another.</summary>
-    public long Traps(ulong cause, PrivilegeLevel from, PrivilegeLevel to) =>
+    public long Traps(ulong cause, PrivilegeMode from, PrivilegeMode to) =>
         Volatile.Read(ref _traps[(Row(cause) * Levels + (int)from) * Levels + (int)to]);
 
     /// <summary>The counters of several harts added up, the non-zero ones only, in cause order.</summary>
@@ -62,9 +69,9 @@ public sealed class TrapStatistics
             {
                 for (int to = 0; to < Levels; to++)
                     if (traps[(row * Levels + from) * Levels + to] is var n and > 0)
-                        trapCounts.Add(new TrapCount(cause, (PrivilegeLevel)from, (PrivilegeLevel)to, n));
+                        trapCounts.Add(new TrapCount(cause, (PrivilegeMode)from, (PrivilegeMode)to, n));
                 if (host[row * Levels + from] is var h and > 0)
-                    trapCounts.Add(new TrapCount(cause, (PrivilegeLevel)from, null, h));
+                    trapCounts.Add(new TrapCount(cause, (PrivilegeMode)from, null, h));
             }
         }
         var sbiCounts = new List<SbiCallCount>();
@@ -74,8 +81,8 @@ public sealed class TrapStatistics
     }
 }
 
-/// <summary>Traps with one cause taken from one privilege into another (<see cref="To"/> null: handled by the host).</summary>
-public sealed record TrapCount(ulong Cause, PrivilegeLevel From, PrivilegeLevel? To, long Count)
+/// <summary>Traps with one cause taken from one mode into another (<see cref="To"/> null: handled by the host).</summary>
+public sealed record TrapCount(ulong Cause, PrivilegeMode From, PrivilegeMode? To, long Count)
 {
     public bool IsInterrupt => (Cause & Hart.InterruptBit) != 0;
 

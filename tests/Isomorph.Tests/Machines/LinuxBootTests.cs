@@ -83,10 +83,10 @@ public class LinuxBootTests
             Assert.True(sbi.GetValueOrDefault("HSM") >= harts - 1, "no SBI HSM hart_start: " + string.Join(", ", sbi));
             Assert.True(sbi.GetValueOrDefault("IPI") > 0, "no SBI IPIs: " + string.Join(", ", sbi));
         }
-        long sbiTraps = stats.Traps.Traps.Where(t => t.Cause == (ulong)global::Isomorph.Riscv.ExceptionCause.EnvironmentCallFromS && t.To == global::Isomorph.Riscv.PrivilegeLevel.Machine).Sum(t => t.Count);
+        long sbiTraps = stats.Traps.Traps.Where(t => t.Cause == (ulong)global::Isomorph.Riscv.ExceptionCause.EnvironmentCallFromS && t.To == global::Isomorph.Riscv.PrivilegeMode.Machine).Sum(t => t.Count);
         Assert.Equal(sbi.Values.Sum(), sbiTraps);
         Assert.Contains(stats.Traps.Traps, t => t.Cause == (ulong)global::Isomorph.Riscv.ExceptionCause.EnvironmentCallFromU
-            && t.From == global::Isomorph.Riscv.PrivilegeLevel.User && t.To == global::Isomorph.Riscv.PrivilegeLevel.Supervisor && t.Count > 0);
+            && t.From == global::Isomorph.Riscv.PrivilegeMode.User && t.To == global::Isomorph.Riscv.PrivilegeMode.Supervisor && t.Count > 0);
         Assert.Contains(stats.Traps.Interrupts, i => i.Name == "SupervisorTimer" && i.Count > 0);
         Assert.Equal(harts, stats.Harts);
     }

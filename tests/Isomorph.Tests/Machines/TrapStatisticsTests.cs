@@ -59,7 +59,7 @@ public class TrapStatisticsTests
             Assert.Equal(1, sbi["SRST"]);
             var ecalls = stats.Traps.Traps.Where(t => t.Cause == (ulong)ExceptionCause.EnvironmentCallFromS).ToList();
             var only = Assert.Single(ecalls);
-            Assert.Equal((PrivilegeLevel.Supervisor, PrivilegeLevel.Machine, message.Length + 1L), (only.From, only.To, only.Count));
+            Assert.Equal((PrivilegeMode.Supervisor, (PrivilegeMode?)PrivilegeMode.Machine, message.Length + 1L), (only.From, only.To, only.Count));
             // OpenSBI does not delegate ecalls from S-mode: none reaches S-mode, and no trap is handled by the host.
             Assert.DoesNotContain(stats.Traps.Traps, t => t.To is null);
             Assert.Equal(result.Instructions, stats.Instructions);
