@@ -25,19 +25,20 @@ public static class BareCommand
         var signature = new Option<FileInfo?>("--signature") { Description = "write the words between begin_signature and end_signature to FILE, one per line in hex" };
 
         var engine = IsomorphCommand.EngineOption();
+        var hypervisor = IsomorphCommand.HypervisorOption();
         var (gdb, waitGdb) = IsomorphCommand.GdbOptions();
         var command = new Command("bare", "Run a bare-metal RISC-V program (Spike-style HTIF) in M-mode")
         {
-            file, memory, maxInstructions, trace, stats, signature, engine, gdb, waitGdb,
+            file, memory, hypervisor, maxInstructions, trace, stats, signature, engine, gdb, waitGdb,
         };
         command.SetAction(parse => Execute(
-            parse.GetValue(file)!, parse.GetValue(memory)!, parse.GetValue(maxInstructions),
+            parse.GetValue(file)!, parse.GetValue(memory)!, parse.GetValue(hypervisor), parse.GetValue(maxInstructions),
             parse.GetValue(trace), parse.GetValue(stats), parse.GetValue(signature), IsomorphCommand.Engine(parse.GetValue(engine)),
             parse.GetValue(gdb), parse.GetValue(waitGdb)));
         return command;
     }
 
-    private static int Execute(FileInfo file, string memoryText, long? maxInstructions, bool trace, bool stats, FileInfo? signature, Riscv.Execution.IExecutionEngine? engine,
+    private static int Execute(FileInfo file, string memoryText, bool hypervisor, long? maxInstructions, bool trace, bool stats, FileInfo? signature, Riscv.Execution.IExecutionEngine? engine,
         string? gdbSpec, bool waitGdb)
     {
         if (waitGdb && gdbSpec is null) return Fail("--wait-gdb needs --gdb tcp:[HOST]:PORT or unix:PATH");
@@ -60,6 +61,7 @@ public static class BareCommand
             using var machine = new BareMachine(ElfFile.Load(file.FullName), new BareOptions
             {
                 MemorySize = memory,
+                Hypervisor = hypervisor,
                 MaxInstructions = maxInstructions ?? 0,
                 Trace = traceWriter,
                 Console = stdout,

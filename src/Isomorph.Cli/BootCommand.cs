@@ -29,6 +29,7 @@ public static class BootCommand
             DefaultValueFactory = _ => VirtOptions.DefaultFirmware,
         };
         var cpus = new Option<int>("--cpus") { Description = "the number of harts (vCPUs)", DefaultValueFactory = _ => 1 };
+        var hypervisor = IsomorphCommand.HypervisorOption();
         var hostThreads = new Option<int>("--host-threads")
         {
             Description = "host threads running the harts: 1 multiplexes every hart on one thread, deterministically; up to --cpus runs them in parallel",
@@ -68,10 +69,10 @@ public static class BootCommand
         var vmName = OwnershipOption.VmNameOption();
         var command = new Command("boot", "Boot a RISC-V virt machine: OpenSBI, then Linux")
         {
-            kernel, initrd, append, memory, firmware, cpus, hostThreads, maxInstructions, stats, disks, nets, rng, virtioConsole, serial, apiSock, restore, engine, gdb, waitGdb,
+            kernel, initrd, append, memory, firmware, cpus, hypervisor, hostThreads, maxInstructions, stats, disks, nets, rng, virtioConsole, serial, apiSock, restore, engine, gdb, waitGdb,
             ownership, vmName,
         };
-        Option[] machineShape = [kernel, initrd, append, memory, firmware, cpus, disks, nets, rng];
+        Option[] machineShape = [kernel, initrd, append, memory, firmware, cpus, hypervisor, disks, nets, rng];
         command.SetAction(parse =>
         {
             if (parse.GetValue(waitGdb) && parse.GetValue(gdb) is null) return Fail("--wait-gdb needs --gdb tcp:[HOST]:PORT or unix:PATH");
@@ -107,7 +108,7 @@ public static class BootCommand
             }
             return Execute((Riscv.Execution.IExecutionEngine?)s_gdb?.Control ?? IsomorphCommand.Engine(parse.GetValue(engine)),
                 parse.GetValue(kernel), parse.GetValue(initrd), parse.GetValue(append)!, parse.GetValue(memory)!,
-                parse.GetValue(firmware)!, parse.GetValue(cpus), parse.GetValue(hostThreads), parse.GetValue(maxInstructions), parse.GetValue(stats),
+                parse.GetValue(firmware)!, parse.GetValue(cpus), parse.GetValue(hypervisor), parse.GetValue(hostThreads), parse.GetValue(maxInstructions), parse.GetValue(stats),
                 parse.GetValue(disks) ?? [], parse.GetValue(nets) ?? [], parse.GetValue(rng), parse.GetValue(virtioConsole), parse.GetValue(serial)!, parse.GetValue(apiSock));
         });
         return command;
@@ -177,7 +178,7 @@ public static class BootCommand
     }
 
     private static int Execute(Riscv.Execution.IExecutionEngine? engine, FileInfo? kernel, FileInfo? initrd, string append, string memoryText, string firmware,
-        int cpus, int hostThreads, long? maxInstructions, bool stats, string[] diskTexts, string[] netTexts, bool rng, FileInfo? virtioConsole, string serialText, string? apiSock)
+        int cpus, bool hypervisor, int hostThreads, long? maxInstructions, bool stats, string[] diskTexts, string[] netTexts, bool rng, FileInfo? virtioConsole, string serialText, string? apiSock)
     {
         var disks = new List<VirtDisk>();
         foreach (var text in diskTexts)
@@ -224,6 +225,7 @@ public static class BootCommand
         {
             MemorySize = memory,
             Harts = cpus,
+            Hypervisor = hypervisor,
             HostThreads = hostThreads,
             Firmware = firmwarePath,
             Kernel = kernel.FullName,

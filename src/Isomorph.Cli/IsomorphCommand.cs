@@ -34,6 +34,13 @@ public static class IsomorphCommand
     }
 
     /// <summary>The <c>--engine interp|jit</c> option of run, bare and boot (default: ISOMORPH_ENGINE's, else jit).</summary>
+    /// <summary>--hypervisor: whether the harts have the hypervisor extension (H); on unless given false, as on QEMU's rv64.</summary>
+    public static Option<bool> HypervisorOption() => new("--hypervisor")
+    {
+        Description = "the harts' hypervisor extension (H 1.0: VS and VU modes, two-stage translation); on by default as on QEMU's rv64, --hypervisor false leaves it out",
+        DefaultValueFactory = _ => true,
+    };
+
     public static Option<string?> EngineOption() => new("--engine")
     {
         Description = $"the execution engine: {string.Join(" or ", ExecutionEngines.Names)} (default: ${ExecutionEngines.EnvironmentVariable}, else jit)",

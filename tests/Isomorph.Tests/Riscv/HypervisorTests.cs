@@ -1,6 +1,8 @@
+using Isomorph.Devices.Bus;
 using Isomorph.Elf;
 using Isomorph.Machines.Bare;
 using Isomorph.Riscv;
+using Isomorph.Riscv.Isa;
 using Isomorph.Tests.Support;
 
 namespace Isomorph.Tests.Riscv;
@@ -35,5 +37,28 @@ public sealed class HypervisorTests
         // Each run_in_mode returns with an ecall: from VS these are cause 10.
         Assert.True(Count((ulong)ExceptionCause.EnvironmentCallFromVS, PrivilegeMode.VirtualSupervisor, PrivilegeMode.Machine) > 5);
         Assert.Contains(traps, t => t.Name == "EnvironmentCallFromVS");
+    }
+
+    [Fact]
+    public void WithoutTheExtension_ItsCsrsAndInstructionsDoNotExist()
+    {
+        var bus = new PhysicalBus();
+        using var ram = bus.AddRam(0x8000_0000, 1 << 16);
+        using var plain = new Hart(bus);
+        using var hypervisor = new Hart(bus, hypervisor: true);
+        Assert.Equal(0ul, plain.Misa & (1 << 7));
+        Assert.Equal(1ul << 7, hypervisor.Misa & (1 << 7));
+        foreach (var csr in Csrs.All.Where(c => c.Extension == 'H'))
+        {
+            Assert.False(plain.TryReadCsr(csr.Number, out _), csr.Name);
+            Assert.True(hypervisor.DebugReadCsr(csr.Number, out _), csr.Name);
+        }
+        Assert.True(Csrs.All.Count(c => c.Extension == 'H') >= 25);
+        // The guest's own checks fail on a hart without H (misa.H first).
+        var console = new MemoryStream();
+        using var machine = new BareMachine(ElfFile.Load(GuestPrograms.Path("hyp/hcsr.elf")), new BareOptions { Hypervisor = false, MaxInstructions = 5_000_000, Console = console });
+        var result = machine.Run();
+        Assert.False(result.Stop == BareStop.Exited && result.ExitCode == 0);
+        Assert.StartsWith("FAIL misa.H", System.Text.Encoding.UTF8.GetString(console.ToArray()));
     }
 }
