@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Isomorph.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Isomorph.Tests.Machines;
+
+/// <summary>
+/// The two other classes of system VM, run inside Isomorph's virt machine on its hypervisor
+/// extension, each beside the same run under qemu-system-riscv64 -cpu rv64,h=true (the oracle):
+/// <list type="bullet">
+/// <item>native: Xvisor (guests/xvisor/build.sh), a bare-metal hypervisor in HS-mode, creates two
+/// guests of its basic firmware in VS-mode, runs a list of commands in each and powers off;</item>
+/// <item>dual-mode hosted: the project's Linux guest, built with KVM, runs kvmtool's lkvm
+/// (guests/linux/kvm-guest.sh), which boots the same kernel nested, in VS-mode, to its shell.</item>
+/// </list>
+/// Neither source is packaged by Debian: where none is at hand the tests skip themselves, visibly.
+/// </summary>
+public sealed partial class HypervisorGuestTests(ITestOutputHelper output) : CliTest("isomorph-hypervisor")
+{
+    private const string Firmware = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin";
+    private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(3), CommandTimeout = TimeSpan.FromSeconds(60);
+
+    // ---- Xvisor ----
+
+    private static readonly Lazy<(string Vmm, string Disk)> Xvisor = new(() =>
+    {
+        var script = Path.Combine(Repository.Guests, "xvisor", "build.sh");
+        var r = Repository.Run(script, [], TimeSpan.FromMinutes(10));
+        Assert.True(r.ExitCode == 0 && !r.TimedOut, $"{script} failed ({r.ExitCode}):\n{r.Stderr}");
+        var lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return (lines[^2].Trim(), lines[^1].Trim());
+    });
+
+    /// <summary>Xvisor's boot command: the two guests of /autoexec.xscript run cmdlist, then their consoles are dumped and Xvisor shuts down.</summary>
+    private const string XvisorBootCommand = "vmm.bootcmd=\"vfs mount initrd /;vfs run /autoexec.xscript;guest kick guest0;guest kick guest1;" +
+        "sleep secs 2;vserial dump guest0/uart0;vserial dump guest1/uart0;shutdown\"";
+
+    [XvisorFact]
+    public void Xvisor_RunsTwoGuestsInVsMode_OnIsomorphAsOnQemu()
+    {
+        var (vmm, disk) = Xvisor.Value;
+        var clock = Stopwatch.StartNew();
+        var iso = Repository.Isomorph("boot", "--kernel", vmm, "--initrd", disk, "--memory", "1G", "--append", XvisorBootCommand);
+        var isoTime = clock.Elapsed;
+        clock.Restart();
+        var qemu = Repository.Run("qemu-system-riscv64", ["-M", "virt", "-cpu", "rv64,h=true", "-m", "1G", "-display", "none",
+            "-monitor", "none", "-serial", "stdio", "-bios", Firmware, "-kernel", vmm, "-initrd", disk, "-append", XvisorBootCommand], RunTimeout);
+        output.WriteLine($"Isomorph {isoTime.TotalSeconds:F1} s, QEMU {clock.Elapsed.TotalSeconds:F1} s");
+        output.WriteLine(iso.Stdout);
+        Assert.False(qemu.TimedOut, "QEMU did not finish:\n" + qemu.Stdout);
+        Assert.True(iso.ExitCode == 0, $"isomorph boot ended with {iso.ExitCode}:\n{iso.Stdout}{iso.Stderr}");
+        Assert.Equal(0, qemu.ExitCode);
+
+        foreach (var run in new[] { iso.Stdout, qemu.Stdout })
+        {
+            foreach (string guest in new[] { "guest0", "guest1" })
+            {
+                Assert.Contains($"{guest}: Kicked", run);
+                Assert.Contains($"[{guest}/uart0] RISC-V Virt64 Basic Firmware", run);
+                Assert.Contains($"[{guest}/uart0] autoexec(wfi_test 100)", run);
+                Assert.Contains($"[{guest}/uart0] Resumed from WFI instruction", run);
+                Assert.Contains($"[{guest}/uart0] 88000000: 0AA04C63 00000717 0EC70713 07976318", run);
+            }
+            Assert.Contains("Issuing System Shutdown", run);
+        }
+        // What the guests printed, but for counts and times that differ from run to run.
+        Assert.Equal(GuestLines(qemu.Stdout), GuestLines(iso.Stdout));
+    }
+
+    private static List<string> GuestLines(string text) => text.Replace("\r", "").Split('\n')
+        .Where(l => l.StartsWith("[guest", StringComparison.Ordinal) && !Volatile().IsMatch(l)).ToList();
+
+    [GeneratedRegex(@"IRQ Count|Time Stamp|Number of WFIs|Time spent|nsecs|[Tt]imer|Ticks|\d+ us|[Cc]ycles")]
+    private static partial Regex Volatile();
+
+    // ---- Linux KVM with kvmtool ----
+
+    private static readonly Lazy<(string Image, string Initrd)> KvmGuest = new(() =>
+    {
+        var script = Path.Combine(Repository.Guests, "linux", "kvm-guest.sh");
+        var r = Repository.Run(script, [], TimeSpan.FromMinutes(20));
+        Assert.True(r.ExitCode == 0 && !r.TimedOut, $"{script} failed ({r.ExitCode}):\n{r.Stderr}");
+        var lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return (lines[^2].Trim(), lines[^1].Trim());
+    });
+
+    /// <summary>Boots the KVM host guest, starts the nested guest, runs commands in it and in the host; what each command printed.</summary>
+    private List<string> NestedSession(IsomorphProcess vm, string sock)
+    {
+        using var console = new SocketConsole(vm.Connect(sock, RunTimeout));
+        int at = console.WaitFor("/ # ", RunTimeout);
+        Assert.True(at >= 0, "the host guest reached no prompt:\n" + console.Text + vm.Stderr);
+        var clock = Stopwatch.StartNew();
+        console.Send("nested\n");
+        at = console.WaitFor("Isomorph guest:", RunTimeout, at);
+        at = at < 0 ? -1 : console.WaitFor("/ # ", RunTimeout, at);
+        Assert.True(at >= 0, "the nested guest reached no prompt:\n" + Tail(console.Text) + vm.Stderr);
+        output.WriteLine($"nested guest at its prompt {clock.Elapsed.TotalSeconds:F1} s after lkvm started");
+
+        var outputs = new List<string>();
+        string Command(string command, string? until = null)
+        {
+            Type(console, command + "\n");
+            int start = console.WaitFor("\n", CommandTimeout, at); // past the echoed command
+            int end = start < 0 ? -1 : console.WaitFor(until ?? "/ # ", CommandTimeout, start);
+            if (until is not null && end >= 0) end = console.WaitFor("/ # ", CommandTimeout, end);
+            Assert.True(end >= 0, $"no prompt after '{command}':\n{Tail(console.Text)}{vm.Stderr}");
+            string text = console.Text[start..(end - 4)].Replace("\r", "").Replace("\0", "");
+            at = end;
+            return text;
+        }
+        // (Each command shorter than the terminal's line: the echo of a longer one wraps.)
+        outputs.Add(Command("cat /proc/device-tree/compatible; echo"));
+        outputs.Add(Command("uname -sr; grep -c processor /proc/cpuinfo"));
+        outputs.Add(Command("echo $((6 * 7)) > /tmp/x; cat /tmp/x"));
+        Assert.Contains("KVM session ended normally", Command("poweroff -f", "KVM session ended normally"));
+        outputs.Add(Command("cat /proc/device-tree/compatible; echo"));
+        console.Send("poweroff -f\n");
+        Assert.NotNull(vm.WaitForExit(CommandTimeout));
+        return outputs;
+    }
+
+    private static string Tail(string text) => text.Length <= 4000 ? text : "..." + text[^4000..];
+
+    /// <summary>
+    /// Sends a line a few characters at a time: kvmtool's serial port (the nested guest's console)
+    /// keeps what lkvm reads from its terminal in a 64-byte FIFO and drops the rest, as a UART would.
+    /// </summary>
+    private static void Type(SocketConsole console, string text)
+    {
+        for (int i = 0; i < text.Length; i += 8)
+        {
+            console.Send(text.Substring(i, Math.Min(8, text.Length - i)));
+            Thread.Sleep(20);
+        }
+    }
+
+    [KvmFact]
+    public void LinuxKvm_BootsANestedLinuxWithKvmtool_OnIsomorphAsOnQemu()
+    {
+        var (image, initrd) = KvmGuest.Value;
+        string isoSock = Path.Combine(Temp.FullName, "iso.sock"), qemuSock = Path.Combine(Temp.FullName, "qemu.sock");
+        List<string> iso, qemu;
+        using (var vm = new IsomorphProcess("boot", "--kernel", image, "--initrd", initrd, "--append", "console=ttyS0 quiet",
+                   "--serial", $"unix:{isoSock}"))
+            iso = NestedSession(vm, isoSock);
+        using (var vm = new IsomorphProcess("qemu-system-riscv64", ["-M", "virt", "-cpu", "rv64,h=true", "-m", "256M", "-display", "none",
+                   "-monitor", "none", "-bios", Firmware, "-kernel", image, "-initrd", initrd, "-append", "console=ttyS0 quiet",
+                   "-serial", $"unix:{qemuSock},server=on"]))
+            qemu = NestedSession(vm, qemuSock);
+        // The nested guest is kvmtool's machine (its own device tree), one vCPU, the same kernel; the host is the virt board.
+        Assert.Equal("linux,dummy-virt\n", iso[0]);
+        Assert.Matches(@"^Linux 6\.1\.\d+\n1\n$", iso[1]);
+        Assert.Equal("42\n", iso[2]);
+        Assert.Equal("riscv-virtio\n", iso[3]);
+        Assert.Equal(qemu, iso);
+    }
+}
+
+/// <summary>A test that needs Xvisor's source: skipped, visibly, where guests/xvisor/build.sh finds none (its status 3).</summary>
+public sealed class XvisorFactAttribute : FactAttribute
+{
+    private static readonly Lazy<string?> Missing = new(() =>
+    {
+        var r = Repository.Run(Path.Combine(Repository.Guests, "xvisor", "build.sh"), ["--check-source"], TimeSpan.FromSeconds(60));
+        return r.ExitCode == 3 ? r.Stderr.Trim() : null;
+    });
+
+    public XvisorFactAttribute()
+    {
+        if (Missing.Value is { } reason) Skip = reason;
+    }
+}
+
+/// <summary>A test that needs kvmtool's source: skipped, visibly, where guests/linux/kvmtool.sh finds none (its status 3).</summary>
+public sealed class KvmFactAttribute : FactAttribute
+{
+    private static readonly Lazy<string?> Missing = new(() =>
+    {
+        var r = Repository.Run(Path.Combine(Repository.Guests, "linux", "kvmtool.sh"), ["--check-source"], TimeSpan.FromSeconds(60));
+        return r.ExitCode == 3 ? r.Stderr.Trim() : null;
+    });
+
+    public KvmFactAttribute()
+    {
+        if (Missing.Value is { } reason) Skip = reason;
+    }
+}
