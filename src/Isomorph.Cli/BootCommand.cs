@@ -30,6 +30,11 @@ public static class BootCommand
         };
         var cpus = new Option<int>("--cpus") { Description = "the number of harts (vCPUs)", DefaultValueFactory = _ => 1 };
         var hypervisor = IsomorphCommand.HypervisorOption();
+        var guest = new Option<string>("--guest")
+        {
+            Description = "without --kernel, the project's guest to boot: linux (BusyBox) or kvm (the same, with kvmtool and a nested guest: run `nested` in it)",
+            DefaultValueFactory = _ => "linux",
+        };
         var hostThreads = new Option<int>("--host-threads")
         {
             Description = "host threads running the harts: 1 multiplexes every hart on one thread, deterministically; up to --cpus runs them in parallel",
@@ -69,10 +74,10 @@ public static class BootCommand
         var vmName = OwnershipOption.VmNameOption();
         var command = new Command("boot", "Boot a RISC-V virt machine: OpenSBI, then Linux")
         {
-            kernel, initrd, append, memory, firmware, cpus, hypervisor, hostThreads, maxInstructions, stats, disks, nets, rng, virtioConsole, serial, apiSock, restore, engine, gdb, waitGdb,
+            kernel, guest, initrd, append, memory, firmware, cpus, hypervisor, hostThreads, maxInstructions, stats, disks, nets, rng, virtioConsole, serial, apiSock, restore, engine, gdb, waitGdb,
             ownership, vmName,
         };
-        Option[] machineShape = [kernel, initrd, append, memory, firmware, cpus, hypervisor, disks, nets, rng];
+        Option[] machineShape = [kernel, guest, initrd, append, memory, firmware, cpus, hypervisor, disks, nets, rng];
         command.SetAction(parse =>
         {
             if (parse.GetValue(waitGdb) && parse.GetValue(gdb) is null) return Fail("--wait-gdb needs --gdb tcp:[HOST]:PORT or unix:PATH");
@@ -107,7 +112,7 @@ public static class BootCommand
                 return Restore(snapshot, IsomorphCommand.Engine(parse.GetValue(engine)), parse.GetValue(hostThreads), parse.GetValue(maxInstructions), parse.GetValue(stats), parse.GetValue(virtioConsole), parse.GetValue(serial)!, parse.GetValue(apiSock));
             }
             return Execute((Riscv.Execution.IExecutionEngine?)s_gdb?.Control ?? IsomorphCommand.Engine(parse.GetValue(engine)),
-                parse.GetValue(kernel), parse.GetValue(initrd), parse.GetValue(append)!, parse.GetValue(memory)!,
+                parse.GetValue(kernel), parse.GetValue(guest)!, parse.GetValue(initrd), parse.GetValue(append)!, parse.GetValue(memory)!,
                 parse.GetValue(firmware)!, parse.GetValue(cpus), parse.GetValue(hypervisor), parse.GetValue(hostThreads), parse.GetValue(maxInstructions), parse.GetValue(stats),
                 parse.GetValue(disks) ?? [], parse.GetValue(nets) ?? [], parse.GetValue(rng), parse.GetValue(virtioConsole), parse.GetValue(serial)!, parse.GetValue(apiSock));
         });
@@ -177,7 +182,7 @@ public static class BootCommand
         return socket ? VirtNic.Socket(Path.GetFullPath(target), mac) : VirtNic.Tap(target, mac);
     }
 
-    private static int Execute(Riscv.Execution.IExecutionEngine? engine, FileInfo? kernel, FileInfo? initrd, string append, string memoryText, string firmware,
+    private static int Execute(Riscv.Execution.IExecutionEngine? engine, FileInfo? kernel, string guest, FileInfo? initrd, string append, string memoryText, string firmware,
         int cpus, bool hypervisor, int hostThreads, long? maxInstructions, bool stats, string[] diskTexts, string[] netTexts, bool rng, FileInfo? virtioConsole, string serialText, string? apiSock)
     {
         var disks = new List<VirtDisk>();
@@ -199,9 +204,11 @@ public static class BootCommand
         if (cpus < 1 || cpus > VirtMachine.MaxHarts) return Fail($"invalid --cpus {cpus}: a virt machine has 1 to {VirtMachine.MaxHarts} harts");
         if (hostThreads < 1 || hostThreads > cpus) return Fail($"invalid --host-threads {hostThreads}: give 1 to --cpus ({cpus})");
         if (maxInstructions is < 1) return Fail($"invalid --max-instructions {maxInstructions}: give 1 or more (without the option there is no limit)");
+        if (!GuestImages.Guests.ContainsKey(guest)) return Fail($"invalid --guest {guest}: give {string.Join(" or ", GuestImages.Guests.Keys)}");
+        if (kernel is not null && guest != "linux") return Fail("--guest names the project's guest to boot without --kernel: give one or the other");
         if (kernel is null)
         {
-            if (GuestImages.Resolve(out string? error) is not { } images) return Fail(error!);
+            if (GuestImages.Resolve(guest, out string? error) is not { } images) return Fail(error!);
             kernel = new FileInfo(images.Kernel);
             initrd ??= new FileInfo(images.Initrd);
         }

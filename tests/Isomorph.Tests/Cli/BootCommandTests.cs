@@ -45,5 +45,8 @@ public sealed class BootCommandTests() : CliTest("isomorph-boot")
         AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--firmware", Path.Combine(Temp.FullName, "fw")), "no such firmware");
         AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--initrd", Path.Combine(Temp.FullName, "rd")), "no such initrd");
         AssertBadInput(Repository.Isomorph("boot", "--kernel", TempFile("empty", [])), "empty");
+        AssertBadInput(Repository.Isomorph("boot", "--guest", "windows"), "invalid --guest windows: give linux or kvm");
+        AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--guest", "kvm"), "give one or the other");
+        AssertBadInput(Repository.Isomorph("boot", "--kernel", kernel, "--hypervisor", "maybe"), "maybe");
     }
 }
