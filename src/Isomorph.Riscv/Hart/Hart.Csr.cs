@@ -290,11 +290,15 @@ public sealed unsafe partial class Hart
         RequestInterruptCheck();
     }
 
-    /// <summary>satp and vsatp: a MODE other than Bare, Sv39 and Sv48 leaves the register unchanged (WARL).</summary>
+    /// <summary>
+    /// satp and vsatp: a MODE other than Bare, Sv39 and Sv48 leaves the register unchanged (WARL).
+    /// The TLBs keep no ASID, so a new value flushes them; the same value again (a hypervisor
+    /// loading a vCPU's vsatp on every entry) flushes nothing.
+    /// </summary>
     private void WriteAddressTranslation(ref ulong register, ulong value)
     {
         ulong mode = value >> 60;
-        if (mode is not (0 or 8 or 9)) return;
+        if (mode is not (0 or 8 or 9) || register == value) return;
         register = value;
         FlushTlb();
     }
@@ -312,7 +316,9 @@ public sealed unsafe partial class Hart
         if (mode is not (0 or 8 or 9)) mode = _hgatp >> 60;
         ulong vmid = (value >> 44) & ((1ul << VmidBits) - 1);
         ulong ppn = value & 0xFFF_FFFF_FFFC;
-        _hgatp = mode << 60 | vmid << 44 | ppn;
+        ulong legal = mode << 60 | vmid << 44 | ppn;
+        if (legal == _hgatp) return; // as for satp: the same value again flushes nothing
+        _hgatp = legal;
         FlushTlb();
     }
 

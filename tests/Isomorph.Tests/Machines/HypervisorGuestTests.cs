@@ -1,5 +1,8 @@
 using System.Diagnostics;
+using System.Text;
 using System.Text.RegularExpressions;
+using Isomorph.Machines;
+using Isomorph.Machines.Virt;
 using Isomorph.Tests.Support;
 using Xunit.Abstractions;
 
@@ -155,6 +158,62 @@ public sealed partial class HypervisorGuestTests(ITestOutputHelper output) : Cli
         Assert.Equal("42\n", iso[2]);
         Assert.Equal("riscv-virtio\n", iso[3]);
         Assert.Equal(qemu, iso);
+    }
+}
+
+public sealed partial class HypervisorGuestTests
+{
+    /// <summary>Types a line into the guest's console a few characters at a time (see <see cref="Type(SocketConsole, string)"/>).</summary>
+    private static void Type(LinuxGuest guest, string line)
+    {
+        var text = line + "\n";
+        for (int i = 0; i < text.Length; i += 8)
+        {
+            guest.Machine.SendInput(Encoding.ASCII.GetBytes(text.Substring(i, Math.Min(8, text.Length - i))));
+            Thread.Sleep(20);
+        }
+    }
+
+    /// <summary>
+    /// A snapshot of the KVM host taken while the nested guest computes, with the hart in V mode
+    /// (VS or VU: the machine is paused again until it is), restored in another machine: the
+    /// nested computation finishes there and the nested shell answers.
+    /// </summary>
+    [KvmFact]
+    public void LinuxKvm_SnapshotInVMode_WhileTheNestedGuestComputes_ResumesThere()
+    {
+        var (image, initrd) = KvmGuest.Value;
+        string snapshot = Path.Combine(Temp.FullName, "nested.snap");
+        const string Loop = "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo done$i", Answer = "done20000";
+        using (var guest = new LinuxGuest(LinuxGuest.Options(new ConsoleCapture()) with { Kernel = image, Initrd = initrd }))
+        {
+            Type(guest, "nested");
+            int at = guest.Console.WaitFor("Isomorph guest:", RunTimeout, guest.At);
+            at = at < 0 ? -1 : guest.Console.WaitFor("/ # ", RunTimeout, at);
+            Assert.True(at >= 0, "the nested guest reached no prompt:\n" + LinuxGuest.Tail(guest.Console.Text));
+            Type(guest, Loop);
+            Thread.Sleep(300);
+            int tries = 0;
+            for (guest.Machine.Pause(); !guest.Machine.Harts[0].Virtualized && tries < 500; tries++)
+            {
+                guest.Machine.Resume();
+                Thread.Sleep(2);
+                guest.Machine.Pause();
+            }
+            Assert.True(guest.Machine.Harts[0].Virtualized, "the hart was never paused in V mode");
+            Assert.DoesNotContain(Answer, guest.Console.Text); // still computing: the test must not pass without the restore
+            guest.Machine.SaveSnapshot(snapshot);
+            output.WriteLine($"paused in {guest.Machine.Harts[0].Mode} after {tries} tries; snapshot {new FileInfo(snapshot).Length:N0} bytes");
+            guest.Machine.Resume();
+        }
+
+        var console = new ConsoleCapture();
+        var machine = VirtMachine.Restore(snapshot, new MachineRestoreOptions { Console = console });
+        Assert.True(machine.Harts[0].Virtualized);
+        using var resumed = new LinuxGuest(machine, console);
+        Assert.True(console.WaitFor(Answer, RunTimeout) >= 0, $"no {Answer} after the restore:\n{LinuxGuest.Tail(console.Text)}");
+        Type(resumed, "cat /proc/device-tree/compatible");
+        Assert.True(console.WaitFor("linux,dummy-virt", CommandTimeout) >= 0, "the nested shell did not answer:\n" + LinuxGuest.Tail(console.Text));
     }
 }
 
