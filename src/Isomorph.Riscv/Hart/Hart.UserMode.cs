@@ -26,6 +26,7 @@ public sealed partial class Hart
         _mstatus = (_mstatus & ~MstatusBits.Fs) | (1ul << MstatusBits.FsShift); // FS = Initial
         _mcounteren = _scounteren = 7; // cycle, time, instret
         SetPrivilege(PrivilegeLevel.User);
+        UpdateFloatingPointGate();
         FlushTlb();
         Pc = pc;
     }
