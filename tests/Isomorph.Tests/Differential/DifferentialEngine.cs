@@ -45,22 +45,27 @@ public sealed class DifferentialEngine
     public TimeSpan OracleTimeout { get; init; } = TimeSpan.FromSeconds(60);
     public TimeSpan SutTimeout { get; init; } = TimeSpan.FromSeconds(
         double.TryParse(Environment.GetEnvironmentVariable("ISOMORPH_DIFF_TIMEOUT"), out var t) && t > 0 ? t : 60);
+    /// <summary>Run every stream in VS-mode (the hypervisor extension) instead of M-mode.</summary>
+    public bool VirtualSupervisor { get; init; }
     /// <summary>Delete the files of programs that matched.</summary>
     public bool KeepPassingFiles { get; init; }
 
-    public static DifferentialEngine CreateDefault(string? workDir = null)
+    public static DifferentialEngine CreateDefault(string? workDir = null, bool virtualSupervisor = false)
     {
         Toolchain.EnsureAvailable();
         workDir ??= Path.Combine(Path.GetTempPath(), "isomorph-diff", $"run-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}");
         return new DifferentialEngine(new QemuOracle(), Runners.SystemUnderTest(),
-            new RandomStreamGenerator(GeneratorOptions.FromEnvironment()), workDir);
+            new RandomStreamGenerator(GeneratorOptions.FromEnvironment() with { VirtualSupervisor = virtualSupervisor }), workDir)
+        {
+            VirtualSupervisor = virtualSupervisor,
+        };
     }
 
     public ProgramOutcome RunProgram(long seed)
     {
         var program = Generator.Generate(seed);
         var dir = Path.Combine(WorkDir, $"seed-{seed}");
-        var elf = Toolchain.Build(ProgramWriter.Write(program), dir, "prog");
+        var elf = Toolchain.Build(ProgramWriter.Write(program, virtualSupervisor: VirtualSupervisor), dir, "prog");
         var (o, s, m) = RunBoth(elf);
         string? harness = null;
         if (o.TimedOut || o.ExitCode != 0 || ParsedOutput.Parse(o.Stdout).Dumps.Count != program.Streams.Count * 1)
@@ -147,7 +152,7 @@ public sealed class DifferentialEngine
         var sb = new StringBuilder();
 
         // 1. the stream alone
-        var alone = Toolchain.Build(ProgramWriter.Write(program.DataTemplate, [stream], trace: false), dir, "alone");
+        var alone = Toolchain.Build(ProgramWriter.Write(program.DataTemplate, [stream], trace: false, VirtualSupervisor), dir, "alone");
         var (_, _, mAlone) = RunBoth(alone);
         if (mAlone == null)
         {
@@ -188,7 +193,7 @@ public sealed class DifferentialEngine
         {
             repro = stream.With(items: culprit, index: 0);
         }
-        var reproElf = Toolchain.Build(ProgramWriter.Write(program.DataTemplate, [repro], trace: false), dir, "repro");
+        var reproElf = Toolchain.Build(ProgramWriter.Write(program.DataTemplate, [repro], trace: false, VirtualSupervisor), dir, "repro");
         var (ro, rs, rm) = RunBoth(reproElf);
         if (rm != null)
         {
@@ -252,7 +257,7 @@ public sealed class DifferentialEngine
         bool Differs(int count, out Mismatch? mm, out string elf)
         {
             var s = stream.With(items: items.Take(count).ToList());
-            elf = Toolchain.Build(ProgramWriter.Write(program.DataTemplate, [s], false), dir, $"prefix{count}");
+            elf = Toolchain.Build(ProgramWriter.Write(program.DataTemplate, [s], false, VirtualSupervisor), dir, $"prefix{count}");
             var (_, _, m) = RunBoth(elf);
             mm = m;
             return m != null;

@@ -41,6 +41,15 @@ public sealed class DifferentialTests
         RunCampaign($"fresh seeds from {baseSeed}", Enumerable.Range(0, Programs).Select(i => baseSeed + i).ToList());
     }
 
+    /// <summary>
+    /// The fixed seeds' programs again with every stream in VS-mode (the hypervisor extension: V set,
+    /// hgatp and vsatp Bare, vsstatus.FS dirty): the same instructions through the virtualized CSRs
+    /// (fcsr under both FS), the V-mode translation context and traps from VS into M-mode.
+    /// </summary>
+    [Fact]
+    public void FixedSeeds_InVsMode() =>
+        RunCampaign("fixed seeds in VS-mode", Enumerable.Range(1, Programs / 2).Select(i => (long)i).ToList(), virtualSupervisor: true);
+
     /// <summary>Reproduces and shrinks programs ISOMORPH_DIFF_SEED .. +ISOMORPH_DIFF_COUNT-1; does
     /// nothing (and says so) when ISOMORPH_DIFF_SEED is not set.</summary>
     [Fact]
@@ -160,9 +169,9 @@ public sealed class DifferentialTests
                 $"the Isomorph CLI was not found at {cli.Command} (set ISOMORPH_DIFF_CLI, or ISOMORPH_DIFF_SUT=qemu to check the harness alone)");
     }
 
-    private void RunCampaign(string what, IReadOnlyList<long> seeds)
+    private void RunCampaign(string what, IReadOnlyList<long> seeds, bool virtualSupervisor = false)
     {
-        var engine = DifferentialEngine.CreateDefault();
+        var engine = DifferentialEngine.CreateDefault(virtualSupervisor: virtualSupervisor);
         EnsureSut(engine);
         _out.WriteLine($"{what}: {engine.Oracle.Name} ({QemuOracle.Version()}) vs {engine.Sut.Name}; generator {engine.Generator.Options}; " +
                        $"{seeds.Count} programs, {Campaign.DefaultParallelism} in parallel; work dir {engine.WorkDir}");

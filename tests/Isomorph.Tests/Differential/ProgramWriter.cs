@@ -50,11 +50,19 @@ public static class ProgramWriter
         }
         """;
 
-    public static string Write(DiffProgram program, bool trace = false) =>
-        Write(program.DataTemplate, program.Streams, trace);
+    public static string Write(DiffProgram program, bool trace = false, bool virtualSupervisor = false) =>
+        Write(program.DataTemplate, program.Streams, trace, virtualSupervisor);
 
-    public static string Write(ulong[] template, IReadOnlyList<RandomStream> streams, bool trace)
+    /// <summary>
+    /// The program's assembly. With <paramref name="virtualSupervisor"/> every stream runs in VS-mode
+    /// (the hypervisor extension; hgatp and vsatp Bare, so addresses are the same, vsstatus.FS dirty):
+    /// an mret with MPV enters it after the stream's state is set up, and an ecall at the stream's
+    /// end, which the trap handler recognises (trapctl+576), returns to M-mode for the dump; traps
+    /// at expected sites go to M-mode and back as in M-mode runs.
+    /// </summary>
+    public static string Write(ulong[] template, IReadOnlyList<RandomStream> streams, bool trace, bool virtualSupervisor = false)
     {
+        if (trace && virtualSupervisor) throw new ArgumentException("trace checkpoints run in M-mode: no trace of VS-mode streams");
         var sb = new StringBuilder(1 << 16);
         var rodata = new StringBuilder(1 << 16);
         void L(string s) => sb.Append("  ").Append(s).Append('\n');
@@ -68,9 +76,24 @@ public static class ProgramWriter
         L("csrwi fcsr, 0");
         L("la t0, trapctl");
         L("sd zero, 0(t0)"); // no expected trap sites outside the streams
+        L("sd zero, 576(t0)"); // no VS-mode stream's end yet
+        if (virtualSupervisor)
+        {
+            // One PMP entry over all memory (TOR, RWX): below M-mode an access no entry matches fails.
+            L("li t0, 1");
+            L("slli t0, t0, 54");
+            L("addi t0, t0, -1");
+            L("csrw pmpaddr0, t0");
+            L("li t0, 0x0f");
+            L("csrw pmpcfg0, t0");
+            L("csrw hgatp, zero");
+            L("csrw vsatp, zero");
+            L("li t0, 0x6000");
+            L("csrs vsstatus, t0"); // FS = dirty in VS-mode too
+        }
 
         foreach (var s in streams)
-            WriteStream(sb, rodata, s, trace);
+            WriteStream(sb, rodata, s, trace, virtualSupervisor);
 
         L("li a0, 0");
         L("j htif_exit");
@@ -103,15 +126,15 @@ public static class ProgramWriter
               .align 6
             # trap control: +0 expected-site table of the current stream (0-terminated), +8 its start,
             # +16 number of expected traps, +24..+56 handler save area (t0..t4), +64 log (32 bytes each:
-            # mcause, mepc - stream start, mtval, mstatus & 0x1888)
+            # mcause, mepc - stream start, mtval, mstatus & 0x1888), +576 the VS-mode stream's ecall back to M-mode
               .globl trapctl
-            trapctl: .zero 576
+            trapctl: .zero 584
 
             """);
         return sb.ToString();
     }
 
-    private static void WriteStream(StringBuilder sb, StringBuilder rodata, RandomStream s, bool trace)
+    private static void WriteStream(StringBuilder sb, StringBuilder rodata, RandomStream s, bool trace, bool virtualSupervisor)
     {
         int k = s.Index;
         void L(string line) => sb.Append("  ").Append(line).Append('\n');
@@ -138,6 +161,20 @@ public static class ProgramWriter
         L($"la t0, stream{k}_begin");
         L("sd t0, 8(t1)");
         L("sd zero, 16(t1)");
+        if (virtualSupervisor)
+        {
+            L($"la t0, stream{k}_vsexit");
+            L("sd t0, 576(t1)");
+            L($"la t0, stream{k}_vs"); // mret into VS-mode: MPP = S, MPV = 1
+            L("csrw mepc, t0");
+            L("li t0, 0x1000");
+            L("csrc mstatus, t0");
+            L("li t0, 1");
+            L("slli t0, t0, 39");
+            L("csrs mstatus, t0");
+            L("mret");
+            sb.Append($"stream{k}_vs:\n");
+        }
         L($"la x31, init{k}");
         L("ld x5, 512(x31)");
         L("csrw fcsr, x5");
@@ -182,6 +219,11 @@ public static class ProgramWriter
         }
         EmitLabels(sb, pending, int.MaxValue);
         sb.Append($"stream{k}_end:\n");
+        if (virtualSupervisor)
+        {
+            sb.Append($"stream{k}_vsexit:\n");
+            L("ecall"); // back to M-mode, every register as the stream left it
+        }
         L(".option pop");
 
         // final dump
@@ -316,6 +358,8 @@ public static class ProgramWriter
               csrr t1, mscratch
               sd t1, 24(t0)
               csrr t1, mepc
+              ld t2, 576(t0)
+              beq t1, t2, vs_exit
               ld t2, 0(t0)
               beqz t2, trap_fatal
             1:
@@ -353,8 +397,22 @@ public static class ProgramWriter
               addi t1, t1, 2
             4:
               csrw mepc, t1
-              li t4, 0x1800
-              csrs mstatus, t4
+              ld t1, 32(t0)
+              ld t2, 40(t0)
+              ld t3, 48(t0)
+              ld t4, 56(t0)
+              ld t0, 24(t0)
+              mret
+
+            # The ecall at a VS-mode stream's end: back to M-mode after it (MPP = M, MPV = 0), registers as they were.
+            vs_exit:
+              li t2, 0x1800
+              csrs mstatus, t2
+              li t2, 1
+              slli t2, t2, 39
+              csrc mstatus, t2
+              addi t1, t1, 4
+              csrw mepc, t1
               ld t1, 32(t0)
               ld t2, 40(t0)
               ld t3, 48(t0)

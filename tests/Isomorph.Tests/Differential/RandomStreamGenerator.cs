@@ -13,6 +13,9 @@ public sealed record GeneratorOptions
     /// implementation that traps on misaligned loads/stores (the spec allows that; QEMU 7.2 does not trap).</summary>
     public IReadOnlySet<string> Disabled { get; init; } = new HashSet<string>();
 
+    /// <summary>Streams that run in VS-mode: the items that read or switch the status register use sstatus (vsstatus there), not mstatus.</summary>
+    public bool VirtualSupervisor { get; init; }
+
     /// <summary>Reads ISOMORPH_DIFF_DISABLE (comma-separated groups), ISOMORPH_DIFF_STREAMS,
     /// ISOMORPH_DIFF_MIN_LEN and ISOMORPH_DIFF_MAX_LEN.</summary>
     public static GeneratorOptions FromEnvironment()
@@ -203,6 +206,9 @@ internal sealed class StreamBuilder
     private int _count; // instructions emitted (approximate)
 
     public StreamBuilder(Random r, GeneratorOptions opt) { _r = r; _opt = opt; }
+
+    /// <summary>The status register the stream's mode reaches: mstatus, or sstatus (vsstatus underneath) in VS-mode.</summary>
+    private string Status => _opt.VirtualSupervisor ? "sstatus" : "mstatus";
     public List<StreamItem> Items => _items;
 
     // Writable integer registers: everything but x0, x2 (sp) and x8 (s0).
@@ -612,7 +618,7 @@ internal sealed class StreamBuilder
                 // FS and SD (always Dirty here: FS-off items restore it). Not a trap.
                 string rt = Rw(), rm;
                 do rm = Rw(); while (rm == rt);
-                Add("trap", $"csrr {rt}, mstatus", $"li {rm}, 0x8000000000007888", $"and {Rd()}, {rt}, {rm}");
+                Add("trap", $"csrr {rt}, {Status}", $"li {rm}, 0x8000000000007888", $"and {Rd()}, {rt}, {rm}");
                 break;
             }
             case 0: case 1: IllegalWord(); break;
@@ -728,7 +734,7 @@ internal sealed class StreamBuilder
             case 10: fp = $"fcvt.w.d {Rw()}, {Fr("d")}, rtz"; break;
             default: fp = $"fclass.s {Rw()}, {Fr("s")}"; break;
         }
-        AddTrap(Illegal, 2, c, "li " + rt + ", 0x6000", $"csrc mstatus, {rt}", fp, $"csrs mstatus, {rt}");
+        AddTrap(Illegal, 2, c, "li " + rt + ", 0x6000", $"csrc {Status}, {rt}", fp, $"csrs {Status}, {rt}");
     }
 
     /// <summary>Numbers allocated to no CSR in QEMU 7.2 (default rv64 CPU, incl. H) nor in Isomorph.</summary>
