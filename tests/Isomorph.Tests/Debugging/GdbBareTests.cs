@@ -29,7 +29,7 @@ public sealed class GdbBareTests(ITestOutputHelper output)
             Assert.Contains("in sum_squares (", s.Gdb);
             Assert.Contains("in main () at samples/debuggee.c:", s.Gdb);
             Assert.Contains("$1 = 3", s.Gdb);                       // machine mode
-            Assert.Contains("$2 = 0x800000000014112d", s.Gdb);      // RV64 IMAFDC SU
+            Assert.Contains("$2 = 0x80000000001411ad", s.Gdb);      // RV64 IMAFDC H SU
             Assert.Contains("$3 = 0x0", s.Gdb);
             Assert.Contains("Old value = 0\nNew value = 1", s.Gdb);
             Assert.Contains("Thread 1 \"hart 0\"", s.Gdb);

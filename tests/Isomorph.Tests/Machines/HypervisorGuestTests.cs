@@ -104,7 +104,7 @@ public sealed partial class HypervisorGuestTests(ITestOutputHelper output) : Cli
         var outputs = new List<string>();
         string Command(string command, string? until = null)
         {
-            Type(console, command + "\n");
+            Type(console, command);
             int start = console.WaitFor("\n", CommandTimeout, at); // past the echoed command
             int end = start < 0 ? -1 : console.WaitFor(until ?? "/ # ", CommandTimeout, start);
             if (until is not null && end >= 0) end = console.WaitFor("/ # ", CommandTimeout, end);
@@ -127,16 +127,19 @@ public sealed partial class HypervisorGuestTests(ITestOutputHelper output) : Cli
     private static string Tail(string text) => text.Length <= 4000 ? text : "..." + text[^4000..];
 
     /// <summary>
-    /// Sends a line a few characters at a time: kvmtool's serial port (the nested guest's console)
-    /// keeps what lkvm reads from its terminal in a 64-byte FIFO and drops the rest, as a UART would.
+    /// Types a line as a person would: each character once the one before has been echoed.
+    /// kvmtool's serial port (the nested guest's console) keeps what lkvm reads from its terminal in
+    /// a 64-byte FIFO and drops the rest, as a UART would, and a busy nested guest drains it slowly.
     /// </summary>
-    private static void Type(SocketConsole console, string text)
+    internal static void Type(SocketConsole console, string line)
     {
-        for (int i = 0; i < text.Length; i += 8)
+        foreach (char c in line)
         {
-            console.Send(text.Substring(i, Math.Min(8, text.Length - i)));
-            Thread.Sleep(20);
+            int from = console.Text.Length;
+            console.Send(c.ToString());
+            console.WaitFor(c.ToString(), TimeSpan.FromSeconds(10), from);
         }
+        console.Send("\n");
     }
 
     [KvmFact]
@@ -163,15 +166,16 @@ public sealed partial class HypervisorGuestTests(ITestOutputHelper output) : Cli
 
 public sealed partial class HypervisorGuestTests
 {
-    /// <summary>Types a line into the guest's console a few characters at a time (see <see cref="Type(SocketConsole, string)"/>).</summary>
+    /// <summary>Types a line into the guest's console, each character once the one before has been echoed (see <see cref="Type(SocketConsole, string)"/>).</summary>
     private static void Type(LinuxGuest guest, string line)
     {
-        var text = line + "\n";
-        for (int i = 0; i < text.Length; i += 8)
+        foreach (char c in line)
         {
-            guest.Machine.SendInput(Encoding.ASCII.GetBytes(text.Substring(i, Math.Min(8, text.Length - i))));
-            Thread.Sleep(20);
+            int from = guest.Console.Text.Length;
+            guest.Machine.SendInput([(byte)c]);
+            guest.Console.WaitFor(c.ToString(), TimeSpan.FromSeconds(10), from);
         }
+        guest.Machine.SendInput("\n"u8.ToArray());
     }
 
     /// <summary>

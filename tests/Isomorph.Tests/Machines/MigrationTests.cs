@@ -116,6 +116,36 @@ public sealed partial class MigrationTests(ITestOutputHelper output) : IDisposab
         Assert.Equal(0, pair.Destination.WaitForExit(TimeSpan.FromSeconds(60)));
     }
 
+    /// <summary>
+    /// The KVM host guest (<c>boot --guest kvm</c>) moves while its nested guest computes: its hart
+    /// runs mostly in V mode, the nested guest's memory is the host guest's, and the nested
+    /// computation finishes at the destination, whose nested shell then answers.
+    /// </summary>
+    [KvmFact]
+    public void AKvmHost_MovesWhileItsNestedGuestComputes_AndTheNestedGuestGoesOnThere()
+    {
+        using var pair = new Pair(this, ["--guest", "kvm"]);
+        int at = pair.SourceConsole.Text.Length;
+        HypervisorGuestTests.Type(pair.SourceConsole, "nested");
+        at = pair.SourceConsole.WaitFor("Isomorph guest:", BootTimeout, at);
+        at = at < 0 ? -1 : pair.SourceConsole.WaitFor("/ # ", BootTimeout, at);
+        Assert.True(at >= 0, "the nested guest reached no prompt:\n" + LinuxGuest.Tail(pair.SourceConsole.Text));
+        HypervisorGuestTests.Type(pair.SourceConsole, "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo done$i");
+        Thread.Sleep(300);
+
+        var migrated = Migrate(pair, $"127.0.0.1:{pair.Port}");
+        output.WriteLine(migrated.Stdout + migrated.Stderr);
+        Assert.True(migrated.ExitCode == 0, $"vm migrate: {migrated.ExitCode}\n{migrated.Stdout}{migrated.Stderr}\n{pair.Source.Stderr}\n{pair.Destination.Stderr}");
+        Assert.Equal(0, pair.Source.WaitForExit(TimeSpan.FromSeconds(30)));
+        Assert.DoesNotContain("done20000", pair.SourceConsole.Text); // the loop was still running when the VM left
+        Assert.True(pair.DestinationConsole.WaitFor("done20000", CommandTimeout) >= 0,
+            "the nested loop did not finish at the destination:\n" + LinuxGuest.Tail(pair.DestinationConsole.Text) + pair.Destination.Stderr
+            + "\nat the source:\n" + LinuxGuest.Tail(pair.SourceConsole.Text));
+        HypervisorGuestTests.Type(pair.DestinationConsole, "cat /proc/device-tree/compatible");
+        Assert.True(pair.DestinationConsole.WaitFor("linux,dummy-virt", CommandTimeout) >= 0,
+            "the nested shell did not answer at the destination:\n" + LinuxGuest.Tail(pair.DestinationConsole.Text));
+    }
+
     [NetworkNamespaceFact]
     public void BetweenTwoNetworkNamespacesJoinedByAVethPair_TheVmMoves()
     {
