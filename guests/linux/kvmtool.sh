@@ -24,49 +24,15 @@ cross=riscv64-linux-gnu-
 step() { echo "== $*" >&2; }
 mkdir -p "$cache"
 
-is_repo() { [ -n "$1" ] && git -C "$1" rev-parse --verify -q "${KVMTOOL_COMMIT:-HEAD}^{commit}" >/dev/null 2>&1; }
-find_source() {
-  if [ -n "${KVMTOOL_REPO:-}" ]; then is_repo "$KVMTOOL_REPO" && echo "$KVMTOOL_REPO"; return 0; fi
-  for candidate in "$cache/repo.git" "$mirror"; do
-    is_repo "$candidate" && { echo "$candidate"; return 0; }
-  done
-  return 0
-}
-no_source() {
-  if [ -n "${KVMTOOL_REPO:-}" ]; then
-    echo "no kvmtool source: KVMTOOL_REPO=$KVMTOOL_REPO is not a git repository holding ${KVMTOOL_COMMIT:-HEAD}" >&2
-  else
-    echo "no kvmtool source: set KVMTOOL_REPO to a clone of $upstream ($cache/repo.git and $mirror are absent, and the network cannot reach it)" >&2
-  fi
-  exit 3
-}
-
-src="$(find_source)"
-if [ "${1:-}" = "--check-source" ]; then
-  [ -n "$src" ] && exit 0
-  [ -z "${KVMTOOL_REPO:-}" ] && timeout 20 git ls-remote "$upstream" HEAD >/dev/null 2>&1 && exit 0
-  no_source
-fi
-
-exec 9>"$cache/.build.lock"
-flock 9
-src="$(find_source)"   # another run may have cloned it meanwhile
-if [ -z "$src" ]; then
-  [ -n "${KVMTOOL_REPO:-}" ] && no_source
-  step "cloning $upstream into $cache/repo.git"
-  rm -rf "$cache/repo.git.tmp"
-  timeout 300 git clone -q --bare "$upstream" "$cache/repo.git.tmp" >&2 || { rm -rf "$cache/repo.git.tmp"; no_source; }
-  mv "$cache/repo.git.tmp" "$cache/repo.git"
-  src="$cache/repo.git"
-elif [ "$src" = "$mirror" ] && [ ! -e "$cache/repo.git" ]; then
-  step "keeping a copy of the kvmtool mirror in $cache/repo.git"   # later runs need no mirror
-  git clone -q --bare "$mirror" "$cache/repo.git.tmp" >&2 && mv "$cache/repo.git.tmp" "$cache/repo.git" && src="$cache/repo.git"
-fi
+name=kvmtool
+var=KVMTOOL
+. "$here/../lib/git-source.sh"
+git_source "$@"
 
 command -v ${cross}gcc >/dev/null || { echo "no ${cross}gcc: apt-get install gcc-riscv64-linux-gnu" >&2; exit 1; }
 [ -d "$linux/scripts/dtc/libfdt" ] || { echo "no kernel tree at $linux (libfdt comes from it): run guests/linux/build-kernel.sh first" >&2; exit 1; }
 
-commit="$(git -C "$src" rev-parse "${KVMTOOL_COMMIT:-HEAD}^{commit}")"
+commit="$(git -C "$src" rev-parse "${commit_ish}^{commit}")"
 stamp="$( { echo "$commit"; cat "${BASH_SOURCE[0]}"; ${cross}gcc --version | head -1; } | sha256sum | cut -c1-16)"
 if [ -x "$cache/lkvm" ] && [ "$(cat "$cache/stamp" 2>/dev/null)" = "$stamp" ]; then
   echo "$cache/lkvm"

@@ -22,44 +22,10 @@ upstream=https://github.com/mit-pdos/xv6-riscv
 step() { echo "== $*" >&2; }
 mkdir -p "$cache"
 
-is_repo() { [ -n "$1" ] && git -C "$1" rev-parse --verify -q "${XV6_COMMIT:-HEAD}^{commit}" >/dev/null 2>&1; }
-find_source() {
-  if [ -n "${XV6_REPO:-}" ]; then is_repo "$XV6_REPO" && echo "$XV6_REPO"; return 0; fi
-  for candidate in "$cache/repo.git" "$mirror"; do
-    is_repo "$candidate" && { echo "$candidate"; return 0; }
-  done
-  return 0
-}
-no_source() {
-  if [ -n "${XV6_REPO:-}" ]; then
-    echo "no xv6 source: XV6_REPO=$XV6_REPO is not a git repository holding ${XV6_COMMIT:-HEAD}" >&2
-  else
-    echo "no xv6 source: set XV6_REPO to a clone of $upstream ($cache/repo.git and $mirror are absent, and the network cannot reach it)" >&2
-  fi
-  exit 3
-}
-
-src="$(find_source)"
-if [ "${1:-}" = "--check-source" ]; then
-  [ -n "$src" ] && exit 0
-  [ -z "${XV6_REPO:-}" ] && timeout 20 git ls-remote "$upstream" HEAD >/dev/null 2>&1 && exit 0
-  no_source
-fi
-
-exec 9>"$cache/.build.lock"
-flock 9
-src="$(find_source)"   # another run may have cloned it meanwhile
-if [ -z "$src" ]; then
-  [ -n "${XV6_REPO:-}" ] && no_source
-  step "cloning $upstream into $cache/repo.git"
-  rm -rf "$cache/repo.git.tmp"
-  timeout 300 git clone -q --bare "$upstream" "$cache/repo.git.tmp" >&2 || { rm -rf "$cache/repo.git.tmp"; no_source; }
-  mv "$cache/repo.git.tmp" "$cache/repo.git"
-  src="$cache/repo.git"
-elif [ "$src" = "$mirror" ] && [ ! -e "$cache/repo.git" ]; then
-  step "keeping a copy of the xv6 mirror in $cache/repo.git"   # later runs need no mirror
-  git clone -q --bare "$mirror" "$cache/repo.git.tmp" >&2 && mv "$cache/repo.git.tmp" "$cache/repo.git" && src="$cache/repo.git"
-fi
+name=xv6
+var=XV6
+. "$here/../lib/git-source.sh"
+git_source "$@"
 
 # --- Toolchain: Debian's bare-metal one, else its Linux one (xv6 uses no libc) --------------------
 prefix="${TOOLPREFIX:-}"
@@ -74,7 +40,7 @@ if [ -z "$prefix" ] || ! command -v "${prefix}gcc" >/dev/null; then
 fi
 command -v gcc >/dev/null || { echo "no host gcc (xv6's mkfs is built for the host): apt-get install gcc" >&2; exit 1; }
 
-commit="$(git -C "$src" rev-parse "${XV6_COMMIT:-HEAD}^{commit}")"
+commit="$(git -C "$src" rev-parse "${commit_ish}^{commit}")"
 stamp="$( { echo "$commit"; cat "${BASH_SOURCE[0]}"; "${prefix}gcc" --version | head -1; } | sha256sum | cut -c1-16)"
 if [ -f "$cache/kernel" ] && [ -f "$cache/fs.img" ] && [ "$(cat "$cache/stamp" 2>/dev/null)" = "$stamp" ]; then
   echo "$cache"

@@ -43,44 +43,10 @@ jobs="${JOBS:-$(nproc)}"
 step() { echo "== $*" >&2; }
 mkdir -p "$cache"
 
-is_repo() { [ -n "$1" ] && git -C "$1" rev-parse --verify -q "${XVISOR_COMMIT:-HEAD}^{commit}" >/dev/null 2>&1; }
-find_source() {
-  if [ -n "${XVISOR_REPO:-}" ]; then is_repo "$XVISOR_REPO" && echo "$XVISOR_REPO"; return 0; fi
-  for candidate in "$cache/repo.git" "$mirror"; do
-    is_repo "$candidate" && { echo "$candidate"; return 0; }
-  done
-  return 0
-}
-no_source() {
-  if [ -n "${XVISOR_REPO:-}" ]; then
-    echo "no Xvisor source: XVISOR_REPO=$XVISOR_REPO is not a git repository holding ${XVISOR_COMMIT:-HEAD}" >&2
-  else
-    echo "no Xvisor source: set XVISOR_REPO to a clone of $upstream ($cache/repo.git and $mirror are absent, and the network cannot reach it)" >&2
-  fi
-  exit 3
-}
-
-src="$(find_source)"
-if [ "${1:-}" = "--check-source" ]; then
-  [ -n "$src" ] && exit 0
-  [ -z "${XVISOR_REPO:-}" ] && timeout 20 git ls-remote "$upstream" HEAD >/dev/null 2>&1 && exit 0
-  no_source
-fi
-
-exec 9>"$cache/.build.lock"
-flock 9
-src="$(find_source)"   # another run may have cloned it meanwhile
-if [ -z "$src" ]; then
-  [ -n "${XVISOR_REPO:-}" ] && no_source
-  step "cloning $upstream into $cache/repo.git"
-  rm -rf "$cache/repo.git.tmp"
-  timeout 300 git clone -q --bare "$upstream" "$cache/repo.git.tmp" >&2 || { rm -rf "$cache/repo.git.tmp"; no_source; }
-  mv "$cache/repo.git.tmp" "$cache/repo.git"
-  src="$cache/repo.git"
-elif [ "$src" = "$mirror" ] && [ ! -e "$cache/repo.git" ]; then
-  step "keeping a copy of the Xvisor mirror in $cache/repo.git"   # later runs need no mirror
-  git clone -q --bare "$mirror" "$cache/repo.git.tmp" >&2 && mv "$cache/repo.git.tmp" "$cache/repo.git" && src="$cache/repo.git"
-fi
+name=Xvisor
+var=XVISOR
+. "$here/../lib/git-source.sh"
+git_source "$@"
 
 # --- Debian packages -------------------------------------------------------------------------------
 # The cross compiler; dtc (Xvisor's own DTBs, the guest's DTB, fdtput); genext2fs (the disk image);
@@ -102,7 +68,7 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-commit="$(git -C "$src" rev-parse "${XVISOR_COMMIT:-HEAD}^{commit}")"
+commit="$(git -C "$src" rev-parse "${commit_ish}^{commit}")"
 stamp="$( { echo "$commit"; cat "${BASH_SOURCE[0]}" "$here/cmdlist"; "${cross}gcc" --version | head -1;
             dtc --version; genext2fs --version 2>&1 | head -1; } | sha256sum | cut -c1-16)"
 if [ -f "$cache/vmm.bin" ] && [ -f "$cache/disk.img" ] && [ "$(cat "$cache/stamp" 2>/dev/null)" = "$stamp" ]; then
