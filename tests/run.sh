@@ -99,7 +99,9 @@ suite() {
   local results status counters
   results="$(mktemp -d)"
   echo "== dotnet test: $name (seed for fresh differential streams: ${ISOMORPH_DIFF_SEED:-chosen by the run})"
-  dotnet test tests/Isomorph.Tests/Isomorph.Tests.csproj -c Release --nologo "$@" \
+  # Every signal at its default, as in a terminal: a run started in a shell's background (as CI's is)
+  # inherits SIGINT and SIGQUIT ignored, and the guests would too, as exec passes ignored signals on.
+  env --default-signal dotnet test tests/Isomorph.Tests/Isomorph.Tests.csproj -c Release --nologo "$@" \
     --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" --results-directory "$results" 2>&1 \
     | grep -vE '^\s*$|warning (CS|NU|MSB)'
   status=${PIPESTATUS[0]}

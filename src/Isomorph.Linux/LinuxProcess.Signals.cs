@@ -48,6 +48,24 @@ public sealed unsafe partial class LinuxProcess
 
     private static ulong Bit(int signal) => 1ul << (signal - 1);
 
+    /// <summary>
+    /// The signals the host process was started with ignored stay ignored in the guest, as exec
+    /// leaves them on Linux and qemu-user passes them on: a program started by nohup, or in the
+    /// background of a shell without job control, keeps SIGHUP, or SIGINT and SIGQUIT, ignored.
+    /// .NET keeps an inherited SIG_IGN where it installs its own handlers (SIGINT, SIGQUIT), so the
+    /// host's disposition still tells; SIGPIPE is left out, which .NET ignores in every process.
+    /// </summary>
+    private void InheritIgnoredSignals()
+    {
+        byte* old = stackalloc byte[Host.Libc.SigactionSize];
+        for (int signal = 1; signal <= 31; signal++)
+        {
+            if (signal is Sigkill or 19 or Sigpipe) continue; // 19: SIGSTOP, which cannot be ignored either
+            if (Host.Libc.sigaction(signal, null, old) == 0 && *(nint*)old == Host.Libc.SigIgn)
+                SignalActions[signal] = (SigIgn, 0, 0);
+        }
+    }
+
     private Timer? _realTimer;
     private TimeSpan _realInterval;
     private TimeSpan _realDue;

@@ -253,6 +253,7 @@ public sealed unsafe partial class LinuxProcess : IDisposable
         }
         var process = new LinuxProcess(options, new ProcessTable(Environment.ProcessId) { Root = root }, files, null);
         process.IsFirst = true;
+        if (options.StandardStreams is null) process.InheritIgnoredSignals();
         process.Umask = Libc.umask(0);
         process.ProcessGroup = Libc.getpgid(0);
         process.Session = Libc.getsid(0);

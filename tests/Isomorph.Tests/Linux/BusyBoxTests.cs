@@ -96,6 +96,26 @@ public sealed class BusyBoxTests : IDisposable
         Assert.Equal(128 + 15, Isomorph(Work("signal"), "sh", "-c", "kill -TERM $$").ExitCode);
     }
 
+    /// <summary>
+    /// Signals the host process was started with ignored stay ignored in the guest, as exec leaves
+    /// them: the guest's SigIgn is the host program's under the same <c>env --ignore-signal</c>
+    /// (qemu-user's /proc/self/status shows its own host process's, not the guest's: not an oracle
+    /// here). SIGTERM, which .NET handles itself, and SIGPIPE, which it ignores itself, are left out.
+    /// </summary>
+    [Fact]
+    public void SignalsIgnoredByTheHostParent_StayIgnoredInTheGuest()
+    {
+        string[] ignore = ["env", "--default-signal", "--ignore-signal=HUP,INT,QUIT,USR1,TTOU"];
+        var guest = Repository.Run(ignore[0], [.. ignore[1..], "dotnet", Repository.CliDll, "run", BusyBox.Binary, "grep", "SigIgn", "/proc/self/status"],
+            TimeSpan.FromSeconds(60), Work("ignored"));
+        var native = Repository.Run(ignore[0], [.. ignore[1..], "grep", "SigIgn", "/proc/self/status"], TimeSpan.FromSeconds(10));
+        Assert.Equal("SigIgn:\t0000000000200207\n", native.Stdout);
+        Assert.Equal(native.Stdout, guest.Stdout);
+        var none = Repository.Run("env", ["--default-signal", "dotnet", Repository.CliDll, "run", BusyBox.Binary, "grep", "SigIgn", "/proc/self/status"],
+            TimeSpan.FromSeconds(60), Work("none"));
+        Assert.Equal("SigIgn:\t0000000000000000\n", none.Stdout);
+    }
+
     [Fact]
     public void SignalsReachBlockedProcessesAndShellTraps()
     {
