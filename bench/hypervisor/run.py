@@ -127,45 +127,46 @@ def nested_kvm(vmm, image, initrd, tmp):
             p.kill()
 
 
-def xvisor(vmm, vmmbin, disk):
+def xvisor(vmm, vmmbin, disk, tmp):
+    """Xvisor's two guests run cmdlist; the time to the end of both, and the traps of the whole run
+    (Isomorph's from its API just before the shutdown, QEMU's from its interrupt log)."""
     bootcmd = ('vmm.bootcmd="vfs mount initrd /;vfs run /autoexec.xscript;guest kick guest0;guest kick guest1;'
-               'sleep secs 2;vserial dump guest0/uart0;vserial dump guest1/uart0;shutdown"')
+               'sleep secs 2;vserial dump guest0/uart0;vserial dump guest1/uart0"')
+    sock = os.path.join(tmp, f"xvisor-{vmm}.sock")
+    log = os.path.join(tmp, "qemu-xvisor-int.log")
     if vmm == "isomorph":
-        cmd = ["dotnet", cli, "boot", "--kernel", vmmbin, "--initrd", disk, "--memory", "1G", "--append", bootcmd, "--stats"]
+        api = os.path.join(tmp, "xvisor-api.sock")
+        cmd = ["dotnet", cli, "boot", "--kernel", vmmbin, "--initrd", disk, "--memory", "1G", "--append", bootcmd,
+               "--serial", f"unix:{sock}", "--api-sock", api]
     else:
         cmd = ["qemu-system-riscv64", "-M", "virt", "-cpu", "rv64,h=true", "-m", "1G", "-display", "none", "-monitor", "none",
-               "-serial", "stdio", "-bios", firmware, "-kernel", vmmbin, "-initrd", disk, "-append", bootcmd]
+               "-bios", firmware, "-kernel", vmmbin, "-initrd", disk, "-append", bootcmd,
+               "-serial", f"unix:{sock},server=on", "-d", "int", "-D", log]
     t0 = time.monotonic()
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    elapsed = time.monotonic() - t0
-    ok = r.returncode == 0 and "[guest1/uart0] Resumed from WFI instruction" in r.stdout
-    return elapsed, ok
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        c = Console(sock)
+        at = c.wait("[guest1/uart0] autoexec(timer)", 0)
+        elapsed = time.monotonic() - t0
+        ok = "[guest0/uart0] Resumed from WFI instruction" in c.text and "[guest1/uart0] Resumed from WFI instruction" in c.text
+        if vmm == "isomorph":
+            traps = {k: v for k, v in trap_counts(api_stats(api)).items() if v > 0}
+        else:
+            traps = collections.Counter()
+            with open(log, "rb") as f:
+                for line in f.read().decode("latin1").splitlines():
+                    m = re.search(r"async:(\d+), cause:([0-9a-f]+)", line)
+                    if m:
+                        traps[("interrupt" if m.group(1) == "1" else "exception", int(m.group(2), 16) & 0x3f, "", "")] += 1
+        return elapsed, ok, traps
+    finally:
+        p.kill()
+        p.wait()
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=3)
-    args = ap.parse_args()
-    subprocess.run([os.path.join(root, "isomorph"), "--version"], capture_output=True)  # builds the CLI if needed
-    image, initrd = script_output(os.path.join(root, "guests", "linux", "kvm-guest.sh"))
-    vmmbin, disk = script_output(os.path.join(root, "guests", "xvisor", "build.sh"))
-    with tempfile.TemporaryDirectory() as tmp:
-        kvm = {vmm: [nested_kvm(vmm, image, initrd, tmp) for _ in range(args.runs)] for vmm in ("isomorph", "qemu")}
-        xv = {vmm: [xvisor(vmm, vmmbin, disk) for _ in range(args.runs)] for vmm in ("isomorph", "qemu")}
-
-    med = lambda xs: sorted(xs)[len(xs) // 2]
-    print(f"### Linux KVM with kvmtool, nested ({args.runs} runs, medians)\n")
-    print("| VMM | host guest to its prompt | `nested` to the nested guest's prompt |")
-    print("|---|---:|---:|")
-    for vmm in ("isomorph", "qemu"):
-        print(f"| {vmm} | {med([r[0] for r in kvm[vmm]]):.2f} s | {med([r[1] for r in kvm[vmm]]):.2f} s |")
-    ratio = med([r[1] for r in kvm["isomorph"]]) / med([r[1] for r in kvm["qemu"]])
-    print(f"| isomorph / qemu | | {ratio:.2f}x |\n")
-
-    print("Traps while the nested guest booted (the last run). Isomorph's by mode, from and to; QEMU's log has no mode:\n")
+def trap_table(iso, qemu):
     print("| cause | isomorph: from VS/VU to HS (exits) | isomorph: to M | isomorph: within VS | isomorph: all | qemu: all |")
     print("|---|---:|---:|---:|---:|---:|")
-    iso, qemu = kvm["isomorph"][-1][2], kvm["qemu"][-1][2]
     keys = sorted({(k[0], k[1]) for k in iso} | {(k[0], k[1]) for k in qemu})
     for kind, code in keys:
         name = (INTERRUPTS if kind == "interrupt" else EXCEPTIONS).get(code, f"{kind} {code}")
@@ -178,12 +179,38 @@ def main():
     total_exits = sum(v for k, v in iso.items() if k[2].startswith("Virtual") and k[3] in ("Supervisor", "Machine"))
     print(f"\nIsomorph: {total_exits:,} exits from V mode in all.\n")
 
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    subprocess.run([os.path.join(root, "isomorph"), "--version"], capture_output=True)  # builds the CLI if needed
+    image, initrd = script_output(os.path.join(root, "guests", "linux", "kvm-guest.sh"))
+    vmmbin, disk = script_output(os.path.join(root, "guests", "xvisor", "build.sh"))
+    with tempfile.TemporaryDirectory() as tmp:
+        kvm = {vmm: [nested_kvm(vmm, image, initrd, tmp) for _ in range(args.runs)] for vmm in ("isomorph", "qemu")}
+        xv = {vmm: [xvisor(vmm, vmmbin, disk, tmp) for _ in range(args.runs)] for vmm in ("isomorph", "qemu")}
+
+    med = lambda xs: sorted(xs)[len(xs) // 2]
+    print(f"### Linux KVM with kvmtool, nested ({args.runs} runs, medians)\n")
+    print("| VMM | host guest to its prompt | `nested` to the nested guest's prompt |")
+    print("|---|---:|---:|")
+    for vmm in ("isomorph", "qemu"):
+        print(f"| {vmm} | {med([r[0] for r in kvm[vmm]]):.2f} s | {med([r[1] for r in kvm[vmm]]):.2f} s |")
+    ratio = med([r[1] for r in kvm["isomorph"]]) / med([r[1] for r in kvm["qemu"]])
+    print(f"| isomorph / qemu | | {ratio:.2f}x |\n")
+
+    print("Traps while the nested guest booted (the last run). Isomorph's by mode, from and to; QEMU's log has no mode:\n")
+    trap_table(kvm["isomorph"][-1][2], kvm["qemu"][-1][2])
+
     print(f"### Xvisor, two guests running cmdlist ({args.runs} runs, medians)\n")
-    print("| VMM | boot, both guests' commands, shutdown | all runs ok |")
+    print("| VMM | boot to both guests' last command | all runs ok |")
     print("|---|---:|---|")
     for vmm in ("isomorph", "qemu"):
         print(f"| {vmm} | {med([r[0] for r in xv[vmm]]):.2f} s | {all(r[1] for r in xv[vmm])} |")
-    print(f"| isomorph / qemu | {med([r[0] for r in xv['isomorph']]) / med([r[0] for r in xv['qemu']]):.2f}x | |")
+    print(f"| isomorph / qemu | {med([r[0] for r in xv['isomorph']]) / med([r[0] for r in xv['qemu']]):.2f}x | |\n")
+    print("Traps of the whole run to that point (the last run):\n")
+    trap_table(xv["isomorph"][-1][2], xv["qemu"][-1][2])
 
 
 if __name__ == "__main__":
