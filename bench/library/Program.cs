@@ -41,3 +41,22 @@ foreach (var engine in new[] { ExecutionEngine.Translator, ExecutionEngine.Inter
         Console.WriteLine($"{engine,-12} {name,-24} {exit.Instructions / clock.Elapsed.TotalSeconds / 1e6,7:F0} MIPS");
     }
 }
+
+// The slowdown of a guest under a watchpoint-like memory hook: the `neighbour` loop increments
+// `ticks`, and a memory hook watches `watched`, 8 bytes away on the same page, which the loop never
+// touches. Hooks (as gdb's watchpoints) send only the watched pages to the slow path: here the
+// loop's own page.
+foreach (var engine in new[] { ExecutionEngine.Translator, ExecutionEngine.Interpreter })
+{
+    foreach (var (name, hooks) in new (string, GuestHooks?)[]
+    {
+        ("neighbour, no hook", null),
+        ("neighbour, hook beside", new GuestHooks().OnMemory("watched", 8, (_, _, _, _) => throw new InvalidOperationException("watched touched"))),
+    })
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var exit = new LinuxProgram(plugin, "neighbour") { Engine = engine, Hooks = hooks, MaxInstructions = Instructions / 4 }.Run();
+        if (exit.Reason != GuestEnd.InstructionLimit) throw new InvalidOperationException($"the neighbour loop ended: {exit.Reason}");
+        Console.WriteLine($"{engine,-12} {name,-24} {exit.Instructions / clock.Elapsed.TotalSeconds / 1e6,7:F0} MIPS");
+    }
+}

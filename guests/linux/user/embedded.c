@@ -2,6 +2,8 @@
  * .NET program runs. argv[1] picks the part:
  *   echo       standard input to standard output in capitals, $GREETING to standard error, exit 7
  *   spin       loops for ever (instruction limits, timeouts, cancellation)
+ *   neighbour  loops for ever incrementing `ticks`, beside `watched`, which it never touches
+ *              (the cost of a memory hook or watchpoint on a page the guest works in)
  *   alloc      maps 1 MiB blocks until mmap fails; prints how many it got
  *   getpid     getpid, then openat (an allow-list that has only the first)
  *   plugin     a plugin: asks the host for its name (system call 500), pauses (501) for the host
@@ -41,6 +43,12 @@ long crash(long *p) { return *p; }
 
 long forever(void) { for (volatile long i = 0;; i++) { } }
 
+/* Two variables in one small section, so on one page: the loop writes the first, a hook or a
+   watchpoint watches the second. */
+__attribute__((section(".neighbours"), aligned(16))) volatile long ticks;
+__attribute__((section(".neighbours"))) long watched;
+long neighbour(void) { for (;;) ticks++; }
+
 int main(int argc, char **argv)
 {
     const char *part = argc > 1 ? argv[1] : "";
@@ -51,6 +59,7 @@ int main(int argc, char **argv)
         return 7;
     }
     if (!strcmp(part, "spin")) forever();
+    if (!strcmp(part, "neighbour")) neighbour();
     if (!strcmp(part, "alloc")) {
         int blocks = 0;
         while (blocks < 100000 && mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) != MAP_FAILED) blocks++;
