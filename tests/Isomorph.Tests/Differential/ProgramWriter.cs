@@ -396,6 +396,7 @@ public static class ProgramWriter
               bne t3, t4, 4f
               addi t1, t1, 2
             4:
+            handler_return:
               csrw mepc, t1
               ld t1, 32(t0)
               ld t2, 40(t0)
@@ -412,13 +413,7 @@ public static class ProgramWriter
               slli t2, t2, 39
               csrc mstatus, t2
               addi t1, t1, 4
-              csrw mepc, t1
-              ld t1, 32(t0)
-              ld t2, 40(t0)
-              ld t3, 48(t0)
-              ld t4, 56(t0)
-              ld t0, 24(t0)
-              mret
+              j handler_return
 
             trap_fatal:
               la a0, nm_trap
