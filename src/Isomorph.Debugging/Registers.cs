@@ -88,7 +88,7 @@ public static class Registers
     public static string Dump(Hart hart, bool machine)
     {
         var text = new StringBuilder();
-        text.Append($"pc       0x{hart.Pc:x16}   priv {hart.Privilege}\n");
+        text.Append($"pc       0x{hart.Pc:x16}   priv {hart.Mode}\n"); // VirtualSupervisor, VirtualUser in V mode
         for (int i = 1; i < 32; i++)
         {
             text.Append($"{RegisterNames.X(i),-4} 0x{hart.GetX(i):x16}");
@@ -98,7 +98,9 @@ public static class Registers
         if (machine)
         {
             int[] shown = [CsrNumber.Mstatus, CsrNumber.Mepc, CsrNumber.Mcause, CsrNumber.Mtval, CsrNumber.Mtvec, CsrNumber.Mie, CsrNumber.Mip,
-                CsrNumber.Sstatus, CsrNumber.Sepc, CsrNumber.Scause, CsrNumber.Stval, CsrNumber.Stvec, CsrNumber.Satp];
+                CsrNumber.Sstatus, CsrNumber.Sepc, CsrNumber.Scause, CsrNumber.Stval, CsrNumber.Stvec, CsrNumber.Satp,
+                // With the hypervisor extension (a hart without it has none of these, and shows none).
+                CsrNumber.Hstatus, CsrNumber.Htval, CsrNumber.Hgatp, CsrNumber.Vsstatus, CsrNumber.Vsepc, CsrNumber.Vscause, CsrNumber.Vsatp];
             foreach (int csr in shown)
                 if (hart.DebugReadCsr(csr, out ulong v)) text.Append($"{Csrs.Name(csr),-8} 0x{v:x16}\n");
         }
