@@ -19,9 +19,9 @@ public sealed record VirtDeviceTreeConfig
 /// <summary>Builds the flattened device tree of a virt machine, in the shape QEMU gives it.</summary>
 public static class VirtDeviceTree
 {
-    public const string DefaultIsa = "rv64imafdc_zicsr_zifencei_zihintpause_zba_zbb_zbs";
+    public const string DefaultIsa = "rv64imafdc_zicsr_zifencei_zihintpause_zba_zbb_zbs_sstc";
     /// <summary>The ISA string of harts with the hypervisor extension (software such as Xvisor and Linux's KVM finds H here).</summary>
-    public const string HypervisorIsa = "rv64imafdch_zicsr_zifencei_zihintpause_zba_zbb_zbs";
+    public const string HypervisorIsa = "rv64imafdch_zicsr_zifencei_zihintpause_zba_zbb_zbs_sstc";
     public const string UartPath = "/soc/serial@10000000";
 
     // Interrupt numbers in the harts' local interrupt controllers (mip bits).

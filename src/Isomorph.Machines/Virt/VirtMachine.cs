@@ -754,7 +754,7 @@ public sealed partial class VirtMachine : IMachine
 
     /// <summary>
     /// Sleeps while every hart of <paramref name="worker"/> waits: until the next of their timer
-    /// deadlines, or a wake-up. A virt machine never gives up on a guest whose harts all wait with
+    /// deadlines (mtimecmp, and Sstc's stimecmp and vstimecmp), or a wake-up. A virt machine never gives up on a guest whose harts all wait with
     /// no timer ahead: console input, the network, the API or a signal may still wake it.
     /// </summary>
     private void Idle(Worker worker, bool servesDevices)
@@ -762,7 +762,7 @@ public sealed partial class VirtMachine : IMachine
         ulong now = _clint.Mtime, next = ulong.MaxValue;
         foreach (var hart in worker.Harts)
         {
-            ulong deadline = _clint.Mtimecmp((int)hart.HartId);
+            ulong deadline = Math.Min(_clint.Mtimecmp((int)hart.HartId), hart.SupervisorTimerDeadline);
             if (deadline > now && deadline < next) next = deadline;
         }
         if (next == ulong.MaxValue)

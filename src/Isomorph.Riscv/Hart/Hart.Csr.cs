@@ -62,6 +62,12 @@ public sealed unsafe partial class Hart
     private ulong _mtval2, _mtinst;
     private ulong _vsstatus, _vstvec, _vsscratch, _vsepc, _vscause, _vstval, _vsatp;
 
+    // Sstc: the supervisor timer compare, and with H the virtual supervisor's.
+    private ulong _stimecmp, _vstimecmp;
+
+    /// <summary>menvcfg.STCE and henvcfg.STCE (Sstc: stimecmp and vstimecmp drive STIP and VSTIP).</summary>
+    private const ulong Stce = 1ul << 63;
+
     /// <summary>The interrupts this hart has (mie's writable bits): with H, the VS interrupts too.</summary>
     private ulong ImplementedInterrupts => AllInterrupts | (HasHypervisor ? VirtualSupervisorInterrupts : 0);
 
@@ -87,6 +93,7 @@ public sealed unsafe partial class Hart
         _hstatus = HasHypervisor ? 2ul << 32 : 0; // VSXL = 64-bit
         _hedeleg = _hideleg = _hvip = _hcounteren = _henvcfg = _htimedelta = _htval = _htinst = _hgatp = 0;
         _mtval2 = _mtinst = 0;
+        _stimecmp = _vstimecmp = 0;
         _vsstatus = 2ul << 32; // UXL = 64-bit
         _vstvec = _vsscratch = _vsepc = _vscause = _vstval = _vsatp = 0;
         if (HasHypervisor) _mideleg = VirtualSupervisorInterrupts; // read-only one: VS interrupts always leave M-mode
@@ -345,6 +352,18 @@ public sealed unsafe partial class Hart
         return (h._mstatus & MstatusBits.Tvm) != 0 ? CsrFault.Illegal : CsrFault.None;
     }
 
+    /// <summary>
+    /// stimecmp (Sstc) below M-mode: mcounteren.TM and menvcfg.STCE (illegal), then in VS-mode
+    /// hcounteren.TM and henvcfg.STCE (virtual instruction: HS-mode emulates the guest's timer).
+    /// </summary>
+    private static CsrFault StimecmpGate(Hart h, bool write)
+    {
+        if (h.Privilege == PrivilegeLevel.Machine) return CsrFault.None;
+        if ((h._mcounteren & 2) == 0 || (h._menvcfg & Stce) == 0) return CsrFault.Illegal;
+        if (h.Virtualized && ((h._hcounteren & 2) == 0 || (h._henvcfg & Stce) == 0)) return CsrFault.Virtual;
+        return CsrFault.None;
+    }
+
     /// <summary>hgatp: mstatus.TVM traps it in HS-mode.</summary>
     private static CsrFault HgatpGate(Hart h, bool write) =>
         h.Privilege == PrivilegeLevel.Supervisor && (h._mstatus & MstatusBits.Tvm) != 0 ? CsrFault.Illegal : CsrFault.None;
@@ -426,6 +445,14 @@ public sealed unsafe partial class Hart
                     },
                 },
 
+                // Sstc: the supervisor timer compares (their interrupts: Mip).
+                new(CsrNumber.Stimecmp, "stimecmp")
+                {
+                    VirtualCounterpart = CsrNumber.Vstimecmp, Storage = h => ref h._stimecmp, Gate = StimecmpGate,
+                    AfterWrite = h => h.RequestInterruptCheck(),
+                },
+                new(CsrNumber.Vstimecmp, "vstimecmp") { Extension = 'H', Storage = h => ref h._vstimecmp, AfterWrite = h => h.RequestInterruptCheck() },
+
                 // Virtual supervisor (H): what sstatus, sie, stvec, sscratch, sepc, scause, stval, sip and satp reach in V mode.
                 new(CsrNumber.Vsstatus, "vsstatus")
                 {
@@ -476,7 +503,12 @@ public sealed unsafe partial class Hart
                 new(CsrNumber.Htimedelta, "htimedelta") { Extension = 'H', Storage = h => ref h._htimedelta },
                 new(CsrNumber.Hcounteren, "hcounteren") { Extension = 'H', Storage = h => ref h._hcounteren, Writable = 0xFFFF_FFFF },
                 new(CsrNumber.Hgeie, "hgeie") { Extension = 'H', Write = (_, _) => { } }, // GEILEN = 0: no guest external interrupts
-                new(CsrNumber.Henvcfg, "henvcfg") { Extension = 'H', Storage = h => ref h._henvcfg, Writable = 1 },
+                // STCE is read-only zero while menvcfg.STCE is clear.
+                new(CsrNumber.Henvcfg, "henvcfg")
+                {
+                    Extension = 'H', Storage = h => ref h._henvcfg, Read = h => h._henvcfg & ((h._menvcfg & Stce) != 0 ? ~0ul : ~Stce),
+                    Writable = 1 | Stce, AfterWrite = h => h.RequestInterruptCheck(),
+                },
                 new(CsrNumber.Htval, "htval") { Extension = 'H', Storage = h => ref h._htval },
                 new(CsrNumber.Hip, "hip")
                 {
@@ -528,7 +560,7 @@ public sealed unsafe partial class Hart
                 },
                 new(CsrNumber.Mtvec, "mtvec") { Storage = h => ref h._mtvec, Write = (h, v) => h._mtvec = LegalTvec(v) },
                 new(CsrNumber.Mcounteren, "mcounteren") { Storage = h => ref h._mcounteren, Writable = 0xFFFF_FFFF },
-                new(CsrNumber.Menvcfg, "menvcfg") { Storage = h => ref h._menvcfg, Writable = 1 },
+                new(CsrNumber.Menvcfg, "menvcfg") { Storage = h => ref h._menvcfg, Writable = 1 | Stce, AfterWrite = h => h.RequestInterruptCheck() },
                 new(CsrNumber.Mcountinhibit, "mcountinhibit") { Storage = h => ref h._mcountinhibit, Writable = 0xFFFF_FFFD },
                 new(CsrNumber.Mscratch, "mscratch") { Storage = h => ref h._mscratch },
                 new(CsrNumber.Mepc, "mepc") { Storage = h => ref h._mepc, Writable = ~1ul },

@@ -260,8 +260,43 @@ public sealed unsafe partial class Hart
         if (pending) RequestInterruptCheck();
     }
 
-    /// <summary>mip as software sees it: the bits devices drive, those software wrote, and hvip's.</summary>
-    public ulong Mip => _mip | Volatile.Read(ref _mipExternal) | HypervisorPending;
+    /// <summary>
+    /// mip as software sees it: the bits devices drive, those software wrote, and hvip's; with Sstc
+    /// enabled (menvcfg.STCE) STIP is time &gt;= stimecmp instead of the bit software wrote, and
+    /// (henvcfg.STCE) VSTIP also rises when the guest's time, time + htimedelta, reaches vstimecmp.
+    /// </summary>
+    public ulong Mip
+    {
+        get
+        {
+            ulong mip = _mip | Volatile.Read(ref _mipExternal) | HypervisorPending;
+            if ((_menvcfg & Stce) == 0) return mip;
+            const ulong stip = 1ul << 5, vstip = 1ul << 6;
+            ulong time = TimeSource?.Invoke() ?? 0;
+            mip = time >= _stimecmp ? mip | stip : mip & ~stip;
+            if ((_henvcfg & Stce) != 0 && time + _htimedelta >= _vstimecmp) mip |= vstip;
+            return mip;
+        }
+    }
+
+    /// <summary>
+    /// The time (mtime) at which a supervisor timer compare (Sstc) raises its interrupt, or
+    /// ulong.MaxValue when none is armed: a machine whose harts all wait sleeps until then at most.
+    /// </summary>
+    public ulong SupervisorTimerDeadline
+    {
+        get
+        {
+            if ((_menvcfg & Stce) == 0) return ulong.MaxValue;
+            ulong deadline = _stimecmp;
+            if ((_henvcfg & Stce) != 0)
+            {
+                ulong guest = _vstimecmp - _htimedelta; // the host time at which the guest's reaches vstimecmp
+                if (_vstimecmp >= _htimedelta && guest < deadline) deadline = guest;
+            }
+            return deadline;
+        }
+    }
 
     /// <summary>The interrupts by priority (privileged spec; the H extension's SGEI, VSEI, VSSI, VSTI last).</summary>
     private static readonly int[] InterruptPriority = [11, 3, 7, 9, 1, 5, 12, 10, 2, 6];

@@ -7,10 +7,10 @@ public static class CsrNumber
     public const int Cycle = 0xC00, Time = 0xC01, Instret = 0xC02, HpmCounter3 = 0xC03, HpmCounter31 = 0xC1F;
 
     public const int Sstatus = 0x100, Sie = 0x104, Stvec = 0x105, Scounteren = 0x106, Senvcfg = 0x10A;
-    public const int Sscratch = 0x140, Sepc = 0x141, Scause = 0x142, Stval = 0x143, Sip = 0x144, Satp = 0x180;
+    public const int Sscratch = 0x140, Sepc = 0x141, Scause = 0x142, Stval = 0x143, Sip = 0x144, Stimecmp = 0x14D, Satp = 0x180;
 
     public const int Vsstatus = 0x200, Vsie = 0x204, Vstvec = 0x205, Vsscratch = 0x240, Vsepc = 0x241, Vscause = 0x242;
-    public const int Vstval = 0x243, Vsip = 0x244, Vsatp = 0x280;
+    public const int Vstval = 0x243, Vsip = 0x244, Vstimecmp = 0x24D, Vsatp = 0x280;
 
     public const int Hstatus = 0x600, Hedeleg = 0x602, Hideleg = 0x603, Hie = 0x604, Htimedelta = 0x605, Hcounteren = 0x606;
     public const int Hgeie = 0x607, Henvcfg = 0x60A, Htval = 0x643, Hip = 0x644, Hvip = 0x645, Htinst = 0x64A, Hgatp = 0x680;
