@@ -103,7 +103,7 @@ suite() {
   # inherits SIGINT and SIGQUIT ignored, and the guests would too, as exec passes ignored signals on.
   env --default-signal dotnet test tests/Isomorph.Tests/Isomorph.Tests.csproj -c Release --nologo "$@" \
     --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" --results-directory "$results" 2>&1 \
-    | grep -vE '^\s*$|warning (CS|NU|MSB)'
+    | grep -avE '^\s*$|warning (CS|NU|MSB)'
   status=${PIPESTATUS[0]}
   if [ -f "$results/results.trx" ]; then
     counters="$(grep -o '<Counters [^>]*>' "$results/results.trx" | head -1)"

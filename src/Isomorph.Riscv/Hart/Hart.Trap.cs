@@ -291,8 +291,10 @@ public sealed unsafe partial class Hart
             ulong deadline = _stimecmp;
             if ((_henvcfg & Stce) != 0)
             {
-                ulong guest = _vstimecmp - _htimedelta; // the host time at which the guest's reaches vstimecmp
-                if (_vstimecmp >= _htimedelta && guest < deadline) deadline = guest;
+                // The guest's time is time + htimedelta (modulo 2^64, as the hardware adds it).
+                ulong now = TimeSource?.Invoke() ?? 0, guestNow = now + _htimedelta;
+                ulong guest = _vstimecmp <= guestNow ? now : now + (_vstimecmp - guestNow);
+                if (guest < deadline) deadline = guest;
             }
             return deadline;
         }

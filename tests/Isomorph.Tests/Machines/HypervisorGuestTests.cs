@@ -106,7 +106,8 @@ public sealed partial class HypervisorGuestTests(ITestOutputHelper output) : Cli
         {
             Type(console, command);
             int start = console.WaitFor("\n", CommandTimeout, at); // past the echoed command
-            int end = start < 0 ? -1 : console.WaitFor(until ?? "/ # ", CommandTimeout, start);
+            // (lkvm's end, which waits for the nested kernel's power-down, may take longer on a busy machine.)
+            int end = start < 0 ? -1 : console.WaitFor(until ?? "/ # ", until is null ? CommandTimeout : RunTimeout, start);
             if (until is not null && end >= 0) end = console.WaitFor("/ # ", CommandTimeout, end);
             Assert.True(end >= 0, $"no prompt after '{command}':\n{Tail(console.Text)}{vm.Stderr}");
             // What the command printed, without the kernel's or lkvm's own lines, which either may print at any time.
@@ -127,7 +128,7 @@ public sealed partial class HypervisorGuestTests(ITestOutputHelper output) : Cli
         return outputs;
     }
 
-    private static string Tail(string text) => text.Length <= 4000 ? text : "..." + text[^4000..];
+    private static string Tail(string text) => (text.Length <= 4000 ? text : "..." + text[^4000..]).Replace('\0', ' ');
 
     /// <summary>
     /// Types a line as a person would: each character once the one before has been echoed.
