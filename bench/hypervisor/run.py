@@ -79,6 +79,18 @@ def trap_counts(stats):
     return counts
 
 
+def qemu_traps(log, offset):
+    """The traps in QEMU's interrupt log (-d int) from byte offset on, by kind and code (the log says no mode)."""
+    traps = collections.Counter()
+    with open(log, "rb") as f:
+        f.seek(offset)
+        for line in f.read().decode("latin1").splitlines():
+            m = re.search(r"async:(\d+), cause:([0-9a-f]+)", line)
+            if m:
+                traps[("interrupt" if m.group(1) == "1" else "exception", int(m.group(2), 16) & 0x3f, "", "")] += 1
+    return traps
+
+
 def nested_kvm(vmm, image, initrd, tmp):
     """Boots the KVM host, times `nested` to the nested guest's prompt, and counts the traps meanwhile."""
     sock = os.path.join(tmp, f"{vmm}.sock")
@@ -109,13 +121,7 @@ def nested_kvm(vmm, image, initrd, tmp):
             after.subtract(trap_counts(before))
             traps = {k: v for k, v in after.items() if v > 0}
         else:
-            traps = collections.Counter()
-            with open(log, "rb") as f:
-                f.seek(log_at)
-                for line in f.read().decode("latin1").splitlines():
-                    m = re.search(r"async:(\d+), cause:([0-9a-f]+)", line)
-                    if m:
-                        traps[("interrupt" if m.group(1) == "1" else "exception", int(m.group(2), 16) & 0x3f, "", "")] += 1
+            traps = qemu_traps(log, log_at)
         c.type("poweroff -f")
         at = c.wait("KVM session ended", at)
         at = c.wait("/ # ", at)
@@ -152,12 +158,7 @@ def xvisor(vmm, vmmbin, disk, tmp):
         if vmm == "isomorph":
             traps = {k: v for k, v in trap_counts(api_stats(api)).items() if v > 0}
         else:
-            traps = collections.Counter()
-            with open(log, "rb") as f:
-                for line in f.read().decode("latin1").splitlines():
-                    m = re.search(r"async:(\d+), cause:([0-9a-f]+)", line)
-                    if m:
-                        traps[("interrupt" if m.group(1) == "1" else "exception", int(m.group(2), 16) & 0x3f, "", "")] += 1
+            traps = qemu_traps(log, 0)
         return elapsed, ok, traps
     finally:
         p.kill()

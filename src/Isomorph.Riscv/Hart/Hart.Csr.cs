@@ -252,21 +252,18 @@ public sealed unsafe partial class Hart
         _ => 0,
     };
 
-    private ulong MstatusValue()
+    /// <summary>A status register as read: SD set exactly when FS is Dirty.</summary>
+    private static ulong WithSummaryDirty(ulong status)
     {
-        ulong s = _mstatus & ~MstatusBits.Sd;
-        if ((s & MstatusBits.Fs) == MstatusBits.Fs) s |= MstatusBits.Sd;
-        return s;
+        ulong s = status & ~MstatusBits.Sd;
+        return (s & MstatusBits.Fs) == MstatusBits.Fs ? s | MstatusBits.Sd : s;
     }
+
+    private ulong MstatusValue() => WithSummaryDirty(_mstatus);
 
     private ulong SstatusValue() => MstatusValue() & MstatusBits.SstatusView;
 
-    private ulong VsstatusValue()
-    {
-        ulong s = _vsstatus & ~MstatusBits.Sd;
-        if ((s & MstatusBits.Fs) == MstatusBits.Fs) s |= MstatusBits.Sd;
-        return s & MstatusBits.SstatusView;
-    }
+    private ulong VsstatusValue() => WithSummaryDirty(_vsstatus) & MstatusBits.SstatusView;
 
     /// <summary>mstatus's writable bits: with H, MPV and GVA too.</summary>
     private ulong MstatusWritable => MstatusBits.Writable | (HasHypervisor ? MstatusBits.Mpv | MstatusBits.Gva : 0);
