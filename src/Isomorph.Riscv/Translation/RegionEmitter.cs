@@ -58,7 +58,7 @@ public sealed class RegionEmitter
     private readonly uint _used, _written;
     private readonly LocalBuilder?[] _x = new LocalBuilder?[32];
     private readonly LocalBuilder _fBase, _fa, _fb, _fc, _fr64, _fr32;
-    private readonly LocalBuilder _xBase, _n, _entry, _pageBase, _nextPc, _result, _address, _tlbEntry, _spill;
+    private readonly LocalBuilder _xBase, _n, _pageBase, _nextPc, _result, _address, _tlbEntry, _spill, _readTlb, _writeTlb, _context;
     private readonly Dictionary<int, Label> _labels = [];
     private readonly List<Action> _stubs = [];
     private readonly Label _exit, _body, _prologue;
@@ -126,8 +126,10 @@ public sealed class RegionEmitter
         _fc = il.DeclareLocal(typeof(ulong));
         _fr64 = il.DeclareLocal(typeof(double));
         _fr32 = il.DeclareLocal(typeof(float));
-        _n = il.DeclareLocal(typeof(int));
-        _entry = il.DeclareLocal(typeof(long));
+        _n = il.DeclareLocal(typeof(long));
+        _readTlb = il.DeclareLocal(typeof(nint));
+        _writeTlb = il.DeclareLocal(typeof(nint));
+        _context = il.DeclareLocal(typeof(ulong));
         _pageBase = il.DeclareLocal(typeof(ulong));
         _nextPc = il.DeclareLocal(typeof(ulong));
         _result = il.DeclareLocal(typeof(int));
@@ -400,10 +402,7 @@ public sealed class RegionEmitter
         {
             // A back edge: another pass may run up to the region's length; stop first if the budget
             // would be passed or a stop, flush or interrupt check was requested (_stopAt = 0).
-            _il.Emit(OpCodes.Ldloc, _entry);
             _il.Emit(OpCodes.Ldloc, _n);
-            _il.Emit(OpCodes.Conv_I8);
-            _il.Emit(OpCodes.Add);
             _il.Emit(OpCodes.Ldc_I8, (long)_code.Length);
             _il.Emit(OpCodes.Add);
             _il.Emit(OpCodes.Ldarg_1);
@@ -424,7 +423,7 @@ public sealed class RegionEmitter
     /// </summary>
     public void Load<T>(in Insn i) where T : unmanaged
     {
-        TlbLookup<T>(in i, ReadTlbField, InterpretedExit());
+        TlbLookup<T>(in i, _readTlb, InterpretedExit());
         HostAddress();
         _il.Emit(OpCodes.Unaligned, (byte)1);
         _il.Emit(OpCodes.Ldobj, typeof(T));
@@ -441,7 +440,7 @@ public sealed class RegionEmitter
     /// </summary>
     public void Store<T>(in Insn i) where T : unmanaged
     {
-        TlbLookup<T>(in i, WriteTlbField, InterpretedExit());
+        TlbLookup<T>(in i, _writeTlb, InterpretedExit());
         HostAddress();
         StoreValue<T>(i.Rs2);
         _il.Emit(OpCodes.Unaligned, (byte)1);
@@ -491,15 +490,14 @@ public sealed class RegionEmitter
     /// access's last byte too (one compare: an access that straddles into the next page never
     /// matches, since that page's entry sits in the next slot).
     /// </summary>
-    private void TlbLookup<T>(in Insn i, FieldInfo tlb, Label slow) where T : unmanaged
+    private void TlbLookup<T>(in Insn i, LocalBuilder tlb, Label slow) where T : unmanaged
     {
         LoadX(i.Rs1);
         Constant(i.Imm);
         _il.Emit(OpCodes.Add);
         _il.Emit(OpCodes.Stloc, _address);
         // tlbEntry = tlb + (address >> 12 & (entries - 1)) * entrySize, as one shift and mask
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldfld, tlb);
+        _il.Emit(OpCodes.Ldloc, tlb);
         _il.Emit(OpCodes.Ldloc, _address);
         _il.Emit(OpCodes.Ldc_I4, 12 - TlbEntryShift);
         _il.Emit(OpCodes.Shr_Un);
@@ -519,8 +517,7 @@ public sealed class RegionEmitter
         }
         _il.Emit(OpCodes.Ldc_I4, 12);
         _il.Emit(OpCodes.Shr_Un);
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldfld, TlbContextField);
+        _il.Emit(OpCodes.Ldloc, _context);
         _il.Emit(OpCodes.Or);
         _il.Emit(OpCodes.Bne_Un, slow);
     }
@@ -707,7 +704,7 @@ public sealed class RegionEmitter
     {
         var slow = InterpretedExit();
         FloatGuard(in i, arithmetic: false, slow);
-        TlbLookup<T>(in i, ReadTlbField, slow);
+        TlbLookup<T>(in i, _readTlb, slow);
         FAddress(i.Rd);
         HostAddress();
         _il.Emit(OpCodes.Unaligned, (byte)1);
@@ -726,7 +723,7 @@ public sealed class RegionEmitter
     {
         var slow = InterpretedExit();
         FloatGuard(in i, arithmetic: false, slow);
-        TlbLookup<T>(in i, WriteTlbField, slow);
+        TlbLookup<T>(in i, _writeTlb, slow);
         HostAddress();
         FAddress(i.Rs2);
         _il.Emit(OpCodes.Ldind_I8);
@@ -816,12 +813,18 @@ public sealed class RegionEmitter
             _il.Emit(OpCodes.Ret);
         }));
         _il.Emit(OpCodes.Ldloc, _n);
-        _il.Emit(OpCodes.Ldc_I4_1);
+        _il.Emit(OpCodes.Ldc_I8, 1L);
         _il.Emit(OpCodes.Add);
         _il.Emit(OpCodes.Stloc, _n);
         _pending = -1;
-        // Continuing here, the instruction did not trap: it changed only what it names, unless it may change state.
-        if (def.Flow == ControlFlow.ChangesState) LoadRegisters(_used);
+        // Continuing here, the instruction did not trap: it changed only what it names, unless it
+        // may change state (a CSR write may change minstret, and the privilege or mstatus bits that
+        // make the translation context).
+        if (def.Flow == ControlFlow.ChangesState)
+        {
+            LoadRegisters(_used);
+            LoadState();
+        }
         else if (def.Syntax.WritesX) LoadRegisters(_used & Bit(insn.Rd));
         // Atomics and FP stores write memory too.
         if (def.Syntax.Operands.Any(o => o is Operand.MemImm or Operand.MemSImm or Operand.MemReg)) CheckAfterStore(_k, _pending);
@@ -836,7 +839,7 @@ public sealed class RegionEmitter
         if (add != 0)
         {
             _il.Emit(OpCodes.Ldloc, _n);
-            _il.Emit(OpCodes.Ldc_I4, add);
+            _il.Emit(OpCodes.Ldc_I8, (long)add);
             _il.Emit(OpCodes.Add);
             _il.Emit(OpCodes.Stloc, _n);
         }
@@ -869,11 +872,19 @@ public sealed class RegionEmitter
     private void SetInstret()
     {
         _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldloc, _entry);
         _il.Emit(OpCodes.Ldloc, _n);
-        _il.Emit(OpCodes.Conv_I8);
-        _il.Emit(OpCodes.Add);
         _il.Emit(OpCodes.Stfld, InstretField);
+    }
+
+    /// <summary>n = the hart's instret; context = its translation context (on entry, and after an instruction that may change either).</summary>
+    private void LoadState()
+    {
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, InstretField);
+        _il.Emit(OpCodes.Stloc, _n);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, TlbContextField);
+        _il.Emit(OpCodes.Stloc, _context);
     }
 
     private void WriteBack() => WriteBack(_written);
@@ -939,9 +950,13 @@ public sealed class RegionEmitter
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldfld, FField);
         _il.Emit(OpCodes.Stloc, _fBase);
+        LoadState();
         _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldfld, InstretField);
-        _il.Emit(OpCodes.Stloc, _entry);
+        _il.Emit(OpCodes.Ldfld, ReadTlbField);
+        _il.Emit(OpCodes.Stloc, _readTlb);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, WriteTlbField);
+        _il.Emit(OpCodes.Stloc, _writeTlb);
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldfld, PageBaseField);
         _il.Emit(OpCodes.Stloc, _pageBase);
