@@ -23,7 +23,7 @@ public sealed unsafe partial class Hart
         public nint Addend;
     }
 
-    private const int TlbSize = 256;
+    private const int TlbSize = 1024;
     /// <summary>The TLBs' shape, for the translator's inline lookups.</summary>
     internal const int TlbEntries = TlbSize;
     internal static readonly int TlbEntrySize = sizeof(TlbEntry);
