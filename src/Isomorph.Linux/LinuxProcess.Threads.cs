@@ -70,7 +70,7 @@ public sealed unsafe partial class LinuxProcess
     {
         var caller = Current;
         var from = caller.Hart;
-        var hart = new Hart(from.Bus, 0, from.Code) { PageProtection = Memory };
+        var hart = new Hart(from.Bus, 0, from.Code) { PageProtection = Memory, Direct = Memory.Direct };
         hart.EnterUserMode(from.Pc);
         for (int i = 1; i < 32; i++) hart.X[i] = from.X[i];
         for (int i = 0; i < 32; i++) hart.F[i] = from.F[i];

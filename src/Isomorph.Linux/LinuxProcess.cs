@@ -349,7 +349,9 @@ public sealed unsafe partial class LinuxProcess : IDisposable
     {
         var bus = new PhysicalBus();
         bus.AddRam(new Ram(0, memory.Limit, memory.HostBase));
-        return new Hart(bus) { PageProtection = memory };
+        var hart = new Hart(bus) { PageProtection = memory, Direct = memory.Direct };
+        hart.Code.Direct = memory.Direct;
+        return hart;
     }
 
     /// <summary>The decoded code of the current image, shared by the harts of all threads.</summary>

@@ -85,12 +85,47 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
     /// <summary>Raised after the host wrote guest memory behind the hart's back (read(2), the loader).</summary>
     public event Action<ulong, ulong>? WrittenByHost;
 
-    private GuestAddressSpace(byte* host, byte* pages, ulong limit)
+    private GuestAddressSpace(byte* host, byte* pages, byte* direct, ulong limit)
     {
         _host = host;
         _pages = pages;
         Limit = limit;
         _pageCount = limit >> PageShift;
+        _directPages = direct;
+        Direct = new LazyDirectMemory(host, limit, direct);
+    }
+
+    /// <summary>
+    /// The address space as the harts' translated code reaches it directly (see
+    /// <see cref="DirectMemory"/>): its table, lazily committed like <see cref="PageFlags"/>'s, is
+    /// cleared here wherever protections are reduced, before <see cref="ProtectionReduced"/> is raised.
+    /// </summary>
+    public DirectMemory Direct { get; }
+    private readonly byte* _directPages;
+
+    /// <summary>Direct memory whose table is released rather than zeroed where whole pages of it are cleared (a large munmap).</summary>
+    private sealed class LazyDirectMemory(byte* host, ulong limit, byte* pages) : DirectMemory(host, limit, pages)
+    {
+        protected override void Clear(byte* from, ulong count)
+        {
+            ulong start = (ulong)from, end = start + count;
+            ulong wholeStart = (start + PageSize - 1) & ~(PageSize - 1), wholeEnd = end & ~(PageSize - 1);
+            if (wholeEnd <= wholeStart)
+            {
+                base.Clear(from, count);
+                return;
+            }
+            base.Clear(from, wholeStart - start);
+            Libc.madvise((nint)wholeStart, (nuint)(wholeEnd - wholeStart), Libc.MadvDontNeed);
+            base.Clear((byte*)wholeEnd, end - wholeEnd);
+        }
+    }
+
+    /// <summary>Pages of [start, start + length) lost permissions or were replaced: direct memory forgets them, then whoever cached translations.</summary>
+    private void Reduced(ulong start, ulong length)
+    {
+        Direct.Forget(start, length);
+        ProtectionReduced?.Invoke(start, length);
     }
 
     /// <summary>
@@ -106,12 +141,16 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
             if (host == -1) continue;
             nint pages = Libc.mmap(0, (nuint)(size >> PageShift), Libc.ProtRead | Libc.ProtWrite,
                 Libc.MapPrivate | Libc.MapAnonymous | Libc.MapNoReserve, -1, 0);
-            if (pages == -1)
+            nint direct = Libc.mmap(0, (nuint)(size >> PageShift), Libc.ProtRead | Libc.ProtWrite,
+                Libc.MapPrivate | Libc.MapAnonymous | Libc.MapNoReserve, -1, 0);
+            if (pages == -1 || direct == -1)
             {
                 Libc.munmap(host, (nuint)size);
+                if (pages != -1) Libc.munmap(pages, (nuint)(size >> PageShift));
+                if (direct != -1) Libc.munmap(direct, (nuint)(size >> PageShift));
                 continue;
             }
-            return new GuestAddressSpace((byte*)host, (byte*)pages, size);
+            return new GuestAddressSpace((byte*)host, (byte*)pages, (byte*)direct, size);
         }
         throw new InsufficientMemoryException($"cannot reserve a guest address space of 2^{minBits} bytes on this host");
     }
@@ -198,7 +237,7 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
         if (LockFuture) protection |= PageFlags.Locked;
         SetFlags(start, length, (protection & (PageFlags.Access | PageFlags.GrowsDown | PageFlags.Locked)) | PageFlags.Mapped);
         if ((protection & PageFlags.Locked) != 0) Interlocked.Add(ref _lockedPages, (long)(length >> PageShift));
-        if (replaced) ProtectionReduced?.Invoke(start, length);
+        if (replaced) Reduced(start, length);
         return 0;
     }
 
@@ -216,7 +255,7 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
         // still hold them in its TLB for an instant, or a system call may be copying into them.
         Libc.madvise((nint)(_host + start), (nuint)length, Libc.MadvDontNeed);
         SetFlags(start, length, PageFlags.None);
-        ProtectionReduced?.Invoke(start, length);
+        Reduced(start, length);
         return 0;
     }
 
@@ -232,7 +271,7 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
         // Shared pages stay shared, locked ones locked, a stack a stack.
         for (ulong p = start >> PageShift, end = (start + length) >> PageShift; p < end; p++)
             _pages[p] = (byte)((_pages[p] & (byte)PageFlags.Kept) | (byte)(protection | PageFlags.Mapped));
-        ProtectionReduced?.Invoke(start, length);
+        Reduced(start, length);
         return 0;
     }
 
@@ -605,7 +644,7 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
                 if (fd < 0) continue;
                 AddBeyondFile(r, keep, fd);
                 Libc.close(fd);
-                ProtectionReduced?.Invoke(r.Start + keep, r.Length - keep);
+                Reduced(r.Start + keep, r.Length - keep);
             }
         }
     }
@@ -865,6 +904,7 @@ public sealed unsafe class GuestAddressSpace : IPageProtection, IDisposable
         }
         Libc.munmap((nint)_host, (nuint)Limit);
         Libc.munmap((nint)_pages, (nuint)_pageCount);
+        Libc.munmap((nint)_directPages, (nuint)_pageCount);
         _host = null;
         _pages = null;
     }

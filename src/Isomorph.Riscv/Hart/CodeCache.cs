@@ -89,6 +89,9 @@ public sealed unsafe class CodeCache(PhysicalBus bus)
 
     public int PageCount => _pages.Count;
 
+    /// <summary>A process VM's direct memory (<see cref="DirectMemory"/>): a page that becomes code leaves it for stores, as it leaves the write TLBs.</summary>
+    public DirectMemory? Direct { get; set; }
+
     internal void Attach(Hart hart)
     {
         lock (_creation) _harts.Add(hart);
@@ -128,7 +131,7 @@ public sealed unsafe class CodeCache(PhysicalBus bus)
             if (_pages.TryGetValue(ppn, out page)) return page;
             page = new DecodedPage(pageBase, ram.HostAddress(pageBase));
             _pages[ppn] = page;
-            ForgetWritableMappings(requester);
+            ForgetWritableMappings(pageBase, requester);
         }
         return page;
     }
@@ -141,13 +144,14 @@ public sealed unsafe class CodeCache(PhysicalBus bus)
             if (page.Active) return;
             page.Stores = 0;
             page.Active = true;
-            ForgetWritableMappings(requester);
+            ForgetWritableMappings(page.PhysicalBase, requester);
         }
     }
 
-    /// <summary>Every hart's write TLB forgets its pages, so that stores to a page that just became code take the slow path.</summary>
-    private void ForgetWritableMappings(Hart? requester)
+    /// <summary>Every hart's write TLB forgets its pages, and direct memory the page's stores, so that stores to a page that just became code take the slow path.</summary>
+    private void ForgetWritableMappings(ulong pageBase, Hart? requester)
     {
+        Direct?.ForgetStores(pageBase);
         foreach (var h in _harts)
         {
             if (h == requester) h.FlushWriteTlb();

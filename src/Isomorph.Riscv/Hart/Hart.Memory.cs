@@ -186,6 +186,7 @@ public sealed unsafe partial class Hart
                 e->Tag = (va >> 12) | _tlbContext;
                 e->Addend = (nint)host - (nint)va;
                 _readTlbLevel[slot] = _leafLevel;
+                AllowDirect(va, DirectMemory.Load);
             }
             value = Unsafe.ReadUnaligned<T>(host);
             return true;
@@ -231,6 +232,7 @@ public sealed unsafe partial class Hart
                 e->Tag = (va >> 12) | _tlbContext;
                 e->Addend = (nint)host - (nint)va;
                 _writeTlbLevel[slot] = _leafLevel;
+                AllowDirect(va, DirectMemory.Store);
             }
             Unsafe.WriteUnaligned(host, value);
             return true;
@@ -279,6 +281,7 @@ public sealed unsafe partial class Hart
             e->Tag = vpn | _tlbContext;
             e->Addend = (nint)host - (nint)va;
             _writeTlbLevel[vpn & (TlbSize - 1)] = _leafLevel;
+            AllowDirect(va, DirectMemory.Store);
         }
         return host;
     }

@@ -3,7 +3,8 @@ namespace Isomorph.Riscv;
 /// <summary>
 /// Watched memory as the hart's slow paths see it (a debugger's watchpoints). A page with a
 /// watchpoint never enters the read or write TLB, so every access to it takes the slow path and is
-/// reported; other pages keep the fast path. With no watch installed the slow paths test one field.
+/// reported; other pages keep the fast path (but not direct memory, <see cref="DirectMemory"/>,
+/// which a hart with a watch does not use). With no watch installed the slow paths test one field.
 /// </summary>
 public interface IAccessWatch
 {
@@ -41,6 +42,7 @@ public sealed partial class Hart
         set
         {
             _watch = value;
+            UpdateDirectAccess();
             RequestTlbFlush();
         }
     }
