@@ -217,6 +217,9 @@ public sealed unsafe partial class Hart
     /// <summary>Remembers that <paramref name="region"/> runs at <paramref name="pc"/> in the current context (see <see cref="NextRegion"/>).</summary>
     internal void RememberRegion(ulong pc, Translation.Region region) => Jumps.Remember(pc, _tlbContext, region);
 
+    /// <summary>Region exits whose next pc the jump cache did not hold (for --stats: its hits are the regions run one after another).</summary>
+    internal long JumpCacheMisses;
+
     /// <summary>
     /// Called by a region's exit to <paramref name="pc"/> (with <see cref="Instret"/> written): the
     /// region the jump cache holds for it, when its page has not been reset since it was read and
@@ -227,7 +230,12 @@ public sealed unsafe partial class Hart
     internal Translation.Region? NextRegion(ulong pc)
     {
         var region = Jumps.Find(pc, _tlbContext);
-        if (region is null || Instret + region.Length > _stopAt || region.Generation != region.Page.Generation) return null;
+        if (region is null)
+        {
+            JumpCacheMisses++;
+            return null;
+        }
+        if (Instret + region.Length > _stopAt || region.Generation != region.Page.Generation) return null;
         CurrentPageBase = pc & ~0xFFFul;
         return region;
     }

@@ -39,7 +39,8 @@ public static class RegionTranslator
     /// <summary>
     /// Translates the region starting at slot <paramref name="start"/> of <paramref name="page"/>
     /// from <paramref name="bytes"/> (<see cref="CopyCode"/>, read at <paramref name="generation"/>);
-    /// null when there is nothing to translate.
+    /// null when there is nothing to translate. With <paramref name="directMemory"/> (a process VM's
+    /// hart, <see cref="Hart.Direct"/>) its loads and stores go through direct memory, not the TLBs.
     /// </summary>
     /// <remarks>
     /// The region is the code of the page reachable from its start, gathered breadth first in
@@ -51,7 +52,7 @@ public static class RegionTranslator
     /// comes back: <see cref="RegionEmitter.JumpIndirect"/>), until <see cref="MaxInstructions"/>.
     /// Every slot appears once.
     /// </remarks>
-    internal static Region? Translate(DecodedPage page, int start, ReadOnlySpan<byte> bytes, int generation)
+    internal static Region? Translate(DecodedPage page, int start, ReadOnlySpan<byte> bytes, int generation, bool directMemory = false)
     {
         var code = new List<(int, Insn, InstructionDefinition)>();
         var inRegion = new HashSet<int>();
@@ -103,7 +104,7 @@ public static class RegionTranslator
         il.Emit(OpCodes.Ret);
         il.MarkLabel(run);
         int straddle = nextParcelKnown ? BinaryPrimitives.ReadUInt16LittleEndian(bytes[(DecodedPage.SlotCount * 2)..]) : -1;
-        new RegionEmitter(il, [.. code], generation, straddle).EmitRegion();
+        new RegionEmitter(il, [.. code], generation, straddle, directMemory).EmitRegion();
 
         var region = new Region
         {

@@ -31,12 +31,15 @@ public sealed class TranslatingEngine : IExecutionEngine
     /// <summary>Whether regions are compiled on a background thread (else at once, on the hart's thread).</summary>
     public bool Background { get; }
 
-    private readonly BlockingCollection<(DecodedPage Page, PageTranslations Table, int Start, byte[] Code)> _queue = new();
+    private readonly BlockingCollection<(DecodedPage Page, PageTranslations Table, int Start, byte[] Code, bool Direct)> _queue = new();
     private Thread? _worker;
     private readonly Lock _start = new();
 
     /// <summary>What the engine did so far (all harts).</summary>
     public long RegionsTranslated, Dispatches, CompileTicks, TranslatedRuns, TranslatedInstructions, InterpretedInstructions, HandedToInterpreter;
+
+    /// <summary>Regions entered from another region's exit through the jump cache, and exits it held nothing for.</summary>
+    public long JumpCacheHits, JumpCacheMisses;
 
     public TranslatingEngine(int threshold, bool background)
     {
@@ -77,18 +80,18 @@ public sealed class TranslatingEngine : IExecutionEngine
         hart._stopAt = 0;
         // Counted here and added to the engine's totals once per run: harts on several threads
         // would otherwise write one cache line at every region entry.
-        long runs = 0, translated = 0, handed = 0, dispatches = 0, start = hart.Instret;
+        long runs = 0, translated = 0, handed = 0, dispatches = 0, chained = 0, start = hart.Instret, missesBefore = hart.JumpCacheMisses;
         while (true)
         {
             if (hart.Instret >= hart._stopAt && hart.EndOfChunk(end, out var stop))
             {
-                AddTotals(runs, dispatches, translated, hart.Instret - start - translated, handed);
+                AddTotals(runs, dispatches, translated, hart.Instret - start - translated, handed, chained, hart.JumpCacheMisses - missesBefore);
                 return stop;
             }
             ulong pc = hart.Pc;
             if (!filter.Allows(pc))
             {
-                AddTotals(runs, dispatches, translated, hart.Instret - start - translated, handed);
+                AddTotals(runs, dispatches, translated, hart.Instret - start - translated, handed, chained, hart.JumpCacheMisses - missesBefore);
                 return HartStop.Budget;
             }
             var page = hart.FetchPage(pc);
@@ -114,7 +117,7 @@ public sealed class TranslatingEngine : IExecutionEngine
                     while (next is not null && filter.Allows(hart.Pc))
                     {
                         next = next.Run(hart);
-                        runs++;
+                        chained++;
                     }
                     translated += hart.Instret - before;
                     if (hart.InterpretNext)
@@ -137,10 +140,11 @@ public sealed class TranslatingEngine : IExecutionEngine
                     table.Counts[idx] = PageTranslations.Queued;
                     // The code to translate is copied here, on the hart's thread, with the next page's first parcel if the fetch TLB holds it.
                     var code = RegionTranslator.CopyCode(page, hart.PeekParcel((pc | 0xFFF) + 1));
-                    if (Background) Enqueue(page, table, idx, code);
+                    bool direct = hart.Direct is not null;
+                    if (Background) Enqueue(page, table, idx, code, direct);
                     else
                     {
-                        Translate(page, table, idx, code);
+                        Translate(page, table, idx, code, direct);
                         continue; // run it now
                     }
                 }
@@ -149,8 +153,11 @@ public sealed class TranslatingEngine : IExecutionEngine
         }
     }
 
-    private void AddTotals(long runs, long dispatches, long translated, long interpreted, long handed)
+    private void AddTotals(long runs, long dispatches, long translated, long interpreted, long handed, long chained, long misses)
     {
+        runs += chained;
+        Interlocked.Add(ref JumpCacheHits, chained);
+        Interlocked.Add(ref JumpCacheMisses, misses);
         Interlocked.Add(ref Dispatches, dispatches);
         Interlocked.Add(ref TranslatedRuns, runs);
         Interlocked.Add(ref TranslatedInstructions, translated);
@@ -158,7 +165,7 @@ public sealed class TranslatingEngine : IExecutionEngine
         Interlocked.Add(ref HandedToInterpreter, handed);
     }
 
-    private void Enqueue(DecodedPage page, PageTranslations table, int start, byte[] code)
+    private void Enqueue(DecodedPage page, PageTranslations table, int start, byte[] code, bool direct)
     {
         if (_worker is null)
             lock (_start)
@@ -167,26 +174,26 @@ public sealed class TranslatingEngine : IExecutionEngine
                     _worker = new Thread(Work) { IsBackground = true, Name = "isomorph translator", Priority = ThreadPriority.BelowNormal };
                     _worker.Start();
                 }
-        _queue.Add((page, table, start, code));
+        _queue.Add((page, table, start, code, direct));
     }
 
     private void Work()
     {
-        foreach (var (page, table, start, code) in _queue.GetConsumingEnumerable())
+        foreach (var (page, table, start, code, direct) in _queue.GetConsumingEnumerable())
         {
             // A page reset since the request: its translations are gone and the code may be different.
             if (table.Generation != Volatile.Read(ref page.Generation)) continue;
-            Translate(page, table, start, code);
+            Translate(page, table, start, code, direct);
         }
     }
 
-    private void Translate(DecodedPage page, PageTranslations table, int start, byte[] code)
+    private void Translate(DecodedPage page, PageTranslations table, int start, byte[] code, bool direct)
     {
         long t0 = Stopwatch.GetTimestamp();
         Region? region;
         try
         {
-            region = RegionTranslator.Translate(page, start, code, table.Generation);
+            region = RegionTranslator.Translate(page, start, code, table.Generation, direct);
         }
         catch (Exception e) when (e is InvalidProgramException or InvalidOperationException or NotSupportedException)
         {
@@ -206,5 +213,9 @@ public sealed class TranslatingEngine : IExecutionEngine
     public string Describe() =>
         $"jit: {RegionsTranslated:N0} regions translated in {Stopwatch.GetElapsedTime(0, CompileTicks).TotalMilliseconds:F0} ms (RyuJIT {Stopwatch.GetElapsedTime(0, RegionTranslator.JitTicks).TotalMilliseconds:F0} ms), " +
         $"{Dispatches:N0} dispatcher lookups, {TranslatedRuns:N0} region runs, {TranslatedInstructions:N0} instructions run translated, " +
-        $"{InterpretedInstructions:N0} interpreted ({HandedToInterpreter:N0} of them handed over by regions)";
+        $"{InterpretedInstructions:N0} interpreted ({HandedToInterpreter:N0} of them handed over by regions), " +
+        $"jump cache {JumpCacheHitRate * 100:F1}% hits ({JumpCacheHits:N0} of {JumpCacheHits + JumpCacheMisses:N0} region exits looked up)";
+
+    /// <summary>The share of region exits looked up in the jump cache that found the next region there.</summary>
+    public double JumpCacheHitRate => JumpCacheHits + JumpCacheMisses == 0 ? 0 : (double)JumpCacheHits / (JumpCacheHits + JumpCacheMisses);
 }

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Isomorph.Tests.Support;
 
 namespace Isomorph.Tests.Linux;
@@ -83,6 +84,27 @@ public sealed class RunCommandTests : IDisposable
         Assert.Equal(128 + 11, r.ExitCode);
         Assert.Contains("SIGSEGV", r.Stderr);
         Assert.Contains("0x1000", r.Stderr);
+    }
+
+    /// <summary>
+    /// --stats gives the translator's figures: regions, compile time, instructions run each way and
+    /// the jump cache's hit rate, consistent with each other (every block translated from its first
+    /// execution, so that the run chains regions whatever the timing).
+    /// </summary>
+    [Fact]
+    public void StatsGiveTheTranslatorsFiguresAndJumpCacheHitRate()
+    {
+        var environment = new Dictionary<string, string> { ["ISOMORPH_JIT_SYNC"] = "1", ["ISOMORPH_JIT_THRESHOLD"] = "0" };
+        var r = Repository.Run("dotnet", [Repository.CliDll, "run", "--stats", "--engine", "jit", LinuxGuests.Program("protect", "static")],
+            TimeSpan.FromSeconds(120), environment: environment);
+        Assert.Equal(0, r.ExitCode);
+        static long N(Group g) => long.Parse(g.Value.Replace(",", ""));
+        var m = Regex.Match(r.Stderr,
+            @"jit: ([\d,]+) regions translated .* ([\d,]+) region runs, .*jump cache ([\d.]+)% hits \(([\d,]+) of ([\d,]+) region exits looked up\)");
+        Assert.True(m.Success, r.Stderr);
+        long regions = N(m.Groups[1]), runs = N(m.Groups[2]), hits = N(m.Groups[4]), lookups = N(m.Groups[5]);
+        Assert.True(regions > 0 && hits > 0 && hits <= lookups && hits < runs, r.Stderr);
+        Assert.InRange(double.Parse(m.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture) - 100.0 * hits / lookups, -0.051, 0.051);
     }
 
     [Fact]
