@@ -20,7 +20,7 @@ public sealed class TranslatingEngine : IExecutionEngine
     public const string SynchronousVariable = "ISOMORPH_JIT_SYNC";
 
     public static TranslatingEngine Shared { get; } = new(
-        int.TryParse(Environment.GetEnvironmentVariable(ThresholdVariable), out int t) && t >= 0 ? t : 20_000,
+        int.TryParse(Environment.GetEnvironmentVariable(ThresholdVariable), out int t) && t >= 0 ? t : 5_000,
         Environment.GetEnvironmentVariable(SynchronousVariable) != "1");
 
     public string Name => "jit";
