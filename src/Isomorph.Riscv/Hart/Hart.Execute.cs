@@ -217,8 +217,11 @@ public sealed unsafe partial class Hart
     /// <summary>Remembers that <paramref name="region"/> runs at <paramref name="pc"/> in the current context (see <see cref="NextRegion"/>).</summary>
     internal void RememberRegion(ulong pc, Translation.Region region) => Jumps.Remember(pc, _tlbContext, region);
 
-    /// <summary>Region exits whose next pc the jump cache did not hold (for --stats: its hits are the regions run one after another).</summary>
-    internal long JumpCacheMisses;
+    /// <summary>Empties the jump cache (it costs nothing: <see cref="Translation.JumpCache.Clear"/>).</summary>
+    internal void ForgetRegions() => Jumps.Clear();
+
+    /// <summary>Region exits that found the region to run next in the jump cache, and those whose next pc it did not hold (for --stats).</summary>
+    internal long JumpCacheHits, JumpCacheMisses;
 
     /// <summary>
     /// Called by a region's exit to <paramref name="pc"/> (with <see cref="Instret"/> written): the
@@ -236,6 +239,7 @@ public sealed unsafe partial class Hart
             return null;
         }
         if (Instret + region.Length > _stopAt || region.Generation != region.Page.Generation) return null;
+        JumpCacheHits++;
         CurrentPageBase = pc & ~0xFFFul;
         return region;
     }

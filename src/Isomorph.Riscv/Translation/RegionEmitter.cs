@@ -29,6 +29,8 @@ public sealed class RegionEmitter
     private static readonly FieldInfo PageBaseField = typeof(Hart).GetField(nameof(Hart.CurrentPageBase), BindingFlags.Instance | BindingFlags.NonPublic)!;
     private static readonly FieldInfo StopAtField = typeof(Hart).GetField(nameof(Hart._stopAt), BindingFlags.Instance | BindingFlags.NonPublic)!;
     private static readonly FieldInfo InsnsField = typeof(Region).GetField(nameof(Region.Insns), BindingFlags.Instance | BindingFlags.NonPublic)!;
+    private static readonly FieldInfo RunField = typeof(Region).GetField(nameof(Region.Run), BindingFlags.Instance | BindingFlags.NonPublic)!;
+    private static readonly MethodInfo InvokeMethod = typeof(Func<Hart, Region?>).GetMethod("Invoke")!;
     private static readonly FieldInfo GenerationField = typeof(DecodedPage).GetField(nameof(DecodedPage.Generation), BindingFlags.Instance | BindingFlags.NonPublic)!;
     private static readonly MethodInfo PageGetter = typeof(Region).GetProperty(nameof(Region.Page), BindingFlags.Instance | BindingFlags.NonPublic)!.GetMethod!;
     private static readonly FieldInfo ReadTlbField = typeof(Hart).GetField("_readTlb", BindingFlags.Instance | BindingFlags.NonPublic)!;
@@ -990,7 +992,10 @@ public sealed class RegionEmitter
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldloc, _nextPc);
         _il.Emit(OpCodes.Stfld, PcField);
-        // Then the region to run next, from the hart's jump cache (none when it left for the interpreter).
+        // Then the region to run next, from the hart's jump cache (none when it left for the
+        // interpreter), entered by a tail call: each exit has an indirect jump of its own, which the
+        // host's branch predictor learns apart from the others' (a single call site in the engine's
+        // loop mispredicts as often as regions change), and the stack does not grow.
         var toInterpreter = _il.DefineLabel();
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldfld, InterpretNextField);
@@ -998,6 +1003,15 @@ public sealed class RegionEmitter
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldloc, _nextPc);
         _il.Emit(OpCodes.Call, NextRegionMethod);
+        var next = _il.DeclareLocal(typeof(Region));
+        _il.Emit(OpCodes.Stloc, next);
+        _il.Emit(OpCodes.Ldloc, next);
+        _il.Emit(OpCodes.Brfalse, toInterpreter);
+        _il.Emit(OpCodes.Ldloc, next);
+        _il.Emit(OpCodes.Ldfld, RunField);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Tailcall);
+        _il.Emit(OpCodes.Callvirt, InvokeMethod);
         _il.Emit(OpCodes.Ret);
         _il.MarkLabel(toInterpreter);
         _il.Emit(OpCodes.Ldnull);

@@ -80,18 +80,22 @@ public sealed class TranslatingEngine : IExecutionEngine
         hart._stopAt = 0;
         // Counted here and added to the engine's totals once per run: harts on several threads
         // would otherwise write one cache line at every region entry.
-        long runs = 0, translated = 0, handed = 0, dispatches = 0, chained = 0, start = hart.Instret, missesBefore = hart.JumpCacheMisses;
+        long runs = 0, translated = 0, handed = 0, dispatches = 0, start = hart.Instret, hitsBefore = hart.JumpCacheHits, missesBefore = hart.JumpCacheMisses;
+        // Regions go on to the next one themselves (a tail call, when the jump cache holds it): with
+        // a filter, the cache starts empty and learns nothing, so that every exit comes back here.
+        bool filtered = typeof(TFilter) != typeof(AnyPage);
+        if (filtered) hart.ForgetRegions();
         while (true)
         {
             if (hart.Instret >= hart._stopAt && hart.EndOfChunk(end, out var stop))
             {
-                AddTotals(runs, dispatches, translated, hart.Instret - start - translated, handed, chained, hart.JumpCacheMisses - missesBefore);
+                AddTotals(runs, dispatches, translated, hart.Instret - start - translated, handed, hart.JumpCacheHits - hitsBefore, hart.JumpCacheMisses - missesBefore);
                 return stop;
             }
             ulong pc = hart.Pc;
             if (!filter.Allows(pc))
             {
-                AddTotals(runs, dispatches, translated, hart.Instret - start - translated, handed, chained, hart.JumpCacheMisses - missesBefore);
+                AddTotals(runs, dispatches, translated, hart.Instret - start - translated, handed, hart.JumpCacheHits - hitsBefore, hart.JumpCacheMisses - missesBefore);
                 return HartStop.Budget;
             }
             var page = hart.FetchPage(pc);
@@ -108,17 +112,12 @@ public sealed class TranslatingEngine : IExecutionEngine
             {
                 if (hart.Instret + region.Length <= hart._stopAt)
                 {
-                    hart.RememberRegion(pc, region);
+                    if (!filtered) hart.RememberRegion(pc, region);
                     hart.CurrentPageBase = pc & ~0xFFFul;
                     long before = hart.Instret;
-                    // Regions run one after another for as long as each finds the next in the jump cache.
-                    var next = region.Run(hart);
+                    // Regions run one after another (tail calls) for as long as each finds the next in the jump cache.
+                    region.Run(hart);
                     runs++;
-                    while (next is not null && filter.Allows(hart.Pc))
-                    {
-                        next = next.Run(hart);
-                        chained++;
-                    }
                     translated += hart.Instret - before;
                     if (hart.InterpretNext)
                     {
