@@ -92,15 +92,36 @@ public sealed unsafe class CodeCache(PhysicalBus bus)
     /// <summary>A process VM's direct memory (<see cref="DirectMemory"/>): a page that becomes code leaves it for stores, as it leaves the write TLBs.</summary>
     public DirectMemory? Direct { get; set; }
 
+    /// <summary>The harts, as an array that is replaced, never changed: read without the lock when a page's code changes.</summary>
+    private volatile Hart[] _attached = [];
+
     internal void Attach(Hart hart)
     {
-        lock (_creation) _harts.Add(hart);
+        lock (_creation)
+        {
+            _harts.Add(hart);
+            _attached = [.. _harts];
+        }
     }
 
     /// <summary>Stops sending flush requests to a hart that is going away (a process VM thread that ended).</summary>
     public void Detach(Hart hart)
     {
-        lock (_creation) _harts.Remove(hart);
+        lock (_creation)
+        {
+            _harts.Remove(hart);
+            _attached = [.. _harts];
+        }
+    }
+
+    /// <summary>
+    /// After a page's slots were reset (its regions dropped): every hart's jump cache forgets the
+    /// regions it holds, so that no region exit goes on into a region of old code. A clear costs
+    /// nothing (an epoch), and regions check no generation when they chain.
+    /// </summary>
+    private void ForgetChainedRegions()
+    {
+        foreach (var h in _attached) h.ForgetRegions();
     }
 
     /// <summary>
@@ -170,6 +191,7 @@ public sealed unsafe class CodeCache(PhysicalBus bus)
             {
                 page.Active = false;
                 page.Reset(0, DecodedPage.SlotCount);
+                ForgetChainedRegions();
                 continue;
             }
             ulong start = Math.Max(physicalAddress, ppn << Ram.PageShift) & (Ram.PageSize - 1);
@@ -177,6 +199,7 @@ public sealed unsafe class CodeCache(PhysicalBus bus)
             int firstSlot = Math.Max(0, (int)(start >> 1) - 1); // a 32-bit instruction may start one parcel earlier
             int lastSlot = Math.Min(DecodedPage.SlotCount - 1, (int)((end - 1) >> 1));
             page.Reset(firstSlot, lastSlot - firstSlot + 1);
+            ForgetChainedRegions();
         }
     }
 
@@ -187,6 +210,7 @@ public sealed unsafe class CodeCache(PhysicalBus bus)
         {
             foreach (var page in _pages.Values) page.Reset(0, DecodedPage.SlotCount);
             _pages.Clear();
+            ForgetChainedRegions();
             foreach (var h in _harts) h.RequestTlbFlush();
         }
     }

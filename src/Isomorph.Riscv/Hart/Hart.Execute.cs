@@ -225,9 +225,10 @@ public sealed unsafe partial class Hart
 
     /// <summary>
     /// Called by a region's exit to <paramref name="pc"/> (with <see cref="Instret"/> written): the
-    /// region the jump cache holds for it, when its page has not been reset since it was read and
-    /// its whole length fits in the current chunk (so stop requests, interrupt checks and flushes,
-    /// which set <see cref="_stopAt"/> to 0, refuse it); null sends the engine back to its dispatcher.
+    /// region the jump cache holds for it, when its whole length fits in the current chunk (so stop
+    /// requests, interrupt checks and flushes, which set <see cref="_stopAt"/> to 0, refuse it); null
+    /// sends the engine back to its dispatcher. A region in the cache is never one of old code: the
+    /// code cache empties every hart's jump cache whenever a page's code changes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal Translation.Region? NextRegion(ulong pc)
@@ -238,7 +239,7 @@ public sealed unsafe partial class Hart
             JumpCacheMisses++;
             return null;
         }
-        if (Instret + region.Length > _stopAt || region.Generation != region.Page.Generation) return null;
+        if (Instret + region.Length > _stopAt) return null;
         JumpCacheHits++;
         CurrentPageBase = pc & ~0xFFFul;
         return region;

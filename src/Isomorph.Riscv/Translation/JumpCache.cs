@@ -9,8 +9,8 @@ namespace Isomorph.Riscv.Translation;
 /// for the engine to run at once, without the dispatcher's fetch-TLB walk and page tables: the way
 /// translated code reaches translated code across jumps, returns and page boundaries. An entry
 /// holds for as long as the fetch translation it was made under: the hart clears the cache with
-/// its fetch TLB (satp writes, sfence.vma, PMP changes, unmapped memory in the process VM); a
-/// region whose page has been reset since (a store to it, retirement) is refused by its generation.
+/// its fetch TLB (satp writes, sfence.vma, PMP changes, unmapped memory in the process VM), and
+/// whenever a page's code changes (a store to it, retirement), by any hart's code cache.
 /// </summary>
 internal sealed class JumpCache
 {
@@ -52,6 +52,6 @@ internal sealed class JumpCache
         e.Pc = pc;
     }
 
-    /// <summary>Forgets everything.</summary>
-    public void Clear() => _epoch++;
+    /// <summary>Forgets everything (from any thread: another hart's code cache clears it when a page's code changes).</summary>
+    public void Clear() => Interlocked.Increment(ref _epoch);
 }
