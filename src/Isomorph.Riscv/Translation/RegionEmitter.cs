@@ -465,21 +465,21 @@ public sealed class RegionEmitter
     /// </summary>
     private void Lookup<T>(in Insn i, bool store, Label slow) where T : unmanaged
     {
-        if (_directMemory) DirectLookup<T>(in i, store ? DirectMemory.Store : DirectMemory.Load, slow);
-        else TlbLookup<T>(in i, store ? _writeTlb : _readTlb, slow);
-    }
-
-    /// <summary>
-    /// address = rs1 + imm; branches to <paramref name="slow"/> unless the address is below the
-    /// direct memory's limit (0 while the hart may not go direct), the access is aligned (so it
-    /// stays in its page) and the page's byte has <paramref name="bit"/> (<see cref="DirectMemory"/>).
-    /// </summary>
-    private void DirectLookup<T>(in Insn i, byte bit, Label slow) where T : unmanaged
-    {
         LoadX(i.Rs1);
         Constant(i.Imm);
         _il.Emit(OpCodes.Add);
         _il.Emit(OpCodes.Stloc, _address);
+        if (_directMemory) DirectLookup<T>(store ? DirectMemory.Store : DirectMemory.Load, slow);
+        else TlbLookup<T>(store ? _writeTlb : _readTlb, slow);
+    }
+
+    /// <summary>
+    /// Branches to <paramref name="slow"/> unless the address is below the direct memory's limit
+    /// (0 while the hart may not go direct), the access is aligned (so it stays in its page) and
+    /// the page's byte has <paramref name="bit"/> (<see cref="DirectMemory"/>).
+    /// </summary>
+    private void DirectLookup<T>(byte bit, Label slow) where T : unmanaged
+    {
         _il.Emit(OpCodes.Ldloc, _address);
         _il.Emit(OpCodes.Ldloc, _directLimit);
         _il.Emit(OpCodes.Bge_Un, slow);
@@ -550,17 +550,13 @@ public sealed class RegionEmitter
     }
 
     /// <summary>
-    /// address = rs1 + imm; tlbEntry = the entry of its page in <paramref name="tlb"/>; branches to
+    /// tlbEntry = the entry of the address's page in <paramref name="tlb"/>; branches to
     /// <paramref name="slow"/> unless that entry holds, in the current context, the page of the
     /// access's last byte too (one compare: an access that straddles into the next page never
     /// matches, since that page's entry sits in the next slot).
     /// </summary>
-    private void TlbLookup<T>(in Insn i, LocalBuilder tlb, Label slow) where T : unmanaged
+    private void TlbLookup<T>(LocalBuilder tlb, Label slow) where T : unmanaged
     {
-        LoadX(i.Rs1);
-        Constant(i.Imm);
-        _il.Emit(OpCodes.Add);
-        _il.Emit(OpCodes.Stloc, _address);
         // tlbEntry = tlb + (address >> 12 & (entries - 1)) * entrySize, as one shift and mask
         _il.Emit(OpCodes.Ldloc, tlb);
         _il.Emit(OpCodes.Ldloc, _address);

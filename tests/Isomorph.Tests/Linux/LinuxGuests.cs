@@ -33,6 +33,31 @@ public static class LinuxGuests
     public static Repository.ProcessResult Isomorph(IReadOnlyDictionary<string, string> environment, string program, params string[] args) =>
         Repository.Run("dotnet", [Repository.CliDll, "run", program, .. args], TimeSpan.FromSeconds(120), environment: environment);
 
+    /// <summary>
+    /// Runs <paramref name="program"/> under qemu-riscv64, checks that it succeeded and printed
+    /// <paramref name="oracleMustPrint"/>, then under <c>isomorph run</c> with
+    /// <paramref name="engine"/>, and, given <paramref name="threshold"/>, with the translator
+    /// compiling every block on the hart's thread once it has run that many times (so that what
+    /// runs translated does not depend on timing): the same output, nothing on stderr, status 0.
+    /// </summary>
+    public static void RunsAsUnderQemu(string program, string oracleMustPrint, string engine, string? threshold)
+    {
+        var expected = Qemu([], program);
+        Assert.Equal(0, expected.ExitCode);
+        Assert.Contains(oracleMustPrint, expected.Stdout);
+        var environment = new Dictionary<string, string> { ["ISOMORPH_ENGINE"] = engine };
+        if (threshold is not null)
+        {
+            environment["ISOMORPH_JIT_SYNC"] = "1";
+            environment["ISOMORPH_JIT_THRESHOLD"] = threshold;
+        }
+        var r = Isomorph(environment, program);
+        Assert.False(r.TimedOut, "isomorph timed out");
+        Assert.Equal("", r.Stderr);
+        Assert.Equal(expected.Stdout, r.Stdout);
+        Assert.Equal(0, r.ExitCode);
+    }
+
     /// <summary>Runs a program under the oracle, <c>qemu-riscv64 -L /usr/riscv64-linux-gnu</c>.</summary>
     public static Repository.ProcessResult Qemu(string[] options, string program, params string[] args)
     {

@@ -18,22 +18,6 @@ public sealed class ProtectionTests
     [InlineData("dynamic", "jit", null)]
     [InlineData("static", "jit", "0")]
     [InlineData("dynamic", "jit", "3")]
-    public void ProtectionsReducedUnderHotCodeAreSeenAtOnce(string linkage, string engine, string? threshold)
-    {
-        var path = LinuxGuests.Program("protect", linkage);
-        var expected = LinuxGuests.Qemu([], path);
-        Assert.Equal(0, expected.ExitCode);
-        Assert.Contains("load after PROT_NONE: SIGSEGV at page+0", expected.Stdout);
-        var environment = new Dictionary<string, string> { ["ISOMORPH_ENGINE"] = engine };
-        if (threshold is not null)
-        {
-            environment["ISOMORPH_JIT_SYNC"] = "1";
-            environment["ISOMORPH_JIT_THRESHOLD"] = threshold;
-        }
-        var r = LinuxGuests.Isomorph(environment, path);
-        Assert.False(r.TimedOut, "isomorph timed out");
-        Assert.Equal("", r.Stderr);
-        Assert.Equal(expected.Stdout, r.Stdout);
-        Assert.Equal(0, r.ExitCode);
-    }
+    public void ProtectionsReducedUnderHotCodeAreSeenAtOnce(string linkage, string engine, string? threshold) =>
+        LinuxGuests.RunsAsUnderQemu(LinuxGuests.Program("protect", linkage), "load after PROT_NONE: SIGSEGV at page+0", engine, threshold);
 }

@@ -63,24 +63,8 @@ public sealed class ThreadTests(ITestOutputHelper output)
     [InlineData("dynamic", "jit", null)]
     [InlineData("static", "jit", "0")]
     [InlineData("dynamic", "jit", "3")]
-    public void GeneratedCodeRewrittenWhileHotRunsAsUnderQemu(string linkage, string engine, string? threshold)
-    {
-        var path = LinuxGuests.Program("jitcode", linkage);
-        var expected = LinuxGuests.Qemu([], path);
-        Assert.Equal(0, expected.ExitCode);
-        Assert.Contains("the other thread saw 99", expected.Stdout);
-        var environment = new Dictionary<string, string> { ["ISOMORPH_ENGINE"] = engine };
-        if (threshold is not null)
-        {
-            environment["ISOMORPH_JIT_SYNC"] = "1";
-            environment["ISOMORPH_JIT_THRESHOLD"] = threshold;
-        }
-        var r = LinuxGuests.Isomorph(environment, path);
-        Assert.False(r.TimedOut, "isomorph timed out");
-        Assert.Equal("", r.Stderr);
-        Assert.Equal(expected.Stdout, r.Stdout);
-        Assert.Equal(0, r.ExitCode);
-    }
+    public void GeneratedCodeRewrittenWhileHotRunsAsUnderQemu(string linkage, string engine, string? threshold) =>
+        LinuxGuests.RunsAsUnderQemu(LinuxGuests.Program("jitcode", linkage), "the other thread saw 99", engine, threshold);
 
     /// <summary>riscv_hwprobe reports the core Isomorph implements (RV64GC + Zba/Zbb/Zbs), and what it reports executes.</summary>
     [Fact]
