@@ -937,15 +937,19 @@ public sealed class RegionEmitter
         _il.Emit(OpCodes.Stfld, InstretField);
     }
 
+    /// <summary>local = the hart's <paramref name="field"/>.</summary>
+    private void HartField(FieldInfo field, LocalBuilder local)
+    {
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, field);
+        _il.Emit(OpCodes.Stloc, local);
+    }
+
     /// <summary>n = the hart's instret; context = its translation context (on entry, and after an instruction that may change either).</summary>
     private void LoadState()
     {
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldfld, InstretField);
-        _il.Emit(OpCodes.Stloc, _n);
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldfld, TlbContextField);
-        _il.Emit(OpCodes.Stloc, _context);
+        HartField(InstretField, _n);
+        HartField(TlbContextField, _context);
     }
 
     private void WriteBack() => WriteBack(_written);
@@ -1017,34 +1021,18 @@ public sealed class RegionEmitter
     private void EmitPrologue()
     {
         _il.MarkLabel(_prologue);
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldfld, XField);
-        _il.Emit(OpCodes.Stloc, _xBase);
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldfld, FField);
-        _il.Emit(OpCodes.Stloc, _fBase);
+        HartField(XField, _xBase);
+        HartField(FField, _fBase);
         LoadState();
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldfld, ReadTlbField);
-        _il.Emit(OpCodes.Stloc, _readTlb);
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldfld, WriteTlbField);
-        _il.Emit(OpCodes.Stloc, _writeTlb);
+        HartField(ReadTlbField, _readTlb);
+        HartField(WriteTlbField, _writeTlb);
         if (_directMemory)
         {
-            _il.Emit(OpCodes.Ldarg_1);
-            _il.Emit(OpCodes.Ldfld, DirectBaseField);
-            _il.Emit(OpCodes.Stloc, _directBase);
-            _il.Emit(OpCodes.Ldarg_1);
-            _il.Emit(OpCodes.Ldfld, DirectPagesField);
-            _il.Emit(OpCodes.Stloc, _directPages);
-            _il.Emit(OpCodes.Ldarg_1);
-            _il.Emit(OpCodes.Ldfld, DirectLimitField);
-            _il.Emit(OpCodes.Stloc, _directLimit);
+            HartField(DirectBaseField, _directBase);
+            HartField(DirectPagesField, _directPages);
+            HartField(DirectLimitField, _directLimit);
         }
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldfld, PageBaseField);
-        _il.Emit(OpCodes.Stloc, _pageBase);
+        HartField(PageBaseField, _pageBase);
         LoadRegisters(_used);
         _il.Emit(OpCodes.Br, _body);
     }
