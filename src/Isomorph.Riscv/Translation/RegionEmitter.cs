@@ -537,7 +537,7 @@ public sealed class RegionEmitter
             _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Ldc_I4_1);
             _il.Emit(OpCodes.Stfld, InterpretNextField);
-            ExitTo(idx, count);
+            ExitTo(idx, count, toInterpreter: true);
         });
     }
 
@@ -908,7 +908,7 @@ public sealed class RegionEmitter
     }
 
     /// <summary>Leaves for slot <paramref name="target"/> of the page (or beyond it) with <paramref name="count"/> more instructions retired.</summary>
-    private void ExitTo(long target, int count)
+    private void ExitTo(long target, int count, bool toInterpreter = false)
     {
         int saved = _pending;
         _pending = count;
@@ -916,8 +916,12 @@ public sealed class RegionEmitter
         _pending = saved;
         PcAt(target);
         _il.Emit(OpCodes.Stloc, _nextPc);
-        _il.Emit(OpCodes.Br, _exit);
+        if (toInterpreter) _interpreterExit ??= _il.DefineLabel();
+        _il.Emit(OpCodes.Br, toInterpreter ? _interpreterExit!.Value : _exit);
     }
+
+    /// <summary>Where exits for the interpreter go (<see cref="InterpretedExit"/>): as the exit, but no next region; defined with its first use.</summary>
+    private Label? _interpreterExit;
 
     private Label Stub(Action emit)
     {
@@ -985,37 +989,48 @@ public sealed class RegionEmitter
 
     private void EmitExitPath()
     {
+        // exit for the interpreter (InterpretNext set): registers back, instret, pc, and no next region.
+        if (_interpreterExit is { } interpreterExit)
+        {
+            _il.MarkLabel(interpreterExit);
+            LeaveState();
+            _il.Emit(OpCodes.Ldnull);
+            _il.Emit(OpCodes.Ret);
+        }
         // exit: registers back, instret, pc.
         _il.MarkLabel(_exit);
-        WriteBack();
-        SetInstret();
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldloc, _nextPc);
-        _il.Emit(OpCodes.Stfld, PcField);
-        // Then the region to run next, from the hart's jump cache (none when it left for the
-        // interpreter), entered by a tail call: each exit has an indirect jump of its own, which the
+        LeaveState();
+        // Then the region to run next, from the hart's jump cache (none: back to the dispatcher),
+        // entered by a tail call: each exit has an indirect jump of its own, which the
         // host's branch predictor learns apart from the others' (a single call site in the engine's
         // loop mispredicts as often as regions change), and the stack does not grow.
-        var toInterpreter = _il.DefineLabel();
-        _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldfld, InterpretNextField);
-        _il.Emit(OpCodes.Brtrue, toInterpreter);
+        var toDispatcher = _il.DefineLabel();
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldloc, _nextPc);
         _il.Emit(OpCodes.Call, NextRegionMethod);
         var next = _il.DeclareLocal(typeof(Region));
         _il.Emit(OpCodes.Stloc, next);
         _il.Emit(OpCodes.Ldloc, next);
-        _il.Emit(OpCodes.Brfalse, toInterpreter);
+        _il.Emit(OpCodes.Brfalse, toDispatcher);
         _il.Emit(OpCodes.Ldloc, next);
         _il.Emit(OpCodes.Ldfld, RunField);
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Tailcall);
         _il.Emit(OpCodes.Callvirt, InvokeMethod);
         _il.Emit(OpCodes.Ret);
-        _il.MarkLabel(toInterpreter);
+        _il.MarkLabel(toDispatcher);
         _il.Emit(OpCodes.Ldnull);
         _il.Emit(OpCodes.Ret);
+    }
+
+    /// <summary>Writes back the registers, instret and pc (nextPc) as the region leaves.</summary>
+    private void LeaveState()
+    {
+        WriteBack();
+        SetInstret();
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldloc, _nextPc);
+        _il.Emit(OpCodes.Stfld, PcField);
     }
 
     private void EmitPrologue()
