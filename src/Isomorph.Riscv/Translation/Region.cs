@@ -24,8 +24,9 @@ public sealed class Region
     /// <summary>How many of the instructions have an emitter (the rest are calls to semantics).</summary>
     public int Emitted { get; init; }
     /// <summary>
-    /// The compiled code: runs the region and returns the region to run next when the hart's jump
-    /// cache holds one for where it left (<see cref="Hart.NextRegion"/>), else null.
+    /// The compiled code: runs the region, then the regions the hart's jump cache holds for where
+    /// each left (<see cref="Hart.NextRegion"/>), each entered by a tail call; returns null when one
+    /// finds none (the engine's dispatcher goes on), or leaves for the interpreter.
     /// </summary>
     internal Func<Hart, Region?> Run = null!;
 }

@@ -11,12 +11,13 @@ namespace Isomorph.Riscv.Translation;
 /// of the current instruction, branches, jumps, loads and stores with their trap paths.
 /// </summary>
 /// <remarks>
-/// The method is <c>Region? (Region self, Hart h)</c>: it returns the region to run next when the
-/// hart's jump cache holds one for where it left (<see cref="Hart.NextRegion"/>). Instructions are
+/// The method is <c>Region? (Region self, Hart h)</c>: at its exit it enters, by a tail call, the
+/// region the hart's jump cache holds for where it left (<see cref="Hart.NextRegion"/>), and
+/// returns null to the engine when there is none (or it left for the interpreter). Instructions are
 /// emitted in the order the region was gathered (<see cref="RegionTranslator"/>), not necessarily
 /// in address order; an IL branch to an instruction emitted earlier is a back edge. Registers the region uses are loaded into locals
-/// on entry and those it writes are stored back at every exit. A local <c>n</c> counts retired
-/// instructions; it is brought up to date at block boundaries (labels, branches, exits, calls) from a
+/// on entry and those it writes are stored back at every exit. A local <c>n</c> holds instret;
+/// it is brought up to date at block boundaries (labels, branches, exits, calls) from a
 /// count kept while emitting, so straight-line code costs nothing for counting. Budget, stop and
 /// interrupt checks run at back edges and after stores; a store that changes the region's own page
 /// (self-modifying code) ends the region after it.
