@@ -23,7 +23,9 @@ console.WaitFor("/ # ");
 vm.SendConsoleInput("uname -sm; echo $((6 * 7))\n");
 console.WaitFor("42");
 Console.WriteLine($"the guest answered after {vm.Instructions:N0} instructions:");
-Console.WriteLine(console.Text[console.Text.IndexOf("uname", StringComparison.Ordinal)..].Replace("\r", "").TrimEnd());
+// From the command's last echo: typed before the shell's line editor took the terminal over, the
+// command is echoed twice on one line (by the terminal, then by the editor).
+Console.WriteLine(console.Text[console.Text.LastIndexOf("uname", StringComparison.Ordinal)..].Replace("\r", "").TrimEnd());
 
 // A snapshot to a stream, while it runs (paused for the instant the save takes).
 var snapshot = new MemoryStream();

@@ -130,15 +130,17 @@ public sealed partial class MigrationTests(ITestOutputHelper output) : IDisposab
         at = pair.SourceConsole.WaitFor("Isomorph guest:", BootTimeout, at);
         at = at < 0 ? -1 : pair.SourceConsole.WaitFor("/ # ", BootTimeout, at);
         Assert.True(at >= 0, "the nested guest reached no prompt:\n" + LinuxGuest.Tail(pair.SourceConsole.Text));
-        HypervisorGuestTests.Type(pair.SourceConsole, "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo done$i");
+        // Long enough to outlast the migration by seconds (20,000 rounds took half a second once the
+        // translator sped up, and the loop ended before the VM left).
+        HypervisorGuestTests.Type(pair.SourceConsole, "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; echo done$i");
         Thread.Sleep(300);
 
         var migrated = Migrate(pair, $"127.0.0.1:{pair.Port}");
         output.WriteLine(migrated.Stdout + migrated.Stderr);
         Assert.True(migrated.ExitCode == 0, $"vm migrate: {migrated.ExitCode}\n{migrated.Stdout}{migrated.Stderr}\n{pair.Source.Stderr}\n{pair.Destination.Stderr}");
         Assert.Equal(0, pair.Source.WaitForExit(TimeSpan.FromSeconds(30)));
-        Assert.DoesNotContain("done20000", pair.SourceConsole.Text); // the loop was still running when the VM left
-        Assert.True(pair.DestinationConsole.WaitFor("done20000", CommandTimeout) >= 0,
+        Assert.DoesNotContain("done100000", pair.SourceConsole.Text); // the loop was still running when the VM left
+        Assert.True(pair.DestinationConsole.WaitFor("done100000", CommandTimeout) >= 0,
             "the nested loop did not finish at the destination:\n" + LinuxGuest.Tail(pair.DestinationConsole.Text) + pair.Destination.Stderr
             + "\nat the source:\n" + LinuxGuest.Tail(pair.SourceConsole.Text));
         HypervisorGuestTests.Type(pair.DestinationConsole, "cat /proc/device-tree/compatible");
