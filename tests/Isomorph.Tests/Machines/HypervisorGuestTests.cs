@@ -192,9 +192,7 @@ public sealed partial class HypervisorGuestTests
     {
         var (image, initrd) = KvmGuest.Value;
         string snapshot = Path.Combine(Temp.FullName, "nested.snap");
-        // Long enough to be running still after the pause below, by seconds (20,000 rounds took half
-        // a second once the translator sped up).
-        const string Loop = "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; echo done$i", Answer = "done100000";
+        const string Loop = "i=0; while [ $i -lt 40000 ]; do i=$((i+1)); done; echo done$i", Answer = "done40000";
         using (var guest = new LinuxGuest(LinuxGuest.Options(new ConsoleCapture()) with { Kernel = image, Initrd = initrd }))
         {
             Type(guest, "nested");
