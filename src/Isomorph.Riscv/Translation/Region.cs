@@ -12,9 +12,8 @@ namespace Isomorph.Riscv.Translation;
 /// </summary>
 public sealed class Region
 {
-    /// <summary>The page, and its generation when the region was read from it: a store that changes it ends the region.</summary>
+    /// <summary>The page the region was read from (its code checks the page's generation after stores: one that changes it ends the region).</summary>
     internal DecodedPage Page { get; init; } = null!;
-    internal int Generation { get; init; }
     /// <summary>The slot (halfword index within the page) of the first instruction.</summary>
     public required int Start { get; init; }
     /// <summary>How many instructions the region holds: the most it runs between two budget checks.</summary>

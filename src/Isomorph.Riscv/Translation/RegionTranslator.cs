@@ -109,7 +109,6 @@ public static class RegionTranslator
         var region = new Region
         {
             Page = page,
-            Generation = generation,
             Start = start,
             Length = code.Count,
             Insns = [.. code.Select(c => c.Item2)],
