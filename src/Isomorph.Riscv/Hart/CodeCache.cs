@@ -71,6 +71,9 @@ public sealed unsafe class DecodedPage
         SetExec(ref slot, decoded.Exec);
     }
 
+    /// <summary>Sends one slot back to the decoder (a decode that raced with a reset).</summary>
+    internal static void Unpublish(ref Insn slot) => SetExec(ref slot, &CodeCache.DecodeSlot);
+
     private static void SetExec(ref Insn slot, delegate*<Hart, ref Insn, int, int> exec) =>
         Volatile.Write(ref *(nint*)Unsafe.AsPointer(ref slot), (nint)exec); // Exec is the first field
 }
@@ -224,6 +227,7 @@ public sealed unsafe class CodeCache(PhysicalBus bus)
     {
         var page = h.CurrentPage!;
         if (!page.Active) h.Code.Reactivate(page, h);
+        int generation = Volatile.Read(ref page.Generation);
         uint low = Unsafe.ReadUnaligned<ushort>(page.Host + idx * 2);
         var decoded = default(Insn);
         if (Decoder.IsWide(low))
@@ -238,6 +242,13 @@ public sealed unsafe class CodeCache(PhysicalBus bus)
         }
         Decoder.Decode(low, ref decoded);
         DecodedPage.Publish(ref slot, in decoded);
+        // A store that reset the page while these bytes were read (another thread's, followed by its
+        // riscv_flush_icache or remote fence.i) must not be undone by this publication: the old
+        // instruction runs this once, as fetched before the store, and the slot is decoded again next
+        // time. (The fence orders the publication before the generation's second reading; a reset
+        // bumps the generation before it sends slots back to the decoder.)
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref page.Generation) != generation) DecodedPage.Unpublish(ref slot);
         return decoded.Exec(h, ref slot, idx);
     }
 

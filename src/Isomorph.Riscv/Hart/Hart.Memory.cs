@@ -223,9 +223,8 @@ public sealed unsafe partial class Hart
         {
             byte* host = ram.HostAddress(pa);
             ram.MarkWritten(pa, (ulong)size); // also when the page enters the write TLB: later stores through it are not marked
-            if (Code.IsCode(pa))
-                Code.InvalidateStore(pa, size);
-            else if (cacheable && Bus.IsPlainRamPage(pa & ~0xFFFul))
+            bool code = Code.IsCode(pa);
+            if (!code && cacheable && Bus.IsPlainRamPage(pa & ~0xFFFul))
             {
                 int slot = (int)((va >> 12) & (TlbSize - 1));
                 TlbEntry* e = _writeTlb + slot;
@@ -235,6 +234,9 @@ public sealed unsafe partial class Hart
                 AllowDirect(va, DirectMemory.Store);
             }
             Unsafe.WriteUnaligned(host, value);
+            // After the bytes land: another hart decoding the page meanwhile either read the new
+            // bytes or sees the reset (CodeCache.DecodeSlot), so its old decode is not kept.
+            if (code) Code.InvalidateStore(pa, size);
             return true;
         }
         ulong raw = 0;
