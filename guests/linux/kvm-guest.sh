@@ -38,8 +38,13 @@ if [ ! -f "$out" ] || [ "$(cat "$cache/initramfs-kvm.stamp" 2>/dev/null)" != "$s
   cat >"$root/bin/nested" <<'NESTED'
 #!/bin/sh
 # Boots the nested guest under KVM: the same kernel and initramfs, one vCPU, 64 MiB, the serial console.
+# lkvm gives the guest four 8250 ports and reads each from standard input unless it is remapped to
+# a pty: a key arriving while ttyS0 still holds the previous one would go to ttyS1-3, lost to the
+# console. So ttyS1-3 get ptys (which need devpts).
+mkdir -p /dev/pts
+grep -q " /dev/pts " /proc/mounts || mount -t devpts devpts /dev/pts
 exec /kvm/lkvm run --kernel /kvm/Image --initrd /kvm/initramfs.cpio.gz --mem 64 --cpus 1 --console serial \
-  --params "console=ttyS0 quiet" --network mode=none "$@"
+  --tty 1 --tty 2 --tty 3 --params "console=ttyS0 quiet" --network mode=none "$@"
 NESTED
   chmod 0755 "$root/bin/nested"
   (cd "$root" && find . | cpio -o -H newc --quiet | gzip -9) >"$out.tmp"

@@ -131,9 +131,9 @@ public sealed partial class HypervisorGuestTests(ITestOutputHelper output) : Cli
     private static string Tail(string text) => (text.Length <= 4000 ? text : "..." + text[^4000..]).Replace('\0', ' ');
 
     /// <summary>
-    /// Types a line as a person would: each character once the one before has been echoed.
-    /// kvmtool's serial port (the nested guest's console) keeps what lkvm reads from its terminal in
-    /// a 64-byte FIFO and drops the rest, as a UART would, and a busy nested guest drains it slowly.
+    /// Types a line as a person would: each character once the one before has been echoed (a busy
+    /// nested guest drains kvmtool's serial port slowly; /bin/nested keeps lkvm from handing keys
+    /// that arrive meanwhile to its other ports).
     /// </summary>
     internal static void Type(SocketConsole console, string line)
     {
@@ -141,10 +141,12 @@ public sealed partial class HypervisorGuestTests(ITestOutputHelper output) : Cli
         {
             int from = console.Text.Length;
             console.Send(c.ToString());
-            console.WaitFor(c.ToString(), TimeSpan.FromSeconds(10), from);
+            Assert.True(console.WaitFor(c.ToString(), EchoTimeout, from) >= 0, $"'{c}' of '{line}' was not echoed:\n{Tail(console.Text)}");
         }
         console.Send("\n");
     }
+
+    private static readonly TimeSpan EchoTimeout = TimeSpan.FromSeconds(20);
 
     [KvmFact]
     public void LinuxKvm_BootsANestedLinuxWithKvmtool_OnIsomorphAsOnQemu()
@@ -177,7 +179,7 @@ public sealed partial class HypervisorGuestTests
         {
             int from = guest.Console.Text.Length;
             guest.Machine.SendInput([(byte)c]);
-            guest.Console.WaitFor(c.ToString(), TimeSpan.FromSeconds(10), from);
+            Assert.True(guest.Console.WaitFor(c.ToString(), EchoTimeout, from) >= 0, $"'{c}' of '{line}' was not echoed:\n{Tail(guest.Console.Text)}");
         }
         guest.Machine.SendInput("\n"u8.ToArray());
     }
