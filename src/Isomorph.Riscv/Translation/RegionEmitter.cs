@@ -90,7 +90,7 @@ public sealed class RegionEmitter
         _code = code;
         _generation = generation;
         for (int k = 0; k < code.Length; k++) _position[code[k].Idx] = k;
-        _returnPoints = [.. code.Where(c => c.Def.Emitter is not null && c.Def.Flow == ControlFlow.Jump && c.Insn.Rd != 0)
+        _returnPoints = [.. code.Where(c => IsCall(c.Def, in c.Insn))
             .Select(c => c.Idx + c.Insn.Slots).Where(_position.ContainsKey).Distinct()];
         // Loops: a branch, jump or fall-through back to an instruction of the region makes everything
         // from there to it a loop body, one level deeper.
@@ -172,9 +172,13 @@ public sealed class RegionEmitter
         _il.Emit(OpCodes.Bne_Un, InterpretedExit());
     }
 
-    /// <summary>A return: jalr x0, 0(ra), as compilers emit it (ret, c.jr ra).</summary>
+    /// <summary>A return: jalr x0, 0(ra), as compilers emit it (ret, c.jr ra). (The decoder sends a destination x0 to <see cref="Hart.ZeroSink"/>.)</summary>
     private static bool IsReturn(InstructionDefinition def, in Insn insn) =>
-        def.Emitter is not null && def.Flow == ControlFlow.IndirectJump && insn.Rd == 0 && insn.Rs1 == 1 && insn.Imm == 0;
+        def.Emitter is not null && def.Flow == ControlFlow.IndirectJump && insn.Rd is (0 or Hart.ZeroSink) && insn.Rs1 == 1 && insn.Imm == 0;
+
+    /// <summary>A call: jal with a link register (not <c>j</c>, whose destination x0 the decoder sends to <see cref="Hart.ZeroSink"/>).</summary>
+    internal static bool IsCall(InstructionDefinition def, in Insn insn) =>
+        def.Emitter is not null && def.Flow == ControlFlow.Jump && insn.Rd is not (0 or Hart.ZeroSink);
 
     /// <summary>
     /// The slot instruction <paramref name="k"/> falls through to when that is not the next

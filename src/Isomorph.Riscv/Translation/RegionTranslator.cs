@@ -85,7 +85,7 @@ public static class RegionTranslator
                 {
                     int target = idx + (int)(insn.Imm >> 1);
                     if (target >= 0 && target < end) wanted.Enqueue(target);
-                    if (def.Flow == ControlFlow.Jump && insn.Rd != 0) wanted.Enqueue(next); // where the call returns
+                    if (RegionEmitter.IsCall(def, in insn)) wanted.Enqueue(next); // where the call returns
                 }
                 if (def.Flow is ControlFlow.Jump or ControlFlow.IndirectJump or ControlFlow.ChangesState) break;
                 idx = next;

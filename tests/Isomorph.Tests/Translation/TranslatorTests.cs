@@ -81,6 +81,24 @@ public sealed class TranslatorTests(ITestOutputHelper output)
         Assert.True(engine.TranslatedInstructions > outcome.Instret / 2, engine.Describe());
     }
 
+    /// <summary>
+    /// A loop that calls a function in its own page 200,000 times runs as one region: the
+    /// callee's return goes on in the region after the call. (The decoder sends a destination x0
+    /// to a sink register, and the translator once took every return for something else, and
+    /// every <c>j</c> for a call: a region was entered at every return, 200,000 times here, and
+    /// regions held the dead code after each <c>j</c>.)
+    /// </summary>
+    [Fact]
+    public void ReturnsToACallOfTheRegionStayInIt()
+    {
+        var engine = new TranslatingEngine(threshold: 3, background: false);
+        var outcome = RunBare(GuestPrograms.Path("jit/calls.elf"), engine);
+        Assert.True((outcome.Stop, outcome.ExitCode) == (BareStop.Exited, 0), outcome.Console);
+        output.WriteLine(engine.Describe());
+        long entries = engine.TranslatedRuns + engine.JumpCacheHits;
+        Assert.True(entries < 1_000, $"{entries} region entries for 200,000 calls: {engine.Describe()}");
+    }
+
     [Fact]
     public void BackgroundTranslationGivesTheSameResult()
     {
