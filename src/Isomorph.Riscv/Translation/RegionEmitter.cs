@@ -62,6 +62,18 @@ public sealed class RegionEmitter
     private readonly int _nextParcel;
     private static readonly MethodInfo PeekParcelMethod = typeof(Hart).GetMethod(nameof(Hart.PeekParcel), BindingFlags.Instance | BindingFlags.NonPublic)!;
     private readonly uint _used, _written;
+    /// <summary>
+    /// For each instruction, the cached registers some path from the region's entry may have
+    /// written in their locals and not yet in the register file when it starts (a forward
+    /// data flow over the region's branches): what an exit there writes back.
+    /// </summary>
+    private readonly uint[] _mayBeDirty;
+    /// <summary>
+    /// The cached registers whose values on entry the region may use (a backward data flow):
+    /// read before written on some path, or written back by an exit or a call on a path that has
+    /// not written them. Only these are loaded on entry.
+    /// </summary>
+    private readonly uint _liveOnEntry;
     private readonly LocalBuilder?[] _x = new LocalBuilder?[32];
     private readonly LocalBuilder _fBase, _fa, _fb, _fc, _fr64, _fr32;
     private readonly LocalBuilder _xBase, _n, _pageBase, _nextPc, _result, _address, _tlbEntry, _spill, _readTlb, _writeTlb, _context;
@@ -129,6 +141,7 @@ public sealed class RegionEmitter
         }
         foreach (var (_, insn, def) in code)
             if (def.Emitter is not null && def.Syntax.WritesX) _written |= Bit(insn.Rd) & _used;
+        (_mayBeDirty, _liveOnEntry) = RegisterFlow();
         _xBase = il.DeclareLocal(typeof(ulong*));
         _fBase = il.DeclareLocal(typeof(ulong*));
         _fa = il.DeclareLocal(typeof(ulong));
@@ -208,6 +221,88 @@ public sealed class RegionEmitter
         return set;
     }
 
+    /// <summary>The positions in <see cref="_code"/> control may go to from instruction <paramref name="k"/> without leaving the region.</summary>
+    private IEnumerable<int> Successors(int k)
+    {
+        var (idx, insn, def) = _code[k];
+        if (def.Flow is not (ControlFlow.Jump or ControlFlow.IndirectJump))
+        {
+            int next = idx + insn.Slots;
+            if (k + 1 < _code.Length && _code[k + 1].Idx == next) yield return k + 1;
+            else if (_position.TryGetValue(next, out int at)) yield return at;
+        }
+        if (def.Emitter is not null && def.Flow is ControlFlow.Branch or ControlFlow.Jump
+            && _position.TryGetValue(idx + (int)(insn.Imm >> 1), out int target))
+            yield return target;
+        if (IsReturn(def, in insn))
+            foreach (int point in _returnPoints) yield return _position[point];
+    }
+
+    /// <summary>
+    /// <see cref="_mayBeDirty"/> and <see cref="_liveOnEntry"/>. An emitted instruction that writes
+    /// rd makes its local dirty; a call to semantics first writes the dirty locals back (nothing is
+    /// dirty after it) and reloads what it may have changed (rd, or every local after a
+    /// <c>ChangesState</c>). Any instruction may leave the region before or after it runs (a
+    /// memory access off its inline path, a branch out), writing back what may be dirty there,
+    /// so a local written on one path to an exit but not on another must hold its entry value.
+    /// </summary>
+    private (uint[] MayBeDirty, uint LiveOnEntry) RegisterFlow()
+    {
+        int n = _code.Length;
+        var successors = new int[n][];
+        var reads = new uint[n];
+        var writes = new uint[n];
+        var calls = new bool[n];
+        for (int k = 0; k < n; k++)
+        {
+            var (_, insn, def) = _code[k];
+            successors[k] = [.. Successors(k)];
+            calls[k] = def.Emitter is null;
+            if (calls[k])
+                writes[k] = def.Flow == ControlFlow.ChangesState ? _used : def.Syntax.WritesX ? Bit(insn.Rd) & _used : 0;
+            else
+            {
+                if (def.Syntax.Operands.Any(o => o is Operand.Xs1 or Operand.MemImm or Operand.MemSImm or Operand.MemReg)) reads[k] |= Bit(insn.Rs1) & _used;
+                if (def.Syntax.Operands.Contains(Operand.Xs2)) reads[k] |= Bit(insn.Rs2) & _used;
+                writes[k] = def.Syntax.WritesX ? Bit(insn.Rd) & _used : 0;
+            }
+        }
+        // Forward: what may be dirty where each instruction starts (nothing on entry).
+        var dirty = new uint[n];
+        for (bool changed = true; changed;)
+        {
+            changed = false;
+            for (int k = 0; k < n; k++)
+            {
+                uint after = calls[k] ? 0 : dirty[k] | writes[k];
+                foreach (int s in successors[k])
+                    if ((dirty[s] | after) != dirty[s])
+                    {
+                        dirty[s] |= after;
+                        changed = true;
+                    }
+            }
+        }
+        // Backward: what each instruction may use of the locals' values before they are written.
+        var live = new uint[n];
+        for (bool changed = true; changed;)
+        {
+            changed = false;
+            for (int k = n - 1; k >= 0; k--)
+            {
+                uint after = 0;
+                foreach (int s in successors[k]) after |= live[s];
+                uint before = reads[k] | dirty[k] | (after & ~writes[k]);
+                if (before != live[k])
+                {
+                    live[k] = before;
+                    changed = true;
+                }
+            }
+        }
+        return (dirty, live[0]);
+    }
+
     /// <summary>Emits the whole region.</summary>
     internal void EmitRegion()
     {
@@ -220,7 +315,7 @@ public sealed class RegionEmitter
             {
                 FlushCount(0);
                 _il.MarkLabel(label);
-                _dirty = _written; // control may come here from anywhere in the region
+                _dirty = _mayBeDirty[_k]; // control may come here from elsewhere in the region
             }
             if (idx == DecodedPage.SlotCount - 1 && insn.Slots == 2) StraddleGuard();
             if (def.Emitter is { } emit) emit(this, in insn);
@@ -403,7 +498,7 @@ public sealed class RegionEmitter
                 PcAt(point);
                 _il.Emit(OpCodes.Beq, TakenPath(point));
             }
-        _il.Emit(OpCodes.Br, _exit);
+        _il.Emit(OpCodes.Br, ExitWritingBack(_dirty, toInterpreter: false));
         _pending = -1;
     }
 
@@ -921,8 +1016,28 @@ public sealed class RegionEmitter
         _pending = saved;
         PcAt(target);
         _il.Emit(OpCodes.Stloc, _nextPc);
+        _il.Emit(OpCodes.Br, ExitWritingBack(_dirty, toInterpreter));
+    }
+
+    /// <summary>Exit paths by the registers they write back: exits that may have the same locals dirty share one.</summary>
+    private readonly Dictionary<(uint Dirty, bool ToInterpreter), Label> _exits = [];
+
+    /// <summary>An exit path that writes back <paramref name="dirty"/>, then goes on to the exit (or the interpreter's exit).</summary>
+    private Label ExitWritingBack(uint dirty, bool toInterpreter)
+    {
+        dirty &= _written;
+        if (_exits.TryGetValue((dirty, toInterpreter), out var label)) return label;
         if (toInterpreter) _interpreterExit ??= _il.DefineLabel();
-        _il.Emit(OpCodes.Br, toInterpreter ? _interpreterExit!.Value : _exit);
+        var tail = toInterpreter ? _interpreterExit!.Value : _exit;
+        label = _il.DefineLabel();
+        _exits[(dirty, toInterpreter)] = label;
+        _stubs.Add(() =>
+        {
+            _il.MarkLabel(label);
+            WriteBack(dirty);
+            _il.Emit(OpCodes.Br, tail);
+        });
+        return label;
     }
 
     /// <summary>Where exits for the interpreter go (<see cref="InterpretedExit"/>): as the exit, but no next region; defined with its first use.</summary>
@@ -931,9 +1046,11 @@ public sealed class RegionEmitter
     private Label Stub(Action emit)
     {
         var label = _il.DefineLabel();
+        uint dirty = _dirty; // what may be dirty where the stub is taken
         _stubs.Add(() =>
         {
             _il.MarkLabel(label);
+            _dirty = dirty;
             emit();
         });
         return label;
@@ -960,8 +1077,6 @@ public sealed class RegionEmitter
         HartField(InstretField, _n);
         HartField(TlbContextField, _context);
     }
-
-    private void WriteBack() => WriteBack(_written);
 
     private void WriteBack(uint set)
     {
@@ -1028,10 +1143,9 @@ public sealed class RegionEmitter
         _il.Emit(OpCodes.Ret);
     }
 
-    /// <summary>Writes back the registers, instret and pc (nextPc) as the region leaves.</summary>
+    /// <summary>Writes back instret and pc (nextPc) as the region leaves (its exit path wrote back the registers).</summary>
     private void LeaveState()
     {
-        WriteBack();
         SetInstret();
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldloc, _nextPc);
@@ -1053,7 +1167,7 @@ public sealed class RegionEmitter
             HartField(DirectLimitField, _directLimit);
         }
         HartField(PageBaseField, _pageBase);
-        LoadRegisters(_used);
+        LoadRegisters(_liveOnEntry);
         _il.Emit(OpCodes.Br, _body);
     }
 }
