@@ -114,10 +114,13 @@ public static class RegionTranslator
             Insns = [.. code.Select(c => c.Item2)],
             Emitted = emitted,
         };
-        region.Run = method.CreateDelegate<Func<Hart, Region?>>(region);
         long t0 = Stopwatch.GetTimestamp();
-        region.Run(null!); // compile now
+        method.CreateDelegate<Func<Hart, Region?>>(region)(null!); // compile now
         Interlocked.Add(ref JitTicks, Stopwatch.GetTimestamp() - t0);
+        // Made once the method is compiled, the delegate calls its code directly; one made before
+        // calls it through the method's precode stub, an extra indirect jump at every region entry
+        // (4% of Lua fib's time).
+        region.Run = method.CreateDelegate<Func<Hart, Region?>>(region);
         return region;
     }
 }
