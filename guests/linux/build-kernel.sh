@@ -5,7 +5,8 @@
 # stamped with a hash of what it was built from (the config fragment; init and BusyBox), so a fresh
 # clone of the repository reuses a cache its files have not changed. Runs that start together take a
 # lock: one builds, the others wait for it and reuse its images.
-# Prints the paths of the kernel Image and the initramfs on its last two lines.
+# Prints the paths of the kernel Image and the initramfs on its last two lines; the kernel's ELF with
+# its symbols (vmlinux, for gdb) lies beside the Image.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${ISOMORPH_CACHE:-$HOME/.cache/isomorph}/linux"
@@ -51,6 +52,11 @@ if [ ! -f "$image" ] || [ "$(cat "$cache/Image.stamp" 2>/dev/null)" != "$stamp" 
   kmake -j"$jobs" Image >"$cache/kernel-build.log" 2>&1 || { tail -30 "$cache/kernel-build.log" >&2; exit 1; }
   cp "$src/arch/riscv/boot/Image" "$image.tmp" && mv "$image.tmp" "$image"
   echo "$stamp" >"$cache/Image.stamp"
+fi
+
+# The kernel's ELF, with its symbols, for gdb against boot --gdb: kept beside the Image it was made with.
+if [ ! "$cache/vmlinux" -nt "$image" ] && [ -f "$cache/linux-src/vmlinux" ]; then
+  cp "$cache/linux-src/vmlinux" "$cache/vmlinux.tmp" && mv "$cache/vmlinux.tmp" "$cache/vmlinux"
 fi
 
 # --- BusyBox ---------------------------------------------------------------------------------------

@@ -2,8 +2,10 @@ using System.CommandLine;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Isomorph.Devices.HostIo;
+using Isomorph.Debugging;
 using Isomorph.Devices.State;
 using Isomorph.Machines;
+using Isomorph.Machines.Debugging;
 using Isomorph.Machines.Virt;
 
 namespace Isomorph.Cli;
@@ -109,9 +111,9 @@ public static class BootCommand
             {
                 if (machineShape.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } given)
                     return Fail($"{given.Name} cannot be given with --restore: the snapshot holds the machine's configuration");
-                return Restore(snapshot, IsomorphCommand.Engine(parse.GetValue(engine)), parse.GetValue(hostThreads), parse.GetValue(maxInstructions), parse.GetValue(stats), parse.GetValue(virtioConsole), parse.GetValue(serial)!, parse.GetValue(apiSock));
+                return Restore(snapshot, Debuggable(IsomorphCommand.Engine(parse.GetValue(engine)), parse.GetValue(apiSock)), parse.GetValue(hostThreads), parse.GetValue(maxInstructions), parse.GetValue(stats), parse.GetValue(virtioConsole), parse.GetValue(serial)!, parse.GetValue(apiSock));
             }
-            return Execute((Riscv.Execution.IExecutionEngine?)s_gdb?.Control ?? IsomorphCommand.Engine(parse.GetValue(engine)),
+            return Execute(s_gdb?.Control ?? Debuggable(IsomorphCommand.Engine(parse.GetValue(engine)), parse.GetValue(apiSock)),
                 parse.GetValue(kernel), parse.GetValue(guest)!, parse.GetValue(initrd), parse.GetValue(append)!, parse.GetValue(memory)!,
                 parse.GetValue(firmware)!, parse.GetValue(cpus), parse.GetValue(hypervisor), parse.GetValue(hostThreads), parse.GetValue(maxInstructions), parse.GetValue(stats),
                 parse.GetValue(disks) ?? [], parse.GetValue(nets) ?? [], parse.GetValue(rng), parse.GetValue(virtioConsole), parse.GetValue(serial)!, parse.GetValue(apiSock));
@@ -119,8 +121,68 @@ public static class BootCommand
         return command;
     }
 
-    /// <summary>The gdb stub of this boot (--gdb), or null.</summary>
+    /// <summary>The gdb stub of this boot (--gdb, or attached through the API), or null.</summary>
     private static GdbOption? s_gdb;
+    private static readonly Lock s_gdbLock = new();
+
+    /// <summary>The engine the machine runs under when gdb may attach later, through the API (--api-sock without --gdb), or null.</summary>
+    private static ExecutionControl? s_debuggable;
+
+    /// <summary>
+    /// With an API, the chosen engine wrapped for a debugger that may come (<c>POST /machine/gdb</c>):
+    /// until one attaches, the wrapper costs a field read per quantum.
+    /// </summary>
+    private static Riscv.Execution.IExecutionEngine? Debuggable(Riscv.Execution.IExecutionEngine? engine, string? apiSock)
+    {
+        if (apiSock is null) return engine;
+        s_debuggable = new ExecutionControl(engine ?? Riscv.Execution.ExecutionEngines.Default, startHalted: false);
+        return s_debuggable;
+    }
+
+    /// <summary>The running machine as gdb sees it: its harts, a kill that stops it, and snapshots of it as stopped.</summary>
+    private static MachineDebugTarget DebugTarget(VirtMachine machine, MachineSlot slot) =>
+        new(machine.Harts, () => slot.Use(m => m.Stop()), path =>
+        {
+            string said = "no machine runs here";
+            slot.Use(m =>
+            {
+                bool wasRunning = !m.IsPaused;
+                m.Pause();
+                try
+                {
+                    m.SaveSnapshot(path);
+                }
+                finally
+                {
+                    if (wasRunning) m.Resume();
+                }
+                said = $"snapshot of {m.LastSnapshot!.FileBytes:N0} bytes written to {path}";
+            });
+            return said;
+        });
+
+    /// <summary>
+    /// <c>POST /machine/gdb</c>: gdb's stub on the running machine, listening at <paramref name="spec"/>;
+    /// gdb attaching stops the machine, as with QEMU's <c>gdbserver</c> monitor command.
+    /// </summary>
+    internal static (int Status, string Message) AttachGdb(MachineSlot slot, string spec)
+    {
+        lock (s_gdbLock)
+        {
+            if (s_gdb is { } listening) return (409, $"a gdb stub listens already on {listening.Endpoint.Text}");
+            if (s_debuggable is not { } control) return (409, "this machine's engine has no debugger: gdb attaches to machines that isomorph boot started with --api-sock");
+            if (GdbOption.Create(spec, control, out string? error) is not { } option) return (400, error!);
+            string? startError = "no machine runs here: it is resetting, has stopped, or has not arrived yet";
+            slot.Use(m => startError = option.Start(DebugTarget((VirtMachine)m, slot)));
+            if (startError is not null)
+            {
+                option.Dispose();
+                return (409, startError);
+            }
+            s_gdb = option;
+            return (200, option.Endpoint.Text);
+        }
+    }
 
     /// <summary>Parses PATH[,readonly].</summary>
     internal static VirtDisk? ParseDisk(string text, out string? error)
@@ -317,8 +379,7 @@ public static class BootCommand
         using var ownership = s_ownership;
         ownership?.Guard(slot);
         serial.Attach(slot);
-        using var gdb = s_gdb;
-        if (gdb?.Start(new Machines.Debugging.MachineDebugTarget(first.Harts, () => slot.Use(m => m.Stop()))) is { } gdbError)
+        if (s_gdb?.Start(DebugTarget(first, slot)) is { } gdbError)
         {
             first.Dispose();
             return Fail(gdbError);
@@ -349,8 +410,16 @@ public static class BootCommand
                     slot.Retire(); // nobody reaches it once disposed
                     if (stats) PrintStats(machine);
                     // The debugging session ends with the machine (a reset makes new harts): W or X before they go.
-                    if (gdb is not null && result.Stop != VirtStop.Reset) gdb.Ended(result.ExitCode, result.Stop == VirtStop.PowerOff ? 0 : 9);
-                    else gdb?.Ended(0, 1);
+                    lock (s_gdbLock)
+                    {
+                        if (s_gdb is { } gdb) gdb.Ended(result.ExitCode, result.Stop == VirtStop.PowerOff ? 0 : result.Stop == VirtStop.Reset ? 1 : 9);
+                        if (result.Stop == VirtStop.Reset)
+                        {
+                            // gdb may attach to the new machine through the API.
+                            s_gdb?.Dispose();
+                            s_gdb = null;
+                        }
+                    }
                 }
                 switch (result.Stop)
                 {
@@ -378,13 +447,14 @@ public static class BootCommand
         finally
         {
             api?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            lock (s_gdbLock) s_gdb?.Dispose();
         }
     }
 
     /// <summary>Starts the API server; a method of its own so that ASP.NET Core is loaded only when --api-sock is given.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal static IAsyncDisposable? StartApi(string path, MachineSlot machine, out string? error) =>
-        Vm.ApiServer.Start(path, machine, () => s_ownership?.Migration ?? new Machines.Migration.MigrationOptions(), out error);
+        Vm.ApiServer.Start(path, machine, () => s_ownership?.Migration ?? new Machines.Migration.MigrationOptions(), spec => AttachGdb(machine, spec), out error);
 
     /// <summary>The VM's owner in etcd (--ownership), or null.</summary>
     internal static OwnershipOption? s_ownership;
@@ -392,7 +462,8 @@ public static class BootCommand
     private static void PrintStats(VirtMachine machine)
     {
         Vm.StatsView.Write(Vm.StatsView.ConsoleOn(Console.Error), Vm.StatsInfo.From(machine.Statistics()));
-        if ((machine.Options.Engine ?? Riscv.Execution.ExecutionEngines.Default) is Riscv.Translation.TranslatingEngine jit)
+        var engine = machine.Options.Engine ?? Riscv.Execution.ExecutionEngines.Default;
+        if ((engine is ExecutionControl debugged ? debugged.Inner : engine) is Riscv.Translation.TranslatingEngine jit)
             Console.Error.WriteLine($"isomorph: {jit.Describe()}");
     }
 

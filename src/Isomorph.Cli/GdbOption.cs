@@ -30,6 +30,10 @@ public sealed class GdbOption : IDisposable
         return new GdbOption(endpoint!, new ExecutionControl(engine ?? ExecutionEngines.Default, startHalted: wait), wait);
     }
 
+    /// <summary>A stub for a VM already running under <paramref name="control"/> (gdb attaching through the API).</summary>
+    public static GdbOption? Create(string spec, ExecutionControl control, out string? error) =>
+        GdbEndpoint.TryParse(spec, out var endpoint, out error) ? new GdbOption(endpoint!, control, wait: false) : null;
+
     /// <summary>
     /// Listens for gdb on behalf of <paramref name="target"/>; with <see cref="Wait"/>, blocks until
     /// gdb connects. Says where it listens on stderr. Null, or one line saying why it cannot listen.

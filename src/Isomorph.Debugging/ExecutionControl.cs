@@ -31,10 +31,12 @@ public readonly record struct Watchpoint(ulong Address, ulong Length, WatchKind 
 /// Other pages run under the translator when it is the engine
 /// (<see cref="TranslatingEngine.RunOutside"/>, which returns on reaching a page with
 /// breakpoints), else under the interpreter a page at a time. A step is one instruction.</item>
-/// <item>With only watchpoints, the hart runs under the interpreter in whole chunks: watched pages
-/// stay out of its TLBs (<see cref="Hart.Watch"/>), so an access to them reaches the slow path,
-/// which reports it here; the hart halts before the accessing instruction (gdb's RISC-V target
-/// takes watchpoints as firing before the access, and steps over the instruction itself).</item>
+/// <item>With watchpoints, watched pages stay out of the hart's TLBs and direct memory
+/// (<see cref="Hart.Watch"/>), so only an access to them reaches the slow path — from the
+/// interpreter, or from a translated region, which leaves before such an access for the
+/// interpreter to run it — and the slow path reports it here; the hart halts before the accessing
+/// instruction (gdb's RISC-V target takes watchpoints as firing before the access, and steps over
+/// the instruction itself). Everything else runs under the engine as it would without them.</item>
 /// </list>
 /// </summary>
 public sealed class ExecutionControl : IExecutionEngine
@@ -51,6 +53,7 @@ public sealed class ExecutionControl : IExecutionEngine
     private int _running;
     private bool _released;
     private Dictionary<Hart, int> _resumeSignals = [];
+    private int _lent;
 
     // Copied on change, read without the lock by running harts.
     private volatile Dictionary<ulong, BreakpointKind> _breakpoints = [];
@@ -80,10 +83,59 @@ public sealed class ExecutionControl : IExecutionEngine
     /// <summary>The program being debugged; harts it does not own run as if no debugger were there.</summary>
     public IDebugTarget? Target => _target;
 
-    public void Attach(IDebugTarget target) => _target = target;
+    /// <summary>
+    /// Debugs <paramref name="target"/> from now on (the machine that replaced an ended one, after a
+    /// reset, or a running one gdb attaches to through the API): a session that ended with the last
+    /// target is forgotten, so the new one runs until gdb stops it.
+    /// </summary>
+    public void Attach(IDebugTarget target)
+    {
+        lock (_lock)
+        {
+            _target = target;
+            if (_event?.Kind is StopKind.Exited or StopKind.Terminated)
+            {
+                _event = null;
+                _halted = false;
+                _released = false;
+                Monitor.PulseAll(_lock);
+            }
+        }
+    }
 
-    /// <summary>True while breakpoints, watchpoints or a step make harts run under the interpreter.</summary>
-    public bool Interpreting => _breakpoints.Count > 0 || _watches is not null || _stepping;
+    /// <summary>
+    /// Runs <paramref name="pause"/> (a machine's pause, which waits for every hart to reach the
+    /// machine's own park) while harts the debugger holds stopped are let go: each returns
+    /// <see cref="HartStop.Requested"/> to its machine at once, and parks here again when the
+    /// machine next runs it. A snapshot or a migration can so be taken of a target gdb has stopped.
+    /// </summary>
+    public void LendParkedHarts(Action pause)
+    {
+        lock (_lock)
+        {
+            _lent++;
+            Monitor.PulseAll(_lock);
+        }
+        try
+        {
+            pause();
+        }
+        finally
+        {
+            lock (_lock) _lent--;
+        }
+    }
+
+    /// <summary>What the debugger makes the harts do beyond the engine's own work, for <c>monitor engine</c>.</summary>
+    public string Describe()
+    {
+        var text = new System.Text.StringBuilder(_inner.Name);
+        if (_breakpoints.Count > 0) text.Append($"; {_breakpointPages.Count} page(s) holding breakpoints run interpreted");
+        if (_watches is { } watches) text.Append($"; accesses to {watches.PageCount} watched page(s) take the slow path");
+        if (_stepping) text.Append("; stepping");
+        if (_inner is TranslatingEngine jit) text.Append('\n').Append(jit.Describe());
+        return text.Append('\n').ToString();
+    }
 
     public HartStop Run(Hart hart, long maxInstructions)
     {
@@ -112,7 +164,7 @@ public sealed class ExecutionControl : IExecutionEngine
             if (hart.Watch != watches) hart.Watch = watches;
             bool step = ActionOf(hart) == ResumeAction.Step;
             if (!step && _breakpoints.Count == 0 && watches is null) return _inner.Run(hart, maxInstructions);
-            return RunInterpreted(hart, maxInstructions, step);
+            return RunDebugged(hart, maxInstructions, step);
         }
         finally
         {
@@ -135,6 +187,12 @@ public sealed class ExecutionControl : IExecutionEngine
         bool parked = false;
         while (!_released && _halted)
         {
+            if (_lent > 0)
+            {
+                // The machine pauses (a snapshot of the stopped target): its own park holds the hart meanwhile.
+                if (parked) _running++;
+                return true;
+            }
             if (!parked)
             {
                 parked = true;
@@ -147,7 +205,7 @@ public sealed class ExecutionControl : IExecutionEngine
         return parked;
     }
 
-    private HartStop RunInterpreted(Hart hart, long maxInstructions, bool step)
+    private HartStop RunDebugged(Hart hart, long maxInstructions, bool step)
     {
         long end = hart.Steps + maxInstructions;
         while (true)
@@ -165,10 +223,10 @@ public sealed class ExecutionControl : IExecutionEngine
             // Breakpoints: a page at a time, stopping before a breakpoint's slot on it; the next page is checked here.
             var pages = _breakpointPages;
             var stop = step ? hart.Run(1)
-                : breakpoints.Count == 0 ? hart.Run(budget)
                 : pages.TryGetValue(hart.Pc >> 12, out var slots) ? hart.RunInPage(budget, slots)
-                // Pages without breakpoints: the translator when it is the engine (not with watchpoints: its regions check stops only at their exits).
-                : _inner is TranslatingEngine jit && _watches is null ? jit.RunOutside(hart, budget, pages)
+                // Pages without breakpoints: the translator when it is the engine.
+                : _inner is TranslatingEngine jit ? (pages.Count == 0 ? jit.Run(hart, budget) : jit.RunOutside(hart, budget, pages))
+                : pages.Count == 0 ? hart.Run(budget)
                 : hart.RunInPage(budget);
             if (t_watchHit is { } hit)
             {
@@ -373,7 +431,11 @@ public sealed class ExecutionControl : IExecutionEngine
 
         public Watchpoint[] Points { get; }
 
+        public int PageCount => _pages.Count;
+
         public bool WatchesPage(ulong va) => _pages.Contains(va >> 12);
+
+        public IEnumerable<ulong> Pages => _pages;
 
         public bool Accessed(Hart hart, ulong va, int size, AccessType access)
         {

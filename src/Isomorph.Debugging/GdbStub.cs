@@ -539,12 +539,12 @@ public sealed class GdbStub
                 return "Commands (monitor COMMAND):\n"
                     + "  help                this list\n"
                     + "  registers           the stopped thread's registers (also: info registers, regs)\n"
-                    + "  engine              the execution engine, and whether breakpoints make it interpret\n"
+                    + "  engine              the execution engine, what breakpoints and watchpoints make it do, and its work so far\n"
                     + _target.MonitorHelp;
             case "registers" or "info registers" or "regs":
                 return hart is null ? "no thread\n" : Registers.Dump(hart, _target.IsMachine);
             case "engine":
-                return $"{_control.Name}{(_control.Interpreting ? " (interpreting: breakpoints, watchpoints or a step are installed)" : "")}\n";
+                return _control.Describe();
         }
         return (hart is null ? null : _target.Monitor(hart, command)) ?? $"unknown monitor command '{command}' (monitor help lists them)\n";
     }

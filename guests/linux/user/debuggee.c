@@ -1,6 +1,6 @@
 // The program the gdb stub's tests debug (built -O0 -g, static): calls three deep with locals, a
-// global changed twice, four threads alive at once, a spinning loop to interrupt, an exit status
-// and a fatal signal. Each mode is chosen by the first argument.
+// global changed twice, four threads alive at once, a spinning loop to interrupt, an exit status, a
+// fatal signal and a hot loop that writes a watched global once. Each mode is the first argument.
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +70,16 @@ int main(int argc, char **argv)
     }
     if (strcmp(mode, "segv") == 0) {
         *(volatile int *)16 = 1;
+    }
+    if (strcmp(mode, "hot") == 0) {
+        long sum = 0;
+        for (long i = 0; i < 3000000; i++) {
+            sum += i ^ (i >> 3);
+            if (i == 2000000) counter = sum;
+        }
+        counter = 5;
+        printf("sum = %ld\n", sum);
+        return 0;
     }
     return 7;
 }

@@ -24,20 +24,26 @@ public sealed class ApiServer : IAsyncDisposable
     private readonly MachineSlot _machine;
 
     private readonly Func<MigrationOptions> _migration;
+    private readonly Func<string, (int Status, string Message)>? _attachGdb;
 
-    private ApiServer(WebApplication app, string path, MachineSlot machine, Func<MigrationOptions> migration)
+    private ApiServer(WebApplication app, string path, MachineSlot machine, Func<MigrationOptions> migration, Func<string, (int Status, string Message)>? attachGdb)
     {
         _migration = migration;
+        _attachGdb = attachGdb;
         _app = app;
         _path = path;
         _machine = machine;
     }
 
     /// <summary>Listens at <paramref name="path"/>; null with <paramref name="error"/> set when it cannot.</summary>
-    public static ApiServer? Start(string path, MachineSlot machine, out string? error) => Start(path, machine, () => new MigrationOptions(), out error);
+    public static ApiServer? Start(string path, MachineSlot machine, out string? error) => Start(path, machine, () => new MigrationOptions(), null, out error);
 
-    /// <summary>As above; a migration asked for through the API starts from what <paramref name="migration"/> gives (the ownership store).</summary>
-    public static ApiServer? Start(string path, MachineSlot machine, Func<MigrationOptions> migration, out string? error)
+    /// <summary>
+    /// As above; a migration asked for through the API starts from what <paramref name="migration"/>
+    /// gives (the ownership store), and <paramref name="attachGdb"/> starts a gdb stub on the machine
+    /// (given where it listens: 200 and the endpoint, or an error's status and message; null: none can).
+    /// </summary>
+    public static ApiServer? Start(string path, MachineSlot machine, Func<MigrationOptions> migration, Func<string, (int Status, string Message)>? attachGdb, out string? error)
     {
         // The same rules as every socket isomorph listens on; Kestrel then binds the path itself.
         using (var probe = UnixSocketPath.Listen(path, "API socket", out error))
@@ -54,7 +60,7 @@ public sealed class ApiServer : IAsyncDisposable
             k.Limits.MaxRequestBodySize = MaxBodyBytes;
         });
         var app = builder.Build();
-        var server = new ApiServer(app, path, machine, migration);
+        var server = new ApiServer(app, path, machine, migration, attachGdb);
         server.Map(app);
         try
         {
@@ -114,6 +120,7 @@ public sealed class ApiServer : IAsyncDisposable
         }));
         app.MapPost("/machine/snapshot", Snapshot);
         app.MapPost("/machine/migrate", Migrate);
+        app.MapPost("/machine/gdb", AttachGdb);
         app.MapGet("/machine/migration", context => _migrating is { } m
             ? Write(context, 200, MigrationInfo.From(m.Progress))
             : Write(context, 404, new ApiError("no migration has been started")));
@@ -257,6 +264,30 @@ public sealed class ApiServer : IAsyncDisposable
         }
         var saved = machine.LastSnapshot!;
         return (200, new ActionResult(State(machine), new SnapshotInfo(path, saved.FileBytes, saved.Elapsed.TotalMilliseconds)));
+    }
+
+    /// <summary>Starts a gdb stub on the running machine; gdb attaching then stops it (docs/gdb.md).</summary>
+    private async Task AttachGdb(HttpContext context)
+    {
+        var (read, request) = await ReadBody<GdbRequest>(context, "gdb request {\"listen\": \"tcp:[HOST]:PORT\" or \"unix:/absolute/path\"}");
+        if (!read) return;
+        if (request?.Listen is not { Length: > 0 } listen)
+        {
+            await Write(context, 400, new ApiError("the body names no \"listen\" endpoint (tcp:[HOST]:PORT or unix:/absolute/path) for gdb"));
+            return;
+        }
+        if (listen.Contains('\0') || listen.StartsWith("unix:", StringComparison.Ordinal) && !Path.IsPathFullyQualified(listen[5..]))
+        {
+            await Write(context, 400, new ApiError($"{listen.Replace('\0', '?')}: a unix: endpoint takes an absolute path without NUL bytes (the machine's working directory is not the client's)"));
+            return;
+        }
+        if (_attachGdb is null)
+        {
+            await Write(context, 409, new ApiError("gdb attaches to machines that isomorph boot started with --api-sock; this one cannot be debugged"));
+            return;
+        }
+        var (status, message) = _attachGdb(listen);
+        await Write(context, status, status == 200 ? new GdbInfo(message) : new ApiError(message));
     }
 
     private static string State(IMachine machine) => machine.IsPaused ? "Paused" : "Running";

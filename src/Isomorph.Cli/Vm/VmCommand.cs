@@ -7,7 +7,7 @@ using Spectre.Console;
 namespace Isomorph.Cli.Vm;
 
 /// <summary>
-/// <c>isomorph vm info|stats|pause|resume|snapshot FILE|migrate --to HOST:PORT --sock PATH</c>: the client of a running machine's API
+/// <c>isomorph vm info|stats|pause|resume|snapshot FILE|gdb ENDPOINT|migrate --to HOST:PORT --sock PATH</c>: the client of a running machine's API
 /// (<c>isomorph boot --api-sock PATH</c>, docs/api.md). Prints tables, or the API's JSON with
 /// --json. A socket nobody serves is one line and status 2; a request the machine refuses prints
 /// its error and exits with status 1.
@@ -32,9 +32,21 @@ public static class VmCommand
         snapshot.SetAction(parse => Request(parse.GetValue(sock)!, HttpMethod.Post, "/machine/snapshot",
             new SnapshotRequest(Path.GetFullPath(parse.GetValue(file)!)), parse.GetValue(json), ShowAction));
         command.Subcommands.Add(snapshot);
+
+        var (gdbSock, gdbJson) = CommonOptions();
+        var endpoint = new Argument<string>("ENDPOINT") { Description = "where the stub listens: tcp:[HOST]:PORT, unix:PATH, or a port on localhost" };
+        var gdb = new Command("gdb", "start a gdb stub on the running machine (gdb attaching stops it, as QEMU's gdbserver command)") { endpoint, gdbSock, gdbJson };
+        gdb.SetAction(parse => Request(parse.GetValue(gdbSock)!, HttpMethod.Post, "/machine/gdb",
+            new GdbRequest(Absolute(parse.GetValue(endpoint)!)), parse.GetValue(gdbJson),
+            (console, json) => console.WriteLine($"gdb stub listening on {JsonSerializer.Deserialize<GdbInfo>(json, VmJson.Options)!.Listening}")));
+        command.Subcommands.Add(gdb);
         command.Subcommands.Add(MigrateCommand());
         return command;
     }
+
+    /// <summary>A unix: endpoint's path made absolute here (the machine's working directory is not ours).</summary>
+    private static string Absolute(string endpoint) =>
+        endpoint.StartsWith("unix:", StringComparison.Ordinal) && endpoint.Length > 5 ? "unix:" + Path.GetFullPath(endpoint[5..]) : endpoint;
 
     /// <summary>The exit status of a migration whose handover is undecided (the link failed after the commit was sent).</summary>
     public const int Undecided = 3;

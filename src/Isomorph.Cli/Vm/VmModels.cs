@@ -63,6 +63,12 @@ public sealed record MigrationInfo(
         p.Elapsed.TotalMilliseconds, p.Downtime?.TotalMilliseconds, p.Message, p.StopAndCopy?.TotalMilliseconds);
 }
 
+/// <summary>POST /machine/gdb's body: where the gdb stub listens (tcp:[HOST]:PORT or unix:/absolute/path).</summary>
+public sealed record GdbRequest(string? Listen);
+
+/// <summary>What POST /machine/gdb answers: where the stub listens.</summary>
+public sealed record GdbInfo(string Listening);
+
 /// <summary>Every error: a message for a person.</summary>
 public sealed record ApiError(string Error);
 

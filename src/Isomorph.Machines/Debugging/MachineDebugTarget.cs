@@ -9,8 +9,10 @@ namespace Isomorph.Machines.Debugging;
 /// A machine (bare or virt) as gdb sees it, as qemu-system's stub: each hart is a thread (id =
 /// hart id + 1, "hart N"); memory is read and written through the stopped hart's own address
 /// translation (satp, its privilege, MPRV), and physical memory through <c>monitor phys</c>.
+/// <c>monitor snapshot PATH</c> saves the stopped machine when it can be (<paramref name="snapshot"/>:
+/// writes it and says what it wrote, or throws <see cref="Devices.State.SnapshotException"/>).
 /// </summary>
-public sealed class MachineDebugTarget(IReadOnlyList<Hart> harts, Action kill) : IDebugTarget
+public sealed class MachineDebugTarget(IReadOnlyList<Hart> harts, Action kill, Func<string, string>? snapshot = null) : IDebugTarget
 {
     private readonly DebugThread[] _threads = [.. harts.Select(h => new DebugThread((int)h.HartId + 1, $"hart {h.HartId}", h))];
 
@@ -94,6 +96,19 @@ public sealed class MachineDebugTarget(IReadOnlyList<Hart> harts, Action kill) :
             (hart.PendingCause, hart.PendingTval) = saved;
             return ok ? $"0x{va:x} -> 0x{to:x} (physical)\n" : $"0x{va:x}: no translation for a read at {hart.Privilege}\n";
         }
+        if (words.Length >= 1 && words[0] == "snapshot")
+        {
+            if (snapshot is null) return "this machine has no snapshots\n";
+            if (words.Length != 2) return "snapshot PATH\n";
+            try
+            {
+                return snapshot(Path.GetFullPath(words[1])) + "\n";
+            }
+            catch (Devices.State.SnapshotException e)
+            {
+                return $"no snapshot: {e.Message}\n";
+            }
+        }
         if (command is "traps" or "trap profile")
         {
             var report = TrapStatistics.Sum([hart.Statistics]);
@@ -112,5 +127,6 @@ public sealed class MachineDebugTarget(IReadOnlyList<Hart> harts, Action kill) :
     public string MonitorHelp =>
         "  phys ADDR [LEN]     physical memory (RAM), LEN bytes (default 64, at most 4096); gdb's x and print read virtual memory through the hart's translation\n"
         + "  translate VADDR     the physical address the stopped hart's translation gives for a read\n"
-        + "  traps               the stopped hart's trap profile\n";
+        + "  traps               the stopped hart's trap profile\n"
+        + (snapshot is null ? "" : "  snapshot PATH       save the machine, as stopped, to PATH (isomorph boot --restore PATH resumes it)\n");
 }

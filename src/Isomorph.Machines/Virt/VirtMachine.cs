@@ -495,16 +495,23 @@ public sealed partial class VirtMachine : IMachine
         lock (_pauseGate)
         {
             if (IsPaused) return;
-            lock (_parkLock)
-            {
-                _pauseRequested = true;
-                foreach (var hart in _harts) hart.RequestStop();
-                WakeAll();
-                while (_participants > 0 && _parked < _participants) Monitor.Wait(_parkLock);
-            }
+            // Harts a debugger holds stopped wait inside its engine: it lets them come to this park.
+            if (_options.Engine is Isomorph.Debugging.ExecutionControl debugger) debugger.LendParkedHarts(ParkEveryHart);
+            else ParkEveryHart();
             _clock.Stop();
             _wall.Stop(); // statistics count time spent running
             IsPaused = true;
+        }
+    }
+
+    private void ParkEveryHart()
+    {
+        lock (_parkLock)
+        {
+            _pauseRequested = true;
+            foreach (var hart in _harts) hart.RequestStop();
+            WakeAll();
+            while (_participants > 0 && _parked < _participants) Monitor.Wait(_parkLock);
         }
     }
 

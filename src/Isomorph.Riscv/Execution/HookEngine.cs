@@ -98,6 +98,16 @@ public sealed class HookEngine(IExecutionEngine inner) : IExecutionEngine
             return false;
         }
 
+        public IEnumerable<ulong> Pages
+        {
+            get
+            {
+                foreach (var r in ranges)
+                    for (ulong page = r.Start >> 12; page <= (r.Start + r.Length - 1) >> 12; page++)
+                        yield return page;
+            }
+        }
+
         public bool Accessed(Hart hart, ulong va, int size, AccessType access)
         {
             bool write = access == AccessType.Write;

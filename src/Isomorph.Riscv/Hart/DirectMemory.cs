@@ -13,8 +13,8 @@ namespace Isomorph.Riscv;
 /// set a page's bit exactly when they would fill a TLB entry for it (plain RAM the page protections
 /// permit, not watched, and for stores holding no decoded code), and its owner clears bits wherever
 /// TLBs are flushed: <see cref="Forget"/> when protections are reduced (munmap, mprotect, a mapping
-/// replaced or truncated), <see cref="ForgetStores"/> when a page becomes code. A hart with a
-/// watch uses no direct access at all (<see cref="Hart.Watch"/>). Everything else — a miss, a
+/// replaced or truncated), <see cref="ForgetStores"/> when a page becomes code, and a watch's pages
+/// when it is set (<see cref="Hart.Watch"/>). Everything else — a miss, a
 /// misaligned access, a fault — leaves translated code for the interpreter's full access path.
 /// </remarks>
 public unsafe class DirectMemory(byte* hostBase, ulong limit, byte* pages)
@@ -83,8 +83,8 @@ public sealed unsafe partial class Hart
 
     /// <summary>
     /// What translated code reads for direct access (<see cref="DirectMemory"/>): its host base,
-    /// its table, and its limit, which is 0 while nothing may go direct (no direct memory, or a
-    /// watch installed), so that every address fails the limit compare.
+    /// its table, and its limit, which is 0 without direct memory, so that every address fails the
+    /// limit compare.
     /// </summary>
     internal byte* _directBase, _directPages;
     internal ulong _directLimit;
@@ -122,7 +122,7 @@ public sealed unsafe partial class Hart
     /// <summary>Translated code goes direct only with direct memory and no watch (whose pages must reach the slow path).</summary>
     private void UpdateDirectAccess()
     {
-        var direct = _watch is null ? _direct : null;
+        var direct = _direct;
         _directBase = direct is null ? null : direct.HostBase;
         _directPages = direct is null ? null : direct.Pages;
         _directLimit = direct?.Limit ?? 0;

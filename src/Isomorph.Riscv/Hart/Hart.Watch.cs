@@ -1,15 +1,20 @@
 namespace Isomorph.Riscv;
 
 /// <summary>
-/// Watched memory as the hart's slow paths see it (a debugger's watchpoints). A page with a
-/// watchpoint never enters the read or write TLB, so every access to it takes the slow path and is
-/// reported; other pages keep the fast path (but not direct memory, <see cref="DirectMemory"/>,
-/// which a hart with a watch does not use). With no watch installed the slow paths test one field.
+/// Watched memory as the hart's slow paths see it (a debugger's watchpoints, a library's memory
+/// hooks). A page with a watchpoint never enters the read or write TLB, nor direct memory
+/// (<see cref="DirectMemory"/>: its bits are taken back when the watch is set, and the slow paths
+/// give them back only to pages no watch covers), so every access to it takes the slow path and is
+/// reported; other pages keep the fast paths, translated code's included. With no watch installed
+/// the slow paths test one field.
 /// </summary>
 public interface IAccessWatch
 {
     /// <summary>True when the virtual page holding <paramref name="va"/> has a watchpoint.</summary>
     bool WatchesPage(ulong va);
+
+    /// <summary>The virtual pages (address &gt;&gt; 12) holding a watched byte.</summary>
+    IEnumerable<ulong> Pages { get; }
 
     /// <summary>
     /// A load or store of <paramref name="size"/> bytes at <paramref name="va"/> on a watched page,
@@ -33,8 +38,11 @@ public sealed partial class Hart
 
     /// <summary>
     /// The watchpoints the slow paths report to, or null (the default: nothing is watched). Setting
-    /// it asks the hart to forget its TLBs at its next instruction boundary, so that newly watched
-    /// pages leave them.
+    /// it takes the watched pages' direct-memory bits back and asks the hart to forget its TLBs at
+    /// its next instruction boundary, so that newly watched pages leave them. The direct-memory
+    /// table is shared by the address space's harts: every hart of the process must have the watch
+    /// before it runs guest code again (a debugger and the hooks set it at each run), or its slow
+    /// paths would give a watched page its bits back.
     /// </summary>
     public IAccessWatch? Watch
     {
@@ -42,7 +50,8 @@ public sealed partial class Hart
         set
         {
             _watch = value;
-            UpdateDirectAccess();
+            if (value is not null && _direct is { } direct)
+                foreach (ulong page in value.Pages) direct.Revoke(page << 12, DirectMemory.Load | DirectMemory.Store);
             RequestTlbFlush();
         }
     }

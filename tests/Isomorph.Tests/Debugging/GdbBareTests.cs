@@ -103,37 +103,14 @@ public sealed class GdbXv6Tests(ITestOutputHelper output)
         string[] commands = ["break main if $mhartid == 0", "continue", "bt", "p $priv", "p/x $satp", "break kvminithart", "continue",
             "finish", "p/x $satp", "x/2i $pc", "p/x *(long*)0x80000000", "p cpus[0].noff", "kill"];
 
-        string ours = Session(sock => new IsomorphProcess("boot", "--firmware", "none", "--kernel", kernel, "--memory", "128M", "--cpus", "1",
+        string ours = GdbHarness.MachineSession(output, sock => new IsomorphProcess("boot", "--firmware", "none", "--kernel", kernel, "--memory", "128M", "--cpus", "1",
             "--serial", "none", "--gdb", $"unix:{sock}", "--wait-gdb"), kernel, commands);
-        string oracle = Session(sock => new IsomorphProcess("qemu-system-riscv64", ["-M", "virt", "-bios", "none", "-kernel", kernel, "-m", "128M",
+        string oracle = GdbHarness.MachineSession(output, sock => new IsomorphProcess("qemu-system-riscv64", ["-M", "virt", "-bios", "none", "-kernel", kernel, "-m", "128M",
             "-smp", "1", "-display", "none", "-monitor", "none", "-serial", "none", "-S", "-gdb", $"unix:{sock},server=on,wait=off"]), kernel, commands);
         Assert.Contains("Breakpoint 1, main () at kernel/main.c:", ours);
         Assert.Contains("Breakpoint 2, kvminithart () at kernel/vm.c:", ours);
         Assert.Matches(@"\$3 = 0x8000000000[0-9a-f]+", ours); // Sv39 on
-        Assert.Equal(Comparable(oracle), Comparable(ours));
-    }
-
-    /// <summary>What both stubs must print alike: QEMU starts at its reset ROM (0x1000), isomorph at the kernel; threads are named differently.</summary>
-    private static string Comparable(string gdb) =>
-        string.Join("\n", GdbHarness.Normalize(gdb).Split('\n').Skip(1).Where(l => !l.StartsWith("[Switching to", StringComparison.Ordinal)
-            && !l.Contains("(inferior) killed")).Select(l => System.Text.RegularExpressions.Regex.Replace(l, "^Thread T ", "")));
-
-    private string Session(Func<string, IsomorphProcess> start, string kernel, string[] commands)
-    {
-        string socket = Path.Combine(Path.GetTempPath(), $"isomorph-gdb-{Guid.NewGuid():N}.sock");
-        using var server = start(socket);
-        try
-        {
-            GdbHarness.WaitForSocket(socket, server);
-            var s = GdbHarness.Drive(server, kernel, socket, commands);
-            output.WriteLine(s.Gdb + s.GdbErrors);
-            return s.Gdb;
-        }
-        finally
-        {
-            server.Dispose();
-            File.Delete(socket);
-        }
+        Assert.Equal(GdbHarness.ComparableWithQemuSystem(oracle), GdbHarness.ComparableWithQemuSystem(ours));
     }
 }
 

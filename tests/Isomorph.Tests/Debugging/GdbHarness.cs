@@ -107,6 +107,38 @@ public static partial class GdbHarness
         }
     }
 
+    /// <summary>
+    /// A gdb session against a machine's stub on a Unix socket (isomorph boot or qemu-system, started
+    /// by <paramref name="start"/> given the socket's path), with <paramref name="program"/>'s symbols; what gdb printed.
+    /// </summary>
+    public static string MachineSession(Xunit.Abstractions.ITestOutputHelper output, Func<string, IsomorphProcess> start, string program, string[] commands)
+    {
+        string socket = Path.Combine(Path.GetTempPath(), $"isomorph-gdb-{Guid.NewGuid():N}.sock");
+        using var server = start(socket);
+        try
+        {
+            WaitForSocket(socket, server);
+            var s = Drive(server, program, socket, commands);
+            output.WriteLine(s.Gdb + s.GdbErrors);
+            return s.Gdb;
+        }
+        finally
+        {
+            server.Dispose();
+            File.Delete(socket);
+        }
+    }
+
+    /// <summary>
+    /// What a machine's stub and qemu-system-riscv64's must print alike: QEMU starts at its reset
+    /// ROM (0x1000), isomorph at the firmware or kernel, so the first stop is left out; threads are
+    /// named differently; how the session ends after gdb's kill (QEMU at times drops the connection first).
+    /// </summary>
+    public static string ComparableWithQemuSystem(string gdb) =>
+        string.Join("\n", Normalize(gdb).Split('\n').Skip(1).Where(l => !l.StartsWith("[Switching to", StringComparison.Ordinal)
+            && !l.Contains("(inferior) killed") && !l.StartsWith("Remote communication error", StringComparison.Ordinal))
+            .Select(l => Regex.Replace(l, "^Thread T ", "")));
+
     /// <summary>isomorph run -g PORT [--engine ENGINE] PROGRAM ARGS.</summary>
     public static Func<int, IsomorphProcess> Isomorph(string engine, string program, params string[] args) =>
         port => new IsomorphProcess(["run", "--engine", engine, "-g", port.ToString(CultureInfo.InvariantCulture), program, .. args]);

@@ -52,6 +52,27 @@ public sealed class GdbProcessTests(ITestOutputHelper output)
         ["break bump", "continue", "watch counter", "continue", "continue", "continue"],
         "Hardware watchpoint 2: counter", "Old value = 0\nNew value = 1", "Old value = 1\nNew value = 11", "exited normally");
 
+    /// <summary>
+    /// A watchpoint under the translator: a hot loop (45 M instructions) writes the watched global
+    /// once in its middle, then once after it. Only the watched page leaves the fast paths, so the
+    /// loop runs translated while the watchpoint is in (monitor engine's figures, read at the last
+    /// stop, say so), and the write still stops the program before it, with the values gdb reads.
+    /// </summary>
+    [GdbFact]
+    public void WatchpointInHotTranslatedCode()
+    {
+        var s = Isomorph("jit", "hot", ["watch counter", "continue", "continue", "monitor engine", "continue"]);
+        var sum = System.Text.RegularExpressions.Regex.Match(s.GuestOutput, @"sum = (\d+)");
+        Assert.True(sum.Success, s.GuestOutput);
+        Assert.Contains("Hardware watchpoint 1: counter", s.Gdb);
+        Assert.Matches(@"Old value = 0\nNew value = [1-9]\d*\n", s.Gdb);
+        Assert.Matches(@"Old value = [1-9]\d*\nNew value = 5\n", s.Gdb);
+        Assert.Contains("exited normally", s.Gdb);
+        var translated = System.Text.RegularExpressions.Regex.Match(s.GdbErrors, @"([\d,]+) instructions run translated");
+        Assert.True(translated.Success, s.GdbErrors);
+        Assert.True(long.Parse(translated.Groups[1].Value.Replace(",", "")) > 40_000_000, s.GdbErrors); // 25 M when every access left the regions
+    }
+
     /// <summary>hbreak (Z1), tbreak, set var on a local and a global (register and memory writes), x.</summary>
     [GdbFact]
     public void HardwareAndTemporaryBreakpointsAndWrites() => SameAsQemu("interp", "calls",
@@ -184,5 +205,6 @@ public sealed class GdbProcessTests(ITestOutputHelper output)
         Assert.Contains("maps", monitor);
         // gdb takes its breakpoints out while the target is stopped: nothing is installed, so the engine runs freely.
         Assert.Contains("interp\n", monitor);
+        Assert.DoesNotContain("page(s) holding breakpoints", monitor);
     }
 }
