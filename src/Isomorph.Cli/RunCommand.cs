@@ -1,11 +1,12 @@
 using System.CommandLine;
-using Isomorph.Linux;
 using Isomorph.Linux.FileSystem;
-using Isomorph.Linux.Loading;
 
 namespace Isomorph.Cli;
 
-/// <summary><c>isomorph run [OPTIONS] PROGRAM [ARGS...]</c>: runs a riscv64 Linux program on the host (a process VM).</summary>
+/// <summary>
+/// <c>isomorph run [OPTIONS] PROGRAM [ARGS...]</c>: runs a riscv64 Linux program on the host (a
+/// process VM), through the library's <see cref="LinuxProgram"/> with the host's standard streams and environment.
+/// </summary>
 public static class RunCommand
 {
     private static readonly string[] OptionsWithValues = ["--sysroot", "-L", "--env", "-E", "--root", "--engine", "--argv0", "-0", "-g"];
@@ -36,7 +37,7 @@ public static class RunCommand
         var engine = IsomorphCommand.EngineOption();
         var command = new Command("run", "Run a riscv64 Linux program (like qemu-user)") { sysroot, root, strace, env, allowHostExec, argv0, engine, stats, gdb, program, arguments };
         command.SetAction(parse => Execute(parse.GetValue(program)!, parse.GetValue(arguments) ?? [],
-            parse.GetValue(sysroot), parse.GetValue(root), parse.GetValue(strace), parse.GetValue(env) ?? [], IsomorphCommand.Engine(parse.GetValue(engine)),
+            parse.GetValue(sysroot), parse.GetValue(root), parse.GetValue(strace), parse.GetValue(env) ?? [], parse.GetValue(engine),
             parse.GetValue(allowHostExec), parse.GetValue(argv0), parse.GetValue(gdb), parse.GetValue(stats)));
         return command;
     }
@@ -59,67 +60,54 @@ public static class RunCommand
         return args;
     }
 
+    /// <summary>Runs the program through the library's <see cref="LinuxProgram"/>, as an embedder would: the CLI adds only its options' checks and its exit status.</summary>
     private static int Execute(string program, string[] arguments, string? sysroot, string? root, bool strace, string[] env,
-        Riscv.Execution.IExecutionEngine? engine, bool allowHostExec, string? argv0, string? gdbPort, bool stats)
+        string? engine, bool allowHostExec, string? argv0, string? gdbPort, bool stats)
     {
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
-        GdbOption? gdb = null;
-        if (gdbPort is not null && (!int.TryParse(gdbPort, out _) || (gdb = GdbOption.Create(gdbPort, engine, wait: true, out var gdbError)) is null))
-            return Fail($"-g {gdbPort}: expected a TCP port number");
+        if (gdbPort is not null && (!int.TryParse(gdbPort, out int port) || port is < 0 or > 65535)) return Fail($"-g {gdbPort}: expected a TCP port number");
         if (sysroot is not null && !Directory.Exists(sysroot)) return Fail($"--sysroot {sysroot}: no such directory");
         if (root is not null && !Directory.Exists(root)) return Fail($"--root {root}: no such directory");
         if (root is not null && sysroot is not null) return Fail("--root and --sysroot exclude each other: the root's own /lib serves the interpreter");
+        var overrides = new Dictionary<string, string>();
         foreach (var e in env)
+        {
             if (!e.Contains('=') || e.StartsWith('=')) return Fail($"--env {e}: expected NAME=VALUE");
+            overrides[e[..e.IndexOf('=')]] = e[(e.IndexOf('=') + 1)..];
+        }
         // Synchronized: every guest process writes its --strace lines and warnings from its own host thread.
         var stderr = TextWriter.Synchronized(new StreamWriter(Console.OpenStandardError()) { AutoFlush = true });
-        var options = new LinuxOptions
+        var guest = new LinuxProgram(program, arguments)
         {
-            Sysroot = sysroot ?? PathResolver.DefaultSysroot(),
+            ArgumentZero = argv0,
+            InheritStandardStreams = true,
+            InheritEnvironment = true,
+            Environment = overrides,
+            Sysroot = sysroot,
             Root = root,
-            Strace = strace ? stderr : null,
+            AllowHostPrograms = allowHostExec,
+            SystemCallTrace = strace ? stderr : null,
             Diagnostics = stderr,
-            Environment = env.Length == 0 ? null : WithOverrides(env),
-            Engine = (Riscv.Execution.IExecutionEngine?)gdb?.Control ?? engine,
-            SignalStop = gdb is null ? null : gdb.Control.StopForSignal,
-            AllowHostExec = allowHostExec,
+            Engine = engine switch { null => null, "interp" => ExecutionEngine.Interpreter, _ => ExecutionEngine.Translator },
+            Gdb = gdbPort,
         };
+        GuestExit exit;
         try
         {
-            using var process = LinuxProcess.Start(program, [argv0 ?? program, .. arguments], options);
-            if (gdb?.Start(new Linux.Debugging.ProcessDebugTarget(process)) is { } listenError) return Fail(listenError);
-            var exit = process.Run();
-            gdb?.Ended(exit.Status, exit.Signal);
-            if (stats)
-            {
-                stderr.WriteLine($"isomorph: {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds:F3} s wall, engine {(engine ?? Riscv.Execution.ExecutionEngines.Default).Name}");
-                if ((engine ?? Riscv.Execution.ExecutionEngines.Default) is Riscv.Translation.TranslatingEngine jit) stderr.WriteLine($"isomorph: {jit.Describe()}");
-            }
-            // Killed by a signal: so is isomorph, so that its parent sees what a native program's would.
-            return exit.Signal != 0 ? Linux.Host.HostProcess.DieOf(exit.Signal) : exit.ShellStatus;
+            exit = guest.Run();
         }
-        catch (ProgramLoadException e)
+        catch (Exception e) when (e is InvalidProgramException or ArgumentException or IOException)
         {
             return Fail(e.Message);
         }
-        finally
+        if (stats)
         {
-            gdb?.Dispose();
+            var used = engine is null ? Riscv.Execution.ExecutionEngines.Default : Riscv.Execution.ExecutionEngines.FromName(engine)!;
+            stderr.WriteLine($"isomorph: {System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds:F3} s wall, engine {used.Name}");
+            if (used is Riscv.Translation.TranslatingEngine jit) stderr.WriteLine($"isomorph: {jit.Describe()}");
         }
-    }
-
-    /// <summary>The host's environment with NAME=VALUE overrides applied.</summary>
-    private static List<string> WithOverrides(string[] overrides)
-    {
-        var list = File.ReadAllText("/proc/self/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries).ToList();
-        foreach (var o in overrides)
-        {
-            string name = o[..(o.IndexOf('=') + 1)];
-            int at = list.FindIndex(x => x.StartsWith(name, StringComparison.Ordinal));
-            if (at >= 0) list[at] = o;
-            else list.Add(o);
-        }
-        return list;
+        // Killed by a signal: so is isomorph, so that its parent sees what a native program's would.
+        return exit.Signal != 0 ? Linux.Host.HostProcess.DieOf(exit.Signal) : exit.ExitStatus & 0xFF;
     }
 
     private static int Fail(string message)

@@ -1,6 +1,8 @@
 using System.IO.Pipes;
+using Isomorph.Debugging;
 using Isomorph.Linux;
 using Isomorph.Linux.Loading;
+using Isomorph.Linux.FileSystem;
 using Isomorph.Linux.Syscalls;
 using Isomorph.Riscv.Execution;
 
@@ -44,8 +46,22 @@ public sealed class LinuxProgram
     /// <summary>Its argv[0] (default: <see cref="Path"/>).</summary>
     public string? ArgumentZero { get; init; }
 
-    /// <summary>Its environment (default: empty; nothing of the host's leaks in).</summary>
+    /// <summary>Its environment (default: empty; nothing of the host's leaks in unless <see cref="InheritEnvironment"/>).</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// True to start from this process's environment as it was given at start-up, in its order,
+    /// with <see cref="Environment"/> replacing or adding variables (as a command-line runner does).
+    /// </summary>
+    public bool InheritEnvironment { get; init; }
+
+    /// <summary>
+    /// True to give the program this process's own standard input, output and error — terminals
+    /// included — and the other descriptors it inherited without close-on-exec, as a command-line
+    /// runner does (<c>isomorph run</c>). <see cref="StandardInput"/>, <see cref="StandardOutput"/>
+    /// and <see cref="StandardError"/> must then be null.
+    /// </summary>
+    public bool InheritStandardStreams { get; init; }
 
     /// <summary>What it reads on standard input (default: nothing, end of file at once).</summary>
     public Stream? StandardInput { get; init; }
@@ -62,6 +78,29 @@ public sealed class LinuxProgram
     /// file system, with dynamic programs' libraries from Debian's riscv64 cross sysroot when installed.
     /// </summary>
     public string? Root { get; init; }
+
+    /// <summary>
+    /// Where a dynamic program's interpreter and libraries, and the absolute paths it names, are
+    /// looked up first, before the host's own (default: Debian's riscv64 cross sysroot when installed).
+    /// Not with <see cref="Root"/>: a root's own /lib serves the interpreter.
+    /// </summary>
+    public string? Sysroot { get; init; }
+
+    /// <summary>Under <see cref="Root"/>, true to let it execve host programs (which see the host's files); without a root they always run, as under qemu-user.</summary>
+    public bool AllowHostPrograms { get; init; }
+
+    /// <summary>Where each system call is written, with its arguments and result, as strace writes it (default: nowhere).</summary>
+    public TextWriter? SystemCallTrace { get; init; }
+
+    /// <summary>Where the VM writes its warnings, reports of fatal signals and where the gdb stub listens (default: nowhere).</summary>
+    public TextWriter? Diagnostics { get; init; }
+
+    /// <summary>
+    /// Where a gdb stub listens for the program: <c>tcp:[HOST]:PORT</c>, <c>unix:PATH</c>, or a TCP
+    /// port on localhost (docs/gdb.md). <see cref="Start"/> then waits for gdb to connect before the
+    /// first instruction, as <c>qemu-riscv64 -g PORT</c> does. Default: no stub.
+    /// </summary>
+    public string? Gdb { get; init; }
 
     /// <summary>The most instructions it may run (it ends with SIGXCPU, <see cref="GuestEnd.InstructionLimit"/>). Default: no limit.</summary>
     public long? MaxInstructions { get; init; }
@@ -82,8 +121,8 @@ public sealed class LinuxProgram
     /// <summary>System calls the host serves itself, by riscv64 number: asked before Linux's (and instead of them).</summary>
     public IDictionary<long, SystemCallHandler> SystemCalls { get; } = new Dictionary<long, SystemCallHandler>();
 
-    /// <summary>The engine that runs it.</summary>
-    public ExecutionEngine Engine { get; init; }
+    /// <summary>The engine that runs it (default: the one $ISOMORPH_ENGINE names, else the translator).</summary>
+    public ExecutionEngine? Engine { get; init; }
 
     /// <summary>Runs the program to its end on the calling thread.</summary>
     /// <exception cref="InvalidProgramException">The program cannot be loaded (no such file, not a riscv64 ELF program, no interpreter).</exception>
@@ -113,18 +152,36 @@ public sealed class LinuxProgram
         return done.Task;
     }
 
-    /// <summary>Loads the program and returns a session that runs it, until a pause or its end, and calls into it.</summary>
+    /// <summary>
+    /// Loads the program and returns a session that runs it, until a pause or its end, and calls
+    /// into it; with <see cref="Gdb"/>, once gdb has connected.
+    /// </summary>
     /// <exception cref="InvalidProgramException">The program cannot be loaded.</exception>
+    /// <exception cref="ArgumentException">The options contradict each other (a root and a sysroot, inherited and given streams), or <see cref="Gdb"/> is no endpoint.</exception>
+    /// <exception cref="IOException">The gdb stub cannot listen where <see cref="Gdb"/> says.</exception>
     public LinuxSession Start() => new(this);
 
     /// <summary>Hooks on code and memory (none by default: a program without hooks pays nothing for them).</summary>
     public GuestHooks? Hooks { get; init; }
 
-    /// <summary>The engine an <see cref="ExecutionEngine"/> names.</summary>
-    internal static IExecutionEngine EngineOf(ExecutionEngine engine) =>
-        engine == ExecutionEngine.Interpreter ? InterpreterEngine.Instance : ExecutionEngines.FromName("jit")!;
+    /// <summary>The engine an <see cref="ExecutionEngine"/> names (null: the default).</summary>
+    internal static IExecutionEngine EngineOf(ExecutionEngine? engine) => engine switch
+    {
+        ExecutionEngine.Interpreter => InterpreterEngine.Instance,
+        ExecutionEngine.Translator => ExecutionEngines.FromName("jit")!,
+        _ => ExecutionEngines.Default,
+    };
 
-    internal LinuxOptions Options(HostStreams streams, Func<LinuxProcess, SyscallArgs, long, long> serve, Func<Linux.Memory.GuestAddressSpace?> firstProcess)
+    /// <summary>Throws when options contradict each other, before anything is started.</summary>
+    internal void Check()
+    {
+        if (Root is not null && Sysroot is not null) throw new ArgumentException("a root and a sysroot exclude each other: the root's own /lib serves the interpreter", nameof(Sysroot));
+        if (InheritStandardStreams && (StandardInput ?? StandardOutput ?? StandardError) is not null)
+            throw new ArgumentException("standard streams are inherited or given, not both", nameof(InheritStandardStreams));
+        if (Gdb is not null && !GdbEndpoint.TryParse(Gdb, out _, out string? error)) throw new ArgumentException(error, nameof(Gdb));
+    }
+
+    internal LinuxOptions Options(HostStreams? streams, Func<LinuxProcess, SyscallArgs, long, long> serve, Func<Linux.Memory.GuestAddressSpace?> firstProcess, ExecutionControl? debugger)
     {
         var custom = SystemCalls.ToDictionary(kv => kv.Key, kv => (Linux.SystemCallHandler)((LinuxProcess p, in SyscallArgs a) => serve(p, a, kv.Key)));
         HashSet<long>? allowed = null;
@@ -135,19 +192,41 @@ public sealed class LinuxProgram
             foreach (var name in AllowedSystemCalls)
                 allowed.Add(byName.TryGetValue(name, out long number) ? number : throw new ArgumentException($"no Linux system call is called {name}", nameof(AllowedSystemCalls)));
         }
+        IExecutionEngine engine = Hooks is { NeedsNoEngine: false } ? new HookEngine(EngineOf(Engine)) : EngineOf(Engine);
+        var trapped = Hooks?.TrapObserver(() => firstProcess() ?? throw new InvalidOperationException("no process yet"));
         return new LinuxOptions
         {
             Root = Root,
-            Environment = [.. Environment.Select(kv => $"{kv.Key}={kv.Value}")],
-            StandardStreams = streams.Descriptors,
+            Sysroot = Sysroot ?? PathResolver.DefaultSysroot(),
+            Environment = InheritEnvironment ? WithHostEnvironment(Environment) : [.. Environment.Select(kv => $"{kv.Key}={kv.Value}")],
+            StandardStreams = streams?.Descriptors,
+            Strace = SystemCallTrace,
+            Diagnostics = Diagnostics ?? TextWriter.Null,
+            AllowHostExec = AllowHostPrograms,
             SystemCalls = custom,
             AllowedSystemCalls = allowed,
             MaxInstructions = MaxInstructions,
             MaxMemory = MaxMemory,
-            Engine = Hooks is { NeedsNoEngine: false } ? new HookEngine(EngineOf(Engine)) : EngineOf(Engine),
+            Engine = (IExecutionEngine?)debugger ?? engine,
             SystemCallObserver = Hooks?.SystemCallObserver,
-            SignalStop = Hooks?.TrapObserver(() => firstProcess() ?? throw new InvalidOperationException("no process yet")),
+            // A fault's signal: the hooks see it first, then the debugger (which may discard it).
+            SignalStop = debugger is null ? trapped
+                : trapped is null ? debugger.StopForSignal
+                : (hart, signal) => trapped(hart, signal) is var s && s == 0 ? 0 : debugger.StopForSignal(hart, s),
         };
+    }
+
+    /// <summary>This process's environment as it was given at start-up (/proc/self/environ), in its order, with <paramref name="overrides"/> applied.</summary>
+    private static List<string> WithHostEnvironment(IReadOnlyDictionary<string, string> overrides)
+    {
+        var list = File.ReadAllText("/proc/self/environ").Split('\0', StringSplitOptions.RemoveEmptyEntries).ToList();
+        foreach (var (name, value) in overrides)
+        {
+            int at = list.FindIndex(x => x.StartsWith(name + "=", StringComparison.Ordinal));
+            if (at >= 0) list[at] = $"{name}={value}";
+            else list.Add($"{name}={value}");
+        }
+        return list;
     }
 }
 
@@ -162,7 +241,11 @@ public sealed class LinuxSession : IDisposable
     internal const int HostStack = 16 << 20;
 
     private readonly LinuxProcess _process;
-    private readonly HostStreams _streams;
+    private readonly HostStreams? _streams;
+    private readonly ExecutionControl? _debugger;
+    private readonly GdbServer? _gdb;
+    /// <summary>With inherited streams, this process's own 0-2, put back once the guest (which closes them as it ends) is gone.</summary>
+    private readonly IDisposable? _hostStandard;
     private readonly LinuxProgram _program;
     private GuestEnd? _cause;
     private ProcessExit? _exit;
@@ -170,17 +253,41 @@ public sealed class LinuxSession : IDisposable
     internal LinuxSession(LinuxProgram program)
     {
         _program = program;
-        _streams = new HostStreams(program.StandardInput, program.StandardOutput, program.StandardError);
+        program.Check();
+        _streams = program.InheritStandardStreams ? null : new HostStreams(program.StandardInput, program.StandardOutput, program.StandardError);
+        if (program.InheritStandardStreams) _hostStandard = Linux.Host.HostProcess.KeepStandardDescriptors();
+        if (program.Gdb is not null) _debugger = new ExecutionControl(LinuxProgram.EngineOf(program.Engine), startHalted: true);
         try
         {
-            _process = LinuxProcess.Start(program.Path, [program.ArgumentZero ?? program.Path, .. program.Arguments], program.Options(_streams, Serve, () => _process?.Memory));
+            _process = LinuxProcess.Start(program.Path, [program.ArgumentZero ?? program.Path, .. program.Arguments], program.Options(_streams, Serve, () => _process?.Memory, _debugger));
         }
         catch (ProgramLoadException e)
         {
-            _streams.Dispose();
+            _streams?.Dispose();
+            _hostStandard?.Dispose();
             throw new InvalidProgramException(e.Message, e);
         }
-        _streams.GuestHasThem();
+        _streams?.GuestHasThem();
+        if (program.Gdb is { } spec && _debugger is not null)
+        {
+            // Stopped before its first instruction until gdb connects, as under qemu-riscv64 -g.
+            GdbEndpoint.TryParse(spec, out var endpoint, out _);
+            var target = new Linux.Debugging.ProcessDebugTarget(_process);
+            _debugger.Attach(target);
+            try
+            {
+                var trace = System.Environment.GetEnvironmentVariable("ISOMORPH_GDB_TRACE") == "1" ? program.Diagnostics : null;
+                _gdb = new GdbServer(endpoint!, _debugger, target, trace);
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                _debugger.Release(); // its threads go on to their end without a debugger
+                Dispose();
+                throw new IOException($"gdb {spec}: {e.Message}", e);
+            }
+            program.Diagnostics?.WriteLine($"isomorph: gdb stub listening on {spec}, waiting for gdb");
+            _gdb.Start(waitForFirst: true);
+        }
         Memory = new GuestMemory(_process.Memory);
         if (_process.Options.Engine is HookEngine hooks && program.Hooks is { } wanted)
         {
@@ -242,8 +349,14 @@ public sealed class LinuxSession : IDisposable
         using var onTimeout = timeout?.Token.Register(() => End(GuestEnd.TimedOut));
         using var onCancel = cancellationToken.Register(() => End(GuestEnd.Cancelled));
         _exit = _process.Continue(pausable);
-        if (_exit is null) return true;
-        _streams.Drain();
+        if (_exit is not { } exit) return true;
+        if (_debugger is not null)
+        {
+            // gdb is told how it ended (W or X) and given a moment to read that.
+            _debugger.Ended(exit.Status, exit.Signal);
+            _gdb?.WaitForSession(TimeSpan.FromSeconds(2));
+        }
+        _streams?.Drain();
         return false;
     }
 
@@ -287,11 +400,14 @@ public sealed class LinuxSession : IDisposable
     {
         if (_exit is null)
         {
+            _debugger?.Release();
             End(GuestEnd.Cancelled);
             _exit = _process.Continue(pausable: false);
         }
         _process.Dispose();
-        _streams.Dispose();
+        _gdb?.Dispose();
+        _streams?.Dispose();
+        _hostStandard?.Dispose();
     }
 }
 

@@ -4,6 +4,31 @@ namespace Isomorph.Linux.Host;
 public static unsafe class HostProcess
 {
     /// <summary>
+    /// Keeps duplicates of this process's standard input, output and error while a guest that
+    /// inherited them runs (its descriptors are the host's own: its exit, or its own close, closes
+    /// them). Disposing it puts back each of 0, 1 and 2 that is closed by then, so that the host
+    /// process still has its standard streams after the guest.
+    /// </summary>
+    public static IDisposable KeepStandardDescriptors() => new StandardDescriptors();
+
+    private sealed class StandardDescriptors : IDisposable
+    {
+        private readonly int[] _saved = [.. Enumerable.Range(0, 3).Select(fd => Libc.fcntl(fd, Libc.FDupfdCloexec, 3))];
+
+        public void Dispose()
+        {
+            const int FGetfd = 1;
+            for (int fd = 0; fd < 3; fd++)
+            {
+                if (_saved[fd] < 0) continue;
+                if (Libc.fcntl(fd, FGetfd, 0) < 0) Libc.dup3(_saved[fd], fd, 0);
+                Libc.close(_saved[fd]);
+                _saved[fd] = -1;
+            }
+        }
+    }
+
+    /// <summary>
     /// Ends the host process by <paramref name="signal"/>, as the guest process it ran was ended, so
     /// that a parent shell or a binfmt_misc caller sees the same wait status as for a native program
     /// (qemu-user does the same). Without a core dump: it would be the emulator's, not the guest's.

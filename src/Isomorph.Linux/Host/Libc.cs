@@ -55,6 +55,7 @@ internal static unsafe partial class Libc
     [LibraryImport(Lib, SetLastError = true)] public static partial int close(int fd);
     [LibraryImport(Lib, SetLastError = true)] public static partial long lseek(int fd, long offset, int whence);
     [LibraryImport(Lib, SetLastError = true)] public static partial int dup(int fd);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int dup3(int fd, int newFd, int flags);
     [LibraryImport(Lib, SetLastError = true)] public static partial int fcntl(int fd, int command, long argument);
     [LibraryImport(Lib, SetLastError = true)] public static partial int ioctl(int fd, ulong request, byte* argument);
     [LibraryImport(Lib, SetLastError = true)] public static partial int statx(int dirfd, byte* path, int flags, uint mask, byte* buffer);
