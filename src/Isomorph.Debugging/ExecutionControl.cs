@@ -25,12 +25,11 @@ public readonly record struct Watchpoint(ulong Address, ulong Length, WatchKind 
 /// <list type="bullet">
 /// <item>With nothing installed (no breakpoint, watchpoint or step) a hart runs under the wrapped
 /// engine — interpreter or translator — at full speed: the cost is a few field reads per call.</item>
-/// <item>With breakpoints, a page holding breakpoints runs under the interpreter
-/// (<see cref="Hart.RunInPage"/>), whose loop also stops at their slots, so a breakpoint stops the
-/// hart before the instruction at its address executes; control leaving the page returns here.
-/// Other pages run under the translator when it is the engine
-/// (<see cref="TranslatingEngine.RunOutside"/>, which returns on reaching a page with
-/// breakpoints), else under the interpreter a page at a time. A step is one instruction.</item>
+/// <item>With breakpoints, under the translator, everything still runs translated: regions on a
+/// page holding breakpoints are translated around them, and the translator returns as control
+/// reaches one, before it executes (<see cref="TranslatingEngine.RunUntil"/>). Under the
+/// interpreter, a page holding breakpoints runs a page at a time (<see cref="Hart.RunInPage"/>),
+/// whose loop stops at their slots; control leaving the page returns here. A step is one instruction.</item>
 /// <item>With watchpoints, watched pages stay out of the hart's TLBs and direct memory
 /// (<see cref="Hart.Watch"/>), so only an access to them reaches the slow path — from the
 /// interpreter, or from a translated region, which leaves before such an access for the
@@ -223,9 +222,9 @@ public sealed class ExecutionControl : IExecutionEngine
             // Breakpoints: a page at a time, stopping before a breakpoint's slot on it; the next page is checked here.
             var pages = _breakpointPages;
             var stop = step ? hart.Run(1)
+                // The translator runs everything, the pages with breakpoints too, and returns on reaching one.
+                : _inner is TranslatingEngine jit ? (pages.Count == 0 ? jit.Run(hart, budget) : jit.RunUntil(hart, budget, pages))
                 : pages.TryGetValue(hart.Pc >> 12, out var slots) ? hart.RunInPage(budget, slots)
-                // Pages without breakpoints: the translator when it is the engine.
-                : _inner is TranslatingEngine jit ? (pages.Count == 0 ? jit.Run(hart, budget) : jit.RunOutside(hart, budget, pages))
                 : pages.Count == 0 ? hart.Run(budget)
                 : hart.RunInPage(budget);
             if (t_watchHit is { } hit)
@@ -388,16 +387,12 @@ public sealed class ExecutionControl : IExecutionEngine
     {
         // The pages first: a hart that sees the new breakpoints sees their pages too. A 4-byte
         // instruction may start on the page before its last parcel; its breakpoint is its start.
-        var pages = new Dictionary<ulong, ulong[]>();
-        foreach (ulong address in breakpoints.Keys)
-        {
-            if (!pages.TryGetValue(address >> 12, out var slots)) pages[address >> 12] = slots = new ulong[DecodedPage.SlotCount / 64];
-            int slot = (int)(address & 0xFFF) >> 1;
-            slots[slot >> 6] |= 1ul << slot;
-        }
-        _breakpointPages = pages;
+        _breakpointPages = StopSlots.ByPage(breakpoints.Keys, _slotsSeen);
         _breakpoints = breakpoints;
     }
+
+    /// <summary>Each page's last bitmap of breakpoints: gdb takes its breakpoints out at every stop and puts the same back, which must find the same bitmaps (regions are translated for them).</summary>
+    private readonly Dictionary<ulong, ulong[]> _slotsSeen = [];
 
     public bool InsertWatchpoint(Watchpoint watchpoint)
     {

@@ -13,9 +13,11 @@ public delegate void AccessHook(Hart hart, ulong address, int size, bool write);
 /// before it executes, and on loads and stores in a memory range before they happen. It wraps the
 /// engine the machine would use otherwise, and hooks cost nothing where they are not:
 /// <list type="bullet">
-/// <item>A page holding a hooked instruction runs under the interpreter, whose loop stops before the
-/// hooked slots (<see cref="Hart.RunInPage"/>); every other page runs under the wrapped engine — the
-/// translator returns on reaching a hooked page (<see cref="TranslatingEngine.RunOutside"/>).</item>
+/// <item>Under the translator everything runs translated, a hooked instruction's page too: its regions
+/// are translated around the hooked instructions, and the translator returns on reaching one
+/// (<see cref="TranslatingEngine.RunUntil"/>); the hook is called and that instruction interpreted.
+/// Under the interpreter, a page holding a hooked instruction runs a page at a time, stopping before
+/// the hooked slots (<see cref="Hart.RunInPage"/>).</item>
 /// <item>A page with a memory hook stays out of the harts' TLBs (<see cref="Hart.Watch"/>), so its
 /// loads and stores take the slow path, which reports them here; other pages keep the fast path.</item>
 /// </list>
@@ -26,6 +28,7 @@ public sealed class HookEngine(IExecutionEngine inner) : IExecutionEngine
     private volatile Dictionary<ulong, InstructionHook> _instructions = [];
     private volatile Dictionary<ulong, ulong[]> _instructionPages = [];
     private volatile AccessWatch? _access;
+    private readonly Dictionary<ulong, ulong[]> _slotsSeen = [];
 
     public string Name => inner.Name;
 
@@ -34,14 +37,7 @@ public sealed class HookEngine(IExecutionEngine inner) : IExecutionEngine
     {
         if ((address & 1) != 0) throw new ArgumentException($"0x{address:x} is not an instruction's address (instructions are 2-byte aligned)", nameof(address));
         var instructions = new Dictionary<ulong, InstructionHook>(_instructions) { [address] = hook };
-        var pages = new Dictionary<ulong, ulong[]>();
-        foreach (ulong a in instructions.Keys)
-        {
-            if (!pages.TryGetValue(a >> 12, out var slots)) pages[a >> 12] = slots = new ulong[2048 / 64];
-            int slot = (int)(a & 0xFFF) >> 1;
-            slots[slot >> 6] |= 1ul << slot;
-        }
-        (_instructions, _instructionPages) = (instructions, pages);
+        (_instructions, _instructionPages) = (instructions, StopSlots.ByPage(instructions.Keys, _slotsSeen));
     }
 
     /// <summary>Calls <paramref name="hook"/> before every load (<paramref name="reads"/>) or store (<paramref name="writes"/>) that touches [start, start + length).</summary>
@@ -72,9 +68,9 @@ public sealed class HookEngine(IExecutionEngine inner) : IExecutionEngine
                     if (hart.Pc != pc) continue; // the hook sent the hart elsewhere
                     stop = hart.RunInPage(1); // the hooked instruction itself
                 }
-                else stop = hart.RunInPage(budget, slots);
+                else stop = inner is TranslatingEngine jit ? jit.RunUntil(hart, budget, pages) : hart.RunInPage(budget, slots);
             }
-            else stop = inner is TranslatingEngine jit ? jit.RunOutside(hart, budget, pages) : hart.RunInPage(budget);
+            else stop = inner is TranslatingEngine jit ? jit.RunUntil(hart, budget, pages) : hart.RunInPage(budget);
             if (stop != HartStop.Budget) return stop;
             if (hart.Steps >= end) return HartStop.Budget;
         }

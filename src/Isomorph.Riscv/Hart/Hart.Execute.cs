@@ -282,8 +282,31 @@ public sealed unsafe partial class Hart
     /// <paramref name="threshold"/> times; the loop starts reached on the way are counted. Only
     /// backward targets are looked at, so straight-line code and forward branches cost what they
     /// cost in <see cref="Run"/>: hot code is found at its loops and, by the engine, at page entries.
+    /// With <paramref name="stops"/> (a bitmap of the page's slots), it also ends before a slot set there.
     /// </summary>
-    internal void InterpretBlock(DecodedPage page, ulong pc, Translation.PageTranslations table, int threshold)
+    internal void InterpretBlock(DecodedPage page, ulong pc, Translation.PageTranslations table, int threshold, ulong[]? stops = null)
+    {
+        if (stops is null) InterpretBlock(page, pc, table, threshold, default(NoSlots));
+        else InterpretBlock(page, pc, table, threshold, new SlotStops(stops));
+    }
+
+    /// <summary>Where an interpreted block must end before an instruction: nowhere, or at the set slots of a bitmap (a struct type argument, so the plain case tests nothing).</summary>
+    private interface IStopSlots
+    {
+        bool At(int idx);
+    }
+
+    private readonly struct NoSlots : IStopSlots
+    {
+        public bool At(int idx) => false;
+    }
+
+    private readonly struct SlotStops(ulong[] bits) : IStopSlots
+    {
+        public bool At(int idx) => (bits[idx >> 6] & (1ul << idx)) != 0;
+    }
+
+    private void InterpretBlock<TStops>(DecodedPage page, ulong pc, Translation.PageTranslations table, int threshold, TStops stops) where TStops : struct, IStopSlots
     {
         CurrentPage = page;
         ulong pageBase = pc & ~0xFFFul;
@@ -296,7 +319,7 @@ public sealed unsafe partial class Hart
         {
             ref Insn insn = ref Unsafe.Add(ref slots, idx);
             int next = insn.Exec(this, ref insn, idx);
-            if (++Instret >= _stopAt || (uint)next >= (uint)DecodedPage.SlotCount)
+            if (++Instret >= _stopAt || (uint)next >= (uint)DecodedPage.SlotCount || stops.At(next))
             {
                 idx = next;
                 break;

@@ -22,6 +22,13 @@ public sealed class Region
     internal Insn[] Insns = [];
     /// <summary>How many of the instructions have an emitter (the rest are calls to semantics).</summary>
     public int Emitted { get; init; }
+
+    /// <summary>
+    /// The stop slots it was translated around (a debugger's breakpoints, a hook's instructions on
+    /// its virtual page: none of them is in it, and control reaching one leaves it), or null. The
+    /// dispatcher runs it only where the stops of the moment are these.
+    /// </summary>
+    internal ulong[]? Stops { get; init; }
     /// <summary>
     /// The compiled code: runs the region, then the regions the hart's jump cache holds for where
     /// each left (<see cref="Hart.NextRegion"/>), each entered by a tail call; returns null when one
@@ -56,4 +63,14 @@ internal sealed class PageTranslations(int generation)
     public readonly ushort[] Counts = new ushort[DecodedPage.SlotCount];
 
     public const ushort Queued = ushort.MaxValue;
+
+    /// <summary>
+    /// For each start whose region was translated for other stops than the dispatcher's of the
+    /// moment: the stops a new translation was asked for (<see cref="NoStops"/> for none), so it is
+    /// asked once. Allocated when first needed (only while, or after, a debugger or hooks stop somewhere).
+    /// </summary>
+    public object?[]? Requested;
+
+    /// <summary>What <see cref="Requested"/> holds for a translation without stops.</summary>
+    public static readonly object NoStops = new();
 }

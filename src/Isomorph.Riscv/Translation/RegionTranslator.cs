@@ -17,6 +17,9 @@ public static class RegionTranslator
     /// <summary>Instructions per region: well under RyuJIT's limits for full optimisation (see docs/translator.md).</summary>
     public const int MaxInstructions = 128;
 
+    /// <summary>True when slot <paramref name="idx"/> is set in the bitmap <paramref name="stops"/>.</summary>
+    internal static bool IsStop(ulong[] stops, int idx) => (stops[idx >> 6] & (1ul << idx)) != 0;
+
     /// <summary>Time spent in RyuJIT compiling regions (all engines, wall time of the compiling thread), for --stats.</summary>
     public static long JitTicks;
 
@@ -41,6 +44,8 @@ public static class RegionTranslator
     /// from <paramref name="bytes"/> (<see cref="CopyCode"/>, read at <paramref name="generation"/>);
     /// null when there is nothing to translate. With <paramref name="directMemory"/> (a process VM's
     /// hart, <see cref="Hart.Direct"/>) its loads and stores go through direct memory, not the TLBs.
+    /// No slot set in <paramref name="stops"/> (a bitmap of the page's slots) joins the region:
+    /// control reaching one leaves it, so a debugger or a hook can act before that instruction.
     /// </summary>
     /// <remarks>
     /// The region is the code of the page reachable from its start, gathered breadth first in
@@ -52,8 +57,9 @@ public static class RegionTranslator
     /// comes back: <see cref="RegionEmitter.JumpIndirect"/>), until <see cref="MaxInstructions"/>.
     /// Every slot appears once.
     /// </remarks>
-    internal static Region? Translate(DecodedPage page, int start, ReadOnlySpan<byte> bytes, int generation, bool directMemory = false)
+    internal static Region? Translate(DecodedPage page, int start, ReadOnlySpan<byte> bytes, int generation, bool directMemory = false, ulong[]? stops = null)
     {
+        if (stops is not null && IsStop(stops, start)) return null;
         var code = new List<(int, Insn, InstructionDefinition)>();
         var inRegion = new HashSet<int>();
         var wanted = new Queue<int>();
@@ -62,7 +68,7 @@ public static class RegionTranslator
         wanted.Enqueue(start);
         while (code.Count < MaxInstructions && wanted.TryDequeue(out int idx))
         {
-            while (code.Count < MaxInstructions && idx < end && !inRegion.Contains(idx))
+            while (code.Count < MaxInstructions && idx < end && !inRegion.Contains(idx) && (stops is null || !IsStop(stops, idx)))
             {
                 int at = idx * 2;
                 uint raw = BinaryPrimitives.ReadUInt16LittleEndian(bytes[at..]);
@@ -113,6 +119,7 @@ public static class RegionTranslator
             Length = code.Count,
             Insns = [.. code.Select(c => c.Item2)],
             Emitted = emitted,
+            Stops = stops,
         };
         long t0 = Stopwatch.GetTimestamp();
         method.CreateDelegate<Func<Hart, Region?>>(region)(null!); // compile now

@@ -31,7 +31,7 @@ public sealed class TranslatingEngine : IExecutionEngine
     /// <summary>Whether regions are compiled on a background thread (else at once, on the hart's thread).</summary>
     public bool Background { get; }
 
-    private readonly BlockingCollection<(DecodedPage Page, PageTranslations Table, int Start, byte[] Code, bool Direct)> _queue = new();
+    private readonly BlockingCollection<(DecodedPage Page, PageTranslations Table, int Start, byte[] Code, bool Direct, ulong[]? Stops)> _queue = new();
     private Thread? _worker;
     private readonly Lock _start = new();
 
@@ -47,34 +47,38 @@ public sealed class TranslatingEngine : IExecutionEngine
         Background = background;
     }
 
-    public HartStop Run(Hart hart, long maxInstructions) => Run(hart, maxInstructions, default(AnyPage));
+    public HartStop Run(Hart hart, long maxInstructions) => Run(hart, maxInstructions, default(NoStops));
 
     /// <summary>
     /// Runs as <see cref="Run(Hart, long)"/> but returns (with <see cref="HartStop.Budget"/>) as soon
-    /// as control reaches a virtual page in <paramref name="avoid"/>, before running anything there:
-    /// a debugger runs those pages itself (its breakpoints are on them) and the rest translated.
-    /// Regions and interpreted blocks never leave their page, so nothing on an avoided page runs here.
+    /// as control reaches an address in <paramref name="stops"/> (by virtual page, a bitmap of its
+    /// two-byte slots: a debugger's breakpoints, a hook's instructions), before running it. Everything
+    /// runs translated meanwhile, the pages holding stops too: their regions are translated around the
+    /// stops (<see cref="Region.Stops"/>; a region translated for other stops is translated again), and
+    /// their interpreted blocks end before them. Regions do not chain here (the jump cache starts empty
+    /// and learns nothing), so that every exit comes back to the dispatcher, which looks at the stops.
     /// </summary>
-    public HartStop RunOutside(Hart hart, long maxInstructions, IReadOnlyDictionary<ulong, ulong[]> avoid) =>
-        Run(hart, maxInstructions, new AvoidPages(avoid));
+    public HartStop RunUntil(Hart hart, long maxInstructions, IReadOnlyDictionary<ulong, ulong[]> stops) =>
+        Run(hart, maxInstructions, new StopsAt(stops));
 
-    /// <summary>Which pages the dispatcher may run; a struct type argument, so the unfiltered engine pays nothing.</summary>
-    private interface IPageFilter
+    /// <summary>Where the dispatcher must stop; a struct type argument, so the plain engine pays nothing.</summary>
+    private interface IStops
     {
-        bool Allows(ulong pc);
+        /// <summary>The stop slots of the virtual page holding <paramref name="pc"/>, or null.</summary>
+        ulong[]? SlotsOf(ulong pc);
     }
 
-    private readonly struct AnyPage : IPageFilter
+    private readonly struct NoStops : IStops
     {
-        public bool Allows(ulong pc) => true;
+        public ulong[]? SlotsOf(ulong pc) => null;
     }
 
-    private readonly struct AvoidPages(IReadOnlyDictionary<ulong, ulong[]> pages) : IPageFilter
+    private readonly struct StopsAt(IReadOnlyDictionary<ulong, ulong[]> pages) : IStops
     {
-        public bool Allows(ulong pc) => !pages.ContainsKey(pc >> 12);
+        public ulong[]? SlotsOf(ulong pc) => pages.TryGetValue(pc >> 12, out var slots) ? slots : null;
     }
 
-    private HartStop Run<TFilter>(Hart hart, long maxInstructions, TFilter filter) where TFilter : struct, IPageFilter
+    private HartStop Run<TStops>(Hart hart, long maxInstructions, TStops filter) where TStops : struct, IStops
     {
         long end = hart.Steps + maxInstructions;
         hart._stopAt = 0;
@@ -83,7 +87,7 @@ public sealed class TranslatingEngine : IExecutionEngine
         long runs = 0, translated = 0, handed = 0, dispatches = 0, start = hart.Instret, hitsBefore = hart.JumpCacheHits, missesBefore = hart.JumpCacheMisses;
         // Regions go on to the next one themselves (a tail call, when the jump cache holds it): with
         // a filter, the cache starts empty and learns nothing, so that every exit comes back here.
-        bool filtered = typeof(TFilter) != typeof(AnyPage);
+        bool filtered = typeof(TStops) != typeof(NoStops);
         if (filtered) hart.ForgetRegions();
         while (true)
         {
@@ -93,7 +97,9 @@ public sealed class TranslatingEngine : IExecutionEngine
                 return stop;
             }
             ulong pc = hart.Pc;
-            if (!filter.Allows(pc))
+            int idx = (int)(pc & 0xFFF) >> 1;
+            var stops = filter.SlotsOf(pc);
+            if (stops is not null && RegionTranslator.IsStop(stops, idx))
             {
                 AddTotals(runs, dispatches, translated, hart.Instret - start - translated, handed, hart.JumpCacheHits - hitsBefore, hart.JumpCacheMisses - missesBefore);
                 return HartStop.Budget;
@@ -101,14 +107,26 @@ public sealed class TranslatingEngine : IExecutionEngine
             var page = hart.FetchPage(pc);
             dispatches++;
             if (page is null) continue;
-            int idx = (int)(pc & 0xFFF) >> 1;
             var table = page.Translations;
             if (table is null || table.Generation != Volatile.Read(ref page.Generation))
             {
                 table = new PageTranslations(Volatile.Read(ref page.Generation));
                 page.Translations = table;
             }
-            if (table.Regions[idx] is { } region)
+            var region = table.Regions[idx];
+            if (region is not null && region.Stops != stops)
+            {
+                // Translated around other stops (or none, or with some where there are none now): translated again for these.
+                table.Requested ??= new object?[DecodedPage.SlotCount];
+                object wanted = stops ?? PageTranslations.NoStops;
+                if (table.Requested[idx] != wanted)
+                {
+                    table.Requested[idx] = wanted;
+                    Request(hart, page, table, idx, stops);
+                }
+                region = null;
+            }
+            if (region is not null)
             {
                 if (hart.Instret + region.Length <= hart._stopAt)
                 {
@@ -134,22 +152,34 @@ public sealed class TranslatingEngine : IExecutionEngine
             {
                 ushort count = table.Counts[idx];
                 if (count < Threshold) table.Counts[idx] = (ushort)(count + 1);
-                else if (count != PageTranslations.Queued)
+                else if (count != PageTranslations.Queued && table.Regions[idx] is null)
                 {
                     table.Counts[idx] = PageTranslations.Queued;
-                    // The code to translate is copied here, on the hart's thread, with the next page's first parcel if the fetch TLB holds it.
-                    var code = RegionTranslator.CopyCode(page, hart.PeekParcel((pc | 0xFFF) + 1));
-                    bool direct = hart.Direct is not null;
-                    if (Background) Enqueue(page, table, idx, code, direct);
-                    else
-                    {
-                        Translate(page, table, idx, code, direct);
-                        continue; // run it now
-                    }
+                    if (Request(hart, page, table, idx, stops)) continue; // translated at once: run it now
                 }
             }
-            hart.InterpretBlock(page, pc, table, Threshold);
+            hart.InterpretBlock(page, pc, table, Threshold, stops);
         }
+    }
+
+    /// <summary>
+    /// Asks for the region at slot <paramref name="idx"/> of <paramref name="page"/> around
+    /// <paramref name="stops"/>: the code is copied here, on the hart's thread, with the next page's
+    /// first parcel if the fetch TLB holds it, and translated in the background (true: translated
+    /// at once, on this thread, and installed).
+    /// </summary>
+    private bool Request(Hart hart, DecodedPage page, PageTranslations table, int idx, ulong[]? stops)
+    {
+        ulong pc = hart.Pc;
+        var code = RegionTranslator.CopyCode(page, hart.PeekParcel((pc | 0xFFF) + 1));
+        bool direct = hart.Direct is not null;
+        if (Background)
+        {
+            Enqueue(page, table, idx, code, direct, stops);
+            return false;
+        }
+        Translate(page, table, idx, code, direct, stops);
+        return table.Regions[idx] is { } region && region.Stops == stops;
     }
 
     private void AddTotals(long runs, long dispatches, long translated, long interpreted, long handed, long chained, long misses)
@@ -164,7 +194,7 @@ public sealed class TranslatingEngine : IExecutionEngine
         Interlocked.Add(ref HandedToInterpreter, handed);
     }
 
-    private void Enqueue(DecodedPage page, PageTranslations table, int start, byte[] code, bool direct)
+    private void Enqueue(DecodedPage page, PageTranslations table, int start, byte[] code, bool direct, ulong[]? stops)
     {
         if (_worker is null)
             lock (_start)
@@ -173,26 +203,26 @@ public sealed class TranslatingEngine : IExecutionEngine
                     _worker = new Thread(Work) { IsBackground = true, Name = "isomorph translator", Priority = ThreadPriority.BelowNormal };
                     _worker.Start();
                 }
-        _queue.Add((page, table, start, code, direct));
+        _queue.Add((page, table, start, code, direct, stops));
     }
 
     private void Work()
     {
-        foreach (var (page, table, start, code, direct) in _queue.GetConsumingEnumerable())
+        foreach (var (page, table, start, code, direct, stops) in _queue.GetConsumingEnumerable())
         {
             // A page reset since the request: its translations are gone and the code may be different.
             if (table.Generation != Volatile.Read(ref page.Generation)) continue;
-            Translate(page, table, start, code, direct);
+            Translate(page, table, start, code, direct, stops);
         }
     }
 
-    private void Translate(DecodedPage page, PageTranslations table, int start, byte[] code, bool direct)
+    private void Translate(DecodedPage page, PageTranslations table, int start, byte[] code, bool direct, ulong[]? stops)
     {
         long t0 = Stopwatch.GetTimestamp();
         Region? region;
         try
         {
-            region = RegionTranslator.Translate(page, start, code, table.Generation, direct);
+            region = RegionTranslator.Translate(page, start, code, table.Generation, direct, stops);
         }
         catch (Exception e) when (e is InvalidProgramException or InvalidOperationException or NotSupportedException)
         {

@@ -57,14 +57,20 @@ public sealed class GdbProcessTests(ITestOutputHelper output)
     /// once in its middle, then once after it. Only the watched page leaves the fast paths, so the
     /// loop runs translated while the watchpoint is in (monitor engine's figures, read at the last
     /// stop, say so), and the write still stops the program before it, with the values gdb reads.
+    /// With a breakpoint on the loop's own page as well (on leaf, which the loop never calls), the
+    /// page's regions are translated around it and the loop still runs translated.
     /// </summary>
-    [GdbFact]
-    public void WatchpointInHotTranslatedCode()
+    [GdbTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void WatchpointInHotTranslatedCode(bool breakpointOnItsPage)
     {
-        var s = Isomorph("jit", "hot", ["watch counter", "continue", "continue", "monitor engine", "continue"]);
+        string[] breakpoint = breakpointOnItsPage ? ["break leaf", "p ((unsigned long)leaf >> 12) == ((unsigned long)main >> 12)"] : [];
+        var s = Isomorph("jit", "hot", [.. breakpoint, "watch counter", "continue", "continue", "monitor engine", "continue"]);
+        if (breakpointOnItsPage) Assert.Contains("$1 = 1", s.Gdb); // leaf and the loop in main share a page
         var sum = System.Text.RegularExpressions.Regex.Match(s.GuestOutput, @"sum = (\d+)");
         Assert.True(sum.Success, s.GuestOutput);
-        Assert.Contains("Hardware watchpoint 1: counter", s.Gdb);
+        Assert.Contains($"Hardware watchpoint {(breakpointOnItsPage ? 2 : 1)}: counter", s.Gdb);
         Assert.Matches(@"Old value = 0\nNew value = [1-9]\d*\n", s.Gdb);
         Assert.Matches(@"Old value = [1-9]\d*\nNew value = 5\n", s.Gdb);
         Assert.Contains("exited normally", s.Gdb);
