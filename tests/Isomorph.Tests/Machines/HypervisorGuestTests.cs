@@ -47,8 +47,17 @@ public sealed partial class HypervisorGuestTests(ITestOutputHelper output) : Cli
         var iso = Repository.Isomorph("boot", "--kernel", vmm, "--initrd", disk, "--memory", "1G", "--append", XvisorBootCommand);
         var isoTime = clock.Elapsed;
         clock.Restart();
-        var qemu = Repository.Run("qemu-system-riscv64", ["-M", "virt", "-cpu", "rv64,h=true", "-m", "1G", "-display", "none",
-            "-monitor", "none", "-serial", "stdio", "-bios", Firmware, "-kernel", vmm, "-initrd", disk, "-append", XvisorBootCommand], RunTimeout);
+        string[] qemuArguments = ["-M", "virt", "-cpu", "rv64,h=true", "-m", "1G", "-display", "none",
+            "-monitor", "none", "-serial", "stdio", "-bios", Firmware, "-kernel", vmm, "-initrd", disk, "-append", XvisorBootCommand];
+        var qemu = Repository.Run("qemu-system-riscv64", qemuArguments, RunTimeout);
+        if (qemu.TimedOut)
+        {
+            // The oracle, not the system under test: QEMU once stood still for three minutes in a
+            // fresh-CI run, half-way through printing "Issuing System Shutdown". It gets one more try.
+            output.WriteLine("QEMU did not finish; trying it once more. It had printed:\n" + qemu.Stdout);
+            clock.Restart();
+            qemu = Repository.Run("qemu-system-riscv64", qemuArguments, RunTimeout);
+        }
         output.WriteLine($"Isomorph {isoTime.TotalSeconds:F1} s, QEMU {clock.Elapsed.TotalSeconds:F1} s");
         output.WriteLine(iso.Stdout);
         Assert.False(qemu.TimedOut, "QEMU did not finish:\n" + qemu.Stdout);

@@ -15,11 +15,14 @@ public sealed class EtcdCluster : IDisposable
     private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("isomorph-etcd");
     private readonly Process?[] _members;
     private readonly int[] _clientPorts;
+    /// <summary>Each member's last lines on stderr, for the message when the cluster does not come up.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string>[] _logs;
 
     public EtcdCluster(int members = 1)
     {
         _members = new Process?[members];
         _clientPorts = new int[members];
+        _logs = [.. Enumerable.Range(0, members).Select(_ => new System.Collections.Concurrent.ConcurrentQueue<string>())];
         var peerPorts = new int[members];
         for (int i = 0; i < members; i++) (_clientPorts[i], peerPorts[i]) = (Ports.Free(), Ports.Free());
         string cluster = string.Join(',', Enumerable.Range(0, members).Select(i => $"m{i}=http://127.0.0.1:{peerPorts[i]}"));
@@ -39,15 +42,29 @@ public sealed class EtcdCluster : IDisposable
             }) psi.ArgumentList.Add(a);
             var p = Process.Start(psi)!;
             p.OutputDataReceived += (_, _) => { };
-            p.ErrorDataReceived += (_, _) => { };
+            var log = _logs[i];
+            p.ErrorDataReceived += (sender, e) =>
+            {
+                if (e.Data is null) return;
+                log.Enqueue(e.Data);
+                while (log.Count > 8) log.TryDequeue(out _);
+            };
             p.BeginOutputReadLine();
             p.BeginErrorReadLine();
             _members[i] = p;
         }
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        // Elections take a few hundred milliseconds alone; on two cores under a whole test run they
+        // can take much longer (a fresh-CI run once saw none in 30 s).
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (LeaderIndex() < 0)
         {
-            if (DateTime.UtcNow > deadline) throw new InvalidOperationException("etcd did not elect a leader in 30 s");
+            if (DateTime.UtcNow > deadline)
+            {
+                string states = string.Join("\n", Enumerable.Range(0, members).Select(i =>
+                    $"m{i} ({(_members[i]!.HasExited ? $"exited with {_members[i]!.ExitCode}" : "running")}):\n  " + string.Join("\n  ", _logs[i])));
+                Dispose();
+                throw new InvalidOperationException($"etcd did not elect a leader in 60 s:\n{states}");
+            }
             Thread.Sleep(100);
         }
     }
