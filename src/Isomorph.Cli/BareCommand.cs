@@ -43,8 +43,8 @@ public static class BareCommand
     {
         if (waitGdb && gdbSpec is null) return Fail("--wait-gdb needs --gdb tcp:[HOST]:PORT or unix:PATH");
         if (gdbSpec is not null && trace) return Fail("--gdb and --trace exclude each other");
-        GdbOption? gdb = null;
-        if (gdbSpec is not null && (gdb = GdbOption.Create(gdbSpec, engine, waitGdb, out var gdbError)) is null) return Fail($"--gdb {gdbError}");
+        Debugging.GdbAttachment? gdb = null;
+        if (gdbSpec is not null && (gdb = Debugging.GdbAttachment.Create(gdbSpec, engine, waitGdb, Console.Error, out var gdbError)) is null) return Fail($"--gdb {gdbError}");
         using var gdbScope = gdb;
         if (IsomorphCommand.ParseMemory(memoryText, "128M or 1G", out ulong memory) is { } memoryError) return Fail(memoryError);
         if (maxInstructions is < 1) return Fail($"invalid --max-instructions {maxInstructions}: give 1 or more (without the option there is no limit)");

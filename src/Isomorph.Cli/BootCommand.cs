@@ -2,10 +2,7 @@ using System.CommandLine;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Isomorph.Devices.HostIo;
-using Isomorph.Debugging;
-using Isomorph.Devices.State;
 using Isomorph.Machines;
-using Isomorph.Machines.Debugging;
 using Isomorph.Machines.Virt;
 
 namespace Isomorph.Cli;
@@ -86,11 +83,25 @@ public static class BootCommand
             if (parse.GetValue(gdb) is { } gdbSpec)
             {
                 if (parse.GetValue(restore) is not null) return Fail("--gdb cannot be given with --restore");
-                var option = GdbOption.Create(gdbSpec, IsomorphCommand.Engine(parse.GetValue(engine)), parse.GetValue(waitGdb), out var gdbError);
-                if (option is null) return Fail($"--gdb {gdbError}");
-                s_gdb = option;
+                if (!Debugging.GdbEndpoint.TryParse(gdbSpec, out _, out string? gdbError)) return Fail($"--gdb {gdbError}");
             }
+            if (parse.GetValue(maxInstructions) is < 1) return Fail($"invalid --max-instructions {parse.GetValue(maxInstructions)}: give 1 or more (without the option there is no limit)");
+            if (parse.GetValue(hostThreads) < 1) return Fail($"invalid --host-threads {parse.GetValue(hostThreads)}: give 1 to --cpus");
             if (parse.GetValue(vmName) is not null && parse.GetValue(ownership) is null) return Fail("--vm-name names the VM in an --ownership store: give --ownership too");
+            string? engineName = parse.GetValue(engine);
+            string? api = parse.GetValue(apiSock);
+            VirtualMachine vm;
+            if (parse.GetValue(restore) is { } snapshot)
+            {
+                if (machineShape.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } given)
+                    return Fail($"{given.Name} cannot be given with --restore: the snapshot holds the machine's configuration");
+                vm = VirtualMachine.FromSnapshot(snapshot.FullName);
+            }
+            else if (Configure(parse.GetValue(kernel), parse.GetValue(guest)!, parse.GetValue(initrd), parse.GetValue(append)!, parse.GetValue(memory)!,
+                parse.GetValue(firmware)!, parse.GetValue(cpus), parse.GetValue(hypervisor), parse.GetValue(hostThreads),
+                parse.GetValue(disks) ?? [], parse.GetValue(nets) ?? [], parse.GetValue(rng), parse.GetValue(virtioConsole) is not null, out string? error) is { } configured)
+                vm = configured;
+            else return Fail(error!);
             if (parse.GetValue(ownership) is { } store)
             {
                 string name = parse.GetValue(vmName) ?? $"vm-{Guid.NewGuid().ToString("N")[..8]}";
@@ -107,85 +118,60 @@ public static class BootCommand
                 Console.Error.WriteLine($"isomorph: this host owns VM '{name}' in etcd");
                 s_ownership = owner;
             }
-            if (parse.GetValue(restore) is { } snapshot)
+            using var serialBackend = Serial.SerialBackend.Open(parse.GetValue(serial)!, out string? serialError);
+            if (serialBackend is null) return Fail(serialError!);
+            vm = vm with
             {
-                if (machineShape.FirstOrDefault(o => parse.GetResult(o) is { Implicit: false }) is { } given)
-                    return Fail($"{given.Name} cannot be given with --restore: the snapshot holds the machine's configuration");
-                return Restore(snapshot, Debuggable(IsomorphCommand.Engine(parse.GetValue(engine)), parse.GetValue(apiSock)), parse.GetValue(hostThreads), parse.GetValue(maxInstructions), parse.GetValue(stats), parse.GetValue(virtioConsole), parse.GetValue(serial)!, parse.GetValue(apiSock));
-            }
-            return Execute(s_gdb?.Control ?? Debuggable(IsomorphCommand.Engine(parse.GetValue(engine)), parse.GetValue(apiSock)),
-                parse.GetValue(kernel), parse.GetValue(guest)!, parse.GetValue(initrd), parse.GetValue(append)!, parse.GetValue(memory)!,
-                parse.GetValue(firmware)!, parse.GetValue(cpus), parse.GetValue(hypervisor), parse.GetValue(hostThreads), parse.GetValue(maxInstructions), parse.GetValue(stats),
-                parse.GetValue(disks) ?? [], parse.GetValue(nets) ?? [], parse.GetValue(rng), parse.GetValue(virtioConsole), parse.GetValue(serial)!, parse.GetValue(apiSock));
+                Console = serialBackend.Output,
+                VirtioConsole = parse.GetValue(virtioConsole)?.FullName,
+                Engine = LibraryEngine(engineName),
+                HostThreads = parse.GetValue(hostThreads),
+                MaxInstructions = parse.GetValue(maxInstructions) ?? 0,
+                RebootOnReset = true,
+                Gdb = parse.GetValue(gdb),
+                WaitForGdb = parse.GetValue(waitGdb),
+                Debuggable = api is not null,
+                Diagnostics = Console.Error,
+            };
+            return Run(vm, IsomorphCommand.Engine(engineName), parse.GetValue(stats), serialBackend, api);
         });
         return command;
     }
 
-    /// <summary>The gdb stub of this boot (--gdb, or attached through the API), or null.</summary>
-    private static GdbOption? s_gdb;
-    private static readonly Lock s_gdbLock = new();
-
-    /// <summary>The engine the machine runs under when gdb may attach later, through the API (--api-sock without --gdb), or null.</summary>
-    private static ExecutionControl? s_debuggable;
-
-    /// <summary>
-    /// With an API, the chosen engine wrapped for a debugger that may come (<c>POST /machine/gdb</c>):
-    /// until one attaches, the wrapper costs a field read per quantum.
-    /// </summary>
-    private static Riscv.Execution.IExecutionEngine? Debuggable(Riscv.Execution.IExecutionEngine? engine, string? apiSock)
+    /// <summary>The library's name for an engine the --engine option names (null: the default).</summary>
+    internal static ExecutionEngine? LibraryEngine(string? name) => name switch
     {
-        if (apiSock is null) return engine;
-        s_debuggable = new ExecutionControl(engine ?? Riscv.Execution.ExecutionEngines.Default, startHalted: false);
-        return s_debuggable;
-    }
+        null => null,
+        "interp" => ExecutionEngine.Interpreter,
+        _ => ExecutionEngine.Translator,
+    };
 
-    /// <summary>The running machine as gdb sees it: its harts, a kill that stops it, and snapshots of it as stopped.</summary>
-    private static MachineDebugTarget DebugTarget(VirtMachine machine, MachineSlot slot) =>
-        new(machine.Harts, () => slot.Use(m => m.Stop()), path =>
-        {
-            string said = "no machine runs here";
-            slot.Use(m =>
-            {
-                bool wasRunning = !m.IsPaused;
-                m.Pause();
-                try
-                {
-                    m.SaveSnapshot(path);
-                }
-                finally
-                {
-                    if (wasRunning) m.Resume();
-                }
-                said = $"snapshot of {m.LastSnapshot!.FileBytes:N0} bytes written to {path}";
-            });
-            return said;
-        });
+    /// <summary>The session that runs this process's machine, once it runs: the API's gdb endpoint reaches it.</summary>
+    private static MachineSession? s_session;
 
     /// <summary>
     /// <c>POST /machine/gdb</c>: gdb's stub on the running machine, listening at <paramref name="spec"/>;
     /// gdb attaching stops the machine, as with QEMU's <c>gdbserver</c> monitor command.
     /// </summary>
-    internal static (int Status, string Message) AttachGdb(MachineSlot slot, string spec)
+    internal static (int Status, string Message) AttachGdb(string spec)
     {
-        lock (s_gdbLock)
+        if (Volatile.Read(ref s_session) is not { } session) return (409, "no machine runs here: it is resetting, has stopped, or has not arrived yet");
+        try
         {
-            if (s_gdb is { } listening) return (409, $"a gdb stub listens already on {listening.Endpoint.Text}");
-            if (s_debuggable is not { } control) return (409, "this machine's engine has no debugger: gdb attaches to machines that isomorph boot started with --api-sock");
-            if (GdbOption.Create(spec, control, out string? error) is not { } option) return (400, error!);
-            string? startError = "no machine runs here: it is resetting, has stopped, or has not arrived yet";
-            slot.Use(m => startError = option.Start(DebugTarget((VirtMachine)m, slot)));
-            if (startError is not null)
-            {
-                option.Dispose();
-                return (409, startError);
-            }
-            s_gdb = option;
-            return (200, option.Endpoint.Text);
+            return (200, session.AttachGdb(spec));
+        }
+        catch (ArgumentException e)
+        {
+            return (400, e.Message);
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException)
+        {
+            return (409, e.Message);
         }
     }
 
     /// <summary>Parses PATH[,readonly].</summary>
-    internal static VirtDisk? ParseDisk(string text, out string? error)
+    internal static VirtualDisk? ParseDisk(string text, out string? error)
     {
         error = null;
         var parts = text.Split(',');
@@ -210,11 +196,11 @@ public static class BootCommand
             error = notRegular;
             return null;
         }
-        return new VirtDisk(path, readOnly);
+        return new VirtualDisk(path, readOnly);
     }
 
     /// <summary>Parses socket:PATH or tap:NAME, then [,mac=XX:XX:XX:XX:XX:XX]; a NIC without a MAC gets a random one, kept across resets.</summary>
-    internal static VirtNic? ParseNet(string text, out string? error)
+    internal static VirtualNic? ParseNet(string text, out string? error)
     {
         error = null;
         var parts = text.Split(',');
@@ -225,7 +211,7 @@ public static class BootCommand
             error = $"invalid --net '{text}': expected socket:PATH or tap:NAME";
             return null;
         }
-        byte[] mac = Devices.Virtio.VirtioNet.RandomMac();
+        byte[]? mac = null; // the library gives a random one
         foreach (var option in parts.Skip(1))
         {
             var bytes = option.StartsWith("mac=", StringComparison.Ordinal) ? option[4..].Split(':') : [];
@@ -241,84 +227,73 @@ public static class BootCommand
                 return null;
             }
         }
-        return socket ? VirtNic.Socket(Path.GetFullPath(target), mac) : VirtNic.Tap(target, mac);
+        var address = mac is null ? null : new System.Net.NetworkInformation.PhysicalAddress(mac);
+        return socket ? VirtualNic.Socket(target, address) : VirtualNic.Tap(target, address);
     }
 
-    private static int Execute(Riscv.Execution.IExecutionEngine? engine, FileInfo? kernel, string guest, FileInfo? initrd, string append, string memoryText, string firmware,
-        int cpus, bool hypervisor, int hostThreads, long? maxInstructions, bool stats, string[] diskTexts, string[] netTexts, bool rng, FileInfo? virtioConsole, string serialText, string? apiSock)
+    /// <summary>The machine the options describe, checked; null with <paramref name="error"/> set when they are wrong.</summary>
+    private static VirtualMachine? Configure(FileInfo? kernel, string guest, FileInfo? initrd, string append, string memoryText, string firmware,
+        int cpus, bool hypervisor, int hostThreads, string[] diskTexts, string[] netTexts, bool rng, bool virtioConsole, out string? error)
     {
-        var disks = new List<VirtDisk>();
+        var disks = new List<VirtualDisk>();
         foreach (var text in diskTexts)
         {
-            if (ParseDisk(text, out string? error) is not { } disk) return Fail(error!);
+            if (ParseDisk(text, out error) is not { } disk) return null;
             disks.Add(disk);
         }
-        var nics = new List<VirtNic>();
+        var nics = new List<VirtualNic>();
         foreach (var text in netTexts)
         {
-            if (ParseNet(text, out string? error) is not { } nic) return Fail(error!);
+            if (ParseNet(text, out error) is not { } nic) return null;
             nics.Add(nic);
         }
-        if (disks.Count + nics.Count + (rng ? 1 : 0) + (virtioConsole is null ? 0 : 1) > VirtMemoryMap.VirtioSlots)
-            return Fail($"too many virtio devices: a virt machine has {VirtMemoryMap.VirtioSlots} slots");
-
-        if (IsomorphCommand.ParseMemory(memoryText, "256M or 1G", out ulong memory) is { } memoryError) return Fail(memoryError);
-        if (cpus < 1 || cpus > VirtMachine.MaxHarts) return Fail($"invalid --cpus {cpus}: a virt machine has 1 to {VirtMachine.MaxHarts} harts");
-        if (hostThreads < 1 || hostThreads > cpus) return Fail($"invalid --host-threads {hostThreads}: give 1 to --cpus ({cpus})");
-        if (maxInstructions is < 1) return Fail($"invalid --max-instructions {maxInstructions}: give 1 or more (without the option there is no limit)");
-        if (!GuestImages.Guests.ContainsKey(guest)) return Fail($"invalid --guest {guest}: give {string.Join(" or ", GuestImages.Guests.Keys)}");
-        if (kernel is not null && guest != "linux") return Fail("--guest names the project's guest to boot without --kernel: give one or the other");
-        if (kernel is null)
+        error = null;
+        if (disks.Count + nics.Count + (rng ? 1 : 0) + (virtioConsole ? 1 : 0) > VirtMemoryMap.VirtioSlots)
+            error = $"too many virtio devices: a virt machine has {VirtMemoryMap.VirtioSlots} slots";
+        else if (IsomorphCommand.ParseMemory(memoryText, "256M or 1G", out ulong memory) is { } memoryError) error = memoryError;
+        else if (cpus < 1 || cpus > VirtMachine.MaxHarts) error = $"invalid --cpus {cpus}: a virt machine has 1 to {VirtMachine.MaxHarts} harts";
+        else if (hostThreads > cpus) error = $"invalid --host-threads {hostThreads}: give 1 to --cpus ({cpus})";
+        else if (!GuestImages.Guests.ContainsKey(guest)) error = $"invalid --guest {guest}: give {string.Join(" or ", GuestImages.Guests.Keys)}";
+        else if (kernel is not null && guest != "linux") error = "--guest names the project's guest to boot without --kernel: give one or the other";
+        else
         {
-            if (GuestImages.Resolve(guest, out string? error) is not { } images) return Fail(error!);
-            kernel = new FileInfo(images.Kernel);
-            initrd ??= new FileInfo(images.Initrd);
+            if (kernel is null)
+            {
+                if (GuestImages.Resolve(guest, out error) is not { } images) return null;
+                kernel = new FileInfo(images.Kernel);
+                initrd ??= new FileInfo(images.Initrd);
+            }
+            string? firmwarePath = firmware == "none" ? null : Path.GetFullPath(firmware);
+            if (HostFile.Kind(kernel.FullName) == HostFileKind.Missing) error = $"{kernel.FullName}: no such kernel file";
+            else if (initrd is not null && HostFile.Kind(initrd.FullName) == HostFileKind.Missing) error = $"{initrd.FullName}: no such initrd file";
+            else if (firmwarePath is not null && HostFile.Kind(firmwarePath) == HostFileKind.Missing)
+                error = firmware == VirtOptions.DefaultFirmware
+                    ? $"{firmwarePath}: no such firmware (install Debian's opensbi package, or give --firmware)"
+                    : $"{firmwarePath}: no such firmware file";
+            else
+            {
+                // Each image is checked before anything is opened: a FIFO or a device would block or never end.
+                foreach (var (image, what) in new[] { (kernel.FullName, "kernel"), (initrd?.FullName, "initrd"), (firmwarePath, "firmware") })
+                    if (image is not null && HostFile.NotRegular(image, what) is { } notRegular)
+                    {
+                        error = notRegular;
+                        return null;
+                    }
+                return new VirtualMachine(kernel.FullName)
+                {
+                    Initrd = initrd?.FullName,
+                    Firmware = firmwarePath,
+                    CommandLine = append,
+                    MemoryBytes = memory,
+                    Harts = cpus,
+                    Hypervisor = hypervisor,
+                    Disks = disks,
+                    Networks = nics,
+                    EntropySource = rng,
+                };
+            }
         }
-        if (HostFile.Kind(kernel.FullName) == HostFileKind.Missing) return Fail($"{kernel.FullName}: no such kernel file");
-        if (initrd is not null && HostFile.Kind(initrd.FullName) == HostFileKind.Missing) return Fail($"{initrd.FullName}: no such initrd file");
-        string? firmwarePath = firmware == "none" ? null : Path.GetFullPath(firmware);
-        if (firmwarePath is not null && HostFile.Kind(firmwarePath) == HostFileKind.Missing)
-            return Fail(firmware == VirtOptions.DefaultFirmware
-                ? $"{firmwarePath}: no such firmware (install Debian's opensbi package, or give --firmware)"
-                : $"{firmwarePath}: no such firmware file");
-
-        // Each image is checked before anything is opened: a FIFO or a device would block or never end.
-        foreach (var (image, what) in new[] { (kernel.FullName, "kernel"), (initrd?.FullName, "initrd"), (firmwarePath, "firmware") })
-            if (image is not null && HostFile.NotRegular(image, what) is { } notRegular) return Fail(notRegular);
-
-        if (!TryOpenVirtioConsole(virtioConsole, out var hvc, out string? hvcError)) return Fail(hvcError!);
-        using var hvcOutput = hvc;
-        using var serial = Serial.SerialBackend.Open(serialText, out string? serialError);
-        if (serial is null) return Fail(serialError!);
-        var options = new VirtOptions
-        {
-            MemorySize = memory,
-            Harts = cpus,
-            Hypervisor = hypervisor,
-            HostThreads = hostThreads,
-            Firmware = firmwarePath,
-            Kernel = kernel.FullName,
-            Initrd = initrd?.FullName,
-            BootArgs = append,
-            Console = serial.Output,
-            MaxInstructions = maxInstructions ?? 0,
-            Disks = disks,
-            Nics = nics,
-            Rng = rng,
-            VirtioConsole = hvc,
-            VirtioConsolePath = virtioConsole?.FullName,
-            Engine = engine,
-        };
-        VirtMachine machine;
-        try
-        {
-            machine = new VirtMachine(options);
-        }
-        catch (MachineConfigurationException e)
-        {
-            return Fail(e.Message);
-        }
-        return Run(machine, stats, serial, apiSock);
+        return null;
     }
 
     internal static bool TryOpenVirtioConsole(FileInfo? file, out FileStream? stream, out string? error)
@@ -329,117 +304,72 @@ public static class BootCommand
         return stream is not null;
     }
 
-    /// <summary><c>isomorph boot --restore FILE</c>: the machine in a snapshot, resumed.</summary>
-    private static int Restore(FileInfo snapshot, Riscv.Execution.IExecutionEngine? engine, int hostThreads, long? maxInstructions, bool stats, FileInfo? virtioConsole, string serialText, string? apiSock)
+    /// <summary>
+    /// Starts <paramref name="vm"/> (through the library, as an embedder would) with the console on
+    /// <paramref name="serial"/> and the API on <paramref name="apiSock"/> if given, and waits for its end:
+    /// a reboot goes on with a fresh machine inside the session.
+    /// </summary>
+    private static int Run(VirtualMachine vm, Riscv.Execution.IExecutionEngine? engine, bool stats, Serial.SerialBackend serial, string? apiSock)
     {
-        if (maxInstructions is < 1) return Fail($"invalid --max-instructions {maxInstructions}: give 1 or more (without the option there is no limit)");
-        if (hostThreads < 1) return Fail($"invalid --host-threads {hostThreads}: give 1 to the snapshot's number of harts");
-        if (!TryOpenVirtioConsole(virtioConsole, out var hvc, out string? hvcError)) return Fail(hvcError!);
-        using var hvcOutput = hvc;
-        using var serial = Serial.SerialBackend.Open(serialText, out string? serialError);
-        if (serial is null) return Fail(serialError!);
-        VirtMachine machine;
-        try
-        {
-            machine = VirtMachine.Restore(snapshot.FullName, new MachineRestoreOptions
-            {
-                Console = serial.Output, VirtioConsole = hvc, MaxInstructions = maxInstructions ?? 0, HostThreads = hostThreads, Engine = engine,
-            });
-        }
-        catch (Exception e) when (e is MachineConfigurationException or SnapshotException)
-        {
-            return Fail(e.Message);
-        }
-        if (stats && machine.LastSnapshot is { } s)
-            Console.Error.WriteLine($"isomorph: restored {s.FileBytes:N0} bytes ({s.RamBytes >> 20} MiB of RAM) in {s.Elapsed.TotalMilliseconds:F0} ms");
-        return Run(machine, stats, serial, apiSock);
-    }
-
-    /// <summary>Runs a machine with the console on <paramref name="serial"/> until it powers off or stops; a reset builds it anew from the same files.</summary>
-    internal static int Run(VirtMachine first, bool stats, Serial.SerialBackend serial, string? apiSock)
-    {
-        var slot = new MachineSlot(first);
+        var slot = new MachineSlot(null);
         IAsyncDisposable? api = null;
-        if (apiSock is not null)
+        if (apiSock is not null && (api = StartApi(Path.GetFullPath(apiSock), slot, out string? error)) is null)
         {
-            api = StartApi(Path.GetFullPath(apiSock), slot, out string? error);
-            if (api is null)
-            {
-                first.Dispose();
-                return Fail(error!);
-            }
+            s_ownership?.Dispose();
+            return Fail(error!);
         }
-        return Run(first, stats, serial, slot, api);
+        return Run(vm, engine, stats, serial, slot, api);
     }
 
-    /// <summary>As above, with the slot holding <paramref name="first"/> and the API (or null) already there (receive starts its API before the VM comes).</summary>
-    internal static int Run(VirtMachine first, bool stats, Serial.SerialBackend serial, MachineSlot slot, IAsyncDisposable? api)
+    /// <summary>As above, with the API (or null) already serving <paramref name="slot"/> (receive starts its API before the VM comes).</summary>
+    internal static int Run(VirtualMachine vm, Riscv.Execution.IExecutionEngine? engine, bool stats, Serial.SerialBackend serial, MachineSlot slot, IAsyncDisposable? api)
     {
-        var options = first.Options;
         using var ownership = s_ownership;
-        ownership?.Guard(slot);
-        serial.Attach(slot);
-        if (s_gdb?.Start(DebugTarget(first, slot)) is { } gdbError)
-        {
-            first.Dispose();
-            return Fail(gdbError);
-        }
-        int signal = 0;
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            signal = 2;
-            slot.Use(m => m.Stop());
-        };
-        // SIGTERM stops the machine too, so that socket files are removed and streams flushed.
-        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, e =>
-        {
-            e.Cancel = true;
-            signal = 15;
-            slot.Use(m => m.Stop());
-        });
         try
         {
-            var machine = first;
-            while (true)
+            MachineSession session;
+            try
             {
-                VirtResult result;
-                using (machine)
-                {
-                    result = machine.Run();
-                    slot.Retire(); // nobody reaches it once disposed
-                    if (stats) PrintStats(machine);
-                    // The debugging session ends with the machine (a reset makes new harts): W or X before they go.
-                    lock (s_gdbLock)
+                session = vm.Start(slot);
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException)
+            {
+                return Fail(e.Message);
+            }
+            using (session)
+            {
+                Volatile.Write(ref s_session, session);
+                if (stats && vm.Kernel is null)
+                    slot.Use(m =>
                     {
-                        if (s_gdb is { } gdb) gdb.Ended(result.ExitCode, result.Stop == VirtStop.PowerOff ? 0 : result.Stop == VirtStop.Reset ? 1 : 9);
-                        if (result.Stop == VirtStop.Reset)
-                        {
-                            // gdb may attach to the new machine through the API.
-                            s_gdb?.Dispose();
-                            s_gdb = null;
-                        }
-                    }
-                }
-                switch (result.Stop)
+                        if (m.LastSnapshot is { } s)
+                            Console.Error.WriteLine($"isomorph: restored {s.FileBytes:N0} bytes ({s.RamBytes >> 20} MiB of RAM) in {s.Elapsed.TotalMilliseconds:F0} ms");
+                    });
+                ownership?.Guard(slot);
+                serial.Attach(session);
+                int signal = 0;
+                Console.CancelKeyPress += (_, e) =>
                 {
-                    case VirtStop.PowerOff: return result.ExitCode;
-                    case VirtStop.Reset:
-                        // A reset is a fresh machine from the same files, as at power-on.
-                        try
-                        {
-                            machine = new VirtMachine(options);
-                            slot.Install(machine);
-                            if (signal != 0) machine.Stop(); // a signal that came while there was no machine
-                        }
-                        catch (MachineConfigurationException e)
-                        {
-                            return Fail(e.Message);
-                        }
-                        continue;
-                    case VirtStop.Stopped: return signal == 0 ? 0 : 128 + signal; // SIGINT or SIGTERM, or Ctrl-A X
+                    e.Cancel = true;
+                    signal = 2;
+                    session.Stop();
+                };
+                // SIGTERM stops the machine too, so that socket files are removed and streams flushed.
+                using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, e =>
+                {
+                    e.Cancel = true;
+                    signal = 15;
+                    session.Stop();
+                });
+                var end = session.WaitForEnd()!;
+                if (stats) PrintStats(end, engine);
+                switch (end.Reason)
+                {
+                    case MachineEndReason.PowerOff: return end.ExitCode;
+                    case MachineEndReason.Reset: return Fail(end.Message!); // a reboot that could not build the machine again
+                    case MachineEndReason.Stopped: return signal == 0 ? 0 : 128 + signal; // SIGINT or SIGTERM, or Ctrl-A X
                     default:
-                        Console.Error.WriteLine($"isomorph: {result.Message}");
+                        Console.Error.WriteLine($"isomorph: {end.Message}");
                         return BareCommand.LimitExceeded;
                 }
             }
@@ -447,23 +377,21 @@ public static class BootCommand
         finally
         {
             api?.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            lock (s_gdbLock) s_gdb?.Dispose();
         }
     }
 
     /// <summary>Starts the API server; a method of its own so that ASP.NET Core is loaded only when --api-sock is given.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal static IAsyncDisposable? StartApi(string path, MachineSlot machine, out string? error) =>
-        Vm.ApiServer.Start(path, machine, () => s_ownership?.Migration ?? new Machines.Migration.MigrationOptions(), spec => AttachGdb(machine, spec), out error);
+        Vm.ApiServer.Start(path, machine, () => s_ownership?.Migration ?? new Machines.Migration.MigrationOptions(), AttachGdb, out error);
 
     /// <summary>The VM's owner in etcd (--ownership), or null.</summary>
     internal static OwnershipOption? s_ownership;
 
-    private static void PrintStats(VirtMachine machine)
+    private static void PrintStats(MachineEnd end, Riscv.Execution.IExecutionEngine? engine)
     {
-        Vm.StatsView.Write(Vm.StatsView.ConsoleOn(Console.Error), Vm.StatsInfo.From(machine.Statistics()));
-        var engine = machine.Options.Engine ?? Riscv.Execution.ExecutionEngines.Default;
-        if ((engine is ExecutionControl debugged ? debugged.Inner : engine) is Riscv.Translation.TranslatingEngine jit)
+        Vm.StatsView.Write(Vm.StatsView.ConsoleOn(Console.Error), Vm.StatsInfo.From(end.Statistics));
+        if ((engine ?? Riscv.Execution.ExecutionEngines.Default) is Riscv.Translation.TranslatingEngine jit)
             Console.Error.WriteLine($"isomorph: {jit.Describe()}");
     }
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Isomorph.Machines;
 using Isomorph.Machines.Migration;
 
 namespace Isomorph.Cli;

@@ -124,8 +124,8 @@ public static class ReceiveCommand
             BootCommand.s_ownership?.Dispose();
             return NotReceived;
         }
-        slot.Install(machine);
         Console.Error.WriteLine("isomorph: the VM runs here");
-        return BootCommand.Run((VirtMachine)machine, stats, serial, slot, api);
+        var received = VirtualMachine.FromMachine(machine) with { RebootOnReset = true, Diagnostics = Console.Error };
+        return BootCommand.Run(received, options.Engine, stats, serial, slot, api);
     }
 }

@@ -4,16 +4,16 @@ namespace Isomorph.Cli.Serial;
 
 /// <summary>
 /// The host side of the machine's UART (<c>isomorph boot --serial</c>): where its output goes and
-/// where its input comes from. <see cref="Attach"/> starts input, given the machine of the moment
-/// (a reset replaces the machine, not the serial line).
+/// where its input comes from. <see cref="Attach"/> starts input to a running session (a reboot
+/// replaces the machine, not the serial line).
 /// </summary>
 public abstract class SerialBackend : IDisposable
 {
     /// <summary>The UART's output.</summary>
     public abstract Stream Output { get; }
 
-    /// <summary>Starts delivering input to the machine in <paramref name="machine"/> at the time (input while there is none is dropped).</summary>
-    public virtual void Attach(MachineSlot machine) { }
+    /// <summary>Starts delivering input to <paramref name="session"/>'s machine of the moment (input while a reboot builds the next is dropped).</summary>
+    public virtual void Attach(MachineSession session) { }
 
     public virtual void Dispose() => GC.SuppressFinalize(this);
 
@@ -76,15 +76,15 @@ public sealed class StdioSerial : SerialBackend
 
     public override Stream Output => _stdout;
 
-    public override void Attach(MachineSlot machine)
+    public override void Attach(MachineSession session)
     {
         _terminal = HostTerminal.EnterRawMode();
         bool escapes = HostTerminal.IsTerminal;
         if (escapes) Console.Error.Write("isomorph: Ctrl-A X quits\r\n");
-        new Thread(() => ReadInput(machine, escapes)) { IsBackground = true, Name = "console input" }.Start();
+        new Thread(() => ReadInput(session, escapes)) { IsBackground = true, Name = "console input" }.Start();
     }
 
-    private static void ReadInput(MachineSlot machine, bool escapes)
+    private static void ReadInput(MachineSession session, bool escapes)
     {
         using var stdin = Console.OpenStandardInput();
         var buffer = new byte[256];
@@ -104,7 +104,7 @@ public sealed class StdioSerial : SerialBackend
             if (n <= 0) return;
             if (!escapes)
             {
-                machine.Use(m => m.SendInput(buffer.AsSpan(0, n)));
+                session.SendConsoleInput(buffer.AsSpan(0, n));
                 continue;
             }
             int count = 0;
@@ -116,7 +116,7 @@ public sealed class StdioSerial : SerialBackend
                     escape = false;
                     if (b is (byte)'x' or (byte)'X')
                     {
-                        machine.Use(m => m.Stop());
+                        session.Stop();
                         return;
                     }
                     if (b == CtrlA) forward[count++] = CtrlA;
@@ -124,7 +124,7 @@ public sealed class StdioSerial : SerialBackend
                 else if (b == CtrlA) escape = true;
                 else forward[count++] = b;
             }
-            if (count > 0) machine.Use(m => m.SendInput(forward.AsSpan(0, count)));
+            if (count > 0) session.SendConsoleInput(forward.AsSpan(0, count));
         }
     }
 

@@ -22,7 +22,7 @@ public sealed class UnixSerialServer : SerialBackend
     private readonly RingOutput _output;
     private readonly AutoResetEvent _pending = new(false);
     private Socket? _client;
-    private MachineSlot? _machine;
+    private MachineSession? _session;
     private volatile bool _disposed;
 
     private UnixSerialServer(string path, Socket listener)
@@ -38,9 +38,9 @@ public sealed class UnixSerialServer : SerialBackend
 
     public override Stream Output => _output;
 
-    public override void Attach(MachineSlot machine)
+    public override void Attach(MachineSession session)
     {
-        _machine = machine;
+        _session = session;
         new Thread(AcceptLoop) { IsBackground = true, Name = "serial accept" }.Start();
     }
 
@@ -66,7 +66,7 @@ public sealed class UnixSerialServer : SerialBackend
                 {
                     int n = client.Receive(buffer);
                     if (n <= 0) break;
-                    _machine!.Use(m => m.SendInput(buffer.AsSpan(0, n)));
+                    _session!.SendConsoleInput(buffer.AsSpan(0, n));
                 }
             }
             catch (Exception e) when (e is SocketException or ObjectDisposedException) { }

@@ -10,7 +10,7 @@ namespace Isomorph.Machines.Debugging;
 /// hart id + 1, "hart N"); memory is read and written through the stopped hart's own address
 /// translation (satp, its privilege, MPRV), and physical memory through <c>monitor phys</c>.
 /// <c>monitor snapshot PATH</c> saves the stopped machine when it can be (<paramref name="snapshot"/>:
-/// writes it and says what it wrote, or throws <see cref="Devices.State.SnapshotException"/>).
+/// writes it and says what it wrote, or throws <see cref="Devices.State.SnapshotException"/>, <see cref="IOException"/> or <see cref="InvalidOperationException"/> with the reason).
 /// </summary>
 public sealed class MachineDebugTarget(IReadOnlyList<Hart> harts, Action kill, Func<string, string>? snapshot = null) : IDebugTarget
 {
@@ -104,7 +104,7 @@ public sealed class MachineDebugTarget(IReadOnlyList<Hart> harts, Action kill, F
             {
                 return snapshot(Path.GetFullPath(words[1])) + "\n";
             }
-            catch (Devices.State.SnapshotException e)
+            catch (Exception e) when (e is Devices.State.SnapshotException or IOException or InvalidOperationException)
             {
                 return $"no snapshot: {e.Message}\n";
             }

@@ -76,7 +76,8 @@ public sealed class GdbProcessTests(ITestOutputHelper output)
         Assert.Contains("exited normally", s.Gdb);
         var translated = System.Text.RegularExpressions.Regex.Match(s.GdbErrors, @"([\d,]+) instructions run translated");
         Assert.True(translated.Success, s.GdbErrors);
-        Assert.True(long.Parse(translated.Groups[1].Value.Replace(",", "")) > 40_000_000, s.GdbErrors); // 25 M when every access left the regions
+        // 25 M when every access left the regions; 38-48 M now (fewer when a loaded host compiles the loop later).
+        Assert.True(long.Parse(translated.Groups[1].Value.Replace(",", "")) > 32_000_000, s.GdbErrors);
     }
 
     /// <summary>hbreak (Z1), tbreak, set var on a local and a global (register and memory writes), x.</summary>

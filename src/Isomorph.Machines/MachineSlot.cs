@@ -1,10 +1,8 @@
-using Isomorph.Machines;
-
-namespace Isomorph.Cli;
+namespace Isomorph.Machines;
 
 /// <summary>
-/// The machine of the moment in <c>isomorph boot</c>: a reset replaces it with a fresh one, and a
-/// finished machine is disposed (its RAM unmapped). Threads that act on it from outside — console
+/// The machine of the moment in a running VM (a library MachineSession, <c>isomorph boot</c>): a
+/// reset replaces it with a fresh one, and a finished machine is disposed (its RAM unmapped). Threads that act on it from outside — console
 /// input, signal handlers, the API — go through <see cref="Use"/>, which keeps the machine from
 /// being retired while they do, or, for work that takes long (a migration), through
 /// <see cref="Lease{T}"/>, which does the same without holding up the others; after
@@ -13,7 +11,7 @@ namespace Isomorph.Cli;
 public sealed class MachineSlot(IMachine? first)
 {
     private readonly object _gate = new(); // a monitor: Retire waits on it for leases to end
-    private IMachine? _current = first; // none yet while receive waits for a VM
+    private IMachine? _current = first; // none yet while a migration's destination waits for the VM
     private int _leases;
 
     /// <summary>Runs <paramref name="action"/> on the current machine; false (nothing run) when there is none.</summary>
