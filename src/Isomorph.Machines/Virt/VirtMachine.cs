@@ -579,7 +579,11 @@ public sealed partial class VirtMachine : IMachine
         }
         finally
         {
-            _running = false;
+            lock (_parkLock)
+            {
+                _running = false;
+                Monitor.PulseAll(_parkLock); // a Dispose waiting for the run to end
+            }
             _clock.Stop();
             _wall.Stop();
             FlushConsole();
@@ -783,8 +787,19 @@ public sealed partial class VirtMachine : IMachine
         if (servesDevices) _clint.Update();
     }
 
+    /// <summary>
+    /// Frees the machine: RAM, the harts' native state, the devices' backends. A machine still
+    /// running on another thread is stopped first and waited for, so that no hart is left storing
+    /// into RAM that is gone (a host crash, not a guest fault).
+    /// </summary>
     public void Dispose()
     {
+        if (_running)
+        {
+            Stop();
+            lock (_parkLock)
+                while (_running) Monitor.Wait(_parkLock);
+        }
         foreach (var hart in _harts) hart.Dispose();
         foreach (var w in _workers) if (w.Wake != _wake) w.Wake.Dispose();
         foreach (var v in _virtio) v.Dispose();

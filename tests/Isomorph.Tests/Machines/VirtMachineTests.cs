@@ -76,6 +76,30 @@ public class VirtMachineTests
         return path;
     }
 
+    /// <summary>
+    /// A machine disposed while its harts store into RAM on another thread (dirty-writer, translated
+    /// under the jit): the run is stopped and waited for before RAM is unmapped. Before, the harts
+    /// went on storing into the freed mapping and the host process died of an access violation.
+    /// </summary>
+    [Theory]
+    [InlineData("jit")]
+    [InlineData("interp")]
+    public void DisposingARunningMachine_StopsItFirst(string engine)
+    {
+        var machine = new VirtMachine(new VirtOptions
+        {
+            Firmware = null, Kernel = Support.GuestPrograms.Path("virt/dirty-writer.elf"), MemorySize = 16ul << 20, Harts = 2, HostThreads = 2,
+            Engine = Isomorph.Riscv.Execution.ExecutionEngines.FromName(engine),
+        });
+        VirtResult? result = null;
+        var runner = new Thread(() => result = machine.Run()) { IsBackground = true };
+        runner.Start();
+        while (machine.Instructions < 20_000_000) Thread.Sleep(5);
+        machine.Dispose();
+        Assert.True(runner.Join(TimeSpan.FromSeconds(30)));
+        Assert.Equal(VirtStop.Stopped, result?.Stop);
+    }
+
     [Fact]
     public void OpenSbi_PrintsBanner_RunsSModePayload_AndPowersOff()
     {
