@@ -242,8 +242,8 @@ public sealed class LinuxSession : IDisposable
 
     private readonly LinuxProcess _process;
     private readonly HostStreams? _streams;
-    private readonly ExecutionControl? _debugger;
-    private readonly GdbServer? _gdb;
+    /// <summary>The gdb stub (<see cref="LinuxProgram.Gdb"/>): its engine wraps the program's, stopped before the first instruction until gdb connects.</summary>
+    private readonly GdbAttachment? _gdb;
     /// <summary>With inherited streams, this process's own 0-2, put back once the guest (which closes them as it ends) is gone.</summary>
     private readonly IDisposable? _hostStandard;
     private readonly LinuxProgram _program;
@@ -256,10 +256,10 @@ public sealed class LinuxSession : IDisposable
         program.Check();
         _streams = program.InheritStandardStreams ? null : new HostStreams(program.StandardInput, program.StandardOutput, program.StandardError);
         if (program.InheritStandardStreams) _hostStandard = Linux.Host.HostProcess.KeepStandardDescriptors();
-        if (program.Gdb is not null) _debugger = new ExecutionControl(LinuxProgram.EngineOf(program.Engine), startHalted: true);
+        if (program.Gdb is { } spec) _gdb = GdbAttachment.Create(spec, LinuxProgram.EngineOf(program.Engine), wait: true, program.Diagnostics, out _); // Check parsed it
         try
         {
-            _process = LinuxProcess.Start(program.Path, [program.ArgumentZero ?? program.Path, .. program.Arguments], program.Options(_streams, Serve, () => _process?.Memory, _debugger));
+            _process = LinuxProcess.Start(program.Path, [program.ArgumentZero ?? program.Path, .. program.Arguments], program.Options(_streams, Serve, () => _process?.Memory, _gdb?.Control));
         }
         catch (ProgramLoadException e)
         {
@@ -268,25 +268,12 @@ public sealed class LinuxSession : IDisposable
             throw new InvalidProgramException(e.Message, e);
         }
         _streams?.GuestHasThem();
-        if (program.Gdb is { } spec && _debugger is not null)
+        if (_gdb is not null && _gdb.Start(new Linux.Debugging.ProcessDebugTarget(_process)) is { } listenError)
         {
-            // Stopped before its first instruction until gdb connects, as under qemu-riscv64 -g.
-            GdbEndpoint.TryParse(spec, out var endpoint, out _);
-            var target = new Linux.Debugging.ProcessDebugTarget(_process);
-            _debugger.Attach(target);
-            try
-            {
-                var trace = System.Environment.GetEnvironmentVariable("ISOMORPH_GDB_TRACE") == "1" ? program.Diagnostics : null;
-                _gdb = new GdbServer(endpoint!, _debugger, target, trace);
-            }
-            catch (System.Net.Sockets.SocketException e)
-            {
-                _debugger.Release(); // its threads go on to their end without a debugger
-                Dispose();
-                throw new IOException($"gdb {spec}: {e.Message}", e);
-            }
-            program.Diagnostics?.WriteLine($"isomorph: gdb stub listening on {spec}, waiting for gdb");
-            _gdb.Start(waitForFirst: true);
+            // Stopped before its first instruction until gdb connects, as under qemu-riscv64 -g; no gdb can come.
+            _gdb.Control.Release(); // its threads go on to their end without a debugger
+            Dispose();
+            throw new IOException(listenError);
         }
         Memory = new GuestMemory(_process.Memory);
         if (_process.Options.Engine is HookEngine hooks && program.Hooks is { } wanted)
@@ -350,12 +337,7 @@ public sealed class LinuxSession : IDisposable
         using var onCancel = cancellationToken.Register(() => End(GuestEnd.Cancelled));
         _exit = _process.Continue(pausable);
         if (_exit is not { } exit) return true;
-        if (_debugger is not null)
-        {
-            // gdb is told how it ended (W or X) and given a moment to read that.
-            _debugger.Ended(exit.Status, exit.Signal);
-            _gdb?.WaitForSession(TimeSpan.FromSeconds(2));
-        }
+        _gdb?.Ended(exit.Status, exit.Signal); // W or X, and a moment for gdb to read it
         _streams?.Drain();
         return false;
     }
@@ -400,7 +382,7 @@ public sealed class LinuxSession : IDisposable
     {
         if (_exit is null)
         {
-            _debugger?.Release();
+            _gdb?.Control.Release();
             End(GuestEnd.Cancelled);
             _exit = _process.Continue(pausable: false);
         }
