@@ -207,10 +207,16 @@ internal static unsafe class Rv64D
 
     [Instruction("feq.d", "1010001 ..... ..... 010 ..... 1010011", "xd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FeqD(Hart h, ref Insn i, int idx) => Compare(h, ref i, idx, &SoftFloat.Eq);
+    [Emitter("feq.d")]
+    private static void FeqDIl(RegionEmitter e, in Insn i) => e.FloatCompare(in i, true, RegionEmitter.Comparison.Equal);
     [Instruction("flt.d", "1010001 ..... ..... 001 ..... 1010011", "xd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FltD(Hart h, ref Insn i, int idx) => Compare(h, ref i, idx, &SoftFloat.Lt);
+    [Emitter("flt.d")]
+    private static void FltDIl(RegionEmitter e, in Insn i) => e.FloatCompare(in i, true, RegionEmitter.Comparison.Less);
     [Instruction("fle.d", "1010001 ..... ..... 000 ..... 1010011", "xd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FleD(Hart h, ref Insn i, int idx) => Compare(h, ref i, idx, &SoftFloat.Le);
+    [Emitter("fle.d")]
+    private static void FleDIl(RegionEmitter e, in Insn i) => e.FloatCompare(in i, true, RegionEmitter.Comparison.LessOrEqual);
 
     [Instruction("fclass.d", "1110001 00000 ..... 001 ..... 1010011", "xd, fs1", Flow = ControlFlow.MayTrap)]
     private static int FclassD(Hart h, ref Insn i, int idx)
@@ -231,21 +237,40 @@ internal static unsafe class Rv64D
 
     [Instruction("fcvt.w.d", "1100001 00000 ..... ... ..... 1010011", "xd, fs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtWD(Hart h, ref Insn i, int idx) => ToInteger(h, ref i, idx, &ToW);
+    [Emitter("fcvt.w.d")]
+    private static void FcvtWDIl(RegionEmitter e, in Insn i) => e.FloatToInteger(in i, true, signed: true, word: true);
     [Instruction("fcvt.wu.d", "1100001 00001 ..... ... ..... 1010011", "xd, fs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtWuD(Hart h, ref Insn i, int idx) => ToInteger(h, ref i, idx, &ToWu);
+    [Emitter("fcvt.wu.d")]
+    private static void FcvtWuDIl(RegionEmitter e, in Insn i) => e.FloatToInteger(in i, true, signed: false, word: true);
     [Instruction("fcvt.l.d", "1100001 00010 ..... ... ..... 1010011", "xd, fs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtLD(Hart h, ref Insn i, int idx) => ToInteger(h, ref i, idx, &ToL);
+    [Emitter("fcvt.l.d")]
+    private static void FcvtLDIl(RegionEmitter e, in Insn i) => e.FloatToInteger(in i, true, signed: true, word: false);
     [Instruction("fcvt.lu.d", "1100001 00011 ..... ... ..... 1010011", "xd, fs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtLuD(Hart h, ref Insn i, int idx) => ToInteger(h, ref i, idx, &ToLu);
+    [Emitter("fcvt.lu.d")]
+    private static void FcvtLuDIl(RegionEmitter e, in Insn i) => e.FloatToInteger(in i, true, signed: false, word: false);
 
     [Instruction("fcvt.d.w", "1101001 00000 ..... ... ..... 1010011", "fd, xs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtDW(Hart h, ref Insn i, int idx) => FromInteger(h, ref i, idx, &FromW);
+    [Emitter("fcvt.d.w")]
+    private static void FcvtDWIl(RegionEmitter e, in Insn i) => e.FloatFromInteger(in i, true, signed: true, word: true);
     [Instruction("fcvt.d.wu", "1101001 00001 ..... ... ..... 1010011", "fd, xs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtDWu(Hart h, ref Insn i, int idx) => FromInteger(h, ref i, idx, &FromWu);
+    [Emitter("fcvt.d.wu")]
+    private static void FcvtDWuIl(RegionEmitter e, in Insn i) => e.FloatFromInteger(in i, true, signed: false, word: true);
     [Instruction("fcvt.d.l", "1101001 00010 ..... ... ..... 1010011", "fd, xs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtDL(Hart h, ref Insn i, int idx) => FromInteger(h, ref i, idx, &FromL);
+    [Emitter("fcvt.d.l")]
+    private static void FcvtDLIl(RegionEmitter e, in Insn i) => e.FloatFromInteger(in i, true, signed: true, word: false);
     [Instruction("fcvt.d.lu", "1101001 00011 ..... ... ..... 1010011", "fd, xs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtDLu(Hart h, ref Insn i, int idx) => FromInteger(h, ref i, idx, &FromLu);
+    [Emitter("fcvt.d.lu")]
+    private static void FcvtDLuIl(RegionEmitter e, in Insn i) => e.FloatFromInteger(in i, true, signed: false, word: false);
+
+    [Emitter("fmv.x.d")]
+    private static void FmvXDIl(RegionEmitter e, in Insn i) => e.FloatMoveToInteger(in i, true);
 
     [Instruction("fmv.x.d", "1110001 00000 ..... 000 ..... 1010011", "xd, fs1", Flow = ControlFlow.MayTrap)]
     private static int FmvXD(Hart h, ref Insn i, int idx)
@@ -254,6 +279,9 @@ internal static unsafe class Rv64D
         h.X[i.Rd] = h.F[i.Rs1];
         return idx + i.Slots;
     }
+
+    [Emitter("fmv.d.x")]
+    private static void FmvDXIl(RegionEmitter e, in Insn i) => e.FloatMoveFromInteger(in i, true);
 
     [Instruction("fmv.d.x", "1111001 00000 ..... 000 ..... 1010011", "fd, xs1", Flow = ControlFlow.MayTrap)]
     private static int FmvDX(Hart h, ref Insn i, int idx)

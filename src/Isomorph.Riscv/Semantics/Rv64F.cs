@@ -186,10 +186,16 @@ internal static unsafe class Rv64F
 
     [Instruction("feq.s", "1010000 ..... ..... 010 ..... 1010011", "xd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FeqS(Hart h, ref Insn i, int idx) => Compare(h, ref i, idx, &SoftFloat.Eq);
+    [Emitter("feq.s")]
+    private static void FeqSIl(RegionEmitter e, in Insn i) => e.FloatCompare(in i, false, RegionEmitter.Comparison.Equal);
     [Instruction("flt.s", "1010000 ..... ..... 001 ..... 1010011", "xd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FltS(Hart h, ref Insn i, int idx) => Compare(h, ref i, idx, &SoftFloat.Lt);
+    [Emitter("flt.s")]
+    private static void FltSIl(RegionEmitter e, in Insn i) => e.FloatCompare(in i, false, RegionEmitter.Comparison.Less);
     [Instruction("fle.s", "1010000 ..... ..... 000 ..... 1010011", "xd, fs1, fs2", Flow = ControlFlow.MayTrap)]
     private static int FleS(Hart h, ref Insn i, int idx) => Compare(h, ref i, idx, &SoftFloat.Le);
+    [Emitter("fle.s")]
+    private static void FleSIl(RegionEmitter e, in Insn i) => e.FloatCompare(in i, false, RegionEmitter.Comparison.LessOrEqual);
 
     [Instruction("fclass.s", "1110000 00000 ..... 001 ..... 1010011", "xd, fs1", Flow = ControlFlow.MayTrap)]
     private static int FclassS(Hart h, ref Insn i, int idx)
@@ -210,23 +216,42 @@ internal static unsafe class Rv64F
 
     [Instruction("fcvt.w.s", "1100000 00000 ..... ... ..... 1010011", "xd, fs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtWS(Hart h, ref Insn i, int idx) => ToInteger(h, ref i, idx, &ToW);
+    [Emitter("fcvt.w.s")]
+    private static void FcvtWSIl(RegionEmitter e, in Insn i) => e.FloatToInteger(in i, false, signed: true, word: true);
     [Instruction("fcvt.wu.s", "1100000 00001 ..... ... ..... 1010011", "xd, fs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtWuS(Hart h, ref Insn i, int idx) => ToInteger(h, ref i, idx, &ToWu);
+    [Emitter("fcvt.wu.s")]
+    private static void FcvtWuSIl(RegionEmitter e, in Insn i) => e.FloatToInteger(in i, false, signed: false, word: true);
     [Instruction("fcvt.l.s", "1100000 00010 ..... ... ..... 1010011", "xd, fs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtLS(Hart h, ref Insn i, int idx) => ToInteger(h, ref i, idx, &ToL);
+    [Emitter("fcvt.l.s")]
+    private static void FcvtLSIl(RegionEmitter e, in Insn i) => e.FloatToInteger(in i, false, signed: true, word: false);
     [Instruction("fcvt.lu.s", "1100000 00011 ..... ... ..... 1010011", "xd, fs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtLuS(Hart h, ref Insn i, int idx) => ToInteger(h, ref i, idx, &ToLu);
+    [Emitter("fcvt.lu.s")]
+    private static void FcvtLuSIl(RegionEmitter e, in Insn i) => e.FloatToInteger(in i, false, signed: false, word: false);
 
     [Instruction("fcvt.s.w", "1101000 00000 ..... ... ..... 1010011", "fd, xs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtSW(Hart h, ref Insn i, int idx) => FromInteger(h, ref i, idx, &FromW);
+    [Emitter("fcvt.s.w")]
+    private static void FcvtSWIl(RegionEmitter e, in Insn i) => e.FloatFromInteger(in i, false, signed: true, word: true);
     [Instruction("fcvt.s.wu", "1101000 00001 ..... ... ..... 1010011", "fd, xs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtSWu(Hart h, ref Insn i, int idx) => FromInteger(h, ref i, idx, &FromWu);
+    [Emitter("fcvt.s.wu")]
+    private static void FcvtSWuIl(RegionEmitter e, in Insn i) => e.FloatFromInteger(in i, false, signed: false, word: true);
     [Instruction("fcvt.s.l", "1101000 00010 ..... ... ..... 1010011", "fd, xs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtSL(Hart h, ref Insn i, int idx) => FromInteger(h, ref i, idx, &FromL);
+    [Emitter("fcvt.s.l")]
+    private static void FcvtSLIl(RegionEmitter e, in Insn i) => e.FloatFromInteger(in i, false, signed: true, word: false);
     [Instruction("fcvt.s.lu", "1101000 00011 ..... ... ..... 1010011", "fd, xs1, rm", Flow = ControlFlow.MayTrap)]
     private static int FcvtSLu(Hart h, ref Insn i, int idx) => FromInteger(h, ref i, idx, &FromLu);
+    [Emitter("fcvt.s.lu")]
+    private static void FcvtSLuIl(RegionEmitter e, in Insn i) => e.FloatFromInteger(in i, false, signed: false, word: false);
 
     /// <summary>fmv.x.w moves the low 32 bits, sign-extended, whatever the boxing.</summary>
+    [Emitter("fmv.x.w")]
+    private static void FmvXWIl(RegionEmitter e, in Insn i) => e.FloatMoveToInteger(in i, false);
+
     [Instruction("fmv.x.w", "1110000 00000 ..... 000 ..... 1010011", "xd, fs1", Flow = ControlFlow.MayTrap)]
     private static int FmvXW(Hart h, ref Insn i, int idx)
     {
@@ -234,6 +259,9 @@ internal static unsafe class Rv64F
         h.X[i.Rd] = (ulong)(long)(int)h.F[i.Rs1];
         return idx + i.Slots;
     }
+
+    [Emitter("fmv.w.x")]
+    private static void FmvWXIl(RegionEmitter e, in Insn i) => e.FloatMoveFromInteger(in i, false);
 
     [Instruction("fmv.w.x", "1111000 00000 ..... 000 ..... 1010011", "fd, xs1", Flow = ControlFlow.MayTrap)]
     private static int FmvWX(Hart h, ref Insn i, int idx)

@@ -924,6 +924,225 @@ public sealed class RegionEmitter
         _il.Emit(OpCodes.Stind_I8);
     }
 
+    /// <summary>
+    /// Loads f<paramref name="r"/> into <paramref name="into"/> (for single precision, its low 32
+    /// bits), branching to <paramref name="slow"/> when it is a NaN (or, for single precision, not
+    /// NaN-boxed, which reads as the canonical NaN). Infinities pass.
+    /// </summary>
+    private void NumberOperand(int r, bool wide, LocalBuilder into, Label slow)
+    {
+        FAddress(r);
+        _il.Emit(OpCodes.Ldind_I8);
+        _il.Emit(OpCodes.Stloc, into);
+        if (!wide)
+        {
+            _il.Emit(OpCodes.Ldloc, into);
+            _il.Emit(OpCodes.Ldc_I8, unchecked((long)BoxBits));
+            _il.Emit(OpCodes.And);
+            _il.Emit(OpCodes.Ldc_I8, unchecked((long)BoxBits));
+            _il.Emit(OpCodes.Bne_Un, slow);
+        }
+        // |bits| above the infinity's: a NaN.
+        _il.Emit(OpCodes.Ldloc, into);
+        _il.Emit(OpCodes.Ldc_I8, wide ? 0x7FFF_FFFF_FFFF_FFFF : 0x7FFF_FFFF);
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Ldc_I8, wide ? 0x7FF0_0000_0000_0000 : 0x7F80_0000);
+        _il.Emit(OpCodes.Bgt_Un, slow);
+    }
+
+    /// <summary>Branches to <paramref name="slow"/> when a dynamic rounding mode names no mode (frm 5-7: the instruction is illegal).</summary>
+    private void ValidRounding(in Insn i, Label slow)
+    {
+        if (i.Rm != 7) return;
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, FrmField);
+        _il.Emit(OpCodes.Ldc_I4_4);
+        _il.Emit(OpCodes.Bgt_Un, slow);
+    }
+
+    /// <summary>fmv.x.d: xd = fs1's bits; fmv.x.w: its low 32, sign-extended. No rounding, no flags.</summary>
+    public void FloatMoveToInteger(in Insn i, bool wide)
+    {
+        var slow = InterpretedExit();
+        FloatGuard(in i, arithmetic: false, slow);
+        FAddress(i.Rs1);
+        _il.Emit(OpCodes.Ldind_I8);
+        if (!wide)
+        {
+            _il.Emit(OpCodes.Conv_I4);
+            _il.Emit(OpCodes.Conv_I8);
+        }
+        StoreX(i.Rd);
+    }
+
+    /// <summary>fmv.d.x: fd = xs1's bits; fmv.w.x: its low 32, NaN-boxed.</summary>
+    public void FloatMoveFromInteger(in Insn i, bool wide)
+    {
+        var slow = InterpretedExit();
+        FloatGuard(in i, arithmetic: false, slow);
+        FAddress(i.Rd);
+        LoadX(i.Rs1);
+        if (!wide)
+        {
+            _il.Emit(OpCodes.Conv_U4);
+            _il.Emit(OpCodes.Conv_U8);
+            _il.Emit(OpCodes.Ldc_I8, unchecked((long)BoxBits));
+            _il.Emit(OpCodes.Or);
+        }
+        _il.Emit(OpCodes.Stind_I8);
+    }
+
+    /// <summary>The comparison of <see cref="FloatCompare"/>.</summary>
+    public enum Comparison { Equal, Less, LessOrEqual }
+
+    /// <summary>
+    /// feq, flt, fle: xd = 1 when fs1 compares so with fs2, else 0. Without a NaN no flag is raised
+    /// and the host's compare is the IEEE one; a NaN (which raises NV for flt and fle, and for feq
+    /// when signaling) leaves the region for the interpreter.
+    /// </summary>
+    public void FloatCompare(in Insn i, bool wide, Comparison comparison)
+    {
+        var slow = InterpretedExit();
+        FloatGuard(in i, arithmetic: false, slow);
+        NumberOperand(i.Rs1, wide, _fa, slow);
+        NumberOperand(i.Rs2, wide, _fb, slow);
+        PushFloat(_fa, wide);
+        PushFloat(_fb, wide);
+        switch (comparison)
+        {
+            case Comparison.Equal: _il.Emit(OpCodes.Ceq); break;
+            case Comparison.Less: _il.Emit(OpCodes.Clt); break;
+            default:
+                // a <= b is !(a > b) without NaNs.
+                _il.Emit(OpCodes.Cgt);
+                _il.Emit(OpCodes.Ldc_I4_0);
+                _il.Emit(OpCodes.Ceq);
+                break;
+        }
+        _il.Emit(OpCodes.Conv_U8);
+        StoreX(i.Rd);
+    }
+
+    /// <summary>
+    /// fcvt.d.w[u], fcvt.d.l[u], fcvt.s.w[u], fcvt.s.l[u]: fd = xs1 (its low 32 bits for
+    /// <paramref name="word"/>) as a float where the conversion is exact — every 32-bit integer to
+    /// double, magnitudes up to 2^53 (double) or 2^24 (single) otherwise — so that neither the
+    /// rounding mode nor a flag matters; a larger value leaves the region for the interpreter.
+    /// </summary>
+    public void FloatFromInteger(in Insn i, bool wide, bool signed, bool word)
+    {
+        if (i.Rm is 5 or 6) { CallSemantics(); return; } // illegal: the semantics raise it
+        var slow = InterpretedExit();
+        FloatGuard(in i, arithmetic: false, slow);
+        ValidRounding(in i, slow);
+        LoadX(i.Rs1);
+        if (word)
+        {
+            _il.Emit(signed ? OpCodes.Conv_I4 : OpCodes.Conv_U4);
+            _il.Emit(signed ? OpCodes.Conv_I8 : OpCodes.Conv_U8);
+        }
+        _il.Emit(OpCodes.Stloc, _fa);
+        if (!(wide && word))
+        {
+            long exact = wide ? 1L << 53 : 1L << 24;
+            _il.Emit(OpCodes.Ldloc, _fa);
+            if (signed)
+            {
+                // -exact <= x <= exact, as one unsigned compare: x + exact <= 2 * exact
+                _il.Emit(OpCodes.Ldc_I8, exact);
+                _il.Emit(OpCodes.Add);
+                _il.Emit(OpCodes.Ldc_I8, 2 * exact);
+            }
+            else _il.Emit(OpCodes.Ldc_I8, exact);
+            _il.Emit(OpCodes.Bgt_Un, slow);
+        }
+        FAddress(i.Rd);
+        _il.Emit(OpCodes.Ldloc, _fa);
+        if (signed) _il.Emit(OpCodes.Conv_R8);
+        else
+        {
+            _il.Emit(OpCodes.Conv_R_Un);
+            _il.Emit(OpCodes.Conv_R8);
+        }
+        if (wide) _il.Emit(OpCodes.Call, DoubleToBits);
+        else
+        {
+            _il.Emit(OpCodes.Conv_R4);
+            _il.Emit(OpCodes.Call, SingleToBits);
+            _il.Emit(OpCodes.Conv_U8);
+            _il.Emit(OpCodes.Ldc_I8, unchecked((long)BoxBits));
+            _il.Emit(OpCodes.Or);
+        }
+        _il.Emit(OpCodes.Stind_I8);
+    }
+
+    /// <summary>
+    /// fcvt.w[u].d, fcvt.l[u].d, fcvt.w[u].s, fcvt.l[u].s with a static rounding mode of RNE, RTZ
+    /// (C's casts), RDN or RUP (floor and ceil): xd = fs1 rounded so, for a finite value whose
+    /// rounding fits, with NX accrued when the value was not whole (the 32-bit results sign-extended,
+    /// as the ISA writes them). RMM and dynamic modes are calls to the semantics; a NaN, an infinity
+    /// or a value out of range (NV) leaves the region for the interpreter.
+    /// </summary>
+    public void FloatToInteger(in Insn i, bool wide, bool signed, bool word)
+    {
+        MethodInfo round;
+        switch (i.Rm)
+        {
+            case 0: round = RoundEven64; break;
+            case 1: round = Truncate64; break;
+            case 2: round = Floor64; break;
+            case 3: round = Ceiling64; break;
+            default: CallSemantics(); return;
+        }
+        var slow = InterpretedExit();
+        FloatGuard(in i, arithmetic: false, slow);
+        FiniteOperand(i.Rs1, wide, _fa, slow);
+        PushFloat(_fa, wide);
+        if (!wide) _il.Emit(OpCodes.Conv_R8); // exact
+        _il.Emit(OpCodes.Call, round);
+        _il.Emit(OpCodes.Stloc, _fr64);
+        // Exclusive bounds of the whole numbers in range: lower < rounded < upper.
+        (double lower, double upper) = (signed, word) switch
+        {
+            (true, true) => (-2147483649.0, 2147483648.0),
+            (false, true) => (-1.0, 4294967296.0),
+            (true, false) => (-9223372036854777856.0, 9223372036854775808.0), // the double below -2^63, and 2^63
+            (false, false) => (-1.0, 18446744073709551616.0),
+        };
+        _il.Emit(OpCodes.Ldloc, _fr64);
+        _il.Emit(OpCodes.Ldc_R8, lower);
+        _il.Emit(OpCodes.Ble_Un, slow);
+        _il.Emit(OpCodes.Ldloc, _fr64);
+        _il.Emit(OpCodes.Ldc_R8, upper);
+        _il.Emit(OpCodes.Bge_Un, slow);
+        // NX when the value was not whole (-0.5 to an unsigned 0 included).
+        var whole = _il.DefineLabel();
+        _il.Emit(OpCodes.Ldloc, _fr64);
+        PushFloat(_fa, wide);
+        if (!wide) _il.Emit(OpCodes.Conv_R8);
+        _il.Emit(OpCodes.Beq, whole);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, FpFlagsField);
+        _il.Emit(OpCodes.Ldc_I4_1); // NX
+        _il.Emit(OpCodes.Or);
+        _il.Emit(OpCodes.Stfld, FpFlagsField);
+        _il.MarkLabel(whole);
+        _il.Emit(OpCodes.Ldloc, _fr64);
+        _il.Emit(signed ? OpCodes.Conv_I8 : OpCodes.Conv_U8);
+        if (word)
+        {
+            _il.Emit(OpCodes.Conv_I4);
+            _il.Emit(OpCodes.Conv_I8);
+        }
+        StoreX(i.Rd);
+    }
+
+    private static readonly MethodInfo RoundEven64 = typeof(Math).GetMethod(nameof(Math.Round), [typeof(double)])!;
+    private static readonly MethodInfo Floor64 = typeof(Math).GetMethod(nameof(Math.Floor), [typeof(double)])!;
+    private static readonly MethodInfo Ceiling64 = typeof(Math).GetMethod(nameof(Math.Ceiling), [typeof(double)])!;
+    private static readonly MethodInfo Truncate64 = typeof(Math).GetMethod(nameof(Math.Truncate), [typeof(double)])!;
+
     // ---- Instructions without an emitter: a call to their semantics ----
 
     /// <summary>Translates the current instruction as a call to its semantics (for an emitter whose inline path does not apply to these operands).</summary>
