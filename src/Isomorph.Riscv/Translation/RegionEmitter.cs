@@ -76,7 +76,7 @@ public sealed class RegionEmitter
     private readonly uint _liveOnEntry;
     private readonly LocalBuilder?[] _x = new LocalBuilder?[32];
     private readonly LocalBuilder _fBase, _fa, _fb, _fc, _fr64, _fr32;
-    private readonly LocalBuilder _xBase, _n, _pageBase, _nextPc, _result, _address, _tlbEntry, _spill, _readTlb, _writeTlb, _context;
+    private readonly LocalBuilder _xBase, _n, _pageBase, _nextPc, _result, _address, _tlbEntry, _spill, _operand, _readTlb, _writeTlb, _context;
     private readonly LocalBuilder _directBase, _directPages, _directLimit;
     /// <summary>Loads and stores go through the hart's direct memory (a process VM's), not its TLBs.</summary>
     private readonly bool _directMemory;
@@ -162,6 +162,7 @@ public sealed class RegionEmitter
         _address = il.DeclareLocal(typeof(ulong));
         _tlbEntry = il.DeclareLocal(typeof(nint));
         _spill = il.DeclareLocal(typeof(ulong));
+        _operand = il.DeclareLocal(typeof(ulong));
         _exit = il.DefineLabel();
         _body = il.DefineLabel();
         _prologue = il.DefineLabel();
@@ -699,6 +700,144 @@ public sealed class RegionEmitter
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldfld, StopAtField);
         _il.Emit(OpCodes.Brfalse, leave);
+    }
+
+    // ---- Atomics (A) ----
+
+    private static readonly FieldInfo ReservedAddressField = typeof(Hart).GetField("_reservedAddress", BindingFlags.Instance | BindingFlags.NonPublic)!;
+    private static readonly FieldInfo ReservedValueField = typeof(Hart).GetField("_reservedValue", BindingFlags.Instance | BindingFlags.NonPublic)!;
+    private static readonly FieldInfo ReservedSizeField = typeof(Hart).GetField("_reservedSize", BindingFlags.Instance | BindingFlags.NonPublic)!;
+
+    /// <summary>The atomic memory operations with a host atomic of their own (the others are calls to their semantics).</summary>
+    public enum AtomicOperation { Swap, Add, And, Or }
+
+    /// <summary>
+    /// address = rs1 (an atomic access has no offset), and a branch to <paramref name="slow"/> when
+    /// it is misaligned (which traps) or the access may not go to the host at once (<see cref="Lookup{T}"/>).
+    /// </summary>
+    private void AtomicLookup<T>(in Insn i, bool store, Label slow) where T : unmanaged
+    {
+        LoadX(i.Rs1);
+        _il.Emit(OpCodes.Stloc, _address);
+        _il.Emit(OpCodes.Ldloc, _address);
+        Constant(Unsafe.SizeOf<T>() - 1);
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Brtrue, slow);
+        if (_directMemory) DirectLookup<T>(store ? DirectMemory.Store : DirectMemory.Load, slow);
+        else TlbLookup<T>(store ? _writeTlb : _readTlb, slow);
+    }
+
+    /// <summary>Pushes rs2 as a <typeparamref name="T"/> (int: its low 32 bits).</summary>
+    private void AtomicOperand<T>(int rs2)
+    {
+        LoadX(rs2);
+        if (typeof(T) == typeof(int)) _il.Emit(OpCodes.Conv_I4);
+    }
+
+    /// <summary>
+    /// amoswap, amoadd, amoand, amoor (.w: <typeparamref name="T"/> int, .d: long): the host's
+    /// atomic on the page's host memory, through direct memory or the write TLB as a store's;
+    /// rd = the old value, sign-extended. A page the fast path does not hold, a misaligned address
+    /// (which traps) or a device leaves the region for the interpreter.
+    /// </summary>
+    public void AtomicMemoryOperation<T>(in Insn i, AtomicOperation operation) where T : unmanaged
+    {
+        var slow = InterpretedExit();
+        AtomicLookup<T>(in i, store: true, slow);
+        HostAddress();
+        AtomicOperand<T>(i.Rs2);
+        string name = operation switch { AtomicOperation.Swap => nameof(Interlocked.Exchange), AtomicOperation.Add => nameof(Interlocked.Add), AtomicOperation.And => nameof(Interlocked.And), _ => nameof(Interlocked.Or) };
+        _il.Emit(OpCodes.Call, typeof(Interlocked).GetMethod(name, [typeof(T).MakeByRefType(), typeof(T)])!);
+        if (operation == AtomicOperation.Add)
+        {
+            // Interlocked.Add gives the new value: old = new - operand.
+            AtomicOperand<T>(i.Rs2);
+            _il.Emit(OpCodes.Sub);
+        }
+        _il.Emit(OpCodes.Conv_I8);
+        StoreX(i.Rd);
+    }
+
+    /// <summary>
+    /// lr.w, lr.d: rd = the aligned <typeparamref name="T"/> at rs1 (sign-extended), read as a load
+    /// is, and the hart's reservation set on that address and value (as <see cref="Hart.Reserve"/>).
+    /// </summary>
+    public void LoadReserved<T>(in Insn i) where T : unmanaged
+    {
+        var slow = InterpretedExit();
+        AtomicLookup<T>(in i, store: false, slow);
+        HostAddress();
+        _il.Emit(OpCodes.Volatile);
+        _il.Emit(OpCodes.Ldobj, typeof(T));
+        _il.Emit(OpCodes.Conv_I8);
+        _il.Emit(OpCodes.Stloc, _operand);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldloc, _address);
+        _il.Emit(OpCodes.Stfld, ReservedAddressField);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldloc, _operand);
+        _il.Emit(OpCodes.Stfld, ReservedValueField);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldc_I4, Unsafe.SizeOf<T>());
+        _il.Emit(OpCodes.Stfld, ReservedSizeField);
+        _il.Emit(OpCodes.Ldloc, _operand);
+        StoreX(i.Rd);
+    }
+
+    /// <summary>
+    /// sc.w, sc.d, as <see cref="Hart.TryStoreConditional"/>: with the reservation on this address
+    /// and size, a compare-and-swap of the reserved value for rs2 (so a store between LR and SC by
+    /// any hart that changed the value fails it); rd = 0 when it stored, 1 when not; the reservation
+    /// goes either way. A page the fast path does not hold or a misaligned address leaves the region
+    /// before anything is done, for the interpreter.
+    /// </summary>
+    public void StoreConditional<T>(in Insn i) where T : unmanaged
+    {
+        var slow = InterpretedExit();
+        AtomicLookup<T>(in i, store: true, slow);
+        Label unreserved = _il.DefineLabel(), failed = _il.DefineLabel(), done = _il.DefineLabel();
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, ReservedAddressField);
+        _il.Emit(OpCodes.Ldloc, _address);
+        _il.Emit(OpCodes.Bne_Un, unreserved);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, ReservedSizeField);
+        _il.Emit(OpCodes.Ldc_I4, Unsafe.SizeOf<T>());
+        _il.Emit(OpCodes.Bne_Un, unreserved);
+        // reserved: take the reservation down, then swap the reserved value for rs2
+        ClearReservation();
+        HostAddress();
+        AtomicOperand<T>(i.Rs2);
+        ReservedValue<T>();
+        _il.Emit(OpCodes.Call, typeof(Interlocked).GetMethod(nameof(Interlocked.CompareExchange), [typeof(T).MakeByRefType(), typeof(T), typeof(T)])!);
+        ReservedValue<T>();
+        _il.Emit(OpCodes.Bne_Un, failed);
+        _il.Emit(OpCodes.Ldc_I8, 0L);
+        _il.Emit(OpCodes.Stloc, _operand);
+        _il.Emit(OpCodes.Br, done);
+        _il.MarkLabel(unreserved);
+        ClearReservation();
+        _il.MarkLabel(failed);
+        _il.Emit(OpCodes.Ldc_I8, 1L);
+        _il.Emit(OpCodes.Stloc, _operand);
+        _il.MarkLabel(done);
+        _il.Emit(OpCodes.Ldloc, _operand);
+        StoreX(i.Rd);
+
+        void ClearReservation()
+        {
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldc_I8, -1L);
+            _il.Emit(OpCodes.Stfld, ReservedAddressField);
+        }
+    }
+
+    /// <summary>Pushes the hart's reserved value as a <typeparamref name="T"/>.</summary>
+    private void ReservedValue<T>()
+    {
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, ReservedValueField);
+        if (typeof(T) == typeof(int)) _il.Emit(OpCodes.Conv_I4);
     }
 
     // ---- Floating point (F, D) ----
