@@ -172,6 +172,7 @@ public sealed class BareMachine : IDisposable
         finally
         {
             _console.Flush();
+            Hart.SettleStatistics();
         }
 
         BareResult Result(BareStop stop, int code, string? message) => new(stop, code, Hart.Instret, clock.Elapsed, message);

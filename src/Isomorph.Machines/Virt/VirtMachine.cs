@@ -579,6 +579,7 @@ public sealed partial class VirtMachine : IMachine
         }
         finally
         {
+            foreach (var hart in _harts) hart.SettleStatistics(); // every worker has returned
             lock (_parkLock)
             {
                 _running = false;

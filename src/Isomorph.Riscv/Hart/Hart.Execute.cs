@@ -223,6 +223,16 @@ public sealed unsafe partial class Hart
     /// <summary>Region exits that found the region to run next in the jump cache, and those whose next pc it did not hold (for --stats).</summary>
     internal long JumpCacheHits, JumpCacheMisses;
 
+    /// <summary>This hart's figures of its runs under a translating engine, not yet in the engine's totals.</summary>
+    internal Translation.RunTally Tally;
+
+    /// <summary>
+    /// Adds the figures of this hart's last runs, which a translating engine keeps on the hart for a
+    /// while (short runs, as guest function calls make), to the engine's totals: at the end of a
+    /// machine's run, before statistics are read. Only the hart's own thread, or one that owns it now.
+    /// </summary>
+    public void SettleStatistics() => Translation.TranslatingEngine.FlushTally(this);
+
     /// <summary>
     /// Called by a region's exit to <paramref name="pc"/> (with <see cref="Instret"/> written): the
     /// region the jump cache holds for it, when its whole length fits in the current chunk (so stop

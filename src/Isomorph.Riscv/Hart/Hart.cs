@@ -79,6 +79,7 @@ public sealed unsafe partial class Hart : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        Translation.TranslatingEngine.FlushTally(this);
         NativeMemory.Free(_registerBlock);
         NativeMemory.Free(_readTlb);
         NativeMemory.Free(_writeTlb);
