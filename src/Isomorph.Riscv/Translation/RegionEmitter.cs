@@ -893,6 +893,20 @@ public sealed class RegionEmitter
         _il.Emit(OpCodes.Add);
     }
 
+    /// <summary>Loads f<paramref name="r"/>'s bits into <paramref name="into"/>, branching to <paramref name="slow"/> when a single-precision value is not NaN-boxed.</summary>
+    private void BoxedOperand(int r, bool wide, LocalBuilder into, Label slow)
+    {
+        FAddress(r);
+        _il.Emit(OpCodes.Ldind_I8);
+        _il.Emit(OpCodes.Stloc, into);
+        if (wide) return;
+        _il.Emit(OpCodes.Ldloc, into);
+        _il.Emit(OpCodes.Ldc_I8, unchecked((long)BoxBits));
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Ldc_I8, unchecked((long)BoxBits));
+        _il.Emit(OpCodes.Bne_Un, slow);
+    }
+
     /// <summary>
     /// Loads f<paramref name="r"/> into <paramref name="into"/> (for single precision, its low 32
     /// bits), branching to <paramref name="slow"/> when it is not finite (or, for single precision,
@@ -900,17 +914,7 @@ public sealed class RegionEmitter
     /// </summary>
     private void FiniteOperand(int r, bool wide, LocalBuilder into, Label slow)
     {
-        FAddress(r);
-        _il.Emit(OpCodes.Ldind_I8);
-        _il.Emit(OpCodes.Stloc, into);
-        if (!wide)
-        {
-            _il.Emit(OpCodes.Ldloc, into);
-            _il.Emit(OpCodes.Ldc_I8, unchecked((long)BoxBits));
-            _il.Emit(OpCodes.And);
-            _il.Emit(OpCodes.Ldc_I8, unchecked((long)BoxBits));
-            _il.Emit(OpCodes.Bne_Un, slow);
-        }
+        BoxedOperand(r, wide, into, slow);
         long exponent = wide ? 0x7FF0_0000_0000_0000 : 0x7F80_0000;
         _il.Emit(OpCodes.Ldloc, into);
         _il.Emit(OpCodes.Ldc_I8, exponent);
@@ -1070,17 +1074,7 @@ public sealed class RegionEmitter
     /// </summary>
     private void NumberOperand(int r, bool wide, LocalBuilder into, Label slow)
     {
-        FAddress(r);
-        _il.Emit(OpCodes.Ldind_I8);
-        _il.Emit(OpCodes.Stloc, into);
-        if (!wide)
-        {
-            _il.Emit(OpCodes.Ldloc, into);
-            _il.Emit(OpCodes.Ldc_I8, unchecked((long)BoxBits));
-            _il.Emit(OpCodes.And);
-            _il.Emit(OpCodes.Ldc_I8, unchecked((long)BoxBits));
-            _il.Emit(OpCodes.Bne_Un, slow);
-        }
+        BoxedOperand(r, wide, into, slow);
         // |bits| above the infinity's: a NaN.
         _il.Emit(OpCodes.Ldloc, into);
         _il.Emit(OpCodes.Ldc_I8, wide ? 0x7FFF_FFFF_FFFF_FFFF : 0x7FFF_FFFF);
