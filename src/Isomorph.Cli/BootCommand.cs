@@ -124,7 +124,7 @@ public static class BootCommand
             {
                 Console = serialBackend.Output,
                 VirtioConsole = parse.GetValue(virtioConsole)?.FullName,
-                Engine = LibraryEngine(engineName),
+                Engine = IsomorphCommand.LibraryEngine(engineName),
                 HostThreads = parse.GetValue(hostThreads),
                 MaxInstructions = parse.GetValue(maxInstructions) ?? 0,
                 RebootOnReset = true,
@@ -137,14 +137,6 @@ public static class BootCommand
         });
         return command;
     }
-
-    /// <summary>The library's name for an engine the --engine option names (null: the default).</summary>
-    internal static ExecutionEngine? LibraryEngine(string? name) => name switch
-    {
-        null => null,
-        "interp" => ExecutionEngine.Interpreter,
-        _ => ExecutionEngine.Translator,
-    };
 
     /// <summary>The session that runs this process's machine, once it runs: the API's gdb endpoint reaches it.</summary>
     private static MachineSession? s_session;
@@ -334,7 +326,7 @@ public static class BootCommand
             }
             catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException)
             {
-                return Fail(e.Message);
+                return Fail(IsomorphCommand.Reason(e));
             }
             using (session)
             {

@@ -56,6 +56,21 @@ public static class IsomorphCommand
     public static IExecutionEngine? Engine(string? name) => name is null ? null : ExecutionEngines.FromName(name);
 
     /// <summary>
+    /// What the library's exception says, as the one line the CLI prints: an <see cref="ArgumentException"/>'s
+    /// message without the " (Parameter 'X')" that .NET appends (the user gave an option, not a parameter).
+    /// </summary>
+    public static string Reason(Exception e) =>
+        e is ArgumentException { ParamName: { } name } a ? a.Message.Replace($" (Parameter '{name}')", "") : e.Message;
+
+    /// <summary>The library's name for the engine an <see cref="EngineOption"/> names (null: the default), for run and boot, which go through the library.</summary>
+    public static ExecutionEngine? LibraryEngine(string? name) => name switch
+    {
+        null => null,
+        "interp" => ExecutionEngine.Interpreter,
+        _ => ExecutionEngine.Translator,
+    };
+
+    /// <summary>
     /// The most RAM a machine is given: 1 TiB. RAM is reserved, not committed, so a large machine
     /// costs only what its guest touches; past 1 TiB a typo (1024T) is likelier than a need.
     /// </summary>

@@ -88,7 +88,7 @@ public static class RunCommand
             AllowHostPrograms = allowHostExec,
             SystemCallTrace = strace ? stderr : null,
             Diagnostics = stderr,
-            Engine = engine switch { null => null, "interp" => ExecutionEngine.Interpreter, _ => ExecutionEngine.Translator },
+            Engine = IsomorphCommand.LibraryEngine(engine),
             Gdb = gdbPort,
         };
         GuestExit exit;
@@ -98,7 +98,7 @@ public static class RunCommand
         }
         catch (Exception e) when (e is InvalidProgramException or ArgumentException or IOException)
         {
-            return Fail(e.Message);
+            return Fail(IsomorphCommand.Reason(e));
         }
         if (stats)
         {
