@@ -20,12 +20,14 @@ using var vm = new VirtualMachine(args[0])
 }.Start();
 
 console.WaitFor("/ # ");
+var typed = console.Written;
 vm.SendConsoleInput("uname -sm; echo $((6 * 7))\n");
-console.WaitFor("42");
+console.WaitFor("\n42", from: typed); // the answer's line, not a 42 the boot printed before
 Console.WriteLine($"the guest answered after {vm.Instructions:N0} instructions:");
 // From the command's last echo: typed before the shell's line editor took the terminal over, the
 // command is echoed twice on one line (by the terminal, then by the editor).
-Console.WriteLine(console.Text[console.Text.LastIndexOf("uname", StringComparison.Ordinal)..].Replace("\r", "").TrimEnd());
+var answer = console.Text;
+Console.WriteLine(answer[answer.LastIndexOf("uname", StringComparison.Ordinal)..].Replace("\r", "").TrimEnd());
 
 // A snapshot to a stream, while it runs (paused for the instant the save takes).
 var snapshot = new MemoryStream();
@@ -46,10 +48,16 @@ sealed class ConsoleText : Stream
         get { lock (_text) return _text.ToString(); }
     }
 
-    public void WaitFor(string expected)
+    public int Written
+    {
+        get { lock (_text) return _text.Length; }
+    }
+
+    /// <summary>Waits until the guest has written <paramref name="expected"/> at or after position <paramref name="from"/>.</summary>
+    public void WaitFor(string expected, int from = 0)
     {
         lock (_text)
-            while (!_text.ToString().Contains(expected, StringComparison.Ordinal))
+            while (!_text.ToString(from, _text.Length - from).Contains(expected, StringComparison.Ordinal))
                 if (!Monitor.Wait(_text, TimeSpan.FromMinutes(2))) throw new TimeoutException($"the guest never wrote {expected}");
     }
 

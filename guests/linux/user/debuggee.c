@@ -73,7 +73,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(mode, "hot") == 0) {
         long sum = 0;
-        for (long i = 0; i < 3000000; i++) {
+        for (long i = 0; i < 6000000; i++) {
             sum += i ^ (i >> 3);
             if (i == 2000000) counter = sum;
         }
