@@ -9,7 +9,7 @@ namespace Isomorph.Linux.Syscalls;
 /// when nothing is left), and sched_getaffinity reports it; new threads and forked children inherit
 /// their creator's. The mask is the guest's view: host threads are not pinned.
 /// </summary>
-internal static unsafe class Affinity
+internal static unsafe partial class Affinity
 {
     private static readonly ConditionalWeakTable<GuestThread, ulong[]> Masks = [];
 

@@ -11,7 +11,7 @@ namespace Isomorph.Linux.Syscalls;
 /// on riscv64 and the 64-bit hosts (struct __user_cap_header_struct: u32 version, i32 pid;
 /// struct __user_cap_data_struct: three u32).
 /// </summary>
-internal static unsafe class Capabilities
+internal static unsafe partial class Capabilities
 {
     private const int HostCapget = 125, HostCapset = 126; // x86-64
     private const uint Version1 = 0x19980330, Version2 = 0x20071026, Version3 = 0x20080522;

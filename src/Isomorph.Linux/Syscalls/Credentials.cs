@@ -12,7 +12,7 @@ namespace Isomorph.Linux.Syscalls;
 /// which also makes the host's permission checks on the guest's file accesses the right ones. A
 /// forked guest process starts on a host thread created by its parent's and inherits its IDs.
 /// </summary>
-internal static unsafe class Credentials
+internal static unsafe partial class Credentials
 {
     // x86-64 host numbers.
     private const int HostSetuid = 105, HostSetgid = 106, HostSetreuid = 113, HostSetregid = 114,

@@ -8,7 +8,7 @@ namespace Isomorph.Linux.Syscalls;
 /// The guest's 64-bit data word passes through untouched; only struct epoll_event's layout is
 /// converted (riscv64 aligns it to 16 bytes, x86-64 packs it into 12).
 /// </summary>
-internal static unsafe class Epoll
+internal static unsafe partial class Epoll
 {
     private const int GuestEventSize = 16;
     private const int MaxEvents = 1 << 16;

@@ -9,7 +9,7 @@ namespace Isomorph.Linux.Syscalls;
 /// O_PATH descriptors included. As on Linux the new program's AT_EXECFN is "/dev/fd/N" or
 /// "/dev/fd/N/pathname" for those, and AT_SYMLINK_NOFOLLOW refuses a final symbolic link with ELOOP.
 /// </summary>
-internal static unsafe class ExecveAt
+internal static unsafe partial class ExecveAt
 {
     private const int AtSymlinkNofollow = 0x100, AtEmptyPath = 0x1000;
 

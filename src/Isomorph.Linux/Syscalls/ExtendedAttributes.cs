@@ -12,7 +12,7 @@ namespace Isomorph.Linux.Syscalls;
 /// Names are at most 255 bytes (ERANGE), values at most 64 KiB (E2BIG to set; a larger buffer to get
 /// or list is cut to that size, as the kernel does).
 /// </summary>
-internal static unsafe class ExtendedAttributes
+internal static unsafe partial class ExtendedAttributes
 {
     // x86-64 host numbers.
     private const int HostFsetxattr = 190, HostFgetxattr = 193, HostFlistxattr = 196, HostFremovexattr = 199,

@@ -3,7 +3,7 @@ using Isomorph.Linux.Host;
 namespace Isomorph.Linux.Syscalls;
 
 /// <summary>Descriptors and their data: open, close, read, write, seek, duplicate, control.</summary>
-internal static unsafe class Files
+internal static unsafe partial class Files
 {
     private const int FDupfd = 0, FGetfd = 1, FSetfd = 2, FGetfl = 3, FSetfl = 4, FGetlk = 5, FSetlk = 6, FSetlkw = 7, FDupfdCloexec = 1030;
     private const int FdCloexec = 1;

@@ -11,7 +11,7 @@ namespace Isomorph.Linux.Syscalls;
 /// and the word lies in a MAP_SHARED mapping: then it is keyed by file and offset in the run's
 /// shared table, so processes that map the same file (or fork with a shared anonymous mapping) meet.
 /// </summary>
-internal static unsafe class FutexSyscalls
+internal static unsafe partial class FutexSyscalls
 {
     private const int FutexWait = 0, FutexWake = 1, FutexRequeue = 3, FutexCmpRequeue = 4, FutexWakeOp = 5,
         FutexWaitBitset = 9, FutexWakeBitset = 10;

@@ -10,7 +10,7 @@ namespace Isomorph.Linux.Syscalls;
 /// paths, the process's working directory for relative ones, and under --root a lookup confined to
 /// the root, the watch then naming the object found (or, with IN_DONT_FOLLOW, the link itself).
 /// </summary>
-internal static unsafe class Inotify
+internal static unsafe partial class Inotify
 {
     private const int InNonblock = 0x800, InCloexec = Libc.OCloexec;
     private const uint InDontFollow = 0x0200_0000;

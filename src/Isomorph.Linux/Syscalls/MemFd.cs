@@ -7,7 +7,7 @@ namespace Isomorph.Linux.Syscalls;
 /// (fcntl F_ADD_SEALS/F_GET_SEALS) and MAP_SHARED mappings — which are the host's own shared
 /// mappings, seen by forked children too — behave as on Linux. MFD_* are the same everywhere.
 /// </summary>
-internal static unsafe class MemFd
+internal static unsafe partial class MemFd
 {
     private const uint MfdCloexec = 1, MfdAllowSealing = 2, MfdHugetlb = 4, MfdNoexecSeal = 8, MfdExec = 0x10;
     /// <summary>The hugetlb page size bits (MFD_HUGE_*), which Linux takes only with MFD_HUGETLB.</summary>

@@ -8,7 +8,7 @@ namespace Isomorph.Linux.Syscalls;
 /// are copies of the file's bytes; MAP_SHARED ones (file or anonymous) are host shared mappings,
 /// see <see cref="GuestAddressSpace.MapShared"/>.
 /// </summary>
-internal static unsafe class MemorySyscalls
+internal static unsafe partial class MemorySyscalls
 {
     private const ulong MapShared = 0x01, MapPrivate = 0x02, MapSharedValidate = 0x03, MapTypeMask = 0x0F, MapFixed = 0x10, MapAnonymous = 0x20, MapGrowsDown = 0x100,
         MapLocked = 0x2000, MapFixedNoReplace = 0x100000;

@@ -9,7 +9,7 @@ namespace Isomorph.Linux.Syscalls;
 /// host's, as under qemu-user, and need the host user's CAP_SYS_ADMIN. Under --root they are EPERM:
 /// a mount would change the host's file system beyond the root.
 /// </summary>
-internal static unsafe class Mounts
+internal static unsafe partial class Mounts
 {
     [Syscall(40, "mount", "sssxx")]
     private static long Mount(LinuxProcess p, in SyscallArgs a)

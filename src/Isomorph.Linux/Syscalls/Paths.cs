@@ -5,7 +5,7 @@ using Isomorph.Linux.Host;
 namespace Isomorph.Linux.Syscalls;
 
 /// <summary>The file system by name: status, links, access checks, directories, the working directory.</summary>
-internal static unsafe class Paths
+internal static unsafe partial class Paths
 {
     private const int AtEmptyPath = 0x1000, AtSymlinkNofollow = 0x100;
     private const uint StatxBasicStats = 0x7FF;

@@ -38,7 +38,7 @@ internal sealed unsafe class PidFdFile : ServedFile
     }
 }
 
-internal static unsafe class PidFdSyscalls
+internal static unsafe partial class PidFdSyscalls
 {
     private const int PidfdNonblock = 0x800;
     /// <summary>pidfd_send_signal's scopes (Linux 6.9): the thread, its thread group (the default), its process group.</summary>

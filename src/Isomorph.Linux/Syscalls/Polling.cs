@@ -3,7 +3,7 @@ using Isomorph.Linux.Host;
 namespace Isomorph.Linux.Syscalls;
 
 /// <summary>Waiting for descriptors: ppoll and pselect6, both on the host's ppoll with guest descriptors translated.</summary>
-internal static unsafe class Polling
+internal static unsafe partial class Polling
 {
     private const short PollIn = 0x1, PollPri = 0x2, PollOut = 0x4, PollErr = 0x8, PollHup = 0x10, PollNval = 0x20;
     private const int MaxDescriptors = 4096;

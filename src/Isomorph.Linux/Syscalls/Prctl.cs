@@ -9,7 +9,7 @@ namespace Isomorph.Linux.Syscalls;
 /// no_new_privs and the timer slack belong to the calling thread, which is a host thread, so they
 /// are the host kernel's. Any other option is EINVAL, as from a kernel that has no such option.
 /// </summary>
-internal static unsafe class Prctl
+internal static unsafe partial class Prctl
 {
     private const int PrSetPdeathsig = 1, PrGetPdeathsig = 2, PrGetDumpable = 3, PrSetDumpable = 4, PrGetKeepcaps = 7, PrSetKeepcaps = 8,
         PrSetName = 15, PrGetName = 16, PrGetSeccomp = 21, PrCapbsetRead = 23, PrSetTimerslack = 29, PrGetTimerslack = 30,

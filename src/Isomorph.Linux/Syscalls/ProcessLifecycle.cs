@@ -5,7 +5,7 @@ using Isomorph.Linux.Processes;
 namespace Isomorph.Linux.Syscalls;
 
 /// <summary>Processes coming and going: clone (fork, vfork), execve, wait4/waitid, process groups and sessions.</summary>
-internal static unsafe class ProcessLifecycle
+internal static unsafe partial class ProcessLifecycle
 {
     private const ulong CloneVm = 0x100, CloneVfork = 0x4000, CloneThread = 0x10000, CloneSettls = 0x80000,
         CloneParentSettid = 0x100000, CloneChildCleartid = 0x200000, CloneChildSettid = 0x1000000, CloneSignalMask = 0xFF;

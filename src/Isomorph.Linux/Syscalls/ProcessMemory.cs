@@ -9,7 +9,7 @@ namespace Isomorph.Linux.Syscalls;
 /// ESRCH. Data moves page by page in iovec order; a page that cannot be reached on either side ends
 /// the transfer, which returns the bytes moved so far, or EFAULT when none were.
 /// </summary>
-internal static unsafe class ProcessMemory
+internal static unsafe partial class ProcessMemory
 {
     private const ulong IovMax = 1024;
 

@@ -4,7 +4,7 @@ using Isomorph.Linux.Host;
 namespace Isomorph.Linux.Syscalls;
 
 /// <summary>The process itself: exit, identity, limits, the thread bookkeeping glibc sets up, system information.</summary>
-internal static unsafe class ProcessSyscalls
+internal static unsafe partial class ProcessSyscalls
 {
     /// <summary>exit: ends the calling thread; the process ends with its last thread.</summary>
     [Syscall(93, "exit", "d")]

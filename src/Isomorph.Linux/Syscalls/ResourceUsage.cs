@@ -8,7 +8,7 @@ namespace Isomorph.Linux.Syscalls;
 /// children it reaped had used. struct rusage, struct tms and struct sysinfo are laid out alike on
 /// riscv64 and the 64-bit hosts.
 /// </summary>
-internal static unsafe class ResourceUsage
+internal static unsafe partial class ResourceUsage
 {
     private const int RusageSelf = 0, RusageChildren = -1, RusageThread = 1;
     public const int RusageSize = 144;

@@ -72,7 +72,7 @@ internal sealed unsafe class SignalFdFile : ServedFile
     }
 }
 
-internal static unsafe class SignalFdSyscalls
+internal static unsafe partial class SignalFdSyscalls
 {
     private const int SfdNonblock = 0x800, SfdCloexec = 0x80000;
 

@@ -4,7 +4,7 @@ using Isomorph.Linux.Signals;
 namespace Isomorph.Linux.Syscalls;
 
 /// <summary>Signal dispositions, masks, the alternate stack, sending, waiting for and returning from signals.</summary>
-internal static unsafe class SignalSyscalls
+internal static unsafe partial class SignalSyscalls
 {
     private const int SigBlock = 0, SigUnblock = 1, SigSetmask = 2;
     private const ulong MinSignalStack = 2048;

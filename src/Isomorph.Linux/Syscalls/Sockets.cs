@@ -10,7 +10,7 @@ namespace Isomorph.Linux.Syscalls;
 /// descriptors, which become guest ones in the receiver's table (so a host process at the other end
 /// gives and gets real descriptors), and SCM_CREDENTIALS names the host process for a guest's own pid.
 /// </summary>
-internal static unsafe class Sockets
+internal static unsafe partial class Sockets
 {
     private const int SockNonblock = 0x800, SockCloexec = 0x80000;
     private const int MsgDontwait = 0x40, MsgCtrunc = 0x08, MsgCmsgCloexec = 0x4000_0000;

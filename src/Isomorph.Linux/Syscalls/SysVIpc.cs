@@ -14,7 +14,7 @@ namespace Isomorph.Linux.Syscalls;
 /// host process's id where Linux records the caller's (creator, last operation); for the run's own
 /// processes the VM keeps those ids itself and shows them instead (<see cref="Pids"/>).
 /// </summary>
-internal static unsafe class SysVIpc
+internal static unsafe partial class SysVIpc
 {
     /// <summary>Which of the run's processes created a host object, and made the last operations on it (sender and receiver for a queue).</summary>
     private sealed class Ids

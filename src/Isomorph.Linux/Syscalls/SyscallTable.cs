@@ -1,13 +1,13 @@
-using System.Reflection;
 using System.Text;
 
 namespace Isomorph.Linux.Syscalls;
 
 /// <summary>
 /// The system calls the process VM implements, keyed by riscv64 number and gathered from the
-/// <see cref="SyscallAttribute"/>s on the handlers, plus the names of the others for messages.
+/// <see cref="SyscallAttribute"/>s on the handlers (each handler class's <c>DeclareSyscalls</c>,
+/// generated from them by Isomorph.Generators), plus the names of the others for messages.
 /// </summary>
-public sealed class SyscallTable
+public sealed partial class SyscallTable
 {
     public delegate long Handler(LinuxProcess process, in SyscallArgs args);
 
@@ -17,18 +17,14 @@ public sealed class SyscallTable
 
     public static SyscallTable Instance { get; } = new();
 
-    private SyscallTable()
+    private SyscallTable() => DeclareAll();
+
+    private partial void DeclareAll();
+
+    internal void Add(SyscallAttribute a, Handler handler)
     {
-        foreach (var method in typeof(SyscallTable).Assembly.GetTypes()
-                     .SelectMany(t => t.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)))
-        {
-            foreach (var a in method.GetCustomAttributes<SyscallAttribute>())
-            {
-                var handler = method.CreateDelegate<Handler>();
-                if (!_entries.TryAdd(a.Number, new Entry(a.Number, a.Name, a.Arguments, handler)))
-                    throw new InvalidOperationException($"system call {a.Number} ({a.Name}) has two handlers");
-            }
-        }
+        if (!_entries.TryAdd(a.Number, new Entry(a.Number, a.Name, a.Arguments, handler)))
+            throw new InvalidOperationException($"system call {a.Number} ({a.Name}) has two handlers");
     }
 
     public IReadOnlyCollection<Entry> Entries => _entries.Values;

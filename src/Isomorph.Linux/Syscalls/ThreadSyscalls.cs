@@ -6,7 +6,7 @@ namespace Isomorph.Linux.Syscalls;
 /// What threads on several harts need from the kernel besides futexes: membarrier, the RISC-V
 /// instruction-cache flush, riscv_hwprobe (what the harts implement), and the CPUs they run on.
 /// </summary>
-internal static unsafe class ThreadSyscalls
+internal static unsafe partial class ThreadSyscalls
 {
     // membarrier(2) commands (include/uapi/linux/membarrier.h).
     private const int MembarrierQuery = 0, MembarrierGlobal = 1, MembarrierGlobalExpedited = 2, MembarrierRegisterGlobalExpedited = 4,

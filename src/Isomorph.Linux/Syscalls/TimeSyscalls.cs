@@ -3,7 +3,7 @@ using Isomorph.Linux.Host;
 namespace Isomorph.Linux.Syscalls;
 
 /// <summary>Clocks and sleeping; struct timespec and timeval are two 64-bit words on riscv64 and the host.</summary>
-internal static unsafe class TimeSyscalls
+internal static unsafe partial class TimeSyscalls
 {
     private const int ClockRealtime = 0, ClockMonotonic = 1;
 

@@ -8,7 +8,7 @@ namespace Isomorph.Linux.Syscalls;
 /// host descriptor. struct itimerspec is four 64-bit words on riscv64 and the host alike, and
 /// TFD_CLOEXEC and TFD_NONBLOCK are O_CLOEXEC and O_NONBLOCK on both.
 /// </summary>
-internal static unsafe class TimerFd
+internal static unsafe partial class TimerFd
 {
     private const int TfdNonblock = 0x800, TfdCloexec = Libc.OCloexec;
     private const int ItimerspecSize = 32;

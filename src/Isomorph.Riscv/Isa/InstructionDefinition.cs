@@ -22,8 +22,20 @@ public sealed unsafe class InstructionDefinition
     public IReadOnlyList<string> Overrides { get; init; } = [];
     /// <summary>What the instruction does to control flow (a compressed one: that of the instruction it expands to).</summary>
     public ControlFlow Flow { get; init; }
-    /// <summary>The semantics method (<see cref="Exec"/>'s target), which translated code calls for instructions without an emitter.</summary>
-    public required System.Reflection.MethodInfo Semantics { get; init; }
+    /// <summary>The class that declares the semantics method.</summary>
+    public required Type SemanticsType { get; init; }
+    /// <summary>The semantics method's name in <see cref="SemanticsType"/>.</summary>
+    public required string SemanticsName { get; init; }
+
+    /// <summary>
+    /// The semantics method (<see cref="Exec"/>'s target), which translated code calls for instructions
+    /// without an emitter: looked up when first asked for (the translator's thread), not at start-up.
+    /// </summary>
+    public System.Reflection.MethodInfo Semantics => _semantics ??=
+        SemanticsType.GetMethod(SemanticsName, System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic,
+            [typeof(Hart), typeof(Insn).MakeByRefType(), typeof(int)])
+        ?? throw new InvalidOperationException($"{SemanticsType.Name}.{SemanticsName}: no semantics method");
+    private System.Reflection.MethodInfo? _semantics;
     /// <summary>The IL emitter declared beside the semantics (<see cref="EmitterAttribute"/>), or null: translated code calls <see cref="Semantics"/>.</summary>
     public InstructionEmitter? Emitter { get; internal set; }
     public ushort Id { get; set; }

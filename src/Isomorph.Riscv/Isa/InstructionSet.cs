@@ -1,13 +1,12 @@
 using System.Numerics;
-using System.Reflection;
 using Isomorph.Riscv.Semantics;
 
 namespace Isomorph.Riscv.Isa;
 
 /// <summary>
 /// Every instruction Isomorph knows, gathered once from the <see cref="InstructionAttribute"/>
-/// declarations on the semantics classes and the compressed-instruction table
-/// (<see cref="Rv64C.Table"/>). The decoder and disassembler read this and nothing else.
+/// declarations on the semantics classes (through <see cref="InstructionSetBuilder"/>) and the
+/// compressed-instruction table (<see cref="Rv64C.Table"/>). The decoder and disassembler read this and nothing else.
 /// </summary>
 public static unsafe class InstructionSet
 {
@@ -42,46 +41,8 @@ public static unsafe class InstructionSet
 
     private static List<InstructionDefinition> Build()
     {
-        var list = new List<InstructionDefinition>();
-        foreach (var type in typeof(InstructionSet).Assembly.GetTypes())
-        {
-            var ext = type.GetCustomAttribute<IsaExtensionAttribute>();
-            if (ext is null) continue;
-            foreach (var method in type.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic))
-            {
-                foreach (var attr in method.GetCustomAttributes<InstructionAttribute>())
-                {
-                    var (match, mask) = ParsePattern(attr.Encoding, 32);
-                    CheckSignature(method);
-                    list.Add(new InstructionDefinition
-                    {
-                        Name = attr.Name,
-                        Extension = ext.Name,
-                        Match = match,
-                        Mask = mask,
-                        Compressed = false,
-                        Syntax = new OperandSyntax(attr.Operands),
-                        Exec = (delegate*<Hart, ref Insn, int, int>)method.MethodHandle.GetFunctionPointer(),
-                        Overrides = attr.Overrides,
-                        Flow = attr.Flow,
-                        Semantics = method,
-                    });
-                }
-            }
-        }
+        var list = new InstructionSetBuilder().Build();
         var bases = list.ToDictionary(d => d.Name);
-        foreach (var type in typeof(InstructionSet).Assembly.GetTypes())
-        {
-            if (type.GetCustomAttribute<IsaExtensionAttribute>() is null) continue;
-            foreach (var method in type.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic))
-                foreach (var attr in method.GetCustomAttributes<EmitterAttribute>())
-                {
-                    if (!bases.TryGetValue(attr.Name, out var d) || d.Extension != type.GetCustomAttribute<IsaExtensionAttribute>()!.Name)
-                        throw new InvalidOperationException($"{type.Name}.{method.Name}: [Emitter(\"{attr.Name}\")] names no instruction of its class's extension");
-                    if (d.Emitter is not null) throw new InvalidOperationException($"{attr.Name}: two emitters");
-                    d.Emitter = method.CreateDelegate<InstructionEmitter>();
-                }
-        }
         foreach (var c in Rv64C.Table)
         {
             var (match, mask) = ParsePattern(c.Encoding, 16);
@@ -99,7 +60,8 @@ public static unsafe class InstructionSet
                 Expands = c.Expands,
                 Overrides = c.Overrides,
                 Flow = target.Flow,
-                Semantics = target.Semantics,
+                SemanticsType = target.SemanticsType,
+                SemanticsName = target.SemanticsName,
                 Emitter = target.Emitter,
             });
         }
@@ -107,13 +69,5 @@ public static unsafe class InstructionSet
         list.Sort((a, b) => BitOperations.PopCount(b.Mask).CompareTo(BitOperations.PopCount(a.Mask)));
         for (int i = 0; i < list.Count; i++) list[i].Id = (ushort)i;
         return list;
-    }
-
-    private static void CheckSignature(MethodInfo m)
-    {
-        var ps = m.GetParameters();
-        if (m.ReturnType != typeof(int) || ps.Length != 3 || ps[0].ParameterType != typeof(Hart)
-            || ps[1].ParameterType != typeof(Insn).MakeByRefType() || ps[2].ParameterType != typeof(int))
-            throw new InvalidOperationException($"{m.DeclaringType?.Name}.{m.Name}: semantics must be 'static int (Hart, ref Insn, int)'");
     }
 }

@@ -8,7 +8,7 @@ namespace Isomorph.Riscv.Semantics;
 /// hstatus.HU, U-mode; and the fences of the VS-stage and G-stage translations.
 /// </summary>
 [IsaExtension("H")]
-internal static unsafe class Hypervisor
+internal static unsafe partial class Hypervisor
 {
     /// <summary>Whether the current mode may run a hypervisor instruction; else the exception it raises (as a semantics return).</summary>
     private static bool Permitted(Hart h, ref Insn i, int idx, bool fence, out int refused)

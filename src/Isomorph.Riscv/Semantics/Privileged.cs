@@ -4,7 +4,7 @@ namespace Isomorph.Riscv.Semantics;
 
 /// <summary>The privileged instructions: environment calls, trap returns, WFI and sfence.vma.</summary>
 [IsaExtension("Privileged")]
-internal static unsafe class Privileged
+internal static unsafe partial class Privileged
 {
     /// <summary>The semantics of every encoding that is not an instruction.</summary>
     internal static int IllegalInstruction(Hart h, ref Insn i, int idx) =>

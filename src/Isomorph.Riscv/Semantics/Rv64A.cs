@@ -8,7 +8,7 @@ namespace Isomorph.Riscv.Semantics;
 /// operations on guest RAM, so they are atomic across harts running on different host threads.
 /// </summary>
 [IsaExtension("A")]
-internal static unsafe class Rv64A
+internal static unsafe partial class Rv64A
 {
     private static int Next(ref Insn i, int idx) => idx + i.Slots;
 

@@ -8,7 +8,7 @@ namespace Isomorph.Riscv.Semantics;
 
 /// <summary>The D extension: IEEE 754 binary64 arithmetic, exactly rounded (see <see cref="SoftFloat"/>).</summary>
 [IsaExtension("D")]
-internal static unsafe class Rv64D
+internal static unsafe partial class Rv64D
 {
     private const ulong Sign = 1ul << 63;
 

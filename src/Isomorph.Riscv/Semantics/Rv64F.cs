@@ -12,7 +12,7 @@ namespace Isomorph.Riscv.Semantics;
 /// are NaN-boxed.
 /// </summary>
 [IsaExtension("F")]
-internal static unsafe class Rv64F
+internal static unsafe partial class Rv64F
 {
     private const uint Sign = 1u << 31;
 

@@ -11,7 +11,7 @@ namespace Isomorph.Riscv.Semantics;
 /// (mul and mulw the emitter writes as IL arithmetic).
 /// </summary>
 [IsaExtension("M")]
-internal static unsafe class Rv64M
+internal static unsafe partial class Rv64M
 {
     private static int Next(ref Insn i, int idx) => idx + i.Slots;
     private static ulong SignExtend32(ulong v) => (ulong)(long)(int)v;

@@ -6,7 +6,7 @@ namespace Isomorph.Riscv.Semantics;
 
 /// <summary>Zba: address generation (shift-and-add, unsigned-word forms).</summary>
 [IsaExtension("Zba")]
-internal static unsafe class Zba
+internal static unsafe partial class Zba
 {
     private static int Next(ref Insn i, int idx) => idx + i.Slots;
 
@@ -37,7 +37,7 @@ internal static unsafe class Zba
 
 /// <summary>Zbb: basic bit manipulation.</summary>
 [IsaExtension("Zbb")]
-internal static unsafe class Zbb
+internal static unsafe partial class Zbb
 {
     private static int Next(ref Insn i, int idx) => idx + i.Slots;
     private static ulong SignExtend32(ulong v) => (ulong)(long)(int)v;
@@ -124,7 +124,7 @@ internal static unsafe class Zbb
 
 /// <summary>Zbs: single-bit instructions.</summary>
 [IsaExtension("Zbs")]
-internal static unsafe class Zbs
+internal static unsafe partial class Zbs
 {
     private static int Next(ref Insn i, int idx) => idx + i.Slots;
 

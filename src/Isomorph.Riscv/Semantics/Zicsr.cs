@@ -7,7 +7,7 @@ namespace Isomorph.Riscv.Semantics;
 /// rs1 = x0 (or a zero immediate) do not write, so read-only CSRs can be read with them.
 /// </summary>
 [IsaExtension("Zicsr")]
-internal static unsafe class Zicsr
+internal static unsafe partial class Zicsr
 {
     private enum Op { Write, Set, Clear }
 
@@ -52,7 +52,7 @@ internal static unsafe class Zicsr
 
 /// <summary>Zifencei: instruction-fetch fence. Stores already invalidate decoded code, so nothing is stale.</summary>
 [IsaExtension("Zifencei")]
-internal static unsafe class Zifencei
+internal static unsafe partial class Zifencei
 {
     [Instruction("fence.i", "............ ..... 001 ..... 0001111", "", Flow = ControlFlow.ChangesState)]
     private static int FenceI(Hart h, ref Insn i, int idx)

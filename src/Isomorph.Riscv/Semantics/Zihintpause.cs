@@ -8,7 +8,7 @@ namespace Isomorph.Riscv.Semantics;
 /// hart that shares its host thread with others give up the rest of its quantum (<see cref="Hart.YieldOnPause"/>).
 /// </summary>
 [IsaExtension("Zihintpause")]
-internal static class Zihintpause
+internal static partial class Zihintpause
 {
     [Instruction("pause", "0000 0001 0000 00000 000 00000 0001111", "", Overrides = ["fence"], Flow = ControlFlow.ChangesState)]
     private static int Pause(Hart h, ref Insn i, int idx)

@@ -11,6 +11,40 @@ public sealed class InstructionSetTests(ITestOutputHelper output)
     private static bool Overlap(InstructionDefinition a, InstructionDefinition b) =>
         a.Compressed == b.Compressed && ((a.Match ^ b.Match) & a.Mask & b.Mask) == 0;
 
+    /// <summary>
+    /// The table start-up builds (generated from the attributes at compile time, Isomorph.Generators)
+    /// is the attributes, read here by reflection: every [Instruction] is one definition of its
+    /// extension, with its method as the semantics and its pattern, flow and overrides; every [Emitter]
+    /// is its instruction's emitter; nothing else is in the table.
+    /// </summary>
+    [Fact]
+    public unsafe void TheTableIsTheAttributesOnTheSemantics()
+    {
+        const System.Reflection.BindingFlags all = System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic;
+        var instructions = 0;
+        foreach (var type in typeof(InstructionSet).Assembly.GetTypes())
+        {
+            if (System.Reflection.CustomAttributeExtensions.GetCustomAttribute<IsaExtensionAttribute>(type) is not { } extension) continue;
+            foreach (var method in type.GetMethods(all))
+            {
+                foreach (var a in System.Reflection.CustomAttributeExtensions.GetCustomAttributes<InstructionAttribute>(method))
+                {
+                    instructions++;
+                    var d = InstructionSet.Get(a.Name);
+                    Assert.Equal((extension.Name, method), (d.Extension, d.Semantics));
+                    Assert.Equal(InstructionSet.ParsePattern(a.Encoding, 32), (d.Match, d.Mask));
+                    Assert.Equal((a.Flow, a.Operands), (d.Flow, d.Syntax.Text));
+                    Assert.Equal(a.Overrides, d.Overrides);
+                    Assert.Equal(method.MethodHandle.GetFunctionPointer(), (nint)d.Exec);
+                }
+                foreach (var a in System.Reflection.CustomAttributeExtensions.GetCustomAttributes<EmitterAttribute>(method))
+                    Assert.Equal(method, InstructionSet.Get(a.Name).Emitter?.Method);
+            }
+        }
+        Assert.Equal(instructions, InstructionSet.Definitions.Count(d => !d.Compressed));
+        Assert.True(instructions > 200);
+    }
+
     [Fact]
     public void NoTwoInstructionsShareAnEncoding()
     {

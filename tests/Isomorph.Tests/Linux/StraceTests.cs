@@ -82,6 +82,23 @@ public sealed partial class StraceTests
         return arities;
     }
 
+    /// <summary>The table start-up builds (generated at compile time) is the [Syscall] attributes on the handlers, read here by reflection.</summary>
+    [Fact]
+    public void TheTableIsTheAttributesOnTheHandlers()
+    {
+        var declared = typeof(SyscallTable).Assembly.GetTypes()
+            .SelectMany(t => t.GetMethods(System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic))
+            .SelectMany(m => System.Reflection.CustomAttributeExtensions.GetCustomAttributes<SyscallAttribute>(m).Select(a => (a, m)))
+            .ToList();
+        foreach (var (a, method) in declared)
+        {
+            var entry = SyscallTable.Instance.Find(a.Number);
+            Assert.NotNull(entry);
+            Assert.Equal((a.Name, a.Arguments, method), (entry.Name, entry.Arguments, entry.Handler.Method));
+        }
+        Assert.Equal(declared.Count, SyscallTable.Instance.Entries.Count);
+    }
+
     [Fact]
     public void EveryHandlerDecodesTheArgumentsTheKernelDeclares()
     {

@@ -1,0 +1,151 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using System.Text;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Isomorph.Generators
+{
+
+/// <summary>
+/// Turns the declarations the projects make with attributes into code that builds their tables:
+/// <list type="bullet">
+/// <item>an ISA extension's class (<c>[IsaExtension]</c>): its <c>[Instruction]</c> semantics and
+/// <c>[Emitter]</c> methods, handed to the <c>InstructionSetBuilder</c> with the attributes as written;</item>
+/// <item>a system call's handler (<c>[Syscall]</c>), handed to the <c>SyscallTable</c>.</item>
+/// </list>
+/// The attributes stay the one definition (tests and tools may still read them by reflection);
+/// the generated code is what start-up runs, instead of about 50 ms of cold reflection.
+/// A class holding declarations must be <c>partial</c>: its generated part names private methods.
+/// </summary>
+[Generator]
+public sealed class DeclarationsGenerator : IIncrementalGenerator
+{
+    private const string IsaExtension = "Isomorph.Riscv.Isa.IsaExtensionAttribute";
+    private const string Instruction = "Isomorph.Riscv.Isa.InstructionAttribute";
+    private const string Emitter = "Isomorph.Riscv.Isa.EmitterAttribute";
+    private const string Syscall = "Isomorph.Linux.Syscalls.SyscallAttribute";
+
+    public void Initialize(IncrementalGeneratorInitializationContext context)
+    {
+        var extensions = context.SyntaxProvider.ForAttributeWithMetadataName(IsaExtension,
+            static (node, _) => node is ClassDeclarationSyntax,
+            static (c, _) => DescribeExtension((INamedTypeSymbol)c.TargetSymbol, c.Attributes[0])).Collect();
+        context.RegisterSourceOutput(extensions, static (output, classes) => EmitInstructionSet(output, classes));
+
+        var syscalls = context.SyntaxProvider.ForAttributeWithMetadataName(Syscall,
+            static (node, _) => node is MethodDeclarationSyntax,
+            static (c, _) => DescribeSyscalls((IMethodSymbol)c.TargetSymbol, c.Attributes)).Collect();
+        context.RegisterSourceOutput(syscalls, static (output, handlers) => EmitSyscallTable(output, handlers));
+    }
+
+    /// <summary>A class's generated part: where it lives and the statements its Declare method makes.</summary>
+    private sealed record Part(string Namespace, string TypeName, string Modifiers, string Statements) : System.IComparable<Part>
+    {
+        public string FullName => $"global::{Namespace}.{TypeName}";
+        public int CompareTo(Part? other) => string.CompareOrdinal(FullName + Statements, other?.FullName + other?.Statements);
+    }
+
+    private static Part DescribeExtension(INamedTypeSymbol type, AttributeData extension)
+    {
+        var sb = new StringBuilder();
+        sb.Append($"        builder.Extension(typeof({Qualified(type)}), {Construct(extension)});\n");
+        foreach (var method in type.GetMembers().OfType<IMethodSymbol>().OrderBy(m => m.Locations.FirstOrDefault()?.SourceSpan.Start ?? 0))
+            foreach (var a in method.GetAttributes())
+            {
+                string? name = a.AttributeClass?.ToDisplayString();
+                if (name == Instruction)
+                    sb.Append($"        builder.Instruction({Construct(a)}, &{method.Name}, \"{method.Name}\");\n");
+                else if (name == Emitter)
+                    sb.Append($"        builder.Emitter({Construct(a)}, {method.Name});\n");
+            }
+        return new Part(type.ContainingNamespace.ToDisplayString(), type.Name, Modifiers(type), sb.ToString());
+    }
+
+    private static Part DescribeSyscalls(IMethodSymbol method, ImmutableArray<AttributeData> attributes)
+    {
+        var type = method.ContainingType;
+        var sb = new StringBuilder();
+        foreach (var a in attributes)
+            sb.Append($"        table.Add({Construct(a)}, {method.Name});\n");
+        return new Part(type.ContainingNamespace.ToDisplayString(), type.Name, Modifiers(type), sb.ToString());
+    }
+
+    private static void EmitInstructionSet(SourceProductionContext output, ImmutableArray<Part> classes)
+    {
+        if (classes.IsEmpty) return;
+        var all = new StringBuilder();
+        foreach (var c in classes.OrderBy(c => c.FullName, System.StringComparer.Ordinal))
+        {
+            output.AddSource($"{c.TypeName}.Instructions.g.cs", Partial(c,
+                "    /// <summary>Declares this extension's instructions and emitters (generated from their attributes).</summary>\n" +
+                "    internal static void DeclareInstructions(global::Isomorph.Riscv.Isa.InstructionSetBuilder builder)\n    {\n" +
+                c.Statements + "    }\n"));
+            all.Append($"        {c.FullName}.DeclareInstructions(this);\n");
+        }
+        output.AddSource("InstructionSetBuilder.g.cs",
+            "// <auto-generated/> by Isomorph.Generators.DeclarationsGenerator\n" +
+            "namespace Isomorph.Riscv.Isa;\n\n" +
+            "internal sealed unsafe partial class InstructionSetBuilder\n{\n" +
+            "    /// <summary>Declares every extension's instructions, in the order of their classes' names.</summary>\n" +
+            "    private partial void DeclareAll()\n    {\n" + all + "    }\n}\n");
+    }
+
+    private static void EmitSyscallTable(SourceProductionContext output, ImmutableArray<Part> handlers)
+    {
+        if (handlers.IsEmpty) return;
+        var all = new StringBuilder();
+        foreach (var type in handlers.GroupBy(h => h.FullName).OrderBy(g => g.Key, System.StringComparer.Ordinal))
+        {
+            var parts = type.OrderBy(p => p).ToList();
+            var c = parts[0];
+            output.AddSource($"{c.TypeName}.Syscalls.g.cs", Partial(c,
+                "    /// <summary>Declares this class's system-call handlers (generated from their attributes).</summary>\n" +
+                "    internal static void DeclareSyscalls(global::Isomorph.Linux.Syscalls.SyscallTable table)\n    {\n" +
+                string.Concat(parts.Select(p => p.Statements)) + "    }\n"));
+            all.Append($"        {c.FullName}.DeclareSyscalls(this);\n");
+        }
+        output.AddSource("SyscallTable.g.cs",
+            "// <auto-generated/> by Isomorph.Generators.DeclarationsGenerator\n" +
+            "namespace Isomorph.Linux.Syscalls;\n\n" +
+            "public sealed partial class SyscallTable\n{\n" +
+            "    /// <summary>Declares every handler, in the order of their classes' names.</summary>\n" +
+            "    private partial void DeclareAll()\n    {\n" + all + "    }\n}\n");
+    }
+
+    private static string Partial(Part c, string members) =>
+        "// <auto-generated/> by Isomorph.Generators.DeclarationsGenerator\n" +
+        $"namespace {c.Namespace};\n\n" +
+        $"{c.Modifiers} partial class {c.TypeName}\n{{\n{members}}}\n";
+
+    private static string Modifiers(INamedTypeSymbol type) =>
+        (type.IsStatic ? "static " : type.IsSealed ? "sealed " : "") + "unsafe";
+
+    private static string Qualified(ITypeSymbol type) => type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+
+    /// <summary>The attribute as the expression that constructs it: <c>new A(args) { Named = value }</c>.</summary>
+    private static string Construct(AttributeData a)
+    {
+        var args = string.Join(", ", a.ConstructorArguments.Select(Literal));
+        var named = a.NamedArguments.Select(n => $"{n.Key} = {Literal(n.Value)}").ToList();
+        return $"new {Qualified(a.AttributeClass!)}({args})" + (named.Count > 0 ? $" {{ {string.Join(", ", named)} }}" : "");
+    }
+
+    private static string Literal(TypedConstant c) => c.Kind switch
+    {
+        TypedConstantKind.Array => $"new {Qualified(c.Type!)} {{ {string.Join(", ", c.Values.Select(Literal))} }}",
+        TypedConstantKind.Enum => c.Type!.GetMembers().OfType<IFieldSymbol>().FirstOrDefault(f => f.HasConstantValue && Equals(f.ConstantValue, c.Value)) is { } member
+            ? $"{Qualified(c.Type!)}.{member.Name}"
+            : $"({Qualified(c.Type!)})({c.Value})",
+        _ => c.ToCSharpString(),
+    };
+}
+}
+
+namespace System.Runtime.CompilerServices
+{
+    /// <summary>Records' init accessors on netstandard2.0, which lacks this marker type.</summary>
+    internal static class IsExternalInit { }
+}
