@@ -20,6 +20,21 @@ public static class RegionTranslator
     /// <summary>True when slot <paramref name="idx"/> is set in the bitmap <paramref name="stops"/>.</summary>
     internal static bool IsStop(ulong[] stops, int idx) => (stops[idx >> 6] & (1ul << idx)) != 0;
 
+    /// <summary>
+    /// A bitmap of the slots of <paramref name="page"/> that have run (slots are decoded the first
+    /// time they run, <see cref="DecodedPage"/>): read on the hart's thread when a region is asked
+    /// for, so that the region leaves out the code that never ran (error paths, the rest of a
+    /// function the program does not call, data after code) instead of compiling it.
+    /// </summary>
+    internal static unsafe ulong[] ExecutedSlots(DecodedPage page)
+    {
+        var bits = new ulong[DecodedPage.SlotCount / 64];
+        nint undecoded = (nint)(delegate*<Hart, ref Insn, int, int>)&CodeCache.DecodeSlot;
+        for (int i = 0; i < DecodedPage.SlotCount; i++)
+            if ((nint)page.Slots[i].Exec != undecoded) bits[i >> 6] |= 1ul << i;
+        return bits;
+    }
+
     /// <summary>Time spent in RyuJIT compiling regions (all engines, wall time of the compiling thread), for --stats.</summary>
     public static long JitTicks;
 
@@ -46,6 +61,8 @@ public static class RegionTranslator
     /// hart, <see cref="Hart.Direct"/>) its loads and stores go through direct memory, not the TLBs.
     /// No slot set in <paramref name="stops"/> (a bitmap of the page's slots) joins the region:
     /// control reaching one leaves it, so a debugger or a hook can act before that instruction.
+    /// With <paramref name="executed"/> (<see cref="ExecutedSlots"/>), only slots that have run join
+    /// it, the start excepted: code the program has not run leaves the region, for the interpreter.
     /// </summary>
     /// <remarks>
     /// The region is the code of the page reachable from its start, gathered breadth first in
@@ -57,7 +74,7 @@ public static class RegionTranslator
     /// comes back: <see cref="RegionEmitter.JumpIndirect"/>), until <see cref="MaxInstructions"/>.
     /// Every slot appears once.
     /// </remarks>
-    internal static Region? Translate(DecodedPage page, int start, ReadOnlySpan<byte> bytes, int generation, bool directMemory = false, ulong[]? stops = null)
+    internal static Region? Translate(DecodedPage page, int start, ReadOnlySpan<byte> bytes, int generation, bool directMemory = false, ulong[]? stops = null, ulong[]? executed = null)
     {
         if (stops is not null && IsStop(stops, start)) return null;
         var code = new List<(int, Insn, InstructionDefinition)>();
@@ -68,7 +85,8 @@ public static class RegionTranslator
         wanted.Enqueue(start);
         while (code.Count < MaxInstructions && wanted.TryDequeue(out int idx))
         {
-            while (code.Count < MaxInstructions && idx < end && !inRegion.Contains(idx) && (stops is null || !IsStop(stops, idx)))
+            while (code.Count < MaxInstructions && idx < end && !inRegion.Contains(idx) && (stops is null || !IsStop(stops, idx))
+                   && (executed is null || idx == start || IsStop(executed, idx)))
             {
                 int at = idx * 2;
                 uint raw = BinaryPrimitives.ReadUInt16LittleEndian(bytes[at..]);

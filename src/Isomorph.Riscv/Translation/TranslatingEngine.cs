@@ -31,12 +31,12 @@ public sealed class TranslatingEngine : IExecutionEngine
     /// <summary>Whether regions are compiled on a background thread (else at once, on the hart's thread).</summary>
     public bool Background { get; }
 
-    private readonly BlockingCollection<(DecodedPage Page, PageTranslations Table, int Start, byte[] Code, bool Direct, ulong[]? Stops)> _queue = new();
+    private readonly BlockingCollection<(DecodedPage Page, PageTranslations Table, int Start, byte[] Code, bool Direct, ulong[]? Stops, ulong[]? Executed)> _queue = new();
     private Thread? _worker;
     private readonly Lock _start = new();
 
     /// <summary>What the engine did so far (all harts).</summary>
-    public long RegionsTranslated, Dispatches, CompileTicks, TranslatedRuns, TranslatedInstructions, InterpretedInstructions, HandedToInterpreter;
+    public long RegionsTranslated, RegionInstructions, Dispatches, CompileTicks, TranslatedRuns, TranslatedInstructions, InterpretedInstructions, HandedToInterpreter;
 
     /// <summary>Regions entered from another region's exit through the jump cache, and exits it held nothing for.</summary>
     public long JumpCacheHits, JumpCacheMisses;
@@ -173,12 +173,16 @@ public sealed class TranslatingEngine : IExecutionEngine
         ulong pc = hart.Pc;
         var code = RegionTranslator.CopyCode(page, hart.PeekParcel((pc | 0xFFF) + 1));
         bool direct = hart.Direct is not null;
+        // What has run so far shapes the region; with threshold 0 nothing has (the tests' mode that
+        // translates everything from its first execution), and the region is all the page's code
+        // reachable from the start.
+        var executed = Threshold > 0 ? RegionTranslator.ExecutedSlots(page) : null;
         if (Background)
         {
-            Enqueue(page, table, idx, code, direct, stops);
+            Enqueue(page, table, idx, code, direct, stops, executed);
             return false;
         }
-        Translate(page, table, idx, code, direct, stops);
+        Translate(page, table, idx, code, direct, stops, executed);
         return table.Regions[idx] is { } region && region.Stops == stops;
     }
 
@@ -228,7 +232,7 @@ public sealed class TranslatingEngine : IExecutionEngine
         Interlocked.Add(ref HandedToInterpreter, handed);
     }
 
-    private void Enqueue(DecodedPage page, PageTranslations table, int start, byte[] code, bool direct, ulong[]? stops)
+    private void Enqueue(DecodedPage page, PageTranslations table, int start, byte[] code, bool direct, ulong[]? stops, ulong[]? executed)
     {
         if (_worker is null)
             lock (_start)
@@ -237,26 +241,26 @@ public sealed class TranslatingEngine : IExecutionEngine
                     _worker = new Thread(Work) { IsBackground = true, Name = "isomorph translator", Priority = ThreadPriority.BelowNormal };
                     _worker.Start();
                 }
-        _queue.Add((page, table, start, code, direct, stops));
+        _queue.Add((page, table, start, code, direct, stops, executed));
     }
 
     private void Work()
     {
-        foreach (var (page, table, start, code, direct, stops) in _queue.GetConsumingEnumerable())
+        foreach (var (page, table, start, code, direct, stops, executed) in _queue.GetConsumingEnumerable())
         {
             // A page reset since the request: its translations are gone and the code may be different.
             if (table.Generation != Volatile.Read(ref page.Generation)) continue;
-            Translate(page, table, start, code, direct, stops);
+            Translate(page, table, start, code, direct, stops, executed);
         }
     }
 
-    private void Translate(DecodedPage page, PageTranslations table, int start, byte[] code, bool direct, ulong[]? stops)
+    private void Translate(DecodedPage page, PageTranslations table, int start, byte[] code, bool direct, ulong[]? stops, ulong[]? executed)
     {
         long t0 = Stopwatch.GetTimestamp();
         Region? region;
         try
         {
-            region = RegionTranslator.Translate(page, start, code, table.Generation, direct, stops);
+            region = RegionTranslator.Translate(page, start, code, table.Generation, direct, stops, executed);
         }
         catch (Exception e) when (e is InvalidProgramException or InvalidOperationException or NotSupportedException)
         {
@@ -270,11 +274,12 @@ public sealed class TranslatingEngine : IExecutionEngine
         if (!page.Active || table.Generation != Volatile.Read(ref page.Generation)) return;
         table.Install(region);
         Interlocked.Increment(ref RegionsTranslated);
+        Interlocked.Add(ref RegionInstructions, region.Length);
     }
 
     /// <summary>A line for --stats.</summary>
     public string Describe() =>
-        $"jit: {RegionsTranslated:N0} regions translated in {Stopwatch.GetElapsedTime(0, CompileTicks).TotalMilliseconds:F0} ms (RyuJIT {Stopwatch.GetElapsedTime(0, RegionTranslator.JitTicks).TotalMilliseconds:F0} ms), " +
+        $"jit: {RegionsTranslated:N0} regions translated ({(RegionsTranslated == 0 ? 0 : RegionInstructions / RegionsTranslated)} instructions each) in {Stopwatch.GetElapsedTime(0, CompileTicks).TotalMilliseconds:F0} ms (RyuJIT {Stopwatch.GetElapsedTime(0, RegionTranslator.JitTicks).TotalMilliseconds:F0} ms), " +
         $"{Dispatches:N0} dispatcher lookups, {TranslatedRuns:N0} region runs, {TranslatedInstructions:N0} instructions run translated, " +
         $"{InterpretedInstructions:N0} interpreted ({HandedToInterpreter:N0} of them handed over by regions), " +
         $"jump cache {JumpCacheHitRate * 100:F1}% hits ({JumpCacheHits:N0} of {JumpCacheHits + JumpCacheMisses:N0} region exits looked up)";

@@ -124,6 +124,29 @@ public sealed class TranslatorTests(ITestOutputHelper output)
         Assert.Equal(64, region.Length);
     }
 
+    /// <summary>
+    /// A region leaves out the code that has not run: with the bitmap of executed slots (a slot is
+    /// decoded the first time it runs), a straight line of 64 instructions of which the first 20 ran
+    /// becomes a region of 20; the start always joins; a page's bitmap has exactly its decoded slots.
+    /// </summary>
+    [Fact]
+    public unsafe void ARegionLeavesOutCodeThatHasNotRun()
+    {
+        var code = new byte[256];
+        for (int i = 0; i < 64; i++) BitConverter.GetBytes(0x00150513u).CopyTo(code, i * 4); // addi a0, a0, 1
+        var page = new Isomorph.Riscv.DecodedPage(0x8000_0000, (byte*)0x10);
+        var executed = RegionTranslator.ExecutedSlots(page);
+        Assert.All(executed, word => Assert.Equal(0ul, word));
+        Assert.Equal(1, RegionTranslator.Translate(page, 0, code, page.Generation, executed: executed)!.Length);
+        var addi = default(Isomorph.Riscv.Isa.Insn);
+        Isomorph.Riscv.Isa.Decoder.Decode(0x00150513u, ref addi);
+        for (int i = 0; i < 20; i++) Isomorph.Riscv.DecodedPage.Publish(ref page.Slots[i * 2], in addi);
+        executed = RegionTranslator.ExecutedSlots(page);
+        Assert.Equal(0x5555_5555_55ul, executed[0]); // slots 0, 2, ..., 38
+        Assert.Equal(20, RegionTranslator.Translate(page, 0, code, page.Generation, executed: executed)!.Length);
+        Assert.Equal(64, RegionTranslator.Translate(page, 0, code, page.Generation)!.Length);
+    }
+
     /// <summary>Fixed-seed random instruction streams (the differential suite's), interp as the oracle and the jit as the system under test.</summary>
     [Fact]
     public void RandomStreamsAgreeWithTheInterpreter()
