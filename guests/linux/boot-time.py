@@ -47,7 +47,7 @@ def main():
     # Build through the launcher once, then time the built CLI itself (a rebuild's compiler servers
     # would otherwise hold the output pipe open).
     subprocess.run([os.path.join(root, "isomorph"), "--help"], capture_output=True)
-    iso = ["dotnet", os.path.join(root, "artifacts", "cli", "isomorph.dll"), "boot", "--cpus", str(a.cpus), "--host-threads", str(a.host_threads), "--kernel", image, "--initrd", initrd, "--stats"]
+    iso = ["dotnet", os.environ.get("ISO_DLL") or os.path.join(root, "artifacts", "cli", "isomorph.dll"), "boot", "--cpus", str(a.cpus), "--host-threads", str(a.host_threads), "--kernel", image, "--initrd", initrd, "--stats"]
     qemu = ["qemu-system-riscv64", "-M", "virt", "-smp", str(a.cpus), "-m", "256M", "-nographic", "-bios", firmware,
             "-kernel", image, "-initrd", initrd, "-append", "console=ttyS0"]
     if a.qemu_single:

@@ -78,35 +78,18 @@ internal static unsafe partial class Rv64I
     [Emitter("bgeu")]
     private static void BgeuIl(RegionEmitter e, in Insn i) => e.Branch(in i, OpCodes.Bge_Un);
 
-    // Loads and stores: loads sign- or zero-extend by the type they read. Written with type tests the
-    // JIT folds (one extension per instantiation) rather than generic math, whose static abstract
-    // calls keep ReadyToRun from precompiling them: tier-0 code on every short program's hot path.
+    // Loads and stores: loads sign- or zero-extend by the type they read.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Load<T>(Hart h, ref Insn i, int idx) where T : unmanaged
+    private static int Load<T>(Hart h, ref Insn i, int idx) where T : unmanaged, IBinaryInteger<T>
     {
         if (!h.Load(h.X[i.Rs1] + (ulong)i.Imm, out T v)) return h.RaisePending(idx);
-        h.X[i.Rd] = Widen(v);
+        h.X[i.Rd] = (ulong)long.CreateTruncating(v);
         return Next(ref i, idx);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Store<T>(Hart h, ref Insn i, int idx) where T : unmanaged =>
-        h.Store(h.X[i.Rs1] + (ulong)i.Imm, Narrow<T>(h.X[i.Rs2])) ? Next(ref i, idx) : h.RaisePending(idx);
-
-    /// <summary>A loaded value extended to XLEN: signed types sign-extend, unsigned ones zero-extend.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Widen<T>(T v) where T : unmanaged =>
-        typeof(T) == typeof(sbyte) ? (ulong)Unsafe.As<T, sbyte>(ref v) :
-        typeof(T) == typeof(short) ? (ulong)Unsafe.As<T, short>(ref v) :
-        typeof(T) == typeof(int) ? (ulong)Unsafe.As<T, int>(ref v) :
-        typeof(T) == typeof(byte) ? Unsafe.As<T, byte>(ref v) :
-        typeof(T) == typeof(ushort) ? Unsafe.As<T, ushort>(ref v) :
-        typeof(T) == typeof(uint) ? Unsafe.As<T, uint>(ref v) :
-        Unsafe.As<T, ulong>(ref v);
-
-    /// <summary>The low bytes of a register, as the type a store writes (the host is little-endian, as RISC-V is).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static T Narrow<T>(ulong x) where T : unmanaged => Unsafe.As<ulong, T>(ref x);
+    private static int Store<T>(Hart h, ref Insn i, int idx) where T : unmanaged, IBinaryInteger<T> =>
+        h.Store(h.X[i.Rs1] + (ulong)i.Imm, T.CreateTruncating(h.X[i.Rs2])) ? Next(ref i, idx) : h.RaisePending(idx);
 
     [Instruction("lb", "............ ..... 000 ..... 0000011", "xd, imm(xs1)", Flow = ControlFlow.MayTrap)]
     private static int Lb(Hart h, ref Insn i, int idx) => Load<sbyte>(h, ref i, idx);
