@@ -290,7 +290,7 @@ public sealed record VirtualMachine
         {
             string? late = Console is not null ? nameof(Console) : VirtioConsole is not null ? nameof(VirtioConsole) : Engine is not null ? nameof(Engine)
                 : HostThreads != 1 ? nameof(HostThreads) : MaxInstructions != 0 ? nameof(MaxInstructions)
-                : Gdb is not null || Debuggable ? nameof(Gdb) : null;
+                : Gdb is not null ? nameof(Gdb) : Debuggable ? nameof(Debuggable) : null;
             if (late is not null) throw new ArgumentException($"{late} cannot be set on a machine built already: it was chosen when the machine was built", late);
         }
         if (WaitForGdb && Gdb is null) throw new ArgumentException("WaitForGdb needs a Gdb endpoint to wait on", nameof(WaitForGdb));
