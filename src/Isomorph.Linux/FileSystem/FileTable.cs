@@ -15,11 +15,41 @@ public sealed class FileTable
     /// <summary>nr_open: no descriptor number reaches this, whatever RLIMIT_NOFILE says.</summary>
     public const int MaxDescriptors = 1 << 20;
 
-    private readonly record struct Entry(int HostFd, bool CloseOnExec, DirectoryListing? Listing = null);
+    /// <summary>A guest descriptor: its host descriptor, its close-on-exec flag, a made-up listing; <see cref="Open"/> is false in a free slot.</summary>
+    private readonly record struct Entry(bool Open, int HostFd, bool CloseOnExec, DirectoryListing? Listing = null)
+    {
+        public static Entry Of(int hostFd, bool closeOnExec, DirectoryListing? listing = null) => new(true, hostFd, closeOnExec, listing);
+    }
 
-    private readonly SortedDictionary<int, Entry> _entries = [];
+    /// <summary>
+    /// The descriptors by guest number, as the kernel's fdtable: an array that grows (doubling) to
+    /// the highest number in use. (A sorted dictionary held them before; its generic code over
+    /// this struct is not in the ReadyToRun image, and jitting it cost every run 15 ms of start-up.)
+    /// </summary>
+    private Entry[] _entries = new Entry[16];
     private readonly Lock _sync = new();
     private int _lowestFree; // no free number below it
+
+    private bool TryGet(long fd, out Entry entry)
+    {
+        entry = fd >= 0 && fd < _entries.Length ? _entries[fd] : default;
+        return entry.Open;
+    }
+
+    private void Set(int fd, Entry entry)
+    {
+        if (fd >= _entries.Length) Array.Resize(ref _entries, Math.Max(fd + 1, Math.Min(_entries.Length * 2, MaxDescriptors)));
+        _entries[fd] = entry;
+    }
+
+    /// <summary>The open descriptors' numbers, in order (under the lock).</summary>
+    private List<int> OpenNumbers(Func<Entry, bool>? where = null)
+    {
+        var numbers = new List<int>();
+        for (int fd = 0; fd < _entries.Length; fd++)
+            if (_entries[fd].Open && (where is null || where(_entries[fd]))) numbers.Add(fd);
+        return numbers;
+    }
 
     /// <summary>
     /// RLIMIT_NOFILE, which is per process (a forked child inherits it): new descriptors get numbers
@@ -61,7 +91,7 @@ public sealed class FileTable
 
     public FileTable()
     {
-        for (int fd = 0; fd < 3; fd++) _entries[fd] = new Entry(fd, false);
+        for (int fd = 0; fd < 3; fd++) Set(fd, Entry.Of(fd, false));
         WorkingDirectory = Libc.OpenDirectory(Libc.AtFdCwd, ".");
     }
 
@@ -70,7 +100,7 @@ public sealed class FileTable
     {
         WorkingDirectory = workingDirectory;
         if (standardStreams)
-            for (int fd = 0; fd < 3; fd++) _entries[fd] = new Entry(fd, false);
+            for (int fd = 0; fd < 3; fd++) Set(fd, Entry.Of(fd, false));
     }
 
     /// <summary>
@@ -87,7 +117,8 @@ public sealed class FileTable
             if (!int.TryParse(Path.GetFileName(entry), out int fd) || fd <= 2) continue;
             int flags = Libc.fcntl(fd, FGetfd, 0);
             if (flags < 0 || (flags & FdCloexec) != 0) continue;
-            lock (_sync) _entries.TryAdd(fd, new Entry(fd, false));
+            lock (_sync)
+                if (!TryGet(fd, out _)) Set(fd, Entry.Of(fd, false));
         }
     }
 
@@ -127,11 +158,10 @@ public sealed class FileTable
         lock (_sync)
         {
             var copy = new FileTable(Libc.fcntl(WorkingDirectory, Libc.FDupfdCloexec, 0), standardStreams: false) { Limits = Limits };
-            foreach (var (fd, e) in _entries)
-            {
-                Share(e.HostFd);
-                copy._entries[fd] = e;
-            }
+            foreach (var e in _entries)
+                if (e.Open) Share(e.HostFd);
+            copy._entries = (Entry[])_entries.Clone();
+            copy._lowestFree = _lowestFree;
             return copy;
         }
     }
@@ -140,20 +170,20 @@ public sealed class FileTable
     public int Host(long fd)
     {
         if (fd is < 0 or >= MaxDescriptors) return -1;
-        lock (_sync) return _entries.TryGetValue((int)fd, out var e) ? e.HostFd : -1;
+        lock (_sync) return TryGet(fd, out var e) ? e.HostFd : -1;
     }
 
     /// <summary>The entries the VM makes up for guest descriptor <paramref name="fd"/> when it is such a directory (<see cref="DirectoryListing"/>), else null.</summary>
     public DirectoryListing? Listing(long fd)
     {
         if (fd is < 0 or >= MaxDescriptors) return null;
-        lock (_sync) return _entries.TryGetValue((int)fd, out var e) ? e.Listing : null;
+        lock (_sync) return TryGet(fd, out var e) ? e.Listing : null;
     }
 
     /// <summary>The open guest descriptor numbers, in order.</summary>
     public List<int> Numbers()
     {
-        lock (_sync) return [.. _entries.Keys];
+        lock (_sync) return OpenNumbers();
     }
 
     /// <summary>A host directory descriptor for an *at call: AT_FDCWD is the working directory.</summary>
@@ -177,21 +207,25 @@ public sealed class FileTable
     public void CloseOnExecAll()
     {
         List<int> marked;
-        lock (_sync) marked = _entries.Where(e => e.Value.CloseOnExec).Select(e => e.Key).ToList();
+        lock (_sync) marked = OpenNumbers(e => e.CloseOnExec);
         foreach (var fd in marked) Close(fd);
     }
 
     /// <summary>What a new program inherits across execve: every descriptor not marked close-on-exec, with its host descriptor.</summary>
     public List<(int Fd, int HostFd)> Inherited()
     {
-        lock (_sync) return [.. _entries.Where(e => !e.Value.CloseOnExec).Select(e => (e.Key, e.Value.HostFd))];
+        var inherited = new List<(int Fd, int HostFd)>();
+        lock (_sync)
+            for (int fd = 0; fd < _entries.Length; fd++)
+                if (_entries[fd] is { Open: true, CloseOnExec: false } e) inherited.Add((fd, e.HostFd));
+        return inherited;
     }
 
     /// <summary>Process exit: closes every descriptor, so pipe readers see end of file.</summary>
     public void CloseAll()
     {
         List<int> all;
-        lock (_sync) all = _entries.Keys.ToList();
+        lock (_sync) all = OpenNumbers();
         foreach (var fd in all) Close(fd);
         lock (_sync)
         {
@@ -213,8 +247,8 @@ public sealed class FileTable
             }
             for (int fd = Math.Max(minimum, _lowestFree); fd < limit; fd++)
             {
-                if (_entries.ContainsKey(fd)) continue;
-                _entries[fd] = new Entry(hostFd, closeOnExec, listing);
+                if (TryGet(fd, out _)) continue;
+                Set(fd, Entry.Of(hostFd, closeOnExec, listing));
                 if (minimum <= _lowestFree) _lowestFree = fd + 1;
                 return fd;
             }
@@ -233,8 +267,8 @@ public sealed class FileTable
         }
         lock (_sync)
         {
-            if (_entries.TryGetValue(fd, out var old)) Release(old.HostFd);
-            _entries[fd] = new Entry(hostFd, closeOnExec);
+            if (TryGet(fd, out var old)) Release(old.HostFd);
+            Set(fd, Entry.Of(hostFd, closeOnExec));
         }
         return fd;
     }
@@ -244,7 +278,8 @@ public sealed class FileTable
         Entry e;
         lock (_sync)
         {
-            if (fd is < 0 or >= MaxDescriptors || !_entries.Remove((int)fd, out e)) return -Errno.EBADF;
+            if (!TryGet(fd, out e)) return -Errno.EBADF;
+            _entries[fd] = default;
             _lowestFree = Math.Min(_lowestFree, (int)fd);
         }
         return Release(e.HostFd);
@@ -252,12 +287,12 @@ public sealed class FileTable
 
     public bool? CloseOnExec(long fd)
     {
-        lock (_sync) return _entries.TryGetValue((int)fd, out var e) ? e.CloseOnExec : null;
+        lock (_sync) return TryGet(fd, out var e) ? e.CloseOnExec : null;
     }
 
     public void SetCloseOnExec(long fd, bool on)
     {
         lock (_sync)
-            if (_entries.TryGetValue((int)fd, out var e)) _entries[(int)fd] = e with { CloseOnExec = on };
+            if (TryGet(fd, out var e)) _entries[fd] = e with { CloseOnExec = on };
     }
 }
