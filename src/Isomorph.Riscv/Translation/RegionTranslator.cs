@@ -17,8 +17,8 @@ public static class RegionTranslator
     /// <summary>Instructions per region: well under RyuJIT's limits for full optimisation (see docs/translator.md).</summary>
     public const int MaxInstructions = 128;
 
-    /// <summary>True when slot <paramref name="idx"/> is set in the bitmap <paramref name="stops"/>.</summary>
-    internal static bool IsStop(ulong[] stops, int idx) => (stops[idx >> 6] & (1ul << idx)) != 0;
+    /// <summary>True when slot <paramref name="idx"/> is set in <paramref name="slots"/>, a bitmap of a page's slots (its stops, or the slots that have run).</summary>
+    internal static bool IsSet(ulong[] slots, int idx) => (slots[idx >> 6] & (1ul << idx)) != 0;
 
     /// <summary>
     /// A bitmap of the slots of <paramref name="page"/> that have run (slots are decoded the first
@@ -76,7 +76,7 @@ public static class RegionTranslator
     /// </remarks>
     internal static Region? Translate(DecodedPage page, int start, ReadOnlySpan<byte> bytes, int generation, bool directMemory = false, ulong[]? stops = null, ulong[]? executed = null)
     {
-        if (stops is not null && IsStop(stops, start)) return null;
+        if (stops is not null && IsSet(stops, start)) return null;
         var code = new List<(int, Insn, InstructionDefinition)>();
         var inRegion = new HashSet<int>();
         var wanted = new Queue<int>();
@@ -85,8 +85,8 @@ public static class RegionTranslator
         wanted.Enqueue(start);
         while (code.Count < MaxInstructions && wanted.TryDequeue(out int idx))
         {
-            while (code.Count < MaxInstructions && idx < end && !inRegion.Contains(idx) && (stops is null || !IsStop(stops, idx))
-                   && (executed is null || idx == start || IsStop(executed, idx)))
+            while (code.Count < MaxInstructions && idx < end && !inRegion.Contains(idx) && (stops is null || !IsSet(stops, idx))
+                   && (executed is null || idx == start || IsSet(executed, idx)))
             {
                 int at = idx * 2;
                 uint raw = BinaryPrimitives.ReadUInt16LittleEndian(bytes[at..]);

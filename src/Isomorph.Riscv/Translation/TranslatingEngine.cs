@@ -99,7 +99,7 @@ public sealed class TranslatingEngine : IExecutionEngine
             ulong pc = hart.Pc;
             int idx = (int)(pc & 0xFFF) >> 1;
             var stops = filter.SlotsOf(pc);
-            if (stops is not null && RegionTranslator.IsStop(stops, idx))
+            if (stops is not null && RegionTranslator.IsSet(stops, idx))
             {
                 Tally(hart, HartStop.Budget, runs, dispatches, translated, hart.Instret - start - translated, handed, hart.JumpCacheHits - hitsBefore, hart.JumpCacheMisses - missesBefore);
                 return HartStop.Budget;
@@ -216,20 +216,16 @@ public sealed class TranslatingEngine : IExecutionEngine
     {
         ref var t = ref hart.Tally;
         if (t.Engine is { } engine && t.Pending > 0)
-            engine.AddTotals(t.Runs, t.Dispatches, t.Translated, t.Interpreted, t.Handed, t.Chained, t.Misses);
+        {
+            Interlocked.Add(ref engine.JumpCacheHits, t.Chained);
+            Interlocked.Add(ref engine.JumpCacheMisses, t.Misses);
+            Interlocked.Add(ref engine.Dispatches, t.Dispatches);
+            Interlocked.Add(ref engine.TranslatedRuns, t.Runs + t.Chained);
+            Interlocked.Add(ref engine.TranslatedInstructions, t.Translated);
+            Interlocked.Add(ref engine.InterpretedInstructions, t.Interpreted);
+            Interlocked.Add(ref engine.HandedToInterpreter, t.Handed);
+        }
         t = new RunTally { Engine = t.Engine };
-    }
-
-    private void AddTotals(long runs, long dispatches, long translated, long interpreted, long handed, long chained, long misses)
-    {
-        runs += chained;
-        Interlocked.Add(ref JumpCacheHits, chained);
-        Interlocked.Add(ref JumpCacheMisses, misses);
-        Interlocked.Add(ref Dispatches, dispatches);
-        Interlocked.Add(ref TranslatedRuns, runs);
-        Interlocked.Add(ref TranslatedInstructions, translated);
-        Interlocked.Add(ref InterpretedInstructions, interpreted);
-        Interlocked.Add(ref HandedToInterpreter, handed);
     }
 
     private void Enqueue(DecodedPage page, PageTranslations table, int start, byte[] code, bool direct, ulong[]? stops, ulong[]? executed)
