@@ -30,6 +30,7 @@ public sealed class FileTable
     private readonly Lock _sync = new();
     private int _lowestFree; // no free number below it
 
+    /// <summary>The entry of guest descriptor <paramref name="fd"/> when it is open (any number: one out of the table's range is not). Under the lock.</summary>
     private bool TryGet(long fd, out Entry entry)
     {
         entry = fd >= 0 && fd < _entries.Length ? _entries[fd] : default;
@@ -169,14 +170,12 @@ public sealed class FileTable
     /// <summary>The host descriptor behind guest descriptor <paramref name="fd"/>, or -1.</summary>
     public int Host(long fd)
     {
-        if (fd is < 0 or >= MaxDescriptors) return -1;
         lock (_sync) return TryGet(fd, out var e) ? e.HostFd : -1;
     }
 
     /// <summary>The entries the VM makes up for guest descriptor <paramref name="fd"/> when it is such a directory (<see cref="DirectoryListing"/>), else null.</summary>
     public DirectoryListing? Listing(long fd)
     {
-        if (fd is < 0 or >= MaxDescriptors) return null;
         lock (_sync) return TryGet(fd, out var e) ? e.Listing : null;
     }
 
