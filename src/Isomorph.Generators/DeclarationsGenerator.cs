@@ -42,10 +42,9 @@ public sealed class DeclarationsGenerator : IIncrementalGenerator
     }
 
     /// <summary>A class's generated part: where it lives and the statements its Declare method makes.</summary>
-    private sealed record Part(string Namespace, string TypeName, string Modifiers, string Statements) : System.IComparable<Part>
+    private sealed record Part(string Namespace, string TypeName, string Modifiers, string Statements)
     {
         public string FullName => $"global::{Namespace}.{TypeName}";
-        public int CompareTo(Part? other) => string.CompareOrdinal(FullName + Statements, other?.FullName + other?.Statements);
     }
 
     private static Part DescribeExtension(INamedTypeSymbol type, AttributeData extension)
@@ -99,7 +98,7 @@ public sealed class DeclarationsGenerator : IIncrementalGenerator
         var all = new StringBuilder();
         foreach (var type in handlers.GroupBy(h => h.FullName).OrderBy(g => g.Key, System.StringComparer.Ordinal))
         {
-            var parts = type.OrderBy(p => p).ToList();
+            var parts = type.OrderBy(p => p.Statements, System.StringComparer.Ordinal).ToList();
             var c = parts[0];
             output.AddSource($"{c.TypeName}.Syscalls.g.cs", Partial(c,
                 "    /// <summary>Declares this class's system-call handlers (generated from their attributes).</summary>\n" +
