@@ -119,6 +119,41 @@ __asm__(
     ".option pop\n"
     ".text\n");
 
+/* A loop over three pages, as regions that span pages see it: its head at the end of one page
+   falls through into the next, which jumps to a third and back, and branches back to the first.
+   Then the code of the second and third pages is rewritten while the loop is hot (the region
+   starts on the first: it must notice pages other than its own change). */
+__asm__(
+    ".section .cross_code,\"awx\",@progbits\n"
+    ".option push\n"
+    ".option norvc\n"
+    ".option norelax\n"
+    ".balign 4096\n"
+    /* cross_loop(a0 = acc, a1 = n): n times acc += 1 + cross_insn's 2 + cross_far's 4 */
+    ".globl cross_loop\n"
+    "cross_loop:\n"
+    "  j 6f\n"
+    "  .org 4096 - 8\n"
+    "6:\n"
+    "  addi a0, a0, 1\n"
+    "  addi a1, a1, -1\n" /* the last instruction of the first page */
+    ".globl cross_insn\n"
+    "cross_insn:\n"
+    "  addi a0, a0, 2\n"
+    "  j cross_far\n"
+    "7:\n"
+    "  bnez a1, 6b\n"
+    "  ret\n"
+    ".balign 4096\n"
+    ".globl cross_far\n"
+    "cross_far:\n"
+    "  addi a0, a0, 4\n"
+    "  j 7b\n"
+    ".option pop\n"
+    ".text\n");
+
+extern uint64_t cross_loop(uint64_t acc, uint64_t n);
+extern char cross_insn[], cross_far[];
 extern uint64_t straddle_loop(uint64_t acc, uint64_t n);
 extern char straddle_insn[];
 extern uint64_t trace_calls(uint64_t n);
@@ -168,7 +203,21 @@ int main(void)
     __asm__ volatile("fence.i" ::: "memory");
     CHECK("and restored", straddle_loop(0, 20000), 20000);
 
-    /* 5. A fault in the middle of a hot loop: precise pc and tval, the loop continues after it. */
+    /* 5. A loop over three pages, then the code of its second and third pages rewritten while hot. */
+    CHECK("loop over three pages", cross_loop(0, 20000), 20000 * 7);
+    CHECK("its second page", (uint64_t)cross_insn & 0xfff, 0);
+    *(volatile uint32_t *)cross_insn = addi_a0(3);
+    __asm__ volatile("fence.i" ::: "memory");
+    CHECK("second page rewritten", cross_loop(0, 20000), 20000 * 8);
+    *(volatile uint32_t *)cross_far = addi_a0(5);
+    __asm__ volatile("fence.i" ::: "memory");
+    CHECK("third page rewritten", cross_loop(0, 20000), 20000 * 9);
+    *(volatile uint32_t *)cross_insn = addi_a0(2);
+    *(volatile uint32_t *)cross_far = addi_a0(4);
+    __asm__ volatile("fence.i" ::: "memory");
+    CHECK("and restored", cross_loop(1, 20000), 20000 * 7 + 1);
+
+    /* 6. A fault in the middle of a hot loop: precise pc and tval, the loop continues after it. */
     uint64_t expected = 0;
     for (int i = 0; i < N_POINTERS; i++) {
         values[i] = (uint64_t)i * 3 + 1;

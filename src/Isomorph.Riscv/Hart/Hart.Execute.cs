@@ -269,6 +269,18 @@ public sealed unsafe partial class Hart
         return Unsafe.ReadUnaligned<ushort>(page.Host + (va & 0xFFF));
     }
 
+    /// <summary>
+    /// The code page the fetch TLB maps <paramref name="va"/> to (executable, in the current
+    /// context), or null when it holds no such entry. Never walks page tables or traps: the
+    /// translator's way to follow code into another page without touching the guest's state.
+    /// </summary>
+    internal DecodedPage? PeekFetchPage(ulong va)
+    {
+        ulong vpn = va >> 12;
+        ref FetchEntry fe = ref _fetchTlb[vpn & (FetchTlbSize - 1)];
+        return fe.Tag == (vpn | _tlbContext) ? fe.Page : null;
+    }
+
     /// <summary>Set by translated code that left before an instruction for the interpreter to run (an access the TLB does not serve, FP the host cannot do exactly).</summary>
     internal bool InterpretNext;
 

@@ -3,17 +3,38 @@ using Isomorph.Riscv.Isa;
 namespace Isomorph.Riscv.Translation;
 
 /// <summary>
-/// One translated region: up to <see cref="RegionTranslator.MaxInstructions"/> instructions of one
-/// physical code page reachable from <see cref="Start"/>, where it is entered, compiled to a .NET
-/// method (and, behind a check, the second half of an instruction straddling into the next page). It runs with
+/// One translated region: up to <see cref="RegionTranslator.MaxInstructions"/> instructions reachable
+/// from <see cref="Start"/>, where it is entered, compiled to a .NET method: code of the physical page
+/// it starts on and of up to <see cref="RegionTranslator.MaxPages"/> - 1 others, each entered behind
+/// a check that the fetch TLB still maps it where it was read and that its code has not changed
+/// (and, behind a check, the second half of an instruction straddling into the next page). It runs with
 /// <see cref="Hart.CurrentPageBase"/> set to the virtual page it is entered through, and leaves
 /// <see cref="Hart.Pc"/>, <see cref="Hart.Instret"/> and the registers exactly as the interpreter
 /// would after the same instructions. Immutable once made, so harts on several threads share it.
 /// </summary>
 public sealed class Region
 {
-    /// <summary>The page the region was read from (its code checks the page's generation after stores: one that changes it ends the region).</summary>
-    internal DecodedPage Page { get; init; } = null!;
+    /// <summary>The pages the region was read from, the start's first (its code checks their generations after stores: one that changes them ends the region).</summary>
+    internal DecodedPage[] Pages { get; init; } = [];
+    /// <summary>The generation of each of <see cref="Pages"/> its code was read at.</summary>
+    internal int[] Generations { get; init; } = [];
+    /// <summary>The page the region starts on, in whose table it is kept.</summary>
+    internal DecodedPage Page => Pages[0];
+
+    /// <summary>
+    /// True when the code of a page the region spans beyond its start's has changed since it was
+    /// read (the start's own page drops its regions when it changes): control going there leaves
+    /// the region, so the dispatcher has it translated again.
+    /// </summary>
+    internal bool Stale
+    {
+        get
+        {
+            for (int j = 1; j < Pages.Length; j++)
+                if (Volatile.Read(ref Pages[j].Generation) != Generations[j] || !Pages[j].Active) return true;
+            return false;
+        }
+    }
     /// <summary>The slot (halfword index within the page) of the first instruction.</summary>
     public required int Start { get; init; }
     /// <summary>How many instructions the region holds: the most it runs between two budget checks.</summary>

@@ -33,7 +33,12 @@ public sealed class RegionEmitter
     private static readonly FieldInfo RunField = typeof(Region).GetField(nameof(Region.Run), BindingFlags.Instance | BindingFlags.NonPublic)!;
     private static readonly MethodInfo InvokeMethod = typeof(Func<Hart, Region?>).GetMethod("Invoke")!;
     private static readonly FieldInfo GenerationField = typeof(DecodedPage).GetField(nameof(DecodedPage.Generation), BindingFlags.Instance | BindingFlags.NonPublic)!;
-    private static readonly MethodInfo PageGetter = typeof(Region).GetProperty(nameof(Region.Page), BindingFlags.Instance | BindingFlags.NonPublic)!.GetMethod!;
+    private static readonly MethodInfo PagesGetter = typeof(Region).GetProperty(nameof(Region.Pages), BindingFlags.Instance | BindingFlags.NonPublic)!.GetMethod!;
+    private static readonly FieldInfo FetchTlbField = typeof(Hart).GetField("_fetchTlb", BindingFlags.Instance | BindingFlags.NonPublic)!;
+    private static readonly Type FetchEntryType = typeof(Hart).GetNestedType("FetchEntry", BindingFlags.NonPublic)!;
+    private static readonly FieldInfo FetchTagField = FetchEntryType.GetField("Tag")!;
+    private static readonly FieldInfo FetchPageField = FetchEntryType.GetField("Page")!;
+    private static readonly int FetchTlbSize = (int)typeof(Hart).GetField("FetchTlbSize", BindingFlags.Static | BindingFlags.NonPublic)!.GetRawConstantValue()!;
     private static readonly FieldInfo ReadTlbField = typeof(Hart).GetField("_readTlb", BindingFlags.Instance | BindingFlags.NonPublic)!;
     private static readonly FieldInfo WriteTlbField = typeof(Hart).GetField("_writeTlb", BindingFlags.Instance | BindingFlags.NonPublic)!;
     private static readonly FieldInfo TlbContextField = typeof(Hart).GetField("_tlbContext", BindingFlags.Instance | BindingFlags.NonPublic)!;
@@ -57,9 +62,12 @@ public sealed class RegionEmitter
     private readonly int[] _returnPoints;
     /// <summary>Where each slot of the region sits in <see cref="_code"/> (its order of emission).</summary>
     private readonly Dictionary<int, int> _position = [];
-    private readonly int _generation;
-    /// <summary>The first parcel of the next virtual page the region was read with (-1: unknown), the second half of an instruction in the page's last slot.</summary>
-    private readonly int _nextParcel;
+    /// <summary>The pages the region spans, by their offset in virtual pages from the start's: their index in <see cref="Region.Pages"/>.</summary>
+    private readonly Dictionary<int, int> _pageIndex = [];
+    /// <summary>The generation each page's code was read at (by index in <see cref="Region.Pages"/>).</summary>
+    private readonly int[] _generations;
+    /// <summary>More than the start's page: control entering another page checks it first (<see cref="EnterPage"/>).</summary>
+    private readonly bool _multiPage;
     private static readonly MethodInfo PeekParcelMethod = typeof(Hart).GetMethod(nameof(Hart.PeekParcel), BindingFlags.Instance | BindingFlags.NonPublic)!;
     private readonly uint _used, _written;
     /// <summary>
@@ -78,6 +86,8 @@ public sealed class RegionEmitter
     private readonly LocalBuilder _fBase, _fa, _fb, _fc, _fr64, _fr32;
     private readonly LocalBuilder _xBase, _n, _pageBase, _nextPc, _result, _address, _tlbEntry, _spill, _operand, _readTlb, _writeTlb, _context;
     private readonly LocalBuilder _directBase, _directPages, _directLimit;
+    /// <summary>In a region of several pages: the pages checked since entry (a bit each), and the hart's fetch TLB.</summary>
+    private readonly LocalBuilder? _checkedPages, _fetchTlb;
     /// <summary>Loads and stores go through the hart's direct memory (a process VM's), not its TLBs.</summary>
     private readonly bool _directMemory;
     private readonly Dictionary<int, Label> _labels = [];
@@ -94,13 +104,19 @@ public sealed class RegionEmitter
     /// <summary>The slot (halfword index within the page) of the instruction being emitted.</summary>
     public int Idx => _code[_k].Idx;
 
-    internal RegionEmitter(ILGenerator il, (int Idx, Insn Insn, InstructionDefinition Def)[] code, int generation, int nextParcel = -1, bool directMemory = false)
+    /// <param name="il">Where to emit.</param>
+    /// <param name="code">The region's instructions by slot, numbered from the start page's base (<see cref="RegionTranslator.Gather"/>).</param>
+    /// <param name="offsets">The pages the region spans, by their offset in virtual pages from the start's (0 first).</param>
+    /// <param name="generations">The generation each of those pages' code was read at.</param>
+    /// <param name="directMemory">Loads and stores go through the hart's direct memory (a process VM's).</param>
+    internal RegionEmitter(ILGenerator il, (int Idx, Insn Insn, InstructionDefinition Def)[] code, int[] offsets, int[] generations, bool directMemory = false)
     {
         _il = il;
         _directMemory = directMemory;
-        _nextParcel = nextParcel;
         _code = code;
-        _generation = generation;
+        _generations = generations;
+        for (int j = 0; j < offsets.Length; j++) _pageIndex[offsets[j]] = j;
+        _multiPage = offsets.Length > 1;
         for (int k = 0; k < code.Length; k++) _position[code[k].Idx] = k;
         _returnPoints = [.. code.Where(c => IsCall(c.Def, in c.Insn))
             .Select(c => c.Idx + c.Insn.Slots).Where(_position.ContainsKey).Distinct()];
@@ -163,6 +179,11 @@ public sealed class RegionEmitter
         _tlbEntry = il.DeclareLocal(typeof(nint));
         _spill = il.DeclareLocal(typeof(ulong));
         _operand = il.DeclareLocal(typeof(ulong));
+        if (_multiPage)
+        {
+            _checkedPages = il.DeclareLocal(typeof(int));
+            _fetchTlb = il.DeclareLocal(FetchEntryType.MakeArrayType());
+        }
         _exit = il.DefineLabel();
         _body = il.DefineLabel();
         _prologue = il.DefineLabel();
@@ -171,19 +192,96 @@ public sealed class RegionEmitter
     private static uint Bit(int r) => r is > 0 and < 32 ? 1u << r : 0;
 
     /// <summary>
-    /// Before an instruction in the page's last slot that straddles into the next virtual page:
+    /// Before an instruction in a page's last slot that straddles into the next virtual page:
     /// leaves for the interpreter (which fetches through the MMU, with its traps) unless the
     /// fetch TLB holds the next page and its first parcel is still the one the region was read with.
     /// </summary>
-    private void StraddleGuard()
+    private void StraddleGuard(in Insn insn)
     {
         _il.Emit(OpCodes.Ldarg_1);
-        _il.Emit(OpCodes.Ldloc, _pageBase);
-        _il.Emit(OpCodes.Ldc_I8, 4096L);
-        _il.Emit(OpCodes.Add);
+        PageBaseOf(Idx + insn.Slots);
         _il.Emit(OpCodes.Call, PeekParcelMethod);
-        _il.Emit(OpCodes.Ldc_I4, _nextParcel);
+        _il.Emit(OpCodes.Ldc_I4, (int)(insn.Raw >> 16));
         _il.Emit(OpCodes.Bne_Un, InterpretedExit());
+    }
+
+    /// <summary>The page a slot is on, in virtual pages from the start's (slots of earlier pages are negative).</summary>
+    private static int PageOffset(int idx) => idx >> 11;
+
+    /// <summary>Pushes the virtual base of the page holding slot <paramref name="idx"/>.</summary>
+    private void PageBaseOf(int idx)
+    {
+        _il.Emit(OpCodes.Ldloc, _pageBase);
+        if (PageOffset(idx) != 0)
+        {
+            _il.Emit(OpCodes.Ldc_I8, (long)PageOffset(idx) * 4096);
+            _il.Emit(OpCodes.Add);
+        }
+    }
+
+    /// <summary>True when control going from slot <paramref name="from"/> to slot <paramref name="to"/> enters a page other than the start's, which it must check first.</summary>
+    private static bool Enters(int from, int to) => PageOffset(to) != PageOffset(from) && PageOffset(to) != 0;
+
+    /// <summary>
+    /// Control enters the page of slot <paramref name="idx"/> (not the start's, whose code the
+    /// dispatcher or the jump cache vouched for when the region was entered): the first time in a
+    /// run of the region, it checks that the fetch TLB maps the page's virtual address to the page
+    /// the region was read from (so it is still mapped executable there, in this translation
+    /// context: protections reduced, satp and sfence.vma empty the fetch TLB) and that its code has
+    /// not changed since; otherwise it goes to <paramref name="fail"/>. Without walking page tables:
+    /// a page the fetch TLB does not hold leaves the region, and the dispatcher fetches it.
+    /// </summary>
+    private void EnterPage(int idx, Label fail)
+    {
+        int j = _pageIndex[PageOffset(idx)];
+        var done = _il.DefineLabel();
+        _il.Emit(OpCodes.Ldloc, _checkedPages!);
+        _il.Emit(OpCodes.Ldc_I4, 1 << j);
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Brtrue, done);
+        // vpn = the page's virtual base >> 12; its fetch TLB entry must be tagged vpn | context and hold the page.
+        PageBaseOf(idx);
+        _il.Emit(OpCodes.Ldc_I4, 12);
+        _il.Emit(OpCodes.Shr_Un);
+        _il.Emit(OpCodes.Stloc, _operand);
+        _il.Emit(OpCodes.Ldloc, _fetchTlb!);
+        _il.Emit(OpCodes.Ldloc, _operand);
+        _il.Emit(OpCodes.Conv_I4);
+        _il.Emit(OpCodes.Ldc_I4, FetchTlbSize - 1);
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Ldelema, FetchEntryType);
+        _il.Emit(OpCodes.Dup);
+        _il.Emit(OpCodes.Ldfld, FetchTagField);
+        _il.Emit(OpCodes.Ldloc, _operand);
+        _il.Emit(OpCodes.Ldloc, _context);
+        _il.Emit(OpCodes.Or);
+        var mismatch = _il.DefineLabel();
+        _il.Emit(OpCodes.Bne_Un, mismatch);
+        _il.Emit(OpCodes.Ldfld, FetchPageField);
+        PageOf(j);
+        _il.Emit(OpCodes.Bne_Un, fail);
+        PageOf(j);
+        _il.Emit(OpCodes.Ldfld, GenerationField);
+        _il.Emit(OpCodes.Ldc_I4, _generations[j]);
+        _il.Emit(OpCodes.Bne_Un, fail);
+        _il.Emit(OpCodes.Ldloc, _checkedPages!);
+        _il.Emit(OpCodes.Ldc_I4, 1 << j);
+        _il.Emit(OpCodes.Or);
+        _il.Emit(OpCodes.Stloc, _checkedPages!);
+        _il.Emit(OpCodes.Br, done);
+        _il.MarkLabel(mismatch);
+        _il.Emit(OpCodes.Pop);
+        _il.Emit(OpCodes.Br, fail);
+        _il.MarkLabel(done);
+    }
+
+    /// <summary>Pushes page <paramref name="j"/> of the region (<see cref="Region.Pages"/>).</summary>
+    private void PageOf(int j)
+    {
+        _il.Emit(OpCodes.Ldarg_0);
+        _il.Emit(OpCodes.Call, PagesGetter);
+        _il.Emit(OpCodes.Ldc_I4, j);
+        _il.Emit(OpCodes.Ldelem_Ref);
     }
 
     /// <summary>A return: jalr x0, 0(ra), as compilers emit it (ret, c.jr ra). (The decoder sends a destination x0 to <see cref="Hart.ZeroSink"/>.)</summary>
@@ -206,6 +304,10 @@ public sealed class RegionEmitter
         int next = idx + insn.Slots;
         return k + 1 < _code.Length && _code[k + 1].Idx == next ? null : next;
     }
+
+    /// <summary>True when instruction <paramref name="k"/> falls through to the next instruction of the region (which follows it in the page).</summary>
+    private bool FallsInto(int k) =>
+        _code[k].Def.Flow is not (ControlFlow.Jump or ControlFlow.IndirectJump) && FallThrough(k) is null && k + 1 < _code.Length;
 
     /// <summary>The integer registers an instruction names, by its operand syntax (its rd and rs2 may be FP registers).</summary>
     private static uint IntegerRegisters(InstructionDefinition def, in Insn insn)
@@ -312,13 +414,19 @@ public sealed class RegionEmitter
         for (_k = 0; _k < _code.Length; _k++)
         {
             var (idx, insn, def) = _code[_k];
+            // Falling through from the instruction before into another page: that page is checked first.
+            if (_k > 0 && FallsInto(_k - 1) && Enters(_code[_k - 1].Idx, idx))
+            {
+                int pending = _pending;
+                EnterPage(idx, Stub(() => ExitTo(idx, pending)));
+            }
             if (_labels.TryGetValue(idx, out var label))
             {
                 FlushCount(0);
                 _il.MarkLabel(label);
                 _dirty = _mayBeDirty[_k]; // control may come here from elsewhere in the region
             }
-            if (idx == DecodedPage.SlotCount - 1 && insn.Slots == 2) StraddleGuard();
+            if ((idx & (DecodedPage.SlotCount - 1)) == DecodedPage.SlotCount - 1 && insn.Slots == 2) StraddleGuard(in insn);
             if (def.Emitter is { } emit) emit(this, in insn);
             else EmitCall();
             _pending++;
@@ -510,8 +618,7 @@ public sealed class RegionEmitter
     private Label TakenPath(int target)
     {
         if (!_labels.TryGetValue(target, out var label)) return Stub(() => ExitTo(target, 0));
-        if (_position[target] > _k) return label;
-        return Stub(() =>
+        var path = _position[target] > _k ? label : Stub(() =>
         {
             // A back edge: another pass may run up to the region's length; stop first if the budget
             // would be passed or a stop, flush or interrupt check was requested (_stopAt = 0).
@@ -522,6 +629,12 @@ public sealed class RegionEmitter
             _il.Emit(OpCodes.Ldfld, StopAtField);
             _il.Emit(OpCodes.Ble, label);
             ExitTo(target, 0);
+        });
+        if (!Enters(Idx, target)) return path;
+        return Stub(() =>
+        {
+            EnterPage(target, Stub(() => ExitTo(target, 0)));
+            _il.Emit(OpCodes.Br, path);
         });
     }
 
@@ -692,11 +805,13 @@ public sealed class RegionEmitter
     {
         int next = _code[k].Idx + _code[k].Insn.Slots, count = pending + 1;
         var leave = Stub(() => ExitTo(next, count));
-        _il.Emit(OpCodes.Ldarg_0);
-        _il.Emit(OpCodes.Call, PageGetter);
-        _il.Emit(OpCodes.Ldfld, GenerationField);
-        _il.Emit(OpCodes.Ldc_I4, _generation);
-        _il.Emit(OpCodes.Bne_Un, leave);
+        for (int j = 0; j < _generations.Length; j++)
+        {
+            PageOf(j);
+            _il.Emit(OpCodes.Ldfld, GenerationField);
+            _il.Emit(OpCodes.Ldc_I4, _generations[j]);
+            _il.Emit(OpCodes.Bne_Un, leave);
+        }
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldfld, StopAtField);
         _il.Emit(OpCodes.Brfalse, leave);
@@ -1289,12 +1404,20 @@ public sealed class RegionEmitter
         WriteBack(_dirty);
         _dirty = 0;
         SetInstret();
+        // The semantics see the instruction's own page as the current one, and its slot in it.
+        int slot = idx & (DecodedPage.SlotCount - 1);
+        if (_multiPage)
+        {
+            _il.Emit(OpCodes.Ldarg_1);
+            PageBaseOf(idx);
+            _il.Emit(OpCodes.Stfld, PageBaseField);
+        }
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldarg_0);
         _il.Emit(OpCodes.Ldfld, InsnsField);
         _il.Emit(OpCodes.Ldc_I4, _k);
         _il.Emit(OpCodes.Ldelema, typeof(Insn));
-        _il.Emit(OpCodes.Ldc_I4, idx);
+        _il.Emit(OpCodes.Ldc_I4, slot);
         _il.Emit(OpCodes.Call, def.Semantics);
         _il.Emit(OpCodes.Stloc, _result);
         // As the interpreter's loop does after every instruction (an exception's Raise took one off).
@@ -1305,7 +1428,7 @@ public sealed class RegionEmitter
         _il.Emit(OpCodes.Add);
         _il.Emit(OpCodes.Stfld, InstretField);
         _il.Emit(OpCodes.Ldloc, _result);
-        _il.Emit(OpCodes.Ldc_I4, idx + insn.Slots);
+        _il.Emit(OpCodes.Ldc_I4, slot + insn.Slots);
         _il.Emit(OpCodes.Bne_Un, Stub(() =>
         {
             // It went elsewhere (a trap, a jump, an exit after a CSR write): registers, pc and instret are the semantics' own.
@@ -1314,7 +1437,7 @@ public sealed class RegionEmitter
             _il.Emit(OpCodes.Ldc_I4_0);
             _il.Emit(OpCodes.Blt, done);
             _il.Emit(OpCodes.Ldarg_1);
-            _il.Emit(OpCodes.Ldloc, _pageBase);
+            PageBaseOf(idx);
             _il.Emit(OpCodes.Ldloc, _result);
             _il.Emit(OpCodes.Conv_I8);
             _il.Emit(OpCodes.Ldc_I8, 2L);
@@ -1519,6 +1642,7 @@ public sealed class RegionEmitter
             HartField(DirectLimitField, _directLimit);
         }
         HartField(PageBaseField, _pageBase);
+        if (_multiPage) HartField(FetchTlbField, _fetchTlb!);
         LoadRegisters(_liveOnEntry);
         _il.Emit(OpCodes.Br, _body);
     }

@@ -54,47 +54,82 @@ public static class RegionTranslator
         return bytes;
     }
 
+    /// <summary>Pages a region may span: the start's and up to three more, each checked as control enters it (<see cref="RegionEmitter"/>).</summary>
+    public const int MaxPages = 4;
+
     /// <summary>
     /// Translates the region starting at slot <paramref name="start"/> of <paramref name="page"/>
-    /// from <paramref name="bytes"/> (<see cref="CopyCode"/>, read at <paramref name="generation"/>);
-    /// null when there is nothing to translate. With <paramref name="directMemory"/> (a process VM's
-    /// hart, <see cref="Hart.Direct"/>) its loads and stores go through direct memory, not the TLBs.
-    /// No slot set in <paramref name="stops"/> (a bitmap of the page's slots) joins the region:
-    /// control reaching one leaves it, so a debugger or a hook can act before that instruction.
-    /// With <paramref name="executed"/> (<see cref="ExecutedSlots"/>), only slots that have run join
-    /// it, the start excepted: code the program has not run leaves the region, for the interpreter.
+    /// from <paramref name="bytes"/> (<see cref="CopyCode"/>, read at <paramref name="generation"/>),
+    /// within that page alone (the tests' entry; the engine gathers with <see cref="Gather"/>, whose
+    /// regions may span pages, and compiles with <see cref="Compile"/>).
+    /// </summary>
+    internal static Region? Translate(DecodedPage page, int start, byte[] bytes, int generation, bool directMemory = false, ulong[]? stops = null, ulong[]? executed = null)
+    {
+        var only = new CodePage(page, generation, bytes, executed);
+        return Gather(offset => offset == 0 ? only : null, start, stops) is { } plan ? Compile(plan, directMemory) : null;
+    }
+
+    /// <summary>
+    /// Gathers the region starting at slot <paramref name="start"/> of the page
+    /// <paramref name="pageAt"/> gives for offset 0; null when there is nothing to translate.
+    /// <paramref name="pageAt"/> gives the code page at a number of virtual pages from the start's
+    /// (null where the region may not go: not mapped executable, not known without walking page
+    /// tables, or not wanted), so that the region follows fall-throughs and jumps
+    /// (<see cref="GoesAcross"/>) into up to <see cref="MaxPages"/> pages. No slot of the start's page set in
+    /// <paramref name="stops"/> joins the region: control reaching one leaves it, so a debugger or
+    /// a hook can act before that instruction. Where a page has its <see cref="CodePage.Executed"/>
+    /// slots, only those join, the start excepted: code the program has not run leaves the region,
+    /// for the interpreter.
     /// </summary>
     /// <remarks>
-    /// The region is the code of the page reachable from its start, gathered breadth first in
-    /// straight-line runs: a run goes in address order until an instruction that does not fall
-    /// through (a jump, a return, a state change), an instruction already in the region, or an
-    /// encoding that is not an instruction; then the next run starts at a target of the region's
-    /// branches and jumps in the page not yet in it (a loop's tail placed after a return, the other
-    /// side of an if, a function called with jal and the code after the call, to which its return
-    /// comes back: <see cref="RegionEmitter.JumpIndirect"/>), until <see cref="MaxInstructions"/>.
-    /// Every slot appears once.
+    /// The region is the code reachable from its start, gathered breadth first in straight-line
+    /// runs: a run goes in address order until an instruction that does not fall through (a jump, a
+    /// return, a state change), an instruction already in the region, or an encoding that is not an
+    /// instruction; then the next run starts at a target of the region's branches and jumps not yet
+    /// in it (a loop's tail placed after a return, the other side of an if, a function called with
+    /// jal and the code after the call, to which its return comes back:
+    /// <see cref="RegionEmitter.JumpIndirect"/>), until <see cref="MaxInstructions"/>. Every slot
+    /// appears once. Slots are numbered from the start page's base: those of the pages after it go
+    /// on past <see cref="DecodedPage.SlotCount"/>, those of the pages before it are negative.
     /// </remarks>
-    internal static Region? Translate(DecodedPage page, int start, ReadOnlySpan<byte> bytes, int generation, bool directMemory = false, ulong[]? stops = null, ulong[]? executed = null)
+    internal static RegionPlan? Gather(Func<int, CodePage?> pageAt, int start, ulong[]? stops = null)
     {
-        if (stops is not null && IsSet(stops, start)) return null;
         var code = new List<(int, Insn, InstructionDefinition)>();
         var inRegion = new HashSet<int>();
         var wanted = new Queue<int>();
-        int emitted = 0, end = Math.Min(bytes.Length / 2, DecodedPage.SlotCount);
-        bool nextParcelKnown = bytes.Length / 2 > DecodedPage.SlotCount;
+        var pages = new List<(int Offset, CodePage Page)>();
+        var refused = new HashSet<int>();
+        CodePage? PageOf(int idx, out int slot)
+        {
+            int offset = idx >> 11; // DecodedPage.SlotCount slots a page, rounding down for negative slots
+            slot = idx & (DecodedPage.SlotCount - 1);
+            foreach (var (o, p) in pages) if (o == offset) return p;
+            if (pages.Count == MaxPages || refused.Contains(offset)) return null;
+            if (pageAt(offset) is not { } page)
+            {
+                refused.Add(offset);
+                return null;
+            }
+            pages.Add((offset, page));
+            return page;
+        }
+        if (PageOf(start, out _) is null || (stops is not null && IsSet(stops, start))) return null;
         wanted.Enqueue(start);
         while (code.Count < MaxInstructions && wanted.TryDequeue(out int idx))
         {
-            while (code.Count < MaxInstructions && idx < end && !inRegion.Contains(idx) && (stops is null || !IsSet(stops, idx))
-                   && (executed is null || idx == start || IsSet(executed, idx)))
+            while (code.Count < MaxInstructions && !inRegion.Contains(idx) && PageOf(idx, out int slot) is { } page
+                   && (stops is null || idx >> 11 != 0 || !IsSet(stops, slot))
+                   && (page.Executed is null || idx == start || IsSet(page.Executed, slot)))
             {
-                int at = idx * 2;
+                var bytes = page.Bytes.AsSpan();
+                int at = slot * 2;
+                if (at + 2 > bytes.Length) break; // a page copied short (the tests')
                 uint raw = BinaryPrimitives.ReadUInt16LittleEndian(bytes[at..]);
                 if (Decoder.IsWide(raw))
                 {
                     // One that straddles into the next page joins the region only with that page's
                     // parcel known; the region checks it before running it (RegionEmitter.StraddleGuard).
-                    if (idx == end - 1 && !nextParcelKnown) break;
+                    if (at + 4 > bytes.Length) break;
                     raw = BinaryPrimitives.ReadUInt32LittleEndian(bytes[at..]);
                 }
                 var insn = default(Insn);
@@ -103,12 +138,12 @@ public static class RegionTranslator
                 var def = InstructionSet.Definitions[insn.Id];
                 code.Add((idx, insn, def));
                 inRegion.Add(idx);
-                if (def.Emitter is not null) emitted++;
                 int next = idx + insn.Slots;
                 if (def.Emitter is not null && def.Flow is ControlFlow.Branch or ControlFlow.Jump)
                 {
+                    // Into another page only by a jump without a link (see GoesAcross).
                     int target = idx + (int)(insn.Imm >> 1);
-                    if (target >= 0 && target < end) wanted.Enqueue(target);
+                    if (target >> 11 == idx >> 11 || GoesAcross(def, in insn)) wanted.Enqueue(target);
                     if (RegionEmitter.IsCall(def, in insn)) wanted.Enqueue(next); // where the call returns
                 }
                 if (def.Flow is ControlFlow.Jump or ControlFlow.IndirectJump or ControlFlow.ChangesState) break;
@@ -116,7 +151,29 @@ public static class RegionTranslator
             }
             if (code.Count == 0) return null; // the start itself is not an instruction
         }
+        // The pages the region's instructions are on, the start's first.
+        var used = pages.Where(p => p.Offset == 0 || code.Any(c => c.Item1 >> 11 == p.Offset)).ToArray();
+        return new RegionPlan([.. code], [.. used.Select(p => p.Offset)], [.. used.Select(p => p.Page)], stops);
+    }
 
+    /// <summary>
+    /// Whether the region follows this branch or jump when its target is on another page: only a
+    /// <c>j</c> (a jump without a link), as an interpreter's handlers end with the jump back to its
+    /// dispatch, a loop's tail jumps to its head, a function's early exit jumps to its epilogue.
+    /// Following calls and conditional branches into other pages too cut region runs further, but
+    /// pulled callees into every caller's region: RyuJIT's time rose by half to double (Lua
+    /// strings 0.77 -> 1.19 s, trees 0.29 -> 0.53 s), translation fell behind and more code ran
+    /// interpreted meanwhile (docs/translator.md).
+    /// </summary>
+    private static bool GoesAcross(InstructionDefinition def, in Insn insn) =>
+        def.Flow == ControlFlow.Jump && !RegionEmitter.IsCall(def, in insn);
+
+    /// <summary>Compiles a gathered region (on the translator's thread); with <paramref name="directMemory"/> (a process VM's hart, <see cref="Hart.Direct"/>) its loads and stores go through direct memory, not the TLBs.</summary>
+    internal static Region Compile(RegionPlan plan, bool directMemory)
+    {
+        var code = plan.Code;
+        var page = plan.Pages[0].Page;
+        int start = code[0].Idx;
         var method = new DynamicMethod($"region_{page.PhysicalBase + (ulong)start * 2:x}", typeof(Region),
             [typeof(Region), typeof(Hart)], typeof(Region).Module, skipVisibility: true);
         var il = method.GetILGenerator();
@@ -127,17 +184,17 @@ public static class RegionTranslator
         il.Emit(OpCodes.Ldnull);
         il.Emit(OpCodes.Ret);
         il.MarkLabel(run);
-        int straddle = nextParcelKnown ? BinaryPrimitives.ReadUInt16LittleEndian(bytes[(DecodedPage.SlotCount * 2)..]) : -1;
-        new RegionEmitter(il, [.. code], generation, straddle, directMemory).EmitRegion();
+        new RegionEmitter(il, code, plan.Offsets, [.. plan.Pages.Select(p => p.Generation)], directMemory).EmitRegion();
 
         var region = new Region
         {
-            Page = page,
+            Pages = [.. plan.Pages.Select(p => p.Page)],
+            Generations = [.. plan.Pages.Select(p => p.Generation)],
             Start = start,
-            Length = code.Count,
-            Insns = [.. code.Select(c => c.Item2)],
-            Emitted = emitted,
-            Stops = stops,
+            Length = code.Length,
+            Insns = [.. code.Select(c => c.Insn)],
+            Emitted = code.Count(c => c.Def.Emitter is not null),
+            Stops = plan.Stops,
         };
         long t0 = Stopwatch.GetTimestamp();
         method.CreateDelegate<Func<Hart, Region?>>(region)(null!); // compile now
@@ -148,4 +205,23 @@ public static class RegionTranslator
         region.Run = method.CreateDelegate<Func<Hart, Region?>>(region);
         return region;
     }
+}
+
+/// <summary>
+/// A code page as a region is gathered from it, taken on the hart's thread: the page, the
+/// generation its bytes were read at (read before them: a store's slow path bumps it after its
+/// bytes land), a copy of its bytes (and the next virtual page's first parcel when known, for an
+/// instruction that straddles into it), and the slots that have run (null: all may join).
+/// </summary>
+internal sealed record CodePage(DecodedPage Page, int Generation, byte[] Bytes, ulong[]? Executed);
+
+/// <summary>
+/// A gathered region, ready to compile: its instructions by slot (numbered from the start page's
+/// base), the pages they are on (the start's first) with their offsets in virtual pages from it,
+/// and the stops of the start's page it was gathered around.
+/// </summary>
+internal sealed record RegionPlan((int Idx, Insn Insn, InstructionDefinition Def)[] Code, int[] Offsets, CodePage[] Pages, ulong[]? Stops)
+{
+    /// <summary>True while no page of the region has changed (or been retired) since it was read.</summary>
+    public bool Current => Pages.All(p => p.Page.Active && Volatile.Read(ref p.Page.Generation) == p.Generation);
 }

@@ -31,7 +31,7 @@ public sealed class TranslatingEngine : IExecutionEngine
     /// <summary>Whether regions are compiled on a background thread (else at once, on the hart's thread).</summary>
     public bool Background { get; }
 
-    private readonly BlockingCollection<(DecodedPage Page, PageTranslations Table, int Start, byte[] Code, bool Direct, ulong[]? Stops, ulong[]? Executed)> _queue = new();
+    private readonly BlockingCollection<(PageTranslations Table, RegionPlan Plan, bool Direct)> _queue = new();
     private Thread? _worker;
     private readonly Lock _start = new();
 
@@ -114,7 +114,15 @@ public sealed class TranslatingEngine : IExecutionEngine
                 page.Translations = table;
             }
             var region = table.Regions[idx];
-            if (region is not null && region.Stops != stops)
+            if (region is not null && region.Pages.Length > 1 && region.Stale)
+            {
+                // Code of another page it spans changed: translated again when hot again.
+                table.Regions[idx] = null;
+                table.Counts[idx] = 0;
+                region = null;
+            }
+            // A filtered run needs regions within one page, whose stops they were translated around.
+            if (region is not null && (region.Stops != stops || (filtered && region.Pages.Length > 1)))
             {
                 // Translated around other stops (or none, or with some where there are none now): translated again for these.
                 table.Requested ??= new object?[DecodedPage.SlotCount];
@@ -122,7 +130,7 @@ public sealed class TranslatingEngine : IExecutionEngine
                 if (table.Requested[idx] != wanted)
                 {
                     table.Requested[idx] = wanted;
-                    Request(hart, page, table, idx, stops);
+                    Request(hart, page, table, idx, stops, crossPages: false);
                 }
                 region = null;
             }
@@ -155,7 +163,7 @@ public sealed class TranslatingEngine : IExecutionEngine
                 else if (count != PageTranslations.Queued && table.Regions[idx] is null)
                 {
                     table.Counts[idx] = PageTranslations.Queued;
-                    if (Request(hart, page, table, idx, stops)) continue; // translated at once: run it now
+                    if (Request(hart, page, table, idx, stops, !filtered)) continue; // translated at once: run it now
                 }
             }
             hart.InterpretBlock(page, pc, table, Threshold, stops);
@@ -164,25 +172,37 @@ public sealed class TranslatingEngine : IExecutionEngine
 
     /// <summary>
     /// Asks for the region at slot <paramref name="idx"/> of <paramref name="page"/> around
-    /// <paramref name="stops"/>: the code is copied here, on the hart's thread, with the next page's
-    /// first parcel if the fetch TLB holds it, and translated in the background (true: translated
-    /// at once, on this thread, and installed).
+    /// <paramref name="stops"/>: it is gathered here, on the hart's thread, from copies of the code
+    /// pages it reaches (with <paramref name="crossPages"/>, those the fetch TLB maps, read without
+    /// walking page tables; else the start's alone, and the next page's first parcel if the fetch
+    /// TLB holds it), and compiled in the background (true: compiled at once, on this thread, and
+    /// installed).
     /// </summary>
-    private bool Request(Hart hart, DecodedPage page, PageTranslations table, int idx, ulong[]? stops)
+    private bool Request(Hart hart, DecodedPage page, PageTranslations table, int idx, ulong[]? stops, bool crossPages)
     {
-        ulong pc = hart.Pc;
-        var code = RegionTranslator.CopyCode(page, hart.PeekParcel((pc | 0xFFF) + 1));
-        bool direct = hart.Direct is not null;
+        ulong pageBase = hart.Pc & ~0xFFFul;
         // What has run so far shapes the region; with threshold 0 nothing has (the tests' mode that
-        // translates everything from its first execution), and the region is all the page's code
+        // translates everything from its first execution), and the region is all the code
         // reachable from the start.
-        var executed = Threshold > 0 ? RegionTranslator.ExecutedSlots(page) : null;
+        CodePage? PageAt(int offset)
+        {
+            ulong va = pageBase + (ulong)((long)offset * 4096);
+            var at = offset == 0 ? page : crossPages ? hart.PeekFetchPage(va) : null;
+            if (at is null || !at.Active) return null;
+            // The generation is read before the bytes (a store's slow path bumps it after they land).
+            int generation = offset == 0 ? table.Generation : Volatile.Read(ref at.Generation);
+            return new CodePage(at, generation, RegionTranslator.CopyCode(at, hart.PeekParcel(va + 4096)),
+                Threshold > 0 ? RegionTranslator.ExecutedSlots(at) : null);
+        }
+        var plan = RegionTranslator.Gather(PageAt, idx, stops);
+        if (plan is null) return false;
+        bool direct = hart.Direct is not null;
         if (Background)
         {
-            Enqueue(page, table, idx, code, direct, stops, executed);
+            Enqueue(table, plan, direct);
             return false;
         }
-        Translate(page, table, idx, code, direct, stops, executed);
+        Translate(table, plan, direct);
         return table.Regions[idx] is { } region && region.Stops == stops;
     }
 
@@ -228,7 +248,7 @@ public sealed class TranslatingEngine : IExecutionEngine
         t = new RunTally { Engine = t.Engine };
     }
 
-    private void Enqueue(DecodedPage page, PageTranslations table, int start, byte[] code, bool direct, ulong[]? stops, ulong[]? executed)
+    private void Enqueue(PageTranslations table, RegionPlan plan, bool direct)
     {
         if (_worker is null)
             lock (_start)
@@ -237,37 +257,36 @@ public sealed class TranslatingEngine : IExecutionEngine
                     _worker = new Thread(Work) { IsBackground = true, Name = "isomorph translator", Priority = ThreadPriority.BelowNormal };
                     _worker.Start();
                 }
-        _queue.Add((page, table, start, code, direct, stops, executed));
+        _queue.Add((table, plan, direct));
     }
 
     private void Work()
     {
-        foreach (var (page, table, start, code, direct, stops, executed) in _queue.GetConsumingEnumerable())
+        foreach (var (table, plan, direct) in _queue.GetConsumingEnumerable())
         {
             // A page reset since the request: its translations are gone and the code may be different.
-            if (table.Generation != Volatile.Read(ref page.Generation)) continue;
-            Translate(page, table, start, code, direct, stops, executed);
+            if (!plan.Current) continue;
+            Translate(table, plan, direct);
         }
     }
 
-    private void Translate(DecodedPage page, PageTranslations table, int start, byte[] code, bool direct, ulong[]? stops, ulong[]? executed)
+    private void Translate(PageTranslations table, RegionPlan plan, bool direct)
     {
         long t0 = Stopwatch.GetTimestamp();
         Region? region;
         try
         {
-            region = RegionTranslator.Translate(page, start, code, table.Generation, direct, stops, executed);
+            region = RegionTranslator.Compile(plan, direct);
         }
         catch (Exception e) when (e is InvalidProgramException or InvalidOperationException or NotSupportedException)
         {
-            Console.Error.WriteLine($"isomorph: translating 0x{page.PhysicalBase + (ulong)start * 2:x} failed: {e.Message}");
+            Console.Error.WriteLine($"isomorph: translating 0x{plan.Pages[0].Page.PhysicalBase + (ulong)plan.Code[0].Idx * 2:x} failed: {e.Message}");
             return;
         }
         Interlocked.Add(ref CompileTicks, Stopwatch.GetTimestamp() - t0);
-        if (region is null) return;
-        // Read at table.Generation: installed only if no store changed the page meanwhile (a reset
-        // bumps the generation before the new bytes land, so a region read from old bytes never matches).
-        if (!page.Active || table.Generation != Volatile.Read(ref page.Generation)) return;
+        // Read at each page's generation: installed only if no store changed them meanwhile (a reset
+        // bumps the generation, so a region read from old bytes never matches).
+        if (!plan.Current) return;
         table.Install(region);
         Interlocked.Increment(ref RegionsTranslated);
         Interlocked.Add(ref RegionInstructions, region.Length);

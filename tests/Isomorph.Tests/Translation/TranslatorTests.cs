@@ -147,6 +147,42 @@ public sealed class TranslatorTests(ITestOutputHelper output)
         Assert.Equal(64, RegionTranslator.Translate(page, 0, code, page.Generation)!.Length);
     }
 
+    /// <summary>
+    /// A region goes on into the next page by falling through and by a jump without a link (the
+    /// pages the fetch TLB holds, which the engine's page source gives), not by a call; without the
+    /// next page it stops at the page's end. (What the code does there, and that a region notices
+    /// another page's code change, guests/jit/translation.c checks: its loop over three pages.)
+    /// </summary>
+    [Fact]
+    public unsafe void ARegionGoesOnIntoOtherPagesByFallingThroughAndJumping_NotByCalls()
+    {
+        const uint addi = 0x00150513, ret = 0x00008067, jump = 0x0000106f, call = 0x000010ef; // j and jal ra, both to pc + 4096
+        static byte[] Page(int at, params uint[] words)
+        {
+            var page = new byte[4096];
+            for (int i = 0; i < words.Length; i++) BitConverter.GetBytes(words[i]).CopyTo(page, at + i * 4);
+            return page;
+        }
+        var first = new Isomorph.Riscv.DecodedPage(0x8000_0000, (byte*)0x10);
+        var second = new Isomorph.Riscv.DecodedPage(0x8000_1000, (byte*)0x10);
+        var next = new CodePage(second, second.Generation, Page(0, [.. Enumerable.Repeat(addi, 10), ret]), null);
+        RegionPlan? Gather(byte[] code, int start, bool withNext) =>
+            RegionTranslator.Gather(o => o == 0 ? new CodePage(first, first.Generation, code, null) : o == 1 && withNext ? next : null, start);
+
+        var fallsThrough = Page(4080, addi, addi, addi, addi);
+        Assert.Equal(15, Gather(fallsThrough, 2040, withNext: true)!.Code.Length);
+        Assert.Equal(2, Gather(fallsThrough, 2040, withNext: true)!.Pages.Length);
+        Assert.Equal(4, Gather(fallsThrough, 2040, withNext: false)!.Code.Length);
+        var jumps = Gather(Page(0, jump), 0, withNext: true)!;
+        Assert.Equal(12, jumps.Code.Length);
+        Assert.Equal([0, 1], jumps.Offsets);
+        Assert.Equal(2048, jumps.Code[1].Idx); // the second page's slots go on from the first's
+        var calls = Gather(Page(0, call, addi, addi, ret), 0, withNext: true)!;
+        Assert.Equal(4, calls.Code.Length);
+        Assert.Single(calls.Pages);
+        Assert.Equal(15, RegionTranslator.Compile(Gather(fallsThrough, 2040, withNext: true)!, directMemory: false).Length);
+    }
+
     /// <summary>Fixed-seed random instruction streams (the differential suite's), interp as the oracle and the jit as the system under test.</summary>
     [Fact]
     public void RandomStreamsAgreeWithTheInterpreter()
