@@ -7,10 +7,12 @@ using Isomorph.Riscv.Isa;
 namespace Isomorph.Riscv.Translation;
 
 /// <summary>
-/// Reads a region from a code page and compiles it: the page's code reachable from a start slot,
-/// gathered breadth first in straight-line runs (see <see cref="Translate"/>), up to
-/// <see cref="MaxInstructions"/>. Branches, jumps and returns to instructions of the region become
-/// IL branches, so loops and calls inside a page run without leaving translated code.
+/// Gathers a region and compiles it: the code reachable from a start slot, gathered breadth first
+/// in straight-line runs on the hart's thread (see <see cref="Gather"/>), up to
+/// <see cref="MaxInstructions"/> on up to <see cref="MaxPages"/> pages, then compiled on the
+/// translator's (<see cref="Compile"/>). Branches, jumps and returns to instructions of the region
+/// become IL branches, so loops, calls and an interpreter's jumps back to its dispatch run without
+/// leaving translated code.
 /// </summary>
 public static class RegionTranslator
 {

@@ -36,7 +36,7 @@ public sealed class TranslatingEngine : IExecutionEngine
     private readonly Lock _start = new();
 
     /// <summary>What the engine did so far (all harts).</summary>
-    public long RegionsTranslated, RegionInstructions, Dispatches, CompileTicks, TranslatedRuns, TranslatedInstructions, InterpretedInstructions, HandedToInterpreter;
+    public long RegionsTranslated, RegionsAcrossPages, RegionInstructions, Dispatches, CompileTicks, TranslatedRuns, TranslatedInstructions, InterpretedInstructions, HandedToInterpreter;
 
     /// <summary>Regions entered from another region's exit through the jump cache, and exits it held nothing for.</summary>
     public long JumpCacheHits, JumpCacheMisses;
@@ -289,12 +289,13 @@ public sealed class TranslatingEngine : IExecutionEngine
         if (!plan.Current) return;
         table.Install(region);
         Interlocked.Increment(ref RegionsTranslated);
+        if (region.Pages.Length > 1) Interlocked.Increment(ref RegionsAcrossPages);
         Interlocked.Add(ref RegionInstructions, region.Length);
     }
 
     /// <summary>A line for --stats.</summary>
     public string Describe() =>
-        $"jit: {RegionsTranslated:N0} regions translated ({(RegionsTranslated == 0 ? 0 : RegionInstructions / RegionsTranslated)} instructions each) in {Stopwatch.GetElapsedTime(0, CompileTicks).TotalMilliseconds:F0} ms (RyuJIT {Stopwatch.GetElapsedTime(0, RegionTranslator.JitTicks).TotalMilliseconds:F0} ms), " +
+        $"jit: {RegionsTranslated:N0} regions translated ({(RegionsTranslated == 0 ? 0 : RegionInstructions / RegionsTranslated)} instructions each, {RegionsAcrossPages:N0} across pages) in {Stopwatch.GetElapsedTime(0, CompileTicks).TotalMilliseconds:F0} ms (RyuJIT {Stopwatch.GetElapsedTime(0, RegionTranslator.JitTicks).TotalMilliseconds:F0} ms), " +
         $"{Dispatches:N0} dispatcher lookups, {TranslatedRuns:N0} region runs, {TranslatedInstructions:N0} instructions run translated, " +
         $"{InterpretedInstructions:N0} interpreted ({HandedToInterpreter:N0} of them handed over by regions), " +
         $"jump cache {JumpCacheHitRate * 100:F1}% hits ({JumpCacheHits:N0} of {JumpCacheHits + JumpCacheMisses:N0} region exits looked up)";
