@@ -18,6 +18,8 @@ public sealed class Region
     internal DecodedPage[] Pages { get; init; } = [];
     /// <summary>The generation of each of <see cref="Pages"/> its code was read at.</summary>
     internal int[] Generations { get; init; } = [];
+    /// <summary>The one virtual page base it runs at (its pcs are constants), or null: entered at any (<see cref="Hart.CurrentPageBase"/>).</summary>
+    internal ulong? FixedBase { get; init; }
     /// <summary>The page the region starts on, in whose table it is kept.</summary>
     internal DecodedPage Page => Pages[0];
 

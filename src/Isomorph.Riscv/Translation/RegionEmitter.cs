@@ -90,6 +90,12 @@ public sealed class RegionEmitter
     private readonly LocalBuilder? _checkedPages, _fetchTlb;
     /// <summary>Loads and stores go through the hart's direct memory (a process VM's), not its TLBs.</summary>
     private readonly bool _directMemory;
+    /// <summary>
+    /// The virtual base of the start page when it can be entered at no other (a process VM's code,
+    /// where virtual addresses are physical ones): pcs are constants, and no host register holds
+    /// the base. Null in a system VM, where a physical page may be mapped at several addresses.
+    /// </summary>
+    private readonly ulong? _fixedBase;
     private readonly Dictionary<int, Label> _labels = [];
     private readonly List<Action> _stubs = [];
     private readonly Label _exit, _body, _prologue;
@@ -109,9 +115,11 @@ public sealed class RegionEmitter
     /// <param name="offsets">The pages the region spans, by their offset in virtual pages from the start's (0 first).</param>
     /// <param name="generations">The generation each of those pages' code was read at.</param>
     /// <param name="directMemory">Loads and stores go through the hart's direct memory (a process VM's).</param>
-    internal RegionEmitter(ILGenerator il, (int Idx, Insn Insn, InstructionDefinition Def)[] code, int[] offsets, int[] generations, bool directMemory = false)
+    /// <param name="fixedBase">The one virtual address the region's start page can be entered at (a process VM's, whose addresses are not translated), or null.</param>
+    internal RegionEmitter(ILGenerator il, (int Idx, Insn Insn, InstructionDefinition Def)[] code, int[] offsets, int[] generations, bool directMemory = false, ulong? fixedBase = null)
     {
         _il = il;
+        _fixedBase = fixedBase;
         _directMemory = directMemory;
         _code = code;
         _generations = generations;
@@ -205,13 +213,20 @@ public sealed class RegionEmitter
         _il.Emit(OpCodes.Bne_Un, InterpretedExit());
     }
 
+    /// <summary>Pushes the virtual base of the page the region was entered at: a constant where it can be entered at no other (<see cref="_fixedBase"/>).</summary>
+    private void LoadPageBase()
+    {
+        if (_fixedBase is { } fixedBase) _il.Emit(OpCodes.Ldc_I8, (long)fixedBase);
+        else _il.Emit(OpCodes.Ldloc, _pageBase);
+    }
+
     /// <summary>The page a slot is on, in virtual pages from the start's (slots of earlier pages are negative).</summary>
     private static int PageOffset(int idx) => idx >> 11;
 
     /// <summary>Pushes the virtual base of the page holding slot <paramref name="idx"/>.</summary>
     private void PageBaseOf(int idx)
     {
-        _il.Emit(OpCodes.Ldloc, _pageBase);
+        LoadPageBase();
         if (PageOffset(idx) != 0)
         {
             _il.Emit(OpCodes.Ldc_I8, (long)PageOffset(idx) * 4096);
@@ -487,7 +502,7 @@ public sealed class RegionEmitter
 
     private void PcAt(long byteOffsetOverHalf)
     {
-        _il.Emit(OpCodes.Ldloc, _pageBase);
+        LoadPageBase();
         _il.Emit(OpCodes.Ldc_I8, byteOffsetOverHalf * 2);
         _il.Emit(OpCodes.Add);
     }
@@ -1641,7 +1656,7 @@ public sealed class RegionEmitter
             HartField(DirectPagesField, _directPages);
             HartField(DirectLimitField, _directLimit);
         }
-        HartField(PageBaseField, _pageBase);
+        if (_fixedBase is null) HartField(PageBaseField, _pageBase);
         if (_multiPage) HartField(FetchTlbField, _fetchTlb!);
         LoadRegisters(_liveOnEntry);
         _il.Emit(OpCodes.Br, _body);

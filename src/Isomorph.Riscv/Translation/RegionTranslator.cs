@@ -186,7 +186,7 @@ public static class RegionTranslator
         il.Emit(OpCodes.Ldnull);
         il.Emit(OpCodes.Ret);
         il.MarkLabel(run);
-        new RegionEmitter(il, code, plan.Offsets, [.. plan.Pages.Select(p => p.Generation)], directMemory).EmitRegion();
+        new RegionEmitter(il, code, plan.Offsets, [.. plan.Pages.Select(p => p.Generation)], directMemory, plan.FixedBase).EmitRegion();
 
         var region = new Region
         {
@@ -197,6 +197,7 @@ public static class RegionTranslator
             Insns = [.. code.Select(c => c.Insn)],
             Emitted = code.Count(c => c.Def.Emitter is not null),
             Stops = plan.Stops,
+            FixedBase = plan.FixedBase,
         };
         long t0 = Stopwatch.GetTimestamp();
         method.CreateDelegate<Func<Hart, Region?>>(region)(null!); // compile now
@@ -224,6 +225,9 @@ internal sealed record CodePage(DecodedPage Page, int Generation, byte[] Bytes, 
 /// </summary>
 internal sealed record RegionPlan((int Idx, Insn Insn, InstructionDefinition Def)[] Code, int[] Offsets, CodePage[] Pages, ulong[]? Stops)
 {
+    /// <summary>The one virtual address the start page can be entered at, when there is one (a process VM's: <see cref="RegionEmitter"/> makes its pcs constants).</summary>
+    public ulong? FixedBase { get; init; }
+
     /// <summary>True while no page of the region has changed (or been retired) since it was read.</summary>
     public bool Current => Pages.All(p => p.Page.Active && Volatile.Read(ref p.Page.Generation) == p.Generation);
 }

@@ -114,6 +114,7 @@ public sealed class TranslatingEngine : IExecutionEngine
                 page.Translations = table;
             }
             var region = table.Regions[idx];
+            if (region?.FixedBase is { } fixedBase && fixedBase != (pc & ~0xFFFul)) region = null; // (never, where addresses are not translated)
             if (region is not null && region.Pages.Length > 1 && region.Stale)
             {
                 // Code of another page it spans changed: translated again when hot again.
@@ -197,6 +198,8 @@ public sealed class TranslatingEngine : IExecutionEngine
         var plan = RegionTranslator.Gather(PageAt, idx, stops);
         if (plan is null) return false;
         bool direct = hart.Direct is not null;
+        // A process VM does not translate addresses: its code runs where it is, and the region's pcs are constants.
+        if (direct && pageBase == page.PhysicalBase) plan = plan with { FixedBase = pageBase };
         if (Background)
         {
             Enqueue(table, plan, direct);
