@@ -14,14 +14,12 @@ namespace Isomorph.Riscv.Translation;
 /// </summary>
 public sealed class Region
 {
-    /// <summary>The pages the region was read from, the start's first (its code checks their generations after stores: one that changes them ends the region).</summary>
+    /// <summary>The pages the region was read from, the start's first, in whose table it is kept (its code checks their generations after stores: one that changes them ends the region).</summary>
     internal DecodedPage[] Pages { get; init; } = [];
     /// <summary>The generation of each of <see cref="Pages"/> its code was read at.</summary>
     internal int[] Generations { get; init; } = [];
     /// <summary>The one virtual page base it runs at (its pcs are constants), or null: entered at any (<see cref="Hart.CurrentPageBase"/>).</summary>
     internal ulong? FixedBase { get; init; }
-    /// <summary>The page the region starts on, in whose table it is kept.</summary>
-    internal DecodedPage Page => Pages[0];
 
     /// <summary>
     /// True when the code of a page the region spans beyond its start's has changed since it was
