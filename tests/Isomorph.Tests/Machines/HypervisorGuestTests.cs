@@ -44,7 +44,21 @@ public sealed partial class HypervisorGuestTests(ITestOutputHelper output) : Cli
     {
         var (vmm, disk) = Xvisor.Value;
         var clock = Stopwatch.StartNew();
-        var iso = Repository.Isomorph("boot", "--kernel", vmm, "--initrd", disk, "--memory", "1G", "--append", XvisorBootCommand);
+        string[] isomorphArguments = ["boot", "--kernel", vmm, "--initrd", disk, "--memory", "1G", "--append", XvisorBootCommand];
+        var iso = Repository.Isomorph(isomorphArguments);
+        if (iso.TimedOut && iso.Stdout.Contains("Stopping Hypervisor Timer"))
+        {
+            // Xvisor's shutdown stops its timer, and with it its scheduler's ticks, then prints and
+            // calls SBI: a tick already on its way when the timer stops can switch its thread out
+            // for good, and the guest stands still half-way through printing "Issuing System
+            // Shutdown". Seen on QEMU (below) and on Isomorph (a fresh-CI run on 2026-12-05, and
+            // once in eight runs beside two busy host threads), where the guest's timer, following
+            // the host's clock, runs ahead of a loaded host. The guest's race, not the machine's:
+            // Isomorph gets one more try, as QEMU does.
+            output.WriteLine("Isomorph's guest stood still in its shutdown; trying it once more. It had printed:\n" + iso.Stdout);
+            clock.Restart();
+            iso = Repository.Isomorph(isomorphArguments);
+        }
         var isoTime = clock.Elapsed;
         clock.Restart();
         string[] qemuArguments = ["-M", "virt", "-cpu", "rv64,h=true", "-m", "1G", "-display", "none",
