@@ -36,6 +36,40 @@ __attribute__((noinline)) static void fill(volatile long *p, int n, long v)
     for (int i = 0; i < n; i++) p[i] = v + i;
 }
 
+// Several fields through one base register, in straight-line code: translated code checks the
+// first access of each kind and only the distance of the others from it, so a field in another
+// page than the first one's must be checked on its own.
+__attribute__((noinline)) static long fields(volatile long *p) { return p[0] + p[1] + p[-1] + p[9]; }
+
+__attribute__((noinline)) static void set_fields(volatile long *p, long v)
+{
+    long first = p[0];
+    p[1] = v + first;
+    p[9] = v;
+    p[-1] = v;
+}
+
+static long hot_fields[16];
+
+// fields() or set_fields() at page + offset, after a hot run of it on an array of its own: its
+// result, or the fault's offset in the page.
+static void attempt_fields(const char *what, char *page, long offset, int store)
+{
+    volatile long total = 0;
+    for (int i = 0; i < 3000; i++) {
+        if (store) set_fields(hot_fields + 2, i);
+        else total += fields(hot_fields + 2);
+    }
+    if (sigsetjmp(back, 1) == 0) {
+        long r = 0;
+        if (store) set_fields((volatile long *)(page + offset), 5);
+        else r = fields((volatile long *)(page + offset));
+        printf("%s: ok %ld (%ld)\n", what, r, total);
+    } else {
+        printf("%s: SIGSEGV at page+%ld\n", what, (long)(fault_address - (uintptr_t)page));
+    }
+}
+
 // Runs the loop hot, then once more as the test: "ok" and its result, or the fault's offset in the page.
 static void attempt(const char *what, char *page, int store)
 {
@@ -101,6 +135,22 @@ int main(void)
     printf("misaligned: %lx\n", (unsigned long)sum((volatile long *)(page + 3), 1));
     if (sigsetjmp(back, 1) == 0) printf("straddling: %ld\n", sum((volatile long *)(page + PAGE - 4), 1));
     else printf("straddling: SIGSEGV at page+%ld\n", (long)(fault_address - (uintptr_t)page));
+
+    // Fields of one base register across pages: both readable, then the second refused (a load
+    // and a store there fault at that field), the first read-only (a store faults after a load
+    // through the same register went through), and a field in the page before.
+    char *pages = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(pages, 2, 3 * PAGE);
+    attempt_fields("fields across two pages", pages, PAGE - 16, 0);
+    attempt_fields("field stores across two pages", pages, PAGE - 16, 1);
+    mprotect(pages + PAGE, PAGE, PROT_NONE);
+    attempt_fields("field in a refused page", pages, PAGE - 16, 0);
+    attempt_fields("field store in a refused page", pages, PAGE - 16, 1);
+    attempt_fields("field before a refused page", pages + 2 * PAGE, 0, 0);
+    mprotect(pages + PAGE, PAGE, PROT_READ | PROT_WRITE);
+    mprotect(pages, PAGE, PROT_READ);
+    attempt_fields("field store in a read-only page", pages, 8, 1);
+    attempt_fields("fields in a read-only page", pages, 8, 0);
 
     // Another thread reads a page hot while this one unmaps it.
     shared_page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -440,10 +440,16 @@ public sealed class RegionEmitter
                 FlushCount(0);
                 _il.MarkLabel(label);
                 _dirty = _mayBeDirty[_k]; // control may come here from elsewhere in the region
+                _checkedBases = 0; // and with other pages checked
             }
             if ((idx & (DecodedPage.SlotCount - 1)) == DecodedPage.SlotCount - 1 && insn.Slots == 2) StraddleGuard(in insn);
             if (def.Emitter is { } emit) emit(this, in insn);
-            else EmitCall();
+            else
+            {
+                EmitCall();
+                _checkedBases = 0; // (a system call may have unmapped or protected anything)
+            }
+            if (def.Syntax.WritesX) ForgetCheckedBase(insn.Rd);
             _pending++;
             // Falling through to an instruction that is not the next one here: to it, or out of the region.
             if (FallThrough(_k) is int next)
@@ -484,9 +490,11 @@ public sealed class RegionEmitter
         {
             _il.Emit(OpCodes.Stloc, local);
             _dirty |= 1u << rd;
+            ForgetCheckedBase(rd);
         }
         else
         {
+            ForgetCheckedBase(rd);
             _il.Emit(OpCodes.Stloc, _spill);
             XAddress(rd);
             _il.Emit(OpCodes.Ldloc, _spill);
@@ -698,8 +706,69 @@ public sealed class RegionEmitter
         Constant(i.Imm);
         _il.Emit(OpCodes.Add);
         _il.Emit(OpCodes.Stloc, _address);
-        if (_directMemory) DirectLookup<T>(store ? DirectMemory.Store : DirectMemory.Load, slow);
+        if (_directMemory) DirectCheck<T>(i.Rs1, i.Imm, store, slow);
         else TlbLookup<T>(store ? _writeTlb : _readTlb, slow);
+    }
+
+    /// <summary>
+    /// For each base register and kind of access (loads, then stores: bit r, bit 32 + r): set while
+    /// an access of that kind through the register was checked earlier on this stretch of
+    /// straight-line code (no label since: control came only from there) and the register has not
+    /// been written since. <see cref="_checkedPosition"/> then holds where rs1 + <see cref="_checkedOffset"/>
+    /// lies from the base of the page that check passed for.
+    /// </summary>
+    private ulong _checkedBases;
+    private readonly LocalBuilder?[] _checkedPosition = new LocalBuilder?[64];
+    private readonly long[] _checkedOffset = new long[64];
+
+    /// <summary>Forgets the checked pages of <paramref name="r"/>'s accesses (it is written).</summary>
+    private void ForgetCheckedBase(int r)
+    {
+        if (r is > 0 and < 32) _checkedBases &= ~(1ul << r | 1ul << (32 + r));
+    }
+
+    /// <summary>
+    /// A direct access's check (<see cref="DirectLookup{T}"/>), done once per base register, page and
+    /// kind of access on a stretch of straight-line code: where an access of the same kind through
+    /// the same, unchanged, register was checked before, this one is checked by its distance from that
+    /// one alone: if it lies in the same page, the page is below the limit and permits it (the
+    /// page's bits are only ever taken back by system calls and debuggers, which no translated code
+    /// runs beside on this hart; another thread's munmap leaves the host page readable, as zeros). A
+    /// structure's fields, a stack frame's slots: one check for all. Else the full check, out of line.
+    /// </summary>
+    private void DirectCheck<T>(int rs1, long imm, bool store, Label slow) where T : unmanaged
+    {
+        byte bit = store ? DirectMemory.Store : DirectMemory.Load;
+        int key = rs1 + (store ? 32 : 0);
+        bool tracked = rs1 is > 0 and < 32;
+        if (tracked && (_checkedBases & 1ul << key) != 0)
+        {
+            // (rs1 + imm) - checked page's base = position + (imm - offset), within [0, 4096 - size].
+            var inPage = _il.DefineLabel();
+            var elsewhere = _il.DefineLabel();
+            _il.Emit(OpCodes.Ldloc, _checkedPosition[key]!);
+            Constant(imm - _checkedOffset[key]);
+            _il.Emit(OpCodes.Add);
+            Constant(4096 - Unsafe.SizeOf<T>());
+            _il.Emit(OpCodes.Bgt_Un, elsewhere);
+            _il.MarkLabel(inPage);
+            _stubs.Add(() =>
+            {
+                _il.MarkLabel(elsewhere);
+                DirectLookup<T>(bit, slow);
+                _il.Emit(OpCodes.Br, inPage);
+            });
+            return;
+        }
+        DirectLookup<T>(bit, slow);
+        if (!tracked) return;
+        var position = _checkedPosition[key] ??= _il.DeclareLocal(typeof(long));
+        _il.Emit(OpCodes.Ldloc, _address);
+        Constant(0xFFF);
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Stloc, position);
+        _checkedOffset[key] = imm;
+        _checkedBases |= 1ul << key;
     }
 
     /// <summary>
