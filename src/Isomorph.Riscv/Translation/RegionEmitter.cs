@@ -440,7 +440,7 @@ public sealed class RegionEmitter
                 FlushCount(0);
                 _il.MarkLabel(label);
                 _dirty = _mayBeDirty[_k]; // control may come here from elsewhere in the region
-                _checkedBases = 0; // and with other pages checked
+                _checkedBases = 0; // and with other bases checked, or none
             }
             if ((idx & (DecodedPage.SlotCount - 1)) == DecodedPage.SlotCount - 1 && insn.Slots == 2) StraddleGuard(in insn);
             if (def.Emitter is { } emit) emit(this, in insn);
@@ -731,10 +731,12 @@ public sealed class RegionEmitter
     /// A direct access's check (<see cref="DirectLookup{T}"/>), done once per base register, page and
     /// kind of access on a stretch of straight-line code: where an access of the same kind through
     /// the same, unchanged, register was checked before, this one is checked by its distance from that
-    /// one alone: if it lies in the same page, the page is below the limit and permits it (the
-    /// page's bits are only ever taken back by system calls and debuggers, which no translated code
-    /// runs beside on this hart; another thread's munmap leaves the host page readable, as zeros). A
-    /// structure's fields, a stack frame's slots: one check for all. Else the full check, out of line.
+    /// one alone: if it lies in the same page, the page is below the limit and permits it. (A page's
+    /// bits are taken back by system calls, a debugger's watch and another hart decoding the page:
+    /// none runs on this hart while it is in a region, and what another thread does meanwhile is
+    /// a race its guest must order, as with the full check's own window; an unmapped host page
+    /// stays readable, as zeros.) A structure's fields, a stack frame's slots: one check for all.
+    /// Else the full check, out of line.
     /// </summary>
     private void DirectCheck<T>(int rs1, long imm, bool store, Label slow) where T : unmanaged
     {
