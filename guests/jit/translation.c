@@ -152,6 +152,36 @@ __asm__(
     ".option pop\n"
     ".text\n");
 
+/* A small function on the page after its caller's, called hot (the caller's region takes it in,
+   with the call and the return), then rewritten while hot: the region must notice that page's change. */
+__asm__(
+    ".section .leaf_code,\"awx\",@progbits\n"
+    ".option push\n"
+    ".option norvc\n"
+    ".option norelax\n"
+    ".balign 4096\n"
+    /* leaf_loop(a0 = acc, a1 = n): n calls of leaf_add (acc += leaf_add's 3) */
+    ".globl leaf_loop\n"
+    "leaf_loop:\n"
+    "  addi sp, sp, -16\n"
+    "  sd ra, 8(sp)\n"
+    "8:\n"
+    "  jal ra, leaf_add\n"
+    "  addi a1, a1, -1\n"
+    "  bnez a1, 8b\n"
+    "  ld ra, 8(sp)\n"
+    "  addi sp, sp, 16\n"
+    "  ret\n"
+    ".balign 4096\n"
+    ".globl leaf_add\n"
+    "leaf_add:\n"
+    "  addi a0, a0, 3\n"
+    "  ret\n"
+    ".option pop\n"
+    ".text\n");
+
+extern uint64_t leaf_loop(uint64_t acc, uint64_t n);
+extern char leaf_add[];
 extern uint64_t cross_loop(uint64_t acc, uint64_t n);
 extern char cross_insn[], cross_far[];
 extern uint64_t straddle_loop(uint64_t acc, uint64_t n);
@@ -217,7 +247,17 @@ int main(void)
     __asm__ volatile("fence.i" ::: "memory");
     CHECK("and restored", cross_loop(1, 20000), 20000 * 7 + 1);
 
-    /* 6. A fault in the middle of a hot loop: precise pc and tval, the loop continues after it. */
+    /* 6. A small function on the next page, called hot, then rewritten while hot. */
+    CHECK("its own page", ((uint64_t)leaf_add & 0xfff) == 0 && ((uint64_t)leaf_add >> 12) == ((uint64_t)leaf_loop >> 12) + 1, 1);
+    CHECK("small function called hot", leaf_loop(0, 20000), 20000 * 3);
+    *(volatile uint32_t *)leaf_add = addi_a0(5);
+    __asm__ volatile("fence.i" ::: "memory");
+    CHECK("small function rewritten", leaf_loop(0, 20000), 20000 * 5);
+    *(volatile uint32_t *)leaf_add = addi_a0(3);
+    __asm__ volatile("fence.i" ::: "memory");
+    CHECK("and restored", leaf_loop(1, 20000), 20000 * 3 + 1);
+
+    /* 7. A fault in the middle of a hot loop: precise pc and tval, the loop continues after it. */
     uint64_t expected = 0;
     for (int i = 0; i < N_POINTERS; i++) {
         values[i] = (uint64_t)i * 3 + 1;

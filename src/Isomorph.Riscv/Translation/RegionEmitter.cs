@@ -220,8 +220,7 @@ public sealed class RegionEmitter
         else _il.Emit(OpCodes.Ldloc, _pageBase);
     }
 
-    /// <summary>The page a slot is on, in virtual pages from the start's (slots of earlier pages are negative).</summary>
-    private static int PageOffset(int idx) => idx >> 11;
+    private static int PageOffset(int idx) => RegionTranslator.PageOffset(idx);
 
     /// <summary>Pushes the virtual base of the page holding slot <paramref name="idx"/>.</summary>
     private void PageBaseOf(int idx)
@@ -300,7 +299,7 @@ public sealed class RegionEmitter
     }
 
     /// <summary>A return: jalr x0, 0(ra), as compilers emit it (ret, c.jr ra). (The decoder sends a destination x0 to <see cref="Hart.ZeroSink"/>.)</summary>
-    private static bool IsReturn(InstructionDefinition def, in Insn insn) =>
+    internal static bool IsReturn(InstructionDefinition def, in Insn insn) =>
         def.Emitter is not null && def.Flow == ControlFlow.IndirectJump && insn.Rd is (0 or Hart.ZeroSink) && insn.Rs1 == 1 && insn.Imm == 0;
 
     /// <summary>A call: jal with a link register (not <c>j</c>, whose destination x0 the decoder sends to <see cref="Hart.ZeroSink"/>).</summary>

@@ -19,6 +19,13 @@ public static class RegionTranslator
     /// <summary>Instructions per region: well under RyuJIT's limits for full optimisation (see docs/translator.md).</summary>
     public const int MaxInstructions = 128;
 
+    /// <summary>
+    /// The page a region's slot is on, in virtual pages from the start's: slots are numbered from
+    /// the start page's base, <see cref="DecodedPage.SlotCount"/> a page, so those of earlier pages
+    /// are negative (and round down).
+    /// </summary>
+    internal static int PageOffset(int idx) => idx >> 11;
+
     /// <summary>True when slot <paramref name="idx"/> is set in <paramref name="slots"/>, a bitmap of a page's slots (its stops, or the slots that have run).</summary>
     internal static bool IsSet(ulong[] slots, int idx) => (slots[idx >> 6] & (1ul << idx)) != 0;
 
@@ -59,6 +66,9 @@ public static class RegionTranslator
     /// <summary>Pages a region may span: the start's and up to three more, each checked as control enters it (<see cref="RegionEmitter"/>).</summary>
     public const int MaxPages = 4;
 
+    /// <summary>The most instructions of a function on another page that a region takes in with its calls (<see cref="Gather"/>).</summary>
+    public const int SmallLeaf = 16;
+
     /// <summary>
     /// Translates the region starting at slot <paramref name="start"/> of <paramref name="page"/>
     /// from <paramref name="bytes"/> (<see cref="CopyCode"/>, read at <paramref name="generation"/>),
@@ -76,8 +86,9 @@ public static class RegionTranslator
     /// <paramref name="pageAt"/> gives for offset 0; null when there is nothing to translate.
     /// <paramref name="pageAt"/> gives the code page at a number of virtual pages from the start's
     /// (null where the region may not go: not mapped executable, not known without walking page
-    /// tables, or not wanted), so that the region follows fall-throughs and jumps
-    /// (<see cref="GoesAcross"/>) into up to <see cref="MaxPages"/> pages. No slot of the start's page set in
+    /// tables, or not wanted), so that the region follows fall-throughs, jumps
+    /// (<see cref="GoesAcross"/>) and calls of small leaf functions (<see cref="SmallLeaf"/>) into
+    /// up to <see cref="MaxPages"/> pages. No slot of the start's page set in
     /// <paramref name="stops"/> joins the region: control reaching one leaves it, so a debugger or
     /// a hook can act before that instruction. Where a page has its <see cref="CodePage.Executed"/>
     /// slots, only those join, the start excepted: code the program has not run leaves the region,
@@ -103,7 +114,7 @@ public static class RegionTranslator
         var refused = new HashSet<int>();
         CodePage? PageOf(int idx, out int slot)
         {
-            int offset = idx >> 11; // DecodedPage.SlotCount slots a page, rounding down for negative slots
+            int offset = PageOffset(idx);
             slot = idx & (DecodedPage.SlotCount - 1);
             foreach (var (o, p) in pages) if (o == offset) return p;
             if (pages.Count == MaxPages || refused.Contains(offset)) return null;
@@ -120,7 +131,7 @@ public static class RegionTranslator
         while (code.Count < MaxInstructions && wanted.TryDequeue(out int idx))
         {
             while (code.Count < MaxInstructions && !inRegion.Contains(idx) && PageOf(idx, out int slot) is { } page
-                   && (stops is null || idx >> 11 != 0 || !IsSet(stops, slot))
+                   && (stops is null || PageOffset(idx) != 0 || !IsSet(stops, slot))
                    && (page.Executed is null || idx == start || IsSet(page.Executed, slot)))
             {
                 var bytes = page.Bytes.AsSpan();
@@ -145,7 +156,8 @@ public static class RegionTranslator
                 {
                     // Into another page only by a jump without a link (see GoesAcross).
                     int target = idx + (int)(insn.Imm >> 1);
-                    if (target >> 11 == idx >> 11 || GoesAcross(def, in insn)) wanted.Enqueue(target);
+                    if (PageOffset(target) == PageOffset(idx) || GoesAcross(def, in insn)
+                        || (RegionEmitter.IsCall(def, in insn) && IsSmallLeaf(target))) wanted.Enqueue(target);
                     if (RegionEmitter.IsCall(def, in insn)) wanted.Enqueue(next); // where the call returns
                 }
                 if (def.Flow is ControlFlow.Jump or ControlFlow.IndirectJump or ControlFlow.ChangesState) break;
@@ -153,8 +165,31 @@ public static class RegionTranslator
             }
             if (code.Count == 0) return null; // the start itself is not an instruction
         }
+        // A function called on another page joins the region when it is a small leaf: straight-line
+        // code of at most SmallLeaf instructions, all run before, that ends with a return (a byte
+        // swap, a getter): the call and the return then stay in the region.
+        bool IsSmallLeaf(int at)
+        {
+            for (int n = 0; n < SmallLeaf; n++)
+            {
+                if (PageOf(at, out int slot) is not { } page || (page.Executed is not null && !IsSet(page.Executed, slot))) return false;
+                var bytes = page.Bytes.AsSpan();
+                if (slot * 2 + 4 > bytes.Length) return false;
+                uint raw = BinaryPrimitives.ReadUInt16LittleEndian(bytes[(slot * 2)..]);
+                if (Decoder.IsWide(raw)) raw = BinaryPrimitives.ReadUInt32LittleEndian(bytes[(slot * 2)..]);
+                var insn = default(Insn);
+                Decoder.Decode(raw, ref insn);
+                if (insn.Id == ushort.MaxValue) return false;
+                var def = InstructionSet.Definitions[insn.Id];
+                if (def.Emitter is null) return false;
+                if (def.Flow == ControlFlow.IndirectJump) return RegionEmitter.IsReturn(def, in insn);
+                if (def.Flow is not (ControlFlow.Next or ControlFlow.MayTrap)) return false;
+                at += insn.Slots;
+            }
+            return false;
+        }
         // The pages the region's instructions are on, the start's first.
-        var used = pages.Where(p => p.Offset == 0 || code.Any(c => c.Item1 >> 11 == p.Offset)).ToArray();
+        var used = pages.Where(p => p.Offset == 0 || code.Any(c => PageOffset(c.Item1) == p.Offset)).ToArray();
         return new RegionPlan([.. code], [.. used.Select(p => p.Offset)], [.. used.Select(p => p.Page)], stops);
     }
 

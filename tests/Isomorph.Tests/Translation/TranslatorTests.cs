@@ -83,7 +83,8 @@ public sealed class TranslatorTests(ITestOutputHelper output)
 
     /// <summary>
     /// A loop that calls a function in its own page 200,000 times runs as one region: the
-    /// callee's return goes on in the region after the call. (The decoder sends a destination x0
+    /// callee's return goes on in the region after the call; so does one that calls a small
+    /// function on the next page 200,000 times. (The decoder sends a destination x0
     /// to a sink register, and the translator once took every return for something else, and
     /// every <c>j</c> for a call: a region was entered at every return, 200,000 times here, and
     /// regions held the dead code after each <c>j</c>.)
@@ -96,7 +97,7 @@ public sealed class TranslatorTests(ITestOutputHelper output)
         Assert.True((outcome.Stop, outcome.ExitCode) == (BareStop.Exited, 0), outcome.Console);
         output.WriteLine(engine.Describe());
         long entries = engine.TranslatedRuns + engine.JumpCacheHits;
-        Assert.True(entries < 1_000, $"{entries} region entries for 200,000 calls: {engine.Describe()}");
+        Assert.True(entries < 1_000, $"{entries} region entries for 400,000 calls: {engine.Describe()}");
     }
 
     [Fact]
@@ -148,15 +149,18 @@ public sealed class TranslatorTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// A region goes on into the next page by falling through and by a jump without a link (the
-    /// pages the fetch TLB holds, which the engine's page source gives), not by a call; without the
-    /// next page it stops at the page's end. (What the code does there, and that a region notices
-    /// another page's code change, guests/jit/translation.c checks: its loop over three pages.)
+    /// A region goes on into the next page by falling through, by a jump without a link (the
+    /// pages the fetch TLB holds, which the engine's page source gives) and by a call of a small
+    /// leaf function (straight-line code ending in a return, at most RegionTranslator.SmallLeaf
+    /// instructions), not by other calls; without the next page it stops at the page's end. (What
+    /// the code does there, and that a region notices another page's code change,
+    /// guests/jit/translation.c checks: its loop over three pages and its byte swaps called there.)
     /// </summary>
     [Fact]
-    public unsafe void ARegionGoesOnIntoOtherPagesByFallingThroughAndJumping_NotByCalls()
+    public unsafe void ARegionGoesOnIntoOtherPagesByFallingThroughJumpingAndCallingSmallLeaves_NotByOtherCalls()
     {
         const uint addi = 0x00150513, ret = 0x00008067, jump = 0x0000106f, call = 0x000010ef; // j and jal ra, both to pc + 4096
+        const uint branch = 0x00050463; // beqz a0, pc + 8
         static byte[] Page(int at, params uint[] words)
         {
             var page = new byte[4096];
@@ -165,22 +169,30 @@ public sealed class TranslatorTests(ITestOutputHelper output)
         }
         var first = new Isomorph.Riscv.DecodedPage(0x8000_0000, (byte*)0x10);
         var second = new Isomorph.Riscv.DecodedPage(0x8000_1000, (byte*)0x10);
-        var next = new CodePage(second, second.Generation, Page(0, [.. Enumerable.Repeat(addi, 10), ret]), null);
-        RegionPlan? Gather(byte[] code, int start, bool withNext) =>
-            RegionTranslator.Gather(o => o == 0 ? new CodePage(first, first.Generation, code, null) : o == 1 && withNext ? next : null, start);
+        var leaf = Page(0, [.. Enumerable.Repeat(addi, 10), ret]);
+        RegionPlan? Gather(byte[] code, int start, byte[]? next) =>
+            RegionTranslator.Gather(o => o == 0 ? new CodePage(first, first.Generation, code, null)
+                : o == 1 && next is not null ? new CodePage(second, second.Generation, next, null) : null, start);
 
         var fallsThrough = Page(4080, addi, addi, addi, addi);
-        Assert.Equal(15, Gather(fallsThrough, 2040, withNext: true)!.Code.Length);
-        Assert.Equal(2, Gather(fallsThrough, 2040, withNext: true)!.Pages.Length);
-        Assert.Equal(4, Gather(fallsThrough, 2040, withNext: false)!.Code.Length);
-        var jumps = Gather(Page(0, jump), 0, withNext: true)!;
+        Assert.Equal(15, Gather(fallsThrough, 2040, leaf)!.Code.Length);
+        Assert.Equal(2, Gather(fallsThrough, 2040, leaf)!.Pages.Length);
+        Assert.Equal(4, Gather(fallsThrough, 2040, null)!.Code.Length);
+        var jumps = Gather(Page(0, jump), 0, leaf)!;
         Assert.Equal(12, jumps.Code.Length);
         Assert.Equal([0, 1], jumps.Offsets);
         Assert.Equal(2048, jumps.Code[1].Idx); // the second page's slots go on from the first's
-        var calls = Gather(Page(0, call, addi, addi, ret), 0, withNext: true)!;
-        Assert.Equal(4, calls.Code.Length);
-        Assert.Single(calls.Pages);
-        Assert.Equal(15, RegionTranslator.Compile(Gather(fallsThrough, 2040, withNext: true)!, directMemory: false).Length);
+        var caller = Page(0, call, addi, addi, ret);
+        var callsLeaf = Gather(caller, 0, leaf)!;
+        Assert.Equal(15, callsLeaf.Code.Length); // the call, the leaf, and the code its return comes back to
+        Assert.Equal([0, 1], callsLeaf.Offsets);
+        var longer = Page(0, [.. Enumerable.Repeat(addi, RegionTranslator.SmallLeaf), ret]);
+        var callsLonger = Gather(caller, 0, longer)!;
+        Assert.Equal(4, callsLonger.Code.Length);
+        Assert.Single(callsLonger.Pages);
+        Assert.Equal(4, Gather(caller, 0, Page(0, addi, branch, addi, addi, ret))!.Code.Length); // not straight-line
+        Assert.Equal(15, RegionTranslator.Compile(Gather(fallsThrough, 2040, leaf)!, directMemory: false).Length);
+        Assert.Equal(15, RegionTranslator.Compile(callsLeaf, directMemory: false).Length);
     }
 
     /// <summary>Fixed-seed random instruction streams (the differential suite's), interp as the oracle and the jit as the system under test.</summary>
