@@ -195,7 +195,8 @@ public static class RegionTranslator
 
     /// <summary>
     /// Whether the region follows this branch or jump when its target is on another page: only a
-    /// <c>j</c> (a jump without a link), as an interpreter's handlers end with the jump back to its
+    /// <c>j</c> (a jump without a link; and a call of a small leaf function, which <see cref="Gather"/>
+    /// looks at first), as an interpreter's handlers end with the jump back to its
     /// dispatch, a loop's tail jumps to its head, a function's early exit jumps to its epilogue.
     /// Following calls and conditional branches into other pages too cut region runs further, but
     /// pulled callees into every caller's region: RyuJIT's time rose by half to double (Lua
