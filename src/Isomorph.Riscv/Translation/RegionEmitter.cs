@@ -448,7 +448,7 @@ public sealed class RegionEmitter
                 EmitCall();
                 _checkedBases = 0; // (a system call may have unmapped or protected anything)
             }
-            if (def.Syntax.WritesX) ForgetCheckedBase(insn.Rd);
+            if (def.Syntax.WritesX) ForgetCheckedBase(insn.Rd); // (every write of an x register is to the instruction's rd)
             _pending++;
             // Falling through to an instruction that is not the next one here: to it, or out of the region.
             if (FallThrough(_k) is int next)
@@ -489,11 +489,9 @@ public sealed class RegionEmitter
         {
             _il.Emit(OpCodes.Stloc, local);
             _dirty |= 1u << rd;
-            ForgetCheckedBase(rd);
         }
         else
         {
-            ForgetCheckedBase(rd);
             _il.Emit(OpCodes.Stloc, _spill);
             XAddress(rd);
             _il.Emit(OpCodes.Ldloc, _spill);

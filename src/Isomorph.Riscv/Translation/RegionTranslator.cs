@@ -134,21 +134,7 @@ public static class RegionTranslator
                    && (stops is null || PageOffset(idx) != 0 || !IsSet(stops, slot))
                    && (page.Executed is null || idx == start || IsSet(page.Executed, slot)))
             {
-                var bytes = page.Bytes.AsSpan();
-                int at = slot * 2;
-                if (at + 2 > bytes.Length) break; // a page copied short (the tests')
-                uint raw = BinaryPrimitives.ReadUInt16LittleEndian(bytes[at..]);
-                if (Decoder.IsWide(raw))
-                {
-                    // One that straddles into the next page joins the region only with that page's
-                    // parcel known; the region checks it before running it (RegionEmitter.StraddleGuard).
-                    if (at + 4 > bytes.Length) break;
-                    raw = BinaryPrimitives.ReadUInt32LittleEndian(bytes[at..]);
-                }
-                var insn = default(Insn);
-                Decoder.Decode(raw, ref insn);
-                if (insn.Id == ushort.MaxValue) break;
-                var def = InstructionSet.Definitions[insn.Id];
+                if (!TryDecode(page, slot, out var insn, out var def)) break;
                 code.Add((idx, insn, def));
                 inRegion.Add(idx);
                 int next = idx + insn.Slots;
@@ -172,16 +158,8 @@ public static class RegionTranslator
         {
             for (int n = 0; n < SmallLeaf; n++)
             {
-                if (PageOf(at, out int slot) is not { } page || (page.Executed is not null && !IsSet(page.Executed, slot))) return false;
-                var bytes = page.Bytes.AsSpan();
-                if (slot * 2 + 4 > bytes.Length) return false;
-                uint raw = BinaryPrimitives.ReadUInt16LittleEndian(bytes[(slot * 2)..]);
-                if (Decoder.IsWide(raw)) raw = BinaryPrimitives.ReadUInt32LittleEndian(bytes[(slot * 2)..]);
-                var insn = default(Insn);
-                Decoder.Decode(raw, ref insn);
-                if (insn.Id == ushort.MaxValue) return false;
-                var def = InstructionSet.Definitions[insn.Id];
-                if (def.Emitter is null) return false;
+                if (PageOf(at, out int slot) is not { } page || (page.Executed is not null && !IsSet(page.Executed, slot))
+                    || !TryDecode(page, slot, out var insn, out var def) || def.Emitter is null) return false;
                 if (def.Flow == ControlFlow.IndirectJump) return RegionEmitter.IsReturn(def, in insn);
                 if (def.Flow is not (ControlFlow.Next or ControlFlow.MayTrap)) return false;
                 at += insn.Slots;
@@ -191,6 +169,31 @@ public static class RegionTranslator
         // The pages the region's instructions are on, the start's first.
         var used = pages.Where(p => p.Offset == 0 || code.Any(c => PageOffset(c.Item1) == p.Offset)).ToArray();
         return new RegionPlan([.. code], [.. used.Select(p => p.Offset)], [.. used.Select(p => p.Page)], stops);
+    }
+
+    /// <summary>
+    /// Decodes the instruction at <paramref name="slot"/> of a copied page; false where the copy
+    /// ends first (a page copied short, the tests'; one that straddles into the next page joins a
+    /// region only with that page's parcel known, which the region checks before running it:
+    /// RegionEmitter.StraddleGuard) or the bytes are not an instruction.
+    /// </summary>
+    private static bool TryDecode(CodePage page, int slot, out Insn insn, out InstructionDefinition def)
+    {
+        insn = default;
+        def = null!;
+        var bytes = page.Bytes.AsSpan();
+        int at = slot * 2;
+        if (at + 2 > bytes.Length) return false;
+        uint raw = BinaryPrimitives.ReadUInt16LittleEndian(bytes[at..]);
+        if (Decoder.IsWide(raw))
+        {
+            if (at + 4 > bytes.Length) return false;
+            raw = BinaryPrimitives.ReadUInt32LittleEndian(bytes[at..]);
+        }
+        Decoder.Decode(raw, ref insn);
+        if (insn.Id == ushort.MaxValue) return false;
+        def = InstructionSet.Definitions[insn.Id];
+        return true;
     }
 
     /// <summary>
