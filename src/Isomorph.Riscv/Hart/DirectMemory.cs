@@ -29,8 +29,11 @@ public unsafe class DirectMemory(byte* hostBase, ulong limit, byte* pages)
     /// <summary>The host address of guest address 0.</summary>
     public byte* HostBase => hostBase;
 
-    /// <summary>Guest addresses are below this (a power of two).</summary>
-    public ulong Limit => limit;
+    /// <summary>Guest addresses are below this (a power of two, at most 2^61: translated code folds an access's alignment into its compare with the limit).</summary>
+    public ulong Limit { get; } = limit <= MaxLimit ? limit : throw new ArgumentOutOfRangeException(nameof(limit), limit, "direct memory spans at most 2^61 bytes");
+
+    /// <summary>The largest <see cref="Limit"/>.</summary>
+    public const ulong MaxLimit = 1ul << 61;
 
     /// <summary>The bits of each guest page, <see cref="Limit"/> &gt;&gt; 12 bytes.</summary>
     internal byte* Pages => pages;

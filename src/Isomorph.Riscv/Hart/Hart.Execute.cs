@@ -214,7 +214,7 @@ public sealed unsafe partial class Hart
     /// <summary>The translator's jump cache: regions by the virtual pc and context they were entered at; cleared with the fetch TLB.</summary>
     internal readonly Translation.JumpCache Jumps = new();
 
-    /// <summary>Remembers that <paramref name="region"/> runs at <paramref name="pc"/> in the current context (see <see cref="NextRegion"/>).</summary>
+    /// <summary>Remembers that <paramref name="region"/> runs at <paramref name="pc"/> in the current context (see <see cref="Translation.JumpCache"/>).</summary>
     internal void RememberRegion(ulong pc, Translation.Region region) => Jumps.Remember(pc, _tlbContext, region);
 
     /// <summary>Empties the jump cache (it costs nothing: <see cref="Translation.JumpCache.Clear"/>).</summary>
@@ -232,28 +232,6 @@ public sealed unsafe partial class Hart
     /// machine's run, before statistics are read. Only the hart's own thread, or one that owns it now.
     /// </summary>
     public void SettleStatistics() => Translation.TranslatingEngine.FlushTally(this);
-
-    /// <summary>
-    /// Called by a region's exit to <paramref name="pc"/> (with <see cref="Instret"/> written): the
-    /// region the jump cache holds for it, when its whole length fits in the current chunk (so stop
-    /// requests, interrupt checks and flushes, which set <see cref="_stopAt"/> to 0, refuse it); null
-    /// sends the engine back to its dispatcher. A region in the cache is never one of old code: the
-    /// code cache empties every hart's jump cache whenever a page's code changes.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal Translation.Region? NextRegion(ulong pc)
-    {
-        var region = Jumps.Find(pc, _tlbContext);
-        if (region is null)
-        {
-            JumpCacheMisses++;
-            return null;
-        }
-        if (Instret + region.Length > _stopAt) return null;
-        JumpCacheHits++;
-        CurrentPageBase = pc & ~0xFFFul;
-        return region;
-    }
 
     /// <summary>
     /// The 16-bit parcel at <paramref name="va"/> when the fetch TLB already holds its page

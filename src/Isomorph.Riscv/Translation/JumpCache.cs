@@ -1,16 +1,17 @@
+using System.Reflection;
+using System.Reflection.Emit;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace Isomorph.Riscv.Translation;
 
 /// <summary>
 /// A hart's jump cache (QEMU's tb_jmp_cache): the regions it entered last, by virtual pc and
-/// translation context. A region's exit looks its next pc up here and, on a hit, returns that region
-/// for the engine to run at once, without the dispatcher's fetch-TLB walk and page tables: the way
-/// translated code reaches translated code across jumps, returns and page boundaries. An entry
-/// holds for as long as the fetch translation it was made under: the hart clears the cache with
-/// its fetch TLB (satp writes, sfence.vma, PMP changes, unmapped memory in the process VM), and
-/// whenever a page's code changes (a store to it, retirement), by any hart's code cache.
+/// translation context. A region's exit looks its next pc up here (<see cref="EmitFind"/>, in the
+/// region's own code) and, on a hit, enters that region at once, without the dispatcher's fetch-TLB
+/// walk and page tables: the way translated code reaches translated code across jumps, returns and
+/// page boundaries. An entry holds for as long as the fetch translation it was made under: the hart
+/// clears the cache with its fetch TLB (satp writes, sfence.vma, PMP changes, unmapped memory in the
+/// process VM), and whenever a page's code changes (a store to it, retirement), by any hart's code cache.
 /// </summary>
 internal sealed class JumpCache
 {
@@ -24,25 +25,25 @@ internal sealed class JumpCache
         public Region? Region;
     }
 
-    private readonly Entry[] _entries = new Entry[1 << Bits];
+    /// <summary>The entries, inside the object: translated code reaches one from the cache's address, with no array bounds to check.</summary>
+    [InlineArray(1 << Bits)]
+    private struct Entries
+    {
+        private Entry _first;
+    }
+
+    private Entries _entries;
 
     /// <summary>
     /// Counts whole clears, kept in each entry beside the translation context (which sits in bits 56
-    /// and up, <see cref="Hart"/>'s TLB context): an entry of an earlier epoch never matches, so a
-    /// clear, as frequent as context switches in a system VM's guest, costs nothing.
+    /// and up, <see cref="Hart"/>'s TLB context): an entry of an earlier epoch never matches (nor does
+    /// an entry never written, whose context is 0), so a clear, as frequent as context switches in a
+    /// system VM's guest, costs nothing.
     /// </summary>
     private ulong _epoch = 1;
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <summary>The entry of <paramref name="pc"/>: bits of the pc above its halfword bit, folded once (<see cref="EmitFind"/> computes the same).</summary>
     private static int IndexOf(ulong pc) => (int)(((pc >> 1) ^ (pc >> (1 + Bits))) & ((1 << Bits) - 1));
-
-    /// <summary>The region remembered for <paramref name="pc"/> in <paramref name="context"/>, if any.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public Region? Find(ulong pc, ulong context)
-    {
-        ref Entry e = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_entries), IndexOf(pc));
-        return e.Pc == pc && e.Context == (context | _epoch) ? e.Region : null;
-    }
 
     public void Remember(ulong pc, ulong context, Region region)
     {
@@ -54,4 +55,58 @@ internal sealed class JumpCache
 
     /// <summary>Forgets everything (from any thread: another hart's code cache clears it when a page's code changes).</summary>
     public void Clear() => Interlocked.Increment(ref _epoch);
+
+    private static readonly FieldInfo EntriesField = typeof(JumpCache).GetField(nameof(_entries), BindingFlags.Instance | BindingFlags.NonPublic)!;
+    private static readonly FieldInfo EpochField = typeof(JumpCache).GetField(nameof(_epoch), BindingFlags.Instance | BindingFlags.NonPublic)!;
+    private static readonly FieldInfo PcField = typeof(Entry).GetField(nameof(Entry.Pc))!;
+    private static readonly FieldInfo ContextField = typeof(Entry).GetField(nameof(Entry.Context))!;
+    private static readonly FieldInfo RegionField = typeof(Entry).GetField(nameof(Entry.Region))!;
+
+    /// <summary>
+    /// Emits the lookup of <paramref name="pc"/> in the cache on the stack, in the translation
+    /// context <paramref name="loadContext"/> pushes: pushes the region remembered for it, or
+    /// branches to <paramref name="miss"/> (the cache popped) when there is none. One compare and
+    /// no call: a region's exit is the hottest path between regions, and RyuJIT's time grows with
+    /// every basic block a region has (an inlined call of a lookup written in C# cost each region
+    /// about as much to compile as ten instructions, docs/translator.md).
+    /// </summary>
+    internal static void EmitFind(ILGenerator il, LocalBuilder pc, Action loadContext, Label miss)
+    {
+        var cache = il.DeclareLocal(typeof(JumpCache));
+        var entry = il.DeclareLocal(typeof(Entry).MakeByRefType());
+        il.Emit(OpCodes.Stloc, cache);
+        // entry = ref _entries[IndexOf(pc)]
+        il.Emit(OpCodes.Ldloc, cache);
+        il.Emit(OpCodes.Ldflda, EntriesField);
+        il.Emit(OpCodes.Ldloc, pc);
+        il.Emit(OpCodes.Ldc_I4_1);
+        il.Emit(OpCodes.Shr_Un);
+        il.Emit(OpCodes.Ldloc, pc);
+        il.Emit(OpCodes.Ldc_I4, 1 + Bits);
+        il.Emit(OpCodes.Shr_Un);
+        il.Emit(OpCodes.Xor);
+        il.Emit(OpCodes.Ldc_I8, (long)((1 << Bits) - 1));
+        il.Emit(OpCodes.And);
+        il.Emit(OpCodes.Conv_I);
+        il.Emit(OpCodes.Sizeof, typeof(Entry));
+        il.Emit(OpCodes.Mul);
+        il.Emit(OpCodes.Add);
+        il.Emit(OpCodes.Stloc, entry);
+        // (entry.Pc ^ pc) | (entry.Context ^ (context | _epoch)): zero when it holds pc in this context and epoch
+        il.Emit(OpCodes.Ldloc, entry);
+        il.Emit(OpCodes.Ldfld, PcField);
+        il.Emit(OpCodes.Ldloc, pc);
+        il.Emit(OpCodes.Xor);
+        il.Emit(OpCodes.Ldloc, entry);
+        il.Emit(OpCodes.Ldfld, ContextField);
+        loadContext();
+        il.Emit(OpCodes.Ldloc, cache);
+        il.Emit(OpCodes.Ldfld, EpochField);
+        il.Emit(OpCodes.Or);
+        il.Emit(OpCodes.Xor);
+        il.Emit(OpCodes.Or);
+        il.Emit(OpCodes.Brtrue, miss);
+        il.Emit(OpCodes.Ldloc, entry);
+        il.Emit(OpCodes.Ldfld, RegionField);
+    }
 }

@@ -41,6 +41,8 @@ public sealed class Region
     public required int Length { get; init; }
     /// <summary>The decoded instructions, in order (the operands that calls to semantics read).</summary>
     internal Insn[] Insns = [];
+    /// <summary>Where the region may leave for the interpreter, by the number its code keeps on the way out: slot &lt;&lt; 32 | instructions retired since its count was last brought up to date.</summary>
+    internal long[] InterpreterExits = [];
     /// <summary>How many of the instructions have an emitter (the rest are calls to semantics).</summary>
     public int Emitted { get; init; }
 
@@ -52,7 +54,7 @@ public sealed class Region
     internal ulong[]? Stops { get; init; }
     /// <summary>
     /// The compiled code: runs the region, then the regions the hart's jump cache holds for where
-    /// each left (<see cref="Hart.NextRegion"/>), each entered by a tail call; returns null when one
+    /// each left (its exit looks it up, <see cref="JumpCache.EmitFind"/>), each entered by a tail call; returns null when one
     /// finds none (the engine's dispatcher goes on), or leaves for the interpreter.
     /// </summary>
     internal Func<Hart, Region?> Run = null!;

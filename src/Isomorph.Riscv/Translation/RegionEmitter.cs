@@ -12,7 +12,7 @@ namespace Isomorph.Riscv.Translation;
 /// </summary>
 /// <remarks>
 /// The method is <c>Region? (Region self, Hart h)</c>: at its exit it enters, by a tail call, the
-/// region the hart's jump cache holds for where it left (<see cref="Hart.NextRegion"/>), and
+/// region the hart's jump cache holds for where it left (<see cref="EmitExitPath"/>), and
 /// returns null to the engine when there is none (or it left for the interpreter). Instructions are
 /// emitted in the order the region was gathered (<see cref="RegionTranslator"/>), not necessarily
 /// in address order; an IL branch to an instruction emitted earlier is a back edge. Registers the region uses are loaded into locals
@@ -29,6 +29,7 @@ public sealed class RegionEmitter
     private static readonly FieldInfo PcField = typeof(Hart).GetField(nameof(Hart.Pc))!;
     private static readonly FieldInfo PageBaseField = typeof(Hart).GetField(nameof(Hart.CurrentPageBase), BindingFlags.Instance | BindingFlags.NonPublic)!;
     private static readonly FieldInfo StopAtField = typeof(Hart).GetField(nameof(Hart._stopAt), BindingFlags.Instance | BindingFlags.NonPublic)!;
+    private static readonly FieldInfo InterpreterExitsField = typeof(Region).GetField(nameof(Region.InterpreterExits), BindingFlags.Instance | BindingFlags.NonPublic)!;
     private static readonly FieldInfo InsnsField = typeof(Region).GetField(nameof(Region.Insns), BindingFlags.Instance | BindingFlags.NonPublic)!;
     private static readonly FieldInfo RunField = typeof(Region).GetField(nameof(Region.Run), BindingFlags.Instance | BindingFlags.NonPublic)!;
     private static readonly MethodInfo InvokeMethod = typeof(Func<Hart, Region?>).GetMethod("Invoke")!;
@@ -46,7 +47,10 @@ public sealed class RegionEmitter
     private static readonly FieldInfo DirectPagesField = typeof(Hart).GetField(nameof(Hart._directPages), BindingFlags.Instance | BindingFlags.NonPublic)!;
     private static readonly FieldInfo DirectLimitField = typeof(Hart).GetField(nameof(Hart._directLimit), BindingFlags.Instance | BindingFlags.NonPublic)!;
     private static readonly FieldInfo InterpretNextField = typeof(Hart).GetField(nameof(Hart.InterpretNext), BindingFlags.Instance | BindingFlags.NonPublic)!;
-    private static readonly MethodInfo NextRegionMethod = typeof(Hart).GetMethod(nameof(Hart.NextRegion), BindingFlags.Instance | BindingFlags.NonPublic)!;
+    private static readonly FieldInfo JumpsField = typeof(Hart).GetField(nameof(Hart.Jumps), BindingFlags.Instance | BindingFlags.NonPublic)!;
+    private static readonly FieldInfo JumpCacheHitsField = typeof(Hart).GetField(nameof(Hart.JumpCacheHits), BindingFlags.Instance | BindingFlags.NonPublic)!;
+    private static readonly FieldInfo JumpCacheMissesField = typeof(Hart).GetField(nameof(Hart.JumpCacheMisses), BindingFlags.Instance | BindingFlags.NonPublic)!;
+    private static readonly MethodInfo LengthGetter = typeof(Region).GetProperty(nameof(Region.Length))!.GetMethod!;
 
     /// <summary>
     /// How many guest registers a region holds in IL locals: the most used ones (a use in a loop of
@@ -84,7 +88,7 @@ public sealed class RegionEmitter
     private readonly uint _liveOnEntry;
     private readonly LocalBuilder?[] _x = new LocalBuilder?[32];
     private readonly LocalBuilder _fBase, _fa, _fb, _fc, _fr64, _fr32;
-    private readonly LocalBuilder _xBase, _n, _pageBase, _nextPc, _result, _address, _tlbEntry, _spill, _operand, _readTlb, _writeTlb, _context;
+    private readonly LocalBuilder _xBase, _n, _pageBase, _nextPc, _result, _address, _tlbEntry, _spill, _operand, _readTlb, _writeTlb, _context, _site;
     private readonly LocalBuilder _directBase, _directPages, _directLimit;
     /// <summary>In a region of several pages: the pages checked since entry (a bit each), and the hart's fetch TLB.</summary>
     private readonly LocalBuilder? _checkedPages, _fetchTlb;
@@ -187,6 +191,7 @@ public sealed class RegionEmitter
         _tlbEntry = il.DeclareLocal(typeof(nint));
         _spill = il.DeclareLocal(typeof(ulong));
         _operand = il.DeclareLocal(typeof(ulong));
+        _site = il.DeclareLocal(typeof(int));
         if (_multiPage)
         {
             _checkedPages = il.DeclareLocal(typeof(int));
@@ -775,11 +780,14 @@ public sealed class RegionEmitter
     /// (0 while the hart may not go direct), the access is aligned (so it stays in its page) and
     /// the page's byte has <paramref name="bit"/> (<see cref="DirectMemory"/>).
     /// </summary>
+    /// <remarks>
+    /// The limit and the alignment are one compare: a misaligned address's low bits, moved to the
+    /// top, put it above any limit (direct memory spans less than 2^61 bytes). Each branch is a
+    /// basic block more for RyuJIT to compile, and a region has one check for most of its accesses.
+    /// </remarks>
     private void DirectLookup<T>(byte bit, Label slow) where T : unmanaged
     {
         _il.Emit(OpCodes.Ldloc, _address);
-        _il.Emit(OpCodes.Ldloc, _directLimit);
-        _il.Emit(OpCodes.Bge_Un, slow);
         if (Unsafe.SizeOf<T>() > 1)
         {
             // Misaligned (it might straddle into the next page): the slow path. Compilers keep
@@ -787,8 +795,12 @@ public sealed class RegionEmitter
             _il.Emit(OpCodes.Ldloc, _address);
             Constant(Unsafe.SizeOf<T>() - 1);
             _il.Emit(OpCodes.And);
-            _il.Emit(OpCodes.Brtrue, slow);
+            _il.Emit(OpCodes.Ldc_I4, 61);
+            _il.Emit(OpCodes.Shl);
+            _il.Emit(OpCodes.Or);
         }
+        _il.Emit(OpCodes.Ldloc, _directLimit);
+        _il.Emit(OpCodes.Bge_Un, slow);
         _il.Emit(OpCodes.Ldloc, _directPages);
         _il.Emit(OpCodes.Ldloc, _address);
         _il.Emit(OpCodes.Ldc_I4, 12);
@@ -824,19 +836,29 @@ public sealed class RegionEmitter
     /// <summary>
     /// A path that leaves the region before the current instruction with <see cref="Hart.InterpretNext"/>
     /// set: the engine interprets that one instruction (the full access path, with its traps,
-    /// devices and code invalidation) and goes on.
+    /// devices and code invalidation) and goes on. Out of line, it only numbers its place (a site of
+    /// <see cref="InterpreterExits"/>: the slot and the instructions retired before it since the
+    /// count was last brought up to date) and goes on to the region's shared path by what that
+    /// writes back, which finds the rest in the region's table: nearly every access of a region has
+    /// such a path, and RyuJIT's time grows with the code of each.
     /// </summary>
     private Label InterpretedExit()
     {
-        int idx = Idx, count = _pending;
+        int site = _interpreterSites.Count;
+        _interpreterSites.Add((long)Idx << 32 | (uint)_pending);
         return Stub(() =>
         {
-            _il.Emit(OpCodes.Ldarg_1);
-            _il.Emit(OpCodes.Ldc_I4_1);
-            _il.Emit(OpCodes.Stfld, InterpretNextField);
-            ExitTo(idx, count, toInterpreter: true);
+            _il.Emit(OpCodes.Ldc_I4, site);
+            _il.Emit(OpCodes.Stloc, _site);
+            _il.Emit(OpCodes.Br, ExitWritingBack(_dirty, toInterpreter: true));
         });
     }
+
+    /// <summary>The places the region may leave for the interpreter from (<see cref="InterpretedExit"/>): slot &lt;&lt; 32 | instructions not yet counted there.</summary>
+    private readonly List<long> _interpreterSites = [];
+
+    /// <summary>The region's sites of exits to the interpreter, by number (<see cref="Region.InterpreterExits"/>); complete once the region is emitted.</summary>
+    internal long[] InterpreterExits => [.. _interpreterSites];
 
     private void StoreValue<T>(int rs2)
     {
@@ -1566,7 +1588,7 @@ public sealed class RegionEmitter
     }
 
     /// <summary>Leaves for slot <paramref name="target"/> of the page (or beyond it) with <paramref name="count"/> more instructions retired.</summary>
-    private void ExitTo(long target, int count, bool toInterpreter = false)
+    private void ExitTo(long target, int count)
     {
         int saved = _pending;
         _pending = count;
@@ -1574,7 +1596,7 @@ public sealed class RegionEmitter
         _pending = saved;
         PcAt(target);
         _il.Emit(OpCodes.Stloc, _nextPc);
-        _il.Emit(OpCodes.Br, ExitWritingBack(_dirty, toInterpreter));
+        _il.Emit(OpCodes.Br, ExitWritingBack(_dirty, toInterpreter: false));
     }
 
     /// <summary>Exit paths by the registers they write back: exits that may have the same locals dirty share one.</summary>
@@ -1667,10 +1689,32 @@ public sealed class RegionEmitter
 
     private void EmitExitPath()
     {
-        // exit for the interpreter (InterpretNext set): registers back, instret, pc, and no next region.
+        // exit for the interpreter (its path wrote the registers back): InterpretNext set, instret
+        // and pc from the site's entry in the region's table, and no next region.
         if (_interpreterExit is { } interpreterExit)
         {
             _il.MarkLabel(interpreterExit);
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldc_I4_1);
+            _il.Emit(OpCodes.Stfld, InterpretNextField);
+            var site = _il.DeclareLocal(typeof(long));
+            _il.Emit(OpCodes.Ldarg_0);
+            _il.Emit(OpCodes.Ldfld, InterpreterExitsField);
+            _il.Emit(OpCodes.Ldloc, _site);
+            _il.Emit(OpCodes.Ldelem_I8);
+            _il.Emit(OpCodes.Stloc, site);
+            _il.Emit(OpCodes.Ldloc, _n);
+            _il.Emit(OpCodes.Ldloc, site);
+            _il.Emit(OpCodes.Conv_I4);
+            _il.Emit(OpCodes.Conv_I8);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Stloc, _n);
+            LoadPageBase();
+            _il.Emit(OpCodes.Ldloc, site);
+            _il.Emit(OpCodes.Ldc_I4, 31); // (slot << 32) >> 31: the slot's byte offset, signed
+            _il.Emit(OpCodes.Shr);
+            _il.Emit(OpCodes.Add);
+            _il.Emit(OpCodes.Stloc, _nextPc);
             LeaveState();
             _il.Emit(OpCodes.Ldnull);
             _il.Emit(OpCodes.Ret);
@@ -1678,27 +1722,60 @@ public sealed class RegionEmitter
         // exit: registers back, instret, pc.
         _il.MarkLabel(_exit);
         LeaveState();
-        // Then the region to run next, from the hart's jump cache (none: back to the dispatcher),
-        // entered by a tail call: each exit has an indirect jump of its own, which the
-        // host's branch predictor learns apart from the others' (a single call site in the engine's
-        // loop mispredicts as often as regions change), and the stack does not grow.
-        var toDispatcher = _il.DefineLabel();
+        // Then the region the hart's jump cache holds for where it left, when its whole length fits
+        // before _stopAt (stop requests, interrupt checks and flushes set it to 0 and refuse it),
+        // entered by a tail call: each exit has an indirect jump of its own, which the host's branch
+        // predictor learns apart from the others' (a single call site in the engine's loop
+        // mispredicts as often as regions change), and the stack does not grow. None: back to the
+        // dispatcher. A region in the cache is never one of old code: the code cache empties every
+        // hart's jump cache whenever a page's code changes.
+        var miss = _il.DefineLabel();
+        var refused = _il.DefineLabel();
+        var next = _il.DeclareLocal(typeof(Region));
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, JumpsField);
+        JumpCache.EmitFind(_il, _nextPc, () =>
+        {
+            _il.Emit(OpCodes.Ldarg_1);
+            _il.Emit(OpCodes.Ldfld, TlbContextField);
+        }, miss);
+        _il.Emit(OpCodes.Stloc, next);
+        _il.Emit(OpCodes.Ldloc, _n);
+        _il.Emit(OpCodes.Ldloc, next);
+        _il.Emit(OpCodes.Call, LengthGetter);
+        _il.Emit(OpCodes.Conv_I8);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldfld, StopAtField);
+        _il.Emit(OpCodes.Bgt, refused);
+        CountIn(JumpCacheHitsField);
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Ldloc, _nextPc);
-        _il.Emit(OpCodes.Call, NextRegionMethod);
-        var next = _il.DeclareLocal(typeof(Region));
-        _il.Emit(OpCodes.Stloc, next);
-        _il.Emit(OpCodes.Ldloc, next);
-        _il.Emit(OpCodes.Brfalse, toDispatcher);
+        _il.Emit(OpCodes.Ldc_I8, ~0xFFFL);
+        _il.Emit(OpCodes.And);
+        _il.Emit(OpCodes.Stfld, PageBaseField);
         _il.Emit(OpCodes.Ldloc, next);
         _il.Emit(OpCodes.Ldfld, RunField);
         _il.Emit(OpCodes.Ldarg_1);
         _il.Emit(OpCodes.Tailcall);
         _il.Emit(OpCodes.Callvirt, InvokeMethod);
         _il.Emit(OpCodes.Ret);
-        _il.MarkLabel(toDispatcher);
+        _il.MarkLabel(miss);
+        CountIn(JumpCacheMissesField);
+        _il.MarkLabel(refused);
         _il.Emit(OpCodes.Ldnull);
         _il.Emit(OpCodes.Ret);
+    }
+
+    /// <summary>Adds one to the hart's counter <paramref name="field"/>.</summary>
+    private void CountIn(FieldInfo field)
+    {
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Dup);
+        _il.Emit(OpCodes.Ldfld, field);
+        _il.Emit(OpCodes.Ldc_I8, 1L);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Stfld, field);
     }
 
     /// <summary>Writes back instret and pc (nextPc) as the region leaves (its exit path wrote back the registers).</summary>

@@ -225,7 +225,8 @@ public static class RegionTranslator
         il.Emit(OpCodes.Ldnull);
         il.Emit(OpCodes.Ret);
         il.MarkLabel(run);
-        new RegionEmitter(il, code, plan.Offsets, [.. plan.Pages.Select(p => p.Generation)], directMemory, plan.FixedBase).EmitRegion();
+        var emitter = new RegionEmitter(il, code, plan.Offsets, [.. plan.Pages.Select(p => p.Generation)], directMemory, plan.FixedBase);
+        emitter.EmitRegion();
 
         var region = new Region
         {
@@ -234,6 +235,7 @@ public static class RegionTranslator
             Start = start,
             Length = code.Length,
             Insns = [.. code.Select(c => c.Insn)],
+            InterpreterExits = emitter.InterpreterExits,
             Emitted = code.Count(c => c.Def.Emitter is not null),
             Stops = plan.Stops,
             FixedBase = plan.FixedBase,
