@@ -13,6 +13,8 @@ riscv64-linux-gnu-gcc -O2 -static -o "$out/kernels-rv" bench/jit/kernels.c
 gcc -O2 -o "$out/float-native" bench/jit/float.c -lm
 riscv64-linux-gnu-gcc -O2 -static -o "$out/float-rv" bench/jit/float.c -lm
 gcc -O2 -o "$out/loop-native" bench/intloop/loop-x86_64.S
+gcc -O2 -march=native -o "$out/bitmanip-native" bench/jit/bitmanip.c # (the host's popcnt and tzcnt, as the guest has cpop and ctz)
+riscv64-linux-gnu-gcc -O2 -static -march=rv64gc_zba_zbb_zbs -o "$out/bitmanip-rv" bench/jit/bitmanip.c
 ./isomorph --help >/dev/null
 iso="dotnet artifacts/cli/isomorph.dll"
 
@@ -40,6 +42,8 @@ kernels() {
 kernels "CoreMark-like kernels (bench/jit/kernels.c, $iterations iterations, -O2; riscv64 static under the process VM)" kernels "$iterations"
 float_iterations=${FLOAT_ITERATIONS:-2000}
 kernels "Floating-point kernels (bench/jit/float.c, $float_iterations iterations, -O2; riscv64 static under the process VM)" float "$float_iterations"
+bitmanip_iterations=${BITMANIP_ITERATIONS:-50000}
+kernels "Bit-manipulation kernel (bench/jit/bitmanip.c, $bitmanip_iterations iterations, -O2 -march=rv64gc_zba_zbb_zbs; riscv64 static under the process VM)" bitmanip "$bitmanip_iterations"
 echo "Integer loop (guests/bench/intloop.S, 1.6 G instructions, isomorph bare)"
 echo "| engine | time | guest MIPS |"
 echo "|---|---|---|"

@@ -582,6 +582,23 @@ public sealed class RegionEmitter
         StoreX(i.Rd);
     }
 
+    /// <summary>rd = <paramref name="helper"/>(rs1, imm): a static <c>ulong (ulong, ulong)</c> that the semantics use too.</summary>
+    public void CallBinaryImmediate(in Insn i, MethodInfo helper)
+    {
+        LoadX(i.Rs1);
+        Constant(i.Imm);
+        _il.Emit(OpCodes.Call, helper);
+        StoreX(i.Rd);
+    }
+
+    /// <summary>rd = <paramref name="helper"/>(rs1): a static <c>ulong (ulong)</c> that the semantics use too.</summary>
+    public void CallUnary(in Insn i, MethodInfo helper)
+    {
+        LoadX(i.Rs1);
+        _il.Emit(OpCodes.Call, helper);
+        StoreX(i.Rd);
+    }
+
     // ---- Control flow ----
 
     /// <summary>A conditional branch to pc + imm: <paramref name="branchIfTaken"/> is beq, bne.un, blt, bge, blt.un or bge.un on rs1, rs2.</summary>
