@@ -48,6 +48,9 @@ public sealed unsafe class DecodedPage
     /// </summary>
     internal int Generation;
 
+    /// <summary>True while the page is code whose bytes have not changed since <paramref name="generation"/> was read: what was translated from them then still holds.</summary>
+    internal bool Unchanged(int generation) => Active && Volatile.Read(ref Generation) == generation;
+
     /// <summary>The page's translated regions and execution counters (Translation/), dropped with every reset.</summary>
     internal volatile Translation.PageTranslations? Translations;
 

@@ -31,7 +31,7 @@ public sealed class Region
         get
         {
             for (int j = 1; j < Pages.Length; j++)
-                if (Volatile.Read(ref Pages[j].Generation) != Generations[j] || !Pages[j].Active) return true;
+                if (!Pages[j].Unchanged(Generations[j])) return true;
             return false;
         }
     }

@@ -88,8 +88,10 @@ public sealed class RegionEmitter
     private readonly uint _liveOnEntry;
     private readonly LocalBuilder?[] _x = new LocalBuilder?[32];
     private readonly LocalBuilder _fBase, _fa, _fb, _fc, _fr64, _fr32;
-    private readonly LocalBuilder _xBase, _n, _pageBase, _nextPc, _result, _address, _tlbEntry, _spill, _operand, _readTlb, _writeTlb, _context, _site;
+    private readonly LocalBuilder _xBase, _n, _nextPc, _result, _address, _tlbEntry, _spill, _operand, _readTlb, _writeTlb, _context, _site;
     private readonly LocalBuilder _directBase, _directPages, _directLimit;
+    /// <summary>The virtual base of the page the region was entered at, where that is not a constant (<see cref="_fixedBase"/>).</summary>
+    private readonly LocalBuilder? _pageBase;
     /// <summary>In a region of several pages: the pages checked since entry (a bit each), and the hart's fetch TLB.</summary>
     private readonly LocalBuilder? _checkedPages, _fetchTlb;
     /// <summary>Loads and stores go through the hart's direct memory (a process VM's), not its TLBs.</summary>
@@ -184,7 +186,7 @@ public sealed class RegionEmitter
         _directBase = il.DeclareLocal(typeof(nint));
         _directPages = il.DeclareLocal(typeof(nint));
         _directLimit = il.DeclareLocal(typeof(ulong));
-        _pageBase = il.DeclareLocal(typeof(ulong));
+        if (fixedBase is null) _pageBase = il.DeclareLocal(typeof(ulong));
         _nextPc = il.DeclareLocal(typeof(ulong));
         _result = il.DeclareLocal(typeof(int));
         _address = il.DeclareLocal(typeof(ulong));
@@ -222,7 +224,7 @@ public sealed class RegionEmitter
     private void LoadPageBase()
     {
         if (_fixedBase is { } fixedBase) _il.Emit(OpCodes.Ldc_I8, (long)fixedBase);
-        else _il.Emit(OpCodes.Ldloc, _pageBase);
+        else _il.Emit(OpCodes.Ldloc, _pageBase!);
     }
 
     private static int PageOffset(int idx) => RegionTranslator.PageOffset(idx);
@@ -276,10 +278,12 @@ public sealed class RegionEmitter
         _il.Emit(OpCodes.Or);
         var mismatch = _il.DefineLabel();
         _il.Emit(OpCodes.Bne_Un, mismatch);
+        // (the entry's page, once it is the region's, for its generation)
         _il.Emit(OpCodes.Ldfld, FetchPageField);
+        _il.Emit(OpCodes.Dup);
         PageOf(j);
-        _il.Emit(OpCodes.Bne_Un, fail);
-        PageOf(j);
+        var otherPage = _il.DefineLabel();
+        _il.Emit(OpCodes.Bne_Un, otherPage);
         _il.Emit(OpCodes.Ldfld, GenerationField);
         _il.Emit(OpCodes.Ldc_I4, _generations[j]);
         _il.Emit(OpCodes.Bne_Un, fail);
@@ -289,6 +293,9 @@ public sealed class RegionEmitter
         _il.Emit(OpCodes.Stloc, _checkedPages!);
         _il.Emit(OpCodes.Br, done);
         _il.MarkLabel(mismatch);
+        _il.Emit(OpCodes.Pop);
+        _il.Emit(OpCodes.Br, fail);
+        _il.MarkLabel(otherPage);
         _il.Emit(OpCodes.Pop);
         _il.Emit(OpCodes.Br, fail);
         _il.MarkLabel(done);
@@ -1818,7 +1825,7 @@ public sealed class RegionEmitter
             HartField(DirectPagesField, _directPages);
             HartField(DirectLimitField, _directLimit);
         }
-        if (_fixedBase is null) HartField(PageBaseField, _pageBase);
+        if (_pageBase is not null) HartField(PageBaseField, _pageBase);
         if (_multiPage) HartField(FetchTlbField, _fetchTlb!);
         LoadRegisters(_liveOnEntry);
         _il.Emit(OpCodes.Br, _body);

@@ -270,5 +270,5 @@ internal sealed record RegionPlan((int Idx, Insn Insn, InstructionDefinition Def
     public ulong? FixedBase { get; init; }
 
     /// <summary>True while no page of the region has changed (or been retired) since it was read.</summary>
-    public bool Current => Pages.All(p => p.Page.Active && Volatile.Read(ref p.Page.Generation) == p.Generation);
+    public bool Current => Pages.All(p => p.Page.Unchanged(p.Generation));
 }
