@@ -295,7 +295,7 @@ public sealed class RegionEmitter
         _il.MarkLabel(mismatch);
         _il.Emit(OpCodes.Pop);
         _il.Emit(OpCodes.Br, fail);
-        _il.MarkLabel(otherPage);
+        _il.MarkLabel(otherPage); // (not the mismatch's path: the stack holds a page here, an entry's address there)
         _il.Emit(OpCodes.Pop);
         _il.Emit(OpCodes.Br, fail);
         _il.MarkLabel(done);
