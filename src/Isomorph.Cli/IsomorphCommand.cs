@@ -15,10 +15,13 @@ public static class IsomorphCommand
     public static int Run(string[] args)
     {
         BuildTablesInBackground();
-        var root = new RootCommand("Isomorph: a RISC-V virtualization toolkit");
         // Only the command named first is built when one is (its options are all the parse needs):
         // building the others costs a short `isomorph run` start-up time.
         bool named = args.Length > 0 && Commands.Any(c => c.Name == args[0]);
+        // RootCommand brings --help, --version and the [suggest] directive; their descriptions come
+        // through a ResourceManager, whose first use costs about 8 ms. A command line that names a
+        // command and asks for neither help nor the version is parsed by a plain root without them.
+        Command root = named && !args.Any(IsHelpOrVersion) ? new Command(RootCommand.ExecutableName, Description) : new RootCommand(Description);
         foreach (var (name, create) in Commands)
             if (!named || name == args[0]) root.Subcommands.Add(create());
         var parse = root.Parse(RunCommand.SeparateGuestArguments(args));
@@ -31,6 +34,11 @@ public static class IsomorphCommand
         }
         return parse.Invoke();
     }
+
+    private const string Description = "Isomorph: a RISC-V virtualization toolkit";
+
+    /// <summary>The words RootCommand's help and version options answer to (System.CommandLine's).</summary>
+    private static bool IsHelpOrVersion(string word) => word is "-h" or "--help" or "-?" or "/h" or "/?" or "--version";
 
     /// <summary>The subcommands, in the order help lists them.</summary>
     private static readonly (string Name, Func<Command> Create)[] Commands =
