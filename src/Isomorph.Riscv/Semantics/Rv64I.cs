@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Reflection.Emit;
 using Isomorph.Riscv.Isa;
@@ -80,16 +79,43 @@ internal static unsafe partial class Rv64I
 
     // Loads and stores: loads sign- or zero-extend by the type they read.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Load<T>(Hart h, ref Insn i, int idx) where T : unmanaged, IBinaryInteger<T>
+    private static int Load<T>(Hart h, ref Insn i, int idx) where T : unmanaged
     {
         if (!h.Load(h.X[i.Rs1] + (ulong)i.Imm, out T v)) return h.RaisePending(idx);
-        h.X[i.Rd] = (ulong)long.CreateTruncating(v);
+        h.X[i.Rd] = Widen(v);
         return Next(ref i, idx);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Store<T>(Hart h, ref Insn i, int idx) where T : unmanaged, IBinaryInteger<T> =>
-        h.Store(h.X[i.Rs1] + (ulong)i.Imm, T.CreateTruncating(h.X[i.Rs2])) ? Next(ref i, idx) : h.RaisePending(idx);
+    private static int Store<T>(Hart h, ref Insn i, int idx) where T : unmanaged =>
+        h.Store(h.X[i.Rs1] + (ulong)i.Imm, Narrow<T>(h.X[i.Rs2])) ? Next(ref i, idx) : h.RaisePending(idx);
+
+    // Widen and Narrow test the type against constants of the instantiation, without generic math
+    // (long.CreateTruncating), whose instantiations ReadyToRun cannot compile ahead of time: so
+    // every load's and store's code is in the CLI's image from the first instruction.
+
+    /// <summary>A loaded value in 64 bits: sign-extended from a signed type, zero-extended from an unsigned one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong Widen<T>(T v) where T : unmanaged
+    {
+        if (typeof(T) == typeof(sbyte)) return (ulong)Unsafe.BitCast<T, sbyte>(v);
+        if (typeof(T) == typeof(short)) return (ulong)Unsafe.BitCast<T, short>(v);
+        if (typeof(T) == typeof(int)) return (ulong)Unsafe.BitCast<T, int>(v);
+        if (typeof(T) == typeof(byte)) return Unsafe.BitCast<T, byte>(v);
+        if (typeof(T) == typeof(ushort)) return Unsafe.BitCast<T, ushort>(v);
+        if (typeof(T) == typeof(uint)) return Unsafe.BitCast<T, uint>(v);
+        return Unsafe.BitCast<T, ulong>(v);
+    }
+
+    /// <summary>A register's low bits as the unsigned type a store writes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Narrow<T>(ulong v) where T : unmanaged
+    {
+        if (typeof(T) == typeof(byte)) return Unsafe.BitCast<byte, T>((byte)v);
+        if (typeof(T) == typeof(ushort)) return Unsafe.BitCast<ushort, T>((ushort)v);
+        if (typeof(T) == typeof(uint)) return Unsafe.BitCast<uint, T>((uint)v);
+        return Unsafe.BitCast<ulong, T>(v);
+    }
 
     [Instruction("lb", "............ ..... 000 ..... 0000011", "xd, imm(xs1)", Flow = ControlFlow.MayTrap)]
     private static int Lb(Hart h, ref Insn i, int idx) => Load<sbyte>(h, ref i, idx);
