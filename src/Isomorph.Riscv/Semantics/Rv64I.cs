@@ -90,7 +90,7 @@ internal static unsafe partial class Rv64I
     private static int Store<T>(Hart h, ref Insn i, int idx) where T : unmanaged =>
         h.Store(h.X[i.Rs1] + (ulong)i.Imm, Narrow<T>(h.X[i.Rs2])) ? Next(ref i, idx) : h.RaisePending(idx);
 
-    // Widen and Narrow test the type against constants of the instantiation, without generic math
+    // Widen and Narrow test the type or its size, constants of the instantiation, without generic math
     // (long.CreateTruncating), whose instantiations ReadyToRun cannot compile ahead of time: so
     // every load's and store's code is in the CLI's image from the first instruction.
 
@@ -107,15 +107,15 @@ internal static unsafe partial class Rv64I
         return Unsafe.BitCast<T, ulong>(v);
     }
 
-    /// <summary>A register's low bits as the unsigned type a store writes.</summary>
+    /// <summary>A register's low bits, as many as a store of <typeparamref name="T"/> writes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static T Narrow<T>(ulong v) where T : unmanaged
+    private static T Narrow<T>(ulong v) where T : unmanaged => sizeof(T) switch
     {
-        if (typeof(T) == typeof(byte)) return Unsafe.BitCast<byte, T>((byte)v);
-        if (typeof(T) == typeof(ushort)) return Unsafe.BitCast<ushort, T>((ushort)v);
-        if (typeof(T) == typeof(uint)) return Unsafe.BitCast<uint, T>((uint)v);
-        return Unsafe.BitCast<ulong, T>(v);
-    }
+        1 => Unsafe.BitCast<byte, T>((byte)v),
+        2 => Unsafe.BitCast<ushort, T>((ushort)v),
+        4 => Unsafe.BitCast<uint, T>((uint)v),
+        _ => Unsafe.BitCast<ulong, T>(v),
+    };
 
     [Instruction("lb", "............ ..... 000 ..... 0000011", "xd, imm(xs1)", Flow = ControlFlow.MayTrap)]
     private static int Lb(Hart h, ref Insn i, int idx) => Load<sbyte>(h, ref i, idx);
