@@ -65,6 +65,9 @@ public static class RunCommand
         string? engine, bool allowHostExec, string? argv0, string? gdbPort, bool stats)
     {
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        // A word before the program that names no option of run's reaches here as the program (the
+        // parser gives PROGRAM whatever it does not know): an unknown option, as qemu-user says.
+        if (program.StartsWith('-')) return Fail($"unknown option {program} (a program whose name starts with '-': ./{program})");
         if (gdbPort is not null && (!int.TryParse(gdbPort, out int port) || port is < 0 or > 65535)) return Fail($"-g {gdbPort}: expected a TCP port number");
         if (sysroot is not null && !Directory.Exists(sysroot)) return Fail($"--sysroot {sysroot}: no such directory");
         if (root is not null && !Directory.Exists(root)) return Fail($"--root {root}: no such directory");
