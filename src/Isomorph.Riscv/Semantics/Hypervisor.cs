@@ -22,11 +22,11 @@ internal static unsafe partial class Hypervisor
         return false;
     }
 
-    private static int Load<T>(Hart h, ref Insn i, int idx, bool executableAsReadable, Func<T, ulong> extend) where T : unmanaged
+    private static int Load<T>(Hart h, ref Insn i, int idx, bool executableAsReadable) where T : unmanaged
     {
         if (!Permitted(h, ref i, idx, fence: false, out int refused)) return refused;
         if (!h.LoadAsGuest(h.X[i.Rs1], executableAsReadable, out T value)) return h.RaisePending(idx);
-        h.X[i.Rd] = extend(value);
+        h.X[i.Rd] = Rv64I.Widen(value);
         return idx + i.Slots;
     }
 
@@ -38,31 +38,31 @@ internal static unsafe partial class Hypervisor
     }
 
     [Instruction("hlv.b", "0110000 00000 ..... 100 ..... 1110011", "xd, (xs1)", Flow = ControlFlow.ChangesState)]
-    private static int HlvB(Hart h, ref Insn i, int idx) => Load<sbyte>(h, ref i, idx, false, v => (ulong)v);
+    private static int HlvB(Hart h, ref Insn i, int idx) => Load<sbyte>(h, ref i, idx, false);
 
     [Instruction("hlv.bu", "0110000 00001 ..... 100 ..... 1110011", "xd, (xs1)", Flow = ControlFlow.ChangesState)]
-    private static int HlvBu(Hart h, ref Insn i, int idx) => Load<byte>(h, ref i, idx, false, v => v);
+    private static int HlvBu(Hart h, ref Insn i, int idx) => Load<byte>(h, ref i, idx, false);
 
     [Instruction("hlv.h", "0110010 00000 ..... 100 ..... 1110011", "xd, (xs1)", Flow = ControlFlow.ChangesState)]
-    private static int HlvH(Hart h, ref Insn i, int idx) => Load<short>(h, ref i, idx, false, v => (ulong)v);
+    private static int HlvH(Hart h, ref Insn i, int idx) => Load<short>(h, ref i, idx, false);
 
     [Instruction("hlv.hu", "0110010 00001 ..... 100 ..... 1110011", "xd, (xs1)", Flow = ControlFlow.ChangesState)]
-    private static int HlvHu(Hart h, ref Insn i, int idx) => Load<ushort>(h, ref i, idx, false, v => v);
+    private static int HlvHu(Hart h, ref Insn i, int idx) => Load<ushort>(h, ref i, idx, false);
 
     [Instruction("hlvx.hu", "0110010 00011 ..... 100 ..... 1110011", "xd, (xs1)", Flow = ControlFlow.ChangesState)]
-    private static int HlvxHu(Hart h, ref Insn i, int idx) => Load<ushort>(h, ref i, idx, true, v => v);
+    private static int HlvxHu(Hart h, ref Insn i, int idx) => Load<ushort>(h, ref i, idx, true);
 
     [Instruction("hlv.w", "0110100 00000 ..... 100 ..... 1110011", "xd, (xs1)", Flow = ControlFlow.ChangesState)]
-    private static int HlvW(Hart h, ref Insn i, int idx) => Load<int>(h, ref i, idx, false, v => (ulong)v);
+    private static int HlvW(Hart h, ref Insn i, int idx) => Load<int>(h, ref i, idx, false);
 
     [Instruction("hlv.wu", "0110100 00001 ..... 100 ..... 1110011", "xd, (xs1)", Flow = ControlFlow.ChangesState)]
-    private static int HlvWu(Hart h, ref Insn i, int idx) => Load<uint>(h, ref i, idx, false, v => v);
+    private static int HlvWu(Hart h, ref Insn i, int idx) => Load<uint>(h, ref i, idx, false);
 
     [Instruction("hlvx.wu", "0110100 00011 ..... 100 ..... 1110011", "xd, (xs1)", Flow = ControlFlow.ChangesState)]
-    private static int HlvxWu(Hart h, ref Insn i, int idx) => Load<uint>(h, ref i, idx, true, v => v);
+    private static int HlvxWu(Hart h, ref Insn i, int idx) => Load<uint>(h, ref i, idx, true);
 
     [Instruction("hlv.d", "0110110 00000 ..... 100 ..... 1110011", "xd, (xs1)", Flow = ControlFlow.ChangesState)]
-    private static int HlvD(Hart h, ref Insn i, int idx) => Load<ulong>(h, ref i, idx, false, v => v);
+    private static int HlvD(Hart h, ref Insn i, int idx) => Load<ulong>(h, ref i, idx, false);
 
     [Instruction("hsv.b", "0110001 ..... ..... 100 00000 1110011", "xs2, (xs1)", Flow = ControlFlow.ChangesState)]
     private static int HsvB(Hart h, ref Insn i, int idx) => Store(h, ref i, idx, (byte)h.X[i.Rs2]);

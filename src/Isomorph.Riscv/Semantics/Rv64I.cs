@@ -94,9 +94,9 @@ internal static unsafe partial class Rv64I
     // (long.CreateTruncating), whose instantiations ReadyToRun cannot compile ahead of time: so
     // every load's and store's code is in the CLI's image from the first instruction.
 
-    /// <summary>A loaded value in 64 bits: sign-extended from a signed type, zero-extended from an unsigned one.</summary>
+    /// <summary>A loaded value in 64 bits: sign-extended from a signed type, zero-extended from an unsigned one (loads here and the hypervisor's hlv).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong Widen<T>(T v) where T : unmanaged
+    internal static ulong Widen<T>(T v) where T : unmanaged
     {
         if (typeof(T) == typeof(sbyte)) return (ulong)Unsafe.BitCast<T, sbyte>(v);
         if (typeof(T) == typeof(short)) return (ulong)Unsafe.BitCast<T, short>(v);
