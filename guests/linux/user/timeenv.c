@@ -30,6 +30,17 @@ int main(int argc, char **argv)
     CHECK(now > 1700000000 && labs(now - tv.tv_sec) <= 2);
     printf("slept at least 20 ms: %s\n", elapsed >= 20000000 ? "yes" : "no");
 
+    /* Sleeps shorter than a millisecond (Go's scheduler sleeps 20 us at a time) sleep: 100 of
+     * 200 us take at least 20 ms and the thread spends less than half of that on the CPU. */
+    struct timespec c0, c1, brief = { 0, 200 * 1000 };
+    CHECK(clock_gettime(CLOCK_MONOTONIC, &a) == 0 && clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0) == 0);
+    for (int i = 0; i < 100; i++) CHECK(nanosleep(&brief, NULL) == 0);
+    CHECK(clock_gettime(CLOCK_MONOTONIC, &b) == 0 && clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1) == 0);
+    elapsed = (b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec);
+    long busy = (c1.tv_sec - c0.tv_sec) * 1000000000L + (c1.tv_nsec - c0.tv_nsec);
+    CHECK(elapsed >= 20 * 1000 * 1000);
+    printf("100 sleeps of 200 us: %s\n", busy < elapsed / 2 ? "asleep" : "on the CPU");
+
     struct utsname u;
     CHECK(uname(&u) == 0);
     printf("machine %s, system %s\n", u.machine, u.sysname);

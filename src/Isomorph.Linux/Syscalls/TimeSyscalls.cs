@@ -94,7 +94,18 @@ internal static unsafe partial class TimeSyscalls
                     Guest.Put(p, remaining, new HostTimespec { Seconds = left / 1_000_000_000, Nanoseconds = left % 1_000_000_000 });
                 return -Errno.EINTR;
             }
-            using (p.Current.Asleep()) p.SignalArrived.WaitOne(TimeSpan.FromTicks(Math.Max(1, Math.Min(left / 100, TimeSpan.TicksPerSecond / 5))));
+            using (p.Current.Asleep())
+            {
+                // The event's wait counts whole milliseconds (a shorter one returns at once, and the
+                // loop would spin a core through it: Go's scheduler sleeps 20 us at a time), so the
+                // last millisecond is the host's sleep; a signal in it is taken as the sleep ends.
+                if (left >= 1_000_000) p.SignalArrived.WaitOne(TimeSpan.FromMilliseconds(Math.Min(left / 1_000_000, 200)));
+                else
+                {
+                    var rest = new HostTimespec { Seconds = 0, Nanoseconds = left };
+                    Libc.clock_nanosleep(ClockMonotonic, 0, &rest, null);
+                }
+            }
         }
     }
 }
