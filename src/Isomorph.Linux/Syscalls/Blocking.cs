@@ -12,6 +12,20 @@ internal static unsafe class Blocking
     public const short PollIn = 0x1, PollOut = 0x4;
     private const int FGetfl = 3, ONonblock = 0x800, OAccmode = 3, ORdonly = 0, OWronly = 1, OPath = 0x200000;
 
+    /// <summary>
+    /// Sleeps for up to <paramref name="nanoseconds"/>, or until something wakes the thread (a signal,
+    /// the process's end): the host's ppoll on the thread's wakeup eventfd, to the nanosecond and
+    /// without spinning (Go's scheduler sleeps 20 us at a time). The caller looks at what woke it.
+    /// </summary>
+    public static void Sleep(LinuxProcess p, long nanoseconds)
+    {
+        var poll = new HostPollfd { Fd = p.WakeupFd, Events = PollIn };
+        var timeout = new HostTimespec { Seconds = nanoseconds / 1_000_000_000, Nanoseconds = nanoseconds % 1_000_000_000 };
+        int n;
+        using (p.Current.Asleep()) n = Libc.ppoll(&poll, 1, &timeout, null);
+        if (n > 0) p.DrainWakeup();
+    }
+
     /// <summary>0 once <paramref name="hostFd"/> is ready for <paramref name="events"/> (or will not block, or errs); -EINTR on a signal.</summary>
     public static long WaitReady(LinuxProcess p, int hostFd, short events)
     {

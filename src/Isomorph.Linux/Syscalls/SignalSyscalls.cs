@@ -101,7 +101,7 @@ internal static unsafe partial class SignalSyscalls
             if ((p.PendingSignals & ~p.BlockedSignals & ~set) != 0 || p.Exited) return -Errno.EINTR;
             var left = deadline - p.Table.Clock.Elapsed;
             if (left <= TimeSpan.Zero) return -Errno.EAGAIN;
-            using (p.Current.Asleep()) p.SignalArrived.WaitOne(left < TimeSpan.FromMilliseconds(200) ? left : TimeSpan.FromMilliseconds(200));
+            Blocking.Sleep(p, Math.Min(left.Ticks, TimeSpan.TicksPerSecond) * 100);
         }
     }
 

@@ -71,8 +71,8 @@ internal static unsafe partial class TimeSyscalls
     private static long ClockNanoSleep(LinuxProcess p, in SyscallArgs a) => Sleep(p, a.Int(0), a.Int(1), a.A2, a.A3);
 
     /// <summary>
-    /// Sleeps on the process's signal event rather than in the host's nanosleep, so that a signal
-    /// ends the sleep with EINTR (and the time left) as on Linux.
+    /// Sleeps on the thread's wakeup descriptor (<see cref="Blocking.Sleep"/>) rather than in the
+    /// host's nanosleep, so that a signal ends the sleep with EINTR (and the time left) as on Linux.
     /// </summary>
     private static long Sleep(LinuxProcess p, int clock, int flags, ulong request, ulong remaining)
     {
@@ -94,18 +94,7 @@ internal static unsafe partial class TimeSyscalls
                     Guest.Put(p, remaining, new HostTimespec { Seconds = left / 1_000_000_000, Nanoseconds = left % 1_000_000_000 });
                 return -Errno.EINTR;
             }
-            using (p.Current.Asleep())
-            {
-                // The event's wait counts whole milliseconds (a shorter one returns at once, and the
-                // loop would spin a core through it: Go's scheduler sleeps 20 us at a time), so the
-                // last millisecond is the host's sleep; a signal in it is taken as the sleep ends.
-                if (left >= 1_000_000) p.SignalArrived.WaitOne(TimeSpan.FromMilliseconds(Math.Min(left / 1_000_000, 200)));
-                else
-                {
-                    var rest = new HostTimespec { Seconds = 0, Nanoseconds = left };
-                    Libc.clock_nanosleep(ClockMonotonic, 0, &rest, null);
-                }
-            }
+            Blocking.Sleep(p, Math.Min(left, 1_000_000_000));
         }
     }
 }
