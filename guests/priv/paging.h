@@ -42,6 +42,35 @@ static volatile pte_t *map(uint64_t va, uint64_t pa, int level, uint64_t flags)
 static long s_load(long va) { return *(volatile uint64_t *)va; }
 static long s_store(long va) { *(volatile uint64_t *)va = 0x5a5a5a5a5a5a5a5aull; return 0; }
 static long s_fetch(long va) { return ((long (*)(long))va)(0); }
+/* calls the function at va 10,000 times (hot: a translator compiles it and remembers where it
+   runs), returning the last result */
+static long s_call_hot(long va)
+{
+    long r = 0;
+    for (int i = 0; i < 10000; i++) r = ((long (*)(long))va)(0);
+    return r;
+}
+
+/* "li a0, value; ret" at pa, made fetchable */
+static void put_function(uint64_t pa, int value)
+{
+    ((volatile uint32_t *)pa)[0] = ((uint32_t)value << 20) | (10 << 7) | 0x13;
+    ((volatile uint32_t *)pa)[1] = 0x00008067;
+    __asm__ volatile("fence.i" ::: "memory");
+}
+
+/* In S mode, with no trap between: calls va hot, points its leaf (made by map) at remap_pa,
+   fences the one address remap_fence, calls va hot again; returns the two results as
+   first << 16 | second. */
+static volatile pte_t *remap_leaf;
+static uint64_t remap_pa, remap_fence;
+static long s_call_remap_call(long va)
+{
+    long first = s_call_hot(va);
+    *remap_leaf = (*remap_leaf & 0x3ff) | (remap_pa >> 12 << 10);
+    __asm__ volatile("sfence.vma %0, zero" :: "r"(remap_fence) : "memory");
+    return first << 16 | s_call_hot(va);
+}
 
 /* abort the current run_in_mode call (used when even the return stub cannot be fetched) */
 extern char run_in_mode_resume[];
@@ -173,6 +202,23 @@ int main(void)
     run_in_mode(PRV_S, s_load, 0x40000000ull);
     map(0x40000000ull, p1, 0, PTE_R | AD);
     CHECK("remap after sfence.vma", run_in_mode(PRV_S, s_load, 0x40000000ull), 0x2222);
+    /* sfence.vma with an address: code called hot through a 4K page, remapped and fenced by that
+       page's address, and through a 2M megapage, remapped and fenced by another address inside
+       it (the fence reaches the whole leaf), runs the new code */
+    uint64_t f0 = (uint64_t)pages[3], f1 = (uint64_t)pages[4];
+    put_function(f0, 0x111);
+    put_function(f1, 0x222);
+    remap_leaf = map(0x40700000ull, f0, 0, PTE_R | PTE_X | AD);
+    remap_pa = f1;
+    remap_fence = 0x40700000ull;
+    CHECK("4K code remapped, fenced by its address", run_in_mode(PRV_S, s_call_remap_call, 0x40700000ull), 0x111 << 16 | 0x222);
+    uint64_t m0 = 0x80600000ull, m1 = 0x80800000ull;   /* 2M-aligned RAM beyond the image, past big */
+    put_function(m0 + 0x3000, 0x333);
+    put_function(m1 + 0x3000, 0x444);
+    remap_leaf = map(0x40800000ull, m0, 1, PTE_R | PTE_X | AD);
+    remap_pa = m1;
+    remap_fence = 0x409f0000ull;
+    CHECK("2M code remapped, fenced inside it", run_in_mode(PRV_S, s_call_remap_call, 0x40803000ull), 0x333 << 16 | 0x444);
     /* bare mode */
     write_csr(satp, 0);
     CHECK("satp bare", run_in_mode(PRV_S, s_load, p1), 0x2222);
