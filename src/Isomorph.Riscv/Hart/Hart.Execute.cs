@@ -215,7 +215,14 @@ public sealed unsafe partial class Hart
     internal readonly Translation.JumpCache Jumps = new();
 
     /// <summary>Remembers that <paramref name="region"/> runs at <paramref name="pc"/> in the current context (see <see cref="Translation.JumpCache"/>).</summary>
-    internal void RememberRegion(ulong pc, Translation.Region region) => Jumps.Remember(pc, _tlbContext, region);
+    internal void RememberRegion(ulong pc, Translation.Region region)
+    {
+        // By the leaf it is fetched through (the dispatcher has just fetched its page), so that a
+        // flush of that leaf forgets it.
+        ulong vpn = pc >> 12;
+        ref FetchEntry fe = ref _fetchTlb[vpn & (FetchTlbSize - 1)];
+        if (fe.Tag == (vpn | _tlbContext)) Jumps.Remember(pc, _tlbContext, region, fe.Level);
+    }
 
     /// <summary>Empties the jump cache (it costs nothing: <see cref="Translation.JumpCache.Clear"/>).</summary>
     internal void ForgetRegions() => Jumps.Clear();
@@ -416,7 +423,7 @@ public sealed unsafe partial class Hart
     private void FlushFetchTlb()
     {
         for (int i = 0; i < FetchTlbSize; i++) _fetchTlb[i] = new FetchEntry { Tag = ulong.MaxValue };
-        Jumps.Clear();
+        Jumps.Reset();
     }
 
     /// <summary>Forgets the fetch translations of page <paramref name="vpn"/> (see <see cref="FlushTlbPage"/>).</summary>
@@ -424,7 +431,7 @@ public sealed unsafe partial class Hart
     {
         for (int i = 0; i < FetchTlbSize; i++)
             if (Covers(_fetchTlb[i].Tag, _fetchTlb[i].Level, vpn)) _fetchTlb[i] = new FetchEntry { Tag = ulong.MaxValue };
-        Jumps.Clear(); // its entries are spread by address, not grouped by page, and a clear is free
+        Jumps.ForgetPage(vpn);
     }
 
     /// <summary>The instruction at <paramref name="va"/> (for traces), or null when it cannot be fetched.</summary>

@@ -42,11 +42,37 @@ internal sealed class JumpCache
     /// </summary>
     private ulong _epoch = 1;
 
+    /// <summary>
+    /// The leaf translations the entries were remembered under, as a filter of 4,096 bits, each
+    /// standing for a hash of a leaf's level and the virtual granule it maps (a 4 KiB page, a 2 MiB
+    /// or 1 GiB superpage): a flush of one page (sfence.vma with an address, which Linux issues
+    /// after each page fault it fixes: 5,656 in a boot to the prompt) empties the cache only when
+    /// an entry may lie under the leaf it fences. Set by <see cref="Remember"/>, emptied only by
+    /// <see cref="Reset"/> on the hart's own thread: a bit left set costs at most a needless clear.
+    /// </summary>
+    private Leaves _leaves;
+
+    [InlineArray(64)]
+    private struct Leaves
+    {
+        private ulong _first;
+    }
+
+    /// <summary>The deepest leaf level a filter bit is kept for: Sv57's 256 TiB pages.</summary>
+    private const int MaxLevel = 4;
+
+    /// <summary>The filter bit of the leaf at <paramref name="level"/> mapping the granule of virtual page <paramref name="vpn"/>.</summary>
+    private static int LeafBit(ulong vpn, int level) =>
+        (int)((((vpn >> (9 * level)) << 3 | (uint)level) * 0x9E3779B97F4A7C15ul) >> (64 - Bits));
+
     /// <summary>The entry of <paramref name="pc"/>: bits of the pc above its halfword bit, folded once (<see cref="EmitFind"/> computes the same).</summary>
     private static int IndexOf(ulong pc) => (int)(((pc >> 1) ^ (pc >> (1 + Bits))) & ((1 << Bits) - 1));
 
-    public void Remember(ulong pc, ulong context, Region region)
+    /// <summary>Remembers <paramref name="region"/> at <paramref name="pc"/>, fetched through a leaf at <paramref name="level"/> (0: a 4 KiB page).</summary>
+    public void Remember(ulong pc, ulong context, Region region, int level)
     {
+        int bit = LeafBit(pc >> 12, level);
+        _leaves[bit >> 6] |= 1ul << bit;
         ref Entry e = ref _entries[IndexOf(pc)];
         e.Region = region;
         e.Context = context | _epoch;
@@ -55,6 +81,32 @@ internal sealed class JumpCache
 
     /// <summary>Forgets everything (from any thread: another hart's code cache clears it when a page's code changes).</summary>
     public void Clear() => Interlocked.Increment(ref _epoch);
+
+    /// <summary>Forgets everything and empties the leaf filter: only on the hart's own thread (or while it is stopped).</summary>
+    public void Reset()
+    {
+        Clear();
+        _leaves = default;
+    }
+
+    /// <summary>
+    /// Forgets what was remembered under the leaf that maps virtual page <paramref name="vpn"/>,
+    /// whatever its level: everything, when the filter says an entry may be there (the entries are
+    /// spread by address, not grouped by page, and a clear is free); nothing otherwise. On the
+    /// hart's own thread.
+    /// </summary>
+    public void ForgetPage(ulong vpn)
+    {
+        for (int level = 0; level <= MaxLevel; level++)
+        {
+            int bit = LeafBit(vpn, level);
+            if ((_leaves[bit >> 6] & 1ul << bit) != 0)
+            {
+                Reset();
+                return;
+            }
+        }
+    }
 
     private static readonly FieldInfo EntriesField = typeof(JumpCache).GetField(nameof(_entries), BindingFlags.Instance | BindingFlags.NonPublic)!;
     private static readonly FieldInfo EpochField = typeof(JumpCache).GetField(nameof(_epoch), BindingFlags.Instance | BindingFlags.NonPublic)!;
