@@ -42,6 +42,7 @@ public static class BareCommand
         string? gdbSpec, bool waitGdb)
     {
         if (waitGdb && gdbSpec is null) return Fail("--wait-gdb needs --gdb tcp:[HOST]:PORT or unix:PATH");
+        if (stats) IsomorphCommand.CountRegionExits(engine);
         if (gdbSpec is not null && trace) return Fail("--gdb and --trace exclude each other");
         Debugging.GdbAttachment? gdb = null;
         if (gdbSpec is not null && (gdb = Debugging.GdbAttachment.Create(gdbSpec, engine, waitGdb, Console.Error, out var gdbError)) is null) return Fail($"--gdb {gdbError}");

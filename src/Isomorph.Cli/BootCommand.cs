@@ -317,6 +317,7 @@ public static class BootCommand
     internal static int Run(VirtualMachine vm, Riscv.Execution.IExecutionEngine? engine, bool stats, Serial.SerialBackend serial, MachineSlot slot, IAsyncDisposable? api)
     {
         using var ownership = s_ownership;
+        if (stats) IsomorphCommand.CountRegionExits(engine);
         try
         {
             MachineSession session;

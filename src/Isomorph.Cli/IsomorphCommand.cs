@@ -73,6 +73,12 @@ public static class IsomorphCommand
     /// <summary>The engine an <see cref="EngineOption"/> names, or null for the default.</summary>
     public static IExecutionEngine? Engine(string? name) => name is null ? null : ExecutionEngines.FromName(name);
 
+    /// <summary>For --stats: the translator (when it is the engine) counts its regions' exits by kind from now on.</summary>
+    public static void CountRegionExits(IExecutionEngine? engine)
+    {
+        if ((engine ?? ExecutionEngines.Default) is Riscv.Translation.TranslatingEngine jit) jit.CountExits = true;
+    }
+
     /// <summary>
     /// What the library's exception says, as the one line the CLI prints: an <see cref="ArgumentException"/>'s
     /// message without the " (Parameter 'X')" that .NET appends (the user gave an option, not a parameter).

@@ -65,6 +65,7 @@ public static class RunCommand
         string? engine, bool allowHostExec, string? argv0, string? gdbPort, bool stats)
     {
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (stats) IsomorphCommand.CountRegionExits(IsomorphCommand.Engine(engine));
         // A word before the program that names no option of run's reaches here as the program (the
         // parser gives PROGRAM whatever it does not know): an unknown option, as qemu-user says.
         if (program.StartsWith('-')) return Fail($"unknown option {program} (a program whose name starts with '-': ./{program})");

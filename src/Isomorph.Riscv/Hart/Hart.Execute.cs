@@ -230,6 +230,9 @@ public sealed unsafe partial class Hart
     /// <summary>Region exits that found the region to run next in the jump cache, and those whose next pc it did not hold (for --stats).</summary>
     internal long JumpCacheHits, JumpCacheMisses;
 
+    /// <summary>Region exits by kind, counted by regions translated with <see cref="Translation.TranslatingEngine.CountExits"/> (for --stats).</summary>
+    internal Translation.RegionExitCounts ExitCounts;
+
     /// <summary>This hart's figures of its runs under a translating engine, not yet in the engine's totals.</summary>
     internal Translation.RunTally Tally;
 

@@ -51,6 +51,7 @@ public sealed class RegionEmitter
     private static readonly FieldInfo JumpCacheHitsField = typeof(Hart).GetField(nameof(Hart.JumpCacheHits), BindingFlags.Instance | BindingFlags.NonPublic)!;
     private static readonly FieldInfo JumpCacheMissesField = typeof(Hart).GetField(nameof(Hart.JumpCacheMisses), BindingFlags.Instance | BindingFlags.NonPublic)!;
     private static readonly MethodInfo LengthGetter = typeof(Region).GetProperty(nameof(Region.Length))!.GetMethod!;
+    private static readonly FieldInfo ExitCountsField = typeof(Hart).GetField(nameof(Hart.ExitCounts), BindingFlags.Instance | BindingFlags.NonPublic)!;
 
     /// <summary>
     /// How many guest registers a region holds in IL locals: the most used ones (a use in a loop of
@@ -103,6 +104,7 @@ public sealed class RegionEmitter
     /// </summary>
     private readonly ulong? _fixedBase;
     private readonly Dictionary<int, Label> _labels = [];
+    private readonly bool _countExits;
     private readonly List<Action> _stubs = [];
     private readonly Label _exit, _body, _prologue;
     private int _pending;
@@ -122,9 +124,11 @@ public sealed class RegionEmitter
     /// <param name="generations">The generation each of those pages' code was read at.</param>
     /// <param name="directMemory">Loads and stores go through the hart's direct memory (a process VM's).</param>
     /// <param name="fixedBase">The one virtual address the region's start page can be entered at (a process VM's, whose addresses are not translated), or null.</param>
-    internal RegionEmitter(ILGenerator il, (int Idx, Insn Insn, InstructionDefinition Def)[] code, int[] offsets, int[] generations, bool directMemory = false, ulong? fixedBase = null)
+    /// <param name="countExits">Each exit adds to the hart's count of its kind (<see cref="Hart.ExitCounts"/>).</param>
+    internal RegionEmitter(ILGenerator il, (int Idx, Insn Insn, InstructionDefinition Def)[] code, int[] offsets, int[] generations, bool directMemory = false, ulong? fixedBase = null, bool countExits = false)
     {
         _il = il;
+        _countExits = countExits;
         _fixedBase = fixedBase;
         _directMemory = directMemory;
         _code = code;
@@ -444,7 +448,7 @@ public sealed class RegionEmitter
             if (_k > 0 && FallsInto(_k - 1) && Enters(_code[_k - 1].Idx, idx))
             {
                 int pending = _pending;
-                EnterPage(idx, Stub(() => ExitTo(idx, pending)));
+                EnterPage(idx, Stub(() => ExitTo(idx, pending, RegionExit.PageCheck)));
             }
             if (_labels.TryGetValue(idx, out var label))
             {
@@ -470,7 +474,7 @@ public sealed class RegionEmitter
                     FlushCount(0);
                     _il.Emit(OpCodes.Br, TakenPath(next));
                 }
-                else ExitTo(next, _pending);
+                else ExitTo(next, _pending, RegionExit.FallThrough);
                 _pending = 0;
             }
         }
@@ -656,6 +660,7 @@ public sealed class RegionEmitter
                 PcAt(point);
                 _il.Emit(OpCodes.Beq, TakenPath(point));
             }
+        CountExit(IsReturn(_code[_k].Def, in i) ? RegionExit.Return : i.Rd == 1 ? RegionExit.IndirectCall : RegionExit.IndirectJump);
         _il.Emit(OpCodes.Br, ExitWritingBack(_dirty, toInterpreter: false));
         _pending = -1;
     }
@@ -666,7 +671,13 @@ public sealed class RegionEmitter
     /// </summary>
     private Label TakenPath(int target)
     {
-        if (!_labels.TryGetValue(target, out var label)) return Stub(() => ExitTo(target, 0));
+        if (!_labels.TryGetValue(target, out var label))
+        {
+            var (idx, insn, def) = _code[_k];
+            var kind = def.Flow == ControlFlow.Branch ? (PageOffset(target) != PageOffset(idx) ? RegionExit.BranchAcross : RegionExit.Branch)
+                : IsCall(def, in insn) ? RegionExit.Call : def.Flow == ControlFlow.Jump ? RegionExit.Jump : RegionExit.FallThrough;
+            return Stub(() => ExitTo(target, 0, kind));
+        }
         var path = _position[target] > _k ? label : Stub(() =>
         {
             // A back edge: another pass may run up to the region's length; stop first if the budget
@@ -677,12 +688,12 @@ public sealed class RegionEmitter
             _il.Emit(OpCodes.Ldarg_1);
             _il.Emit(OpCodes.Ldfld, StopAtField);
             _il.Emit(OpCodes.Ble, label);
-            ExitTo(target, 0);
+            ExitTo(target, 0, RegionExit.Budget);
         });
         if (!Enters(Idx, target)) return path;
         return Stub(() =>
         {
-            EnterPage(target, Stub(() => ExitTo(target, 0)));
+            EnterPage(target, Stub(() => ExitTo(target, 0, RegionExit.PageCheck)));
             _il.Emit(OpCodes.Br, path);
         });
     }
@@ -872,6 +883,7 @@ public sealed class RegionEmitter
         _interpreterSites.Add((long)Idx << 32 | (uint)_pending);
         return Stub(() =>
         {
+            CountExit(RegionExit.Interpreter);
             _il.Emit(OpCodes.Ldc_I4, site);
             _il.Emit(OpCodes.Stloc, _site);
             _il.Emit(OpCodes.Br, ExitWritingBack(_dirty, toInterpreter: true));
@@ -933,7 +945,7 @@ public sealed class RegionEmitter
     private void CheckAfterStore(int k, int pending)
     {
         int next = _code[k].Idx + _code[k].Insn.Slots, count = pending + 1;
-        var leave = Stub(() => ExitTo(next, count));
+        var leave = Stub(() => ExitTo(next, count, RegionExit.Store));
         for (int j = 0; j < _generations.Length; j++)
         {
             PageOf(j);
@@ -1561,6 +1573,7 @@ public sealed class RegionEmitter
         _il.Emit(OpCodes.Bne_Un, Stub(() =>
         {
             // It went elsewhere (a trap, a jump, an exit after a CSR write): registers, pc and instret are the semantics' own.
+            CountExit(RegionExit.Semantics);
             var done = _il.DefineLabel();
             _il.Emit(OpCodes.Ldloc, _result);
             _il.Emit(OpCodes.Ldc_I4_0);
@@ -1611,9 +1624,10 @@ public sealed class RegionEmitter
         _pending = 0;
     }
 
-    /// <summary>Leaves for slot <paramref name="target"/> of the page (or beyond it) with <paramref name="count"/> more instructions retired.</summary>
-    private void ExitTo(long target, int count)
+    /// <summary>Leaves for slot <paramref name="target"/> of the page (or beyond it) with <paramref name="count"/> more instructions retired, for the reason <paramref name="kind"/>.</summary>
+    private void ExitTo(long target, int count, RegionExit kind)
     {
+        CountExit(kind);
         int saved = _pending;
         _pending = count;
         FlushCount(0);
@@ -1621,6 +1635,21 @@ public sealed class RegionEmitter
         PcAt(target);
         _il.Emit(OpCodes.Stloc, _nextPc);
         _il.Emit(OpCodes.Br, ExitWritingBack(_dirty, toInterpreter: false));
+    }
+
+    /// <summary>Adds one to the hart's count of exits of <paramref name="kind"/>, when the region counts them.</summary>
+    private void CountExit(RegionExit kind)
+    {
+        if (!_countExits) return;
+        _il.Emit(OpCodes.Ldarg_1);
+        _il.Emit(OpCodes.Ldflda, ExitCountsField);
+        _il.Emit(OpCodes.Ldc_I4, (int)kind * sizeof(long));
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Dup);
+        _il.Emit(OpCodes.Ldind_I8);
+        _il.Emit(OpCodes.Ldc_I8, 1L);
+        _il.Emit(OpCodes.Add);
+        _il.Emit(OpCodes.Stind_I8);
     }
 
     /// <summary>Exit paths by the registers they write back: exits that may have the same locals dirty share one.</summary>

@@ -210,7 +210,7 @@ public static class RegionTranslator
         def.Flow == ControlFlow.Jump && !RegionEmitter.IsCall(def, in insn);
 
     /// <summary>Compiles a gathered region (on the translator's thread); with <paramref name="directMemory"/> (a process VM's hart, <see cref="Hart.Direct"/>) its loads and stores go through direct memory, not the TLBs.</summary>
-    internal static Region Compile(RegionPlan plan, bool directMemory)
+    internal static Region Compile(RegionPlan plan, bool directMemory, bool countExits = false)
     {
         var code = plan.Code;
         var page = plan.Pages[0].Page;
@@ -225,7 +225,7 @@ public static class RegionTranslator
         il.Emit(OpCodes.Ldnull);
         il.Emit(OpCodes.Ret);
         il.MarkLabel(run);
-        var emitter = new RegionEmitter(il, code, plan.Offsets, [.. plan.Pages.Select(p => p.Generation)], directMemory, plan.FixedBase);
+        var emitter = new RegionEmitter(il, code, plan.Offsets, [.. plan.Pages.Select(p => p.Generation)], directMemory, plan.FixedBase, countExits);
         emitter.EmitRegion();
 
         var region = new Region

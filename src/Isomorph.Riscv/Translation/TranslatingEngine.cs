@@ -46,6 +46,15 @@ public sealed class TranslatingEngine : IExecutionEngine
     /// <summary>Regions entered from another region's exit through the jump cache, and exits it held nothing for.</summary>
     public long JumpCacheHits, JumpCacheMisses;
 
+    /// <summary>
+    /// Regions translated from now on count their exits by kind (<see cref="Exits"/>, for --stats):
+    /// an add to the hart at each exit, off unless asked for.
+    /// </summary>
+    public bool CountExits { get; set; }
+
+    /// <summary>Region exits by kind (<see cref="RegionExit"/>), all harts, while <see cref="CountExits"/> was set.</summary>
+    public readonly long[] Exits = new long[RegionExitCounts.Kinds];
+
     public TranslatingEngine(int threshold, bool background)
     {
         Threshold = Math.Clamp(threshold, 0, PageTranslations.Queued - 1);
@@ -252,6 +261,12 @@ public sealed class TranslatingEngine : IExecutionEngine
             Interlocked.Add(ref engine.TranslatedInstructions, t.Translated);
             Interlocked.Add(ref engine.InterpretedInstructions, t.Interpreted);
             Interlocked.Add(ref engine.HandedToInterpreter, t.Handed);
+            for (int k = 0; k < RegionExitCounts.Kinds; k++)
+                if (hart.ExitCounts[k] != 0)
+                {
+                    Interlocked.Add(ref engine.Exits[k], hart.ExitCounts[k]);
+                    hart.ExitCounts[k] = 0;
+                }
         }
         t = new RunTally { Engine = t.Engine };
     }
@@ -294,7 +309,7 @@ public sealed class TranslatingEngine : IExecutionEngine
         Region? region;
         try
         {
-            region = RegionTranslator.Compile(plan, direct);
+            region = RegionTranslator.Compile(plan, direct, CountExits);
         }
         catch (Exception e)
         {
@@ -317,7 +332,9 @@ public sealed class TranslatingEngine : IExecutionEngine
         $"jit: {RegionsTranslated:N0} regions translated ({(RegionsTranslated == 0 ? 0 : RegionInstructions / RegionsTranslated)} instructions each, {RegionsAcrossPages:N0} across pages) in {Stopwatch.GetElapsedTime(0, CompileTicks).TotalMilliseconds:F0} ms (RyuJIT {Stopwatch.GetElapsedTime(0, RegionTranslator.JitTicks).TotalMilliseconds:F0} ms), " +
         $"{Dispatches:N0} dispatcher lookups, {TranslatedRuns:N0} region runs, {TranslatedInstructions:N0} instructions run translated, " +
         $"{InterpretedInstructions:N0} interpreted ({HandedToInterpreter:N0} of them handed over by regions), " +
-        $"jump cache {JumpCacheHitRate * 100:F1}% hits ({JumpCacheHits:N0} of {JumpCacheHits + JumpCacheMisses:N0} region exits looked up)";
+        $"jump cache {JumpCacheHitRate * 100:F1}% hits ({JumpCacheHits:N0} of {JumpCacheHits + JumpCacheMisses:N0} region exits looked up)" +
+        (!CountExits ? "" : "; region exits by kind: " + (Exits.All(n => n == 0) ? "none"
+            : string.Join(", ", Enum.GetValues<RegionExit>().Where(k => Exits[(int)k] != 0).Select(k => $"{k} {Exits[(int)k]:N0}"))));
 
     /// <summary>The share of region exits looked up in the jump cache that found the next region there.</summary>
     public double JumpCacheHitRate => JumpCacheHits + JumpCacheMisses == 0 ? 0 : (double)JumpCacheHits / (JumpCacheHits + JumpCacheMisses);

@@ -105,6 +105,12 @@ public sealed class RunCommandTests : IDisposable
         long regions = N(m.Groups[1]), runs = N(m.Groups[2]), hits = N(m.Groups[4]), lookups = N(m.Groups[5]);
         Assert.True(regions > 0 && hits > 0 && hits <= lookups && hits < runs, r.Stderr);
         Assert.InRange(double.Parse(m.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture) - 100.0 * hits / lookups, -0.051, 0.051);
+        // Every region run ends at one exit, counted by its kind.
+        var exits = Regex.Match(r.Stderr, @"region exits by kind: (.*)$", RegexOptions.Multiline);
+        Assert.True(exits.Success, r.Stderr);
+        var kinds = Regex.Matches(exits.Groups[1].Value, @"(\w+) ([\d,]+)").ToDictionary(k => k.Groups[1].Value, k => N(k.Groups[2]));
+        Assert.Equal(runs, kinds.Values.Sum());
+        Assert.True(kinds.ContainsKey("Return") && kinds.ContainsKey("Semantics"), r.Stderr); // (system calls leave through their semantics)
     }
 
     [Fact]

@@ -100,6 +100,23 @@ public sealed class TranslatorTests(ITestOutputHelper output)
         Assert.True(entries < 1_000, $"{entries} region entries for 400,000 calls: {engine.Describe()}");
     }
 
+    /// <summary>
+    /// With exits counted (--stats), every region run ends at exactly one counted exit: the kinds
+    /// add up to the runs, here in self-modifying code, a fault inside a hot loop, calls and
+    /// returns, so no exit path of a region goes uncounted or counts twice.
+    /// </summary>
+    [Fact]
+    public void EveryRegionRunEndsAtOneCountedExit()
+    {
+        var engine = new TranslatingEngine(threshold: 3, background: false) { CountExits = true };
+        var outcome = RunBare(GuestPrograms.Path("jit/translation.elf"), engine);
+        Assert.True((outcome.Stop, outcome.ExitCode) == (BareStop.Exited, 0), outcome.Console);
+        output.WriteLine(engine.Describe());
+        Assert.True(engine.TranslatedRuns > 1_000, engine.Describe());
+        Assert.Equal(engine.TranslatedRuns, engine.Exits.Sum());
+        Assert.True(engine.Exits.Count(n => n > 0) >= 4, engine.Describe());
+    }
+
     [Fact]
     public void BackgroundTranslationGivesTheSameResult()
     {
