@@ -261,12 +261,14 @@ public sealed class TranslatingEngine : IExecutionEngine
             Interlocked.Add(ref engine.TranslatedInstructions, t.Translated);
             Interlocked.Add(ref engine.InterpretedInstructions, t.Interpreted);
             Interlocked.Add(ref engine.HandedToInterpreter, t.Handed);
-            for (int k = 0; k < RegionExitCounts.Kinds; k++)
-                if (hart.ExitCounts[k] != 0)
-                {
-                    Interlocked.Add(ref engine.Exits[k], hart.ExitCounts[k]);
-                    hart.ExitCounts[k] = 0;
-                }
+            // (only regions an engine that counts translated add to a hart's counts)
+            if (engine.CountExits)
+                for (int k = 0; k < RegionExitCounts.Kinds; k++)
+                    if (hart.ExitCounts[k] != 0)
+                    {
+                        Interlocked.Add(ref engine.Exits[k], hart.ExitCounts[k]);
+                        hart.ExitCounts[k] = 0;
+                    }
         }
         t = new RunTally { Engine = t.Engine };
     }
