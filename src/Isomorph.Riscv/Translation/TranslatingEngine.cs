@@ -43,6 +43,14 @@ public sealed class TranslatingEngine : IExecutionEngine
     /// <summary>What the engine did so far (all harts).</summary>
     public long RegionsTranslated, RegionsAcrossPages, RegionInstructions, Dispatches, CompileTicks, TranslatedRuns, TranslatedInstructions, InterpretedInstructions, HandedToInterpreter;
 
+    /// <summary>
+    /// Of <see cref="InterpretedInstructions"/>, those run in blocks whose start had run fewer than
+    /// <see cref="Threshold"/> times, and those run in blocks whose start's region was asked for and
+    /// not compiled yet. (The others were handed over by regions, <see cref="HandedToInterpreter"/>,
+    /// or ran where a region could not fit before the end of a chunk.)
+    /// </summary>
+    public long InterpretedLukewarm, InterpretedWhileQueued;
+
     /// <summary>Regions entered from another region's exit through the jump cache, and exits it held nothing for.</summary>
     public long JumpCacheHits, JumpCacheMisses;
 
@@ -98,7 +106,7 @@ public sealed class TranslatingEngine : IExecutionEngine
         hart._stopAt = 0;
         // Counted here and added to the engine's totals once per run: harts on several threads
         // would otherwise write one cache line at every region entry.
-        long runs = 0, translated = 0, handed = 0, dispatches = 0, start = hart.Instret, hitsBefore = hart.JumpCacheHits, missesBefore = hart.JumpCacheMisses;
+        long runs = 0, translated = 0, handed = 0, lukewarm = 0, waiting = 0, dispatches = 0, start = hart.Instret, hitsBefore = hart.JumpCacheHits, missesBefore = hart.JumpCacheMisses;
         // Regions go on to the next one themselves (a tail call, when the jump cache holds it): with
         // a filter, the cache starts empty and learns nothing, so that every exit comes back here.
         bool filtered = typeof(TStops) != typeof(NoStops);
@@ -107,7 +115,7 @@ public sealed class TranslatingEngine : IExecutionEngine
         {
             if (hart.Instret >= hart._stopAt && hart.EndOfChunk(end, out var stop))
             {
-                Tally(hart, stop, runs, dispatches, translated, hart.Instret - start - translated, handed, hart.JumpCacheHits - hitsBefore, hart.JumpCacheMisses - missesBefore);
+                Tally(hart, stop, runs, dispatches, translated, hart.Instret - start - translated, handed, lukewarm, waiting, hart.JumpCacheHits - hitsBefore, hart.JumpCacheMisses - missesBefore);
                 return stop;
             }
             ulong pc = hart.Pc;
@@ -115,7 +123,7 @@ public sealed class TranslatingEngine : IExecutionEngine
             var stops = filter.SlotsOf(pc);
             if (stops is not null && RegionTranslator.IsSet(stops, idx))
             {
-                Tally(hart, HartStop.Budget, runs, dispatches, translated, hart.Instret - start - translated, handed, hart.JumpCacheHits - hitsBefore, hart.JumpCacheMisses - missesBefore);
+                Tally(hart, HartStop.Budget, runs, dispatches, translated, hart.Instret - start - translated, handed, lukewarm, waiting, hart.JumpCacheHits - hitsBefore, hart.JumpCacheMisses - missesBefore);
                 return HartStop.Budget;
             }
             var page = hart.FetchPage(pc);
@@ -181,7 +189,17 @@ public sealed class TranslatingEngine : IExecutionEngine
                     if (Request(hart, page, table, idx, stops, !filtered)) continue; // translated at once: run it now
                 }
             }
+            // Interpreted because its start is lukewarm (it ran fewer than Threshold times), because
+            // its translation is still on the queue, or (with a region) because the chunk ends
+            // before the region would: --stats tells the first two apart.
+            long interpretedFrom = hart.Instret;
             hart.InterpretBlock(page, pc, table, Threshold, stops);
+            if (region is null)
+            {
+                long ran = hart.Instret - interpretedFrom;
+                if (table.Counts[idx] != PageTranslations.Queued) lukewarm += ran;
+                else waiting += ran;
+            }
         }
     }
 
@@ -230,7 +248,7 @@ public sealed class TranslatingEngine : IExecutionEngine
     /// every other run (and every run of <see cref="RunTally.LongRun"/> instructions or more, whose
     /// adds cost nothing in proportion); what a hart still holds is added when it is disposed.
     /// </summary>
-    private void Tally(Hart hart, HartStop stop, long runs, long dispatches, long translated, long interpreted, long handed, long chained, long misses)
+    private void Tally(Hart hart, HartStop stop, long runs, long dispatches, long translated, long interpreted, long handed, long lukewarm, long waiting, long chained, long misses)
     {
         ref var t = ref hart.Tally;
         if (t.Engine != this)
@@ -243,6 +261,8 @@ public sealed class TranslatingEngine : IExecutionEngine
         t.Translated += translated;
         t.Interpreted += interpreted;
         t.Handed += handed;
+        t.Lukewarm += lukewarm;
+        t.Waiting += waiting;
         t.Chained += chained;
         t.Misses += misses;
         if (++t.Pending >= RunTally.Batch || stop != HartStop.Requested || translated + interpreted >= RunTally.LongRun) FlushTally(hart);
@@ -261,6 +281,8 @@ public sealed class TranslatingEngine : IExecutionEngine
             Interlocked.Add(ref engine.TranslatedInstructions, t.Translated);
             Interlocked.Add(ref engine.InterpretedInstructions, t.Interpreted);
             Interlocked.Add(ref engine.HandedToInterpreter, t.Handed);
+            Interlocked.Add(ref engine.InterpretedLukewarm, t.Lukewarm);
+            Interlocked.Add(ref engine.InterpretedWhileQueued, t.Waiting);
             // (only regions an engine that counts translated add to a hart's counts)
             if (engine.CountExits)
                 for (int k = 0; k < RegionExitCounts.Kinds; k++)
@@ -333,7 +355,7 @@ public sealed class TranslatingEngine : IExecutionEngine
     public string Describe() =>
         $"jit: {RegionsTranslated:N0} regions translated ({(RegionsTranslated == 0 ? 0 : RegionInstructions / RegionsTranslated)} instructions each, {RegionsAcrossPages:N0} across pages) in {Stopwatch.GetElapsedTime(0, CompileTicks).TotalMilliseconds:F0} ms (RyuJIT {Stopwatch.GetElapsedTime(0, RegionTranslator.JitTicks).TotalMilliseconds:F0} ms), " +
         $"{Dispatches:N0} dispatcher lookups, {TranslatedRuns:N0} region runs, {TranslatedInstructions:N0} instructions run translated, " +
-        $"{InterpretedInstructions:N0} interpreted ({HandedToInterpreter:N0} of them handed over by regions), " +
+        $"{InterpretedInstructions:N0} interpreted ({InterpretedLukewarm:N0} of them at starts run fewer than {Threshold:N0} times, {InterpretedWhileQueued:N0} while their translation was queued, {HandedToInterpreter:N0} handed over by regions), " +
         $"jump cache {JumpCacheHitRate * 100:F1}% hits ({JumpCacheHits:N0} of {JumpCacheHits + JumpCacheMisses:N0} region exits looked up)" +
         (!CountExits ? "" : "; region exits by kind: " + (Exits.All(n => n == 0) ? "none"
             : string.Join(", ", Enum.GetValues<RegionExit>().Where(k => Exits[(int)k] != 0).Select(k => $"{k} {Exits[(int)k]:N0}"))));
@@ -353,5 +375,5 @@ internal struct RunTally
 
     public TranslatingEngine? Engine;
     public int Pending;
-    public long Runs, Dispatches, Translated, Interpreted, Handed, Chained, Misses;
+    public long Runs, Dispatches, Translated, Interpreted, Handed, Lukewarm, Waiting, Chained, Misses;
 }

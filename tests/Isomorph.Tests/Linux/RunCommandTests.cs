@@ -113,6 +113,33 @@ public sealed class RunCommandTests : IDisposable
         Assert.True(kinds.ContainsKey("Return") && kinds.ContainsKey("Semantics"), r.Stderr); // (system calls leave through their semantics)
     }
 
+    /// <summary>
+    /// --stats says why instructions ran interpreted: at block starts still lukewarm (run fewer
+    /// times than the threshold), or while their start's region was queued for the translator
+    /// (never when regions are compiled at once, on the hart's thread), or handed over by regions;
+    /// the parts add up to no more than the whole.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void StatsSayWhyInstructionsRanInterpreted(bool synchronous)
+    {
+        var environment = new Dictionary<string, string> { ["ISOMORPH_JIT_THRESHOLD"] = "10" };
+        if (synchronous) environment["ISOMORPH_JIT_SYNC"] = "1";
+        var r = Repository.Run("dotnet", [Repository.CliDll, "run", "--stats", "--engine", "jit", LinuxGuests.Program("protect", "static")],
+            TimeSpan.FromSeconds(120), environment: environment);
+        Assert.Equal(0, r.ExitCode);
+        static long N(Group g) => long.Parse(g.Value.Replace(",", ""));
+        var m = Regex.Match(r.Stderr,
+            @"([\d,]+) interpreted \(([\d,]+) of them at starts run fewer than 10 times, ([\d,]+) while their translation was queued, ([\d,]+) handed over by regions\)");
+        Assert.True(m.Success, r.Stderr);
+        long interpreted = N(m.Groups[1]), lukewarm = N(m.Groups[2]), queued = N(m.Groups[3]), handed = N(m.Groups[4]);
+        Assert.True(lukewarm > 0 && lukewarm + queued + handed <= interpreted, r.Stderr);
+        // In the background, the block after a start's request runs interpreted while it compiles.
+        if (synchronous) Assert.Equal(0, queued);
+        else Assert.True(queued > 0, r.Stderr);
+    }
+
     [Fact]
     public void RunsAStaticPieAtTheDynamicBase()
     {
