@@ -94,6 +94,13 @@ internal sealed class PageTranslations(int generation)
     /// </summary>
     public object?[]? Requested;
 
+    /// <summary>
+    /// For each start whose region is on the translator's queue, its request (the translator takes
+    /// the one whose start ran the most instructions interpreted while it waited). Allocated with
+    /// the page's first request.
+    /// </summary>
+    public RegionPlan?[]? Waiting;
+
     /// <summary>What <see cref="Requested"/> holds for a translation without stops.</summary>
     public static readonly object NoStops = new();
 }

@@ -269,6 +269,12 @@ internal sealed record RegionPlan((int Idx, Insn Insn, InstructionDefinition Def
     /// <summary>The one virtual address the start page can be entered at, when there is one (a process VM's: <see cref="RegionEmitter"/> makes its pcs constants).</summary>
     public ulong? FixedBase { get; init; }
 
+    /// <summary>
+    /// Instructions the hart ran interpreted from the region's start while the request waited on
+    /// the translator's queue (written by the hart, read by the translator: an estimate).
+    /// </summary>
+    public long Waited;
+
     /// <summary>True while no page of the region has changed (or been retired) since it was read.</summary>
     public bool Current => Pages.All(p => p.Page.Unchanged(p.Generation));
 }

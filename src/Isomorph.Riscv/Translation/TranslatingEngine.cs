@@ -36,7 +36,7 @@ public sealed class TranslatingEngine : IExecutionEngine
     /// times before it sleeps, each time the queue runs dry, on a host whose other core runs the
     /// guest).
     /// </summary>
-    private readonly Queue<(PageTranslations Table, RegionPlan Plan, bool Direct)> _queue = new();
+    private readonly List<TranslationRequest> _queue = [];
     private Thread? _worker;
     private readonly Lock _start = new();
 
@@ -198,7 +198,11 @@ public sealed class TranslatingEngine : IExecutionEngine
             {
                 long ran = hart.Instret - interpretedFrom;
                 if (table.Counts[idx] != PageTranslations.Queued) lukewarm += ran;
-                else waiting += ran;
+                else
+                {
+                    waiting += ran;
+                    if (table.Waiting?[idx] is { } plan) plan.Waited += ran;
+                }
             }
         }
     }
@@ -234,6 +238,7 @@ public sealed class TranslatingEngine : IExecutionEngine
         if (direct && pageBase == page.PhysicalBase) plan = plan with { FixedBase = pageBase };
         if (Background)
         {
+            (table.Waiting ??= new RegionPlan?[DecodedPage.SlotCount])[idx] = plan;
             Enqueue(table, plan, direct);
             return false;
         }
@@ -306,7 +311,7 @@ public sealed class TranslatingEngine : IExecutionEngine
                 }
         lock (_queue)
         {
-            _queue.Enqueue((table, plan, direct));
+            _queue.Add(new TranslationRequest(table, plan, direct));
             if (_queue.Count == 1) Monitor.Pulse(_queue);
         }
     }
@@ -315,16 +320,32 @@ public sealed class TranslatingEngine : IExecutionEngine
     {
         while (true)
         {
-            (PageTranslations Table, RegionPlan Plan, bool Direct) work;
+            TranslationRequest work;
             lock (_queue)
             {
                 while (_queue.Count == 0) Monitor.Wait(_queue);
-                work = _queue.Dequeue();
+                work = TakeMostWaited(_queue);
             }
+            Interlocked.CompareExchange(ref work.Table.Waiting![work.Plan.Code[0].Idx], null, work.Plan);
             // A page reset since the request: its translations are gone and the code may be different.
             if (!work.Plan.Current) continue;
             Translate(work.Table, work.Plan, work.Direct);
         }
+    }
+
+    /// <summary>
+    /// Takes from <paramref name="queue"/> the request whose start ran the most instructions
+    /// interpreted while it waited (the earliest of equals), not the oldest: a hot loop asked for
+    /// behind a burst of lukewarm starts would otherwise run interpreted until they are all compiled.
+    /// </summary>
+    internal static TranslationRequest TakeMostWaited(List<TranslationRequest> queue)
+    {
+        int most = 0;
+        for (int i = 1; i < queue.Count; i++)
+            if (queue[i].Plan.Waited > queue[most].Plan.Waited) most = i;
+        var request = queue[most];
+        queue.RemoveAt(most);
+        return request;
     }
 
     private void Translate(PageTranslations table, RegionPlan plan, bool direct)
@@ -365,6 +386,9 @@ public sealed class TranslatingEngine : IExecutionEngine
 }
 
 /// <summary>A hart's figures of its runs under a <see cref="TranslatingEngine"/> not yet added to the engine's totals.</summary>
+/// <summary>A region the translator is asked for: its plan, the page table it goes to, and whether it uses direct memory.</summary>
+internal readonly record struct TranslationRequest(PageTranslations Table, RegionPlan Plan, bool Direct);
+
 internal struct RunTally
 {
     /// <summary>Runs ended by a stop request that are tallied on the hart before their figures go to the engine.</summary>

@@ -117,6 +117,23 @@ public sealed class TranslatorTests(ITestOutputHelper output)
         Assert.True(engine.Exits.Count(n => n > 0) >= 4, engine.Describe());
     }
 
+    /// <summary>
+    /// The translator takes the queued request whose start ran the most instructions interpreted
+    /// while it waited, the earliest of equals: a hot loop asked for behind lukewarm starts is
+    /// compiled first.
+    /// </summary>
+    [Fact]
+    public void TheTranslatorTakesTheRequestThatWaitedHottestFirst()
+    {
+        var table = new PageTranslations(0);
+        TranslationRequest Request(int start, long waited) =>
+            new(table, new RegionPlan([(start, default, null!)], [], [], null) { Waited = waited }, true);
+        var queue = new List<TranslationRequest> { Request(1, 0), Request(2, 40), Request(3, 7), Request(4, 40), Request(5, 0) };
+        var order = new List<int>();
+        while (queue.Count > 0) order.Add(TranslatingEngine.TakeMostWaited(queue).Plan.Code[0].Idx);
+        Assert.Equal([2, 4, 3, 1, 5], order);
+    }
+
     [Fact]
     public void BackgroundTranslationGivesTheSameResult()
     {
