@@ -86,6 +86,18 @@ public sealed class RunCommandTests : IDisposable
         Assert.Contains("0x1000", r.Stderr);
     }
 
+    /// <summary>`isomorph run --stats --engine jit` of protect (static), which must exit 0, with <paramref name="environment"/>.</summary>
+    private static Repository.ProcessResult RunProtectWithStats(Dictionary<string, string> environment)
+    {
+        var r = Repository.Run("dotnet", [Repository.CliDll, "run", "--stats", "--engine", "jit", LinuxGuests.Program("protect", "static")],
+            TimeSpan.FromSeconds(120), environment: environment);
+        Assert.Equal(0, r.ExitCode);
+        return r;
+    }
+
+    /// <summary>A figure of --stats: digits with thousands separators.</summary>
+    private static long N(Group g) => long.Parse(g.Value.Replace(",", ""));
+
     /// <summary>
     /// --stats gives the translator's figures: regions, compile time, instructions run each way and
     /// the jump cache's hit rate, consistent with each other (every block translated from its first
@@ -94,11 +106,7 @@ public sealed class RunCommandTests : IDisposable
     [Fact]
     public void StatsGiveTheTranslatorsFiguresAndJumpCacheHitRate()
     {
-        var environment = new Dictionary<string, string> { ["ISOMORPH_JIT_SYNC"] = "1", ["ISOMORPH_JIT_THRESHOLD"] = "0" };
-        var r = Repository.Run("dotnet", [Repository.CliDll, "run", "--stats", "--engine", "jit", LinuxGuests.Program("protect", "static")],
-            TimeSpan.FromSeconds(120), environment: environment);
-        Assert.Equal(0, r.ExitCode);
-        static long N(Group g) => long.Parse(g.Value.Replace(",", ""));
+        var r = RunProtectWithStats(new() { ["ISOMORPH_JIT_SYNC"] = "1", ["ISOMORPH_JIT_THRESHOLD"] = "0" });
         var m = Regex.Match(r.Stderr,
             @"jit: ([\d,]+) regions translated .* ([\d,]+) region runs, .*jump cache ([\d.]+)% hits \(([\d,]+) of ([\d,]+) region exits looked up\)");
         Assert.True(m.Success, r.Stderr);
@@ -126,10 +134,7 @@ public sealed class RunCommandTests : IDisposable
     {
         var environment = new Dictionary<string, string> { ["ISOMORPH_JIT_THRESHOLD"] = "10" };
         if (synchronous) environment["ISOMORPH_JIT_SYNC"] = "1";
-        var r = Repository.Run("dotnet", [Repository.CliDll, "run", "--stats", "--engine", "jit", LinuxGuests.Program("protect", "static")],
-            TimeSpan.FromSeconds(120), environment: environment);
-        Assert.Equal(0, r.ExitCode);
-        static long N(Group g) => long.Parse(g.Value.Replace(",", ""));
+        var r = RunProtectWithStats(environment);
         var m = Regex.Match(r.Stderr,
             @"([\d,]+) interpreted \(([\d,]+) of them at starts run fewer than 10 times, ([\d,]+) while their translation was queued, ([\d,]+) handed over by regions\)");
         Assert.True(m.Success, r.Stderr);
