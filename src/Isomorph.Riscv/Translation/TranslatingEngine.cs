@@ -385,10 +385,10 @@ public sealed class TranslatingEngine : IExecutionEngine
     public double JumpCacheHitRate => JumpCacheHits + JumpCacheMisses == 0 ? 0 : (double)JumpCacheHits / (JumpCacheHits + JumpCacheMisses);
 }
 
-/// <summary>A hart's figures of its runs under a <see cref="TranslatingEngine"/> not yet added to the engine's totals.</summary>
 /// <summary>A region the translator is asked for: its plan, the page table it goes to, and whether it uses direct memory.</summary>
 internal readonly record struct TranslationRequest(PageTranslations Table, RegionPlan Plan, bool Direct);
 
+/// <summary>A hart's figures of its runs under a <see cref="TranslatingEngine"/> not yet added to the engine's totals.</summary>
 internal struct RunTally
 {
     /// <summary>Runs ended by a stop request that are tallied on the hart before their figures go to the engine.</summary>
